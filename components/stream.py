@@ -1,0 +1,80 @@
+"""The ``stream`` family: make, pass, split, gather and count streams of messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from runtime import Params, component
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class RangeParams(Params):
+    """Settings of ``stream.range``."""
+
+    count: int = Field(ge=0, description="How many integers to emit.")
+    start: int = Field(default=0, description="The first integer.")
+
+
+@component("stream.range", outputs={"data": "int"}, params=RangeParams)
+def range_(*, params: RangeParams) -> Iterator[int]:
+    """Emit the integers start, start+1, … as a stream of ``count`` messages."""
+    yield from range(params.start, params.start + params.count)
+
+
+@component("stream.identity", inputs={"data": "Any"}, outputs={"data": "Any"})
+def identity(data: Any) -> Any:
+    """Pass every message on unchanged."""
+    return data
+
+
+class ChunksParams(Params):
+    """Settings of ``stream.chunks``."""
+
+    rows: int = Field(gt=0, description="Rows per chunk.")
+
+
+@component("stream.chunks", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
+           params=ChunksParams)
+def chunks(data: pd.DataFrame, *, params: ChunksParams) -> Iterator[pd.DataFrame]:
+    """Split each DataFrame into chunks of at most ``rows`` rows, keeping the row ids."""
+    for start in range(0, len(data), params.rows):
+        yield data.iloc[start:start + params.rows]
+
+
+@component("stream.collect", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"})
+class Collect:
+    """Concatenate a stream of DataFrames; emit one DataFrame when the stream ends."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def __call__(self, data: pd.DataFrame) -> None:
+        self.parts.append(data)
+
+    def end(self) -> pd.DataFrame | None:
+        """Emit everything received, as one DataFrame with the original row ids."""
+        if not self.parts:
+            return None
+        import pandas as pd
+
+        return pd.concat(self.parts)
+
+
+@component("stream.count", inputs={"data": "Any"}, outputs={"count": "int"})
+class Count:
+    """Count the messages received; emit the count when the input ends."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, data: Any) -> None:
+        self.n += 1
+
+    def end(self) -> int:
+        """Emit how many messages arrived."""
+        return self.n

@@ -1,0 +1,82 @@
+"""Edgewise runtime: flow files, validation, the streaming engine, taps, and the component SDK.
+
+The editor and the command line use only the names exported here.
+"""
+
+from runtime.api import DISPLAY_TAG, Run, components, load, plan, run_flow, validate
+from runtime.engine import Engine, NodeResult, RunOptions, RunResult
+from runtime.errors import (
+    ComponentDefinitionError,
+    EdgewiseError,
+    FlowFileError,
+    FlowInvalidError,
+    Problem,
+    RunAborted,
+)
+from runtime.graph import PATH_KEY, Plan, types_compatible
+from runtime.hooks import HOOK_NAMES, Hooks
+from runtime.local import LocalEngine
+from runtime.messages import END, Envelope, ErrorRecord
+from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
+from runtime.previews import preview, summary
+from runtime.registry import (
+    ComponentSpec,
+    NoParams,
+    Params,
+    Port,
+    Registry,
+    component,
+    default_registry,
+    latest,
+)
+from runtime.taps import LiveStats, Snapshot
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DISPLAY_TAG",
+    "END",
+    "HOOK_NAMES",
+    "PATH_KEY",
+    "ComponentDefinitionError",
+    "ComponentSpec",
+    "Edge",
+    "EdgewiseError",
+    "Engine",
+    "Envelope",
+    "ErrorRecord",
+    "Flow",
+    "FlowFileError",
+    "FlowInvalidError",
+    "Hooks",
+    "LiveStats",
+    "LocalEngine",
+    "Node",
+    "NodeResult",
+    "NoParams",
+    "Params",
+    "Plan",
+    "Port",
+    "Position",
+    "Problem",
+    "Registry",
+    "Run",
+    "RunAborted",
+    "RunOptions",
+    "RunResult",
+    "Snapshot",
+    "__version__",
+    "component",
+    "components",
+    "default_registry",
+    "flow_json_schema",
+    "latest",
+    "load",
+    "parse_flow",
+    "plan",
+    "preview",
+    "run_flow",
+    "summary",
+    "types_compatible",
+    "validate",
+]

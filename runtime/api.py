@@ -1,0 +1,164 @@
+"""The runtime's public API: load, validate, plan and run flows, watch them, list components.
+
+The editor and the CLI use only what is here (re-exported from ``runtime``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runtime.engine import Engine, RunOptions, RunResult
+from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
+from runtime.graph import Plan, build_plan, check_flow
+from runtime.hooks import Hooks
+from runtime.local import LocalEngine
+from runtime.messages import Batch
+from runtime.model import Flow, load_flow
+from runtime.registry import Registry, default_registry
+from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
+
+DISPLAY_TAG = "display"
+
+
+def load(path: str | Path) -> Flow:
+    """Read a flow file. Raises FlowFileError or FlowInvalidError with every format problem."""
+    return load_flow(path)
+
+
+def _resolve(flow: Flow | str | Path, base_dir: Path | None) -> tuple[Flow, Path]:
+    if isinstance(flow, Flow):
+        return flow, (base_dir or Path.cwd()).resolve()
+    path = Path(flow)
+    return load_flow(path), (base_dir or path.resolve().parent)
+
+
+def validate(flow: Flow | str | Path, *, registry: Registry | None = None,
+             base_dir: Path | None = None) -> list[Problem]:
+    """Return every problem of a flow (or flow file); an empty list means it can run."""
+    try:
+        model, where = _resolve(flow, base_dir)
+    except FlowInvalidError as exc:
+        return list(exc.problems)
+    except FlowFileError as exc:
+        return [Problem(message=str(exc), code="file", where=str(flow))]
+    return check_flow(model, registry or default_registry(), where)[1]
+
+
+def plan(flow: Flow | str | Path, *, registry: Registry | None = None,
+         base_dir: Path | None = None) -> Plan:
+    """Check a flow and return the plan an engine runs; raises FlowInvalidError."""
+    model, where = _resolve(flow, base_dir)
+    return build_plan(model, registry or default_registry(), where)
+
+
+def components(registry: Registry | None = None) -> list[dict[str, Any]]:
+    """Describe every installed component: id, category, title, docs, ports, params schema."""
+    return [spec.to_json() for spec in (registry or default_registry())]
+
+
+class Run:
+    """One run of a plan. Attach observers, then call ``run()`` (or ``await run_async()``)."""
+
+    def __init__(self, plan: Plan, *, engine: Engine | None = None,
+                 options: RunOptions | None = None) -> None:
+        self.plan = plan
+        self.engine = engine or LocalEngine()
+        self.options = options or RunOptions()
+        self.hooks = Hooks()
+        self.result: RunResult | None = None
+        self._stats: LiveStats | None = None
+        self._subscribers: list[tuple[Callable[[Snapshot], None], float]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = threading.Event()
+
+    @property
+    def stats(self) -> LiveStats:
+        """Live statistics of every edge and node (switched on at first use)."""
+        if self._stats is None:
+            self._stats = LiveStats(self.plan)
+            self._stats.attach(self.hooks)
+        return self._stats
+
+    def subscribe(self, callback: Callable[[Snapshot], None],
+                  interval: float = MIN_INTERVAL) -> None:
+        """Deliver snapshots of what changed, at most every ``interval`` s (>= 0.1 s).
+
+        The last snapshot of a run has ``final`` set and holds every edge and node.
+        """
+        _ = self.stats
+        self._subscribers.append((callback, max(interval, MIN_INTERVAL)))
+
+    def on_display(self, callback: Callable[[str, Batch], None]) -> None:
+        """Call ``callback(node, batch)`` for each batch reaching a display node (``debug``)."""
+        shown = {
+            edge_id: dst
+            for node in self.plan.nodes.values()
+            for edges in node.outgoing.values()
+            for edge_id, dst, _port in edges
+            if DISPLAY_TAG in self.plan.nodes[dst].spec.tags
+        }
+        if not shown:
+            return
+
+        def emitted(edge: str, batch: Batch) -> None:
+            node = shown.get(edge)
+            if node is not None:
+                callback(node, batch)
+
+        self.hooks.add("emitted", emitted)
+
+    def stop(self) -> None:
+        """Ask the run to stop; safe to call from any thread."""
+        self._stop_requested.set()
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def _publish(self, callback: Callable[[Snapshot], None], interval: float) -> None:
+        stats = self.stats
+        while True:
+            await asyncio.sleep(interval)
+            snap = stats.snapshot(changed_only=True)
+            if snap["edges"] or snap["nodes"]:
+                callback(snap)
+
+    async def run_async(self) -> RunResult:
+        """Run to the end in the running event loop and return the result."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self._stop_requested.is_set():
+            self._stop.set()
+        publishers = [asyncio.create_task(self._publish(cb, iv)) for cb, iv in self._subscribers]
+        try:
+            self.result = await self.engine.execute(self.plan, self.hooks, self.options,
+                                                    self._stop)
+        finally:
+            for task in publishers:
+                task.cancel()
+            await asyncio.gather(*publishers, return_exceptions=True)
+        if self._subscribers:
+            final = self.stats.snapshot()
+            for callback, _interval in self._subscribers:
+                callback(final)
+        return self.result
+
+    def run(self) -> RunResult:
+        """Run to the end in a new event loop and return the result."""
+        return asyncio.run(self.run_async())
+
+
+def run_flow(flow: Flow | str | Path, *, fail_fast: bool = False,
+             registry: Registry | None = None, base_dir: Path | None = None,
+             engine: Engine | None = None) -> RunResult:
+    """Validate and run a flow (or flow file) to its end; raises FlowInvalidError."""
+    run = Run(plan(flow, registry=registry, base_dir=base_dir), engine=engine,
+              options=RunOptions(fail_fast=fail_fast))
+    return run.run()
+
+
+__all__ = ["DISPLAY_TAG", "EdgewiseError", "Run", "components", "load", "plan", "run_flow",
+           "validate"]

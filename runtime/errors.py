@@ -1,0 +1,92 @@
+"""Exceptions and problem reports that the runtime gives back to its users.
+
+Hierarchy::
+
+    EdgewiseError
+    ├── FlowFileError        the flow file cannot be read or parsed (exit code 2)
+    ├── FlowInvalidError     the flow parsed, but has problems; carries every Problem
+    ├── ComponentDefinitionError  a component was declared wrongly (a bug in its package)
+    └── RunAborted           a run was stopped by --fail-fast or by the user
+
+A mistake in the user's own input is always one of these, with a message that says what
+is wrong and where. Anything else that escapes is a bug in Edgewise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a flow, located as precisely as possible.
+
+    Attributes:
+        message: What is wrong and, where we can tell, what to do about it.
+        code: A stable, short identifier such as ``unknown-component``.
+        node: The id of the node at fault, if any.
+        edge: The id (``source->target``) of the edge at fault, if any.
+        param: The name of the param at fault, if any.
+        where: A JSON-path-like location in the flow file, for example ``nodes[2].params``.
+    """
+
+    message: str
+    code: str
+    node: str | None = None
+    edge: str | None = None
+    param: str | None = None
+    where: str | None = None
+
+    def __str__(self) -> str:
+        """Render as ``location: message`` for one line of terminal output."""
+        return f"{self.location()}: {self.message}"
+
+    def location(self) -> str:
+        """Say where the problem is, in the words a user would use."""
+        if self.node and self.param:
+            return f"node '{self.node}', param '{self.param}'"
+        if self.node:
+            return f"node '{self.node}'"
+        if self.edge:
+            return f"edge '{self.edge}'"
+        return self.where or "flow"
+
+    def to_json(self) -> dict[str, str | None]:
+        """Return a JSON-able dict for ``--json`` output and the editor."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "node": self.node,
+            "edge": self.edge,
+            "param": self.param,
+            "where": self.where,
+        }
+
+
+class EdgewiseError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+
+class FlowFileError(EdgewiseError):
+    """The flow file cannot be read: it is missing, unreadable, or not JSON."""
+
+
+@dataclass
+class FlowInvalidError(EdgewiseError):
+    """The flow has one or more problems; all of them are listed."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        """List every problem, one per line."""
+        lines = [f"the flow has {len(self.problems)} problem(s):"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ComponentDefinitionError(EdgewiseError):
+    """A component's declaration is inconsistent; this is a bug in the component package."""
+
+
+class RunAborted(EdgewiseError):
+    """The run was stopped before every node had ended."""

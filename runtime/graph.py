@@ -1,0 +1,217 @@
+"""Validation of a flow against the components, and the checked plan that engines run."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pydantic
+
+from runtime.errors import FlowInvalidError, Problem
+from runtime.model import Edge, Flow
+from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Registry
+
+PATH_KEY = "x-edgewise-path"
+
+
+def types_compatible(source: str, target: str) -> bool:
+    """Say whether a value of type ``source`` may flow into a port of type ``target``."""
+    return source == target or ANY in (source, target)
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass
+class PlanNode:
+    """A node of a checked flow, with its component and validated params."""
+
+    id: str
+    spec: ComponentSpec
+    params: Params
+    # input port -> ids of the edges into it
+    incoming: dict[str, list[str]] = field(default_factory=dict)
+    # output port -> (edge id, target node, target port) for each edge out of it
+    outgoing: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """A flow that passed validation, ready for an engine to run."""
+
+    flow: Flow
+    nodes: dict[str, PlanNode]
+    order: list[str]
+    base_dir: Path
+
+    @property
+    def edge_ids(self) -> list[str]:
+        """Every edge id, in file order."""
+        return [e.id for e in self.flow.edges]
+
+
+def path_fields(model: type[Params]) -> dict[str, str]:
+    """Return the params that name files, mapped to ``input`` or ``output``."""
+    found: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and isinstance(extra.get(PATH_KEY), str):
+            found[name] = str(extra[PATH_KEY])
+    return found
+
+
+def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, Any],
+                  base_dir: Path, problems: list[Problem]) -> Params | None:
+    values = dict(raw)
+    kinds = path_fields(spec.params_model)
+    for name, kind in kinds.items():
+        value = values.get(name)
+        if isinstance(value, str) and value:
+            resolved = (base_dir / value).resolve()
+            values[name] = str(resolved)
+            if kind == "input" and not resolved.is_file():
+                problems.append(Problem(
+                    message=f"node '{node_id}', param '{name}': file '{value}' not found "
+                            f"(looked for {resolved})",
+                    code="missing-file", node=node_id, param=name,
+                    where=f"nodes[{index}].params.{name}"))
+    try:
+        return spec.params_model.model_validate(values)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            name = loc[0] if loc else ""
+            if err["type"] == "extra_forbidden":
+                known = list(spec.params_model.model_fields)
+                text = (f"unknown param '{name}' for {spec.id}{_suggest(name, known)}"
+                        f" (known: {', '.join(known) or 'none'})")
+            elif err["type"] == "missing":
+                text = f"required param '{name}' is missing"
+            else:
+                text = f"{err['msg']} (got {err.get('input')!r})"
+            problems.append(Problem(
+                message=f"node '{node_id}', param '{'.'.join(loc)}': {text}",
+                code="param", node=node_id, param=name, where=f"nodes[{index}].params"))
+        return None
+
+
+def _check_edge(edge: Edge, index: int, flow_nodes: dict[str, ComponentSpec | None],
+                problems: list[Problem]) -> bool:
+    def bad(text: str, code: str) -> bool:
+        problems.append(Problem(message=f"edge '{edge.id}': {text}", code=code, edge=edge.id,
+                                where=f"edges[{index}]"))
+        return False
+
+    src_node, src_port = edge.source_node, edge.source_port
+    dst_node, dst_port = edge.target_node, edge.target_port
+    for node_id in (src_node, dst_node):
+        if node_id not in flow_nodes:
+            return bad(f"no node '{node_id}'{_suggest(node_id, list(flow_nodes))}",
+                       "unknown-node")
+    if src_node == dst_node:
+        return bad(f"connects node '{src_node}' to itself", "self-loop")
+    src, dst = flow_nodes[src_node], flow_nodes[dst_node]
+    if src is None or dst is None:
+        return False  # the unknown component is reported once, on its node
+    if src_port not in src.outputs:
+        if src_port in src.inputs:
+            return bad(f"'{edge.source}' is an input port; an edge must start at an output "
+                       f"(outputs of {src.id}: {', '.join(src.outputs)})", "direction")
+        return bad(f"{src.id} has no output '{src_port}'"
+                   f"{_suggest(src_port, list(src.outputs))}", "unknown-port")
+    if dst_port not in dst.inputs:
+        if dst_port in dst.outputs:
+            return bad(f"'{edge.target}' is an output port; an edge must end at an input"
+                       f" (inputs of {dst.id}: {', '.join(dst.inputs) or 'none'})", "direction")
+        return bad(f"{dst.id} has no input '{dst_port}'"
+                   f"{_suggest(dst_port, list(dst.inputs))}", "unknown-port")
+    have, want = src.outputs[src_port].type, dst.inputs[dst_port].type
+    if not types_compatible(have, want):
+        fits = [p for p, port in src.outputs.items() if types_compatible(port.type, want)]
+        hint = f"; did you mean '{src_node}.{fits[0]}'?" if fits else ""
+        return bad(f"node '{dst_node}', input '{dst_port}' expects {want} but "
+                   f"'{edge.source}' gives {have}{hint}", "type-mismatch")
+    return True
+
+
+def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | None,
+                                                                       list[Problem]]:
+    """Check every rule of a flow; return a plan if there was no problem, and all problems."""
+    problems: list[Problem] = []
+    specs: dict[str, ComponentSpec | None] = {}
+    params: dict[str, Params | None] = {}
+    for index, node in enumerate(flow.nodes):
+        if node.id in specs:
+            problems.append(Problem(message=f"node id '{node.id}' is used more than once",
+                                    code="duplicate-node", node=node.id,
+                                    where=f"nodes[{index}].id"))
+            continue
+        spec = registry.get(node.component)
+        specs[node.id] = spec
+        if spec is None:
+            problems.append(Problem(
+                message=f"node '{node.id}': unknown component '{node.component}'"
+                        f"{_suggest(node.component, registry.ids())}",
+                code="unknown-component", node=node.id, where=f"nodes[{index}].component"))
+            continue
+        params[node.id] = _check_params(node.id, index, spec, node.params, base_dir, problems)
+
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(specs)
+    seen: set[str] = set()
+    good_edges: list[Edge] = []
+    for index, edge in enumerate(flow.edges):
+        if edge.id in seen:
+            problems.append(Problem(message=f"edge '{edge.id}' appears more than once",
+                                    code="duplicate-edge", edge=edge.id, where=f"edges[{index}]"))
+            continue
+        seen.add(edge.id)
+        if _check_edge(edge, index, specs, problems):
+            good_edges.append(edge)
+        if edge.source_node in specs and edge.target_node in specs:
+            graph.add_edge(edge.source_node, edge.target_node)
+
+    for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph) if len(c) > 1):
+        problems.append(Problem(
+            message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle; flows "
+                    "(version 1) must not loop back", code="cycle", node=cycle[0]))
+
+    incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for edge in good_edges:
+        incoming[edge.target_node][edge.target_port].append(edge.id)
+    for node_id, spec in specs.items():
+        if spec is None:
+            continue
+        for port in spec.inputs.values():
+            if port.required and not incoming[node_id].get(port.name):
+                problems.append(Problem(
+                    message=f"node '{node_id}': required input '{port.name}' ({port.type}) "
+                            "is not connected", code="unconnected-input", node=node_id))
+
+    if problems:
+        return None, problems
+    nodes: dict[str, PlanNode] = {}
+    for node in flow.nodes:
+        spec, node_params = specs[node.id], params[node.id]
+        assert spec is not None and node_params is not None  # noqa: S101 - no problems above
+        nodes[node.id] = PlanNode(id=node.id, spec=spec, params=node_params,
+                                  incoming={p: list(e) for p, e in incoming[node.id].items()})
+    for edge in good_edges:
+        nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
+            (edge.id, edge.target_node, edge.target_port))
+    order = list(nx.lexicographical_topological_sort(graph))
+    return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
+
+
+def build_plan(flow: Flow, registry: Registry, base_dir: Path) -> Plan:
+    """Return the checked plan of a flow, or raise FlowInvalidError with every problem."""
+    plan, problems = check_flow(flow, registry, base_dir)
+    if plan is None:
+        raise FlowInvalidError(problems)
+    return plan

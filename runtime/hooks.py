@@ -1,0 +1,43 @@
+"""The closed set of runtime hook points that observers (taps, recorders, hosts) attach to.
+
+Engines call these once per *batch* of messages, never per message, so observation costs
+nothing measurable when no one listens and little when someone does:
+
+- ``node_started(node)``: a node began its first work.
+- ``emitted(edge, batch)``: a Batch of messages was put on an edge.
+- ``fired(node, count)``: a node finished ``count`` firings.
+- ``failed(node, record)``: a firing raised; ``record`` is the ErrorRecord.
+- ``node_ended(node, state)``: a node ended, as ``done`` or ``failed``.
+- ``run_ended(result)``: the whole run ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+HOOK_NAMES = ("node_started", "emitted", "fired", "failed", "node_ended", "run_ended")
+
+
+class Hooks:
+    """Lists of callbacks, one list per hook point. Unknown hook names are refused."""
+
+    __slots__ = HOOK_NAMES
+
+    def __init__(self) -> None:
+        for name in HOOK_NAMES:
+            setattr(self, name, [])
+
+    def add(self, name: str, callback: Callable[..., Any]) -> Callable[[], None]:
+        """Attach a callback to a hook point; return a function that detaches it."""
+        if name not in HOOK_NAMES:
+            msg = f"unknown hook '{name}'; the hooks are: {', '.join(HOOK_NAMES)}"
+            raise ValueError(msg)
+        callbacks: list[Callable[..., Any]] = getattr(self, name)
+        callbacks.append(callback)
+        return lambda: callbacks.remove(callback) if callback in callbacks else None
+
+    def call(self, name: str, *args: Any) -> None:
+        """Call every callback attached to ``name``."""
+        for callback in getattr(self, name):
+            callback(*args)

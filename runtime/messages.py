@@ -1,0 +1,115 @@
+"""Message envelopes, error records, and the end-of-stream marker that travel along edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Parents = int | tuple[int, ...]
+
+
+class Envelope:
+    """One message: its id, the ids it was computed from, where it was made, and its value.
+
+    Lineage is always on and costs only ids: ``parents`` holds the ids of the input
+    messages of the firing that produced this one (empty for a source).
+    """
+
+    __slots__ = ("id", "parents", "origin", "value")
+
+    def __init__(self, id: int, parents: tuple[int, ...], origin: str, value: Any) -> None:
+        self.id = id
+        self.parents = parents
+        self.origin = origin
+        self.value = value
+
+    @property
+    def node(self) -> str:
+        """The node that made this message."""
+        return self.origin.split(".", 1)[0]
+
+    @property
+    def port(self) -> str:
+        """The output port that made this message."""
+        return self.origin.split(".", 1)[1]
+
+    def __repr__(self) -> str:
+        """Show the id, origin and parents, and a short form of the value."""
+        text = repr(self.value)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return f"Envelope(#{self.id} from {self.origin}, parents={self.parents}, {text})"
+
+
+class Batch:
+    """Consecutive messages from one output port, stored column by column.
+
+    Engines move batches, not single envelopes, so that a hop costs next to nothing per
+    message. ``ids[i]``, ``parents[i]`` and ``values[i]`` describe message ``i``; a parent
+    entry is one id (the common one-in, one-out case) or a tuple of ids.
+    """
+
+    __slots__ = ("origin", "ids", "parents", "values")
+
+    def __init__(self, origin: str, ids: Sequence[int], parents: Sequence[Parents],
+                 values: list[Any]) -> None:
+        self.origin = origin
+        self.ids = ids
+        self.parents = parents
+        self.values = values
+
+    def __len__(self) -> int:
+        """How many messages the batch holds."""
+        return len(self.values)
+
+    def parents_of(self, index: int) -> tuple[int, ...]:
+        """The parent ids of message ``index``, always as a tuple."""
+        parents = self.parents[index]
+        return (parents,) if isinstance(parents, int) else parents
+
+    def envelope(self, index: int) -> Envelope:
+        """Message ``index`` as an Envelope."""
+        return Envelope(self.ids[index], self.parents_of(index), self.origin,
+                        self.values[index])
+
+    def __iter__(self) -> Iterator[Envelope]:
+        """Every message of the batch, as Envelopes."""
+        return (self.envelope(i) for i in range(len(self.values)))
+
+    def __repr__(self) -> str:
+        """Show the origin and the id range."""
+        if not self.values:
+            return f"Batch({self.origin}, empty)"
+        return f"Batch({self.origin}, #{self.ids[0]}..#{self.ids[-1]}, {len(self)} messages)"
+
+
+@dataclass
+class ErrorRecord:
+    """What a node's ``error`` port emits when its component raised on a firing."""
+
+    node: str
+    component: str
+    error: str
+    message: str
+    inputs: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the record as a JSON-able dict."""
+        return asdict(self)
+
+    def __str__(self) -> str:
+        """One line for terminals and logs."""
+        return f"node '{self.node}' ({self.component}): {self.error}: {self.message}"
+
+
+class _End:
+    """Marks the end of the stream on one edge."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+END = _End()

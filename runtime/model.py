@@ -1,0 +1,199 @@
+"""The flow file format, version 1, as pydantic models, and reading flows from disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime.errors import FlowFileError, FlowInvalidError, Problem
+
+NODE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+PORT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"
+FORMAT_VERSION = 1
+
+
+class Position(BaseModel):
+    """Where the editor draws a node, in canvas coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(description="Horizontal position on the canvas.")
+    y: float = Field(description="Vertical position on the canvas.")
+
+
+class Node(BaseModel):
+    """One instance of a component in a flow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=NODE_ID_PATTERN, description="Unique id of the node in this flow.")
+    component: str = Field(min_length=1, description="Id of the component, e.g. 'ml.fit'.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Settings of the component, checked against its schema."
+    )
+    label: str | None = Field(default=None, description="Optional display name.")
+    position: Position | None = Field(default=None, description="Optional canvas position.")
+
+
+class Edge(BaseModel):
+    """A connection from an output port to an input port."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=PORT_REF_PATTERN, description="'<node>.<output port>'.")
+    target: str = Field(pattern=PORT_REF_PATTERN, description="'<node>.<input port>'.")
+
+    @property
+    def id(self) -> str:
+        """The edge identity, ``"<source>-><target>"``."""
+        return f"{self.source}->{self.target}"
+
+    @property
+    def source_node(self) -> str:
+        """The node the edge leaves."""
+        return self.source.split(".", 1)[0]
+
+    @property
+    def source_port(self) -> str:
+        """The output port the edge leaves."""
+        return self.source.split(".", 1)[1]
+
+    @property
+    def target_node(self) -> str:
+        """The node the edge enters."""
+        return self.target.split(".", 1)[0]
+
+    @property
+    def target_port(self) -> str:
+        """The input port the edge enters."""
+        return self.target.split(".", 1)[1]
+
+
+class Flow(BaseModel):
+    """A whole flow file."""
+
+    model_config = ConfigDict(extra="forbid", title="Edgewise flow")
+
+    edgewise: Literal[1] = Field(description="The format version; always 1.")
+    name: str = Field(min_length=1, description="Name of the flow.")
+    description: str | None = Field(default=None, description="Optional free text.")
+    nodes: list[Node] = Field(description="The nodes of the flow.")
+    edges: list[Edge] = Field(description="The edges of the flow.")
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form data that belongs to the editor."
+    )
+
+    def node(self, node_id: str) -> Node | None:
+        """Return the node with this id, or None."""
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        return None
+
+    def to_json_text(self) -> str:
+        """Serialise as the canonical, indented JSON text of a flow file."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        for node in data["nodes"]:
+            if not node.get("params"):
+                node.pop("params", None)
+        if not data.get("meta"):
+            data.pop("meta", None)
+        return json.dumps(data, indent=2) + "\n"
+
+
+def flow_json_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the flow file format."""
+    return Flow.model_json_schema()
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "flow"
+
+
+def _schema_problem(err: Any, data: Any) -> Problem:
+    loc: tuple[int | str, ...] = tuple(err["loc"])
+    node_id: str | None = None
+    edge_id: str | None = None
+    if len(loc) >= 2 and loc[0] in ("nodes", "edges") and isinstance(loc[1], int):
+        try:
+            item = data[loc[0]][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            item = None
+        if isinstance(item, dict):
+            if loc[0] == "nodes" and isinstance(item.get("id"), str):
+                node_id = item["id"]
+            if loc[0] == "edges":
+                edge_id = f"{item.get('source')}->{item.get('target')}"
+    kind = err["type"]
+    field = loc[-1] if loc else None
+    if kind == "extra_forbidden":
+        message = f"unknown key '{field}' (not part of the flow format, version 1)"
+    elif kind == "missing":
+        message = f"required key '{field}' is missing"
+    elif kind == "literal_error" and loc == ("edgewise",):
+        message = f"unsupported format version {err.get('input')!r}; this Edgewise reads version 1"
+    elif kind == "string_pattern_mismatch" and field == "id":
+        message = (
+            f"node id {err.get('input')!r} is not valid: start with a letter, then use "
+            "letters, digits, '_' or '-'"
+        )
+    elif kind == "string_pattern_mismatch" and field in ("source", "target"):
+        message = f"{field} {err.get('input')!r} must look like '<node>.<port>'"
+    else:
+        message = f"{err['msg']} (got {err.get('input')!r})"
+    where = _where(loc)
+    return Problem(message=f"{where}: {message}", code="schema", node=node_id, edge=edge_id,
+                   where=where)
+
+
+def parse_flow(data: Any) -> Flow:
+    """Check a decoded flow document against the format and return it as a Flow.
+
+    Raises:
+        FlowInvalidError: listing every place where the document breaks the format.
+    """
+    if not isinstance(data, dict):
+        msg = "a flow file must hold a JSON object"
+        raise FlowInvalidError([Problem(message=msg, code="schema", where="flow")])
+    try:
+        return Flow.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [_schema_problem(err, data) for err in exc.errors()]
+        raise FlowInvalidError(problems) from exc
+
+
+def read_flow_document(path: str | Path) -> Any:
+    """Read and decode a flow file, without checking it against the format.
+
+    Raises:
+        FlowFileError: the file is missing, unreadable or not valid JSON.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        msg = f"{path}: no such flow file"
+        raise FlowFileError(msg) from exc
+    except IsADirectoryError as exc:
+        msg = f"{path}: is a folder, not a flow file"
+        raise FlowFileError(msg) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{path}: cannot be read ({exc})"
+        raise FlowFileError(msg) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        raise FlowFileError(msg) from exc
+
+
+def load_flow(path: str | Path) -> Flow:
+    """Read a flow file and check it against the format (not yet against the components)."""
+    return parse_flow(read_flow_document(path))

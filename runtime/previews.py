@@ -1,0 +1,111 @@
+"""Small, JSON-able previews of message values, for edge labels, inspectors and terminals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from typing import Any
+
+MAX_TEXT = 200
+HEAD_ROWS = 5
+MAX_COLUMNS = 20
+
+
+def _is_dataframe(value: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
+
+
+def _is_ndarray(value: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.ndarray)
+
+
+def _is_estimator(value: Any) -> bool:
+    return callable(getattr(value, "get_params", None)) and callable(getattr(value, "fit", None))
+
+
+def rows_of(value: Any) -> int | None:
+    """Return the number of rows of a DataFrame value, or None for anything else."""
+    return len(value) if _is_dataframe(value) else None
+
+
+def _truncate(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def jsonable(value: Any, depth: int = 0) -> Any:
+    """Turn a value into plain JSON types, truncating what is large or deep."""
+    if value is None or isinstance(value, bool | int | str):
+        return _truncate(value) if isinstance(value, str) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth > 3:
+        return _truncate(repr(value), 60)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value), depth + 1)
+    if isinstance(value, dict):
+        items = list(value.items())[:50]
+        return {str(k): jsonable(v, depth + 1) for k, v in items}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v, depth + 1) for v in list(value)[:50]]
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return jsonable(item(), depth + 1)
+    return _truncate(repr(value))
+
+
+def summary(value: Any) -> str:
+    """A few words for an edge label: ``150×5 DataFrame``, ``LogisticRegression``, ``42``."""
+    if _is_dataframe(value):
+        rows, cols = value.shape
+        return f"{rows}×{cols} DataFrame"
+    if _is_ndarray(value):
+        return f"{'×'.join(str(n) for n in value.shape)} {value.dtype} array"
+    if _is_estimator(value):
+        return type(value).__name__
+    if isinstance(value, dict):
+        parts = [f"{k}={_short(v)}" for k, v in list(value.items())[:3]]
+        return _truncate("{" + ", ".join(parts) + ("…" if len(value) > 3 else "") + "}", 60)
+    return _truncate(repr(value), 40)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return _truncate(repr(value), 20)
+
+
+def preview(value: Any) -> dict[str, Any]:
+    """Describe a value in a small JSON-able dict; ``kind`` says which form it took."""
+    if _is_dataframe(value):
+        head = value.head(HEAD_ROWS).iloc[:, :MAX_COLUMNS]
+        return {
+            "kind": "dataframe",
+            "summary": summary(value),
+            "shape": list(value.shape),
+            "dtypes": {str(c): str(t) for c, t in list(value.dtypes.items())[:MAX_COLUMNS]},
+            "index": [jsonable(i) for i in head.index],
+            "head": json.loads(head.to_json(orient="values", default_handler=str)),
+            "columns": [str(c) for c in head.columns],
+        }
+    if _is_ndarray(value):
+        return {"kind": "ndarray", "summary": summary(value), "shape": list(value.shape),
+                "dtype": str(value.dtype)}
+    if _is_estimator(value):
+        features = getattr(value, "feature_names_in_", None)
+        return {
+            "kind": "model",
+            "summary": summary(value),
+            "class": f"{type(value).__module__}.{type(value).__qualname__}",
+            "params": jsonable(value.get_params(deep=False)),
+            "features": [str(f) for f in features] if features is not None else None,
+        }
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"kind": type(value).__name__.lower(), "summary": _truncate(str(value), 80),
+                "value": jsonable(value)}
+    if isinstance(value, dict | list | tuple):
+        return {"kind": type(value).__name__, "summary": summary(value), "value": jsonable(value)}
+    return {"kind": "text", "summary": summary(value), "value": _truncate(repr(value))}

@@ -1,0 +1,340 @@
+"""The component SDK: the ``@component`` decorator, port declarations, and plugin discovery.
+
+A component is a plain function whose parameters are its input ports (plus an optional
+``params`` keyword holding its validated settings), or a small class when it keeps state::
+
+    @component("frame.query", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
+               params=QueryParams)
+    def query(data, *, params):
+        return data.query(params.expr)
+
+A function with one output returns the value for it (``None`` emits nothing); with several,
+it returns a dict of port name to value. A generator function yields such values, one
+message each. A class is built with the params, is called like the function for every
+firing, and may define ``end()`` (return or yield final values) and ``close()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from runtime.errors import ComponentDefinitionError
+
+ENTRY_POINT_GROUP = "edgewise.components"
+ERROR_PORT = "error"
+ERROR_TYPE = "ErrorRecord"
+ANY = "Any"
+
+PortMode = Literal["stream", "latest"]
+
+
+class Params(BaseModel):
+    """Base class of every component's settings: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    """Settings of a component that has none."""
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named, typed port. Input ports also have a mode, ``stream`` or ``latest``."""
+
+    type: str = ANY
+    mode: PortMode = "stream"
+    required: bool = True
+    doc: str = ""
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Describe the port for the editor and ``edgewise components --json``."""
+        return {"name": self.name, "type": self.type, "mode": self.mode,
+                "required": self.required, "doc": self.doc}
+
+
+def latest(type_: str = ANY, doc: str = "", *, required: bool = True) -> Port:
+    """Declare a ``latest`` input: it keeps its most recent value and does not consume it."""
+    return Port(type=type_, mode="latest", required=required, doc=doc)
+
+
+PortDecl = str | Port
+
+
+def _ports(decl: dict[str, PortDecl] | None, *, output: bool) -> dict[str, Port]:
+    ports: dict[str, Port] = {}
+    for name, spec in (decl or {}).items():
+        port = Port(type=spec) if isinstance(spec, str) else spec
+        if output and port.mode != "stream":
+            msg = f"output port '{name}' cannot have mode '{port.mode}'"
+            raise ComponentDefinitionError(msg)
+        ports[name] = Port(type=port.type, mode=port.mode, required=port.required,
+                           doc=port.doc, name=name)
+    return ports
+
+
+Emission = tuple[str, Any]
+
+
+class Instance:
+    """A component made ready for one node: call it per firing, end it, close it."""
+
+    def __init__(self, spec: ComponentSpec, params: Params) -> None:
+        self.spec = spec
+        self.params = params
+        target: Any = spec.target
+        if spec.is_class:
+            obj = target(params) if spec.takes_params else target()
+            self.call: Callable[..., Any] = obj
+            self._end: Callable[[], Any] | None = getattr(obj, "end", None)
+            self._close: Callable[[], Any] | None = getattr(obj, "close", None)
+        else:
+            self.call = functools.partial(target, params=params) if spec.takes_params else target
+            self._end = None
+            self._close = None
+
+    def emissions(self, result: Any) -> Iterator[Emission]:
+        """Turn what the component returned into (port, value) pairs."""
+        spec = self.spec
+        if result is None:
+            return
+        if spec.is_generator or inspect.isgenerator(result):
+            for item in result:
+                yield from self._split(item)
+        else:
+            yield from self._split(result)
+
+    def _split(self, value: Any) -> Iterator[Emission]:
+        outputs = self.spec.data_outputs
+        if value is None or not outputs:
+            return
+        if len(outputs) == 1:
+            yield outputs[0], value
+            return
+        if not isinstance(value, dict):
+            msg = (f"component '{self.spec.id}' has outputs {outputs} and must return a dict "
+                   f"of port name to value, not {type(value).__name__}")
+            raise TypeError(msg)
+        for port, item in value.items():
+            if port not in self.spec.outputs:
+                msg = f"component '{self.spec.id}' has no output '{port}'"
+                raise KeyError(msg)
+            if item is not None:
+                yield port, item
+
+    def end(self) -> Iterator[Emission]:
+        """Let a class component emit its final messages."""
+        if self._end is not None:
+            yield from self.emissions(self._end())
+
+    def close(self) -> None:
+        """Release what the component holds (files, handles)."""
+        if self._close is not None:
+            self._close()
+
+
+@dataclass
+class ComponentSpec:
+    """Everything the runtime, the CLI and the editor know about one component."""
+
+    id: str
+    target: Callable[..., Any]
+    inputs: dict[str, Port]
+    outputs: dict[str, Port]
+    params_model: type[Params]
+    title: str
+    category: str
+    doc: str
+    threaded: bool = False
+    is_class: bool = False
+    is_generator: bool = False
+    takes_params: bool = False
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def data_outputs(self) -> list[str]:
+        """The declared output ports, without the built-in ``error`` port."""
+        return [p for p in self.outputs if p != ERROR_PORT]
+
+    def instantiate(self, params: Params) -> Instance:
+        """Make the component ready to run for one node."""
+        return Instance(self, params)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly, as plain Python."""
+        return self.target(*args, **kwargs)
+
+    def to_json(self) -> dict[str, Any]:
+        """Describe the component for the editor and ``edgewise components --json``."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "category": self.category,
+            "doc": self.doc,
+            "inputs": [p.to_json() for p in self.inputs.values()],
+            "outputs": [p.to_json() for p in self.outputs.values()],
+            "params_schema": self.params_model.model_json_schema(),
+            "tags": sorted(self.tags),
+        }
+
+
+def _signature_ports(target: Callable[..., Any], is_class: bool) -> tuple[list[str], bool]:
+    func = target.__call__ if is_class else target  # type: ignore[operator]
+    sig = inspect.signature(func)
+    names = [n for n, p in sig.parameters.items()
+             if n not in ("self", "params") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)]
+    if is_class:
+        init_sig = inspect.signature(target)
+        takes_params = "params" in init_sig.parameters
+    else:
+        takes_params = "params" in sig.parameters
+    return names, takes_params
+
+
+def component(
+    id: str,
+    *,
+    inputs: dict[str, PortDecl] | None = None,
+    outputs: dict[str, PortDecl] | None = None,
+    params: type[Params] = NoParams,
+    title: str | None = None,
+    category: str | None = None,
+    threaded: bool = False,
+    tags: Iterable[str] = (),
+) -> Callable[[Callable[..., Any]], ComponentSpec]:
+    """Declare a component.
+
+    Args:
+        id: Dotted, lowercase id such as ``ml.fit``; the part before the dot is the family.
+        inputs: Input port name to type name (or a ``Port``/``latest(...)`` declaration).
+        outputs: Output port name to type name. Every component also gets an ``error`` port.
+        params: The pydantic model of its settings (``extra="forbid"``, a description on
+            every field).
+        title: Display name; defaults to the first line of the docstring.
+        category: Palette group; defaults to the family.
+        threaded: Run its work off the event loop (for heavy CPU or I/O work).
+        tags: Free-form markers, e.g. ``display`` for nodes whose input the host shows.
+    """
+
+    def decorate(target: Callable[..., Any]) -> ComponentSpec:
+        is_class = inspect.isclass(target)
+        in_ports = _ports(inputs, output=False)
+        out_ports = _ports(outputs, output=True)
+        if ERROR_PORT in out_ports:
+            msg = f"component '{id}': the 'error' output is built in; do not declare it"
+            raise ComponentDefinitionError(msg)
+        out_ports[ERROR_PORT] = Port(type=ERROR_TYPE, name=ERROR_PORT,
+                                     doc="Error records of failed firings.")
+        arg_names, takes_params = _signature_ports(target, is_class)
+        if sorted(arg_names) != sorted(in_ports):
+            msg = (f"component '{id}': function parameters {arg_names} must match its "
+                   f"input ports {list(in_ports)}")
+            raise ComponentDefinitionError(msg)
+        for name, info in params.model_fields.items():
+            if not info.description:
+                msg = f"component '{id}': param '{name}' needs a description"
+                raise ComponentDefinitionError(msg)
+        doc = inspect.cleandoc(target.__doc__ or "")
+        func = target.__call__ if is_class else target  # type: ignore[operator]
+        return ComponentSpec(
+            id=id,
+            target=target,
+            inputs=in_ports,
+            outputs=out_ports,
+            params_model=params,
+            title=title or (doc.splitlines()[0].rstrip(".") if doc else id),
+            category=category or id.split(".", 1)[0],
+            doc=doc,
+            threaded=threaded,
+            is_class=is_class,
+            is_generator=inspect.isgeneratorfunction(func),
+            takes_params=takes_params,
+            tags=frozenset(tags),
+        )
+
+    return decorate
+
+
+class Registry:
+    """The components that a flow may use, by id."""
+
+    def __init__(self, specs: Iterable[ComponentSpec] = ()) -> None:
+        self._specs: dict[str, ComponentSpec] = {}
+        self.load_errors: list[str] = []
+        for spec in specs:
+            self.add(spec)
+
+    def add(self, spec: ComponentSpec) -> None:
+        """Register a component; a second one with the same id is refused."""
+        if spec.id in self._specs and self._specs[spec.id] is not spec:
+            msg = f"two components share the id '{spec.id}'"
+            raise ComponentDefinitionError(msg)
+        self._specs[spec.id] = spec
+
+    def add_module(self, module: ModuleType) -> None:
+        """Register every component declared at the top level of a module."""
+        for value in vars(module).values():
+            if isinstance(value, ComponentSpec):
+                self.add(value)
+
+    def get(self, component_id: str) -> ComponentSpec | None:
+        """Return the component with this id, or None."""
+        return self._specs.get(component_id)
+
+    def ids(self) -> list[str]:
+        """Every component id, sorted."""
+        return sorted(self._specs)
+
+    def __iter__(self) -> Iterator[ComponentSpec]:
+        """Iterate over the components in id order."""
+        return iter(self._specs[i] for i in self.ids())
+
+    def __len__(self) -> int:
+        """Count the components."""
+        return len(self._specs)
+
+    def with_components(self, *specs: ComponentSpec) -> Registry:
+        """Return a copy of this registry with more components in it."""
+        copy = Registry(self)
+        for spec in specs:
+            copy.add(spec)
+        return copy
+
+    @classmethod
+    def discover(cls) -> Registry:
+        """Load every component package registered under the ``edgewise.components`` group.
+
+        A plugin that fails to load is reported in ``load_errors``; the others still load.
+        """
+        registry = cls()
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = ep.load()
+                if isinstance(loaded, ModuleType):
+                    registry.add_module(loaded)
+                elif isinstance(loaded, ComponentSpec):
+                    registry.add(loaded)
+                else:
+                    msg = f"entry point must name a module or a component, not {loaded!r}"
+                    raise ComponentDefinitionError(msg)
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the rest
+                registry.load_errors.append(
+                    f"component plugin '{ep.name}' ({ep.value}) failed to load: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+        return registry
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """Return the registry of every installed component, discovered once per process."""
+    return Registry.discover()
