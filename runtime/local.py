@@ -383,7 +383,10 @@ class _NodeTask:
                 if hooks.fired:
                     hooks.call("fired", self.id, self.fired - before)
             streams_done = stream_edges == 0 if self.stream_ports else edges_open == 0
-            if streams_done and not self.finished:
+            # Inputs still waiting for a latest value hold the node open until it arrives
+            # or every edge into a latest port has ended.
+            waiting = any(self.pending.values()) and edges_open > stream_edges
+            if streams_done and not waiting and not self.finished:
                 await self._end_outputs()
         if not self.finished:
             await self._end_outputs()

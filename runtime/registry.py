@@ -303,10 +303,10 @@ class Registry:
         return len(self._specs)
 
     def with_components(self, *specs: ComponentSpec) -> Registry:
-        """Return a copy of this registry with more components in it."""
+        """Return a copy of this registry with these components in it, replacing namesakes."""
         copy = Registry(self)
         for spec in specs:
-            copy.add(spec)
+            copy._specs[spec.id] = spec
         return copy
 
     @classmethod

@@ -1,0 +1,55 @@
+"""Atomic output files: write next to the target, then rename over it when the stream ends."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+
+class AtomicOutput:
+    """A text file that appears at ``path`` only when ``commit()`` is called.
+
+    Until then the data goes to a hidden temporary file in the same folder, so a run that
+    fails or is stopped never leaves a half-written file in place of a good one.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle: IO[str] | None = None
+        self._tmp: str | None = None
+
+    def handle(self) -> IO[str]:
+        """Open the temporary file on first use and return it."""
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial",
+                                             dir=self.path.parent)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        return self._handle
+
+    @property
+    def started(self) -> bool:
+        """Whether anything was written yet."""
+        return self._handle is not None
+
+    def commit(self) -> None:
+        """Flush, sync and move the finished file into place."""
+        handle = self.handle()
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        assert self._tmp is not None  # noqa: S101 - set by handle()
+        os.replace(self._tmp, self.path)
+        self._handle = None
+        self._tmp = None
+
+    def discard(self) -> None:
+        """Drop an unfinished file, leaving whatever was at ``path`` untouched."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._tmp is not None:
+            Path(self._tmp).unlink(missing_ok=True)
+            self._tmp = None

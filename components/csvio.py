@@ -1,0 +1,87 @@
+"""The ``csv`` family: read a CSV file whole or as a stream of chunks, and write one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from components._files import AtomicOutput
+from runtime import Params, component
+from runtime.params import input_path, output_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class ReadParams(Params):
+    """Settings of ``csv.read``."""
+
+    path: str = input_path("The CSV file to read; relative to the flow file's folder.")
+    chunk_rows: int | None = Field(
+        default=None, gt=0,
+        description="Emit the file as a stream of DataFrames of at most this many rows; "
+                    "leave empty to emit the whole file as one DataFrame.")
+
+
+@component("csv.read", outputs={"data": "DataFrame"}, params=ReadParams, threaded=True)
+def read(*, params: ReadParams) -> Iterator[pd.DataFrame]:
+    """Read a CSV file with a header row.
+
+    Row ids (the index) count data rows from 0, across chunks, so row ``n`` is on line
+    ``n + 2`` of the file.
+    """
+    import pandas as pd
+
+    if params.chunk_rows is None:
+        yield pd.read_csv(params.path)
+        return
+    with pd.read_csv(params.path, chunksize=params.chunk_rows) as reader:
+        yield from reader
+
+
+class WriteParams(Params):
+    """Settings of ``csv.write``."""
+
+    path: str = output_path("The CSV file to write; relative to the flow file's folder.")
+    index: bool = Field(default=False, description="Also write the row ids as a first column.")
+
+
+@component("csv.write", inputs={"data": "DataFrame"}, params=WriteParams, threaded=True)
+class Write:
+    """Write every DataFrame received to one CSV file, appending chunks under one header.
+
+    The file is replaced atomically when the input ends, so a failed or stopped run never
+    leaves half a file behind.
+    """
+
+    def __init__(self, params: WriteParams) -> None:
+        self.params = params
+        self.out = AtomicOutput(params.path)
+        self.columns: list[str] | None = None
+
+    def __call__(self, data: pd.DataFrame) -> None:
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            msg = f"csv.write needs a DataFrame, got {type(data).__name__}"
+            raise TypeError(msg)
+        columns = [str(c) for c in data.columns]
+        if self.columns is None:
+            self.columns = columns
+        elif columns != self.columns:
+            msg = (f"columns {columns} differ from the header already written "
+                   f"{self.columns}; every chunk must have the same columns")
+            raise ValueError(msg)
+        first = not self.out.started
+        data.to_csv(self.out.handle(), header=first, index=self.params.index)
+
+    def end(self) -> None:
+        """Move the finished file into place."""
+        if self.out.started:
+            self.out.commit()
+
+    def close(self) -> None:
+        """Drop an unfinished file if the run ended early."""
+        self.out.discard()

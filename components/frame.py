@@ -1,0 +1,64 @@
+"""The ``frame`` family: row and column operations on pandas DataFrames that keep row ids."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from runtime import Params, component
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_BACKTICKED = re.compile(r"`[^`]*`")
+
+
+class QueryParams(Params):
+    """Settings of ``frame.query``."""
+
+    expr: str = Field(min_length=1, description="A pandas query, e.g. 'petal_length > 2 and "
+                                                "target != 0'. Quote odd column names in `backticks`.")
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, expr: str) -> str:
+        plain = _BACKTICKED.sub("_col", expr)
+        try:
+            ast.parse(plain, mode="eval")
+        except SyntaxError as exc:
+            msg = f"not a valid query: {exc.msg} at column {exc.offset}"
+            raise ValueError(msg) from None
+        return expr
+
+
+@component("frame.query", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
+           params=QueryParams)
+def query(data: pd.DataFrame, *, params: QueryParams) -> pd.DataFrame:
+    """Keep the rows for which a pandas query is true; row ids are kept."""
+    try:
+        return data.query(params.expr)
+    except Exception as exc:
+        msg = (f"query {params.expr!r} failed: {type(exc).__name__}: {exc} "
+               f"(columns: {', '.join(map(str, data.columns))})")
+        raise ValueError(msg) from exc
+
+
+class SelectParams(Params):
+    """Settings of ``frame.select``."""
+
+    columns: list[str] = Field(min_length=1, description="The columns to keep, in this order.")
+
+
+@component("frame.select", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
+           params=SelectParams)
+def select(data: pd.DataFrame, *, params: SelectParams) -> pd.DataFrame:
+    """Keep only the named columns, in the given order; row ids are kept."""
+    missing = [c for c in params.columns if c not in data.columns]
+    if missing:
+        msg = (f"no column(s) {missing}; the DataFrame has: "
+               f"{', '.join(map(str, data.columns))}")
+        raise KeyError(msg)
+    return data[params.columns]
