@@ -8,6 +8,16 @@ from pathlib import Path
 from typing import IO
 
 
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; give a new one the usual ones (umask applied)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 class AtomicOutput:
     """A text file that appears at ``path`` only when ``commit()`` is called.
 
@@ -41,6 +51,7 @@ class AtomicOutput:
         os.fsync(handle.fileno())
         handle.close()
         assert self._tmp is not None  # noqa: S101 - set by handle()
+        os.chmod(self._tmp, _mode_for(self.path))
         os.replace(self._tmp, self.path)
         self._handle = None
         self._tmp = None

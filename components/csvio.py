@@ -62,6 +62,7 @@ class Write:
         self.columns: list[str] | None = None
 
     def __call__(self, data: pd.DataFrame) -> None:
+        """Append one DataFrame to the file (the first one also writes the header)."""
         import pandas as pd
 
         if not isinstance(data, pd.DataFrame):

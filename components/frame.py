@@ -19,8 +19,9 @@ _BACKTICKED = re.compile(r"`[^`]*`")
 class QueryParams(Params):
     """Settings of ``frame.query``."""
 
-    expr: str = Field(min_length=1, description="A pandas query, e.g. 'petal_length > 2 and "
-                                                "target != 0'. Quote odd column names in `backticks`.")
+    expr: str = Field(min_length=1,
+                      description="A pandas query, e.g. 'petal_length > 2 and target != 0'. "
+                                  "Quote odd column names in `backticks`.")
 
     @field_validator("expr")
     @classmethod

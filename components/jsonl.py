@@ -46,6 +46,7 @@ class Write:
         self.out = AtomicOutput(params.path)
 
     def __call__(self, data: Any) -> None:
+        """Write one message as one line, or a DataFrame as one line per row."""
         handle = self.out.handle()
         if hasattr(data, "to_json") and hasattr(data, "iloc"):
             frame = data.reset_index(names="_row") if self.params.index else data

@@ -54,6 +54,7 @@ class Collect:
         self.parts: list[pd.DataFrame] = []
 
     def __call__(self, data: pd.DataFrame) -> None:
+        """Keep one DataFrame until the stream ends."""
         self.parts.append(data)
 
     def end(self) -> pd.DataFrame | None:
@@ -73,6 +74,7 @@ class Count:
         self.n = 0
 
     def __call__(self, data: Any) -> None:
+        """Count one message."""
         self.n += 1
 
     def end(self) -> int:

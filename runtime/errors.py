@@ -38,8 +38,8 @@ class Problem:
     where: str | None = None
 
     def __str__(self) -> str:
-        """Render as ``location: message`` for one line of terminal output."""
-        return f"{self.location()}: {self.message}"
+        """The message, which names its own location, for one line of terminal output."""
+        return self.message
 
     def location(self) -> str:
         """Say where the problem is, in the words a user would use."""

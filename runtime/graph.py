@@ -13,7 +13,7 @@ import pydantic
 
 from runtime.errors import FlowInvalidError, Problem
 from runtime.model import Edge, Flow
-from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Registry
+from runtime.registry import ANY, ComponentSpec, Params, Registry
 
 PATH_KEY = "x-edgewise-path"
 
@@ -205,7 +205,8 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     for edge in good_edges:
         nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
             (edge.id, edge.target_node, edge.target_port))
-    order = list(nx.lexicographical_topological_sort(graph))
+    position = {node.id: index for index, node in enumerate(flow.nodes)}
+    order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
 
 

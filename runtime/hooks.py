@@ -25,8 +25,12 @@ class Hooks:
     __slots__ = HOOK_NAMES
 
     def __init__(self) -> None:
-        for name in HOOK_NAMES:
-            setattr(self, name, [])
+        self.node_started: list[Callable[..., Any]] = []
+        self.emitted: list[Callable[..., Any]] = []
+        self.fired: list[Callable[..., Any]] = []
+        self.failed: list[Callable[..., Any]] = []
+        self.node_ended: list[Callable[..., Any]] = []
+        self.run_ended: list[Callable[..., Any]] = []
 
     def add(self, name: str, callback: Callable[..., Any]) -> Callable[[], None]:
         """Attach a callback to a hook point; return a function that detaches it."""

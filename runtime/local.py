@@ -241,9 +241,9 @@ class _NodeTask:
         if waiting and missing:
             parents = tuple(e.id for q in self.pending.values() for e in q)
             ports = ", ".join(f"'{p}'" for p in missing)
-            exc = RuntimeError(f"input {ports} never received a value, so {waiting} "
-                               "message(s) were not processed")
-            self._fail(exc, parents, out)
+            never = RuntimeError(f"input {ports} never received a value, so {waiting} "
+                                 "message(s) were not processed")
+            self._fail(never, parents, out)
         return out.batches(self.origins, self.shared)
 
     def close(self) -> None:

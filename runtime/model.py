@@ -149,7 +149,13 @@ def _schema_problem(err: Any, data: Any) -> Problem:
     else:
         message = f"{err['msg']} (got {err.get('input')!r})"
     where = _where(loc)
-    return Problem(message=f"{where}: {message}", code="schema", node=node_id, edge=edge_id,
+    if node_id:
+        prefix = f"node '{node_id}' ({where})"
+    elif edge_id:
+        prefix = f"edge '{edge_id}' ({where})"
+    else:
+        prefix = where
+    return Problem(message=f"{prefix}: {message}", code="schema", node=node_id, edge=edge_id,
                    where=where)
 
 

@@ -190,8 +190,9 @@ class ComponentSpec:
 def _signature_ports(target: Callable[..., Any], is_class: bool) -> tuple[list[str], bool]:
     func = target.__call__ if is_class else target  # type: ignore[operator]
     sig = inspect.signature(func)
+    positional = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
     names = [n for n, p in sig.parameters.items()
-             if n not in ("self", "params") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.POSITIONAL_ONLY)]
+             if n not in ("self", "params") and p.kind in positional]
     if is_class:
         init_sig = inspect.signature(target)
         takes_params = "params" in init_sig.parameters

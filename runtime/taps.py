@@ -61,7 +61,12 @@ class LiveStats:
         undo = [hooks.add("emitted", self._emitted), hooks.add("node_started", self._started),
                 hooks.add("fired", self._fired), hooks.add("failed", self._failed),
                 hooks.add("node_ended", self._ended), hooks.add("run_ended", self._run_ended)]
-        return lambda: [u() for u in undo] and None
+
+        def detach() -> None:
+            for u in undo:
+                u()
+
+        return detach
 
     def _emitted(self, edge: str, batch: Batch) -> None:
         stat = self.edges[edge]

@@ -1,6 +1,7 @@
 """Helpers for testing components: in-memory sources and sinks, and running one component.
 
-    from runtime.testing import run_component
+Example::
+
     out = run_component("frame.query", {"data": [frame]}, {"expr": "a > 1"})
     assert out["data"][0]["a"].min() > 1
 """

@@ -1,0 +1,250 @@
+"""The ``edgewise`` command line: run, validate, list components, print the schema.
+
+Exit codes: 0 success; 1 a run finished but some node failed on a message (or it was cut
+short); 2 the flow is invalid or cannot be read, and nothing ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+import runtime
+from runtime.api import Run, components, plan, validate
+from runtime.engine import RunOptions, RunResult
+from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
+from runtime.messages import Batch
+from runtime.model import flow_json_schema
+from runtime.previews import preview
+from runtime.registry import default_registry
+from runtime.taps import Snapshot
+
+EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
+DEBUG_LINES_PER_SECOND = 20
+
+
+def _problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
+    return [f"{flow}: {p}" for p in problems]
+
+
+class DebugPrinter:
+    """Prints what debug nodes receive, at most a few lines a second, counting the rest."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.window = 0.0
+        self.budget = DEBUG_LINES_PER_SECOND
+        self.hidden = 0
+
+    def __call__(self, node: str, batch: Batch) -> None:
+        """Print one batch that reached a debug node."""
+        now = time.monotonic()
+        if now - self.window >= 1.0:
+            self.window, self.budget = now, DEBUG_LINES_PER_SECOND
+        for value in batch.values:
+            if self.budget <= 0:
+                self.hidden += 1
+                continue
+            self.budget -= 1
+            self.console.print(f"[bold cyan]debug[/] [cyan]{node}[/]: {self.render(value)}",
+                               highlight=False, soft_wrap=True)
+
+    @staticmethod
+    def render(value: Any) -> str:
+        """A compact, one- or few-line text for a value."""
+        info = preview(value)
+        if info["kind"] == "dataframe":
+            return f"{info['summary']} (first rows: {json.dumps(info['head'][:3])})"
+        if info["kind"] in ("dict", "list", "tuple", "errorrecord"):
+            return json.dumps(info["value"])
+        if info["kind"] == "model":
+            return f"{info['summary']} {json.dumps(info['params'])}"
+        return str(info.get("value", info["summary"]))
+
+    def close(self) -> None:
+        """Say how many messages were not printed."""
+        if self.hidden:
+            self.console.print(f"[dim]debug: {self.hidden} more message(s) not shown "
+                               f"(at most {DEBUG_LINES_PER_SECOND} lines a second)[/]")
+
+
+def _progress_table(snapshot: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="running", title_justify="left", box=None, pad_edge=False)
+    table.add_column("edge")
+    table.add_column("messages", justify="right")
+    table.add_column("rows", justify="right")
+    table.add_column("rate/s", justify="right")
+    for edge, info in snapshot.items():
+        rows = info.get("rows")
+        table.add_row(edge, f"{info['count']:,}", "" if rows is None else f"{rows:,}",
+                      f"{info.get('rate', 0):,.0f}")
+    return table
+
+
+def _summary(result: RunResult, run: Run, console: Console) -> None:
+    specs = {nid: node.spec.id for nid, node in run.plan.nodes.items()}
+    nodes = Table(title=f"nodes ({result.status}, {result.seconds:.2f} s)", title_justify="left")
+    for col in ("node", "component", "state", "fired", "errors"):
+        nodes.add_column(col, justify="right" if col in ("fired", "errors") else "left")
+    for nid, info in result.nodes.items():
+        state = f"[red]{info.state}[/]" if info.state == "failed" else info.state
+        nodes.add_row(nid, specs[nid], state, f"{info.fired:,}", f"{info.errors:,}")
+    console.print(nodes)
+    edges = Table(title="edges", title_justify="left")
+    edges.add_column("edge")
+    edges.add_column("messages", justify="right")
+    edges.add_column("rows", justify="right")
+    stats = run.stats
+    for edge, count in result.edges.items():
+        stat = stats.edges[edge]
+        rows = "" if stat.rows_mode == "none" else f"{stat.rows:,}"
+        edges.add_row(edge, f"{count:,}", rows)
+    console.print(edges)
+    for nid, record in stats.last_errors.items():
+        first_line = record.message.splitlines()[0] if record.message else ""
+        if len(first_line) > 160:
+            first_line = first_line[:159] + "…"
+        console.print(f"[red]node '{nid}' failed on {result.nodes[nid].errors} firing(s)[/]; "
+                      f"last error: {record.error}: {first_line}", highlight=False, markup=False)
+    if result.status == "aborted" and result.first_error is not None:
+        console.print(f"[red]stopped by --fail-fast:[/] {result.first_error}", highlight=False)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a flow headless."""
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        checked = plan(Path(args.flow))
+    except (FlowFileError, FlowInvalidError) as exc:
+        problems = exc.problems if isinstance(exc, FlowInvalidError) else [
+            Problem(message=str(exc), code="file")]
+        for line in _problem_lines(args.flow, problems):
+            err.print(line, markup=False)
+        if args.json:
+            print(json.dumps({"status": "invalid", "nodes": {}, "edges": {},
+                              "problems": [p.to_json() for p in problems]}))
+        return EXIT_INVALID
+    run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
+    printer = DebugPrinter(out)
+    run.on_display(printer)
+    _ = run.stats
+    report = err if args.json else out
+    live: Live | None = None
+    if out.is_terminal and not args.json:
+        live = Live(_progress_table({}), console=out, refresh_per_second=4, transient=True)
+        latest: dict[str, dict[str, Any]] = {}
+
+        def show(snap: Snapshot) -> None:
+            latest.update(snap["edges"])
+            assert live is not None  # noqa: S101 - set just above
+            live.update(_progress_table(latest))
+
+        run.subscribe(show)
+        live.start()
+    try:
+        result = run.run()
+    except KeyboardInterrupt:
+        run.stop()
+        err.print("interrupted")
+        return EXIT_ERRORS
+    finally:
+        if live is not None:
+            live.stop()
+    printer.close()
+    _summary(result, run, report)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    return result.exit_code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a flow and list every problem."""
+    problems = validate(Path(args.flow))
+    if args.json:
+        print(json.dumps({"valid": not problems, "problems": [p.to_json() for p in problems]}))
+    else:
+        for line in _problem_lines(args.flow, problems):
+            print(line)
+        if not problems:
+            print(f"{args.flow}: ok")
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+def cmd_components(args: argparse.Namespace) -> int:
+    """List the installed components."""
+    registry = default_registry()
+    for line in registry.load_errors:
+        print(f"warning: {line}", file=sys.stderr)
+    described = components(registry)
+    if args.json:
+        print(json.dumps(described))
+        return EXIT_OK
+    table = Table(box=None)
+    for col in ("component", "inputs", "outputs", "what it does"):
+        table.add_column(col)
+    for spec in described:
+        ins = ", ".join(f"{p['name']}:{p['type']}" + (" (latest)" if p["mode"] == "latest"
+                                                      else "") for p in spec["inputs"])
+        outs = ", ".join(f"{p['name']}:{p['type']}" for p in spec["outputs"]
+                         if p["name"] != "error")
+        table.add_row(spec["id"], ins or "–", outs or "–", spec["title"])
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the flow file format."""
+    print(json.dumps(flow_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``edgewise`` command."""
+    parser = argparse.ArgumentParser(
+        prog="edgewise", description="Run and check Edgewise flows from the command line.")
+    parser.add_argument("--version", action="version", version=f"edgewise {runtime.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("run", help="run a flow headless")
+    p.add_argument("flow", metavar="FLOW", help="the flow file (.json)")
+    p.add_argument("--json", action="store_true",
+                   help="end stdout with one JSON line summarising the run")
+    p.add_argument("--fail-fast", action="store_true",
+                   help="stop the whole run at the first failed firing")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("validate", help="list every problem of a flow")
+    p.add_argument("flow", metavar="FLOW", help="the flow file (.json)")
+    p.add_argument("--json", action="store_true", help="print the problems as JSON")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("components", help="list the installed components")
+    p.add_argument("--json", action="store_true", help="describe them as JSON")
+    p.set_defaults(func=cmd_components)
+    p = sub.add_parser("schema", help="print the JSON Schema of flow files")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``edgewise`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except EdgewiseError as exc:
+        print(f"edgewise: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
