@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 import runtime
@@ -55,8 +56,8 @@ class DebugPrinter:
                 self.hidden += 1
                 continue
             self.budget -= 1
-            self.console.print(f"[bold cyan]debug[/] [cyan]{node}[/]: {self.render(value)}",
-                               highlight=False, soft_wrap=True)
+            self.console.print(f"[bold cyan]debug[/] [cyan]{escape(node)}[/]: "
+                               f"{escape(self.render(value))}", highlight=False, soft_wrap=True)
 
     @staticmethod
     def render(value: Any) -> str:
@@ -113,10 +114,12 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
         first_line = record.message.splitlines()[0] if record.message else ""
         if len(first_line) > 160:
             first_line = first_line[:159] + "…"
-        console.print(f"[red]node '{nid}' failed on {result.nodes[nid].errors} firing(s)[/]; "
-                      f"last error: {record.error}: {first_line}", highlight=False, markup=False)
+        console.print(f"[red]node '{escape(nid)}' failed on {result.nodes[nid].errors} "
+                      f"firing(s)[/]; last error: {escape(record.error)}: {escape(first_line)}",
+                      highlight=False)
     if result.status == "aborted" and result.first_error is not None:
-        console.print(f"[red]stopped by --fail-fast:[/] {result.first_error}", highlight=False)
+        console.print(f"[red]stopped by --fail-fast:[/] {escape(str(result.first_error))}",
+                      highlight=False)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
