@@ -3,7 +3,16 @@
 The editor and the command line use only the names exported here.
 """
 
-from runtime.api import DISPLAY_TAG, Run, components, load, plan, run_flow, validate
+from runtime.api import (
+    DISPLAY_TAG,
+    Run,
+    components,
+    connection_problem,
+    load,
+    plan,
+    run_flow,
+    validate,
+)
 from runtime.engine import Engine, NodeResult, RunOptions, RunResult
 from runtime.errors import (
     ComponentDefinitionError,
@@ -16,8 +25,9 @@ from runtime.errors import (
 from runtime.graph import PATH_KEY, Plan, types_compatible
 from runtime.hooks import HOOK_NAMES, Hooks
 from runtime.local import LocalEngine
-from runtime.messages import END, Envelope, ErrorRecord
+from runtime.messages import END, Batch, Envelope, ErrorRecord
 from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
+from runtime.params import input_path, output_path
 from runtime.previews import preview, summary
 from runtime.registry import (
     ComponentSpec,
@@ -38,6 +48,7 @@ __all__ = [
     "END",
     "HOOK_NAMES",
     "PATH_KEY",
+    "Batch",
     "ComponentDefinitionError",
     "ComponentSpec",
     "Edge",
@@ -68,10 +79,13 @@ __all__ = [
     "__version__",
     "component",
     "components",
+    "connection_problem",
     "default_registry",
     "flow_json_schema",
+    "input_path",
     "latest",
     "load",
+    "output_path",
     "parse_flow",
     "plan",
     "preview",

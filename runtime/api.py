@@ -13,11 +13,11 @@ from typing import Any
 
 from runtime.engine import Engine, RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
-from runtime.graph import Plan, build_plan, check_flow
+from runtime.graph import Plan, build_plan, check_connection, check_flow
 from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch
-from runtime.model import Flow, load_flow
+from runtime.model import Flow, load_flow, parse_flow
 from runtime.registry import Registry, default_registry
 from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
 
@@ -29,16 +29,24 @@ def load(path: str | Path) -> Flow:
     return load_flow(path)
 
 
-def _resolve(flow: Flow | str | Path, base_dir: Path | None) -> tuple[Flow, Path]:
+FlowSource = Flow | dict[str, Any] | str | Path
+
+
+def _resolve(flow: FlowSource, base_dir: Path | None) -> tuple[Flow, Path]:
+    if isinstance(flow, dict):
+        flow = parse_flow(flow)
     if isinstance(flow, Flow):
         return flow, (base_dir or Path.cwd()).resolve()
     path = Path(flow)
     return load_flow(path), (base_dir or path.resolve().parent)
 
 
-def validate(flow: Flow | str | Path, *, registry: Registry | None = None,
+def validate(flow: FlowSource, *, registry: Registry | None = None,
              base_dir: Path | None = None) -> list[Problem]:
-    """Return every problem of a flow (or flow file); an empty list means it can run."""
+    """Return every problem of a flow (a Flow, a decoded document, or a file).
+
+    An empty list means the flow can run.
+    """
     try:
         model, where = _resolve(flow, base_dir)
     except FlowInvalidError as exc:
@@ -48,11 +56,18 @@ def validate(flow: Flow | str | Path, *, registry: Registry | None = None,
     return check_flow(model, registry or default_registry(), where)[1]
 
 
-def plan(flow: Flow | str | Path, *, registry: Registry | None = None,
+def plan(flow: FlowSource, *, registry: Registry | None = None,
          base_dir: Path | None = None) -> Plan:
     """Check a flow and return the plan an engine runs; raises FlowInvalidError."""
     model, where = _resolve(flow, base_dir)
     return build_plan(model, registry or default_registry(), where)
+
+
+def connection_problem(flow: Flow | dict[str, Any], source: str, target: str, *,
+                       registry: Registry | None = None) -> Problem | None:
+    """Say why a new edge ``source -> target`` would be refused, or return None if it fits."""
+    model = parse_flow(flow) if isinstance(flow, dict) else flow
+    return check_connection(model, source, target, registry or default_registry())
 
 
 def components(registry: Registry | None = None) -> list[dict[str, Any]]:
@@ -116,7 +131,10 @@ class Run:
         """Ask the run to stop; safe to call from any thread."""
         self._stop_requested.set()
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            try:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            except RuntimeError:  # the run has ended and its loop is closed: nothing to stop
+                pass
 
     async def _publish(self, callback: Callable[[Snapshot], None], interval: float) -> None:
         stats = self.stats
@@ -151,7 +169,7 @@ class Run:
         return asyncio.run(self.run_async())
 
 
-def run_flow(flow: Flow | str | Path, *, fail_fast: bool = False,
+def run_flow(flow: FlowSource, *, fail_fast: bool = False,
              registry: Registry | None = None, base_dir: Path | None = None,
              engine: Engine | None = None) -> RunResult:
     """Validate and run a flow (or flow file) to its end; raises FlowInvalidError."""
@@ -160,5 +178,5 @@ def run_flow(flow: Flow | str | Path, *, fail_fast: bool = False,
     return run.run()
 
 
-__all__ = ["DISPLAY_TAG", "EdgewiseError", "Run", "components", "load", "plan", "run_flow",
-           "validate"]
+__all__ = ["DISPLAY_TAG", "EdgewiseError", "Run", "components", "connection_problem", "load",
+           "plan", "run_flow", "validate"]

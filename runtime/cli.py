@@ -7,6 +7,7 @@ short); 2 the flow is invalid or cannot be read, and nothing ran.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 import time
@@ -30,6 +31,7 @@ from runtime.registry import default_registry
 from runtime.taps import Snapshot
 
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
+COMMANDS_GROUP = "edgewise.commands"
 DEBUG_LINES_PER_SECOND = 20
 
 
@@ -233,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_components)
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=cmd_schema)
+    for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # noqa: BLE001 - a broken add-on must not break the CLI
+            print(f"warning: command plugin '{ep.name}' failed to load: {exc}", file=sys.stderr)
     return parser
 
 

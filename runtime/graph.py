@@ -210,6 +210,34 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
 
 
+def check_connection(flow: Flow, source: str, target: str, registry: Registry) -> Problem | None:
+    """Say why the runtime would refuse a new edge from ``source`` to ``target``, or None.
+
+    Checks the same rules as validation: both ends exist, an output feeds an input, the
+    types fit, the edge is not a duplicate, and it closes no cycle.
+    """
+    edge = Edge.model_validate({"source": source, "target": target})
+    specs = {node.id: registry.get(node.component) for node in flow.nodes}
+    if any(e.id == edge.id for e in flow.edges):
+        return Problem(message=f"edge '{edge.id}' exists already", code="duplicate-edge",
+                       edge=edge.id)
+    problems: list[Problem] = []
+    if not _check_edge(edge, len(flow.edges), specs, problems):
+        if problems:
+            return problems[0]
+        return Problem(message=f"edge '{edge.id}': a node of an unknown component cannot be "
+                               "wired", code="unknown-component", edge=edge.id)
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(specs)
+    graph.add_edges_from((e.source_node, e.target_node) for e in flow.edges)
+    if nx.has_path(graph, edge.target_node, edge.source_node):
+        path = nx.shortest_path(graph, edge.target_node, edge.source_node)
+        return Problem(message=f"edge '{edge.id}' would close a cycle through "
+                               f"{' → '.join(path + [edge.target_node])}", code="cycle",
+                       edge=edge.id)
+    return None
+
+
 def build_plan(flow: Flow, registry: Registry, base_dir: Path) -> Plan:
     """Return the checked plan of a flow, or raise FlowInvalidError with every problem."""
     plan, problems = check_flow(flow, registry, base_dir)

@@ -109,3 +109,33 @@ def preview(value: Any) -> dict[str, Any]:
     if isinstance(value, dict | list | tuple):
         return {"kind": type(value).__name__, "summary": summary(value), "value": jsonable(value)}
     return {"kind": "text", "summary": summary(value), "value": _truncate(repr(value))}
+
+
+DETAIL_ROWS = 50
+PLOT_POINTS = 500
+
+
+def detail(value: Any) -> dict[str, Any]:
+    """A fuller, still bounded, JSON-able view of a value, for an inspector.
+
+    DataFrames add more rows, summary statistics and the numeric columns' values (for a
+    plot); everything else is its preview.
+    """
+    info = preview(value)
+    if info["kind"] != "dataframe":
+        return info
+    head = value.head(DETAIL_ROWS).iloc[:, :MAX_COLUMNS]
+    info["index"] = [jsonable(i) for i in head.index]
+    info["head"] = json.loads(head.to_json(orient="values", default_handler=str))
+    info["columns"] = [str(c) for c in head.columns]
+    numeric = value.select_dtypes("number").iloc[:, :MAX_COLUMNS]
+    if not numeric.empty:
+        stats = numeric.describe().transpose()
+        info["stats"] = {
+            "columns": ["column", *[str(c) for c in stats.columns]],
+            "rows": [[str(name), *[jsonable(float(v)) for v in row]]
+                     for name, row in stats.iterrows()],
+        }
+        sample = numeric.head(PLOT_POINTS)
+        info["numeric"] = {str(c): [jsonable(float(v)) for v in sample[c]] for c in sample}
+    return info

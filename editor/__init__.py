@@ -1,0 +1,1 @@
+"""The Edgewise browser editor (NiceGUI). It talks to the runtime only through ``runtime``."""

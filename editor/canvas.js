@@ -1,0 +1,443 @@
+// The flow canvas: an SVG node editor. The browser keeps its own copy of the graph for
+// dragging, panning, zooming and wiring, and sends Python only final results.
+
+const NODE_W = 176;
+const HEAD_H = 30;
+const ROW_H = 20;
+
+function nodeHeight(node) {
+  return HEAD_H + Math.max(node.inputs.length, node.outputs.length, 1) * ROW_H + 8;
+}
+
+function portY(node, index) {
+  return node.y + HEAD_H + ROW_H * index + ROW_H / 2;
+}
+
+function portPos(node, port, direction) {
+  const list = direction === "in" ? node.inputs : node.outputs;
+  const i = Math.max(0, list.findIndex((p) => p.name === port));
+  return { x: direction === "in" ? node.x : node.x + NODE_W, y: portY(node, i) };
+}
+
+function curve(x1, y1, x2, y2) {
+  const dx = Math.max(40, Math.abs(x2 - x1) / 2);
+  return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+}
+
+const EwNode = {
+  props: ["node", "selected", "status", "problem", "highlight"],
+  emits: ["body-down", "port-down"],
+  template: `
+    <g data-testid="node" :data-node-id="node.id" :data-component="node.component"
+       :class="['ew-node', {selected, unknown: node.unknown, problem, highlight}]"
+       :transform="'translate(' + node.x + ',' + node.y + ')'">
+      <title>{{ node.title }}{{ node.doc ? '\\n\\n' + node.doc : '' }}</title>
+      <rect class="ew-body" :width="W" :height="height" rx="6"
+            @pointerdown.stop="$emit('body-down', $event)"></rect>
+      <text class="ew-title" x="10" y="19" @pointerdown.stop="$emit('body-down', $event)">{{ caption }}</text>
+      <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
+        <circle r="6" :class="'ew-state-' + status.state"></circle>
+        <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
+        <title>{{ status.state }}{{ status.errors ? ' (' + status.errors + ' errors)' : '' }}</title>
+      </g>
+      <g v-for="(p, i) in node.inputs" :key="'i' + p.name">
+        <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="in"
+                :class="['ew-port', 'ew-in', {latest: p.mode === 'latest'}]" cx="0" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
+                @pointerdown.stop="$emit('port-down', $event, p.name, 'in')">
+          <title>{{ p.name }}: {{ p.type }}{{ p.mode === 'latest' ? ' (latest)' : '' }}</title>
+        </circle>
+        <text class="ew-port-label" x="10" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
+      </g>
+      <g v-for="(p, i) in node.outputs" :key="'o' + p.name">
+        <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="out"
+                :class="['ew-port', 'ew-out', {error: p.name === 'error'}]" :cx="W" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
+                @pointerdown.stop="$emit('port-down', $event, p.name, 'out')">
+          <title>{{ p.name }}: {{ p.type }}</title>
+        </circle>
+        <text class="ew-port-label" :x="W - 10" text-anchor="end" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
+      </g>
+    </g>`,
+  data() {
+    return { W: NODE_W, HEAD_H, ROW_H };
+  },
+  computed: {
+    height() {
+      return nodeHeight(this.node);
+    },
+    caption() {
+      const text = this.node.label || this.node.id;
+      return text.length > 20 ? text.slice(0, 19) + "…" : text;
+    },
+  },
+};
+
+const EwEdge = {
+  props: ["edge", "d", "mid", "selected", "problem", "highlight"],
+  emits: ["edge-down"],
+  template: `
+    <g data-testid="edge" :data-edge="edge.id"
+       :class="['ew-edge', {selected, problem, highlight, error: edge.source.endsWith('.error')}]">
+      <path class="ew-edge-hit" :d="d" @pointerdown.stop="$emit('edge-down', $event)"></path>
+      <path class="ew-edge-line" :d="d"></path>
+      <text data-testid="edge-label" class="ew-edge-label" :x="mid.x" :y="mid.y - 6" text-anchor="middle"
+            @pointerdown.stop="$emit('edge-down', $event)"></text>
+    </g>`,
+};
+
+export default {
+  components: { EwNode, EwEdge },
+  props: { graph: Object },
+  template: `
+    <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
+         @dragover.prevent @drop.prevent="onDrop" @wheel.prevent="onWheel"
+         @contextmenu.prevent>
+      <svg ref="svg" width="100%" height="100%" @pointerdown="onBackgroundDown"
+           @pointermove="onMove" @pointerup="onUp" @pointerleave="onUp">
+        <defs>
+          <pattern id="ew-grid" width="20" height="20" patternUnits="userSpaceOnUse"
+                   :patternTransform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
+            <circle cx="1" cy="1" r="1" class="ew-grid-dot"></circle>
+          </pattern>
+        </defs>
+        <rect width="100%" height="100%" fill="url(#ew-grid)" class="ew-background"></rect>
+        <g :transform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
+          <ew-edge v-for="e in edges" :key="e.id" :edge="e" :d="edgePath(e)" :mid="edgeMid(e)"
+                   :selected="selEdges.has(e.id)" :problem="problemEdges.has(e.id)"
+                   :highlight="lit.has(e.id)"
+                   @edge-down="(ev) => onEdgeDown(ev, e)"></ew-edge>
+          <path v-if="wire" class="ew-wire" :d="wirePath"></path>
+          <ew-node v-for="n in nodes" :key="n.id" :node="n" :selected="selNodes.has(n.id)"
+                   :status="states[n.id] || idle" :problem="problemNodes.has(n.id)"
+                   :highlight="lit.has(n.id)"
+                   @body-down="(ev) => onNodeDown(ev, n)"
+                   @port-down="(ev, port, dir) => onPortDown(ev, n, port, dir)"></ew-node>
+          <rect v-if="box" class="ew-box" :x="Math.min(box.x1, box.x2)" :y="Math.min(box.y1, box.y2)"
+                :width="Math.abs(box.x2 - box.x1)" :height="Math.abs(box.y2 - box.y1)"></rect>
+        </g>
+      </svg>
+      <div v-if="refusal" data-testid="connection-refused" class="ew-refusal"
+           :style="{left: refusal.x + 'px', top: refusal.y + 'px'}">{{ refusal.text }}</div>
+      <div v-if="!nodes.length" class="ew-empty">Drag a component from the palette to start.</div>
+    </div>`,
+  data() {
+    return {
+      nodes: [],
+      edges: [],
+      tx: 0,
+      ty: 0,
+      k: 1,
+      selNodes: new Set(),
+      selEdges: new Set(),
+      problemNodes: new Set(),
+      problemEdges: new Set(),
+      lit: new Set(),
+      states: {},
+      idle: { state: "idle", errors: 0 },
+      drag: null,
+      wire: null,
+      box: null,
+      pan: null,
+      refusal: null,
+    };
+  },
+  computed: {
+    byId() {
+      const map = {};
+      for (const n of this.nodes) map[n.id] = n;
+      return map;
+    },
+    wirePath() {
+      const w = this.wire;
+      return w.dir === "out" ? curve(w.x1, w.y1, w.x2, w.y2) : curve(w.x2, w.y2, w.x1, w.y1);
+    },
+  },
+  mounted() {
+    this.labels = {};
+    this.setGraph(this.graph || { nodes: [], edges: [] }, true);
+    this.keyHandler = (e) => this.onKey(e);
+    document.addEventListener("keydown", this.keyHandler);
+    this.dragStart = (e) => {
+      const item = e.target.closest && e.target.closest("[data-testid=palette-item]");
+      if (item) {
+        e.dataTransfer.setData("application/x-edgewise-component", item.dataset.component);
+        e.dataTransfer.setData("text/plain", item.dataset.component);
+        e.dataTransfer.effectAllowed = "copy";
+      }
+    };
+    document.addEventListener("dragstart", this.dragStart);
+  },
+  unmounted() {
+    document.removeEventListener("keydown", this.keyHandler);
+    document.removeEventListener("dragstart", this.dragStart);
+  },
+  methods: {
+    // ---- called from Python ----
+    setGraph(graph, fit) {
+      this.nodes = graph.nodes.map((n) => ({ ...n }));
+      this.edges = graph.edges.map((e) => ({ ...e }));
+      const ids = new Set(this.nodes.map((n) => n.id));
+      this.selNodes = new Set([...this.selNodes].filter((id) => ids.has(id)));
+      const eids = new Set(this.edges.map((e) => e.id));
+      this.selEdges = new Set([...this.selEdges].filter((id) => eids.has(id)));
+      this.$nextTick(() => {
+        this.paintLabels(Object.keys(this.labels));
+        if (fit) this.fit();
+      });
+    },
+    setLabels(labels) {
+      Object.assign(this.labels, labels);
+      this.paintLabels(Object.keys(labels));
+    },
+    clearRun() {
+      this.labels = {};
+      this.states = {};
+      for (const el of this.$el.querySelectorAll("[data-testid=edge-label]")) el.textContent = "";
+    },
+    setStates(states) {
+      this.states = { ...this.states, ...states };
+    },
+    setProblems(problems) {
+      this.problemNodes = new Set(problems.nodes);
+      this.problemEdges = new Set(problems.edges);
+    },
+    selectItems(sel) {
+      this.selNodes = new Set(sel.nodes || []);
+      this.selEdges = new Set(sel.edges || []);
+    },
+    highlightItems(ids) {
+      this.lit = new Set(ids || []);
+    },
+    showRefusal(text, x, y) {
+      const rect = this.$refs.root.getBoundingClientRect();
+      this.refusal = { text, x: x ?? rect.width / 2 - 120, y: y ?? 16 };
+      clearTimeout(this.refusalTimer);
+      this.refusalTimer = setTimeout(() => (this.refusal = null), 3000);
+    },
+    fit() {
+      const rect = this.$refs.root.getBoundingClientRect();
+      if (!this.nodes.length || !rect.width) {
+        this.tx = 0; this.ty = 0; this.k = 1;
+        return;
+      }
+      let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+      for (const n of this.nodes) {
+        x1 = Math.min(x1, n.x); y1 = Math.min(y1, n.y);
+        x2 = Math.max(x2, n.x + NODE_W); y2 = Math.max(y2, n.y + nodeHeight(n));
+      }
+      const pad = 40;
+      const k = Math.min(1.5, (rect.width - 2 * pad) / (x2 - x1), (rect.height - 2 * pad) / (y2 - y1));
+      this.k = Math.max(0.1, k);
+      this.tx = (rect.width - (x2 - x1) * this.k) / 2 - x1 * this.k;
+      this.ty = (rect.height - (y2 - y1) * this.k) / 2 - y1 * this.k;
+    },
+    // ---- labels are written straight to the DOM: no Vue render per update ----
+    paintLabels(ids) {
+      for (const id of ids) {
+        const g = this.$el.querySelector(`[data-testid=edge][data-edge="${CSS.escape(id)}"]`);
+        const el = g && g.querySelector("[data-testid=edge-label]");
+        if (!el) continue;
+        const l = this.labels[id];
+        let text = `${l.count}`;
+        if (l.rows !== null && l.rows !== undefined) text += ` · ${l.rows} rows`;
+        if (l.summary) text += ` · ${l.summary}`;
+        el.textContent = text;
+      }
+    },
+    // ---- geometry ----
+    toCanvas(ev) {
+      const rect = this.$refs.svg.getBoundingClientRect();
+      return { x: (ev.clientX - rect.left - this.tx) / this.k, y: (ev.clientY - rect.top - this.ty) / this.k };
+    },
+    endpoints(e) {
+      const [sn, ...sp] = e.source.split(".");
+      const [tn, ...tp] = e.target.split(".");
+      const s = this.byId[sn], t = this.byId[tn];
+      if (!s || !t) return null;
+      return [portPos(s, sp.join("."), "out"), portPos(t, tp.join("."), "in")];
+    },
+    edgePath(e) {
+      const ends = this.endpoints(e);
+      return ends ? curve(ends[0].x, ends[0].y, ends[1].x, ends[1].y) : "";
+    },
+    edgeMid(e) {
+      const ends = this.endpoints(e);
+      return ends ? { x: (ends[0].x + ends[1].x) / 2, y: (ends[0].y + ends[1].y) / 2 } : { x: 0, y: 0 };
+    },
+    // ---- pointer handling ----
+    emitSelection() {
+      this.$emit("selection", { nodes: [...this.selNodes], edges: [...this.selEdges] });
+    },
+    onNodeDown(ev, n) {
+      if (ev.button !== 0) return;
+      this.$refs.root.focus({ preventScroll: true });
+      if (ev.shiftKey) {
+        const s = new Set(this.selNodes);
+        s.has(n.id) ? s.delete(n.id) : s.add(n.id);
+        this.selNodes = s;
+      } else if (!this.selNodes.has(n.id)) {
+        this.selNodes = new Set([n.id]);
+        this.selEdges = new Set();
+      }
+      this.emitSelection();
+      const p = this.toCanvas(ev);
+      const moving = [...this.selNodes].map((id) => this.byId[id]).filter(Boolean);
+      this.drag = { start: p, moved: false, items: moving.map((m) => ({ node: m, x: m.x, y: m.y })) };
+      this.$refs.svg.setPointerCapture(ev.pointerId);
+    },
+    onEdgeDown(ev, e) {
+      if (ev.button !== 0) return;
+      this.$refs.root.focus({ preventScroll: true });
+      if (ev.shiftKey) {
+        const s = new Set(this.selEdges);
+        s.has(e.id) ? s.delete(e.id) : s.add(e.id);
+        this.selEdges = s;
+      } else {
+        this.selEdges = new Set([e.id]);
+        this.selNodes = new Set();
+      }
+      this.emitSelection();
+      this.$emit("edge_clicked", { edge: e.id });
+    },
+    onPortDown(ev, n, port, dir) {
+      if (ev.button !== 0) return;
+      const pos = portPos(n, port, dir);
+      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y };
+      this.$refs.svg.setPointerCapture(ev.pointerId);
+    },
+    onBackgroundDown(ev) {
+      this.$refs.root.focus({ preventScroll: true });
+      const p = this.toCanvas(ev);
+      if (ev.button === 1 || ev.button === 2 || ev.altKey || ev.ctrlKey || ev.metaKey) {
+        this.pan = { x: ev.clientX, y: ev.clientY, tx: this.tx, ty: this.ty };
+      } else if (ev.button === 0) {
+        this.box = { x1: p.x, y1: p.y, x2: p.x, y2: p.y, add: ev.shiftKey };
+      }
+      this.$refs.svg.setPointerCapture(ev.pointerId);
+    },
+    onMove(ev) {
+      if (this.drag) {
+        const p = this.toCanvas(ev);
+        const dx = p.x - this.drag.start.x, dy = p.y - this.drag.start.y;
+        if (Math.abs(dx) + Math.abs(dy) > 2) this.drag.moved = true;
+        for (const it of this.drag.items) {
+          it.node.x = it.x + dx;
+          it.node.y = it.y + dy;
+        }
+      } else if (this.wire) {
+        const p = this.toCanvas(ev);
+        this.wire.x2 = p.x;
+        this.wire.y2 = p.y;
+      } else if (this.box) {
+        const p = this.toCanvas(ev);
+        this.box.x2 = p.x;
+        this.box.y2 = p.y;
+      } else if (this.pan) {
+        this.tx = this.pan.tx + ev.clientX - this.pan.x;
+        this.ty = this.pan.ty + ev.clientY - this.pan.y;
+      }
+    },
+    onUp(ev) {
+      if (this.drag) {
+        const d = this.drag;
+        this.drag = null;
+        if (d.moved) {
+          this.$emit("nodes_moved", { positions: d.items.map((it) => ({ id: it.node.id, x: Math.round(it.node.x), y: Math.round(it.node.y) })) });
+        }
+      } else if (this.wire) {
+        const w = this.wire;
+        this.wire = null;
+        if (ev.type === "pointerleave") return;
+        const el = document.elementFromPoint(ev.clientX, ev.clientY);
+        const target = el && el.closest("[data-testid=port]");
+        if (!target) return;
+        this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
+      } else if (this.box) {
+        const b = this.box;
+        this.box = null;
+        const x1 = Math.min(b.x1, b.x2), x2 = Math.max(b.x1, b.x2), y1 = Math.min(b.y1, b.y2), y2 = Math.max(b.y1, b.y2);
+        if (x2 - x1 < 3 && y2 - y1 < 3) {
+          if (!b.add) { this.selNodes = new Set(); this.selEdges = new Set(); this.emitSelection(); }
+          return;
+        }
+        const s = b.add ? new Set(this.selNodes) : new Set();
+        for (const n of this.nodes) {
+          if (n.x < x2 && n.x + NODE_W > x1 && n.y < y2 && n.y + nodeHeight(n) > y1) s.add(n.id);
+        }
+        this.selNodes = s;
+        if (!b.add) this.selEdges = new Set();
+        this.emitSelection();
+      } else if (this.pan) {
+        this.pan = null;
+      }
+    },
+    onWheel(ev) {
+      const rect = this.$refs.svg.getBoundingClientRect();
+      const mx = ev.clientX - rect.left, my = ev.clientY - rect.top;
+      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * 0.0015)));
+      this.tx = mx - ((mx - this.tx) * k) / this.k;
+      this.ty = my - ((my - this.ty) * k) / this.k;
+      this.k = k;
+    },
+    onDrop(ev) {
+      const id = ev.dataTransfer.getData("application/x-edgewise-component") || ev.dataTransfer.getData("text/plain");
+      if (!id) return;
+      const p = this.toCanvas(ev);
+      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2) });
+    },
+    // ---- connections: checked here for an instant answer, and again in Python ----
+    refuse(text, ev) {
+      const rect = this.$refs.root.getBoundingClientRect();
+      this.showRefusal(text, ev.clientX - rect.left + 12, ev.clientY - rect.top + 12);
+    },
+    tryConnect(w, portRef, direction, ev) {
+      let src = `${w.node}.${w.port}`, dst = portRef;
+      if (w.dir === direction) {
+        this.refuse(direction === "in" ? "cannot connect an input to an input" : "cannot connect an output to an output", ev);
+        return;
+      }
+      if (w.dir === "in") [src, dst] = [dst, src];
+      const sNode = src.split(".")[0], tNode = dst.split(".")[0];
+      if (sNode === tNode) { this.refuse("cannot connect a node to itself", ev); return; }
+      const id = `${src}->${dst}`;
+      if (this.edges.some((e) => e.id === id)) { this.refuse("this connection exists already", ev); return; }
+      const s = this.byId[sNode], t = this.byId[tNode];
+      if (s.unknown || t.unknown) { this.refuse("a node of an unknown component cannot be wired", ev); return; }
+      const sp = s.outputs.find((p) => p.name === src.split(".")[1]);
+      const tp = t.inputs.find((p) => p.name === dst.split(".")[1]);
+      if (sp && tp && sp.type !== tp.type && sp.type !== "Any" && tp.type !== "Any") {
+        this.refuse(`input '${tp.name}' expects ${tp.type} but '${src}' gives ${sp.type}`, ev);
+        return;
+      }
+      // a path from the target back to the source would close a cycle
+      const seen = new Set([tNode]);
+      const stack = [tNode];
+      while (stack.length) {
+        const cur = stack.pop();
+        if (cur === sNode) { this.refuse("this connection would make a cycle", ev); return; }
+        for (const e of this.edges) {
+          const a = e.source.split(".")[0], b = e.target.split(".")[0];
+          if (a === cur && !seen.has(b)) { seen.add(b); stack.push(b); }
+        }
+      }
+      this.$emit("edge_added", { source: src, target: dst, x: ev.clientX, y: ev.clientY });
+    },
+    // ---- keyboard ----
+    onKey(e) {
+      const tag = (e.target && e.target.tagName) || "";
+      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === "s") { e.preventDefault(); this.$emit("command", { name: "save" }); return; }
+      if (mod && key === "z") { e.preventDefault(); this.$emit("command", { name: e.shiftKey ? "redo" : "undo" }); return; }
+      if (mod && key === "y") { e.preventDefault(); this.$emit("command", { name: "redo" }); return; }
+      const sel = { nodes: [...this.selNodes], edges: [...this.selEdges] };
+      if (mod && key === "c") { this.$emit("command", { name: "copy", ...sel }); return; }
+      if (mod && key === "x") { this.$emit("command", { name: "cut", ...sel }); return; }
+      if (mod && key === "v") { this.$emit("command", { name: "paste" }); return; }
+      if (mod && key === "a") { e.preventDefault(); this.selNodes = new Set(this.nodes.map((n) => n.id)); this.emitSelection(); return; }
+      if (key === "delete" || key === "backspace") {
+        if (sel.nodes.length || sel.edges.length) { e.preventDefault(); this.$emit("command", { name: "delete", ...sel }); }
+      }
+    },
+  },
+};

@@ -1,0 +1,53 @@
+"""The canvas element: a NiceGUI wrapper around the SVG node editor in ``canvas.js``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+
+class FlowCanvas(ui.element, component="canvas.js"):
+    """The node editor, drawn and dragged entirely in the browser.
+
+    Python sends it whole graphs and batched updates; it sends back only final results: a
+    node dropped or moved, an edge added, a selection, a command.
+    """
+
+    def __init__(self, graph: dict[str, Any]) -> None:
+        super().__init__()
+        self._props["graph"] = graph
+        self.classes("ew-canvas-host")
+
+    def set_graph(self, graph: dict[str, Any], fit: bool = False) -> None:
+        """Replace the drawn graph (after an edit, undo or redo)."""
+        self._props["graph"] = graph
+        self.run_method("setGraph", graph, fit)
+
+    def set_labels(self, labels: dict[str, dict[str, Any]]) -> None:
+        """Update the live labels of some edges, in one message."""
+        self.run_method("setLabels", labels)
+
+    def set_states(self, states: dict[str, dict[str, Any]]) -> None:
+        """Update the state badges of some nodes."""
+        self.run_method("setStates", states)
+
+    def clear_run(self) -> None:
+        """Forget labels and states of an earlier run."""
+        self.run_method("clearRun")
+
+    def set_problems(self, nodes: list[str], edges: list[str]) -> None:
+        """Mark the nodes and edges that validation found problems with."""
+        self.run_method("setProblems", {"nodes": nodes, "edges": edges})
+
+    def select(self, nodes: list[str], edges: list[str]) -> None:
+        """Select nodes and edges."""
+        self.run_method("selectItems", {"nodes": nodes, "edges": edges})
+
+    def refuse(self, text: str) -> None:
+        """Show why a connection was refused."""
+        self.run_method("showRefusal", text)
+
+    def fit(self) -> None:
+        """Fit the whole flow into the view."""
+        self.run_method("fit")

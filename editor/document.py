@@ -1,0 +1,211 @@
+"""The flow being edited: the raw document, edits with undo and redo, and the dirty marker.
+
+The document is kept as the decoded JSON, not as runtime models, so that whatever this
+install does not understand (an unknown component, its params, an odd key) survives a save
+untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from typing import Any
+
+from runtime import ComponentSpec, Registry, connection_problem
+
+Doc = dict[str, Any]
+HISTORY_LIMIT = 200
+TYPING_PAUSE = 1.5  # seconds: edits of one field closer together than this undo as one
+
+
+def _node_ids(doc: Doc) -> set[str]:
+    return {str(n["id"]) for n in doc.get("nodes", []) if isinstance(n, dict) and "id" in n}
+
+
+def fresh_id(base: str, taken: set[str]) -> str:
+    """A node id from ``base`` (e.g. the component id) that is not taken yet."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
+    if not stem[0].isalpha():
+        stem = "n" + stem
+    if stem not in taken:
+        return stem
+    n = 2
+    while f"{stem}{n}" in taken:
+        n += 1
+    return f"{stem}{n}"
+
+
+class FlowDocument:
+    """A flow document with undoable edits. Every edit is a whole-document snapshot."""
+
+    def __init__(self, data: Doc, registry: Registry) -> None:
+        self.data: Doc = data
+        self.registry = registry
+        self._undo: list[str] = []
+        self._redo: list[str] = []
+        self._saved = self._text()
+        self._last_field: tuple[str, float] | None = None
+        data.setdefault("nodes", [])
+        data.setdefault("edges", [])
+
+    def _text(self) -> str:
+        return json.dumps(self.data, sort_keys=True)
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there are changes since the last save."""
+        return self._text() != self._saved
+
+    def mark_saved(self) -> None:
+        """Record that the current state is what is on disk."""
+        self._saved = self._text()
+
+    def _checkpoint(self, field: str | None = None) -> None:
+        now = time.monotonic()
+        last, self._last_field = self._last_field, (field, now) if field else None
+        if field and last and last[0] == field and now - last[1] < TYPING_PAUSE:
+            return
+        self._undo.append(self._text())
+        del self._undo[:-HISTORY_LIMIT]
+        self._redo.clear()
+
+    def undo(self) -> bool:
+        """Go back one edit; return whether there was one."""
+        if not self._undo:
+            return False
+        self._redo.append(self._text())
+        self.data = json.loads(self._undo.pop())
+        self._last_field = None
+        return True
+
+    def redo(self) -> bool:
+        """Redo one undone edit; return whether there was one."""
+        if not self._redo:
+            return False
+        self._undo.append(self._text())
+        self.data = json.loads(self._redo.pop())
+        return True
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        """The node objects (as in the file)."""
+        return [n for n in self.data.get("nodes", []) if isinstance(n, dict)]
+
+    @property
+    def edges(self) -> list[dict[str, Any]]:
+        """The edge objects (as in the file)."""
+        return [e for e in self.data.get("edges", []) if isinstance(e, dict)]
+
+    def node(self, node_id: str) -> dict[str, Any] | None:
+        """The node with this id, or None."""
+        return next((n for n in self.nodes if n.get("id") == node_id), None)
+
+    def spec(self, node: dict[str, Any]) -> ComponentSpec | None:
+        """The component of a node, or None when this install does not have it."""
+        component = node.get("component")
+        return self.registry.get(component) if isinstance(component, str) else None
+
+    # -- edits -------------------------------------------------------------------------
+
+    def add_node(self, component: str, x: float, y: float) -> str:
+        """Add a node of a component at a canvas position; return its id."""
+        self._checkpoint()
+        node_id = fresh_id(component, _node_ids(self.data))
+        self.data["nodes"].append({"id": node_id, "component": component,
+                                   "position": {"x": round(x), "y": round(y)}})
+        return node_id
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
+        """Move nodes to new canvas positions (one undo step for all of them)."""
+        self._checkpoint()
+        for node in self.nodes:
+            if node.get("id") in positions:
+                x, y = positions[node["id"]]
+                node["position"] = {"x": round(x), "y": round(y)}
+
+    def connection_problem(self, source: str, target: str) -> str | None:
+        """Why the runtime would refuse this new edge, or None."""
+        try:
+            problem = connection_problem(self.data, source, target, registry=self.registry)
+        except Exception as exc:  # noqa: BLE001 - a broken document: say so, do not crash
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return f"cannot check this connection while the flow has errors: {text}"
+        return problem.message if problem else None
+
+    def add_edge(self, source: str, target: str) -> str | None:
+        """Add an edge if the runtime would accept it; otherwise return the reason."""
+        reason = self.connection_problem(source, target)
+        if reason is None:
+            self._checkpoint()
+            self.data["edges"].append({"source": source, "target": target})
+        return reason
+
+    def delete(self, node_ids: list[str], edge_ids: list[str]) -> None:
+        """Delete nodes (with their edges) and edges."""
+        gone = set(node_ids)
+        self._checkpoint()
+        self.data["nodes"] = [n for n in self.data["nodes"]
+                              if not (isinstance(n, dict) and n.get("id") in gone)]
+        self.data["edges"] = [
+            e for e in self.data["edges"]
+            if not (isinstance(e, dict) and (
+                f"{e.get('source')}->{e.get('target')}" in edge_ids
+                or str(e.get("source", "")).split(".")[0] in gone
+                or str(e.get("target", "")).split(".")[0] in gone))]
+
+    def set_params(self, node_id: str, params: dict[str, Any]) -> None:
+        """Replace a node's params (empty params are left out of the file)."""
+        node = self.node(node_id)
+        if node is None or node.get("params", {}) == params:
+            return
+        self._checkpoint(f"params:{node_id}")
+        if params:
+            node["params"] = params
+        else:
+            node.pop("params", None)
+
+    def set_label(self, node_id: str, label: str) -> None:
+        """Set or clear a node's display name."""
+        node = self.node(node_id)
+        if node is None or node.get("label", "") == label:
+            return
+        self._checkpoint(f"label:{node_id}")
+        if label:
+            node["label"] = label
+        else:
+            node.pop("label", None)
+
+    def copy(self, node_ids: list[str]) -> Doc:
+        """The selected nodes and the edges among them, for the clipboard."""
+        chosen = set(node_ids)
+        nodes = [copy.deepcopy(n) for n in self.nodes if n.get("id") in chosen]
+        edges = [copy.deepcopy(e) for e in self.edges
+                 if str(e.get("source", "")).split(".")[0] in chosen
+                 and str(e.get("target", "")).split(".")[0] in chosen]
+        return {"nodes": nodes, "edges": edges}
+
+    def paste(self, clip: Doc, offset: float = 40) -> list[str]:
+        """Add copies of clipboard nodes (new ids, shifted) and their edges; return new ids."""
+        if not clip.get("nodes"):
+            return []
+        self._checkpoint()
+        taken = _node_ids(self.data)
+        renamed: dict[str, str] = {}
+        for node in clip["nodes"]:
+            new = copy.deepcopy(node)
+            new["id"] = fresh_id(str(node.get("id", "node")), taken)
+            taken.add(new["id"])
+            renamed[str(node.get("id"))] = new["id"]
+            pos = new.get("position") or {"x": 0, "y": 0}
+            new["position"] = {"x": pos.get("x", 0) + offset, "y": pos.get("y", 0) + offset}
+            self.data["nodes"].append(new)
+        for edge in clip.get("edges", []):
+            src_node, _, src_port = str(edge["source"]).partition(".")
+            dst_node, _, dst_port = str(edge["target"]).partition(".")
+            self.data["edges"].append({"source": f"{renamed[src_node]}.{src_port}",
+                                       "target": f"{renamed[dst_node]}.{dst_port}"})
+        return list(renamed.values())

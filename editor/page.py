@@ -1,0 +1,618 @@
+"""One editor page: a flow on the canvas, with palette, params, problems, runs and inspector."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+from pathlib import Path
+from typing import Any
+
+from nicegui import run, ui
+
+import runtime
+from editor.canvas import FlowCanvas
+from editor.document import FlowDocument
+from editor.panels import DebugPanel, Inspector
+from editor.params_form import ParamsForm, RawParamsForm
+from editor.worker import Message, RunWorker
+from editor.workspace import Workspace, WorkspaceError
+
+PUSH_INTERVAL = 0.1  # seconds: labels and states reach the browser at most 10 times a second
+
+
+def _layout(doc: FlowDocument) -> dict[str, tuple[float, float]]:
+    """Positions for nodes that have none: columns by depth, in file order."""
+    depth: dict[str, int] = {}
+    ids = [str(n.get("id")) for n in doc.nodes]
+    parents: dict[str, list[str]] = {i: [] for i in ids}
+    for e in doc.edges:
+        src, dst = str(e.get("source", "")).split(".")[0], str(e.get("target", "")).split(".")[0]
+        if dst in parents and src in parents:
+            parents[dst].append(src)
+
+    def level(node: str, seen: frozenset[str] = frozenset()) -> int:
+        if node not in depth:
+            depth[node] = 1 + max((level(p, seen | {node}) for p in parents[node]
+                                   if p not in seen), default=-1)
+        return depth[node]
+
+    rows: dict[int, int] = {}
+    places: dict[str, tuple[float, float]] = {}
+    for node in ids:
+        col = level(node)
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        places[node] = (60 + col * 240, 60 + row * 150)
+    return places
+
+
+def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
+    """The graph as the canvas draws it: nodes with their ports, and edges."""
+    places = _layout(doc)
+    nodes = []
+    for node in doc.nodes:
+        node_id = str(node.get("id"))
+        spec = doc.spec(node)
+        pos = node.get("position") if isinstance(node.get("position"), dict) else None
+        x, y = (pos.get("x", 0), pos.get("y", 0)) if pos else places.get(node_id, (0, 0))
+        if spec is not None:
+            inputs = [p.to_json() for p in spec.inputs.values()]
+            outputs = [p.to_json() for p in spec.outputs.values()]
+            title, docs = spec.title, spec.doc
+        else:
+            ins = {str(e.get("target")).split(".", 1)[-1] for e in doc.edges
+                   if str(e.get("target", "")).split(".")[0] == node_id}
+            outs = {str(e.get("source")).split(".", 1)[-1] for e in doc.edges
+                    if str(e.get("source", "")).split(".")[0] == node_id}
+            inputs = [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(ins)]
+            outputs = [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(outs)]
+            title = f"unknown component '{node.get('component')}'"
+            docs = "This install does not have this component; the node is kept as it is."
+        nodes.append({"id": node_id, "component": str(node.get("component")),
+                      "label": node.get("label") or "", "title": title, "doc": docs,
+                      "x": x, "y": y, "unknown": spec is None,
+                      "inputs": inputs, "outputs": outputs})
+    edges = [{"id": f"{e.get('source')}->{e.get('target')}", "source": str(e.get("source")),
+              "target": str(e.get("target"))} for e in doc.edges]
+    return {"nodes": nodes, "edges": edges}
+
+
+class EditorPage:
+    """Builds and drives the editor for one flow file, for one browser tab."""
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.registry = runtime.default_registry()
+        self.worker: RunWorker | None = None
+        self.standby: RunWorker | None = None
+        self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self.pending_labels: dict[str, dict[str, Any]] = {}
+        self.pending_states: dict[str, dict[str, Any]] = {}
+        self.problems: list[runtime.Problem] = []
+        self.selection: dict[str, list[str]] = {"nodes": [], "edges": []}
+        self.clipboard: dict[str, Any] = {}
+        self.form: ParamsForm | RawParamsForm | None = None
+        self.inspected: str | None = None
+        self.canvas: FlowCanvas
+        self.load_error: str | None = None
+        data: dict[str, Any] = {"edgewise": 1, "name": Path(name).stem, "nodes": [], "edges": []}
+        try:
+            loaded = json.loads(workspace.read(name))
+            if not isinstance(loaded, dict):
+                raise ValueError("a flow file must hold a JSON object")  # noqa: EM101
+            data = loaded
+        except (WorkspaceError, ValueError) as exc:
+            self.load_error = str(exc)
+        self.doc = FlowDocument(data, self.registry)
+
+    # -- building the page ----------------------------------------------------------------
+
+    def build(self) -> None:
+        """Lay out the page."""
+        ui.add_css((Path(__file__).parent / "editor.css").read_text(encoding="utf-8"))
+        ui.add_head_html("""<script>
+          window.addEventListener('beforeunload', (e) => {
+            if (window.__ewDirty) { e.preventDefault(); e.returnValue = ''; }
+          });</script>""")
+        with ui.header().classes("items-center gap-2 q-py-xs bg-blue-grey-9"):
+            ui.label("Edgewise").classes("text-h6 text-weight-bold")
+            self.title = ui.label().classes("text-subtitle1").props('data-testid="flow-title"')
+            ui.space()
+            ui.button("Save", icon="save", on_click=self.save).props(
+                'flat color=white data-testid="save"').tooltip("Save (Ctrl+S)")
+            with ui.button(icon="more_vert").props('flat color=white data-testid="file-menu"'):
+                with ui.menu():
+                    ui.menu_item("New flow…", on_click=self.new_dialog)
+                    ui.menu_item("Save as…", on_click=self.save_as_dialog)
+                    ui.menu_item("Rename…", on_click=self.rename_dialog)
+                    ui.menu_item("Delete", on_click=self.delete_dialog)
+            ui.button(icon="undo", on_click=self.undo).props(
+                'flat color=white data-testid="undo"').tooltip("Undo (Ctrl+Z)")
+            ui.button(icon="redo", on_click=self.redo).props(
+                'flat color=white data-testid="redo"').tooltip("Redo (Ctrl+Shift+Z)")
+            ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
+                'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
+            self.run_button = ui.button("Run", icon="play_arrow", on_click=self.start_run).props(
+                'color=positive data-testid="run"')
+            self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(
+                'color=negative data-testid="stop"')
+            self.stop_button.disable()
+        with ui.left_drawer(value=True).classes("bg-grey-1 q-pa-sm").props("width=240"):
+            self._build_flows()
+            ui.separator()
+            self._build_palette()
+        with ui.right_drawer(value=True).classes("q-pa-sm").props("width=380"):
+            with ui.tabs().classes("w-full") as tabs:
+                params_tab = ui.tab("Params").props('data-testid="tab-params"')
+                inspect_tab = ui.tab("Inspector").props('data-testid="tab-inspector"')
+            self.tabs = tabs
+            self.inspect_tab = inspect_tab
+            self.params_tab = params_tab
+            with ui.tab_panels(tabs, value=params_tab).classes("w-full"):
+                with ui.tab_panel(params_tab):
+                    self.params_box = ui.column().classes("w-full")
+                with ui.tab_panel(inspect_tab):
+                    self.inspector = Inspector()
+        with ui.footer().classes("bg-white text-black q-pa-none").style(
+                "border-top: 1px solid #ddd"):
+            with ui.tabs().classes("w-full").props("dense align=left") as btabs:
+                problems_tab = ui.tab("Problems").props('data-testid="tab-problems"')
+                debug_tab = ui.tab("Debug").props('data-testid="tab-debug"')
+            self.bottom_tabs, self.debug_tab = btabs, debug_tab
+            with ui.tab_panels(btabs, value=problems_tab).classes("w-full").style(
+                    "height: 180px; overflow: auto"):
+                with ui.tab_panel(problems_tab):
+                    self.problems_box = ui.column().classes("w-full gap-0").props(
+                        'data-testid="problems"')
+                with ui.tab_panel(debug_tab):
+                    self.debug = DebugPanel(self.reveal)
+        with ui.element("div").style("position: fixed; top: 50px; bottom: 221px; left: 240px; "
+                                     "right: 380px"):
+            self.canvas = FlowCanvas(canvas_graph(self.doc))
+        self.canvas.on("node_dropped", self.on_drop)
+        self.canvas.on("nodes_moved", self.on_moved)
+        self.canvas.on("edge_added", self.on_edge_added)
+        self.canvas.on("selection", self.on_selection)
+        self.canvas.on("edge_clicked", self.on_edge_clicked)
+        self.canvas.on("command", self.on_command)
+        ui.timer(PUSH_INTERVAL, self.pump)
+        self.render_params()
+        self.refresh_title()
+        if self.load_error:
+            ui.notify(f"{self.name}: {self.load_error}", type="negative", multi_line=True,
+                      timeout=0, close_button=True)
+        ui.timer(0.05, self.revalidate, once=True)
+        ui.timer(0.5, self.prepare_worker, once=True)
+        ui.context.client.on_disconnect(self.close)
+
+    def _build_flows(self) -> None:
+        ui.label("Flows").classes("text-subtitle2")
+        with ui.column().classes("w-full gap-0").props('data-testid="flow-list"'):
+            for entry in self.workspace.list():
+                link = ui.link(entry.title, f"/flow/{entry.name}").classes(
+                    "text-body2" + (" text-weight-bold" if entry.name == self.name else ""))
+                link.props(f'data-testid="flow-link" data-flow="{entry.name}"')
+                link.tooltip(entry.name)
+        ui.button("New flow", icon="add", on_click=self.new_dialog).props(
+            'flat dense data-testid="new-flow"')
+
+    def _build_palette(self) -> None:
+        ui.label("Components").classes("text-subtitle2")
+        search = ui.input(placeholder="search…").props(
+            'dense clearable data-testid="palette-search"').classes("w-full")
+        groups: dict[str, list[runtime.ComponentSpec]] = {}
+        for spec in self.registry:
+            groups.setdefault(spec.category, []).append(spec)
+        items: list[tuple[ui.element, str]] = []
+        sections: list[tuple[ui.expansion, list[ui.label]]] = []
+        with ui.column().classes("w-full gap-0").props('data-testid="palette"'):
+            for category in sorted(groups):
+                with ui.expansion(category, value=True).classes("w-full").props(
+                        "dense") as section:
+                    members = []
+                    for spec in groups[category]:
+                        item = ui.label(spec.id).classes(
+                            "w-full q-px-sm q-py-xs rounded-borders cursor-grab "
+                            "hover:bg-blue-1 font-mono text-body2")
+                        item.props(f'draggable="true" data-testid="palette-item" '
+                                   f'data-component="{spec.id}"')
+                        item.tooltip(f"{spec.title}\n\n{spec.doc}").props("max-width=360px")
+                        items.append((item, f"{spec.id} {spec.title} {spec.doc}".lower()))
+                        members.append(item)
+                sections.append((section, members))
+
+        def filter_palette(e: Any) -> None:
+            term = (e.value or "").lower().strip()
+            for element, text in items:
+                element.set_visibility(term in text)
+            for section, members in sections:
+                section.set_visibility(any(m.visible for m in members))
+                if term:
+                    section.open()
+
+        search.on_value_change(filter_palette)
+        for error in self.registry.load_errors:
+            ui.label(error).classes("text-caption text-negative")
+
+    # -- state shown in the page ---------------------------------------------------------
+
+    def refresh_title(self) -> None:
+        """Show the flow's name, and a dot when there are unsaved changes."""
+        dirty = self.doc.dirty
+        self.title.set_text(f"{self.doc.data.get('name', self.name)} — {self.name}"
+                            + ("  ●" if dirty else ""))
+        self.title.props(f'data-dirty="{str(dirty).lower()}"')
+        ui.run_javascript(f"window.__ewDirty = {str(dirty).lower()};")
+
+    def redraw(self) -> None:
+        """Send the whole graph to the canvas after a structural change."""
+        self.canvas.set_graph(canvas_graph(self.doc))
+        self.changed()
+
+    def changed(self) -> None:
+        """Something was edited: update the title and validate again."""
+        self.refresh_title()
+        self.render_params_errors()
+        ui.timer(0.01, self.revalidate, once=True)
+
+    async def revalidate(self) -> None:
+        """Validate the document and mark every problem on the canvas and in the list."""
+        data = json.loads(json.dumps(self.doc.data))
+        problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root)
+        self.problems = problems or []
+        nodes = sorted({p.node for p in self.problems if p.node})
+        edges = sorted({p.edge for p in self.problems if p.edge})
+        self.canvas.set_problems(nodes, edges)
+        self.problems_box.clear()
+        with self.problems_box:
+            if not self.problems:
+                ui.label("No problems.").classes("text-caption text-positive")
+            for problem in self.problems:
+                row = ui.label(str(problem)).classes(
+                    "text-caption text-negative cursor-pointer hover:bg-grey-2 w-full")
+                row.props(f'data-testid="problem" data-node-id="{problem.node or ""}" '
+                          f'data-edge="{problem.edge or ""}"')
+                row.on("click", lambda _e, p=problem: self.select_problem(p))
+        self.render_params_errors()
+
+    def select_problem(self, problem: runtime.Problem) -> None:
+        """Select the node or edge a problem is about."""
+        nodes = [problem.node] if problem.node else []
+        edges = [problem.edge] if problem.edge else []
+        self.canvas.select(nodes, edges)
+        self.on_selection_values(nodes, edges)
+
+    def reveal(self, node: str) -> None:
+        """Select a node (from the debug panel)."""
+        self.canvas.select([node], [])
+        self.on_selection_values([node], [])
+
+    # -- params ------------------------------------------------------------------------
+
+    def render_params(self) -> None:
+        """Show the form of the selected node."""
+        self.params_box.clear()
+        self.form = None
+        nodes = self.selection["nodes"]
+        with self.params_box:
+            if len(nodes) != 1 or self.doc.node(nodes[0]) is None:
+                ui.label("Select a node to edit its params." if not nodes else
+                         f"{len(nodes)} nodes selected.").classes("text-grey-7").props(
+                    'data-testid="params-form"')
+                return
+            node = self.doc.node(nodes[0])
+            assert node is not None  # noqa: S101 - checked above
+            node_id = str(node["id"])
+            spec = self.doc.spec(node)
+            ui.label(node_id).classes("text-subtitle1 font-mono").props(
+                'data-testid="params-node"')
+            ui.label(str(node.get("component"))).classes("text-caption text-grey-7")
+            label = ui.input("label", value=node.get("label", "")).props(
+                'dense data-param="label"').classes("w-full")
+            label.on_value_change(lambda e: self.set_label(node_id, e.value or ""))
+            params = node.get("params") if isinstance(node.get("params"), dict) else {}
+            if spec is None:
+                self.form = RawParamsForm(params or {}, lambda p: self.set_params(node_id, p))
+            else:
+                ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
+                self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
+                                       lambda p: self.set_params(node_id, p))
+        self.render_params_errors()
+
+    def render_params_errors(self) -> None:
+        """Show validation problems of the selected node next to its fields."""
+        if self.form is None or len(self.selection["nodes"]) != 1:
+            return
+        node = self.selection["nodes"][0]
+        errors: dict[str, str] = {}
+        for problem in self.problems:
+            if problem.node == node and problem.code in ("param", "missing-file"):
+                errors[problem.param or "*"] = problem.message
+        self.form.show_errors(errors)
+
+    def set_params(self, node_id: str, params: dict[str, Any]) -> None:
+        """A param was edited."""
+        self.doc.set_params(node_id, params)
+        self.changed()
+
+    def set_label(self, node_id: str, label: str) -> None:
+        """The label was edited."""
+        self.doc.set_label(node_id, label)
+        self.canvas.set_graph(canvas_graph(self.doc))
+        self.changed()
+
+    # -- canvas events -------------------------------------------------------------------
+
+    def on_drop(self, e: Any) -> None:
+        """A component was dropped from the palette."""
+        args = e.args
+        if self.registry.get(args["component"]) is None:
+            return
+        node_id = self.doc.add_node(args["component"], args["x"], args["y"])
+        self.redraw()
+        self.canvas.select([node_id], [])
+        self.on_selection_values([node_id], [])
+
+    def on_moved(self, e: Any) -> None:
+        """Nodes were dragged to new places."""
+        self.doc.move_nodes({p["id"]: (p["x"], p["y"]) for p in e.args["positions"]})
+        self.changed()
+
+    def on_edge_added(self, e: Any) -> None:
+        """The user drew an edge; the runtime has the final word on it."""
+        reason = self.doc.add_edge(e.args["source"], e.args["target"])
+        if reason:
+            self.canvas.refuse(reason)
+            return
+        self.redraw()
+
+    def on_selection(self, e: Any) -> None:
+        """The selection changed on the canvas."""
+        self.on_selection_values(e.args.get("nodes", []), e.args.get("edges", []))
+
+    def on_selection_values(self, nodes: list[str], edges: list[str]) -> None:
+        """Remember the selection; show the params of a single selected node."""
+        before = self.selection
+        self.selection = {"nodes": nodes, "edges": edges}
+        if before["nodes"] != nodes:
+            self.render_params()
+            if len(nodes) == 1:
+                self.tabs.set_value(self.params_tab)
+
+    async def on_edge_clicked(self, e: Any) -> None:
+        """Open the inspector on an edge."""
+        await self.inspect(e.args["edge"])
+
+    async def inspect(self, edge: str) -> None:
+        """Show the last values seen on an edge."""
+        self.inspected = edge
+        self.tabs.set_value(self.inspect_tab)
+        if self.worker is None:
+            self.inspector.show(edge, [], "Run the flow to see the data on this edge.")
+            return
+        samples = await self.worker.inspect(edge)
+        if self.inspected == edge:
+            note = "live: click the edge again to refresh" if self.worker.running else ""
+            self.inspector.show(edge, samples, note)
+
+    async def on_command(self, e: Any) -> None:
+        """Keyboard commands from the canvas."""
+        name = e.args["name"]
+        if name == "save":
+            await self.save()
+        elif name == "undo":
+            self.undo()
+        elif name == "redo":
+            self.redo()
+        elif name in ("copy", "cut"):
+            self.clipboard = self.doc.copy(e.args.get("nodes", []))
+            if name == "cut":
+                self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+        elif name == "paste":
+            new = self.doc.paste(self.clipboard)
+            if new:
+                self.redraw()
+                self.canvas.select(new, [])
+                self.on_selection_values(new, [])
+        elif name == "delete":
+            self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+
+    def delete(self, nodes: list[str], edges: list[str]) -> None:
+        """Delete the selection."""
+        if not nodes and not edges:
+            return
+        self.doc.delete(nodes, edges)
+        self.on_selection_values([], [])
+        self.redraw()
+
+    def undo(self) -> None:
+        """Undo one edit."""
+        if self.doc.undo():
+            self.redraw()
+            self.render_params()
+
+    def redo(self) -> None:
+        """Redo one edit."""
+        if self.doc.redo():
+            self.redraw()
+            self.render_params()
+
+    # -- files -------------------------------------------------------------------------
+
+    async def save(self) -> None:
+        """Save atomically; a flow with problems is saved too, and they stay listed."""
+        try:
+            self.workspace.write_json(self.name, self.doc.data)
+        except (WorkspaceError, OSError) as exc:
+            ui.notify(f"could not save: {exc}", type="negative")
+            return
+        self.doc.mark_saved()
+        self.refresh_title()
+        ui.notify(f"saved {self.name}", type="positive", timeout=1500)
+
+    def _name_dialog(self, title: str, action: Any, value: str = "") -> None:
+        with ui.dialog() as dialog, ui.card().props('data-testid="name-dialog"'):
+            ui.label(title).classes("text-subtitle1")
+            field = ui.input("file name", value=value).props(
+                'autofocus data-testid="name-input"').classes("w-64")
+            error = ui.label().classes("text-negative text-caption").props(
+                'data-testid="name-error"')
+
+            def confirm() -> None:
+                try:
+                    target = action(field.value or "")
+                except WorkspaceError as exc:
+                    error.set_text(str(exc))
+                    return
+                dialog.close()
+                ui.navigate.to(f"/flow/{target}")
+
+            field.on("keydown.enter", confirm)
+            with ui.row():
+                ui.button("OK", on_click=confirm).props('data-testid="name-ok"')
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    def new_dialog(self) -> None:
+        """Ask for a name and create an empty flow."""
+        self._name_dialog("New flow", self.workspace.create)
+
+    def save_as_dialog(self) -> None:
+        """Ask for a name and save a copy there."""
+        def save_as(name: str) -> str:
+            path = self.workspace.path(name)
+            if path.exists():
+                msg = f"a flow '{path.name}' exists already"
+                raise WorkspaceError(msg)
+            self.workspace.write_json(path.name, self.doc.data)
+            self.doc.mark_saved()
+            ui.run_javascript("window.__ewDirty = false;")
+            return path.name
+        self._name_dialog("Save as", save_as, Path(self.name).stem + "-copy")
+
+    def rename_dialog(self) -> None:
+        """Ask for a new name for this flow's file."""
+        def rename(name: str) -> str:
+            if self.doc.dirty:
+                self.workspace.write_json(self.name, self.doc.data)
+                self.doc.mark_saved()
+                ui.run_javascript("window.__ewDirty = false;")
+            return self.workspace.rename(self.name, name)
+        self._name_dialog("Rename", rename, Path(self.name).stem)
+
+    def delete_dialog(self) -> None:
+        """Ask, then delete this flow's file."""
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f"Delete {self.name}? This cannot be undone.")
+
+            def confirm() -> None:
+                try:
+                    self.workspace.delete(self.name)
+                except WorkspaceError as exc:
+                    ui.notify(str(exc), type="negative")
+                    return
+                self.doc.mark_saved()
+                ui.run_javascript("window.__ewDirty = false;")
+                dialog.close()
+                ui.navigate.to("/")
+
+            with ui.row():
+                ui.button("Delete", color="negative", on_click=confirm).props(
+                    'data-testid="delete-ok"')
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    # -- runs --------------------------------------------------------------------------
+
+    async def start_run(self) -> None:
+        """Run the flow as it is now, in a worker process."""
+        if self.worker is not None and self.worker.running:
+            return
+        await self.revalidate()
+        if self.problems:
+            ui.notify(f"the flow has {len(self.problems)} problem(s); see Problems",
+                      type="warning")
+            return
+        if self.worker is not None:
+            self.worker.close()
+        self.canvas.clear_run()
+        self.pending_labels.clear()
+        self.pending_states.clear()
+        self.worker = self.standby or RunWorker(self.inbox.put)
+        self.standby = None
+        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root)
+        self.run_button.disable()
+        self.stop_button.enable()
+
+    def prepare_worker(self) -> None:
+        """Start a worker ahead of time, so that pressing Run starts the flow at once."""
+        if self.standby is None:
+            self.standby = RunWorker(self.inbox.put)
+            self.standby.spawn()
+
+    def stop_run(self) -> None:
+        """Stop the running flow."""
+        if self.worker is not None:
+            self.worker.stop()
+
+    def pump(self) -> None:
+        """Every tick: merge what the worker sent and push it to the browser in one batch."""
+        debug: list[dict[str, Any]] = []
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            kind = message[0]
+            if kind == "snapshot":
+                self._merge(message[1])
+            elif kind == "debug":
+                debug.extend(message[1])
+            elif kind == "debug_dropped":
+                self.debug.add_dropped(message[1])
+            elif kind == "ended":
+                summary = message[1]
+                self.pending_states.update(summary["states"])
+                ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s",
+                          type="positive" if summary["status"] == "ok" else "warning")
+                self._run_finished()
+            elif kind == "invalid":
+                ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
+                          type="negative", multi_line=True)
+                self._run_finished()
+            elif kind == "crashed":
+                ui.notify(f"the run crashed: {message[1]}", type="negative", multi_line=True)
+                self._run_finished()
+        if debug:
+            self.debug.add(debug)
+        self.debug.render()
+        if self.pending_labels:
+            self.canvas.set_labels(self.pending_labels)
+            self.pending_labels = {}
+        if self.pending_states:
+            self.canvas.set_states(self.pending_states)
+            self.pending_states = {}
+
+    def _merge(self, snap: dict[str, Any]) -> None:
+        for edge, info in snap["edges"].items():
+            preview = info.get("preview") or {}
+            self.pending_labels[edge] = {"count": info["count"], "rows": info.get("rows"),
+                                         "summary": preview.get("summary", "")}
+        for node, info in snap["nodes"].items():
+            self.pending_states[node] = {"state": info["state"], "errors": info["errors"]}
+
+    def _run_finished(self) -> None:
+        self.run_button.enable()
+        self.stop_button.disable()
+        self.prepare_worker()
+        if self.inspected:
+            asyncio.ensure_future(self.inspect(self.inspected))
+
+    def close(self) -> None:
+        """The tab went away: end its worker."""
+        for worker in (self.worker, self.standby):
+            if worker is not None:
+                worker.close()
+        self.worker = self.standby = None

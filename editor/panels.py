@@ -1,0 +1,165 @@
+"""The debug panel and the edge inspector."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+DEBUG_HISTORY = 100
+
+
+class DebugPanel:
+    """What debug nodes received, newest first, with a bounded history, pause and clear."""
+
+    def __init__(self, on_reveal: Callable[[str], None]) -> None:
+        self.on_reveal = on_reveal
+        self.entries: deque[dict[str, Any]] = deque(maxlen=DEBUG_HISTORY)
+        self.paused = False
+        self.dropped = 0
+        self._dirty = False
+        with ui.column().classes("w-full gap-1").props('data-testid="debug-panel"'):
+            with ui.row().classes("items-center gap-2"):
+                self.pause_button = ui.button("Pause", icon="pause", on_click=self.toggle).props(
+                    'flat dense data-testid="debug-pause"')
+                ui.button("Clear", icon="delete_sweep", on_click=self.clear).props(
+                    'flat dense data-testid="debug-clear"')
+                self.note = ui.label().classes("text-caption text-grey-7")
+            self.list = ui.column().classes("w-full gap-0")
+
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        """Take new entries (unless paused)."""
+        if self.paused:
+            return
+        self.entries.extendleft(entries)
+        self._dirty = True
+
+    def add_dropped(self, count: int) -> None:
+        """Count entries the worker did not send, to keep the browser responsive."""
+        self.dropped += count
+        self._dirty = True
+
+    def toggle(self) -> None:
+        """Pause or resume."""
+        self.paused = not self.paused
+        self.pause_button.set_text("Resume" if self.paused else "Pause")
+        self.pause_button.props(f"icon={'play_arrow' if self.paused else 'pause'}")
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self.entries.clear()
+        self.dropped = 0
+        self._dirty = True
+        self.render()
+
+    def render(self) -> None:
+        """Redraw the list if anything changed since the last time."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.list.clear()
+        self.note.set_text(f"{self.dropped} message(s) skipped at high rates"
+                           if self.dropped else "")
+        with self.list:
+            for entry in self.entries:
+                stamp = time.strftime("%H:%M:%S", time.localtime(entry["t"]))
+                with ui.row().classes("w-full items-start gap-2 cursor-pointer "
+                                      "hover:bg-grey-2 q-px-xs").props(
+                        f'data-testid="debug-entry" data-node-id="{entry["node"]}"') as row:
+                    ui.label(stamp).classes("text-caption text-grey-6")
+                    ui.label(entry["node"]).classes("text-caption text-primary")
+                    ui.label(entry["text"]).classes("text-caption font-mono").style(
+                        "white-space: pre-wrap; word-break: break-all")
+                row.on("click", lambda _e, n=entry["node"]: self.on_reveal(n))
+
+
+class Inspector:
+    """Shows the last values seen on one edge: tables, statistics, a plot, trees, records."""
+
+    def __init__(self) -> None:
+        self.container = ui.column().classes("w-full gap-2").props('data-testid="inspector"')
+        with self.container:
+            ui.label("Click an edge to see the data on it.").classes("text-grey-7")
+
+    def show(self, edge: str, samples: list[dict[str, Any]], note: str = "") -> None:
+        """Show the samples of an edge (newest first)."""
+        self.container.clear()
+        with self.container:
+            ui.label(edge).classes("text-subtitle2 font-mono")
+            if note:
+                ui.label(note).classes("text-caption text-grey-7")
+            if not samples:
+                ui.label("No message has passed along this edge yet.").classes("text-grey-7")
+                return
+            options = {i: f"#{s['id']} · {s.get('summary', '')}" for i, s in enumerate(samples)}
+            body: ui.column
+            ui.select(options, value=0, label=f"last {len(samples)} message(s), newest first",
+                      on_change=lambda e: self._render(body, samples[e.value or 0])).classes(
+                "w-full").props('data-testid="inspector-message"')
+            body = ui.column().classes("w-full gap-2")
+            self._render(body, samples[0])
+
+    def _render(self, body: ui.column, sample: dict[str, Any]) -> None:
+        body.clear()
+        with body:
+            kind = sample.get("kind")
+            if kind == "dataframe":
+                self._frame(sample)
+            elif kind == "model":
+                ui.label(sample["class"]).classes("font-mono")
+                if sample.get("features"):
+                    ui.label("trained on: " + ", ".join(sample["features"])).classes(
+                        "text-caption")
+                ui.json_editor({"content": {"json": sample.get("params", {})}},
+                               ).props("read-only").classes("w-full")
+            elif kind == "errorrecord":
+                value = sample.get("value", {})
+                ui.label(f"{value.get('error')}: {value.get('message')}").classes(
+                    "text-negative").props('data-testid="error-record"')
+                ui.label(f"node {value.get('node')} ({value.get('component')}), input "
+                         f"messages {value.get('inputs')}").classes("text-caption")
+            elif kind in ("dict", "list", "tuple"):
+                ui.json_editor({"content": {"json": sample.get("value")}}).props(
+                    "read-only").classes("w-full")
+            else:
+                ui.label(str(sample.get("value", sample.get("summary")))).classes("font-mono")
+
+    def _frame(self, sample: dict[str, Any]) -> None:
+        rows, cols = sample["shape"]
+        ui.label(f"{rows} rows × {cols} columns").classes("text-body2").props(
+            'data-testid="inspector-shape"')
+        ui.label(", ".join(f"{c}: {t}" for c, t in sample["dtypes"].items())).classes(
+            "text-caption text-grey-7")
+        columns = [{"name": "_row", "label": "row id", "field": "_row", "align": "left"}]
+        columns += [{"name": f"c{i}", "label": c, "field": f"c{i}", "align": "left"}
+                    for i, c in enumerate(sample["columns"])]
+        table_rows = [{"_row": idx, **{f"c{i}": v for i, v in enumerate(row)}}
+                      for idx, row in zip(sample["index"], sample["head"], strict=False)]
+        ui.table(columns=columns, rows=table_rows, row_key="_row").props(
+            'dense flat bordered data-testid="inspector-table"').classes("w-full")
+        stats = sample.get("stats")
+        if stats:
+            ui.label("summary statistics").classes("text-caption")
+            scol = [{"name": f"s{i}", "label": c, "field": f"s{i}", "align": "left"}
+                    for i, c in enumerate(stats["columns"])]
+            srows = [{f"s{i}": (round(v, 4) if isinstance(v, float) else v)
+                      for i, v in enumerate(r)} for r in stats["rows"]]
+            ui.table(columns=scol, rows=srows, row_key="s0").props("dense flat bordered").classes(
+                "w-full")
+        numeric = sample.get("numeric") or {}
+        if numeric:
+            names = list(numeric)
+
+            def plot(column: str) -> None:
+                chart.options["series"][0]["data"] = numeric[column]
+                chart.update()
+
+            ui.select(names, value=names[0], label="plot column",
+                      on_change=lambda e: plot(e.value)).classes("w-full")
+            chart = ui.echart({"xAxis": {"type": "category"}, "yAxis": {"type": "value"},
+                               "tooltip": {"trigger": "axis"},
+                               "series": [{"type": "line", "data": numeric[names[0]],
+                                           "showSymbol": False}]}).classes("w-full h-48")

@@ -1,0 +1,151 @@
+"""The params panel: a form built from a component's params JSON Schema, with inline errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+Schema = dict[str, Any]
+
+
+def _resolve(schema: Schema, root: Schema) -> tuple[Schema, bool]:
+    """Follow a $ref and unwrap ``anyOf [X, null]``; say whether null is allowed."""
+    nullable = False
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        nullable = len(options) < len(schema["anyOf"])
+        if len(options) == 1:
+            merged = {k: v for k, v in schema.items() if k != "anyOf"}
+            schema = {**options[0], **merged}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = root.get("$defs", {}).get(ref.split("/")[-1], {})
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema, nullable
+
+
+class ParamsForm:
+    """Edits one node's params. Calls ``on_change(params)`` with the whole new params dict."""
+
+    def __init__(self, schema: Schema, params: dict[str, Any],
+                 on_change: Callable[[dict[str, Any]], None]) -> None:
+        self.schema = schema
+        self.params = dict(params)
+        self.on_change = on_change
+        self.required = set(schema.get("required", []))
+        self.errors: dict[str, ui.label] = {}
+        with ui.column().classes("w-full gap-1").props('data-testid="params-form"'):
+            properties: dict[str, Schema] = schema.get("properties", {})
+            if not properties:
+                ui.label("This component has no params.").classes("text-grey-7")
+            for name, prop in properties.items():
+                self._field(name, prop)
+            self.general = ui.label().classes("text-negative text-caption")
+
+    def _set(self, name: str, value: Any) -> None:
+        if value is None or value == "" or value == []:
+            self.params.pop(name, None)
+        else:
+            self.params[name] = value
+        self.on_change(dict(self.params))
+
+    def _field(self, name: str, raw: Schema) -> None:
+        prop, nullable = _resolve(raw, self.schema)
+        title = name + (" *" if name in self.required else "")
+        hint = prop.get("description", "")
+        value = self.params.get(name, prop.get("default"))
+        kind = prop.get("type")
+        element: ui.element
+        if "enum" in prop:
+            options = list(prop["enum"])
+            element = ui.select(options, label=title, value=value if value in options else None,
+                                clearable=nullable or name not in self.required,
+                                on_change=lambda e, n=name: self._set(n, e.value))
+        elif kind == "boolean":
+            element = ui.checkbox(title, value=bool(value),
+                                  on_change=lambda e, n=name: self._set(n, bool(e.value)))
+        elif kind in ("integer", "number"):
+            element = ui.number(title, value=value, precision=0 if kind == "integer" else None,
+                                on_change=lambda e, n=name, k=kind: self._set(
+                                    n, None if e.value is None else
+                                    (int(e.value) if k == "integer" else float(e.value))))
+        elif kind == "array":
+            items, _ = _resolve(prop.get("items", {}), self.schema)
+            if "enum" in items:
+                element = ui.select(list(items["enum"]), label=title, multiple=True,
+                                    value=list(value or []), clearable=True,
+                                    on_change=lambda e, n=name: self._set(n, list(e.value or [])))
+            else:
+                element = ui.input_chips(title, value=[str(v) for v in value or []],
+                                         on_change=lambda e, n=name: self._set(
+                                             n, list(e.value or [])))
+        elif kind == "object" or (kind is None and "properties" in prop):
+            element = self._json_field(name, title, value)
+        else:
+            element = ui.input(title, value="" if value is None else str(value),
+                               on_change=lambda e, n=name: self._set(n, e.value))
+        element.classes("w-full").props(f'data-param="{name}"')
+        if hint:
+            element.tooltip(hint)
+            ui.label(hint).classes("text-caption text-grey-7 -mt-1")
+        self.errors[name] = ui.label().classes("text-negative text-caption -mt-1")
+
+    def _json_field(self, name: str, title: str, value: Any) -> ui.element:
+        text = json.dumps(value or {}, indent=1)
+        area = ui.textarea(title, value=text).props("autogrow outlined dense")
+
+        def changed(e: Any) -> None:
+            try:
+                parsed = json.loads(e.value or "{}")
+            except json.JSONDecodeError as exc:
+                self.errors[name].set_text(f"not valid JSON: {exc.msg} (line {exc.lineno})")
+                return
+            if not isinstance(parsed, dict):
+                self.errors[name].set_text("must be a JSON object, e.g. {\"max_iter\": 200}")
+                return
+            self.errors[name].set_text("")
+            self._set(name, parsed)
+
+        area.on_value_change(changed)
+        return area
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Show validation messages under their fields; the rest at the bottom."""
+        for name, label in self.errors.items():
+            label.set_text(errors.get(name, ""))
+        rest = [text for name, text in errors.items() if name not in self.errors]
+        self.general.set_text("\n".join(rest))
+
+
+class RawParamsForm:
+    """For a node whose component this install lacks: its params, kept and editable as JSON."""
+
+    def __init__(self, params: dict[str, Any],
+                 on_change: Callable[[dict[str, Any]], None]) -> None:
+        self.on_change = on_change
+        with ui.column().classes("w-full").props('data-testid="params-form"'):
+            ui.label("This component is not installed here. Its params are kept as they are; "
+                     "you can still edit them as JSON.").classes("text-caption text-warning")
+            self.area = ui.textarea("params (JSON)", value=json.dumps(params, indent=1)).props(
+                'autogrow outlined dense data-param="*"').classes("w-full")
+            self.error = ui.label().classes("text-negative text-caption")
+            self.area.on_value_change(self._changed)
+
+    def _changed(self, e: Any) -> None:
+        try:
+            parsed = json.loads(e.value or "{}")
+        except json.JSONDecodeError as exc:
+            self.error.set_text(f"not valid JSON: {exc.msg} (line {exc.lineno})")
+            return
+        if not isinstance(parsed, dict):
+            self.error.set_text("params must be a JSON object")
+            return
+        self.error.set_text("")
+        self.on_change(parsed)
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Show validation messages."""
+        self.error.set_text("\n".join(errors.values()))

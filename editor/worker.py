@@ -1,0 +1,260 @@
+"""Runs a flow in a separate worker process, so that a failing flow cannot take the editor down.
+
+A flow that crashes, hangs or eats memory ends only its worker. Only ``runtime``'s public
+API is used, on both sides.
+
+The worker sends throttled snapshots (at most 10 a second), what debug nodes receive
+(bounded, truncated) and, on request, details of the last values seen on an edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+KEEP_PER_EDGE = 20
+DEBUG_PER_WINDOW = 50
+DEBUG_WINDOW = 0.05
+DEBUG_TEXT = 1000
+STOP_GRACE = 3.0
+
+Message = tuple[Any, ...]
+
+
+WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model_selection")
+
+
+def _warm_up() -> None:
+    """Import the heavy libraries while the worker waits, so that Run starts at once."""
+    import importlib
+
+    for name in WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def _worker_main(conn: Connection) -> None:
+    """The worker process: wait for a flow; validate, run, report; then answer inspections."""
+    import runtime
+    from runtime.previews import detail, preview
+
+    lock = threading.Lock()
+    warm = threading.Thread(target=_warm_up, daemon=True)
+    warm.start()
+    try:
+        command = conn.recv()
+    except (EOFError, OSError):
+        return
+    if command[0] != "run":
+        return
+    flow, base_dir = command[1], command[2]
+    warm.join()
+
+    def send(*message: Any) -> None:
+        with lock:
+            try:
+                conn.send(message)
+            except (BrokenPipeError, OSError):
+                pass
+
+    try:
+        checked = runtime.plan(flow, base_dir=Path(base_dir))
+    except runtime.FlowInvalidError as exc:
+        send("invalid", [p.to_json() for p in exc.problems])
+        return
+    run = runtime.Run(checked)
+    kept: dict[str, deque[tuple[int, Any]]] = {e: deque(maxlen=KEEP_PER_EDGE)
+                                               for e in checked.edge_ids}
+    kept_lock = threading.Lock()
+
+    def keep(edge: str, batch: runtime.Batch) -> None:
+        tail = max(0, len(batch) - KEEP_PER_EDGE)
+        with kept_lock:
+            kept[edge].extend(zip(batch.ids[tail:], batch.values[tail:], strict=True))
+
+    run.hooks.add("emitted", keep)
+    window: list[float] = [0.0, 0.0]
+
+    def show(node: str, batch: runtime.Batch) -> None:
+        now = time.monotonic()
+        if now - window[0] > DEBUG_WINDOW:
+            window[0], window[1] = now, 0
+        room = DEBUG_PER_WINDOW - int(window[1])
+        if room <= 0:
+            send("debug_dropped", len(batch))
+            return
+        entries = []
+        for i in range(min(room, len(batch))):
+            info = preview(batch.values[i])
+            if info["kind"] in ("dataframe", "model", "ndarray"):
+                text = info["summary"]
+            elif "value" in info and not isinstance(info["value"], str):
+                text = json.dumps(info["value"])
+            else:
+                text = str(info.get("value", info["summary"]))
+            entries.append({"node": node, "id": batch.ids[i], "kind": info["kind"],
+                            "text": text[:DEBUG_TEXT], "t": time.time()})
+        window[1] += len(entries)
+        send("debug", entries)
+        if len(batch) > room:
+            send("debug_dropped", len(batch) - room)
+
+    run.on_display(show)
+    run.subscribe(lambda snap: send("snapshot", snap))
+
+    def inspect(edge: str) -> list[dict[str, Any]]:
+        with kept_lock:
+            items = list(kept.get(edge, ()))
+        return [{"id": mid, **detail(value)} for mid, value in reversed(items)]
+
+    def commands() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                run.stop()
+                return
+            if message[0] == "stop":
+                run.stop()
+            elif message[0] == "inspect":
+                send("inspected", message[1], inspect(message[1]))
+            elif message[0] == "quit":
+                run.stop()
+                return
+
+    reader = threading.Thread(target=commands, daemon=True)
+    reader.start()
+    try:
+        result = run.run()
+    except Exception as exc:  # noqa: BLE001 - report an engine bug instead of dying silently
+        send("crashed", f"{type(exc).__name__}: {exc}")
+        return
+    summary = result.to_json()
+    summary["states"] = {n: {"state": r.state, "errors": r.errors, "fired": r.fired}
+                         for n, r in result.nodes.items()}
+    send("ended", summary)
+    reader.join()
+
+
+class RunWorker:
+    """The editor's handle on one run in a worker process.
+
+    ``spawn()`` starts the process early; it imports the heavy libraries while it waits, so
+    that ``run()`` starts the flow at once.
+    """
+
+    def __init__(self, on_message: Callable[[Message], None]) -> None:
+        self.on_message = on_message
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.running = False
+
+    def spawn(self) -> None:
+        """Start the worker process; it waits for ``run()``."""
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._conn = parent
+        self._process = context.Process(target=_worker_main, name="edgewise-run",
+                                        args=(child,), daemon=True)
+        self._process.start()
+        child.close()
+
+    def run(self, flow: dict[str, Any], base_dir: Path) -> None:
+        """Run a flow (a decoded flow document) in the worker, relative to ``base_dir``."""
+        if self._process is None:
+            self.spawn()
+        self._loop = asyncio.get_running_loop()
+        self.running = True
+        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
+        self._send("run", flow, str(base_dir))
+
+    def _read(self) -> None:
+        assert self._conn is not None  # noqa: S101 - set by start()
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            if message[0] == "inspected":
+                self._resolve(message[1], message[2])
+            if message[0] in ("ended", "invalid", "crashed"):
+                self.running = False
+            self.on_message(message)
+        if self.running:
+            self.running = False
+            code = self._process.exitcode if self._process else None
+            self.on_message(("crashed", f"the worker process ended unexpectedly (exit {code})"))
+        for edge in list(self._waiting):
+            self._resolve(edge, [])
+
+    def _resolve(self, edge: str, samples: list[dict[str, Any]]) -> None:
+        futures = self._waiting.pop(edge, [])
+        if self._loop is None:
+            return
+        def settle(future: asyncio.Future[list[dict[str, Any]]]) -> None:
+            if not future.done():
+                future.set_result(samples)
+
+        for future in futures:
+            self._loop.call_soon_threadsafe(settle, future)
+
+    def _send(self, *message: Any) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    async def inspect(self, edge: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The last values seen on an edge (newest first), during a run or after it."""
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(edge, []).append(future)
+        if not self._send("inspect", edge):
+            return []
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return []
+
+    def stop(self) -> None:
+        """Ask the run to stop; kill the worker if it does not within a few seconds."""
+        self._send("stop")
+        process = self._process
+        if process is None:
+            return
+
+        def reap() -> None:
+            process.join(STOP_GRACE)
+            if process.is_alive() and self.running:
+                process.terminate()
+                process.join(1.0)
+                if process.is_alive():
+                    process.kill()
+
+        threading.Thread(target=reap, daemon=True).start()
+
+    def close(self) -> None:
+        """End the worker process (after a run, it waits to answer inspections)."""
+        self._send("quit")
+        process = self._process
+        if process is not None:
+            process.join(1.0)
+            if process.is_alive():
+                process.terminate()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,145 @@
+"""The workspace: a folder of flow files, with safe, atomic file operations inside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FLOW_SUFFIX = ".json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+
+
+class WorkspaceError(Exception):
+    """A file operation was refused or failed; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class FlowEntry:
+    """One flow file of the workspace."""
+
+    name: str
+    title: str
+    modified: float
+
+
+class Workspace:
+    """Flow files in one folder. Every name is checked to stay inside that folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def ensure(self) -> None:
+        """Create the folder if it does not exist yet."""
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        """Return the path of a flow file, refusing anything that leaves the workspace.
+
+        Raises:
+            WorkspaceError: for absolute paths, ``..``, folders, odd characters, or a link
+                that points outside the workspace.
+        """
+        if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name:
+            msg = f"'{name}' is not a flow name: use a plain file name inside the workspace"
+            raise WorkspaceError(msg)
+        if not _NAME.match(name):
+            msg = (f"'{name}' is not a flow name: use letters, digits, spaces, '_', '-' "
+                   "and '.'")
+            raise WorkspaceError(msg)
+        if not name.endswith(FLOW_SUFFIX):
+            name += FLOW_SUFFIX
+        path = self.root / name
+        if self.root not in path.resolve().parents:
+            msg = f"'{name}' points outside the workspace; refused"
+            raise WorkspaceError(msg)
+        return path
+
+    def list(self) -> list[FlowEntry]:
+        """Every flow file in the workspace, by name."""
+        entries: list[FlowEntry] = []
+        if not self.root.is_dir():
+            return entries
+        for path in sorted(self.root.glob(f"*{FLOW_SUFFIX}")):
+            try:
+                self.path(path.name)
+            except WorkspaceError:
+                continue
+            title = path.stem
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and isinstance(data.get("name"), str):
+                    title = data["name"]
+            except (OSError, ValueError):
+                pass
+            entries.append(FlowEntry(name=path.name, title=title,
+                                     modified=path.stat().st_mtime))
+        return entries
+
+    def read(self, name: str) -> str:
+        """Return the text of a flow file."""
+        path = self.path(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            msg = f"no flow '{path.name}' in the workspace"
+            raise WorkspaceError(msg) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            msg = f"cannot read '{path.name}': {exc}"
+            raise WorkspaceError(msg) from exc
+
+    def write(self, name: str, text: str) -> Path:
+        """Save a flow file atomically: write a temporary file, then rename it over."""
+        path = self.path(name)
+        self.ensure()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def write_json(self, name: str, data: dict[str, Any]) -> Path:
+        """Save a flow document as indented JSON, atomically."""
+        return self.write(name, json.dumps(data, indent=2) + "\n")
+
+    def create(self, name: str, flow_name: str | None = None) -> str:
+        """Create an empty flow; refuse to overwrite an existing one. Return its file name."""
+        path = self.path(name)
+        if path.exists():
+            msg = f"a flow '{path.name}' exists already"
+            raise WorkspaceError(msg)
+        doc = {"edgewise": 1, "name": flow_name or path.stem, "nodes": [], "edges": []}
+        self.write_json(path.name, doc)
+        return path.name
+
+    def rename(self, old: str, new: str) -> str:
+        """Rename a flow file; refuse to overwrite. Return the new file name."""
+        source, target = self.path(old), self.path(new)
+        if not source.exists():
+            msg = f"no flow '{source.name}' in the workspace"
+            raise WorkspaceError(msg)
+        if target.exists():
+            msg = f"a flow '{target.name}' exists already"
+            raise WorkspaceError(msg)
+        os.replace(source, target)
+        return target.name
+
+    def delete(self, name: str) -> None:
+        """Delete a flow file."""
+        path = self.path(name)
+        if not path.exists():
+            msg = f"no flow '{path.name}' in the workspace"
+            raise WorkspaceError(msg)
+        path.unlink()
