@@ -132,7 +132,8 @@ def predict(data: pd.DataFrame, model: Any, *, params: PredictParams) -> pd.Data
         inputs = data[list(features)]
     else:
         inputs = data
-    out = data.assign(**{params.column: model.predict(inputs)})
+    predicted = model.predict(inputs) if len(data) else []
+    out = data.assign(**{params.column: predicted})
     out.attrs[TASK_ATTR] = "classification" if is_classifier(model) else "regression"
     return out
 

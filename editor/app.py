@@ -15,7 +15,6 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from editor.page import EditorPage
 from editor.workspace import Workspace, WorkspaceError
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TOKEN_COOKIE = "edgewise_token"
 
 

@@ -1,4 +1,7 @@
-"""The ``edgewise edit`` command, added to the CLI through the ``edgewise.commands`` group."""
+"""The ``edgewise edit`` command, added to the CLI through the ``edgewise.commands`` group.
+
+Only the command itself imports NiceGUI, so every other command stays light.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from editor.app import LOOPBACK
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _edit(args: argparse.Namespace) -> int:

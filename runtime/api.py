@@ -136,13 +136,29 @@ class Run:
             except RuntimeError:  # the run has ended and its loop is closed: nothing to stop
                 pass
 
-    async def _publish(self, callback: Callable[[Snapshot], None], interval: float) -> None:
+    async def _publish(self) -> None:
+        """Take one snapshot of the changes per tick; give each subscriber its own merge."""
         stats = self.stats
+        tick = min(interval for _cb, interval in self._subscribers)
+        pending: list[Snapshot | None] = [None] * len(self._subscribers)
+        due = [0.0] * len(self._subscribers)
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(tick)
             snap = stats.snapshot(changed_only=True)
-            if snap["edges"] or snap["nodes"]:
-                callback(snap)
+            now = loop.time()
+            for i, (callback, interval) in enumerate(self._subscribers):
+                if snap["edges"] or snap["nodes"]:
+                    merged = pending[i]
+                    if merged is None:
+                        pending[i] = merged = {**snap, "edges": {}, "nodes": {}}
+                    merged["t"] = snap["t"]
+                    merged["edges"].update(snap["edges"])
+                    merged["nodes"].update(snap["nodes"])
+                ready = pending[i]
+                if ready is not None and now >= due[i]:
+                    pending[i], due[i] = None, now + interval - tick / 2
+                    callback(ready)
 
     async def run_async(self) -> RunResult:
         """Run to the end in the running event loop and return the result."""
@@ -150,7 +166,7 @@ class Run:
         self._stop = asyncio.Event()
         if self._stop_requested.is_set():
             self._stop.set()
-        publishers = [asyncio.create_task(self._publish(cb, iv)) for cb, iv in self._subscribers]
+        publishers = [asyncio.create_task(self._publish())] if self._subscribers else []
         try:
             self.result = await self.engine.execute(self.plan, self.hooks, self.options,
                                                     self._stop)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import queue
 import threading
 import time
 from collections import deque
@@ -112,6 +113,8 @@ class _NodeTask:
         self.init_error: BaseException | None = None
         self.fired = 0
         self.errors = 0
+        self.failures: list[ErrorRecord] = []
+        self.halt = threading.Event()
         self.started = False
         self.finished = False
         outputs = pn.spec.data_outputs
@@ -131,7 +134,7 @@ class _NodeTask:
         self.errors += 1
         if self.shared.first_error is None:
             self.shared.first_error = record
-        self.shared.hooks.call("failed", self.id, record)
+        self.failures.append(record)  # hooks run on the event loop, after this work
         if self.shared.options.fail_fast:
             raise _FailFast(record)
         out.add(ERROR_PORT, record, parents)
@@ -215,8 +218,9 @@ class _NodeTask:
                 self._fire_ready(collector)
             elif len(self.latest) == len(self.latest_ports):
                 envs = list(self.latest.values())
-                self._call({p: e.value for p, e in self.latest.items()}, _parents_key(envs),
-                           collector)
+                kwargs = {p: e.value for p, e in self.latest.items()}
+                kwargs.update(dict.fromkeys(self.unconnected))
+                self._call(kwargs, _parents_key(envs), collector)
         return collector.batches(self.origins, self.shared)
 
     def start(self) -> None:
@@ -244,6 +248,12 @@ class _NodeTask:
             never = RuntimeError(f"input {ports} never received a value, so {waiting} "
                                  "message(s) were not processed")
             self._fail(never, parents, out)
+        elif waiting:
+            parents = tuple(e.id for q in self.pending.values() for e in q)
+            left = ", ".join(f"{len(q)} on '{p}'" for p, q in self.pending.items() if q)
+            unpaired = RuntimeError(f"the inputs ended unevenly: {left} had no partner "
+                                    "message on the other stream input(s)")
+            self._fail(unpaired, parents, out)
         return out.batches(self.origins, self.shared)
 
     def close(self) -> None:
@@ -256,7 +266,7 @@ class _NodeTask:
         self.fired += 1
         if self.instance is None:
             raise _InitFailed() from self.init_error
-        result = self.instance.call()
+        result = self.instance.call(**dict.fromkeys(self.unconnected))
         if self.single_output is not None and self.spec.is_generator:
             return iter(result)
         return self.instance.emissions(result)
@@ -294,12 +304,78 @@ class _NodeTask:
                                   [NO_PARENTS] * len(values), values)
         return batches, exhausted
 
+    def produce_in_thread(self, stream: Iterator[Any]) -> queue.Queue[tuple[str, Any]]:
+        """Run a threaded source's iterator in its own thread, feeding a bounded queue.
+
+        Each message is handed over as soon as it exists, however long the next one takes.
+        """
+        handoff: queue.Queue[tuple[str, Any]] = queue.Queue(
+            maxsize=self.shared.options.batch_size)
+        halt = self.halt
+
+        def put(item: tuple[str, Any]) -> bool:
+            while not halt.is_set():
+                try:
+                    handoff.put(item, timeout=0.1)
+                except queue.Full:
+                    continue
+                return True
+            return False
+
+        def produce() -> None:
+            try:
+                for item in stream:
+                    if not put(("item", item)):
+                        return
+            except BaseException as exc:  # noqa: BLE001 - handed to the node to report
+                put(("error", exc))
+                return
+            put(("done", None))
+
+        threading.Thread(target=produce, daemon=True, name=f"source:{self.id}").start()
+        return handoff
+
+    def take(self, handoff: queue.Queue[tuple[str, Any]], limit: int) -> tuple[Outputs, bool]:
+        """Wait for the next message of a threaded source, then take all that are ready."""
+        items: list[tuple[str, Any]] = []
+        while not items:
+            try:
+                items.append(handoff.get(timeout=0.1))
+            except queue.Empty:
+                if self.halt.is_set():
+                    return {}, True
+        while len(items) < limit:
+            try:
+                items.append(handoff.get_nowait())
+            except queue.Empty:
+                break
+        end = next((i for i, (kind, _) in enumerate(items) if kind != "item"), None)
+        values = iter(value for _kind, value in items[:end])
+        out, _ = self.pull(values, limit, float("inf"))
+        if end is None:
+            return out, False
+        kind, error = items[end]
+        if kind == "error":
+            if isinstance(error, _FailFast):
+                raise error
+            collector = _Collector()
+            self._fail(error, NO_PARENTS, collector)
+            out.update(collector.batches(self.origins, self.shared))
+        return out, True
+
     # -- the asyncio side ----------------------------------------------------------------
 
+    def _flush_failures(self) -> None:
+        while self.failures:
+            self.shared.hooks.call("failed", self.id, self.failures.pop(0))
+
     async def _work(self, func: Callable[..., Any], *args: Any) -> Any:
-        if self.spec.threaded:
-            return await asyncio.to_thread(func, *args)
-        return func(*args)
+        try:
+            if self.spec.threaded:
+                return await asyncio.to_thread(func, *args)
+            return func(*args)
+        finally:
+            self._flush_failures()
 
     async def deliver(self, out: Outputs) -> None:
         """Put each output batch on every edge leaving its port."""
@@ -328,6 +404,7 @@ class _NodeTask:
             else:
                 await self._produce()
         finally:
+            self.halt.set()
             await self._work(self.close)
         self.finished = True
         self.shared.hooks.call("node_ended", self.id, self.state)
@@ -350,8 +427,16 @@ class _NodeTask:
         except Exception as exc:  # noqa: BLE001 - a source's failure is contained
             failed = _Collector()
             self._fail(exc, NO_PARENTS, failed)
+            self._flush_failures()
             await self.deliver(failed.batches(self.origins, self.shared))
+        if stream is not None and self.shared.hooks.fired:
+            self.shared.hooks.call("fired", self.id, 1)
         done = stream is None
+        if stream is not None and self.spec.threaded:
+            handoff = self.produce_in_thread(stream)
+            while not done:
+                out, done = await self._work(self.take, handoff, options.batch_size)
+                await self.deliver(out)
         while not done:
             out, done = await self._work(self.pull, stream, options.batch_size,
                                          options.source_slice_seconds)

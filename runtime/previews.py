@@ -24,7 +24,8 @@ def _is_ndarray(value: Any) -> bool:
 
 
 def _is_estimator(value: Any) -> bool:
-    return callable(getattr(value, "get_params", None)) and callable(getattr(value, "fit", None))
+    return (not isinstance(value, type) and callable(getattr(value, "get_params", None))
+            and callable(getattr(value, "fit", None)))
 
 
 def rows_of(value: Any) -> int | None:
@@ -79,7 +80,18 @@ def _short(value: Any) -> str:
 
 
 def preview(value: Any) -> dict[str, Any]:
-    """Describe a value in a small JSON-able dict; ``kind`` says which form it took."""
+    """Describe a value in a small JSON-able dict; ``kind`` says which form it took.
+
+    It never raises: a value that cannot be described otherwise gets a text preview.
+    """
+    try:
+        return _preview(value)
+    except Exception:  # noqa: BLE001 - a preview must never break a run or a tap
+        return {"kind": "text", "summary": type(value).__name__,
+                "value": _truncate(object.__repr__(value))}
+
+
+def _preview(value: Any) -> dict[str, Any]:
     if _is_dataframe(value):
         head = value.head(HEAD_ROWS).iloc[:, :MAX_COLUMNS]
         return {
@@ -88,7 +100,8 @@ def preview(value: Any) -> dict[str, Any]:
             "shape": list(value.shape),
             "dtypes": {str(c): str(t) for c, t in list(value.dtypes.items())[:MAX_COLUMNS]},
             "index": [jsonable(i) for i in head.index],
-            "head": json.loads(head.to_json(orient="values", default_handler=str)),
+            "head": json.loads(head.to_json(orient="values", date_format="iso",
+                                            default_handler=str)),
             "columns": [str(c) for c in head.columns],
         }
     if _is_ndarray(value):
@@ -126,7 +139,8 @@ def detail(value: Any) -> dict[str, Any]:
         return info
     head = value.head(DETAIL_ROWS).iloc[:, :MAX_COLUMNS]
     info["index"] = [jsonable(i) for i in head.index]
-    info["head"] = json.loads(head.to_json(orient="values", default_handler=str))
+    info["head"] = json.loads(head.to_json(orient="values", date_format="iso",
+                                           default_handler=str))
     info["columns"] = [str(c) for c in head.columns]
     numeric = value.select_dtypes("number").iloc[:, :MAX_COLUMNS]
     if not numeric.empty:

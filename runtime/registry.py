@@ -132,9 +132,15 @@ class Instance:
                 yield port, item
 
     def end(self) -> Iterator[Emission]:
-        """Let a class component emit its final messages."""
-        if self._end is not None:
-            yield from self.emissions(self._end())
+        """Let a class component emit its final messages (returned, or yielded by ``end``)."""
+        if self._end is None:
+            return
+        result = self._end()
+        if inspect.isgenerator(result):
+            for item in result:
+                yield from self._split(item)
+        else:
+            yield from self._split(result)
 
     def close(self) -> None:
         """Release what the component holds (files, handles)."""

@@ -22,7 +22,10 @@ from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Registry, component
 
 
 def memory_source(component_id: str, values: Iterable[Any], type_: str = ANY) -> ComponentSpec:
-    """A source component that emits the given values, one message each."""
+    """A source component that emits the given values, one message each.
+
+    As for every component, a ``None`` value emits nothing.
+    """
     items = list(values)
 
     def emit() -> Iterator[Any]:
@@ -33,7 +36,10 @@ def memory_source(component_id: str, values: Iterable[Any], type_: str = ANY) ->
 
 
 class MemorySink:
-    """A sink component that keeps every message it receives, as envelopes."""
+    """A sink component whose received messages can be kept, as envelopes.
+
+    Call ``watch(run, edges)`` with the ids of the edges into the sink's node.
+    """
 
     def __init__(self, component_id: str = "testing.sink") -> None:
         self.envelopes: list[Envelope] = []
@@ -102,7 +108,7 @@ def run_component(spec: ComponentSpec | str, inputs: dict[str, list[Any]] | None
         edges.append({"source": f"node.{port}", "target": f"out_{port}.data"})
     flow = Flow.model_validate({"edgewise": 1, "name": f"test {spec.id}", "nodes": nodes,
                                 "edges": edges})
-    full = registry.with_components(*extra)
+    full = registry.with_components(spec, *extra)
     run = Run(build_plan(flow, full, base_dir or Path.cwd()),
               options=RunOptions(fail_fast=fail_fast))
     for port, sink in sinks.items():
