@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -29,15 +30,21 @@ class AtomicOutput:
         self.path = Path(path)
         self._handle: IO[str] | None = None
         self._tmp: str | None = None
+        self._lock = threading.Lock()
+        self._discarded = False
 
     def handle(self) -> IO[str]:
         """Open the temporary file on first use and return it."""
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial",
-                                             dir=self.path.parent)
-            self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        return self._handle
+        with self._lock:
+            if self._discarded:
+                msg = f"the output {self.path} was abandoned when the run stopped"
+                raise RuntimeError(msg)
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.",
+                                                 suffix=".partial", dir=self.path.parent)
+                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            return self._handle
 
     @property
     def started(self) -> bool:
@@ -57,10 +64,16 @@ class AtomicOutput:
         self._tmp = None
 
     def discard(self) -> None:
-        """Drop an unfinished file, leaving whatever was at ``path`` untouched."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        if self._tmp is not None:
-            Path(self._tmp).unlink(missing_ok=True)
-            self._tmp = None
+        """Drop an unfinished file, leaving whatever was at ``path`` untouched.
+
+        After this, nothing more can be written: a late write from a worker thread fails
+        instead of leaving a stray temporary file.
+        """
+        with self._lock:
+            self._discarded = True
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+            if self._tmp is not None:
+                Path(self._tmp).unlink(missing_ok=True)
+                self._tmp = None

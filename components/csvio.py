@@ -79,9 +79,13 @@ class Write:
         data.to_csv(self.out.handle(), header=first, index=self.params.index)
 
     def end(self) -> None:
-        """Move the finished file into place."""
-        if self.out.started:
-            self.out.commit()
+        """Move the finished file into place; with no data at all, the file is emptied.
+
+        An empty file says truthfully that this run wrote nothing, where keeping an older
+        run's rows would not.
+        """
+        self.out.handle()
+        self.out.commit()
 
     def close(self) -> None:
         """Drop an unfinished file if the run ended early."""

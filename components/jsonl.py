@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import sys
 from typing import Any
 
 from pydantic import Field
@@ -21,15 +23,27 @@ class WriteParams(Params):
                         description="For DataFrames, add each row's id as the key '_row'.")
 
 
-def _default(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """Turn a value into strict JSON types: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
+        return _plain(dataclasses.asdict(value))
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict) and hasattr(value, "index"):
+        return _plain(to_dict())
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
-        return tolist()
+        return _plain(tolist())
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
     return str(value)
 
 
@@ -48,16 +62,17 @@ class Write:
     def __call__(self, data: Any) -> None:
         """Write one message as one line, or a DataFrame as one line per row."""
         handle = self.out.handle()
-        if hasattr(data, "to_json") and hasattr(data, "iloc"):
+        pd = sys.modules.get("pandas")
+        if pd is not None and isinstance(data, pd.DataFrame):
             frame = data.reset_index(names="_row") if self.params.index else data
-            text = frame.to_json(orient="records", lines=True, default_handler=str)
+            text = frame.to_json(orient="records", lines=True, date_format="iso",
+                                 default_handler=str)
             handle.write(text if text.endswith("\n") or not text else text + "\n")
             return
-        if dataclasses.is_dataclass(data) and not isinstance(data, type):
-            data = dataclasses.asdict(data)
-        elif not isinstance(data, dict):
-            data = {"value": data}
-        handle.write(json.dumps(data, default=_default) + "\n")
+        plain = _plain(data)
+        if not isinstance(plain, dict):
+            plain = {"value": plain}
+        handle.write(json.dumps(plain, allow_nan=False) + "\n")
 
     def end(self) -> None:
         """Move the finished file into place (an empty file if nothing arrived)."""

@@ -126,8 +126,8 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a flow headless."""
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         checked = plan(Path(args.flow))
     except (FlowFileError, FlowInvalidError) as exc:
@@ -136,8 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in _problem_lines(args.flow, problems):
             err.print(line, markup=False)
         if args.json:
-            print(json.dumps({"status": "invalid", "nodes": {}, "edges": {},
-                              "problems": [p.to_json() for p in problems]}))
+            print(json.dumps({"status": "invalid", "nodes": {}, "edges": {}}))
         return EXIT_INVALID
     run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
     printer = DebugPrinter(out)
@@ -168,7 +167,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     printer.close()
     _summary(result, run, report)
     if args.json:
-        print(json.dumps(result.to_json()))
+        summary = result.to_json()
+        print(json.dumps({key: summary[key] for key in ("status", "nodes", "edges")}))
     return result.exit_code
 
 

@@ -185,11 +185,12 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for edge in good_edges:
         incoming[edge.target_node][edge.target_port].append(edge.id)
+    wired = {(e.target_node, e.target_port) for e in flow.edges}  # even by a bad edge
     for node_id, spec in specs.items():
         if spec is None:
             continue
         for port in spec.inputs.values():
-            if port.required and not incoming[node_id].get(port.name):
+            if port.required and (node_id, port.name) not in wired:
                 problems.append(Problem(
                     message=f"node '{node_id}': required input '{port.name}' ({port.type}) "
                             "is not connected", code="unconnected-input", node=node_id))
@@ -216,7 +217,12 @@ def check_connection(flow: Flow, source: str, target: str, registry: Registry) -
     Checks the same rules as validation: both ends exist, an output feeds an input, the
     types fit, the edge is not a duplicate, and it closes no cycle.
     """
-    edge = Edge.model_validate({"source": source, "target": target})
+    try:
+        edge = Edge.model_validate({"source": source, "target": target})
+    except pydantic.ValidationError:
+        return Problem(message=f"an edge joins '<node>.<port>' to '<node>.<port>'; "
+                               f"'{source}' -> '{target}' does not", code="schema",
+                       edge=f"{source}->{target}")
     specs = {node.id: registry.get(node.component) for node in flow.nodes}
     if any(e.id == edge.id for e in flow.edges):
         return Problem(message=f"edge '{edge.id}' exists already", code="duplicate-edge",

@@ -22,12 +22,13 @@ from typing import Any
 from runtime.engine import Engine, NodeResult, RunOptions, RunResult, RunStatus
 from runtime.graph import Plan, PlanNode
 from runtime.hooks import Hooks
-from runtime.messages import END, Batch, Envelope, ErrorRecord, Parents
+from runtime.messages import END, Batch, Envelope, ErrorRecord, IdRanges, Parents
 from runtime.registry import ERROR_PORT, Emission, Instance
 
 Outputs = dict[str, Batch]
 InboxItem = tuple[str, Any]
 NO_PARENTS: tuple[int, ...] = ()
+MAX_ERROR_INPUTS = 1000
 
 
 class _FailFast(Exception):
@@ -111,6 +112,11 @@ class _NodeTask:
         self.targets: dict[str, list[tuple[str, _NodeTask, str]]] = {}
         self.instance: Instance | None = None
         self.init_error: BaseException | None = None
+        # A component that emits when it ends (collect, count) was computed from every
+        # message it received: their ids, as ranges, become the parents of what it emits.
+        self.track = pn.spec.is_class and callable(getattr(pn.spec.target, "end", None))
+        self.consumed: list[range] = []
+        self._inflight: asyncio.Future[Any] | None = None
         self.fired = 0
         self.errors = 0
         self.failures: list[ErrorRecord] = []
@@ -128,9 +134,13 @@ class _NodeTask:
     def _fail(self, exc: BaseException, parents: Parents, out: _Collector) -> None:
         cause = self.init_error if isinstance(exc, _InitFailed) else exc
         assert cause is not None  # noqa: S101 - _InitFailed only when init failed
-        ids = [parents] if isinstance(parents, int) else list(parents)
+        ids = [parents] if isinstance(parents, int) else list(itertools.islice(
+            parents, MAX_ERROR_INPUTS))
+        message = str(cause)
+        if not isinstance(parents, int) and len(parents) > MAX_ERROR_INPUTS:
+            message += f" (the first {MAX_ERROR_INPUTS} of {len(parents)} input ids are listed)"
         record = ErrorRecord(node=self.id, component=self.spec.id,
-                             error=type(cause).__name__, message=str(cause), inputs=ids)
+                             error=type(cause).__name__, message=message, inputs=ids)
         self.errors += 1
         if self.shared.first_error is None:
             self.shared.first_error = record
@@ -155,26 +165,29 @@ class _NodeTask:
         port = self.single_output
         assert port is not None  # noqa: S101 - guaranteed by self.fast
         values, ids = batch.values, batch.ids
-        self.fired += len(values)
         errors = _Collector()
         results: list[Any] = []
-        if self.instance is None:
-            for i in range(len(values)):
-                results.append(None)
-                self._fail(_InitFailed(), ids[i], errors)
-        else:
-            call = self.instance.call
-            append = results.append
-            while len(results) < len(values):
-                try:
-                    for value in itertools.islice(values, len(results), None):
-                        append(call(value))
-                except _FailFast:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a component's failure is contained
-                    index = len(results)
-                    append(None)
-                    self._fail(exc, ids[index], errors)
+        try:
+            if self.instance is None:
+                for i in range(len(values)):
+                    results.append(None)
+                    self._fail(_InitFailed(), ids[i], errors)
+            else:
+                call = self.instance.call
+                append = results.append
+                while len(results) < len(values):
+                    try:
+                        for value in itertools.islice(values, len(results), None):
+                            append(call(value))
+                    except _FailFast:
+                        results.append(None)  # the failing firing happened too
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - a component's failure is contained
+                        index = len(results)
+                        append(None)
+                        self._fail(exc, ids[index], errors)
+        finally:
+            self.fired += len(results)
         parents: Sequence[Parents] = ids
         if any(r is None for r in results):
             keep = [i for i, r in enumerate(results) if r is not None]
@@ -197,8 +210,21 @@ class _NodeTask:
                 kwargs[p] = None
             self._call(kwargs, _parents_key(list(envs.values())), out)
 
+    def _consume_ids(self, ids: Sequence[int]) -> None:
+        parts = [ids] if isinstance(ids, range) and ids.step == 1 else [
+            range(i, i + 1) for i in ids]
+        consumed = self.consumed
+        for part in parts:
+            if consumed and consumed[-1].stop == part.start:
+                consumed[-1] = range(consumed[-1].start, part.stop)
+            elif len(part):
+                consumed.append(part)
+
     def process(self, items: list[tuple[str, Batch]]) -> Outputs:
         """Handle a run of inbox items and return what the node emitted."""
+        if self.track:
+            for _port, batch in items:
+                self._consume_ids(batch.ids)
         if self.fast:
             merged: Outputs = {}
             for _port, batch in items:
@@ -233,13 +259,14 @@ class _NodeTask:
     def finish(self) -> Outputs:
         """Let the component emit its final messages, and report inputs that never fired."""
         out = _Collector()
+        parents: Parents = IdRanges(self.consumed) if self.consumed else NO_PARENTS
         if self.instance is not None:
             try:
-                out.add_all(self.instance.end(), NO_PARENTS)
+                out.add_all(self.instance.end(), parents)
             except _FailFast:
                 raise
             except Exception as exc:  # noqa: BLE001 - a component's failure is contained
-                self._fail(exc, NO_PARENTS, out)
+                self._fail(exc, parents, out)
         waiting = sum(len(q) for q in self.pending.values())
         missing = [p for p in self.latest_ports if p not in self.latest]
         if waiting and missing:
@@ -372,10 +399,19 @@ class _NodeTask:
     async def _work(self, func: Callable[..., Any], *args: Any) -> Any:
         try:
             if self.spec.threaded:
-                return await asyncio.to_thread(func, *args)
+                self._inflight = asyncio.ensure_future(asyncio.to_thread(func, *args))
+                return await asyncio.shield(self._inflight)
             return func(*args)
         finally:
             self._flush_failures()
+
+    async def _settle(self) -> None:
+        """Wait for work still running in a thread, so that close() comes after it."""
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            await asyncio.wait([inflight])
+        if inflight is not None and inflight.done() and not inflight.cancelled():
+            inflight.exception()  # retrieved: it was reported through the node already
 
     async def deliver(self, out: Outputs) -> None:
         """Put each output batch on every edge leaving its port."""
@@ -405,6 +441,7 @@ class _NodeTask:
                 await self._produce()
         finally:
             self.halt.set()
+            await self._settle()
             await self._work(self.close)
         self.finished = True
         self.shared.hooks.call("node_ended", self.id, self.state)

@@ -6,7 +6,49 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-Parents = int | tuple[int, ...]
+
+class IdRanges:
+    """Many message ids kept as ranges: the parents of a message built from a whole stream.
+
+    ``stream.collect`` emits one DataFrame made of every message it received; its parents
+    are all of them, which this stores in a few ranges instead of millions of ints.
+    """
+
+    __slots__ = ("ranges",)
+
+    def __init__(self, ranges: Sequence[range]) -> None:
+        self.ranges = tuple(ranges)
+
+    def __iter__(self) -> Iterator[int]:
+        """Every id, in order."""
+        for part in self.ranges:
+            yield from part
+
+    def __len__(self) -> int:
+        """How many ids."""
+        return sum(len(part) for part in self.ranges)
+
+    def __contains__(self, item: object) -> bool:
+        """Whether an id is one of these."""
+        return any(item in part for part in self.ranges)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another IdRanges or a tuple holding the same ids."""
+        if isinstance(other, IdRanges | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        """Hash like the tuple of the same ids."""
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        """Show the ranges compactly."""
+        parts = [f"{r.start}..{r.stop - 1}" if len(r) > 1 else str(r.start) for r in self.ranges]
+        return f"IdRanges({', '.join(parts)})"
+
+
+Parents = int | tuple[int, ...] | IdRanges
 
 
 class Envelope:
@@ -18,7 +60,8 @@ class Envelope:
 
     __slots__ = ("id", "parents", "origin", "value")
 
-    def __init__(self, id: int, parents: tuple[int, ...], origin: str, value: Any) -> None:
+    def __init__(self, id: int, parents: tuple[int, ...] | IdRanges, origin: str,
+                 value: Any) -> None:
         self.id = id
         self.parents = parents
         self.origin = origin
@@ -63,8 +106,8 @@ class Batch:
         """How many messages the batch holds."""
         return len(self.values)
 
-    def parents_of(self, index: int) -> tuple[int, ...]:
-        """The parent ids of message ``index``, always as a tuple."""
+    def parents_of(self, index: int) -> tuple[int, ...] | IdRanges:
+        """The parent ids of message ``index``, as a tuple (or IdRanges, for many)."""
         parents = self.parents[index]
         return (parents,) if isinstance(parents, int) else parents
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runtime.errors import FlowFileError, FlowInvalidError, Problem
 
@@ -79,6 +79,14 @@ class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Edgewise flow")
 
     edgewise: Literal[1] = Field(description="The format version; always 1.")
+
+    @field_validator("edgewise", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            msg = "the format version must be the number 1, not a boolean"
+            raise ValueError(msg)
+        return value
     name: str = Field(min_length=1, description="Name of the flow.")
     description: str | None = Field(default=None, description="Optional free text.")
     nodes: list[Node] = Field(description="The nodes of the flow.")
@@ -197,6 +205,9 @@ def read_flow_document(path: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         msg = f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        raise FlowFileError(msg) from exc
+    except RecursionError as exc:
+        msg = f"{path}: the JSON is nested too deeply to be a flow file"
         raise FlowFileError(msg) from exc
 
 

@@ -246,6 +246,10 @@ def component(
             msg = (f"component '{id}': function parameters {arg_names} must match its "
                    f"input ports {list(in_ports)}")
             raise ComponentDefinitionError(msg)
+        if params.model_config.get("extra") != "forbid":
+            msg = (f"component '{id}': its params model must refuse unknown keys "
+                   "(derive it from runtime.Params, or set extra='forbid')")
+            raise ComponentDefinitionError(msg)
         for name, info in params.model_fields.items():
             if not info.description:
                 msg = f"component '{id}': param '{name}' needs a description"
@@ -288,10 +292,18 @@ class Registry:
         self._specs[spec.id] = spec
 
     def add_module(self, module: ModuleType) -> None:
-        """Register every component declared at the top level of a module."""
-        for value in vars(module).values():
-            if isinstance(value, ComponentSpec):
-                self.add(value)
+        """Register every component declared at the top level of a module, or none of them.
+
+        Raises:
+            ComponentDefinitionError: an id is taken already; nothing was added.
+        """
+        specs = [v for v in vars(module).values() if isinstance(v, ComponentSpec)]
+        for spec in specs:
+            if spec.id in self._specs and self._specs[spec.id] is not spec:
+                msg = f"component id '{spec.id}' is taken already; none of {module.__name__} loaded"
+                raise ComponentDefinitionError(msg)
+        for spec in specs:
+            self.add(spec)
 
     def get(self, component_id: str) -> ComponentSpec | None:
         """Return the component with this id, or None."""
@@ -323,7 +335,10 @@ class Registry:
         A plugin that fails to load is reported in ``load_errors``; the others still load.
         """
         registry = cls()
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        # Edgewise's own components first, so that a plugin cannot take their ids.
+        ordered = sorted(points, key=lambda ep: (ep.dist is None or ep.dist.name != "edgewise"))
+        for ep in ordered:
             try:
                 loaded = ep.load()
                 if isinstance(loaded, ModuleType):
