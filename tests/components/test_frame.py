@@ -1,0 +1,187 @@
+"""The ``frame`` family: frame.query and frame.select."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from pydantic import BaseModel
+
+import runtime
+from runtime.testing import run_component
+
+FAMILY_MODULE = "components.frame"
+CONTRACT: dict[str, dict[str, Any]] = {
+    "frame.query": {
+        "inputs": {"data": ("DataFrame", "stream")},
+        "outputs": {"data": "DataFrame"},
+        "required": {"expr"},
+        "defaults": {},
+    },
+    "frame.select": {
+        "inputs": {"data": ("DataFrame", "stream")},
+        "outputs": {"data": "DataFrame"},
+        "required": {"columns"},
+        "defaults": {},
+    },
+}
+
+
+def described(component_id: str) -> dict[str, Any]:
+    return {c["id"]: c for c in runtime.components()}[component_id]
+
+
+def family_ids() -> list[str]:
+    return [s.id for s in runtime.default_registry() if s.target.__module__ == FAMILY_MODULE]
+
+
+def one_node_flow(component_id: str, params: dict[str, Any]) -> runtime.Flow:
+    return runtime.Flow.model_validate({
+        "edgewise": 1, "name": "t",
+        "nodes": [{"id": "n", "component": component_id, "params": params}], "edges": []})
+
+
+def param_problems(component_id: str, params: dict[str, Any]) -> list[runtime.Problem]:
+    """Validate a one-node flow; return the problems about params (not unconnected inputs)."""
+    return [p for p in runtime.validate(one_node_flow(component_id, params)) if p.param]
+
+
+def test_family_has_exactly_the_contracted_components() -> None:
+    assert sorted(family_ids()) == sorted(CONTRACT)
+
+
+@pytest.mark.parametrize("component_id", sorted(CONTRACT))
+def test_ports_and_params_match_the_contract(component_id: str) -> None:
+    info, want = described(component_id), CONTRACT[component_id]
+    assert {p["name"]: (p["type"], p["mode"]) for p in info["inputs"]} == want["inputs"]
+    assert {p["name"]: p["type"] for p in info["outputs"]} == {
+        **want["outputs"], "error": "ErrorRecord"}
+    assert set(info["params_schema"].get("required", [])) == want["required"]
+    fields = runtime.default_registry().get(component_id).params_model.model_fields
+    for name, default in want["defaults"].items():
+        assert fields[name].get_default(call_default_factory=True) == default
+
+
+@pytest.mark.parametrize("component_id", family_ids())
+def test_params_model_forbids_unknown_keys_and_describes_every_field(component_id: str) -> None:
+    spec = runtime.default_registry().get(component_id)
+    model: type[BaseModel] = spec.params_model
+    assert model.model_config.get("extra") == "forbid"
+    schema = model.model_json_schema()
+    assert schema.get("additionalProperties") is False
+    for name, field in model.model_fields.items():
+        assert field.description, f"{component_id} param '{name}' has no description"
+        assert schema["properties"][name].get("description")
+    problems = runtime.validate(one_node_flow(component_id, {"bogus_key": 1}))
+    assert any(p.param == "bogus_key" and "unknown param" in p.message for p in problems)
+
+
+@pytest.fixture
+def people() -> pd.DataFrame:
+    return pd.DataFrame({"name": ["ann", "bob", "cy", "dee", "eve"],
+                         "age": [31, 17, 45, 12, 60],
+                         "odd col": [1, 2, 3, 4, 5]},
+                        index=[100, 101, 102, 103, 104])
+
+
+# -- frame.query ------------------------------------------------------------------------
+
+def test_query_keeps_matching_rows_with_their_row_ids(people: pd.DataFrame) -> None:
+    out = run_component("frame.query", {"data": [people]}, {"expr": "age >= 18"})
+    assert out.errors == []
+    [adults] = out["data"]
+    assert list(adults.index) == [100, 102, 104]
+    assert list(adults["name"]) == ["ann", "cy", "eve"]
+    assert list(adults.columns) == ["name", "age", "odd col"]
+
+
+def test_query_combines_conditions_and_backticked_names(people: pd.DataFrame) -> None:
+    out = run_component("frame.query", {"data": [people]},
+                        {"expr": "age > 15 and `odd col` != 3 and name != 'eve'"})
+    assert list(out["data"][0].index) == [100, 101]
+
+
+def test_query_runs_on_every_message(people: pd.DataFrame) -> None:
+    first, second = people.iloc[:2], people.iloc[2:]
+    out = run_component("frame.query", {"data": [first, second]}, {"expr": "age < 40"})
+    assert [list(f.index) for f in out["data"]] == [[100, 101], [103]]
+
+
+def test_query_matching_nothing_emits_an_empty_frame(people: pd.DataFrame) -> None:
+    [empty] = run_component("frame.query", {"data": [people]}, {"expr": "age > 1000"})["data"]
+    assert empty.empty
+    assert list(empty.columns) == ["name", "age", "odd col"]
+
+
+def test_query_on_an_unknown_column_is_an_error_record_naming_query_and_columns(
+        people: pd.DataFrame) -> None:
+    good = pd.DataFrame({"height": [1, 3]})
+    out = run_component("frame.query", {"data": [people, good]}, {"expr": "height > 2"})
+    assert out.result.status == "errors"
+    assert out.result.nodes["node"].errors == 1
+    [record] = out.errors
+    assert record.node == "node"
+    assert record.component == "frame.query"
+    assert "height > 2" in record.message
+    for column in ("name", "age", "odd col"):
+        assert column in record.message
+    assert len(record.inputs) == 1
+    # the node went on with its next message
+    [kept] = out["data"]
+    assert list(kept.index) == [1]
+
+
+@pytest.mark.parametrize("expr", ["age >", "age > > 3", "(age > 3", "age = = 1"])
+def test_query_that_does_not_parse_is_a_problem_at_validation(expr: str) -> None:
+    problems = param_problems("frame.query", {"expr": expr})
+    assert len(problems) == 1
+    assert (problems[0].node, problems[0].param) == ("n", "expr")
+    assert "not a valid query" in problems[0].message
+
+
+def test_query_that_does_not_parse_stops_the_run_before_anything_runs(tmp_path: Any) -> None:
+    flow = runtime.Flow.model_validate({
+        "edgewise": 1, "name": "t",
+        "nodes": [{"id": "load", "component": "dataset.load", "params": {"name": "iris"}},
+                  {"id": "q", "component": "frame.query", "params": {"expr": "target >"}}],
+        "edges": [{"source": "load.data", "target": "q.data"}]})
+    with pytest.raises(runtime.FlowInvalidError) as info:
+        runtime.run_flow(flow)
+    assert [(p.node, p.param) for p in info.value.problems] == [("q", "expr")]
+
+
+@pytest.mark.parametrize("params", [{}, {"expr": ""}])
+def test_query_needs_an_expression(params: dict[str, Any]) -> None:
+    problems = param_problems("frame.query", params)
+    assert [(p.node, p.param) for p in problems] == [("n", "expr")]
+
+
+# -- frame.select -----------------------------------------------------------------------
+
+def test_select_keeps_named_columns_in_the_given_order(people: pd.DataFrame) -> None:
+    out = run_component("frame.select", {"data": [people]}, {"columns": ["age", "name"]})
+    assert out.errors == []
+    [picked] = out["data"]
+    assert list(picked.columns) == ["age", "name"]
+    assert list(picked.index) == [100, 101, 102, 103, 104]
+    pd.testing.assert_frame_equal(picked, people[["age", "name"]])
+
+
+def test_select_of_a_missing_column_is_an_error_record_naming_it(people: pd.DataFrame) -> None:
+    out = run_component("frame.select", {"data": [people, people]},
+                        {"columns": ["name", "salary"]})
+    assert out.result.status == "errors"
+    assert out["data"] == []
+    assert len(out.errors) == 2
+    record = out.errors[0]
+    assert record.component == "frame.select"
+    assert "salary" in record.message
+    for column in ("name", "age", "odd col"):  # and says what there is instead
+        assert column in record.message.split("salary", 1)[1]
+
+
+@pytest.mark.parametrize("params", [{}, {"columns": []}, {"columns": "name"}])
+def test_select_needs_a_list_of_columns(params: dict[str, Any]) -> None:
+    problems = param_problems("frame.select", params)
+    assert [(p.node, p.param) for p in problems] == [("n", "columns")]

@@ -1,0 +1,132 @@
+"""Fixtures for the editor's browser tests: a real server process and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EditorServer:
+    """``edgewise edit`` on a workspace, as a child process bound to 127.0.0.1."""
+
+    def __init__(self, workspace: Path, *extra: str) -> None:
+        self.workspace = workspace
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "edit", str(workspace), "--port",
+             str(self.port), *extra], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=REPO)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/_nicegui/auth", timeout=1)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the editor did not start:\n" + self.output()) from None
+                time.sleep(0.2)
+            else:
+                break
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def example_workspace(tmp_path: Path) -> Path:
+    folder = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", folder, ignore=shutil.ignore_patterns("out"))
+    return folder
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Any]:
+    servers: list[EditorServer] = []
+
+    def start(workspace: Path, *extra: str) -> EditorServer:
+        server = EditorServer(workspace, *extra)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_context_factory() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is needed for the editor tests; not found at {CHROMIUM}")
+    with sync_playwright() as p:
+        contexts: list[Any] = []
+
+        def make() -> Any:
+            ctx = p.chromium.launch_persistent_context(
+                tempfile.mkdtemp(prefix="ew-chromium-"), executable_path=CHROMIUM,
+                headless=True, args=CHROMIUM_ARGS, viewport={"width": 1500, "height": 900})
+            ctx.set_default_timeout(20_000)
+            contexts.append(ctx)
+            return ctx
+
+        yield make
+        for ctx in contexts:
+            ctx.close()
+
+
+@pytest.fixture
+def page(browser_context_factory: Any) -> Iterator[Any]:
+    ctx = browser_context_factory()
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.js_errors = errors
+    yield page
+    page.close()
+    ctx.close()

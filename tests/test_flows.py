@@ -1,0 +1,121 @@
+"""Every example flow in flows/ validates, runs from a clean copy, and makes what it promises."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import runtime
+
+FLOWS = Path(__file__).resolve().parents[1] / "flows"
+FLOW_FILES = sorted(FLOWS.glob("*.json"))
+
+
+@dataclass
+class Outcome:
+    """What one run of an example flow did, as a user can see it."""
+
+    folder: Path
+    result: runtime.RunResult
+    shown: dict[str, list[Any]] = field(default_factory=dict)
+    edges: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+
+
+def check_iris(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    [metrics] = out.shown["metrics"]
+    assert metrics["accuracy"] > 0.8
+    assert 0.0 <= metrics["f1_macro"] <= 1.0
+    assert metrics["rows"] == 38  # a stratified quarter of 150 rows
+
+
+def check_streaming_scoring(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    text = (out.folder / "out" / "predictions.csv").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "f0,f1,f2,f3,f4,f5,target,prediction"
+    assert lines.count(lines[0]) == 1
+    predictions = pd.read_csv(out.folder / "out" / "predictions.csv")
+    incoming = pd.read_csv(out.folder / "data" / "score.csv")
+    assert len(predictions) == 10000
+    pd.testing.assert_frame_equal(predictions[list(incoming.columns)], incoming)
+    train = pd.read_csv(out.folder / "data" / "train.csv")
+    model = LogisticRegression(max_iter=1000).fit(train.drop(columns="target"),
+                                                  train["target"])
+    assert list(predictions["prediction"]) == list(model.predict(incoming.drop(
+        columns="target")))
+    assert out.result.edges["incoming.data->predict.data"] == 10
+    chunk_metrics = out.shown["metrics"]
+    assert [m["rows"] for m in chunk_metrics] == [1000] * 10
+    assert all(0.5 < m["accuracy"] <= 1.0 for m in chunk_metrics)
+
+
+def check_dead_letter(out: Outcome) -> None:
+    assert out.result.status == "errors"
+    readings = pd.read_csv(out.folder / "data" / "readings.csv")
+    chunk_ids = [msg_id for msg_id, _ in out.edges["readings.data->predict.data"]]
+    chunks = [chunk for _, chunk in out.edges["readings.data->predict.data"]]
+    assert [len(c) for c in chunks] == [10] * 60
+    bad = [i for i, c in enumerate(chunks) if c.isna().any(axis=None)]
+    good = [i for i in range(len(chunks)) if i not in bad]
+    assert 0 < len(bad) < len(chunks)
+
+    text = (out.folder / "out" / "dead-letter.jsonl").read_text()
+    letters = [json.loads(line) for line in text.splitlines()]
+    assert len(letters) == len(bad) == out.result.nodes["predict"].errors
+    for letter, index in zip(letters, bad, strict=True):
+        assert set(letter) == {"node", "component", "error", "message", "inputs"}
+        assert letter["node"] == "predict"
+        assert letter["component"] == "ml.predict"
+        assert letter["message"]
+        assert chunk_ids[index] in letter["inputs"]
+
+    scored = pd.read_csv(out.folder / "out" / "scored.csv")
+    good_rows = pd.concat([chunks[i] for i in good])
+    assert len(scored) == len(good_rows) == len(readings) - 10 * len(bad)
+    assert list(scored["reading_id"]) == list(good_rows["reading_id"])
+    assert "prediction" in scored.columns
+    assert not scored.isna().any(axis=None)
+    lines = (out.folder / "out" / "scored.csv").read_text().splitlines()
+    assert lines.count(lines[0]) == 1
+
+
+CHECKS: dict[str, Callable[[Outcome], None]] = {
+    "iris.json": check_iris,
+    "streaming-scoring.json": check_streaming_scoring,
+    "dead-letter.json": check_dead_letter,
+}
+
+
+def test_there_are_example_flows() -> None:
+    assert {f.name for f in FLOW_FILES} >= set(CHECKS)
+
+
+@pytest.mark.parametrize("flow_file", FLOW_FILES, ids=[f.stem for f in FLOW_FILES])
+def test_example_flow_validates_and_runs(flow_file: Path, tmp_path: Path) -> None:
+    assert flow_file.name in CHECKS, f"add the expected outputs of {flow_file.name} to CHECKS"
+    folder = tmp_path / "flows"
+    shutil.copytree(FLOWS, folder, ignore=shutil.ignore_patterns("out", ".*"))
+    path = folder / flow_file.name
+
+    assert runtime.validate(path) == []
+
+    run = runtime.Run(runtime.plan(path))
+    shown: dict[str, list[Any]] = {}
+    edges: dict[str, list[tuple[int, Any]]] = {}
+    run.on_display(lambda node, batch: shown.setdefault(node, []).extend(batch.values))
+    run.hooks.add("emitted", lambda edge, batch: edges.setdefault(edge, []).extend(
+        zip(batch.ids, batch.values, strict=True)))
+    result = run.run()
+
+    CHECKS[flow_file.name](Outcome(folder=folder, result=result, shown=shown, edges=edges))
+    leftovers = [p for p in folder.rglob("*") if p.name.endswith(".partial")]
+    assert leftovers == []
