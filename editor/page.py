@@ -116,7 +116,8 @@ class EditorPage:
           window.addEventListener('beforeunload', (e) => {
             if (window.__ewDirty) { e.preventDefault(); e.returnValue = ''; }
           });</script>""")
-        with ui.header().classes("items-center gap-2 q-py-xs bg-blue-grey-9"):
+        with ui.header().classes("items-center gap-2 q-py-none q-px-md bg-blue-grey-9").style(
+                "height: 56px"):
             ui.label("Edgewise").classes("text-h6 text-weight-bold")
             self.title = ui.label().classes("text-subtitle1").props('data-testid="flow-title"')
             ui.space()
@@ -162,13 +163,13 @@ class EditorPage:
                 debug_tab = ui.tab("Debug").props('data-testid="tab-debug"')
             self.bottom_tabs, self.debug_tab = btabs, debug_tab
             with ui.tab_panels(btabs, value=problems_tab).classes("w-full").style(
-                    "height: 180px; overflow: auto"):
+                    "height: 170px; overflow: auto"):
                 with ui.tab_panel(problems_tab):
                     self.problems_box = ui.column().classes("w-full gap-0").props(
                         'data-testid="problems"')
                 with ui.tab_panel(debug_tab):
                     self.debug = DebugPanel(self.reveal)
-        with ui.element("div").style("position: fixed; top: 50px; bottom: 221px; left: 240px; "
+        with ui.element("div").style("position: fixed; top: 56px; bottom: 220px; left: 240px; "
                                      "right: 380px"):
             self.canvas = FlowCanvas(canvas_graph(self.doc))
         self.canvas.on("node_dropped", self.on_drop)
