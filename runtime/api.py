@@ -18,6 +18,7 @@ from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch
 from runtime.model import Flow, load_flow, parse_flow
+from runtime.record import Recorder, StoragePolicy
 from runtime.registry import Registry, default_registry
 from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
 
@@ -90,6 +91,7 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = threading.Event()
+        self.recorder: Recorder | None = None
 
     @property
     def stats(self) -> LiveStats:
@@ -126,6 +128,13 @@ class Run:
                 callback(node, batch)
 
         self.hooks.add("emitted", emitted)
+
+    def record(self, workspace: Path, *, policy: StoragePolicy | None = None,
+               links: dict[str, Any] | None = None) -> Recorder:
+        """Keep this run under ``<workspace>/.edgewise/runs/<run-id>/`` as it happens."""
+        self.recorder = Recorder(self.plan, workspace, policy=policy, links=links)
+        self.recorder.attach(self.hooks)
+        return self.recorder
 
     def stop(self) -> None:
         """Ask the run to stop; safe to call from any thread."""
@@ -174,6 +183,8 @@ class Run:
             for task in publishers:
                 task.cancel()
             await asyncio.gather(*publishers, return_exceptions=True)
+        if self.recorder is not None:
+            self.recorder.finish(self.result)
         if self._subscribers:
             final = self.stats.snapshot()
             for callback, _interval in self._subscribers:

@@ -226,13 +226,14 @@ class _NodeTask:
             for _port, batch in items:
                 self._consume_ids(batch.ids)
         if self.fast:
-            merged: Outputs = {}
-            for _port, batch in items:
-                out: Outputs = {}
-                self._process_fast(batch, out)
-                for port, produced in out.items():
-                    merged[port] = _concat(merged[port], produced) if port in merged else produced
-            return merged
+            out: Outputs = {}
+            if len(items) == 1:
+                batch = items[0][1]
+            else:  # several batches waited: one pass over all of them, one output batch
+                batch = Batch(items[0][1].origin, [i for _p, b in items for i in b.ids], [],
+                              [v for _p, b in items for v in b.values])
+            self._process_fast(batch, out)
+            return out
         collector = _Collector()
         for port, batch in items:
             if port in self.pending:
@@ -521,11 +522,6 @@ class _NodeTask:
         if self.finished:
             return "done"
         return "running" if self.started else "idle"
-
-
-def _concat(a: Batch, b: Batch) -> Batch:
-    return Batch(a.origin, list(a.ids) + list(b.ids), list(a.parents) + list(b.parents),
-                 a.values + b.values)
 
 
 class LocalEngine(Engine):

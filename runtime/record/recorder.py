@@ -1,0 +1,373 @@
+"""The recorder: keeps a run on disk as it happens, through the ``emitted`` hook only.
+
+The event loop only hands each batch to a queue; a writer thread indexes it in SQLite and
+stores the values, so the run itself slows down little. What the storage policy does not
+keep is counted per output port and reported in the manifest, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import platform
+import queue
+import secrets
+import sqlite3
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.engine import RunResult
+from runtime.graph import Plan
+from runtime.hooks import Hooks
+from runtime.messages import Batch, ErrorRecord, IdRanges
+from runtime.previews import preview
+from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
+
+QUEUE_BATCHES = 256
+VERSIONED = ("pandas", "numpy", "sklearn", "pyarrow", "pydantic", "networkx", "skops")
+
+
+@dataclass
+class StoragePolicy:
+    """Which values a recording keeps. The index always records every message.
+
+    Attributes:
+        max_values: Keep at most this many values per output port (None: all of them).
+        sample_every: After the cap, keep one value in this many (0: none).
+    """
+
+    max_values: int | None = None
+    sample_every: int = 0
+
+    def keeps(self, seen: int) -> bool:
+        """Whether to keep the value of the ``seen``-th message (0-based) of a port."""
+        if self.max_values is None or seen < self.max_values:
+            return True
+        return self.sample_every > 0 and (seen - self.max_values) % self.sample_every == 0
+
+    def to_json(self) -> dict[str, Any]:
+        """For the manifest."""
+        return {"max_values": self.max_values, "sample_every": self.sample_every}
+
+
+@dataclass
+class _PortState:
+    seen: int = 0
+    kept: int = 0
+    not_kept: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    writer: Any = None
+    schema: Any = None
+    segment: int = 0
+    part: int = 0
+    location: str = ""
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: the UTC time and a few random letters."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def flow_hash(flow: dict[str, Any]) -> str:
+    """A stable hash of a flow document."""
+    text = json.dumps(flow, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    found = {"python": platform.python_version()}
+    try:
+        found["edgewise"] = importlib.metadata.version("edgewise")
+    except importlib.metadata.PackageNotFoundError:
+        found["edgewise"] = "unknown"
+    for name in VERSIONED:
+        module = sys.modules.get(name)
+        version = getattr(module, "__version__", None) if module else None
+        if version is None:
+            try:
+                version = importlib.metadata.version("scikit-learn" if name == "sklearn"
+                                                     else name)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        found[name] = str(version)
+    return found
+
+
+def _parents_encoding(parents: Any) -> tuple[str, int | None, bytes | str | None]:
+    if isinstance(parents, range):
+        return "range", parents.start, None
+    try:
+        return "list", None, pack_ints(parents)
+    except TypeError:
+        pass
+    if parents.count(()) == len(parents):
+        return "none", None, None
+    encoded = []
+    for entry in parents:
+        if isinstance(entry, int):
+            encoded.append([[entry, entry + 1]])
+        elif isinstance(entry, IdRanges):
+            encoded.append([[r.start, r.stop] for r in entry.ranges])
+        else:
+            encoded.append([[i, i + 1] for i in entry])
+    return "json", None, json.dumps(encoded, separators=(",", ":"))
+
+
+class Recorder:
+    """Writes one run to ``<workspace>/.edgewise/runs/<run-id>/``."""
+
+    def __init__(self, plan: Plan, workspace: Path, *, policy: StoragePolicy | None = None,
+                 run_id: str | None = None, links: dict[str, Any] | None = None) -> None:
+        self.plan = plan
+        self.policy = policy or StoragePolicy()
+        self.run_id = run_id or new_run_id()
+        self.folder = runs_root(workspace) / self.run_id
+        self.folder.mkdir(parents=True, exist_ok=False)
+        (self.folder / "values").mkdir()
+        self.links = links or {}
+        self.started = time.time()
+        self._clock0 = time.perf_counter()
+        self._queue: queue.Queue[tuple[str, Batch, float] | None] = queue.Queue(QUEUE_BATCHES)
+        self._last: dict[str, Batch] = {}
+        self._ports: dict[str, _PortState] = {}
+        self.errors: list[str] = []
+        self.indexed = 0
+        self._flow = plan.flow.model_dump(mode="json", exclude_none=True)
+        self._write_manifest(status="running")
+        self._thread = threading.Thread(target=self._write_loop, name="edgewise-recorder",
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def store(self) -> RunStore:
+        """Read access to what was recorded."""
+        return RunStore(self.folder)
+
+    def attach(self, hooks: Hooks) -> None:
+        """Record every batch put on an edge (a batch fanned out to many edges, once)."""
+        hooks.add("emitted", self._emitted)
+
+    def _emitted(self, edge: str, batch: Batch) -> None:
+        if self._last.get(batch.origin) is batch:
+            return
+        self._last[batch.origin] = batch
+        self._queue.put((batch.origin, batch, time.perf_counter() - self._clock0))
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
+        db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + SCHEMA)
+        pending = 0
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            try:
+                self._write(db, *item)
+            except Exception as exc:  # noqa: BLE001 - a recording problem must not stop the run
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            pending += 1
+            if pending >= 64 or self._queue.empty():
+                db.commit()
+                pending = 0
+        db.commit()
+        for state in self._ports.values():
+            if state.writer is not None:
+                state.writer.close()
+        db.close()
+
+    def _write(self, db: sqlite3.Connection, origin: str, batch: Batch, t: float) -> None:
+        ids = batch.ids
+        count = len(batch.values)
+        if not isinstance(ids, range):
+            msg = f"batch ids from {origin} are not consecutive"
+            raise TypeError(msg)
+        kind, pfirst, pblob = _parents_encoding(batch.parents)
+        values = batch.values
+        pd = sys.modules.get("pandas")
+        frame_type = pd.DataFrame if pd is not None else None
+        rows = None
+        if frame_type is not None and any(isinstance(v, frame_type) for v in values[:1]):
+            rows = pack_ints(len(v) if isinstance(v, frame_type) else -1 for v in values)
+        cursor = db.execute(
+            "INSERT INTO batches (origin, first_id, count, parents_kind, parents_first, parents,"
+            " t, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (origin, ids.start, count, kind, pfirst, pblob, t, rows))
+        self.indexed += count
+        self._keep_values(db, cursor.lastrowid, origin, ids, values, frame_type)
+
+    def _keep_values(self, db: sqlite3.Connection, seq: int | None, origin: str, ids: range,
+                     values: list[Any], frame_type: Any) -> None:
+        state = self._ports.setdefault(origin, _PortState())
+        inline: list[Any] = []
+        any_inline = False
+        for message_id, value in zip(ids, values, strict=True):
+            keep = self.policy.keeps(state.seen)
+            state.seen += 1
+            if not keep:
+                state.not_kept += 1
+                state.reasons["policy"] = state.reasons.get("policy", 0) + 1
+                inline.append(None)
+                continue
+            reason = None
+            if frame_type is not None and isinstance(value, frame_type):
+                self._keep_frame(db, state, origin, message_id, value)
+                inline.append(None)
+            elif callable(getattr(value, "get_params", None)) and not isinstance(value, type):
+                reason = self._keep_model(db, origin, message_id, value)
+                inline.append(None)
+            elif type(value).__name__ == "ndarray":
+                self._keep_array(db, origin, message_id, value)
+                inline.append(None)
+            else:
+                plain = _json_value(value)
+                if plain is _UNSTORABLE:
+                    reason = f"not storable ({type(value).__name__})"
+                    inline.append(None)
+                else:
+                    inline.append(plain)
+                    any_inline = True
+            if reason:
+                state.not_kept += 1
+                state.reasons[reason] = state.reasons.get(reason, 0) + 1
+            else:
+                state.kept += 1
+        if any_inline:
+            db.execute("INSERT INTO inline_values (seq, json) VALUES (?, ?)",
+                       (seq, json.dumps(inline, separators=(",", ":"))))
+
+    def _keep_frame(self, db: sqlite3.Connection, state: _PortState, origin: str,
+                    message_id: int, frame: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=True)
+        if state.writer is None or not table.schema.equals(state.schema):
+            if state.writer is not None:
+                state.writer.close()
+                state.segment += 1
+            state.location = f"{origin}.{state.segment}.parquet"
+            state.schema = table.schema
+            state.writer = pq.ParquetWriter(self.folder / "values" / state.location,
+                                            table.schema)
+            state.part = 0
+        state.writer.write_table(table, row_group_size=max(1, len(frame)))
+        db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
+                   "(?, ?, 'dataframe', ?, ?, ?, ?)",
+                   (message_id, origin, state.location, state.part, table.nbytes,
+                    json.dumps(preview(frame))))
+        state.part += 1
+
+    def _keep_model(self, db: sqlite3.Connection, origin: str, message_id: int,
+                    model: Any) -> str | None:
+        import skops.io
+
+        location = f"{message_id}.skops"
+        path = self.folder / "values" / location
+        try:
+            skops.io.dump(model, path)
+        except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
+            path.unlink(missing_ok=True)
+            return f"model not storable safely ({type(exc).__name__})"
+        db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
+                   "(?, ?, 'model', ?, 0, ?, ?)",
+                   (message_id, origin, location, path.stat().st_size,
+                    json.dumps(preview(model))))
+        return None
+
+    def _keep_array(self, db: sqlite3.Connection, origin: str, message_id: int,
+                    array: Any) -> None:
+        import numpy as np
+
+        location = f"{message_id}.npy"
+        np.save(self.folder / "values" / location, array, allow_pickle=False)
+        db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
+                   "(?, ?, 'ndarray', ?, 0, ?, ?)",
+                   (message_id, origin, location, int(array.nbytes),
+                    json.dumps(preview(array))))
+
+    # -- the manifest --------------------------------------------------------------------
+
+    def _write_manifest(self, status: str, result: RunResult | None = None) -> None:
+        manifest: dict[str, Any] = {
+            "run": self.run_id,
+            "status": status,
+            "flow": self._flow,
+            "flow_hash": flow_hash(self._flow),
+            "base_dir": str(self.plan.base_dir),
+            "versions": _versions(),
+            "started": datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(),
+            "ended": None,
+            "policy": self.policy.to_json(),
+            **self.links,
+        }
+        if result is not None:
+            manifest["ended"] = datetime.datetime.now(datetime.UTC).isoformat()
+            manifest["seconds"] = round(result.seconds, 6)
+            manifest["nodes"] = {n: {"fired": r.fired, "errors": r.errors, "state": r.state}
+                                 for n, r in result.nodes.items()}
+            manifest["edges"] = {e: {"count": c} for e, c in result.edges.items()}
+            manifest["recording"] = {
+                "messages_indexed": self.indexed,
+                "values_kept": sum(s.kept for s in self._ports.values()),
+                "values_not_kept": sum(s.not_kept for s in self._ports.values()),
+                "ports": {o: {"messages": s.seen, "kept": s.kept, "not_kept": s.not_kept,
+                              "why_not_kept": s.reasons} for o, s in self._ports.items()},
+                "errors": self.errors,
+                "bytes": _folder_bytes(self.folder),
+            }
+            if result.first_error is not None:
+                manifest["first_error"] = result.first_error.to_json()
+        path = self.folder / "manifest.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def finish(self, result: RunResult) -> None:
+        """Write what is still queued, then the final manifest."""
+        self._queue.put(None)
+        self._thread.join()
+        self._write_manifest(status=result.status, result=result)
+
+
+_UNSTORABLE = object()
+ERROR_KEY = "$error_record"
+
+
+def _json_value(value: Any, depth: int = 0) -> Any:
+    """The value as exact JSON types, or _UNSTORABLE."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if depth > 20:
+        return _UNSTORABLE
+    if isinstance(value, ErrorRecord):
+        return {ERROR_KEY: value.to_json()}
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            plain = _json_value(item, depth + 1)
+            if plain is _UNSTORABLE or not isinstance(key, str):
+                return _UNSTORABLE
+            out[key] = plain
+        return out
+    if isinstance(value, list | tuple):
+        items = [_json_value(v, depth + 1) for v in value]
+        return _UNSTORABLE if any(i is _UNSTORABLE for i in items) else items
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return _json_value(item(), depth + 1)
+    return _UNSTORABLE
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
