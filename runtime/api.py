@@ -192,8 +192,28 @@ class Run:
         return self.result
 
     def run(self) -> RunResult:
-        """Run to the end in a new event loop and return the result."""
-        return asyncio.run(self.run_async())
+        """Run to the end in a new event loop and return the result.
+
+        Inside a running event loop (a notebook, say), the run gets a thread of its own.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run_async())
+        outcome: list[RunResult | BaseException] = []
+
+        def in_thread() -> None:
+            try:
+                outcome.append(asyncio.run(self.run_async()))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                outcome.append(exc)
+
+        thread = threading.Thread(target=in_thread, name="edgewise-run")
+        thread.start()
+        thread.join()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
 
 def run_flow(flow: FlowSource, *, fail_fast: bool = False,

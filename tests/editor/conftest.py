@@ -98,7 +98,7 @@ def server_factory() -> Iterator[Any]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context_factory() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
