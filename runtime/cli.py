@@ -22,11 +22,13 @@ from rich.table import Table
 
 import runtime
 from runtime.api import Run, components, plan, validate
+from runtime.cli_runs import add_commands
 from runtime.engine import RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
 from runtime.messages import Batch
 from runtime.model import flow_json_schema
 from runtime.previews import preview
+from runtime.record import StoragePolicy
 from runtime.registry import default_registry
 from runtime.taps import Snapshot
 
@@ -139,6 +141,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(json.dumps({"status": "invalid", "nodes": {}, "edges": {}}))
         return EXIT_INVALID
     run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
+    if args.record:
+        policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
+        run.record(Path(args.flow).resolve().parent, policy=policy,
+                   links={"flow_file": str(Path(args.flow).resolve())})
     printer = DebugPrinter(out)
     run.on_display(printer)
     _ = run.stats
@@ -166,6 +172,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             live.stop()
     printer.close()
     _summary(result, run, report)
+    if run.recorder is not None:
+        report.print(f"recorded as run [bold]{run.recorder.run_id}[/] in "
+                     f"{escape(str(run.recorder.folder))}")
     if args.json:
         summary = result.to_json()
         print(json.dumps({key: summary[key] for key in ("status", "nodes", "edges")}))
@@ -225,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end stdout with one JSON line summarising the run")
     p.add_argument("--fail-fast", action="store_true",
                    help="stop the whole run at the first failed firing")
+    p.add_argument("--record", action="store_true",
+                   help="keep the run under .edgewise/runs/ next to the flow file")
+    p.add_argument("--keep-values", type=int, default=None, metavar="N",
+                   help="with --record: keep at most N values per output port (default: all)")
+    p.add_argument("--sample", type=int, default=0, metavar="K",
+                   help="with --keep-values: past the cap, keep one value in K")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("validate", help="list every problem of a flow")
     p.add_argument("flow", metavar="FLOW", help="the flow file (.json)")
@@ -235,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_components)
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=cmd_schema)
+    add_commands(sub)
     for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
         try:
             ep.load()(sub)

@@ -1,0 +1,366 @@
+"""Command-line commands for kept runs: runs, inspect, trace, scored-by, trained-on."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from runtime.record import RunStore, list_runs, runs_root
+from runtime.record.lineage import Lineage
+from runtime.record.store import MessageInfo
+
+EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; the message says what and where."""
+
+
+def _out() -> Console:
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 200
+    return console
+
+
+def workspace_of(args: argparse.Namespace) -> Path:
+    """The workspace whose runs a command looks at."""
+    if args.workspace:
+        return Path(args.workspace)
+    here = Path(".")
+    if not runs_root(here).is_dir() and runs_root(here / "flows").is_dir():
+        return here / "flows"
+    return here
+
+
+def open_run(args: argparse.Namespace, ref: str) -> RunStore:
+    """Find a run by id, unique id prefix, ``latest`` or folder path."""
+    path = Path(ref)
+    if (path / "manifest.json").is_file():
+        return RunStore(path)
+    runs = list_runs(workspace_of(args))
+    if not runs:
+        msg = f"no kept runs in {runs_root(workspace_of(args))}; run a flow with --record first"
+        raise UsageError(msg)
+    if ref == "latest":
+        return runs[-1]
+    if ref.startswith("latest~") and ref[7:].isdigit():
+        back = int(ref[7:])
+        if back >= len(runs):
+            msg = f"there are only {len(runs)} kept runs"
+            raise UsageError(msg)
+        return runs[-1 - back]
+    matches = [r for r in runs if r.id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        msg = f"no run '{ref}' in {runs_root(workspace_of(args))} (see `edgewise runs`)"
+        raise UsageError(msg)
+    msg = f"'{ref}' matches {len(matches)} runs; give more of the id"
+    raise UsageError(msg)
+
+
+def pick_message(store: RunStore, origin: str, args: argparse.Namespace) -> MessageInfo:
+    """The message named by ``--id`` or ``--message`` (position; default: the last)."""
+    if "." not in origin:
+        msg = f"'{origin}' must name an output port as NODE.PORT, e.g. predict.data"
+        raise UsageError(msg)
+    if getattr(args, "id", None) is not None:
+        found = store.message(args.id)
+        if found is None or found.origin != origin:
+            msg = f"run {store.id} has no message {args.id} on {origin}"
+            raise UsageError(msg)
+        return found
+    total = store.count(origin)
+    if total == 0:
+        known = ", ".join(sorted(store.origins()))
+        msg = f"no message was recorded on {origin} in run {store.id} (ports: {known})"
+        raise UsageError(msg)
+    position = args.message if args.message is not None else -1
+    found = store.message_at(origin, position)
+    if found is None:
+        msg = (f"{origin} has {total} message(s) in run {store.id}; --message {position} "
+               "is out of range")
+        raise UsageError(msg)
+    return found
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List kept runs, or prune old ones."""
+    runs = list_runs(workspace_of(args))
+    if args.action == "prune":
+        return _prune(args, runs)
+    rows = []
+    for run in runs:
+        m = run.manifest()
+        rec = m.get("recording", {})
+        rows.append({"run": run.id, "flow": m["flow"].get("name"), "status": m.get("status"),
+                     "started": m.get("started"), "seconds": m.get("seconds"),
+                     "messages": rec.get("messages_indexed"), "bytes": rec.get("bytes"),
+                     "replay_of": m.get("replay_of")})
+    if args.json:
+        print(json.dumps(rows))
+        return EXIT_OK
+    if not rows:
+        print(f"no kept runs in {runs_root(workspace_of(args))}")
+        return EXIT_OK
+    table = Table(box=None)
+    for col in ("run", "flow", "status", "started", "messages", "size"):
+        table.add_column(col, no_wrap=True)
+    for r in rows:
+        size = f"{(r['bytes'] or 0) / 1e6:.1f} MB" if r["bytes"] is not None else ""
+        table.add_row(r["run"], str(r["flow"]), str(r["status"]), str(r["started"])[:19],
+                      str(r["messages"] or ""), size)
+    _out().print(table)
+    return EXIT_OK
+
+
+def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
+    if args.older_than is None and args.keep is None:
+        raise UsageError("runs prune needs --older-than DAYS or --keep N")  # noqa: EM101
+    doomed: list[RunStore] = []
+    if args.keep is not None:
+        doomed += runs[:max(0, len(runs) - args.keep)]
+    if args.older_than is not None:
+        limit = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=args.older_than)
+        for run in runs:
+            started = datetime.datetime.fromisoformat(run.manifest()["started"])
+            if started < limit and run not in doomed:
+                doomed.append(run)
+    for run in doomed:
+        shutil.rmtree(run.folder)
+    if args.json:
+        print(json.dumps({"deleted": [r.id for r in doomed]}))
+    else:
+        print(f"deleted {len(doomed)} run(s)" + "".join(f"\n  {r.id}" for r in doomed))
+    return EXIT_OK
+
+
+# -- inspect ------------------------------------------------------------------------------
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Print what passed along an edge."""
+    store = open_run(args, args.run)
+    edges = store.manifest().get("edges", {})
+    if args.edge not in edges:
+        close = [e for e in edges if args.edge in e]
+        hint = f"; did you mean {close[0]}?" if close else f"; edges: {', '.join(edges)}"
+        msg = f"run {store.id} has no edge '{args.edge}'{hint}"
+        raise UsageError(msg)
+    origin = args.edge.split("->")[0]
+    if args.message is None:
+        listing = [m.to_json() for m in store.messages(origin)]
+        if args.json:
+            print(json.dumps({"run": store.id, "edge": args.edge, "messages": listing}))
+            return EXIT_OK
+        table = Table(title=f"{args.edge} in run {store.id}: {len(listing)} message(s)",
+                      title_justify="left", box=None)
+        for col in ("#", "id", "t (s)", "rows", "value"):
+            table.add_column(col)
+        for m in listing:
+            summary = ((m["preview"] or {}).get("summary") or "(not kept)").splitlines()[0]
+            table.add_row(str(m["position"]), str(m["id"]), f"{m['t']:.3f}",
+                          "" if m["rows"] is None else str(m["rows"]), escape(summary))
+        _out().print(table)
+        return EXIT_OK
+    message = pick_message(store, origin, args)
+    try:
+        value = store.value(message.id)
+    except KeyError:
+        value = None
+    if args.json:
+        from runtime.previews import detail
+
+        print(json.dumps({"run": store.id, "edge": args.edge, "message": message.to_json(),
+                          "value": detail(value) if value is not None else None}))
+        return EXIT_OK
+    console = _out()
+    console.print(f"message {message.id} (#{message.position} on {args.edge}), made by "
+                  f"{message.origin} at {message.t:.3f} s; parents: "
+                  f"{_ranges_text(message)}")
+    if value is None:
+        console.print("(its value was not kept by the storage policy)")
+    elif hasattr(value, "to_string"):
+        console.print(escape(value.to_string(max_rows=30, max_cols=20)))
+    else:
+        console.print(escape(json.dumps(value, default=str, indent=2)
+                             if isinstance(value, dict | list) else repr(value)))
+    return EXIT_OK
+
+
+def _ranges_text(message: MessageInfo) -> str:
+    if not message.parent_ranges:
+        return "none (a source)"
+    parts = [str(a) if b == a + 1 else f"{a}..{b - 1}" for a, b in message.parent_ranges]
+    return ", ".join(parts)
+
+
+# -- trace and the audit questions --------------------------------------------------------
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    """Walk an output (or one of its rows) back to its sources."""
+    store = open_run(args, args.run)
+    message = pick_message(store, args.port, args)
+    steps = Lineage(store).trace(message.id, args.row)
+    if args.json:
+        print(json.dumps({"run": store.id, "steps": [s.to_json() for s in steps]}))
+        return EXIT_OK
+    console = _out()
+    what = f"row {args.row} of message {message.id}" if args.row is not None else \
+        f"message {message.id}"
+    console.print(f"[bold]{what}[/] on {message.origin}, run {store.id}:")
+    for step in steps:
+        depth = step.depth
+        m = step.message
+        rows = f", {m.rows} rows" if m.rows is not None else ""
+        line = (f"{'  ' * min(depth, 12)}← #{m.id} {m.origin} ({step.component}{rows}, "
+                f"t={m.t:.3f} s)")
+        console.print(escape(line))
+        for side in step.side_inputs:
+            kind = (side.preview or {}).get("summary", "")
+            console.print(escape(f"{'  ' * min(depth, 12)}   with #{side.id} {side.origin} "
+                                 f"{kind}"))
+        if step.source and step.source.get("line"):
+            console.print(escape(f"{'  ' * min(depth, 12)}   source: {step.source['file']} "
+                                 f"line {step.source['line']}"))
+        elif step.source and step.source.get("dataset"):
+            console.print(escape(f"{'  ' * min(depth, 12)}   source: dataset "
+                                 f"{step.source['dataset']}, row {step.source['row']}"))
+        if step.note:
+            console.print(f"[yellow]{escape(step.note)}[/]")
+    return EXIT_OK
+
+
+def cmd_scored_by(args: argparse.Namespace) -> int:
+    """Which model scored this record?"""
+    store = open_run(args, args.run)
+    message = pick_message(store, args.port, args)
+    answer = Lineage(store).scored_by(message.id, args.row)
+    if args.json:
+        print(json.dumps(answer, default=str))
+        return EXIT_OK
+    model = answer["model"]
+    console = _out()
+    console.print(f"row {args.row} of message {message.id} ({message.origin}) was scored at "
+                  f"node '{answer['scored_at']['node']}' by model message {model['message']}")
+    console.print(escape(f"  estimator: {model['estimator']}"))
+    console.print(escape(f"  params:    {json.dumps(model['params'])}"))
+    if model.get("features"):
+        console.print(escape(f"  features:  {', '.join(model['features'])}"))
+    console.print(f"  trained:   {model['trained']['seconds_into_run']:.3f} s into the run "
+                  f"started {model['trained']['run_started']}")
+    for data in model["training_data"]:
+        console.print(f"  fitted on: message {data['message']} from '{data['node']}' "
+                      f"({data['rows']} rows); see `edgewise trained-on {store.id} "
+                      f"{model['node']}.model --id {model['message']}`")
+    return EXIT_OK
+
+
+def cmd_trained_on(args: argparse.Namespace) -> int:
+    """Which records trained this model?"""
+    store = open_run(args, args.run)
+    message = pick_message(store, args.port, args)
+    facts, rows = Lineage(store).trained_on(message.id)
+    if args.export:
+        target = Path(args.export)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(target, index_label="_row")
+    if args.json:
+        print(json.dumps({"model": facts, "rows": len(rows),
+                          "exported": args.export,
+                          "sample": json.loads(rows.head(20).to_json(orient="split"))},
+                         default=str))
+        return EXIT_OK
+    console = _out()
+    console.print(escape(f"model message {message.id} ({facts['estimator']}) was fitted on "
+                         f"{len(rows)} row(s):"))
+    console.print(escape(rows.head(20).to_string()))
+    if len(rows) > 20:
+        console.print(f"… {len(rows) - 20} more")
+    if args.export:
+        console.print(f"exported to {args.export}")
+    return EXIT_OK
+
+
+def add_commands(sub: Any) -> None:
+    """Add the kept-run commands to the CLI."""
+    def workspace(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-w", "--workspace", default=None,
+                       help="folder whose .edgewise/runs to use (default: . or ./flows)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def which(p: argparse.ArgumentParser, default_last: bool = True) -> None:
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--message", type=int, default=None, metavar="N",
+                           help="position of the message on the port (0 first, -1 last"
+                                + (", the default)" if default_last else ")"))
+        group.add_argument("--id", type=int, default=None, help="the message id")
+
+    p = sub.add_parser("runs", help="list kept runs, or prune them")
+    p.add_argument("action", nargs="?", choices=["list", "prune"], default="list")
+    p.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                   help="prune: delete runs started more than DAYS ago")
+    p.add_argument("--keep", type=int, default=None, metavar="N",
+                   help="prune: keep only the N newest runs")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_runs))
+
+    p = sub.add_parser("inspect", help="print what passed along an edge in a kept run")
+    p.add_argument("run", metavar="RUN", help="run id (or a prefix), latest, or a run folder")
+    p.add_argument("edge", metavar="EDGE", help="the edge, e.g. 'predict.data->score.data'")
+    p.add_argument("--message", type=int, default=None, metavar="N",
+                   help="show message N in full (0 first, -1 last); default: list them all")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_inspect))
+
+    p = sub.add_parser("trace", help="walk an output, or one row of it, back to its sources")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("port", metavar="NODE.PORT")
+    which(p)
+    p.add_argument("--row", default=None, help="follow this DataFrame row id")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_trace))
+
+    p = sub.add_parser("scored-by", help="which model scored this record?")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("port", metavar="NODE.PORT", help="where the record is, e.g. predict.data")
+    which(p)
+    p.add_argument("--row", required=True, help="the record's row id")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_scored_by))
+
+    p = sub.add_parser("trained-on", help="which records trained this model?")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("port", metavar="NODE.PORT", help="the model's port, e.g. fit.model")
+    which(p)
+    p.add_argument("--export", default=None, metavar="FILE.csv",
+                   help="write the training rows, with their sources, to a CSV file")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_trained_on))
+
+
+def guarded(func: Any) -> Any:
+    """Turn a user's mistake into a message and exit code 2, never a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code: int = func(args)
+        except (UsageError, LookupError, ValueError) as exc:
+            text = exc.args[0] if exc.args else str(exc)
+            print(f"edgewise {args.command}: {text}", file=sys.stderr)
+            return EXIT_INVALID
+        return code
+    return run
