@@ -1,4 +1,4 @@
-"""Command-line commands for kept runs: runs, inspect, trace, scored-by, trained-on."""
+"""Command-line commands for kept runs: runs, inspect, trace, audits, replay and diff."""
 
 from __future__ import annotations
 
@@ -296,6 +296,78 @@ def cmd_trained_on(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Re-run a node and everything downstream on a run's recorded inputs."""
+    from runtime.errors import FlowFileError, FlowInvalidError
+    from runtime.model import read_flow_document
+    from runtime.record.diff import diff_runs
+    from runtime.record.replay import replay
+
+    store = open_run(args, args.run)
+    edited = None
+    if args.flow:
+        try:
+            edited = read_flow_document(args.flow)
+        except FlowFileError as exc:
+            raise UsageError(str(exc)) from exc
+    workspace = store.folder.parent.parent.parent
+    try:
+        result, recorder = replay(store, args.from_node, workspace, flow=edited)
+    except FlowInvalidError as exc:
+        raise UsageError("; ".join(p.message for p in exc.problems)) from exc
+    comparison = diff_runs(store, recorder.store)
+    shared = [e for e in comparison["edges"] if e["in_a"] and e["in_b"]]
+    same = [e["edge"] for e in shared if e["values"] == "identical" and not e["changed"]]
+    if args.json:
+        print(json.dumps({"run": recorder.run_id, "replay_of": store.id, "status": result.status,
+                          "identical": same, "first_changed": comparison["first_changed"],
+                          "changed": comparison["changed"]}))
+        return EXIT_OK if result.status == "ok" else EXIT_ERRORS
+    console = _out()
+    console.print(f"replayed run {store.id} from '{args.from_node}' as run "
+                  f"[bold]{recorder.run_id}[/] ({result.status}, {result.seconds:.2f} s)")
+    if shared and len(same) == len(shared):
+        console.print(f"reproduced exactly: all {len(shared)} edges downstream carry the same "
+                      "values as the recorded run")
+    else:
+        console.print(f"{len(same)} of {len(shared)} edges carry the same values; changed, "
+                      f"most upstream first: {', '.join(comparison['first_changed']) or 'none'}")
+        console.print(f"see `edgewise diff {store.id} {recorder.run_id}`")
+    return EXIT_OK if result.status == "ok" else EXIT_ERRORS
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Compare two runs edge by edge."""
+    from runtime.record.diff import diff_runs
+
+    a, b = open_run(args, args.run_a), open_run(args, args.run_b)
+    report = diff_runs(a, b)
+    if args.json:
+        print(json.dumps(report, default=str))
+        return EXIT_OK
+    console = _out()
+    console.print(f"run A {a.id} → run B {b.id}"
+                  + ("" if report["same_flow"] else " (the flows differ)"))
+    for change in report["param_changes"]:
+        console.print(escape(f"  node '{change['node']}': {change['change']}"
+                             + (f" {json.dumps(change.get('a'))} → {json.dumps(change.get('b'))}"
+                                if change["change"] == "params" else "")))
+    table = Table(box=None)
+    for col in ("edge", "messages", "rows", "values", "what changed"):
+        table.add_column(col, no_wrap=col != "what changed")
+    for e in report["edges"]:
+        rows = e["rows"]
+        rows_text = "" if rows[0] is None else f"{rows[0]} → {rows[1]}"
+        mark = "[red]" if e["changed"] else ""
+        table.add_row(f"{mark}{escape(e['edge'])}", f"{e['count'][0]} → {e['count'][1]}",
+                      rows_text, e["values"], escape("; ".join(e["reasons"])))
+    console.print(table)
+    first = report["first_changed"]
+    console.print("most upstream changed edge(s): " + (", ".join(first) if first else
+                                                        "none: the runs carry the same data"))
+    return EXIT_OK
+
+
 def add_commands(sub: Any) -> None:
     """Add the kept-run commands to the CLI."""
     def workspace(p: argparse.ArgumentParser) -> None:
@@ -351,6 +423,20 @@ def add_commands(sub: Any) -> None:
                    help="write the training rows, with their sources, to a CSV file")
     workspace(p)
     p.set_defaults(func=guarded(cmd_trained_on))
+
+    p = sub.add_parser("replay", help="re-run a node and what is downstream on recorded inputs")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--from", dest="from_node", required=True, metavar="NODE")
+    p.add_argument("--flow", default=None, metavar="EDITED_FLOW",
+                   help="run this edited flow instead of the recorded one")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_replay))
+
+    p = sub.add_parser("diff", help="compare two kept runs edge by edge")
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    workspace(p)
+    p.set_defaults(func=guarded(cmd_diff))
 
 
 def guarded(func: Any) -> Any:
