@@ -72,11 +72,11 @@ const EwNode = {
 };
 
 const EwEdge = {
-  props: ["edge", "d", "mid", "selected", "problem", "highlight"],
+  props: ["edge", "d", "mid", "selected", "problem", "highlight", "change"],
   emits: ["edge-down"],
   template: `
-    <g data-testid="edge" :data-edge="edge.id"
-       :class="['ew-edge', {selected, problem, highlight, error: edge.source.endsWith('.error')}]">
+    <g data-testid="edge" :data-edge="edge.id" :data-change="change || null"
+       :class="['ew-edge', change ? 'change-' + change : '', {selected, problem, highlight, error: edge.source.endsWith('.error')}]">
       <path class="ew-edge-hit" :d="d" @pointerdown.stop="$emit('edge-down', $event)"></path>
       <path class="ew-edge-line" :d="d"></path>
       <text data-testid="edge-label" class="ew-edge-label" :x="mid.x" :y="mid.y - 6" text-anchor="middle"
@@ -103,7 +103,7 @@ export default {
         <g :transform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
           <ew-edge v-for="e in edges" :key="e.id" :edge="e" :d="edgePath(e)" :mid="edgeMid(e)"
                    :selected="selEdges.has(e.id)" :problem="problemEdges.has(e.id)"
-                   :highlight="lit.has(e.id)"
+                   :highlight="lit.has(e.id)" :change="changes[e.id]"
                    @edge-down="(ev) => onEdgeDown(ev, e)"></ew-edge>
           <path v-if="wire" class="ew-wire" :d="wirePath"></path>
           <ew-node v-for="n in nodes" :key="n.id" :node="n" :selected="selNodes.has(n.id)"
@@ -131,6 +131,7 @@ export default {
       problemNodes: new Set(),
       problemEdges: new Set(),
       lit: new Set(),
+      changes: {},
       states: {},
       idle: { state: "idle", errors: 0 },
       drag: null,
@@ -206,6 +207,9 @@ export default {
     },
     highlightItems(ids) {
       this.lit = new Set(ids || []);
+    },
+    markChanges(changes) {
+      this.changes = changes || {};
     },
     showRefusal(text, x, y) {
       const rect = this.$refs.root.getBoundingClientRect();

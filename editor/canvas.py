@@ -44,6 +44,14 @@ class FlowCanvas(ui.element, component="canvas.js"):
         """Select nodes and edges."""
         self.run_method("selectItems", {"nodes": nodes, "edges": edges})
 
+    def highlight(self, ids: list[str]) -> None:
+        """Highlight nodes and edges (a lineage path)."""
+        self.run_method("highlightItems", ids)
+
+    def mark_changes(self, changes: dict[str, str]) -> None:
+        """Colour edges by how they changed between two runs: ``first`` or ``changed``."""
+        self.run_method("markChanges", changes)
+
     def refuse(self, text: str) -> None:
         """Show why a connection was refused."""
         self.run_method("showRefusal", text)

@@ -15,6 +15,7 @@ from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
+from editor.runs_panel import RunsPanel, run_samples, trace_items
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace, WorkspaceError
 
@@ -95,6 +96,7 @@ class EditorPage:
         self.clipboard: dict[str, Any] = {}
         self.form: ParamsForm | RawParamsForm | None = None
         self.inspected: str | None = None
+        self.past: runtime.RunStore | None = None
         self.canvas: FlowCanvas
         self.load_error: str | None = None
         data: dict[str, Any] = {"edgewise": 1, "name": Path(name).stem, "nodes": [], "edges": []}
@@ -161,6 +163,7 @@ class EditorPage:
             with ui.tabs().classes("w-full").props("dense align=left") as btabs:
                 problems_tab = ui.tab("Problems").props('data-testid="tab-problems"')
                 debug_tab = ui.tab("Debug").props('data-testid="tab-debug"')
+                runs_tab = ui.tab("Runs").props('data-testid="tab-runs"')
             self.bottom_tabs, self.debug_tab = btabs, debug_tab
             with ui.tab_panels(btabs, value=problems_tab).classes("w-full").style(
                     "height: 170px; overflow: auto"):
@@ -169,6 +172,13 @@ class EditorPage:
                         'data-testid="problems"')
                 with ui.tab_panel(debug_tab):
                     self.debug = DebugPanel(self.reveal)
+                with ui.tab_panel(runs_tab):
+                    self.runs = RunsPanel(
+                        self.workspace.root, self.name, self.show_past,
+                        lambda: (self.selection["nodes"][0]
+                                 if len(self.selection["nodes"]) == 1 else None),
+                        lambda: json.loads(json.dumps(self.doc.data)),
+                        self.show_changes, self.replayed)
         with ui.element("div").style("position: fixed; top: 56px; bottom: 220px; left: 240px; "
                                      "right: 380px"):
             self.canvas = FlowCanvas(canvas_graph(self.doc))
@@ -387,9 +397,15 @@ class EditorPage:
         await self.inspect(e.args["edge"])
 
     async def inspect(self, edge: str) -> None:
-        """Show the last values seen on an edge."""
+        """Show the last values seen on an edge (live, or in the kept run shown)."""
         self.inspected = edge
         self.tabs.set_value(self.inspect_tab)
+        if self.past is not None:
+            store = self.past
+            samples = await run.io_bound(run_samples, store, edge.split("->")[0])
+            self.inspector.show(edge, samples or [], f"run {store.id}",
+                                on_trace=lambda mid: self.trace(store, mid))
+            return
         if self.worker is None:
             self.inspector.show(edge, [], "Run the flow to see the data on this edge.")
             return
@@ -538,12 +554,14 @@ class EditorPage:
             return
         if self.worker is not None:
             self.worker.close()
+        if self.past is not None:
+            self.runs.show(None)
         self.canvas.clear_run()
         self.pending_labels.clear()
         self.pending_states.clear()
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
-        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root)
+        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name)
         self.run_button.disable()
         self.stop_button.enable()
 
@@ -576,8 +594,10 @@ class EditorPage:
             elif kind == "ended":
                 summary = message[1]
                 self.pending_states.update(summary["states"])
-                ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s",
+                ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s; kept as "
+                          f"{summary.get('run')}",
                           type="positive" if summary["status"] == "ok" else "warning")
+                self.runs.refresh()
                 self._run_finished()
             elif kind == "invalid":
                 ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
@@ -610,6 +630,71 @@ class EditorPage:
         self.prepare_worker()
         if self.inspected:
             asyncio.ensure_future(self.inspect(self.inspected))
+
+    # -- kept runs ---------------------------------------------------------------------
+
+    def show_past(self, store: runtime.RunStore | None) -> None:
+        """Show a kept run's counts and states on the canvas, or go back to live."""
+        self.past = store
+        self.canvas.clear_run()
+        self.canvas.highlight([])
+        self.canvas.mark_changes({})
+        if store is None:
+            return
+        summary = store.port_summary()
+        manifest = store.manifest()
+        labels = {}
+        for edge in self.doc.edges:
+            edge_id = f"{edge.get('source')}->{edge.get('target')}"
+            info = summary.get(str(edge.get("source")))
+            if info is None:
+                continue
+            last = store.message(info["last"]) if info["last"] is not None else None
+            labels[edge_id] = {"count": info["count"], "rows": info["rows"],
+                               "summary": ((last.preview or {}).get("summary", "")
+                                           if last else "")}
+        self.canvas.set_labels(labels)
+        self.canvas.set_states({n: {"state": s["state"], "errors": s["errors"]}
+                                for n, s in manifest.get("nodes", {}).items()})
+
+    async def trace(self, store: runtime.RunStore, message_id: int) -> None:
+        """Trace a message of a kept run back to its sources and light up the path."""
+        steps = await run.io_bound(lambda: runtime.Lineage(store).trace(message_id))
+        if not steps:
+            return
+        self.canvas.highlight(trace_items(store, steps))
+        lines = []
+        for step in steps:
+            m = step.message
+            rows = f", {m.rows} rows" if m.rows is not None else ""
+            lines.append(f"{chr(160) * 3 * step.depth}← #{m.id} {m.origin} "
+                         f"({step.component}{rows})")
+        self.inspector.show_trace(lines)
+
+    def show_changes(self, report: dict[str, Any]) -> None:
+        """Colour the edges by how they changed between two runs."""
+        first, changed = set(report["first_changed"]), set(report["changed"])
+        compared = {e["edge"] for e in report["edges"] if e["in_a"] and e["in_b"]}
+        marks = {}
+        for edge in self.doc.edges:
+            edge_id = f"{edge.get('source')}->{edge.get('target')}"
+            if edge_id in compared:
+                marks[edge_id] = ("first" if edge_id in first else
+                                  "changed" if edge_id in changed else "same")
+        self.canvas.mark_changes(marks)
+
+    async def replayed(self, run_id: str) -> None:
+        """A replay finished: show it, compared with the run it replays."""
+        original = self.past
+        self.runs.refresh()
+        new = next((s for s in self.runs.runs() if s.id == run_id), None)
+        if new is None:
+            return
+        self.runs.show(new)
+        if original is not None:
+            self.runs.shown = original
+            await self.runs.compare(new)
+            self.runs.shown = new
 
     def close(self) -> None:
         """The tab went away: end its worker."""

@@ -80,13 +80,17 @@ class Inspector:
     """Shows the last values seen on one edge: tables, statistics, a plot, trees, records."""
 
     def __init__(self) -> None:
+        self.on_trace: Callable[[int], Any] | None = None
+        self.trace_box: ui.column | None = None
         self.container = ui.column().classes("w-full gap-2").props('data-testid="inspector"')
         with self.container:
             ui.label("Click an edge to see the data on it.").classes("text-grey-7")
 
-    def show(self, edge: str, samples: list[dict[str, Any]], note: str = "") -> None:
-        """Show the samples of an edge (newest first)."""
+    def show(self, edge: str, samples: list[dict[str, Any]], note: str = "",
+             on_trace: Callable[[int], Any] | None = None) -> None:
+        """Show the samples of an edge (newest first); with ``on_trace``, offer tracing."""
         self.container.clear()
+        self.on_trace = on_trace
         with self.container:
             ui.label(edge).classes("text-subtitle2 font-mono")
             if note:
@@ -105,6 +109,13 @@ class Inspector:
     def _render(self, body: ui.column, sample: dict[str, Any]) -> None:
         body.clear()
         with body:
+            if self.on_trace is not None:
+                trace = self.on_trace
+                ui.button("Trace to its sources", icon="account_tree",
+                          on_click=lambda: trace(int(sample["id"]))).props(
+                    'flat dense data-testid="inspector-trace"')
+                self.trace_box = ui.column().classes("w-full gap-0").props(
+                    'data-testid="trace-path"')
             kind = sample.get("kind")
             if kind == "dataframe":
                 self._frame(sample)
@@ -126,6 +137,16 @@ class Inspector:
                     "read-only").classes("w-full")
             else:
                 ui.label(str(sample.get("value", sample.get("summary")))).classes("font-mono")
+
+    def show_trace(self, lines: list[str]) -> None:
+        """List a lineage path under the message it starts from."""
+        if self.trace_box is None:
+            return
+        self.trace_box.clear()
+        with self.trace_box:
+            for line in lines:
+                ui.label(line).classes("text-caption font-mono").props(
+                    'data-testid="trace-step"')
 
     def _frame(self, sample: dict[str, Any]) -> None:
         rows, cols = sample["shape"]

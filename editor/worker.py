@@ -29,7 +29,9 @@ STOP_GRACE = 3.0
 Message = tuple[Any, ...]
 
 
-WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model_selection")
+WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model_selection",
+                "pyarrow.parquet", "skops.io")
+EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
 
 
 def _warm_up() -> None:
@@ -57,7 +59,7 @@ def _worker_main(conn: Connection) -> None:
         return
     if command[0] != "run":
         return
-    flow, base_dir = command[1], command[2]
+    flow, base_dir, flow_file = command[1], command[2], command[3]
     warm.join()
 
     def send(*message: Any) -> None:
@@ -73,6 +75,8 @@ def _worker_main(conn: Connection) -> None:
         send("invalid", [p.to_json() for p in exc.problems])
         return
     run = runtime.Run(checked)
+    recorder = run.record(Path(base_dir), policy=runtime.StoragePolicy(**EDITOR_POLICY),
+                          links={"flow_file": flow_file, "started_by": "editor"})
     kept: dict[str, deque[tuple[int, Any]]] = {e: deque(maxlen=KEEP_PER_EDGE)
                                                for e in checked.edge_ids}
     kept_lock = threading.Lock()
@@ -142,6 +146,7 @@ def _worker_main(conn: Connection) -> None:
     summary = result.to_json()
     summary["states"] = {n: {"state": r.state, "errors": r.errors, "fired": r.fired}
                          for n, r in result.nodes.items()}
+    summary["run"] = recorder.run_id
     send("ended", summary)
     reader.join()
 
@@ -171,14 +176,17 @@ class RunWorker:
         self._process.start()
         child.close()
 
-    def run(self, flow: dict[str, Any], base_dir: Path) -> None:
-        """Run a flow (a decoded flow document) in the worker, relative to ``base_dir``."""
+    def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "") -> None:
+        """Run a flow (a decoded flow document) in the worker, relative to ``base_dir``.
+
+        The run is kept under ``base_dir/.edgewise/runs/``.
+        """
         if self._process is None:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
         threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
-        self._send("run", flow, str(base_dir))
+        self._send("run", flow, str(base_dir), flow_file)
 
     def _read(self) -> None:
         assert self._conn is not None  # noqa: S101 - set by start()

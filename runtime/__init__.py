@@ -28,7 +28,10 @@ from runtime.local import LocalEngine
 from runtime.messages import END, Batch, Envelope, ErrorRecord
 from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
 from runtime.params import input_path, output_path
-from runtime.previews import preview, summary
+from runtime.previews import detail, preview, summary
+from runtime.record import MessageInfo, Recorder, RunStore, StoragePolicy, list_runs
+from runtime.record.diff import diff_runs
+from runtime.record.lineage import Lineage
 from runtime.registry import (
     ComponentSpec,
     NoParams,
@@ -60,8 +63,10 @@ __all__ = [
     "FlowFileError",
     "FlowInvalidError",
     "Hooks",
+    "Lineage",
     "LiveStats",
     "LocalEngine",
+    "MessageInfo",
     "Node",
     "NodeResult",
     "NoParams",
@@ -70,20 +75,26 @@ __all__ = [
     "Port",
     "Position",
     "Problem",
+    "Recorder",
     "Registry",
     "Run",
     "RunAborted",
     "RunOptions",
     "RunResult",
+    "RunStore",
     "Snapshot",
+    "StoragePolicy",
     "__version__",
     "component",
     "components",
     "connection_problem",
     "default_registry",
+    "detail",
+    "diff_runs",
     "flow_json_schema",
     "input_path",
     "latest",
+    "list_runs",
     "load",
     "output_path",
     "parse_flow",

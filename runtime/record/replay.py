@@ -93,7 +93,8 @@ def replay(store: RunStore, from_node: str, workspace: Path, *,
     plan = build_plan(sub_flow, registry.with_components(*extra), base_dir)
     run = Run(plan)
     recorder = run.record(workspace, policy=policy, links={
-        "replay_of": store.id, "replay_from": from_node, "replay_flow": doc,
+        "flow_file": manifest.get("flow_file"), "replay_of": store.id,
+        "replay_from": from_node, "replay_flow": doc,
         "replay_inputs": {origin: node for origin, node in feeds.items()}})
     result = run.run()
     return result, recorder

@@ -232,6 +232,18 @@ class RunStore:
             done += row[3]
         return None
 
+    def port_summary(self) -> dict[str, dict[str, Any]]:
+        """Per output port: message count, total rows (for DataFrames) and the last message."""
+        summary: dict[str, dict[str, Any]] = {}
+        for origin, first, count, rows in self.db.execute(
+                "SELECT origin, first_id, count, rows FROM batches ORDER BY first_id"):
+            entry = summary.setdefault(origin, {"count": 0, "rows": None, "last": None})
+            entry["count"] += count
+            if rows:
+                entry["rows"] = (entry["rows"] or 0) + sum(r for r in unpack_ints(rows) if r > 0)
+            entry["last"] = first + count - 1
+        return summary
+
     def origins(self) -> list[str]:
         """Every output port that made messages."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT origin FROM batches")]
