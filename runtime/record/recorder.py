@@ -18,6 +18,7 @@ import sqlite3
 import sys
 import threading
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class _PortState:
     segment: int = 0
     part: int = 0
     location: str = ""
+    values_file: Any = None
+    values_name: str = ""
 
 
 def new_run_id() -> str:
@@ -184,6 +187,8 @@ class Recorder:
         for state in self._ports.values():
             if state.writer is not None:
                 state.writer.close()
+            if state.values_file is not None:
+                state.values_file.close()
         db.close()
 
     def _write(self, db: sqlite3.Connection, origin: str, batch: Batch, t: float) -> None:
@@ -209,6 +214,24 @@ class Recorder:
     def _keep_values(self, db: sqlite3.Connection, seq: int | None, origin: str, ids: range,
                      values: list[Any], frame_type: Any) -> None:
         state = self._ports.setdefault(origin, _PortState())
+        whole = self.policy.max_values is None or state.seen + len(values) <= self.policy.max_values
+        types = set(map(type, values))
+        if whole and types <= _SCALARS:
+            # The common case of a fast stream: plain values, all kept, one array.
+            kind, payload = "json", b""
+            if types == {int}:
+                try:
+                    kind, payload = "int64", array("q", values).tobytes()
+                except OverflowError:
+                    pass
+            elif types == {float}:
+                kind, payload = "float64", array("d", values).tobytes()
+            if not payload:
+                payload = json.dumps(values, separators=(",", ":")).encode()
+            self._store_inline(db, seq, state, origin, kind, payload)
+            state.seen += len(values)
+            state.kept += len(values)
+            return
         inline: list[Any] = []
         any_inline = False
         for message_id, value in zip(ids, values, strict=True):
@@ -243,8 +266,19 @@ class Recorder:
             else:
                 state.kept += 1
         if any_inline:
-            db.execute("INSERT INTO inline_values (seq, json) VALUES (?, ?)",
-                       (seq, json.dumps(inline, separators=(",", ":"))))
+            self._store_inline(db, seq, state, origin, "json-partial",
+                               json.dumps(inline, separators=(",", ":")).encode())
+
+    def _store_inline(self, db: sqlite3.Connection, seq: int | None, state: _PortState,
+                      origin: str, kind: str, payload: bytes) -> None:
+        """Append a batch's small values to the port's values file and index them."""
+        if state.values_file is None:
+            state.values_name = f"{origin}.values"
+            state.values_file = open(self.folder / "values" / state.values_name, "ab")  # noqa: SIM115
+        offset = state.values_file.tell()
+        state.values_file.write(payload)
+        db.execute("INSERT INTO inline_values (seq, kind, file, offset, length) VALUES "
+                   "(?, ?, ?, ?, ?)", (seq, kind, state.values_name, offset, len(payload)))
 
     def _keep_frame(self, db: sqlite3.Connection, state: _PortState, origin: str,
                     message_id: int, frame: Any) -> None:
@@ -341,6 +375,7 @@ class Recorder:
 
 
 _UNSTORABLE = object()
+_SCALARS = {int, float, str, bool, type(None)}
 ERROR_KEY = "$error_record"
 
 

@@ -4,7 +4,8 @@ Layout of ``<workspace>/.edgewise/runs/<run-id>/``::
 
     manifest.json        flow snapshot and hash, versions, times, status, statistics
     index.sqlite         every message (columnar, one row per batch) and the kept values
-    values/              DataFrames as Parquet (one row group per message), models as skops
+    values/              DataFrames as Parquet (one row group per message), models as skops,
+                         small values appended per port as int64/float64 arrays or JSON
 
 The index stores each batch of messages as one row: ids, parents, time, rows and bytes
 are kept per message in compact arrays, so recording costs little per message while any
@@ -48,11 +49,15 @@ CREATE TABLE IF NOT EXISTS kept (
 );
 CREATE TABLE IF NOT EXISTS inline_values (
     seq INTEGER PRIMARY KEY,
-    json TEXT NOT NULL
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
 );
 """
 
 RUNS_DIR = Path(".edgewise") / "runs"
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -184,10 +189,7 @@ class RunStore:
                                (message_id,)).fetchone()
         inline = None
         if kept is None:
-            value_row = self.db.execute("SELECT json FROM inline_values WHERE seq = ?",
-                                        (seq,)).fetchone()
-            if value_row is not None:
-                inline = _decode(json.loads(value_row[0])[index])
+            inline = self._inline(seq, index)
         preview = json.loads(kept[1]) if kept and kept[1] else (
             make_preview(inline) if inline is not None else None)
         return MessageInfo(id=message_id, origin=origin, parents=parents,
@@ -195,6 +197,23 @@ class RunStore:
                            rows=row_counts[index] if row_counts else None, position=position,
                            kept=kept[0] if kept else ("json" if inline is not None else None),
                            preview=preview)
+
+    def _inline(self, seq: int, index: int, missing: Any = None) -> Any:
+        """A small value stored with its batch, or ``missing``."""
+        row = self.db.execute("SELECT kind, file, offset, length FROM inline_values WHERE "
+                              "seq = ?", (seq,)).fetchone()
+        if row is None:
+            return missing
+        kind, name, offset, length = row
+        with open(self.values_dir / name, "rb") as handle:
+            if kind in ("int64", "float64"):
+                handle.seek(offset + 8 * index)
+                data = array("q" if kind == "int64" else "d")
+                data.frombytes(handle.read(8))
+                return data[0]
+            handle.seek(offset)
+            value = json.loads(handle.read(length))[index]
+        return missing if value is None and kind == "json-partial" else _decode(value)
 
     def message(self, message_id: int) -> MessageInfo | None:
         """What the index knows of a message, by id."""
@@ -261,10 +280,9 @@ class RunStore:
         if kept is None:
             row = self._row(message_id)
             if row is not None:
-                value_row = self.db.execute("SELECT json FROM inline_values WHERE seq = ?",
-                                            (row[0],)).fetchone()
-                if value_row is not None:
-                    return _decode(json.loads(value_row[0])[message_id - row[2]])
+                found = self._inline(row[0], message_id - row[2], missing=_MISSING)
+                if found is not _MISSING:
+                    return found
             msg = f"the value of message {message_id} was not kept"
             raise KeyError(msg)
         kind, location, part = kept
