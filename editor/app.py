@@ -8,8 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nicegui import app, ui
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from editor.page import EditorPage
@@ -18,26 +17,39 @@ from editor.workspace import Workspace, WorkspaceError
 TOKEN_COOKIE = "edgewise_token"
 
 
-class TokenMiddleware(BaseHTTPMiddleware):
-    """Every request, pages and websocket alike, must carry the token (query or cookie)."""
+class TokenMiddleware:
+    """Every request, pages and websocket alike, must carry the token (query or cookie).
+
+    A plain ASGI middleware, so that websocket connections are checked too.
+    """
 
     def __init__(self, app: Any, token: str) -> None:
-        super().__init__(app)
+        self.app = app
         self.token = token
 
-    async def dispatch(self, request: Request, call_next: Any) -> Response:
-        """Let a request through only with the right token."""
-        given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Let a connection through only with the right token."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        given = conn.query_params.get("token") or conn.cookies.get(TOKEN_COOKIE) or ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return PlainTextResponse("Edgewise: this editor needs ?token=… in the address",
-                                     status_code=401)
-        if request.query_params.get("token"):
-            target = request.url.remove_query_params("token")
+            if scope["type"] == "websocket":
+                await receive()  # the connect event, then refuse it (HTTP 403)
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            refused = PlainTextResponse("Edgewise: this editor needs ?token=… in the address",
+                                        status_code=401)
+            await refused(scope, receive, send)
+            return
+        if scope["type"] == "http" and conn.query_params.get("token"):
+            target = conn.url.remove_query_params("token")
             response: Response = RedirectResponse(str(target), status_code=303)
             response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="strict")
-            return response
-        result: Response = await call_next(request)
-        return result
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def setup(workspace: Workspace, start: str | None = None) -> None:

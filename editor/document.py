@@ -13,7 +13,7 @@ import re
 import time
 from typing import Any
 
-from runtime import ComponentSpec, Registry, connection_problem
+from runtime import ComponentSpec, Flow, Registry, connection_problem
 
 Doc = dict[str, Any]
 HISTORY_LIMIT = 200
@@ -45,10 +45,10 @@ class FlowDocument:
         self.registry = registry
         self._undo: list[str] = []
         self._redo: list[str] = []
-        self._saved = self._text()
-        self._last_field: tuple[str, float] | None = None
         data.setdefault("nodes", [])
         data.setdefault("edges", [])
+        self._saved = self._text()
+        self._last_field: tuple[str, float] | None = None
 
     def _text(self) -> str:
         return json.dumps(self.data, sort_keys=True)
@@ -129,10 +129,12 @@ class FlowDocument:
 
     def connection_problem(self, source: str, target: str) -> str | None:
         """Why the runtime would refuse this new edge, or None."""
+        known = {k: v for k, v in self.data.items() if k in Flow.model_fields}
         try:
-            problem = connection_problem(self.data, source, target, registry=self.registry)
+            problem = connection_problem(known, source, target, registry=self.registry)
         except Exception as exc:  # noqa: BLE001 - a broken document: say so, do not crash
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problems = getattr(exc, "problems", None)
+            text = problems[0].message if problems else (str(exc) or type(exc).__name__)
             return f"cannot check this connection while the flow has errors: {text}"
         return problem.message if problem else None
 

@@ -47,7 +47,7 @@ class Workspace:
         if not name or "/" in name or "\\" in name or name in (".", "..") or ".." in name:
             msg = f"'{name}' is not a flow name: use a plain file name inside the workspace"
             raise WorkspaceError(msg)
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             msg = (f"'{name}' is not a flow name: use letters, digits, spaces, '_', '-' "
                    "and '.'")
             raise WorkspaceError(msg)
@@ -68,6 +68,8 @@ class Workspace:
             try:
                 self.path(path.name)
             except WorkspaceError:
+                continue
+            if not path.is_file():  # a folder, or a link to nothing
                 continue
             title = path.stem
             try:
