@@ -31,6 +31,7 @@ from runtime.previews import preview
 from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
 
 QUEUE_BATCHES = 256
+RECENT_BATCHES = 512
 VERSIONED = ("pandas", "numpy", "sklearn", "pyarrow", "pydantic", "networkx", "skops")
 
 
@@ -70,12 +71,30 @@ class _PortState:
     location: str = ""
     values_file: Any = None
     values_name: str = ""
+    values_offset: int = 0
 
 
-def new_run_id() -> str:
-    """A sortable, unique run id: the UTC time and a few random letters."""
-    now = datetime.datetime.now(datetime.UTC)
-    return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+_id_lock = threading.Lock()
+_last_id = ""
+
+
+def new_run_id(after: str = "") -> str:
+    """A unique run id that sorts after ``after``.
+
+    It is the UTC time to the millisecond and a few random letters, for example
+    ``20261122-024500-123-9f3a1c``.
+    """
+    global _last_id
+    with _id_lock:
+        after = max(after, _last_id)
+        while True:
+            now = datetime.datetime.now(datetime.UTC)
+            run_id = (now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-"
+                      + secrets.token_hex(3))
+            if run_id[:19] > after[:19]:
+                _last_id = run_id
+                return run_id
+            time.sleep(0.001)
 
 
 def flow_hash(flow: dict[str, Any]) -> str:
@@ -132,8 +151,10 @@ class Recorder:
                  run_id: str | None = None, links: dict[str, Any] | None = None) -> None:
         self.plan = plan
         self.policy = policy or StoragePolicy()
-        self.run_id = run_id or new_run_id()
-        self.folder = runs_root(workspace) / self.run_id
+        root = runs_root(workspace)
+        newest = max((p.name for p in root.iterdir()), default="") if root.is_dir() else ""
+        self.run_id = run_id or new_run_id(after=newest)
+        self.folder = root / self.run_id
         self.folder.mkdir(parents=True, exist_ok=False)
         (self.folder / "values").mkdir()
         self.links = links or {}
@@ -144,6 +165,10 @@ class Recorder:
         self._ports: dict[str, _PortState] = {}
         self.errors: list[str] = []
         self.indexed = 0
+        self._seq = 0
+        self._pending_batches: list[tuple[Any, ...]] = []
+        self._pending_inline: list[tuple[Any, ...]] = []
+        self._recent: dict[int, tuple[range, list[Any], tuple[Any, ...]]] = {}
         self._flow = plan.flow.model_dump(mode="json", exclude_none=True)
         self._write_manifest(status="running")
         self._thread = threading.Thread(target=self._write_loop, name="edgewise-recorder",
@@ -181,9 +206,9 @@ class Recorder:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
             pending += 1
             if pending >= 64 or self._queue.empty():
-                db.commit()
+                self._flush(db)
                 pending = 0
-        db.commit()
+        self._flush(db)
         for state in self._ports.values():
             if state.writer is not None:
                 state.writer.close()
@@ -204,20 +229,43 @@ class Recorder:
         rows = None
         if frame_type is not None and any(isinstance(v, frame_type) for v in values[:1]):
             rows = pack_ints(len(v) if isinstance(v, frame_type) else -1 for v in values)
-        cursor = db.execute(
-            "INSERT INTO batches (origin, first_id, count, parents_kind, parents_first, parents,"
-            " t, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (origin, ids.start, count, kind, pfirst, pblob, t, rows))
+        self._seq += 1
+        self._pending_batches.append(
+            (self._seq, origin, ids.start, count, kind, pfirst, pblob, t, rows))
         self.indexed += count
-        self._keep_values(db, cursor.lastrowid, origin, ids, values, frame_type)
+        self._keep_values(db, self._seq, origin, ids, values, frame_type,
+                          batch.parents if isinstance(batch.parents, range) else None)
 
-    def _keep_values(self, db: sqlite3.Connection, seq: int | None, origin: str, ids: range,
-                     values: list[Any], frame_type: Any) -> None:
+    def _flush(self, db: sqlite3.Connection) -> None:
+        """Write the index rows gathered so far, many at a time."""
+        db.executemany("INSERT INTO batches (seq, origin, first_id, count, parents_kind, "
+                       "parents_first, parents, t, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       self._pending_batches)
+        db.executemany("INSERT INTO inline_values (seq, kind, file, offset, length) VALUES "
+                       "(?, ?, ?, ?, ?)", self._pending_inline)
+        self._pending_batches.clear()
+        self._pending_inline.clear()
+        for state in self._ports.values():
+            if state.values_file is not None:
+                state.values_file.flush()
+        db.commit()
+
+    def _keep_values(self, db: sqlite3.Connection, seq: int, origin: str, ids: range,
+                     values: list[Any], frame_type: Any, parents: range | None) -> None:
         state = self._ports.setdefault(origin, _PortState())
         whole = self.policy.max_values is None or state.seen + len(values) <= self.policy.max_values
         types = set(map(type, values))
         if whole and types <= _SCALARS:
             # The common case of a fast stream: plain values, all kept, one array.
+            state.seen += len(values)
+            state.kept += len(values)
+            parent = self._recent.get(parents.start) if parents is not None else None
+            if parent is not None and parent[0] == parents and parent[1] == values:
+                # Passed on unchanged (one output per input, equal values): point at the
+                # bytes already written for the parent batch instead of writing them again.
+                self._pending_inline.append((seq, *parent[2]))
+                self._remember(ids, values, parent[2])
+                return
             kind, payload = "json", b""
             if types == {int}:
                 try:
@@ -228,9 +276,8 @@ class Recorder:
                 kind, payload = "float64", array("d", values).tobytes()
             if not payload:
                 payload = json.dumps(values, separators=(",", ":")).encode()
-            self._store_inline(db, seq, state, origin, kind, payload)
-            state.seen += len(values)
-            state.kept += len(values)
+            self._remember(ids, values, self._store_inline(db, seq, state, origin, kind,
+                                                           payload))
             return
         inline: list[Any] = []
         any_inline = False
@@ -244,7 +291,10 @@ class Recorder:
                 continue
             reason = None
             if frame_type is not None and isinstance(value, frame_type):
-                self._keep_frame(db, state, origin, message_id, value)
+                try:
+                    self._keep_frame(db, state, origin, message_id, value)
+                except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
+                    reason = f"DataFrame not storable as Parquet ({type(exc).__name__})"
                 inline.append(None)
             elif callable(getattr(value, "get_params", None)) and not isinstance(value, type):
                 reason = self._keep_model(db, origin, message_id, value)
@@ -269,16 +319,24 @@ class Recorder:
             self._store_inline(db, seq, state, origin, "json-partial",
                                json.dumps(inline, separators=(",", ":")).encode())
 
-    def _store_inline(self, db: sqlite3.Connection, seq: int | None, state: _PortState,
-                      origin: str, kind: str, payload: bytes) -> None:
+
+    def _remember(self, ids: range, values: list[Any], where: tuple[Any, ...]) -> None:
+        self._recent[ids.start] = (ids, values, where)
+        if len(self._recent) > RECENT_BATCHES:
+            del self._recent[next(iter(self._recent))]
+
+    def _store_inline(self, db: sqlite3.Connection, seq: int, state: _PortState,
+                      origin: str, kind: str, payload: bytes) -> tuple[str, str, int, int]:
         """Append a batch's small values to the port's values file and index them."""
         if state.values_file is None:
             state.values_name = f"{origin}.values"
             state.values_file = open(self.folder / "values" / state.values_name, "ab")  # noqa: SIM115
-        offset = state.values_file.tell()
+        offset = state.values_offset
         state.values_file.write(payload)
-        db.execute("INSERT INTO inline_values (seq, kind, file, offset, length) VALUES "
-                   "(?, ?, ?, ?, ?)", (seq, kind, state.values_name, offset, len(payload)))
+        state.values_offset += len(payload)
+        where = (kind, state.values_name, offset, len(payload))
+        self._pending_inline.append((seq, *where))
+        return where
 
     def _keep_frame(self, db: sqlite3.Connection, state: _PortState, origin: str,
                     message_id: int, frame: Any) -> None:
