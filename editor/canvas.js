@@ -72,7 +72,9 @@ const EwNode = {
 };
 
 const EwEdge = {
-  props: ["edge", "d", "mid", "selected", "problem", "highlight", "change"],
+  // Each edge computes its own path from its two nodes, so dragging a node re-renders
+  // only that node and the edges touching it.
+  props: ["edge", "src", "dst", "selected", "problem", "highlight", "change"],
   emits: ["edge-down"],
   template: `
     <g data-testid="edge" :data-edge="edge.id" :data-change="change || null"
@@ -82,11 +84,27 @@ const EwEdge = {
       <text data-testid="edge-label" class="ew-edge-label" :x="mid.x" :y="mid.y - 6" text-anchor="middle"
             @pointerdown.stop="$emit('edge-down', $event)"></text>
     </g>`,
+  computed: {
+    ends() {
+      if (!this.src || !this.dst) return null;
+      const sp = this.edge.source.slice(this.edge.source.indexOf(".") + 1);
+      const tp = this.edge.target.slice(this.edge.target.indexOf(".") + 1);
+      return [portPos(this.src, sp, "out"), portPos(this.dst, tp, "in")];
+    },
+    d() {
+      const e = this.ends;
+      return e ? curve(e[0].x, e[0].y, e[1].x, e[1].y) : "";
+    },
+    mid() {
+      const e = this.ends;
+      return e ? { x: (e[0].x + e[1].x) / 2, y: (e[0].y + e[1].y) / 2 } : { x: 0, y: 0 };
+    },
+  },
 };
 
 export default {
   components: { EwNode, EwEdge },
-  props: { graph: Object },
+  props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
          @dragover.prevent @drop.prevent="onDrop" @wheel.prevent="onWheel"
@@ -101,7 +119,8 @@ export default {
         </defs>
         <rect width="100%" height="100%" fill="url(#ew-grid)" class="ew-background"></rect>
         <g :transform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
-          <ew-edge v-for="e in edges" :key="e.id" :edge="e" :d="edgePath(e)" :mid="edgeMid(e)"
+          <ew-edge v-for="e in edges" :key="e.id" :edge="e"
+                   :src="byId[e.source.split('.')[0]]" :dst="byId[e.target.split('.')[0]]"
                    :selected="selEdges.has(e.id)" :problem="problemEdges.has(e.id)"
                    :highlight="lit.has(e.id)" :change="changes[e.id]"
                    @edge-down="(ev) => onEdgeDown(ev, e)"></ew-edge>
@@ -174,7 +193,8 @@ export default {
   methods: {
     // ---- called from Python ----
     setGraph(graph, fit) {
-      this.nodes = graph.nodes.map((n) => ({ ...n }));
+      const catalog = this.catalog || {};
+      this.nodes = graph.nodes.map((n) => ({ ...(catalog[n.component] || {}), ...n }));
       this.edges = graph.edges.map((e) => ({ ...e }));
       const ids = new Set(this.nodes.map((n) => n.id));
       this.selNodes = new Set([...this.selNodes].filter((id) => ids.has(id)));
@@ -251,21 +271,6 @@ export default {
     toCanvas(ev) {
       const rect = this.$refs.svg.getBoundingClientRect();
       return { x: (ev.clientX - rect.left - this.tx) / this.k, y: (ev.clientY - rect.top - this.ty) / this.k };
-    },
-    endpoints(e) {
-      const [sn, ...sp] = e.source.split(".");
-      const [tn, ...tp] = e.target.split(".");
-      const s = this.byId[sn], t = this.byId[tn];
-      if (!s || !t) return null;
-      return [portPos(s, sp.join("."), "out"), portPos(t, tp.join("."), "in")];
-    },
-    edgePath(e) {
-      const ends = this.endpoints(e);
-      return ends ? curve(ends[0].x, ends[0].y, ends[1].x, ends[1].y) : "";
-    },
-    edgeMid(e) {
-      const ends = this.endpoints(e);
-      return ends ? { x: (ends[0].x + ends[1].x) / 2, y: (ends[0].y + ends[1].y) / 2 } : { x: 0, y: 0 };
     },
     // ---- pointer handling ----
     emitSelection() {

@@ -14,9 +14,10 @@ class FlowCanvas(ui.element, component="canvas.js"):
     node dropped or moved, an edge added, a selection, a command.
     """
 
-    def __init__(self, graph: dict[str, Any]) -> None:
+    def __init__(self, graph: dict[str, Any], catalog: dict[str, Any]) -> None:
         super().__init__()
         self._props["graph"] = graph
+        self._props["catalog"] = catalog
         self.classes("ew-canvas-host")
 
     def set_graph(self, graph: dict[str, Any], fit: bool = False) -> None:

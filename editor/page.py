@@ -48,8 +48,16 @@ def _layout(doc: FlowDocument) -> dict[str, tuple[float, float]]:
     return places
 
 
+def catalog(registry: runtime.Registry) -> dict[str, Any]:
+    """Title, docs and ports of every component, sent to the browser once per page."""
+    return {spec.id: {"title": spec.title, "doc": spec.doc,
+                      "inputs": [p.to_json() for p in spec.inputs.values()],
+                      "outputs": [p.to_json() for p in spec.outputs.values()]}
+            for spec in registry}
+
+
 def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
-    """The graph as the canvas draws it: nodes with their ports, and edges."""
+    """The graph as the canvas draws it: nodes (ports from the catalogue), and edges."""
     places = _layout(doc)
     nodes = []
     for node in doc.nodes:
@@ -57,23 +65,21 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
         spec = doc.spec(node)
         pos = node.get("position") if isinstance(node.get("position"), dict) else None
         x, y = (pos.get("x", 0), pos.get("y", 0)) if pos else places.get(node_id, (0, 0))
-        if spec is not None:
-            inputs = [p.to_json() for p in spec.inputs.values()]
-            outputs = [p.to_json() for p in spec.outputs.values()]
-            title, docs = spec.title, spec.doc
-        else:
+        extra: dict[str, Any] = {}
+        if spec is None:
             ins = {str(e.get("target")).split(".", 1)[-1] for e in doc.edges
                    if str(e.get("target", "")).split(".")[0] == node_id}
             outs = {str(e.get("source")).split(".", 1)[-1] for e in doc.edges
                     if str(e.get("source", "")).split(".")[0] == node_id}
-            inputs = [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(ins)]
-            outputs = [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(outs)]
-            title = f"unknown component '{node.get('component')}'"
-            docs = "This install does not have this component; the node is kept as it is."
+            extra = {
+                "inputs": [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(ins)],
+                "outputs": [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(outs)],
+                "title": f"unknown component '{node.get('component')}'",
+                "doc": "This install does not have this component; the node is kept as it is.",
+            }
         nodes.append({"id": node_id, "component": str(node.get("component")),
-                      "label": node.get("label") or "", "title": title, "doc": docs,
-                      "x": x, "y": y, "unknown": spec is None,
-                      "inputs": inputs, "outputs": outputs})
+                      "label": node.get("label") or "", "x": x, "y": y,
+                      "unknown": spec is None, **extra})
     edges = [{"id": f"{e.get('source')}->{e.get('target')}", "source": str(e.get("source")),
               "target": str(e.get("target"))} for e in doc.edges]
     return {"nodes": nodes, "edges": edges}
@@ -181,7 +187,7 @@ class EditorPage:
                         self.show_changes, self.replayed)
         with ui.element("div").style("position: fixed; top: 56px; bottom: 220px; left: 240px; "
                                      "right: 380px"):
-            self.canvas = FlowCanvas(canvas_graph(self.doc))
+            self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)
@@ -367,9 +373,9 @@ class EditorPage:
         self.on_selection_values([node_id], [])
 
     def on_moved(self, e: Any) -> None:
-        """Nodes were dragged to new places."""
+        """Nodes were dragged to new places (which cannot change what validation says)."""
         self.doc.move_nodes({p["id"]: (p["x"], p["y"]) for p in e.args["positions"]})
-        self.changed()
+        self.refresh_title()
 
     def on_edge_added(self, e: Any) -> None:
         """The user drew an edge; the runtime has the final word on it."""

@@ -60,7 +60,6 @@ def _worker_main(conn: Connection) -> None:
     if command[0] != "run":
         return
     flow, base_dir, flow_file = command[1], command[2], command[3]
-    warm.join()
 
     def send(*message: Any) -> None:
         with lock:
@@ -258,11 +257,15 @@ class RunWorker:
     def close(self) -> None:
         """End the worker process (after a run, it waits to answer inspections)."""
         self._send("quit")
-        process = self._process
-        if process is not None:
-            process.join(1.0)
-            if process.is_alive():
-                process.terminate()
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        process, conn = self._process, self._conn
+        self._conn = None
+
+        def reap() -> None:  # off the event loop: joining can take a second
+            if process is not None:
+                process.join(1.0)
+                if process.is_alive():
+                    process.terminate()
+            if conn is not None:
+                conn.close()
+
+        threading.Thread(target=reap, daemon=True).start()

@@ -111,7 +111,8 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
     stats = run.stats
     for edge, count in result.edges.items():
         stat = stats.edges[edge]
-        rows = "" if stat.rows_mode == "none" else f"{stat.rows:,}"
+        shows_rows = stat.rows_mode == "all" or stat.saw_frames
+        rows = f"{stat.rows:,}" if shows_rows else ""
         edges.add_row(edge, f"{count:,}", rows)
     console.print(edges)
     for nid, record in stats.last_errors.items():
@@ -222,6 +223,18 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"'{text}' is not a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if value < 0:
+        msg = f"{value} is negative; give 0 or more"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``edgewise`` command."""
     parser = argparse.ArgumentParser(
@@ -236,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop the whole run at the first failed firing")
     p.add_argument("--record", action="store_true",
                    help="keep the run under .edgewise/runs/ next to the flow file")
-    p.add_argument("--keep-values", type=int, default=None, metavar="N",
+    p.add_argument("--keep-values", type=_count, default=None, metavar="N",
                    help="with --record: keep at most N values per output port (default: all)")
-    p.add_argument("--sample", type=int, default=0, metavar="K",
+    p.add_argument("--sample", type=_count, default=0, metavar="K",
                    help="with --keep-values: past the cap, keep one value in K")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("validate", help="list every problem of a flow")

@@ -46,6 +46,9 @@ def open_run(args: argparse.Namespace, ref: str) -> RunStore:
     """Find a run by id, unique id prefix, ``latest`` or folder path."""
     path = Path(ref)
     if (path / "manifest.json").is_file():
+        if not (path / "index.sqlite").is_file():
+            msg = f"{path} is not a complete kept run: index.sqlite is missing"
+            raise UsageError(msg)
         return RunStore(path)
     runs = list_runs(workspace_of(args))
     if not runs:
@@ -81,6 +84,8 @@ def pick_message(store: RunStore, origin: str, args: argparse.Namespace) -> Mess
             raise UsageError(msg)
         return found
     total = store.count(origin)
+    if getattr(args, "row", None) is not None and args.message is None and total:
+        return _message_with_row(store, origin, args.row)
     if total == 0:
         known = ", ".join(sorted(store.origins()))
         msg = f"no message was recorded on {origin} in run {store.id} (ports: {known})"
@@ -92,6 +97,37 @@ def pick_message(store: RunStore, origin: str, args: argparse.Namespace) -> Mess
                "is out of range")
         raise UsageError(msg)
     return found
+
+
+def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
+    """The message on a port whose DataFrame holds a row id (the newest, if several do)."""
+    from runtime.record.lineage import _match_label
+
+    holders = []
+    labels: list[Any] = []
+    for message in store.messages(origin):
+        try:
+            value = store.value(message.id)
+        except KeyError:
+            continue
+        if not hasattr(value, "index"):
+            continue
+        labels += [value.index.min(), value.index.max()] if len(value) else []
+        if _match_label(value.index, row) is not None:
+            holders.append(message)
+    if not holders:
+        span = ""
+        try:
+            span = f"; its row ids run from {min(labels)} to {max(labels)}" if labels else ""
+        except TypeError:  # ids of mixed kinds
+            pass
+        msg = f"no message on {origin} in run {store.id} has a row with id {row!r}{span}"
+        raise UsageError(msg)
+    if len(holders) > 1:
+        print(f"note: {len(holders)} messages on {origin} hold row {row} "
+              f"({', '.join(str(h.id) for h in holders[:10])}); using the newest, "
+              f"{holders[-1].id}; pick one with --id", file=sys.stderr)
+    return holders[-1]
 
 
 # -- runs ---------------------------------------------------------------------------------
@@ -130,6 +166,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
     if args.older_than is None and args.keep is None:
         raise UsageError("runs prune needs --older-than DAYS or --keep N")  # noqa: EM101
+    if (args.keep is not None and args.keep < 0) or (args.older_than is not None
+                                                     and args.older_than < 0):
+        raise UsageError("--keep and --older-than take numbers of 0 or more")  # noqa: EM101
     doomed: list[RunStore] = []
     if args.keep is not None:
         doomed += runs[:max(0, len(runs) - args.keep)]
@@ -156,7 +195,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     store = open_run(args, args.run)
     edges = store.manifest().get("edges", {})
     if args.edge not in edges:
-        close = [e for e in edges if args.edge in e]
+        import difflib
+
+        close = [e for e in edges if args.edge in e] or difflib.get_close_matches(
+            args.edge, list(edges), n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]}?" if close else f"; edges: {', '.join(edges)}"
         msg = f"run {store.id} has no edge '{args.edge}'{hint}"
         raise UsageError(msg)
@@ -379,7 +421,8 @@ def add_commands(sub: Any) -> None:
         group = p.add_mutually_exclusive_group()
         group.add_argument("--message", type=int, default=None, metavar="N",
                            help="position of the message on the port (0 first, -1 last"
-                                + (", the default)" if default_last else ")"))
+                                + (", the default; with --row, the message holding that "
+                                   "row)" if default_last else ")"))
         group.add_argument("--id", type=int, default=None, help="the message id")
 
     p = sub.add_parser("runs", help="list kept runs, or prune them")

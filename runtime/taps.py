@@ -25,7 +25,8 @@ MIN_INTERVAL = 0.1
 
 
 class _EdgeStat:
-    __slots__ = ("count", "rows", "last", "rows_mode", "seen_count", "seen_time", "rate")
+    __slots__ = ("count", "rows", "last", "rows_mode", "seen_count", "seen_time", "rate",
+                 "saw_frames")
 
     def __init__(self, rows_mode: str) -> None:
         self.count = 0
@@ -35,6 +36,7 @@ class _EdgeStat:
         self.seen_count = 0
         self.seen_time = 0.0
         self.rate = 0.0
+        self.saw_frames = False
 
 
 class LiveStats:
@@ -77,10 +79,14 @@ class LiveStats:
         if mode == "all":
             stat.rows += sum(map(len, values))
         elif mode == "check":
+            # An Any-typed port: count rows once DataFrames travel on it. Checking the ends
+            # of the batch keeps a stream of plain values from paying per message.
             pd = sys.modules.get("pandas")
-            if pd is not None:
+            if pd is not None and (isinstance(values[0], pd.DataFrame)
+                                   or isinstance(values[-1], pd.DataFrame)):
                 frame = pd.DataFrame
                 stat.rows += sum(len(v) for v in values if isinstance(v, frame))
+                stat.saw_frames = True
         self._dirty_edges.add(edge)
 
     def _started(self, node: str) -> None:
@@ -119,7 +125,8 @@ class LiveStats:
             stat.rate = (stat.count - stat.seen_count) / elapsed
         stat.seen_count, stat.seen_time = stat.count, now
         last = stat.last
-        return {"count": stat.count, "rows": stat.rows if stat.rows_mode != "none" else None,
+        shows_rows = stat.rows_mode == "all" or stat.saw_frames
+        return {"count": stat.count, "rows": stat.rows if shows_rows else None,
                 "rate": round(stat.rate, 1),
                 "preview": preview(last.values[-1]) if last is not None else None}
 

@@ -169,7 +169,7 @@ class Recorder:
         self._pending_batches: list[tuple[Any, ...]] = []
         self._pending_inline: list[tuple[Any, ...]] = []
         self._recent: dict[int, tuple[range, list[Any], tuple[Any, ...]]] = {}
-        self._flow = plan.flow.model_dump(mode="json", exclude_none=True)
+        self._flow = plan.flow.model_dump(mode="json", exclude_unset=True)
         self._write_manifest(status="running")
         self._thread = threading.Thread(target=self._write_loop, name="edgewise-recorder",
                                         daemon=True)
@@ -260,7 +260,8 @@ class Recorder:
             state.seen += len(values)
             state.kept += len(values)
             parent = self._recent.get(parents.start) if parents is not None else None
-            if parent is not None and parent[0] == parents and parent[1] == values:
+            if (parent is not None and parent[0] == parents and parent[1] == values
+                    and list(map(type, parent[1])) == list(map(type, values))):
                 # Passed on unchanged (one output per input, equal values): point at the
                 # bytes already written for the parent batch instead of writing them again.
                 self._pending_inline.append((seq, *parent[2]))

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS inline_values (
 """
 
 RUNS_DIR = Path(".edgewise") / "runs"
+TRUSTED_MODEL_TYPES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 _MISSING = object()
 
 
@@ -136,6 +137,9 @@ class RunStore:
     def db(self) -> sqlite3.Connection:
         """The SQLite index, opened read-only on first use."""
         if self._db is None:
+            if not (self.folder / "index.sqlite").is_file():
+                msg = f"{self.folder} is not a complete kept run: index.sqlite is missing"
+                raise LookupError(msg)
             self._db = sqlite3.connect(f"file:{self.folder / 'index.sqlite'}?mode=ro", uri=True,
                                        check_same_thread=False)
         return self._db
@@ -205,6 +209,9 @@ class RunStore:
         if row is None:
             return missing
         kind, name, offset, length = row
+        if not (self.values_dir / name).is_file():
+            msg = f"the values of a batch should be in {self.values_dir / name}, which is missing"
+            raise LookupError(msg)
         with open(self.values_dir / name, "rb") as handle:
             if kind in ("int64", "float64"):
                 handle.seek(offset + 8 * index)
@@ -287,6 +294,9 @@ class RunStore:
             raise KeyError(msg)
         kind, location, part = kept
         path = self.values_dir / location
+        if not path.is_file():
+            msg = f"the value of message {message_id} should be in {path}, which is missing"
+            raise LookupError(msg)
         if kind == "dataframe":
             import pyarrow.parquet as pq
 
@@ -294,7 +304,13 @@ class RunStore:
         if kind == "model":
             import skops.io
 
-            return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+            untrusted = skops.io.get_untrusted_types(file=path)
+            foreign = [t for t in untrusted if not t.startswith(TRUSTED_MODEL_TYPES)]
+            if foreign:
+                msg = (f"the model of message {message_id} holds types from outside "
+                       f"scikit-learn ({', '.join(foreign)}); not loaded, to be safe")
+                raise LookupError(msg)
+            return skops.io.load(path, trusted=untrusted)
         if kind == "ndarray":
             import numpy as np
 
