@@ -239,3 +239,49 @@ def test_the_workspace_refuses_paths_outside_it(server_factory: Any, tmp_path: P
             assert response.status == 404
         expect(page.get_by_test_id("canvas")).to_have_count(0)
         assert "secret" not in page.content()
+
+
+def test_kept_runs_can_be_shown_traced_replayed_and_compared(
+        server_factory: Any, example_workspace: Path, page: Any) -> None:
+    server = server_factory(example_workspace)
+    page.goto(server.url + "/flow/iris.json")
+    page.get_by_test_id("run").click()
+    states = page.get_by_test_id("node-status")
+    for i in range(6):
+        expect(states.nth(i)).to_have_attribute("data-state", "done", timeout=60_000)
+    page.get_by_test_id("tab-runs").click()
+    rows = page.get_by_test_id("run-row")
+    expect(rows).to_have_count(1)
+    kept = rows.first.get_attribute("data-run")
+    assert (example_workspace / ".edgewise" / "runs" / kept / "manifest.json").is_file()
+
+    # a kept run on the canvas: its counts, and its data in the inspector
+    rows.first.get_by_test_id("run-show").click()
+    label = page.locator('[data-testid=edge][data-edge="predict.data->score.data"] '
+                         '[data-testid=edge-label]')
+    expect(label).to_have_text(re.compile(r"^1 · 38 rows"))
+    label.click()
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text(f"run {kept}")
+    expect(inspector.get_by_test_id("inspector-shape")).to_contain_text("38 rows")
+
+    # tracing lights up the path back to the sources
+    inspector.get_by_test_id("inspector-trace").click()
+    expect(page.get_by_test_id("trace-step")).to_have_count(5)
+    expect(page.locator(".ew-node.highlight")).to_have_count(4)
+    expect(page.locator(NODE.format("metrics") + ".highlight")).to_have_count(0)
+
+    # re-run from a node with a changed param: the new run is compared with the kept one
+    select_node(page, "fit")
+    area = page.locator('[data-param="options"] textarea, textarea[data-param="options"]').first
+    area.fill('{"max_iter": 500, "C": 0.01}')
+    page.get_by_test_id("params-node").click()
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("run-replay").click()
+    status = page.get_by_test_id("runs-status")
+    expect(status).to_contain_text("first changed: fit.model->predict.model", timeout=90_000)
+    expect(page.locator('[data-testid=edge][data-edge="fit.model->predict.model"]')
+           ).to_have_attribute("data-change", "first")
+    expect(page.locator('[data-testid=edge][data-edge="split.train->fit.data"]')
+           ).to_have_attribute("data-change", "same")
+    expect(page.get_by_test_id("run-row")).to_have_count(2)
