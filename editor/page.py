@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import queue
 from pathlib import Path
@@ -13,9 +12,11 @@ from nicegui import run, ui
 import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
+from editor.file_actions import FileActions
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
-from editor.runs_panel import RunsPanel, run_samples, trace_items
+from editor.run_actions import RunActions
+from editor.runs_panel import RunsPanel
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace, WorkspaceError
 
@@ -85,7 +86,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-class EditorPage:
+class EditorPage(FileActions, RunActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -398,28 +399,6 @@ class EditorPage:
             if len(nodes) == 1:
                 self.tabs.set_value(self.params_tab)
 
-    async def on_edge_clicked(self, e: Any) -> None:
-        """Open the inspector on an edge."""
-        await self.inspect(e.args["edge"])
-
-    async def inspect(self, edge: str) -> None:
-        """Show the last values seen on an edge (live, or in the kept run shown)."""
-        self.inspected = edge
-        self.tabs.set_value(self.inspect_tab)
-        if self.past is not None:
-            store = self.past
-            samples = await run.io_bound(run_samples, store, edge.split("->")[0])
-            self.inspector.show(edge, samples or [], f"run {store.id}",
-                                on_trace=lambda mid: self.trace(store, mid))
-            return
-        if self.worker is None:
-            self.inspector.show(edge, [], "Run the flow to see the data on this edge.")
-            return
-        samples = await self.worker.inspect(edge)
-        if self.inspected == edge:
-            note = "live: click the edge again to refresh" if self.worker.running else ""
-            self.inspector.show(edge, samples, note)
-
     async def on_command(self, e: Any) -> None:
         """Keyboard commands from the canvas."""
         name = e.args["name"]
@@ -461,246 +440,6 @@ class EditorPage:
         if self.doc.redo():
             self.redraw()
             self.render_params()
-
-    # -- files -------------------------------------------------------------------------
-
-    async def save(self) -> None:
-        """Save atomically; a flow with problems is saved too, and they stay listed."""
-        try:
-            self.workspace.write_json(self.name, self.doc.data)
-        except (WorkspaceError, OSError) as exc:
-            ui.notify(f"could not save: {exc}", type="negative")
-            return
-        self.doc.mark_saved()
-        self.refresh_title()
-        ui.notify(f"saved {self.name}", type="positive", timeout=1500)
-
-    def _name_dialog(self, title: str, action: Any, value: str = "") -> None:
-        with ui.dialog() as dialog, ui.card().props('data-testid="name-dialog"'):
-            ui.label(title).classes("text-subtitle1")
-            field = ui.input("file name", value=value).props(
-                'autofocus data-testid="name-input"').classes("w-64")
-            error = ui.label().classes("text-negative text-caption").props(
-                'data-testid="name-error"')
-
-            def confirm() -> None:
-                try:
-                    target = action(field.value or "")
-                except WorkspaceError as exc:
-                    error.set_text(str(exc))
-                    return
-                dialog.close()
-                ui.navigate.to(f"/flow/{target}")
-
-            field.on("keydown.enter", confirm)
-            with ui.row():
-                ui.button("OK", on_click=confirm).props('data-testid="name-ok"')
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-        dialog.open()
-
-    def new_dialog(self) -> None:
-        """Ask for a name and create an empty flow."""
-        self._name_dialog("New flow", self.workspace.create)
-
-    def save_as_dialog(self) -> None:
-        """Ask for a name and save a copy there."""
-        def save_as(name: str) -> str:
-            path = self.workspace.path(name)
-            if path.exists():
-                msg = f"a flow '{path.name}' exists already"
-                raise WorkspaceError(msg)
-            self.workspace.write_json(path.name, self.doc.data)
-            self.doc.mark_saved()
-            ui.run_javascript("window.__ewDirty = false;")
-            return path.name
-        self._name_dialog("Save as", save_as, Path(self.name).stem + "-copy")
-
-    def rename_dialog(self) -> None:
-        """Ask for a new name for this flow's file."""
-        def rename(name: str) -> str:
-            if self.doc.dirty:
-                self.workspace.write_json(self.name, self.doc.data)
-                self.doc.mark_saved()
-                ui.run_javascript("window.__ewDirty = false;")
-            return self.workspace.rename(self.name, name)
-        self._name_dialog("Rename", rename, Path(self.name).stem)
-
-    def delete_dialog(self) -> None:
-        """Ask, then delete this flow's file."""
-        with ui.dialog() as dialog, ui.card():
-            ui.label(f"Delete {self.name}? This cannot be undone.")
-
-            def confirm() -> None:
-                try:
-                    self.workspace.delete(self.name)
-                except WorkspaceError as exc:
-                    ui.notify(str(exc), type="negative")
-                    return
-                self.doc.mark_saved()
-                ui.run_javascript("window.__ewDirty = false;")
-                dialog.close()
-                ui.navigate.to("/")
-
-            with ui.row():
-                ui.button("Delete", color="negative", on_click=confirm).props(
-                    'data-testid="delete-ok"')
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-        dialog.open()
-
-    # -- runs --------------------------------------------------------------------------
-
-    async def start_run(self) -> None:
-        """Run the flow as it is now, in a worker process."""
-        if self.worker is not None and self.worker.running:
-            return
-        await self.revalidate()
-        if self.problems:
-            ui.notify(f"the flow has {len(self.problems)} problem(s); see Problems",
-                      type="warning")
-            return
-        if self.worker is not None:
-            self.worker.close()
-        if self.past is not None:
-            self.runs.show(None)
-        self.canvas.clear_run()
-        self.pending_labels.clear()
-        self.pending_states.clear()
-        self.worker = self.standby or RunWorker(self.inbox.put)
-        self.standby = None
-        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name)
-        self.run_button.disable()
-        self.stop_button.enable()
-
-    def prepare_worker(self) -> None:
-        """Start a worker ahead of time, so that pressing Run starts the flow at once."""
-        if self.standby is None:
-            self.standby = RunWorker(self.inbox.put)
-            self.standby.spawn()
-
-    def stop_run(self) -> None:
-        """Stop the running flow."""
-        if self.worker is not None:
-            self.worker.stop()
-
-    def pump(self) -> None:
-        """Every tick: merge what the worker sent and push it to the browser in one batch."""
-        debug: list[dict[str, Any]] = []
-        while True:
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
-                break
-            kind = message[0]
-            if kind == "snapshot":
-                self._merge(message[1])
-            elif kind == "debug":
-                debug.extend(message[1])
-            elif kind == "debug_dropped":
-                self.debug.add_dropped(message[1])
-            elif kind == "ended":
-                summary = message[1]
-                self.pending_states.update(summary["states"])
-                ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s; kept as "
-                          f"{summary.get('run')}",
-                          type="positive" if summary["status"] == "ok" else "warning")
-                self.runs.refresh()
-                self._run_finished()
-            elif kind == "invalid":
-                ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
-                          type="negative", multi_line=True)
-                self._run_finished()
-            elif kind == "crashed":
-                ui.notify(f"the run crashed: {message[1]}", type="negative", multi_line=True)
-                self._run_finished()
-        if debug:
-            self.debug.add(debug)
-        self.debug.render()
-        if self.pending_labels:
-            self.canvas.set_labels(self.pending_labels)
-            self.pending_labels = {}
-        if self.pending_states:
-            self.canvas.set_states(self.pending_states)
-            self.pending_states = {}
-
-    def _merge(self, snap: dict[str, Any]) -> None:
-        for edge, info in snap["edges"].items():
-            preview = info.get("preview") or {}
-            self.pending_labels[edge] = {"count": info["count"], "rows": info.get("rows"),
-                                         "summary": preview.get("summary", "")}
-        for node, info in snap["nodes"].items():
-            self.pending_states[node] = {"state": info["state"], "errors": info["errors"]}
-
-    def _run_finished(self) -> None:
-        self.run_button.enable()
-        self.stop_button.disable()
-        self.prepare_worker()
-        if self.inspected:
-            asyncio.ensure_future(self.inspect(self.inspected))
-
-    # -- kept runs ---------------------------------------------------------------------
-
-    def show_past(self, store: runtime.RunStore | None) -> None:
-        """Show a kept run's counts and states on the canvas, or go back to live."""
-        self.past = store
-        self.canvas.clear_run()
-        self.canvas.highlight([])
-        self.canvas.mark_changes({})
-        if store is None:
-            return
-        summary = store.port_summary()
-        manifest = store.manifest()
-        labels = {}
-        for edge in self.doc.edges:
-            edge_id = f"{edge.get('source')}->{edge.get('target')}"
-            info = summary.get(str(edge.get("source")))
-            if info is None:
-                continue
-            last = store.message(info["last"]) if info["last"] is not None else None
-            labels[edge_id] = {"count": info["count"], "rows": info["rows"],
-                               "summary": ((last.preview or {}).get("summary", "")
-                                           if last else "")}
-        self.canvas.set_labels(labels)
-        self.canvas.set_states({n: {"state": s["state"], "errors": s["errors"]}
-                                for n, s in manifest.get("nodes", {}).items()})
-
-    async def trace(self, store: runtime.RunStore, message_id: int) -> None:
-        """Trace a message of a kept run back to its sources and light up the path."""
-        steps = await run.io_bound(lambda: runtime.Lineage(store).trace(message_id))
-        if not steps:
-            return
-        self.canvas.highlight(trace_items(store, steps))
-        lines = []
-        for step in steps:
-            m = step.message
-            rows = f", {m.rows} rows" if m.rows is not None else ""
-            lines.append(f"{chr(160) * 3 * step.depth}← #{m.id} {m.origin} "
-                         f"({step.component}{rows})")
-        self.inspector.show_trace(lines)
-
-    def show_changes(self, report: dict[str, Any]) -> None:
-        """Colour the edges by how they changed between two runs."""
-        first, changed = set(report["first_changed"]), set(report["changed"])
-        compared = {e["edge"] for e in report["edges"] if e["in_a"] and e["in_b"]}
-        marks = {}
-        for edge in self.doc.edges:
-            edge_id = f"{edge.get('source')}->{edge.get('target')}"
-            if edge_id in compared:
-                marks[edge_id] = ("first" if edge_id in first else
-                                  "changed" if edge_id in changed else "same")
-        self.canvas.mark_changes(marks)
-
-    async def replayed(self, run_id: str) -> None:
-        """A replay finished: show it, compared with the run it replays."""
-        original = self.past
-        self.runs.refresh()
-        new = next((s for s in self.runs.runs() if s.id == run_id), None)
-        if new is None:
-            return
-        self.runs.show(new)
-        if original is not None:
-            self.runs.shown = original
-            await self.runs.compare(new)
-            self.runs.shown = new
 
     def close(self) -> None:
         """The tab went away: end its worker."""

@@ -1,0 +1,107 @@
+"""File actions of the editor page: save, new, save as, rename and delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nicegui import ui
+
+from editor.document import FlowDocument
+from editor.workspace import Workspace, WorkspaceError
+
+
+class FileActions:
+    """Mixed into EditorPage: what the page does with its flow's file."""
+
+    workspace: Workspace
+    name: str
+    doc: FlowDocument
+
+    def refresh_title(self) -> None:
+        """Show the flow's name and the unsaved marker (EditorPage has it)."""
+        raise NotImplementedError
+
+    async def save(self) -> None:
+        """Save atomically; a flow with problems is saved too, and they stay listed."""
+        try:
+            self.workspace.write_json(self.name, self.doc.data)
+        except (WorkspaceError, OSError) as exc:
+            ui.notify(f"could not save: {exc}", type="negative")
+            return
+        self.doc.mark_saved()
+        self.refresh_title()
+        ui.notify(f"saved {self.name}", type="positive", timeout=1500)
+
+    def _name_dialog(self, title: str, action: Any, value: str = "") -> None:
+        with ui.dialog() as dialog, ui.card().props('data-testid="name-dialog"'):
+            ui.label(title).classes("text-subtitle1")
+            field = ui.input("file name", value=value).props(
+                'autofocus data-testid="name-input"').classes("w-64")
+            error = ui.label().classes("text-negative text-caption").props(
+                'data-testid="name-error"')
+
+            def confirm() -> None:
+                try:
+                    target = action(field.value or "")
+                except WorkspaceError as exc:
+                    error.set_text(str(exc))
+                    return
+                dialog.close()
+                ui.navigate.to(f"/flow/{target}")
+
+            field.on("keydown.enter", confirm)
+            with ui.row():
+                ui.button("OK", on_click=confirm).props('data-testid="name-ok"')
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+        dialog.open()
+
+    def new_dialog(self) -> None:
+        """Ask for a name and create an empty flow."""
+        self._name_dialog("New flow", self.workspace.create)
+
+    def save_as_dialog(self) -> None:
+        """Ask for a name and save a copy there."""
+        def save_as(name: str) -> str:
+            path = self.workspace.path(name)
+            if path.exists():
+                msg = f"a flow '{path.name}' exists already"
+                raise WorkspaceError(msg)
+            self.workspace.write_json(path.name, self.doc.data)
+            self.doc.mark_saved()
+            ui.run_javascript("window.__ewDirty = false;")
+            return path.name
+        self._name_dialog("Save as", save_as, Path(self.name).stem + "-copy")
+
+    def rename_dialog(self) -> None:
+        """Ask for a new name for this flow's file."""
+        def rename(name: str) -> str:
+            if self.doc.dirty:
+                self.workspace.write_json(self.name, self.doc.data)
+                self.doc.mark_saved()
+                ui.run_javascript("window.__ewDirty = false;")
+            return self.workspace.rename(self.name, name)
+        self._name_dialog("Rename", rename, Path(self.name).stem)
+
+    def delete_dialog(self) -> None:
+        """Ask, then delete this flow's file."""
+        with ui.dialog() as dialog, ui.card():
+            ui.label(f"Delete {self.name}? This cannot be undone.")
+
+            def confirm() -> None:
+                try:
+                    self.workspace.delete(self.name)
+                except WorkspaceError as exc:
+                    ui.notify(str(exc), type="negative")
+                    return
+                self.doc.mark_saved()
+                ui.run_javascript("window.__ewDirty = false;")
+                dialog.close()
+                ui.navigate.to("/")
+
+            with ui.row():
+                ui.button("Delete", color="negative", on_click=confirm).props(
+                    'data-testid="delete-ok"')
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+        dialog.open()
+
