@@ -408,7 +408,7 @@ def test_scored_by_names_the_model_its_params_and_its_training_data(iris: Record
     [predicted] = iris.store.messages("predict.data")
     [model] = iris.store.messages("fit.model")
     [train] = iris.store.messages("split.train")
-    row = int(predicted.preview["index"][0])
+    row = int(iris.store.value(predicted.id).index[0])
 
     answer = Lineage(iris.store).scored_by(predicted.id, row)
 
