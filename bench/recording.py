@@ -1,0 +1,132 @@
+"""What keeping a run costs: slowdown with recording, disk used, and the time to trace."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import runtime
+from bench._report import Timing, best, heading, parse_args, table, timed, verdict
+
+CHAIN_STAGES = 10
+
+
+def chain_flow(count: int) -> runtime.Flow:
+    """stream.range -> 10 x stream.identity -> stream.count."""
+    nodes: list[dict[str, Any]] = [{"id": "src", "component": "stream.range",
+                                    "params": {"count": count}}]
+    edges: list[dict[str, str]] = []
+    prev = "src"
+    for i in range(CHAIN_STAGES):
+        nodes.append({"id": f"n{i}", "component": "stream.identity"})
+        edges.append({"source": f"{prev}.data", "target": f"n{i}.data"})
+        prev = f"n{i}"
+    nodes.append({"id": "count", "component": "stream.count"})
+    edges.append({"source": f"{prev}.data", "target": "count.data"})
+    return runtime.Flow.model_validate({"edgewise": 1, "name": "chain", "nodes": nodes,
+                                        "edges": edges})
+
+
+def streaming_workspace(folder: Path, rows: int) -> Path:
+    """A copy of the streaming-scoring flow that scores a generated CSV of ``rows`` rows."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    repo = Path(__file__).resolve().parents[1] / "flows"
+    (folder / "data").mkdir(parents=True)
+    shutil.copy(repo / "data" / "train.csv", folder / "data" / "train.csv")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(rows, 6)).round(4),
+                         columns=[f"f{i}" for i in range(6)])
+    frame["target"] = rng.integers(0, 3, size=rows)
+    frame.to_csv(folder / "data" / "score.csv", index=False)
+    flow = json.loads((repo / "streaming-scoring.json").read_text())
+    path = folder / "streaming-scoring.json"
+    path.write_text(json.dumps(flow))
+    return path
+
+
+def measure(plan: runtime.Plan, workspace: Path | None) -> tuple[Timing, Any]:
+    """Run a plan once, kept under ``workspace`` when one is given."""
+    run = runtime.Run(plan)
+    recorder = run.record(workspace) if workspace is not None else None
+    timing, _ = timed(run.run)
+    return timing, recorder
+
+
+def compare(name: str, plan: runtime.Plan, workspace: Path, repeat: int,
+            ) -> tuple[list[str], Any]:
+    """Best-of-``repeat`` times without and with recording, interleaved."""
+    plain: list[Timing] = []
+    kept: list[Timing] = []
+    recorder: Any = None
+    for _ in range(repeat):
+        plain.append(measure(plan, None)[0])
+        timing, recorder = measure(plan, workspace)
+        kept.append(timing)
+    a, b = best(plain), best(kept)
+    ratio = b.wall / a.wall
+    size = recorder.store.manifest()["recording"]["bytes"]
+    return [name, f"{a.wall:.3f}", f"{b.wall:.3f}", f"{ratio:.2f}x", f"{size / 1e6:.1f} MB",
+            verdict(ratio <= 1.5)], recorder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure recording's slowdown, its disk use, and tracing on a large run."""
+    args = parse_args(__doc__ or "", argv)
+    quick = args.quick
+    repeat = args.repeat or (1 if quick else 3)
+    heading("Recording (edgewise run --record)", [
+        "Wall seconds of the same flow without and with recording (best of "
+        f"{repeat}, interleaved), the slowdown, and the size of the kept run.",
+        "Target: recording at most 1.5x slower; a trace under 1 s on a run of 1M messages."])
+    work = Path(tempfile.mkdtemp(prefix="ew-bench-rec-"))
+    try:
+        rows = []
+        count = 20_000 if quick else 200_000
+        chain = runtime.plan(chain_flow(count))
+        row, _ = compare(f"chain of {count:,} messages x 11 ports", chain, work / "chain",
+                         repeat)
+        rows.append(row)
+        score_rows = 20_000 if quick else 200_000
+        flow_path = streaming_workspace(work / "streaming", score_rows)
+        streaming = runtime.plan(flow_path)
+        row, recorder = compare(f"streaming scoring, {score_rows:,} rows", streaming,
+                                work / "streaming", repeat)
+        rows.append(row)
+        print(table(["flow", "plain s", "recorded s", "slowdown", "kept run", "target"],
+                    rows))
+        print()
+        big = 9_091 if quick else 90_910  # x 11 ports = about 100k / 1M messages
+        _, big_recorder = measure(runtime.plan(chain_flow(big)), work / "big")
+        store = big_recorder.store
+        messages = store.manifest()["recording"]["messages_indexed"]
+        lineage = runtime.Lineage(store)
+        last = store.message_at(f"n{CHAIN_STAGES - 1}.data", -1)
+        assert last is not None  # noqa: S101 - the run made it
+        trace_time, steps = timed(lambda: lineage.trace(last.id))
+        st = runtime.RunStore(recorder.folder)
+        middle = st.message_at("predict.data", len(list(st.messages("predict.data"))) // 2)
+        assert middle is not None  # noqa: S101 - the run made it
+        frame = st.value(middle.id)
+        row_id = frame.index[len(frame) // 2]
+        row_lineage = runtime.Lineage(st)
+        row_time, row_steps = timed(lambda: row_lineage.trace(middle.id, row_id))
+        print(table(["trace", "messages in run", "steps", "seconds", "target"], [
+            ["one message back to its source", f"{messages:,}", str(len(steps)),
+             f"{trace_time.wall:.3f}", verdict(trace_time.wall < 1.0)],
+            ["one row back to its CSV line", f"{st.manifest()['recording']['messages_indexed']:,}",
+             str(len(row_steps)), f"{row_time.wall:.3f}", verdict(row_time.wall < 1.0)],
+        ]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

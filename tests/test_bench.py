@@ -1,0 +1,67 @@
+"""Every benchmark runs with --quick and prints its figures; speed itself is never asserted."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMBER = r"[\d,]+(?:\.\d+)?"
+VERDICT = r"(?:met|MISSED)"
+
+EXPECTED = {
+    "chain": [
+        rf"^engine, taps off \(a\) +{NUMBER} +{NUMBER} +{NUMBER} ",
+        rf"^engine, taps on \(b\) +{NUMBER} +{NUMBER} +{NUMBER} ",
+        rf"^plain Python composition +{NUMBER} +{NUMBER} +{NUMBER} ",
+        r"^taps cost \(\(a-b\)/a, in msg/s\): [+-]\d+\.\d% +"
+        r"\(in msg per CPU-second: [+-]\d+\.\d%\)$",
+        rf"^>= 200,000 msg/s with taps on +{NUMBER} msg/s +{VERDICT}$",
+        rf"^taps cost <= 10% +[+-]\d+\.\d% +{VERDICT}$",
+    ],
+    "memory": [
+        rf"^baseline \(imports \+ plan\) +- +{NUMBER} ",
+        rf"^10,000 messages +{NUMBER} +{NUMBER} +[+-]{NUMBER} +{NUMBER} +{VERDICT}$",
+        rf"^50,000 messages +{NUMBER} +{NUMBER} +[+-]{NUMBER} +{NUMBER} +{VERDICT}$",
+        rf"^target: peak RSS < 300 MiB at every count: {VERDICT} ",
+    ],
+    "streaming": [
+        rf"^scoring: flow +{NUMBER} +{NUMBER} +{NUMBER}$",
+        rf"^scoring: hand loop +{NUMBER} +{NUMBER} +{NUMBER}$",
+        rf"^with training: flow +{NUMBER} +{NUMBER} +{NUMBER}$",
+        rf"^with training: hand loop +{NUMBER} +{NUMBER} +{NUMBER}$",
+        rf"^scoring +{NUMBER}x +{NUMBER}x +yes$",
+        rf"^with training +{NUMBER}x +{NUMBER}x +yes$",
+        rf"^scoring flow within 1\.2x of the hand loop +{NUMBER}x +{VERDICT}$",
+    ],
+    "recording": [
+        rf"^chain of {NUMBER} messages x 11 ports +{NUMBER} +{NUMBER} +{NUMBER}x +{NUMBER} MB"
+        rf" +{VERDICT}$",
+        rf"^streaming scoring, {NUMBER} rows +{NUMBER} +{NUMBER} +{NUMBER}x +{NUMBER} MB"
+        rf" +{VERDICT}$",
+        rf"^one message back to its source +{NUMBER} +\d+ +{NUMBER} +{VERDICT}$",
+        rf"^one row back to its CSV line +{NUMBER} +\d+ +{NUMBER} +{VERDICT}$",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_benchmark_prints_its_figures(name: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", name, "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    for pattern in EXPECTED[name]:
+        assert re.search(pattern, done.stdout, re.MULTILINE), (pattern, done.stdout)
+
+
+def test_unknown_benchmark_is_refused() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, recording, editor"
+            in done.stderr)
