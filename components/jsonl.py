@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
 from typing import Any
 
 from pydantic import Field
@@ -13,6 +12,7 @@ from pydantic import Field
 from components._files import AtomicOutput
 from runtime import Params, component
 from runtime.params import output_path
+from runtime.previews import loaded_type
 
 
 class WriteParams(Params):
@@ -62,8 +62,8 @@ class Write:
     def __call__(self, data: Any) -> None:
         """Write one message as one line, or a DataFrame as one line per row."""
         handle = self.out.handle()
-        pd = sys.modules.get("pandas")
-        if pd is not None and isinstance(data, pd.DataFrame):
+        frame_type = loaded_type("pandas", "DataFrame")
+        if frame_type is not None and isinstance(data, frame_type):
             frame = data.reset_index(names="_row") if self.params.index else data
             text = frame.to_json(orient="records", lines=True, date_format="iso",
                                  default_handler=str)

@@ -31,29 +31,24 @@ const EwNode = {
     <g data-testid="node" :data-node-id="node.id" :data-component="node.component"
        :class="['ew-node', {selected, unknown: node.unknown, problem, highlight}]"
        :transform="'translate(' + node.x + ',' + node.y + ')'">
-      <title>{{ node.title }}{{ node.doc ? '\\n\\n' + node.doc : '' }}</title>
+      <title>{{ tooltip }}</title>
       <rect class="ew-body" :width="W" :height="height" rx="6"
             @pointerdown.stop="$emit('body-down', $event)"></rect>
       <text class="ew-title" x="10" y="19" @pointerdown.stop="$emit('body-down', $event)">{{ caption }}</text>
       <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
         <circle r="6" :class="'ew-state-' + status.state"></circle>
         <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
-        <title>{{ status.state }}{{ status.errors ? ' (' + status.errors + ' errors)' : '' }}</title>
       </g>
       <g v-for="(p, i) in node.inputs" :key="'i' + p.name">
         <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="in"
                 :class="['ew-port', 'ew-in', {latest: p.mode === 'latest'}]" cx="0" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
-                @pointerdown.stop="$emit('port-down', $event, p.name, 'in')">
-          <title>{{ p.name }}: {{ p.type }}{{ p.mode === 'latest' ? ' (latest)' : '' }}</title>
-        </circle>
+                @pointerdown.stop="$emit('port-down', $event, p.name, 'in')"></circle>
         <text class="ew-port-label" x="10" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
       </g>
       <g v-for="(p, i) in node.outputs" :key="'o' + p.name">
         <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="out"
                 :class="['ew-port', 'ew-out', {error: p.name === 'error'}]" :cx="W" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
-                @pointerdown.stop="$emit('port-down', $event, p.name, 'out')">
-          <title>{{ p.name }}: {{ p.type }}</title>
-        </circle>
+                @pointerdown.stop="$emit('port-down', $event, p.name, 'out')"></circle>
         <text class="ew-port-label" :x="W - 10" text-anchor="end" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
       </g>
     </g>`,
@@ -63,6 +58,14 @@ const EwNode = {
   computed: {
     height() {
       return nodeHeight(this.node);
+    },
+    tooltip() {
+      // One tooltip per node, naming its state and its ports' types, instead of one per port.
+      const ports = (list, arrow) => list.map((p) => `${arrow} ${p.name}: ${p.type}${p.mode === "latest" ? " (latest)" : ""}`);
+      const lines = [this.node.title, `state: ${this.status.state}${this.status.errors ? ` (${this.status.errors} errors)` : ""}`,
+        ...ports(this.node.inputs, "in "), ...ports(this.node.outputs, "out")];
+      if (this.node.doc) lines.push("", this.node.doc);
+      return lines.join("\n");
     },
     caption() {
       const text = this.node.label || this.node.id;

@@ -122,6 +122,8 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
         console.print(f"[red]node '{escape(nid)}' failed on {result.nodes[nid].errors} "
                       f"firing(s)[/]; last error: {escape(record.error)}: {escape(first_line)}",
                       highlight=False)
+    for problem in run.hooks.errors:
+        console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
     if result.status == "aborted" and result.first_error is not None:
         console.print(f"[red]stopped by --fail-fast:[/] {escape(str(result.first_error))}",
                       highlight=False)

@@ -22,9 +22,10 @@ HOOK_NAMES = ("node_started", "emitted", "fired", "failed", "node_ended", "run_e
 class Hooks:
     """Lists of callbacks, one list per hook point. Unknown hook names are refused."""
 
-    __slots__ = HOOK_NAMES
+    __slots__ = (*HOOK_NAMES, "errors")
 
     def __init__(self) -> None:
+        self.errors: list[str] = []
         self.node_started: list[Callable[..., Any]] = []
         self.emitted: list[Callable[..., Any]] = []
         self.fired: list[Callable[..., Any]] = []
@@ -42,6 +43,15 @@ class Hooks:
         return lambda: callbacks.remove(callback) if callback in callbacks else None
 
     def call(self, name: str, *args: Any) -> None:
-        """Call every callback attached to ``name``."""
+        """Call every callback attached to ``name``.
+
+        An observer that raises is contained like a failing component: the error is kept
+        in ``errors`` and the run goes on.
+        """
         for callback in getattr(self, name):
-            callback(*args)
+            try:
+                callback(*args)
+            except Exception as exc:  # noqa: BLE001 - an observer must not stop the run
+                if len(self.errors) < 100:
+                    self.errors.append(f"{name} observer {getattr(callback, '__qualname__', '?')}"
+                                       f" failed: {type(exc).__name__}: {exc}")

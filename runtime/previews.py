@@ -13,14 +13,24 @@ HEAD_ROWS = 5
 MAX_COLUMNS = 20
 
 
+def loaded_type(module: str, name: str) -> Any:
+    """A class from a module only if that module is already imported, else None.
+
+    Nothing is imported here. A module that another thread is still importing may lack
+    the class yet; that counts as not loaded (no value can be of that class yet).
+    """
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) else None
+
+
 def _is_dataframe(value: Any) -> bool:
-    pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(value, pd.DataFrame)
+    frame = loaded_type("pandas", "DataFrame")
+    return frame is not None and isinstance(value, frame)
 
 
 def _is_ndarray(value: Any) -> bool:
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(value, np.ndarray)
+    array = loaded_type("numpy", "ndarray")
+    return array is not None and isinstance(value, array)
 
 
 def _is_estimator(value: Any) -> bool:

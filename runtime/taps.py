@@ -9,7 +9,6 @@ the person watching it.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from runtime.graph import Plan
 from runtime.hooks import Hooks
 from runtime.messages import Batch, ErrorRecord
-from runtime.previews import preview
+from runtime.previews import loaded_type, preview
 from runtime.registry import ANY
 
 Snapshot = dict[str, Any]
@@ -81,10 +80,9 @@ class LiveStats:
         elif mode == "check":
             # An Any-typed port: count rows once DataFrames travel on it. Checking the ends
             # of the batch keeps a stream of plain values from paying per message.
-            pd = sys.modules.get("pandas")
-            if pd is not None and (isinstance(values[0], pd.DataFrame)
-                                   or isinstance(values[-1], pd.DataFrame)):
-                frame = pd.DataFrame
+            frame = loaded_type("pandas", "DataFrame")
+            if frame is not None and (isinstance(values[0], frame)
+                                      or isinstance(values[-1], frame)):
                 stat.rows += sum(len(v) for v in values if isinstance(v, frame))
                 stat.saw_frames = True
         self._dirty_edges.add(edge)

@@ -27,7 +27,7 @@ from runtime.engine import RunResult
 from runtime.graph import Plan
 from runtime.hooks import Hooks
 from runtime.messages import Batch, ErrorRecord, IdRanges
-from runtime.previews import preview
+from runtime.previews import loaded_type, preview
 from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
 
 QUEUE_GROUPS = 16
@@ -240,8 +240,7 @@ class Recorder:
             raise TypeError(msg)
         kind, pfirst, pblob = _parents_encoding(batch.parents)
         values = batch.values
-        pd = sys.modules.get("pandas")
-        frame_type = pd.DataFrame if pd is not None else None
+        frame_type = loaded_type("pandas", "DataFrame")
         rows = None
         if frame_type is not None and any(isinstance(v, frame_type) for v in values[:1]):
             rows = pack_ints(len(v) if isinstance(v, frame_type) else -1 for v in values)

@@ -196,3 +196,15 @@ def test_every_preview_is_json_and_never_raises(value: Any) -> None:
     assert isinstance(p["kind"], str) and isinstance(p["summary"], str)
     json.loads(json.dumps(p))
     assert isinstance(summary(value), str)
+
+
+def test_a_module_still_being_imported_is_treated_as_not_loaded(monkeypatch: Any) -> None:
+    # Another thread may be importing pandas while a tap looks at a value: sys.modules then
+    # holds a module without DataFrame yet. Previews must not fail on that.
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "pandas", types.ModuleType("pandas"))
+    monkeypatch.setitem(sys.modules, "numpy", types.ModuleType("numpy"))
+    info = preview(1795318228.5)
+    assert info["summary"] == "1795318228.5"

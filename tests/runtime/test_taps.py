@@ -397,3 +397,24 @@ def test_hooks_are_called_on_the_event_loop_thread_even_for_threaded_nodes() -> 
     assert len(loop_thread) == 1 and threads["failed"], "hooks were not called"
     off_loop = sorted(name for name, ids in threads.items() if ids != loop_thread)
     assert off_loop == [], f"hooks called off the event loop thread: {off_loop}"
+
+
+def test_a_failing_observer_does_not_stop_the_run() -> None:
+    import runtime
+
+    flow = runtime.Flow.model_validate({
+        "edgewise": 1, "name": "observed",
+        "nodes": [{"id": "r", "component": "stream.range", "params": {"count": 50}},
+                  {"id": "c", "component": "stream.count"}],
+        "edges": [{"source": "r.data", "target": "c.data"}]})
+    run = runtime.Run(runtime.plan(flow))
+
+    def broken(edge: str, batch: object) -> None:
+        msg = "observer bug"
+        raise RuntimeError(msg)
+
+    run.hooks.add("emitted", broken)
+    result = run.run()
+    assert result.status == "ok"
+    assert result.edges["r.data->c.data"] == 50
+    assert run.hooks.errors and "observer bug" in run.hooks.errors[0]
