@@ -80,14 +80,14 @@ class Inspector:
     """Shows the last values seen on one edge: tables, statistics, a plot, trees, records."""
 
     def __init__(self) -> None:
-        self.on_trace: Callable[[int], Any] | None = None
+        self.on_trace: Callable[[int, str | None], Any] | None = None
         self.trace_box: ui.column | None = None
         self.container = ui.column().classes("w-full gap-2").props('data-testid="inspector"')
         with self.container:
             ui.label("Click an edge to see the data on it.").classes("text-grey-7")
 
     def show(self, edge: str, samples: list[dict[str, Any]], note: str = "",
-             on_trace: Callable[[int], Any] | None = None) -> None:
+             on_trace: Callable[[int, str | None], Any] | None = None) -> None:
         """Show the samples of an edge (newest first); with ``on_trace``, offer tracing."""
         self.container.clear()
         self.on_trace = on_trace
@@ -111,9 +111,19 @@ class Inspector:
         with body:
             if self.on_trace is not None:
                 trace = self.on_trace
-                ui.button("Trace to its sources", icon="account_tree",
-                          on_click=lambda: trace(int(sample["id"]))).props(
-                    'flat dense data-testid="inspector-trace"')
+                with ui.row().classes("items-center gap-2 w-full"):
+                    ui.button("Trace to its sources", icon="account_tree",
+                              on_click=lambda: trace(int(sample["id"]), None)).props(
+                        'flat dense data-testid="inspector-trace"')
+                    if sample.get("kind") == "dataframe":
+                        row = ui.input("row id").props(
+                            'dense data-testid="trace-row"').classes("w-24")
+                        ui.button("Trace row", icon="linear_scale",
+                                  on_click=lambda: trace(int(sample["id"]),
+                                                         row.value or None)).props(
+                            'flat dense data-testid="inspector-trace-row"').tooltip(
+                            "Follow one row back to its source line, and see which model "
+                            "scored it")
                 self.trace_box = ui.column().classes("w-full gap-0").props(
                     'data-testid="trace-path"')
             kind = sample.get("kind")

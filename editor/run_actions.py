@@ -57,7 +57,7 @@ class RunActions:
             store = self.past
             samples = await run.io_bound(run_samples, store, edge.split("->")[0])
             self.inspector.show(edge, samples or [], f"run {store.id}",
-                                on_trace=lambda mid: self.trace(store, mid))
+                                on_trace=lambda mid, row: self.trace(store, mid, row))
             return
         if self.worker is None:
             self.inspector.show(edge, [], "Run the flow to see the data on this edge.")
@@ -181,18 +181,43 @@ class RunActions:
         self.canvas.set_states({n: {"state": s["state"], "errors": s["errors"]}
                                 for n, s in manifest.get("nodes", {}).items()})
 
-    async def trace(self, store: runtime.RunStore, message_id: int) -> None:
-        """Trace a message of a kept run back to its sources and light up the path."""
-        steps = await run.io_bound(lambda: runtime.Lineage(store).trace(message_id))
+    async def trace(self, store: runtime.RunStore, message_id: int,
+                    row: str | None = None) -> None:
+        """Trace a message (or one of its rows) of a kept run and light up the path.
+
+        A row's trace also names the model that scored it and the source line it came from.
+        """
+        def walk() -> list[Any]:
+            return runtime.Lineage(store).trace(message_id, row)
+
+        try:
+            steps = await run.io_bound(walk)
+        except (LookupError, ValueError) as exc:
+            self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
+            return
         if not steps:
             return
         self.canvas.highlight(trace_items(store, steps))
+        pad = chr(160) * 3
         lines = []
         for step in steps:
             m = step.message
             rows = f", {m.rows} rows" if m.rows is not None else ""
-            lines.append(f"{chr(160) * 3 * step.depth}← #{m.id} {m.origin} "
-                         f"({step.component}{rows})")
+            lines.append(f"{pad * step.depth}← #{m.id} {m.origin} ({step.component}{rows})")
+            for side in step.side_inputs:
+                info = side.preview or {}
+                what = "scored by model" if info.get("kind") == "model" else "with"
+                lines.append(f"{pad * (step.depth + 1)}{what} #{side.id} {side.origin} "
+                             f"{info.get('summary', '')}")
+            source = step.source or {}
+            if source.get("line"):
+                lines.append(f"{pad * (step.depth + 1)}source: {source['file']} line "
+                             f"{source['line']}")
+            elif source.get("dataset"):
+                lines.append(f"{pad * (step.depth + 1)}source: dataset {source['dataset']}, "
+                             f"row {source['row']}")
+            if step.note:
+                lines.append(step.note)
         self.inspector.show_trace(lines)
 
     def show_changes(self, report: dict[str, Any]) -> None:

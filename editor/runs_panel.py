@@ -35,6 +35,9 @@ def trace_items(store: runtime.RunStore, steps: list[runtime.record.lineage.Step
     edges = [f"{e['source']}->{e['target']}" for e in store.flow().get("edges", [])]
     ids: set[str] = set()
     nodes = {step.message.id: step.message for step in steps}
+    nodes.update({side.id: side for step in steps for side in step.side_inputs})
+    for side in (side for step in steps for side in step.side_inputs):
+        ids.add(side.node)
     for step in steps:
         message = step.message
         ids.add(message.node)

@@ -271,6 +271,17 @@ def test_kept_runs_can_be_shown_traced_replayed_and_compared(
     expect(page.locator(".ew-node.highlight")).to_have_count(4)
     expect(page.locator(NODE.format("metrics") + ".highlight")).to_have_count(0)
 
+    # one row: back to the data set, naming the model that scored it
+    first_row = inspector.get_by_test_id("inspector-table").locator("tbody tr").first
+    row_id = first_row.locator("td").first.inner_text().strip()
+    inspector.locator("input[data-testid=trace-row], [data-testid=trace-row] input").first.fill(
+        row_id)
+    inspector.get_by_test_id("inspector-trace-row").click()
+    path = page.get_by_test_id("trace-path")
+    expect(path).to_contain_text("scored by model")
+    expect(path).to_contain_text(f"source: dataset iris, row {row_id}")
+    expect(page.locator(NODE.format("fit") + ".highlight")).to_have_count(1)
+
     # re-run from a node with a changed param: the new run is compared with the kept one
     select_node(page, "fit")
     area = page.locator('[data-param="options"] textarea, textarea[data-param="options"]').first
