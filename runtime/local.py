@@ -29,6 +29,7 @@ Outputs = dict[str, Batch]
 InboxItem = tuple[str, Any]
 NO_PARENTS: tuple[int, ...] = ()
 MAX_ERROR_INPUTS = 1000
+THREADED_READ_AHEAD = 32
 
 
 class _FailFast(Exception):
@@ -337,8 +338,10 @@ class _NodeTask:
 
         Each message is handed over as soon as it exists, however long the next one takes.
         """
+        # Threaded sources make heavy messages (file chunks, frames): let them run only a
+        # few messages ahead, so that back pressure bounds memory by chunks, not by 1,024s.
         handoff: queue.Queue[tuple[str, Any]] = queue.Queue(
-            maxsize=self.shared.options.batch_size)
+            maxsize=THREADED_READ_AHEAD)
         halt = self.halt
 
         def put(item: tuple[str, Any]) -> bool:
