@@ -79,7 +79,8 @@ class FitParams(Params):
                                     description="Keyword arguments for the estimator.")
     target: str = Field(description="The label column to learn.")
     features: list[str] | None = Field(
-        default=None, description="Feature columns; by default every column but the target.")
+        default=None, min_length=1,
+        description="Feature columns; leave empty for every column but the target.")
 
     @field_validator("estimator")
     @classmethod
@@ -94,7 +95,8 @@ def fit(data: pd.DataFrame, *, params: FitParams) -> Any:
     """Fit a scikit-learn estimator on each DataFrame received; emit the fitted model."""
     cls = estimator_class(params.estimator)
     _require(data, params.target, "target")
-    features = params.features or [c for c in data.columns if c != params.target]
+    features = params.features if params.features is not None else [
+        c for c in data.columns if c != params.target]
     for column in features:
         _require(data, column, "feature")
     try:
