@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import BaseModel
+from contract import contract_tests
 
 import runtime
 from runtime.testing import memory_source, run_component
@@ -28,46 +28,11 @@ CONTRACT: dict[str, dict[str, Any]] = {
 }
 
 
-def described(component_id: str) -> dict[str, Any]:
-    return {c["id"]: c for c in runtime.components()}[component_id]
 
-
-def family_ids() -> list[str]:
-    return [s.id for s in runtime.default_registry() if s.target.__module__ == FAMILY_MODULE]
-
-
-def test_family_has_exactly_the_contracted_components() -> None:
-    assert sorted(family_ids()) == sorted(CONTRACT)
-
-
-@pytest.mark.parametrize("component_id", sorted(CONTRACT))
-def test_ports_and_params_match_the_contract(component_id: str) -> None:
-    info, want = described(component_id), CONTRACT[component_id]
-    assert {p["name"]: (p["type"], p["mode"]) for p in info["inputs"]} == want["inputs"]
-    assert {p["name"]: p["type"] for p in info["outputs"]} == {
-        **want["outputs"], "error": "ErrorRecord"}
-    assert set(info["params_schema"].get("required", [])) == want["required"]
-    fields = runtime.default_registry().get(component_id).params_model.model_fields
-    for name, default in want["defaults"].items():
-        assert fields[name].get_default(call_default_factory=True) == default
-
-
-@pytest.mark.parametrize("component_id", family_ids())
-def test_params_model_forbids_unknown_keys_and_describes_every_field(component_id: str) -> None:
-    spec = runtime.default_registry().get(component_id)
-    model: type[BaseModel] = spec.params_model
-    assert model.model_config.get("extra") == "forbid"
-    schema = model.model_json_schema()
-    assert schema.get("additionalProperties") is False
-    for name, field in model.model_fields.items():
-        assert field.description, f"{component_id} param '{name}' has no description"
-        assert schema["properties"][name].get("description")
-    flow = runtime.Flow.model_validate({
-        "edgewise": 1, "name": "t",
-        "nodes": [{"id": "n", "component": component_id, "params": {"bogus_key": 1}}],
-        "edges": []})
-    problems = runtime.validate(flow)
-    assert any(p.param == "bogus_key" and "unknown param" in p.message for p in problems)
+(test_family_has_exactly_the_contracted_components,
+ test_ports_and_params_match_the_contract,
+ test_params_model_forbids_unknown_keys_and_describes_every_field,
+) = contract_tests(FAMILY_MODULE, CONTRACT)
 
 
 def not_json(constant: str) -> Any:
