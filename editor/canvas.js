@@ -30,28 +30,36 @@ const EwNode = {
   template: `
     <g data-testid="node" :data-node-id="node.id" :data-component="node.component"
        :class="['ew-node', {selected, unknown: node.unknown, problem, highlight}]"
-       :transform="'translate(' + node.x + ',' + node.y + ')'">
+       :transform="'translate(' + node.x + ',' + node.y + ')'" @pointerdown.stop="down">
       <title>{{ tooltip }}</title>
-      <rect class="ew-body" :width="W" :height="height" rx="6"
-            @pointerdown.stop="$emit('body-down', $event)"></rect>
-      <text class="ew-title" x="10" y="19" @pointerdown.stop="$emit('body-down', $event)">{{ caption }}</text>
+      <rect class="ew-body" :width="W" :height="height" rx="6"></rect>
+      <text class="ew-title" x="10" y="19">{{ caption }}</text>
       <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
         <circle r="6" :class="'ew-state-' + status.state"></circle>
         <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
       </g>
-      <g v-for="(p, i) in node.inputs" :key="'i' + p.name">
+      <template v-for="(p, i) in node.inputs" :key="'i' + p.name">
         <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="in"
-                :class="['ew-port', 'ew-in', {latest: p.mode === 'latest'}]" cx="0" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
-                @pointerdown.stop="$emit('port-down', $event, p.name, 'in')"></circle>
+                :class="p.mode === 'latest' ? 'ew-port latest' : 'ew-port'" cx="0" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"></circle>
         <text class="ew-port-label" x="10" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
-      </g>
-      <g v-for="(p, i) in node.outputs" :key="'o' + p.name">
+      </template>
+      <template v-for="(p, i) in node.outputs" :key="'o' + p.name">
         <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="out"
-                :class="['ew-port', 'ew-out', {error: p.name === 'error'}]" :cx="W" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"
-                @pointerdown.stop="$emit('port-down', $event, p.name, 'out')"></circle>
+                :class="p.name === 'error' ? 'ew-port error' : 'ew-port'" :cx="W" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"></circle>
         <text class="ew-port-label" :x="W - 10" text-anchor="end" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
-      </g>
+      </template>
     </g>`,
+  methods: {
+    // One listener per node: a press on a port starts a wire, anywhere else a drag.
+    down(ev) {
+      const port = ev.target.dataset && ev.target.dataset.port;
+      if (port) {
+        this.$emit("port-down", ev, port.slice(port.indexOf(".") + 1), ev.target.dataset.direction);
+      } else {
+        this.$emit("body-down", ev);
+      }
+    },
+  },
   data() {
     return { W: NODE_W, HEAD_H, ROW_H };
   },

@@ -20,6 +20,7 @@ from editor.runs_panel import RunsPanel
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace, WorkspaceError
 
+WORKER_DELAY = 2.0  # seconds after the page is built
 PUSH_INTERVAL = 0.1  # seconds: labels and states reach the browser at most 10 times a second
 
 
@@ -104,6 +105,7 @@ class EditorPage(FileActions, RunActions):
         self.form: ParamsForm | RawParamsForm | None = None
         self.inspected: str | None = None
         self.past: runtime.RunStore | None = None
+        self.closed = False
         self.canvas: FlowCanvas
         self.load_error: str | None = None
         data: dict[str, Any] = {"edgewise": 1, "name": Path(name).stem, "nodes": [], "edges": []}
@@ -202,8 +204,10 @@ class EditorPage(FileActions, RunActions):
             ui.notify(f"{self.name}: {self.load_error}", type="negative", multi_line=True,
                       timeout=0, close_button=True)
         ui.timer(0.05, self.revalidate, once=True)
-        ui.timer(0.5, self.prepare_worker, once=True)
-        ui.context.client.on_disconnect(self.close)
+        # The standby worker imports pandas and scikit-learn: start it once the page has
+        # painted, so that its imports do not compete with the first paint.
+        ui.timer(WORKER_DELAY, self.prepare_worker, once=True)
+        ui.context.client.on_delete(self.close)  # not on a reconnect: the run goes on
 
     def _build_flows(self) -> None:
         ui.label("Flows").classes("text-subtitle2")
@@ -442,7 +446,8 @@ class EditorPage(FileActions, RunActions):
             self.render_params()
 
     def close(self) -> None:
-        """The tab went away: end its worker."""
+        """The tab went away: end its worker (and start no other)."""
+        self.closed = True
         for worker in (self.worker, self.standby):
             if worker is not None:
                 worker.close()

@@ -40,6 +40,7 @@ class RunActions:
     problems: list[runtime.Problem]
     inspected: str | None
     past: runtime.RunStore | None
+    closed: bool
 
     async def revalidate(self) -> None:
         """Validate the document (EditorPage has it)."""
@@ -91,7 +92,7 @@ class RunActions:
 
     def prepare_worker(self) -> None:
         """Start a worker ahead of time, so that pressing Run starts the flow at once."""
-        if self.standby is None:
+        if self.standby is None and not self.closed:
             self.standby = RunWorker(self.inbox.put)
             self.standby.spawn()
 

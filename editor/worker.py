@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import threading
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 KEEP_PER_EDGE = 20
+WORKER_NICENESS = 5
 DEBUG_PER_WINDOW = 50
 DEBUG_WINDOW = 0.05
 DEBUG_TEXT = 1000
@@ -47,6 +49,10 @@ def _warm_up() -> None:
 
 def _worker_main(conn: Connection) -> None:
     """The worker process: wait for a flow; validate, run, report; then answer inspections."""
+    try:  # the editor and the browser come first: a busy flow must not make them lag
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     import runtime
     from runtime.previews import detail, preview
 
