@@ -10,24 +10,7 @@ from typing import Any
 
 import runtime
 from bench._report import Timing, best, heading, parse_args, table, timed, verdict
-
-CHAIN_STAGES = 10
-
-
-def chain_flow(count: int) -> runtime.Flow:
-    """stream.range -> 10 x stream.identity -> stream.count."""
-    nodes: list[dict[str, Any]] = [{"id": "src", "component": "stream.range",
-                                    "params": {"count": count}}]
-    edges: list[dict[str, str]] = []
-    prev = "src"
-    for i in range(CHAIN_STAGES):
-        nodes.append({"id": f"n{i}", "component": "stream.identity"})
-        edges.append({"source": f"{prev}.data", "target": f"n{i}.data"})
-        prev = f"n{i}"
-    nodes.append({"id": "count", "component": "stream.count"})
-    edges.append({"source": f"{prev}.data", "target": "count.data"})
-    return runtime.Flow.model_validate({"edgewise": 1, "name": "chain", "nodes": nodes,
-                                        "edges": edges})
+from bench.chain import STAGES, chain_flow
 
 
 def streaming_workspace(folder: Path, rows: int) -> Path:
@@ -107,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = big_recorder.store
         messages = store.manifest()["recording"]["messages_indexed"]
         lineage = runtime.Lineage(store)
-        last = store.message_at(f"n{CHAIN_STAGES - 1}.data", -1)
+        last = store.message_at(f"step{STAGES}.data", -1)
         assert last is not None  # noqa: S101 - the run made it
         trace_time, steps = timed(lambda: lineage.trace(last.id))
         st = runtime.RunStore(recorder.folder)
