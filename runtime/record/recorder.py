@@ -8,6 +8,7 @@ keep is counted per output port and reported in the manifest, never silently dro
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -107,6 +108,7 @@ def flow_hash(flow: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     import importlib.metadata
 
@@ -437,7 +439,7 @@ class Recorder:
             "flow": self._flow,
             "flow_hash": flow_hash(self._flow),
             "base_dir": str(self.plan.base_dir),
-            "versions": _versions(),
+            "versions": dict(_versions()),
             "started": datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(),
             "ended": None,
             "policy": self.policy.to_json(),
