@@ -19,6 +19,32 @@ function portPos(node, port, direction) {
   return { x: direction === "in" ? node.x : node.x + NODE_W, y: portY(node, i) };
 }
 
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+// A node's ports never change while it is on the canvas, so they are drawn as one piece of
+// markup instead of four Vue-managed elements per port: a 300-node flow has 900 ports.
+function portsMarkup(node) {
+  const rows = [];
+  const id = esc(node.id);
+  node.inputs.forEach((p, i) => {
+    const y = HEAD_H + ROW_H * i + ROW_H / 2;
+    const cls = p.mode === "latest" ? "ew-port latest" : "ew-port";
+    rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="in" class="${cls}" cx="0" cy="${y}" r="6"></circle>`,
+      `<text class="ew-port-label" x="10" y="${y + 4}">${esc(p.name)}</text>`);
+  });
+  node.outputs.forEach((p, i) => {
+    const y = HEAD_H + ROW_H * i + ROW_H / 2;
+    const cls = p.name === "error" ? "ew-port error" : "ew-port";
+    rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="out" class="${cls}" cx="${NODE_W}" cy="${y}" r="6"></circle>`,
+      `<text class="ew-port-label" x="${NODE_W - 10}" text-anchor="end" y="${y + 4}">${esc(p.name)}</text>`);
+  });
+  return rows.join("");
+}
+
 function curve(x1, y1, x2, y2) {
   const dx = Math.max(40, Math.abs(x2 - x1) / 2);
   return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
@@ -38,16 +64,7 @@ const EwNode = {
         <circle r="6" :class="'ew-state-' + status.state"></circle>
         <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
       </g>
-      <template v-for="(p, i) in node.inputs" :key="'i' + p.name">
-        <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="in"
-                :class="p.mode === 'latest' ? 'ew-port latest' : 'ew-port'" cx="0" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"></circle>
-        <text class="ew-port-label" x="10" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
-      </template>
-      <template v-for="(p, i) in node.outputs" :key="'o' + p.name">
-        <circle data-testid="port" :data-port="node.id + '.' + p.name" data-direction="out"
-                :class="p.name === 'error' ? 'ew-port error' : 'ew-port'" :cx="W" :cy="HEAD_H + ROW_H * i + ROW_H / 2" r="6"></circle>
-        <text class="ew-port-label" :x="W - 10" text-anchor="end" :y="HEAD_H + ROW_H * i + ROW_H / 2 + 4">{{ p.name }}</text>
-      </template>
+      <g class="ew-ports" v-html="portsHtml"></g>
     </g>`,
   methods: {
     // One listener per node: a press on a port starts a wire, anywhere else a drag.
@@ -66,6 +83,9 @@ const EwNode = {
   computed: {
     height() {
       return nodeHeight(this.node);
+    },
+    portsHtml() {
+      return portsMarkup(this.node);
     },
     tooltip() {
       // One tooltip per node, naming its state and its ports' types, instead of one per port.
@@ -205,7 +225,11 @@ export default {
     // ---- called from Python ----
     setGraph(graph, fit) {
       const catalog = this.catalog || {};
-      this.nodes = graph.nodes.map((n) => ({ ...(catalog[n.component] || {}), ...n }));
+      const nodes = graph.nodes.map((n) => ({ ...(catalog[n.component] || {}), ...n }));
+      // Fit from the nodes' coordinates before drawing them, so measuring the view does not
+      // force a layout of thousands of fresh SVG elements.
+      const fitted = fit && this.fitTo(nodes);
+      this.nodes = nodes;
       this.edges = graph.edges.map((e) => ({ ...e }));
       const ids = new Set(this.nodes.map((n) => n.id));
       this.selNodes = new Set([...this.selNodes].filter((id) => ids.has(id)));
@@ -213,7 +237,7 @@ export default {
       this.selEdges = new Set([...this.selEdges].filter((id) => eids.has(id)));
       this.$nextTick(() => {
         this.paintLabels(Object.keys(this.labels));
-        if (fit) this.fit();
+        if (fit && !fitted) this.fit();
       });
     },
     setLabels(labels) {
@@ -249,13 +273,17 @@ export default {
       this.refusalTimer = setTimeout(() => (this.refusal = null), 3000);
     },
     fit() {
+      this.fitTo(this.nodes);
+    },
+    // Fit the given nodes into the view; false if the view has no size yet.
+    fitTo(nodes) {
       const rect = this.$refs.root.getBoundingClientRect();
-      if (!this.nodes.length || !rect.width) {
+      if (!nodes.length || !rect.width) {
         this.tx = 0; this.ty = 0; this.k = 1;
-        return;
+        return !nodes.length;
       }
       let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-      for (const n of this.nodes) {
+      for (const n of nodes) {
         x1 = Math.min(x1, n.x); y1 = Math.min(y1, n.y);
         x2 = Math.max(x2, n.x + NODE_W); y2 = Math.max(y2, n.y + nodeHeight(n));
       }
@@ -264,6 +292,7 @@ export default {
       this.k = Math.max(0.1, k);
       this.tx = (rect.width - (x2 - x1) * this.k) / 2 - x1 * this.k;
       this.ty = (rect.height - (y2 - y1) * this.k) / 2 - y1 * this.k;
+      return true;
     },
     // ---- labels are written straight to the DOM: no Vue render per update ----
     paintLabels(ids) {
