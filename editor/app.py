@@ -93,4 +93,4 @@ def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8080,
         app.add_middleware(TokenMiddleware, token=token)
     setup(workspace, start)
     ui.run(host=host, port=port, title="Edgewise", reload=False, show=False,
-           favicon="🔀", show_welcome_message=False)
+           favicon="🔀", show_welcome_message=False, tailwind=False)
