@@ -4,7 +4,11 @@ Engines call these once per *batch* of messages, never per message, so observati
 nothing measurable when no one listens and little when someone does:
 
 - ``node_started(node)``: a node began its first work.
-- ``emitted(edge, batch)``: a Batch of messages was put on an edge.
+- ``produced(port, batch)``: a node put a Batch of messages out on one of its output ports
+  (``port`` is ``NODE.PORT``), whether or not an edge leaves that port. Called once per
+  batch, before ``emitted``: observers that keep what a node made (the recorder) use this.
+- ``emitted(edge, batch)``: a Batch of messages was put on an edge; a batch on a port
+  with three edges is emitted three times.
 - ``fired(node, count)``: a node finished ``count`` firings.
 - ``failed(node, record)``: a firing raised; ``record`` is the ErrorRecord.
 - ``node_ended(node, state)``: a node ended, as ``done`` or ``failed``.
@@ -16,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-HOOK_NAMES = ("node_started", "emitted", "fired", "failed", "node_ended", "run_ended")
+HOOK_NAMES = ("node_started", "produced", "emitted", "fired", "failed", "node_ended", "run_ended")
 
 
 class Hooks:
@@ -27,6 +31,7 @@ class Hooks:
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.node_started: list[Callable[..., Any]] = []
+        self.produced: list[Callable[..., Any]] = []
         self.emitted: list[Callable[..., Any]] = []
         self.fired: list[Callable[..., Any]] = []
         self.failed: list[Callable[..., Any]] = []

@@ -424,6 +424,8 @@ class _NodeTask:
         for port, batch in out.items():
             if not batch.values:
                 continue
+            if hooks.produced:
+                hooks.call("produced", batch.origin, batch)
             for edge_id, target, target_port in self.targets.get(port, ()):
                 counts[edge_id] += len(batch.values)
                 if hooks.emitted:

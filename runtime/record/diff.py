@@ -218,15 +218,28 @@ def run_edges(store: RunStore) -> dict[str, str]:
             for e in store.flow().get("edges", [])}
 
 
+def loose_ports(store: RunStore) -> dict[str, str]:
+    """The output ports with messages but no edge (a result left unconnected), by name."""
+    sources = {e["source"] for e in store.flow().get("edges", [])}
+    return {origin: origin for origin in store.origins() if origin not in sources}
+
+
 def diff_runs(a: RunStore, b: RunStore) -> dict[str, Any]:
-    """Compare two runs edge by edge; list the most upstream changed edges first."""
-    ports_a, ports_b = run_edges(a), run_edges(b)
+    """Compare two runs edge by edge; list the most upstream changed edges first.
+
+    Output ports that made messages but have no edge are compared too, under their own
+    name (``NODE.PORT``): a result nobody wired up is still a result.
+    """
+    ports_a, ports_b = run_edges(a) | loose_ports(a), run_edges(b) | loose_ports(b)
     edges_a, edges_b = set(ports_a), set(ports_b)
     flow_a = a.manifest().get("replay_flow") or a.flow()
     flow_b = b.manifest().get("replay_flow") or b.flow()
     graph: nx.DiGraph = nx.DiGraph()
     into: dict[str, list[str]] = {}
     for edge in edges_a | edges_b:
+        if "->" not in edge:
+            graph.add_node(edge.split(".")[0])
+            continue
         source, target = edge.split("->")
         graph.add_edge(source.split(".")[0], target.split(".")[0])
         into.setdefault(target.split(".")[0], []).append(edge)

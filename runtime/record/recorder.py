@@ -1,4 +1,4 @@
-"""The recorder: keeps a run on disk as it happens, through the ``emitted`` hook only.
+"""The recorder: keeps a run on disk as it happens, through the ``produced`` hook only.
 
 The event loop only hands each batch to a queue; a writer thread indexes it in SQLite and
 stores the values, so the run itself slows down little. What the storage policy does not
@@ -172,7 +172,6 @@ class Recorder:
             QUEUE_GROUPS)
         self._outbox: list[tuple[str, Batch, float]] = []
         self._handed = 0.0
-        self._last: dict[str, Batch] = {}
         self._ports: dict[str, _PortState] = {}
         self.errors: list[str] = []
         self.indexed = 0
@@ -193,13 +192,10 @@ class Recorder:
         return RunStore(self.folder)
 
     def attach(self, hooks: Hooks) -> None:
-        """Record every batch put on an edge (a batch fanned out to many edges, once)."""
-        hooks.add("emitted", self._emitted)
+        """Record every batch a node puts out, on connected and unconnected ports alike."""
+        hooks.add("produced", self._produced)
 
-    def _emitted(self, edge: str, batch: Batch) -> None:
-        if self._last.get(batch.origin) is batch:
-            return
-        self._last[batch.origin] = batch
+    def _produced(self, port: str, batch: Batch) -> None:
         now = time.perf_counter() - self._clock0
         self._outbox.append((batch.origin, batch, now))
         if len(self._outbox) >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:

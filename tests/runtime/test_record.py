@@ -231,6 +231,30 @@ def test_error_records_read_back_as_error_records(dead_letter: Recorded) -> None
     assert all("NaN" in e.message for e in errors)
 
 
+def test_ports_without_edges_are_recorded_too(small: Path, tmp_path: Path) -> None:
+    # q.data and q.error lead nowhere, yet what q made is kept and can be looked at
+    flow = flow_doc([node("read", "csv.read", path=str(small / "data" / "in.csv"),
+                          chunk_rows=5),
+                     node("q", "frame.query", expr="a >= 10"),
+                     node("bad", "frame.query", expr="no_such_column > 1")],
+                    [("read.data", "q.data"), ("read.data", "bad.data")])
+    kept = record(flow, tmp_path)
+
+    assert kept.result.edges == {"read.data->q.data": 4, "read.data->bad.data": 4}
+    store = kept.store
+    assert store.count("q.data") == 4
+    assert [len(store.value(m.id)) for m in store.messages("q.data")] == [0, 0, 5, 5]
+    errors = [store.value(m.id) for m in store.messages("bad.error")]
+    assert len(errors) == 4 and all(isinstance(e, ErrorRecord) for e in errors)
+    assert "no_such_column" in errors[0].message
+    ports = kept.manifest["recording"]["ports"]
+    assert ports["q.data"]["kept"] == 4 and ports["bad.error"]["kept"] == 4
+    # and they trace back to the source like any other message
+    first = next(store.messages("bad.error"))
+    assert [step.message.origin for step in Lineage(store).trace(first.id)] == [
+        "bad.error", "read.data"]
+
+
 # --- storage policy --------------------------------------------------------------------
 
 
@@ -555,6 +579,24 @@ def test_diff_names_the_edge_leaving_the_shifted_source(tmp_path: Path) -> None:
     assert edges["read.data->q.data"]["columns"]["b"]["shifted"] is False
     assert edges["n.count->show.data"]["changed"] is False
     assert diff_runs(before.store, before.store)["first_changed"] == []
+
+
+def test_diff_compares_ports_without_edges_too(tmp_path: Path) -> None:
+    # the shifted data is only seen on q.data, which has no edge
+    flow = flow_doc([node("read", "csv.read", path="data/in.csv", chunk_rows=100),
+                     node("q", "frame.query", expr="a >= 0")], [("read.data", "q.data")])
+    write_csv(tmp_path / "data" / "in.csv", 400)
+    before = record(flow, tmp_path)
+    write_csv(tmp_path / "data" / "in.csv", 400, shift=150.0)
+    after = record(flow, tmp_path)
+
+    report = diff_runs(before.store, after.store)
+
+    assert report["first_changed"] == ["read.data->q.data"]
+    assert report["changed"] == ["read.data->q.data", "q.data"]
+    edges = {e["edge"]: e for e in report["edges"]}
+    assert edges["q.data"]["columns"]["a"]["shifted"] is True
+    assert diff_runs(before.store, before.store)["changed"] == []
 
 
 def test_psi_is_about_zero_for_the_same_data_and_large_for_a_shift() -> None:

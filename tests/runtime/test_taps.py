@@ -291,8 +291,8 @@ def test_on_display_without_debug_nodes_is_never_called() -> None:
 
 
 def test_the_hook_names_are_a_closed_set() -> None:
-    assert HOOK_NAMES == ("node_started", "emitted", "fired", "failed", "node_ended",
-                          "run_ended")
+    assert HOOK_NAMES == ("node_started", "produced", "emitted", "fired", "failed",
+                          "node_ended", "run_ended")
 
 
 def test_hooks_refuse_unknown_names() -> None:
@@ -325,11 +325,29 @@ def test_every_hook_point_is_called_during_a_run() -> None:
     result = run_guarded(run)
     assert {n for (n,) in calls["node_started"]} == {"s", "f", "n"}
     assert {e for e, _batch in calls["emitted"]} == set(run.plan.edge_ids)
+    # f.error has no edge, yet what f put out on it is produced
+    assert {p for p, _batch in calls["produced"]} == {"s.data", "f.data", "f.error",
+                                                      "n.count"}
     assert sum(c for node, c in calls["fired"] if node == "f") == 4
     assert [(node, rec.message) for node, rec in calls["failed"]] == [
         ("f", "odd value 1"), ("f", "odd value 3")]
     assert sorted(calls["node_ended"]) == [("f", "failed"), ("n", "done"), ("s", "done")]
     assert calls["run_ended"] == [(result,)]
+
+
+def test_produced_is_called_once_per_batch_even_on_a_port_with_many_edges() -> None:
+    run = make_run({"s": ("stream.range", {"count": 5}), "a": "stream.count",
+                    "b": "stream.count"}, ["s.data->a.data", "s.data->b.data"], [])
+    produced: list[tuple[str, Any]] = []
+    emitted: list[tuple[str, Any]] = []
+    run.hooks.add("produced", lambda port, batch: produced.append((port, batch)))
+    run.hooks.add("emitted", lambda edge, batch: emitted.append((edge, batch)))
+    run_guarded(run)
+    from_s = [batch for port, batch in produced if port == "s.data"]
+    assert sum(len(b.values) for b in from_s) == 5
+    assert len([e for e, _b in emitted if e.startswith("s.data")]) == 2 * len(from_s)
+    assert sorted(p for p, _b in produced if p.startswith(("a.", "b."))) == ["a.count",
+                                                                               "b.count"]
 
 
 def test_hooks_are_called_on_the_event_loop_thread_even_for_threaded_nodes() -> None:
