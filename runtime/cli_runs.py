@@ -193,14 +193,17 @@ def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print what passed along an edge."""
     store = open_run(args, args.run)
-    edges = store.manifest().get("edges", {})
-    if args.edge not in edges:
+    edges = list(store.manifest().get("edges", {}))
+    ports = sorted(set(store.origins()) | {e.split("->")[0] for e in edges})
+    if args.edge not in edges and args.edge not in ports:
         import difflib
 
-        close = [e for e in edges if args.edge in e] or difflib.get_close_matches(
-            args.edge, list(edges), n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]}?" if close else f"; edges: {', '.join(edges)}"
-        msg = f"run {store.id} has no edge '{args.edge}'{hint}"
+        known = edges + [p for p in ports if not any(e.startswith(p + "->") for e in edges)]
+        close = [e for e in known if args.edge in e] or difflib.get_close_matches(
+            args.edge, known, n=1, cutoff=0.5)
+        hint = (f"; did you mean {close[0]}?" if close
+                else f"; edges and ports: {', '.join(known)}")
+        msg = f"run {store.id} has no edge or output port '{args.edge}'{hint}"
         raise UsageError(msg)
     origin = args.edge.split("->")[0]
     if args.message is None:
@@ -436,7 +439,9 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("inspect", help="print what passed along an edge in a kept run")
     p.add_argument("run", metavar="RUN", help="run id (or a prefix), latest, or a run folder")
-    p.add_argument("edge", metavar="EDGE", help="the edge, e.g. 'predict.data->score.data'")
+    p.add_argument("edge", metavar="EDGE",
+                   help="the edge, e.g. 'predict.data->score.data', or an output port with "
+                        "or without edges, e.g. 'predict.error'")
     p.add_argument("--message", type=int, default=None, metavar="N",
                    help="show message N in full (0 first, -1 last); default: list them all")
     workspace(p)

@@ -200,6 +200,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         "inspect": ("inspect", "latest", edge, "--json", *wd),
         "inspect_one": ("inspect", d, edge, "--message", "3", "--json", *wd),
         "inspect_typo": ("inspect", d, "readings.data->predict", *wd),
+        "inspect_port": ("inspect", d, "predict.error", "--json", *wd),
         "inspect_far": ("inspect", d, edge, "--message", "60", "--json", *wd),
         "trace_dl": ("trace", d, "predict.data", "--row", "595", *wd),
         "trace_first_chunk": ("trace", d, "predict.data", "--row", "5", "--json", *wd),
@@ -381,12 +382,20 @@ def test_inspect_message_shows_one_message(world: World) -> None:
     assert answer["value"]["shape"] == [10, 7]
 
 
+def test_inspect_takes_an_output_port_as_well_as_an_edge(world: World) -> None:
+    answer = world["inspect_port"].json()
+
+    assert answer["edge"] == "predict.error"
+    assert len(answer["messages"]) == 9
+    assert {m["preview"]["kind"] for m in answer["messages"]} == {"errorrecord"}
+
+
 def test_inspect_an_unknown_edge_suggests_the_right_one(world: World) -> None:
     result = world["inspect_typo"]
 
     no_traceback(result)
     assert result.code == 2
-    assert "no edge 'readings.data->predict'" in result.stderr
+    assert "no edge or output port 'readings.data->predict'" in result.stderr
     assert "did you mean readings.data->predict.data?" in result.stderr
 
 
