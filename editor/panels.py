@@ -81,16 +81,23 @@ class Inspector:
 
     def __init__(self) -> None:
         self.on_trace: Callable[[int, str | None], Any] | None = None
+        self.on_trained: Callable[[int], Any] | None = None
         self.trace_box: ui.column | None = None
         self.container = ui.column().classes("w-full gap-2").props('data-testid="inspector"')
         with self.container:
             ui.label("Click an edge to see the data on it.").classes("text-grey-7")
 
     def show(self, edge: str, samples: list[dict[str, Any]], note: str = "",
-             on_trace: Callable[[int, str | None], Any] | None = None) -> None:
-        """Show the samples of an edge (newest first); with ``on_trace``, offer tracing."""
+             on_trace: Callable[[int, str | None], Any] | None = None,
+             on_trained: Callable[[int], Any] | None = None) -> None:
+        """Show the samples of an edge (newest first).
+
+        With ``on_trace`` (a kept run), offer tracing; with ``on_trained``, offer a model's
+        training rows.
+        """
         self.container.clear()
         self.on_trace = on_trace
+        self.on_trained = on_trained
         with self.container:
             ui.label(edge).classes("text-subtitle2 font-mono")
             if note:
@@ -124,6 +131,12 @@ class Inspector:
                             'flat dense data-testid="inspector-trace-row"').tooltip(
                             "Follow one row back to its source line, and see which model "
                             "scored it")
+                    if sample.get("kind") == "model" and self.on_trained is not None:
+                        trained = self.on_trained
+                        ui.button("Training rows", icon="dataset",
+                                  on_click=lambda: trained(int(sample["id"]))).props(
+                            'flat dense data-testid="inspector-trained-on"').tooltip(
+                            "Which records trained this model: list and export them")
                 self.trace_box = ui.column().classes("w-full gap-0").props(
                     'data-testid="trace-path"')
             kind = sample.get("kind")
@@ -157,6 +170,24 @@ class Inspector:
             for line in lines:
                 ui.label(line).classes("text-caption font-mono").props(
                     'data-testid="trace-step"')
+
+    def show_training(self, summary: str, frame: Any, export: Callable[[], Any]) -> None:
+        """List a model's training rows (the first 20) under the message, with an export."""
+        if self.trace_box is None:
+            return
+        self.trace_box.clear()
+        with self.trace_box:
+            ui.label(summary).classes("text-caption").props('data-testid="trained-on-summary"')
+            head = frame.head(20)
+            columns = [{"name": "_row", "label": "row id", "field": "_row", "align": "left"}]
+            columns += [{"name": f"c{i}", "label": str(c), "field": f"c{i}", "align": "left"}
+                        for i, c in enumerate(head.columns)]
+            rows = [{"_row": str(idx), **{f"c{i}": _cell(v) for i, v in enumerate(row)}}
+                    for idx, row in zip(head.index, head.itertuples(index=False), strict=True)]
+            ui.table(columns=columns, rows=rows, row_key="_row").props(
+                'dense flat bordered data-testid="trained-on-table"').classes("w-full")
+            ui.button("Export all as CSV", icon="download", on_click=export).props(
+                'flat dense data-testid="trained-on-export"')
 
     def _frame(self, sample: dict[str, Any]) -> None:
         rows, cols = sample["shape"]
@@ -194,3 +225,12 @@ class Inspector:
                                "tooltip": {"trigger": "axis"},
                                "series": [{"type": "line", "data": numeric[names[0]],
                                            "showSymbol": False}]}).classes("w-full h-48")
+
+
+def _cell(value: Any) -> Any:
+    """A table cell: numbers and text as they are, anything else (NaN, None) as text."""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return round(value, 6) if value == value else "NaN"
+    return "" if value is None else str(value)

@@ -13,7 +13,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.panels import DebugPanel, Inspector
-from editor.runs_panel import RunsPanel, run_samples, trace_items
+from editor.runs_panel import RunsPanel, run_samples, scored_by_lines, trace_items
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
 
@@ -58,7 +58,8 @@ class RunActions:
             store = self.past
             samples = await run.io_bound(run_samples, store, edge.split("->")[0])
             self.inspector.show(edge, samples or [], f"run {store.id}",
-                                on_trace=lambda mid, row: self.trace(store, mid, row))
+                                on_trace=lambda mid, row: self.trace(store, mid, row),
+                                on_trained=lambda mid: self.trained_on(store, mid))
             return
         if self.worker is None:
             self.inspector.show(edge, [], "Run the flow to see the data on this edge.")
@@ -219,7 +220,36 @@ class RunActions:
                              f"row {source['row']}")
             if step.note:
                 lines.append(step.note)
+        if row is not None:
+            lines += scored_by_lines(store, steps)
         self.inspector.show_trace(lines)
+
+    async def trained_on(self, store: runtime.RunStore, model_id: int) -> None:
+        """Which records trained a model of a kept run: list them, light up their path."""
+        def gather() -> tuple[dict[str, Any], Any, list[Any]]:
+            lineage = runtime.Lineage(store)
+            facts, rows = lineage.trained_on(model_id)
+            return facts, rows, lineage.trace(model_id)
+
+        try:
+            found = await run.io_bound(gather)
+        except (LookupError, ValueError) as exc:
+            self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
+            return
+        if found is None:  # the editor is shutting down
+            return
+        facts, rows, steps = found
+        self.canvas.highlight(trace_items(store, steps))
+        sources = sorted({str(s) for s in rows.get("_source", []) if s is not None})
+        summary = (f"{facts['estimator']} (message #{model_id} from {facts['node']}) was "
+                   f"fitted on {len(rows)} row(s) from {len(facts['training_data'])} "
+                   f"message(s)" + (f"; sources: {', '.join(sources)}" if sources else ""))
+
+        def export() -> None:
+            ui.download.content(rows.to_csv(index_label="_row"),
+                                f"{store.id}-trained-on-{model_id}.csv", "text/csv")
+
+        self.inspector.show_training(summary, rows, export)
 
     def show_changes(self, report: dict[str, Any]) -> None:
         """Colour the edges by how they changed between two runs."""

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from playwright.sync_api import expect
 
 import runtime
@@ -280,7 +281,29 @@ def test_kept_runs_can_be_shown_traced_replayed_and_compared(
     path = page.get_by_test_id("trace-path")
     expect(path).to_contain_text("scored by model")
     expect(path).to_contain_text(f"source: dataset iris, row {row_id}")
+    expect(path).to_contain_text(re.compile(r"scored at predict by \S*LogisticRegression"))
+    expect(path).to_contain_text('"max_iter": 500')
+    expect(path).to_contain_text(re.compile(r"fitted on: #\d+ split \(112 rows\)"))
     expect(page.locator(NODE.format("fit") + ".highlight")).to_have_count(1)
+
+    # which records trained the model: listed, lit up, and exported whole
+    page.locator('[data-testid=edge][data-edge="fit.model->predict.model"] '
+                 '[data-testid=edge-label]').click()
+    expect(inspector).to_contain_text("fit.model->predict.model")
+    inspector.get_by_test_id("inspector-trained-on").click()
+    expect(inspector.get_by_test_id("trained-on-summary")).to_contain_text(
+        "LogisticRegression (message #")
+    expect(inspector.get_by_test_id("trained-on-summary")).to_contain_text(
+        "fitted on 112 row(s)")
+    expect(inspector.get_by_test_id("trained-on-table").locator("tbody tr")).to_have_count(20)
+    expect(page.locator(NODE.format("split") + ".highlight")).to_have_count(1)
+    expect(page.locator(NODE.format("predict") + ".highlight")).to_have_count(0)
+    with page.expect_download() as download:
+        inspector.get_by_test_id("trained-on-export").click()
+    exported = pd.read_csv(download.value.path())
+    assert len(exported) == 112
+    assert {"_row", "_message", "_source", "_line", "target"} <= set(exported.columns)
+    assert set(exported["_source"]) == {"iris"}
 
     # re-run from a node with a changed param: the new run is compared with the kept one
     select_node(page, "fit")
