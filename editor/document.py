@@ -31,7 +31,9 @@ def fresh_id(base: str, taken: set[str]) -> str:
         stem = "n" + stem
     if stem not in taken:
         return stem
-    n = 2
+    # a copy of load2 is load3, not load22
+    numbered = re.fullmatch(r"(.*\D)(\d+)", stem)
+    stem, n = (numbered.group(1), int(numbered.group(2)) + 1) if numbered else (stem, 2)
     while f"{stem}{n}" in taken:
         n += 1
     return f"{stem}{n}"

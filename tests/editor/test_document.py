@@ -124,6 +124,13 @@ def test_fresh_id_counts_up_past_taken_ids() -> None:
     assert fresh_id("ml.fit", {"fit", "fit2", "fit3"}) == "fit4"
 
 
+def test_a_fresh_id_from_a_numbered_id_counts_on_from_its_number() -> None:
+    assert fresh_id("load2", {"load", "load2"}) == "load3"
+    assert fresh_id("load2", {"load", "load2", "load3"}) == "load4"
+    assert fresh_id("n9", {"n9"}) == "n10"
+    assert fresh_id("load2", set()) == "load2"
+
+
 def test_move_nodes_moves_several_in_one_undo_step(iris: FlowDocument) -> None:
     iris.move_nodes({"load": (5.2, 6.7), "fit": (300, 400), "nobody": (1, 1)})
 
