@@ -179,13 +179,9 @@ class Inspector:
         with self.trace_box:
             ui.label(summary).classes("text-caption").props('data-testid="trained-on-summary"')
             head = frame.head(20)
-            columns = [{"name": "_row", "label": "row id", "field": "_row", "align": "left"}]
-            columns += [{"name": f"c{i}", "label": str(c), "field": f"c{i}", "align": "left"}
-                        for i, c in enumerate(head.columns)]
-            rows = [{"_row": str(idx), **{f"c{i}": _cell(v) for i, v in enumerate(row)}}
-                    for idx, row in zip(head.index, head.itertuples(index=False), strict=True)]
-            ui.table(columns=columns, rows=rows, row_key="_row").props(
-                'dense flat bordered data-testid="trained-on-table"').classes("w-full")
+            _rows_table([str(i) for i in head.index], [str(c) for c in head.columns],
+                        [[_cell(v) for v in row] for row in head.itertuples(index=False)],
+                        "trained-on-table")
             ui.button("Export all as CSV", icon="download", on_click=export).props(
                 'flat dense data-testid="trained-on-export"')
 
@@ -195,13 +191,7 @@ class Inspector:
             'data-testid="inspector-shape"')
         ui.label(", ".join(f"{c}: {t}" for c, t in sample["dtypes"].items())).classes(
             "text-caption text-grey-7")
-        columns = [{"name": "_row", "label": "row id", "field": "_row", "align": "left"}]
-        columns += [{"name": f"c{i}", "label": c, "field": f"c{i}", "align": "left"}
-                    for i, c in enumerate(sample["columns"])]
-        table_rows = [{"_row": idx, **{f"c{i}": v for i, v in enumerate(row)}}
-                      for idx, row in zip(sample["index"], sample["head"], strict=False)]
-        ui.table(columns=columns, rows=table_rows, row_key="_row").props(
-            'dense flat bordered data-testid="inspector-table"').classes("w-full")
+        _rows_table(sample["index"], sample["columns"], sample["head"], "inspector-table")
         stats = sample.get("stats")
         if stats:
             ui.label("summary statistics").classes("text-caption")
@@ -225,6 +215,17 @@ class Inspector:
                                "tooltip": {"trigger": "axis"},
                                "series": [{"type": "line", "data": numeric[names[0]],
                                            "showSymbol": False}]}).classes("w-full h-48")
+
+
+def _rows_table(index: list[Any], names: list[str], rows: list[list[Any]], testid: str) -> None:
+    """A table of DataFrame rows, led by their row ids."""
+    columns = [{"name": "_row", "label": "row id", "field": "_row", "align": "left"}]
+    columns += [{"name": f"c{i}", "label": c, "field": f"c{i}", "align": "left"}
+                for i, c in enumerate(names)]
+    table_rows = [{"_row": idx, **{f"c{i}": v for i, v in enumerate(row)}}
+                  for idx, row in zip(index, rows, strict=False)]
+    ui.table(columns=columns, rows=table_rows, row_key="_row").props(
+        f'dense flat bordered data-testid="{testid}"').classes("w-full")
 
 
 def _cell(value: Any) -> Any:

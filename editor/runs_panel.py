@@ -13,6 +13,7 @@ from typing import Any
 from nicegui import run, ui
 
 import runtime
+from runtime.record.lineage import scorer
 
 
 def run_samples(store: runtime.RunStore, origin: str, keep: int = 20) -> list[dict[str, Any]]:
@@ -54,23 +55,22 @@ def trace_items(store: runtime.RunStore, steps: list[runtime.record.lineage.Step
 def scored_by_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
                     ) -> list[str]:
     """Which model scored a traced row: its estimator, params, when and what it was fitted on."""
-    for step in steps:
-        models = [m for m in step.side_inputs if (m.preview or {}).get("kind") == "model"]
-        if not models:
-            continue
-        facts = runtime.Lineage(store).model_facts(models[0])
-        trained = facts["trained"]
-        data = ", ".join(f"#{d['message']} {d['node']} ({d['rows']} rows)"
-                         for d in facts["training_data"][:5])
-        more = len(facts["training_data"]) - 5
-        return [f"scored at {step.message.node} by {facts['estimator']} (model #{facts['message']}"
-                f" from {facts['node']})",
-                f"params: {json.dumps(facts['params'], default=str)}",
-                f"trained {trained['seconds_into_run']:.3f} s into the run started "
-                f"{trained['run_started']}",
-                "fitted on: " + (data or "nothing recorded") + (f" and {more} more"
-                                                                if more > 0 else "")]
-    return []
+    found = scorer(steps)
+    if found is None:
+        return []
+    step, model = found
+    facts = runtime.Lineage(store).model_facts(model)
+    trained = facts["trained"]
+    data = ", ".join(f"#{d['message']} {d['node']} ({d['rows']} rows)"
+                     for d in facts["training_data"][:5])
+    more = len(facts["training_data"]) - 5
+    return [f"scored at {step.message.node} by {facts['estimator']} (model #{facts['message']}"
+            f" from {facts['node']})",
+            f"params: {json.dumps(facts['params'], default=str)}",
+            f"trained {trained['seconds_into_run']:.3f} s into the run started "
+            f"{trained['run_started']}",
+            "fitted on: " + (data or "nothing recorded") + (f" and {more} more"
+                                                            if more > 0 else "")]
 
 
 class RunsPanel:

@@ -168,17 +168,16 @@ class Lineage:
     def scored_by(self, message_id: int, row: Any) -> dict[str, Any]:
         """Which model scored this record: the model, its params, when, and its training data."""
         steps = self.trace(message_id, row)
-        for step in steps:
-            models = [m for m in step.side_inputs if (m.preview or {}).get("kind") == "model"]
-            if models:
-                model = models[0]
-                return {"record": {"message": message_id, "row": _plain(steps[0].row)},
-                        "scored_at": {"node": step.message.node, "message": step.message.id},
-                        "model": self.model_facts(model),
-                        "path": [s.to_json() for s in steps]}
-        msg = (f"no model took part in making row {row!r} of message {message_id}; "
-               "its path has no model input")
-        raise LookupError(msg)
+        found = scorer(steps)
+        if found is None:
+            msg = (f"no model took part in making row {row!r} of message {message_id}; "
+                   "its path has no model input")
+            raise LookupError(msg)
+        step, model = found
+        return {"record": {"message": message_id, "row": _plain(steps[0].row)},
+                "scored_at": {"node": step.message.node, "message": step.message.id},
+                "model": self.model_facts(model),
+                "path": [s.to_json() for s in steps]}
 
     def model_facts(self, model: MessageInfo) -> dict[str, Any]:
         """What a model message was: estimator, params, when it was trained, on which data."""
@@ -253,6 +252,15 @@ class Lineage:
                         todo.append((parent_id, here))
                         left -= set(here)
         return found
+
+
+def scorer(steps: list[Step]) -> tuple[Step, MessageInfo] | None:
+    """The first step of a lineage path that took a model in, and that model message."""
+    for step in steps:
+        for side in step.side_inputs:
+            if (side.preview or {}).get("kind") == "model":
+                return step, side
+    return None
 
 
 def _match_label(index: Any, row: Any) -> Any:
