@@ -272,11 +272,18 @@ def test_kept_runs_can_be_shown_traced_replayed_and_compared(
     expect(page.locator(".ew-node.highlight")).to_have_count(4)
     expect(page.locator(NODE.format("metrics") + ".highlight")).to_have_count(0)
 
+    # a row id the message does not hold is answered in words, not a traceback
+    row_input = inspector.locator(
+        "input[data-testid=trace-row], [data-testid=trace-row] input").first
+    row_input.fill("no-such-row")
+    inspector.get_by_test_id("inspector-trace-row").click()
+    expect(page.get_by_test_id("trace-path")).to_contain_text(
+        "has no row with id 'no-such-row'")
+
     # one row: back to the data set, naming the model that scored it
     first_row = inspector.get_by_test_id("inspector-table").locator("tbody tr").first
     row_id = first_row.locator("td").first.inner_text().strip()
-    inspector.locator("input[data-testid=trace-row], [data-testid=trace-row] input").first.fill(
-        row_id)
+    row_input.fill(row_id)
     inspector.get_by_test_id("inspector-trace-row").click()
     path = page.get_by_test_id("trace-path")
     expect(path).to_contain_text("scored by model")
