@@ -165,6 +165,7 @@ class ComponentSpec:
     is_generator: bool = False
     takes_params: bool = False
     tags: frozenset[str] = field(default_factory=frozenset)
+    runs_code: bool = False
 
     @property
     def data_outputs(self) -> list[str]:
@@ -190,6 +191,7 @@ class ComponentSpec:
             "outputs": [p.to_json() for p in self.outputs.values()],
             "params_schema": self.params_model.model_json_schema(),
             "tags": sorted(self.tags),
+            "runs_code": self.runs_code,
         }
 
 
@@ -217,6 +219,7 @@ def component(
     category: str | None = None,
     threaded: bool = False,
     tags: Iterable[str] = (),
+    runs_code: bool = False,
 ) -> Callable[[Callable[..., Any]], ComponentSpec]:
     """Declare a component.
 
@@ -230,6 +233,8 @@ def component(
         category: Palette group; defaults to the family.
         threaded: Run its work off the event loop (for heavy CPU or I/O work).
         tags: Free-form markers, e.g. ``display`` for nodes whose input the host shows.
+        runs_code: Its params carry code that it runs (a ``python.function`` node, say). A
+            flow with such a node runs only when it is trusted (see ``runtime.trust``).
     """
 
     def decorate(target: Callable[..., Any]) -> ComponentSpec:
@@ -270,6 +275,7 @@ def component(
             is_generator=inspect.isgeneratorfunction(func),
             takes_params=takes_params,
             tags=frozenset(tags),
+            runs_code=runs_code,
         )
 
     return decorate
