@@ -21,6 +21,7 @@ from runtime.errors import (
     FlowInvalidError,
     Problem,
     RunAborted,
+    UntrustedFlowError,
 )
 from runtime.graph import PATH_KEY, Plan, types_compatible
 from runtime.hooks import HOOK_NAMES, Hooks
@@ -84,6 +85,7 @@ __all__ = [
     "RunStore",
     "Snapshot",
     "StoragePolicy",
+    "UntrustedFlowError",
     "__version__",
     "component",
     "components",

@@ -17,29 +17,37 @@ from runtime.graph import Plan, build_plan, check_connection, check_flow
 from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch
-from runtime.model import Flow, load_flow, parse_flow
+from runtime.model import Flow, parse_flow, read_flow_document
 from runtime.record import Recorder, StoragePolicy
 from runtime.registry import Registry, default_registry
 from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
+from runtime.trust import require_trust
 
 DISPLAY_TAG = "display"
 
 
 def load(path: str | Path) -> Flow:
     """Read a flow file. Raises FlowFileError or FlowInvalidError with every format problem."""
-    return load_flow(path)
+    return parse_flow(read_flow_document(path))
 
 
 FlowSource = Flow | dict[str, Any] | str | Path
 
 
-def _resolve(flow: FlowSource, base_dir: Path | None) -> tuple[Flow, Path]:
+def _resolve_doc(flow: FlowSource, base_dir: Path | None) -> tuple[Flow, Path, Any]:
+    """The flow, the folder its paths are relative to, and the document read from a file."""
     if isinstance(flow, dict):
         flow = parse_flow(flow)
     if isinstance(flow, Flow):
-        return flow, (base_dir or Path.cwd()).resolve()
+        return flow, (base_dir or Path.cwd()).resolve(), None
     path = Path(flow)
-    return load_flow(path), (base_dir or path.resolve().parent)
+    doc = read_flow_document(path)
+    return parse_flow(doc), (base_dir or path.resolve().parent), doc
+
+
+def _resolve(flow: FlowSource, base_dir: Path | None) -> tuple[Flow, Path]:
+    model, where, _doc = _resolve_doc(flow, base_dir)
+    return model, where
 
 
 def validate(flow: FlowSource, *, registry: Registry | None = None,
@@ -58,10 +66,23 @@ def validate(flow: FlowSource, *, registry: Registry | None = None,
 
 
 def plan(flow: FlowSource, *, registry: Registry | None = None,
-         base_dir: Path | None = None) -> Plan:
-    """Check a flow and return the plan an engine runs; raises FlowInvalidError."""
-    model, where = _resolve(flow, base_dir)
-    return build_plan(model, registry or default_registry(), where)
+         base_dir: Path | None = None, trust: bool = False) -> Plan:
+    """Check a flow and return the plan an engine runs.
+
+    A flow *file* that holds code runs only if it is trusted (see ``runtime.trust``), or
+    if ``trust`` is true; a ``Flow`` or document passed in is the caller's own.
+
+    Raises:
+        FlowFileError: the file cannot be read.
+        FlowInvalidError: the flow has problems; every one is listed.
+        UntrustedFlowError: the file holds code and is not trusted.
+    """
+    registry = registry or default_registry()
+    model, where, doc = _resolve_doc(flow, base_dir)
+    checked = build_plan(model, registry, where)
+    if doc is not None:
+        require_trust(doc, registry, str(flow), trusted=trust)
+    return checked
 
 
 def connection_problem(flow: Flow | dict[str, Any], source: str, target: str, *,
@@ -218,9 +239,12 @@ class Run:
 
 def run_flow(flow: FlowSource, *, fail_fast: bool = False,
              registry: Registry | None = None, base_dir: Path | None = None,
-             engine: Engine | None = None) -> RunResult:
-    """Validate and run a flow (or flow file) to its end; raises FlowInvalidError."""
-    run = Run(plan(flow, registry=registry, base_dir=base_dir), engine=engine,
+             engine: Engine | None = None, trust: bool = False) -> RunResult:
+    """Validate and run a flow (or flow file) to its end; raises FlowInvalidError.
+
+    A flow file that holds code must be trusted, or ``trust`` given (see ``plan``).
+    """
+    run = Run(plan(flow, registry=registry, base_dir=base_dir, trust=trust), engine=engine,
               options=RunOptions(fail_fast=fail_fast))
     return run.run()
 

@@ -23,8 +23,15 @@ from rich.table import Table
 import runtime
 from runtime.api import Run, components, plan, validate
 from runtime.cli_runs import add_commands
+from runtime.cli_trust import add_command as add_trust_command
 from runtime.engine import RunOptions, RunResult
-from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
+from runtime.errors import (
+    EdgewiseError,
+    FlowFileError,
+    FlowInvalidError,
+    Problem,
+    UntrustedFlowError,
+)
 from runtime.messages import Batch
 from runtime.model import flow_json_schema
 from runtime.previews import preview
@@ -134,7 +141,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        checked = plan(Path(args.flow))
+        checked = plan(Path(args.flow), trust=args.trust)
+    except UntrustedFlowError as exc:
+        err.print(f"edgewise run: {exc}", markup=False)
+        if args.json:
+            print(json.dumps({"status": "untrusted", "nodes": {}, "edges": {},
+                              "code_nodes": [n for n, _c in exc.code_nodes]}))
+        return EXIT_INVALID
     except (FlowFileError, FlowInvalidError) as exc:
         problems = exc.problems if isinstance(exc, FlowInvalidError) else [
             Problem(message=str(exc), code="file")]
@@ -249,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end stdout with one JSON line summarising the run")
     p.add_argument("--fail-fast", action="store_true",
                    help="stop the whole run at the first failed firing")
+    p.add_argument("--trust", action="store_true",
+                   help="run it this once even if it holds code and is not trusted "
+                        "(see `edgewise trust`)")
     p.add_argument("--record", action="store_true",
                    help="keep the run under .edgewise/runs/ next to the flow file")
     p.add_argument("--keep-values", type=_count, default=None, metavar="N",
@@ -266,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=cmd_schema)
     add_commands(sub)
+    add_trust_command(sub)
     for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
         try:
             ep.load()(sub)

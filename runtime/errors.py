@@ -5,6 +5,7 @@ Hierarchy::
     EdgewiseError
     ├── FlowFileError        the flow file cannot be read or parsed (exit code 2)
     ├── FlowInvalidError     the flow parsed, but has problems; carries every Problem
+    ├── UntrustedFlowError   the flow holds code and is not trusted; nothing ran (exit 2)
     ├── ComponentDefinitionError  a component was declared wrongly (a bug in its package)
     └── RunAborted           a run was stopped by --fail-fast or by the user
 
@@ -82,6 +83,25 @@ class FlowInvalidError(EdgewiseError):
         lines = [f"the flow has {len(self.problems)} problem(s):"]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+class UntrustedFlowError(EdgewiseError):
+    """A flow that holds code (nodes of ``runs_code`` components) is not trusted here.
+
+    Attributes:
+        flow: The flow file, as the user named it.
+        code_nodes: ``(node id, component id)`` of every node that would run code.
+    """
+
+    def __init__(self, flow: str, code_nodes: list[tuple[str, str]]) -> None:
+        self.flow = flow
+        self.code_nodes = code_nodes
+        nodes = ", ".join(f"'{n}' ({c})" for n, c in code_nodes)
+        super().__init__(
+            f"{flow} holds code that would run on this machine, in node(s) {nodes}, and it "
+            f"is not trusted here: it was not saved in your editor nor trusted with "
+            f"`edgewise trust`. Read that code first; then run `edgewise trust {flow}`, or "
+            f"add --trust to run it this once.")
 
 
 class ComponentDefinitionError(EdgewiseError):

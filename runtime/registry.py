@@ -315,6 +315,20 @@ class Registry:
         """Return the component with this id, or None."""
         return self._specs.get(component_id)
 
+    def code_nodes(self, nodes: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Which of ``(node id, component id)`` pairs run code carried by the flow.
+
+        These are the nodes that make a flow code rather than data: a flow holding any of
+        them runs only once trusted (``runtime.trust``). A component that is not installed
+        cannot run, so it is not counted here; validation reports it instead.
+        """
+        found = []
+        for node_id, component_id in nodes:
+            spec = self._specs.get(component_id)
+            if spec is not None and spec.runs_code:
+                found.append((node_id, component_id))
+        return found
+
     def ids(self) -> list[str]:
         """Every component id, sorted."""
         return sorted(self._specs)

@@ -10,10 +10,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def plain(text: object) -> str:
-    """``text`` as a string with every control character shown as a visible escape.
+    r"""``text`` as a string with every control character shown as a visible escape.
 
     Tabs and newlines are kept; anything else a terminal could act on (ESC, BEL, backspace,
-    carriage return, C1 codes) becomes ``\\x1b``-style text, so a flow file or a data value
+    carriage return, C1 codes) becomes ``\x1b``-style text, so a flow file or a data value
     can never move the cursor, recolour the terminal or retitle the window.
     """
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
