@@ -11,6 +11,8 @@ from runtime.api import (
     load,
     plan,
     run_flow,
+    trust_flow,
+    untrusted_code,
     validate,
 )
 from runtime.engine import Engine, NodeResult, RunOptions, RunResult
@@ -104,6 +106,8 @@ __all__ = [
     "preview",
     "run_flow",
     "summary",
+    "trust_flow",
     "types_compatible",
+    "untrusted_code",
     "validate",
 ]

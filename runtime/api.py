@@ -21,7 +21,7 @@ from runtime.model import Flow, parse_flow, read_flow_document
 from runtime.record import Recorder, StoragePolicy
 from runtime.registry import Registry, default_registry
 from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
-from runtime.trust import require_trust
+from runtime.trust import TrustStore, code_nodes, require_trust
 
 DISPLAY_TAG = "display"
 
@@ -83,6 +83,22 @@ def plan(flow: FlowSource, *, registry: Registry | None = None,
     if doc is not None:
         require_trust(doc, registry, str(flow), trusted=trust)
     return checked
+
+
+def untrusted_code(doc: dict[str, Any], *,
+                   registry: Registry | None = None) -> list[tuple[str, str]]:
+    """The ``(node, component)`` pairs that would run code, if the flow is not trusted here.
+
+    An empty list means the flow may run: it holds no code, or this exact document is
+    trusted (see ``runtime.trust``). A host shows the list and asks before running.
+    """
+    found = code_nodes(doc, registry or default_registry())
+    return [] if not found or TrustStore().is_trusted(doc) else found
+
+
+def trust_flow(doc: dict[str, Any], flow: str | Path | None = None) -> None:
+    """Trust this exact flow document from now on (the user has seen its code)."""
+    TrustStore().trust(doc, flow)
 
 
 def connection_problem(flow: Flow | dict[str, Any], source: str, target: str, *,
@@ -250,4 +266,4 @@ def run_flow(flow: FlowSource, *, fail_fast: bool = False,
 
 
 __all__ = ["DISPLAY_TAG", "EdgewiseError", "Run", "components", "connection_problem", "load",
-           "plan", "run_flow", "validate"]
+           "plan", "run_flow", "trust_flow", "untrusted_code", "validate"]

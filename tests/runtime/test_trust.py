@@ -229,3 +229,16 @@ def test_trust_on_a_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[
                                                   tmp_path: Path) -> None:
     assert main(["trust", str(tmp_path / "nope.json")]) == 2
     assert "no such flow file" in capsys.readouterr().out
+
+
+def test_a_host_asks_untrusted_code_and_trusts_what_the_user_accepts(
+        exec_component: Registry) -> None:
+    import runtime
+
+    doc = {"edgewise": 1, "name": "x", "nodes": [
+        {"id": "f", "component": "codetest.inline", "params": {"code": "pass"}}], "edges": []}
+
+    assert runtime.untrusted_code(doc, registry=exec_component) == [("f", "codetest.inline")]
+    runtime.trust_flow(doc, "x.json")
+    assert runtime.untrusted_code(doc, registry=exec_component) == []
+    assert runtime.untrusted_code({"nodes": []}, registry=exec_component) == []
