@@ -12,10 +12,7 @@ from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from runtime.graph import PATH_KEY
-
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-          (stat.S_ISSOCK, "a socket"))
+from runtime.model import file_kind
 
 
 def special_file_kind(path: str | Path) -> str | None:
@@ -32,9 +29,7 @@ def special_file_kind(path: str | Path) -> str | None:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return None
-    if stat.S_ISREG(mode):
-        return None
-    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def _problem(reason: str) -> PydanticCustomError:
