@@ -23,8 +23,8 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
 from runtime.params import special_file_kind
@@ -91,6 +91,23 @@ def _remove_stale(target: Path) -> None:
             os.close(fd)
 
 
+class _Firing:
+    """The context of one firing: an exception inside it fails the output (see ``firing``)."""
+
+    __slots__ = ("out",)
+
+    def __init__(self, out: AtomicOutput) -> None:
+        self.out = out
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is not None:
+            self.out._failed_firing(exc)  # noqa: SLF001 - the two work as one
+
+
 class AtomicOutput:
     """A text file that appears at ``path`` only when ``finish()`` is called and all went well.
 
@@ -107,6 +124,7 @@ class AtomicOutput:
         self._failures = 0
         self._first_failure: str | None = None
         self._outcome = ""
+        self._guard = _Firing(self)
 
     def _refuse_special(self) -> None:
         kind = special_file_kind(self.path)
@@ -136,14 +154,10 @@ class AtomicOutput:
         """Whether anything was written yet."""
         return self._handle is not None
 
-    @property
-    def failed(self) -> bool:
-        """Whether a message failed, so that the file will not be replaced."""
-        return self._first_failure is not None
+    def firing(self) -> _Firing:
+        """Guard one firing's work: if the ``with out.firing():`` block raises, all fails.
 
-    @contextlib.contextmanager
-    def firing(self) -> Iterator[None]:
-        """Guard one firing's work: if it raises, the output has failed for good.
+        Nothing more is written after a failure, and the target is not replaced.
 
         Raises:
             WriteError: an earlier message failed, so this one is not written either; or
@@ -154,18 +168,18 @@ class AtomicOutput:
             msg = (f"not written to {self.path}, because an earlier message failed "
                    f"({self._first_failure})")
             raise WriteError(msg)
-        try:
-            yield
-        except WriteError as exc:
+        return self._guard
+
+    def _failed_firing(self, exc: BaseException) -> None:
+        """Record a firing's exception; turn a plain OSError into a WriteError saying more."""
+        if isinstance(exc, WriteError):
             self._fail(str(exc))
-            raise
-        except OSError as exc:
+        elif isinstance(exc, OSError):
             self._fail(f"{type(exc).__name__}: {exc}")
             msg = f"writing {self.path} failed ({exc}): {self._outcome}"
             raise WriteError(msg) from exc
-        except Exception as exc:
+        elif isinstance(exc, Exception):
             self._fail(f"{type(exc).__name__}: {exc}")
-            raise
 
     def finish(self) -> None:
         """Move the finished file into place (an empty one if nothing came).
