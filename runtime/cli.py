@@ -41,7 +41,8 @@ FLOW_HELP = f"the flow file (.json, at most {MAX_FLOW_BYTES // 2**20} MiB)"
 
 def _problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
     """One line per problem, led by the flow file unless the message already names it."""
-    return [plain(p.message if p.message.startswith(f"{flow}:") else f"{flow}: {p}")
+    named = (f"{flow}:", f"{Path(flow)}:")
+    return [plain(p.message if p.message.startswith(named) else f"{flow}: {p}")
             for p in problems]
 
 
