@@ -128,7 +128,7 @@ def test_a_folder_as_flow_file_is_refused(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     code, output = edgewise(capsys, "validate", tmp_path)
     assert code == EXIT_INVALID
-    assert f"{tmp_path}: is a folder, not a flow file" in output
+    assert output == f"{tmp_path}: is a folder, not a flow file\n"  # named once, not twice
 
 
 def test_a_flow_file_over_16_mib_is_refused(tmp_path: Path,
