@@ -190,8 +190,8 @@ class AtomicOutput:
                 partial output went.
         """
         if self._first_failure is not None:
-            msg = (f"{self.path} was not written, because {self._failures} message(s) "
-                   f"failed: {self._outcome} (first failure: {self._first_failure})")
+            msg = (f"{self.path} was not written ({self._failures} message(s) failed): "
+                   f"{self._outcome}. First failure: {self._first_failure}")
             raise WriteError(msg)
         try:
             handle = self.handle()
@@ -228,8 +228,7 @@ class AtomicOutput:
 
     def _keep(self, tmp: str | None) -> str:
         """Keep a failed hidden file under its visible name; say what became of everything."""
-        target = ("the file there is left as it was" if os.path.lexists(self.path)
-                  else "no file was made there")
+        target = "it is left as it was" if os.path.lexists(self.path) else "no file was made"
         if tmp is None:
             return f"{target}; nothing had been written"
         try:
@@ -240,12 +239,13 @@ class AtomicOutput:
                 os.lstat(self.partial).st_mode)
             if not taken:
                 os.replace(tmp, self.partial)
-                return f"{target}, and what was written so far is in {self.partial}"
+                return (f"{target}, and the part written is kept as {self.partial.name} in "
+                        "the same folder")
         except OSError:
             pass
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        return f"{target}; what was written so far could not be kept and was removed"
+        return f"{target}; the part written could not be kept and was removed"
 
     def discard(self) -> None:
         """Drop an unfinished file, leaving whatever was at ``path`` untouched.

@@ -124,8 +124,8 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
     console.print(edges)
     for nid, record in stats.last_errors.items():
         first_line = record.message.splitlines()[0] if record.message else ""
-        if len(first_line) > 160:
-            first_line = first_line[:159] + "…"
+        if len(first_line) > 240:
+            first_line = first_line[:239] + "…"
         console.print(f"[red]node '{escape(plain(nid))}' failed on "
                       f"{result.nodes[nid].errors} firing(s)[/]; last error: "
                       f"{escape(plain(record.error))}: {escape(plain(first_line))}",

@@ -21,6 +21,7 @@ import pytest
 from contract import one_node_flow
 
 import runtime
+from runtime.cli import main
 from runtime.testing import memory_source, run_component
 
 SINKS = {"csv.write": "out.csv", "jsonl.write": "out.jsonl"}
@@ -74,10 +75,10 @@ def test_a_full_disk_mid_stream_leaves_the_good_file_untouched(tmp_path: Path,
     assert first[0] == "WriteError"
     assert f"writing {path} failed" in first[1]
     assert "File too large" in first[1]
-    assert f"{path}.partial" in first[1]
+    assert f"kept as {path.name}.partial in the same folder" in first[1]
     assert later and all("an earlier message failed" in m for _e, m in later)
     assert f"{path} was not written" in at_end[1]
-    assert "the file there is left as it was" in at_end[1]
+    assert "it is left as it was" in at_end[1]
     partial = tmp_path / f"{path.name}.partial"
     assert 0 < partial.stat().st_size <= 100_000
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, partial.name])
@@ -94,8 +95,8 @@ def test_a_full_disk_at_the_final_flush_leaves_the_good_file_untouched(
     assert path.read_bytes() == before
     [at_end] = answer["errors"]
     assert f"finishing {path} failed" in at_end[1]
-    assert "the file there is left as it was" in at_end[1]
-    assert f"{path}.partial" in at_end[1]
+    assert "it is left as it was" in at_end[1]
+    assert f"kept as {path.name}.partial in the same folder" in at_end[1]
     assert (tmp_path / f"{path.name}.partial").stat().st_size <= 500
 
 
@@ -104,7 +105,8 @@ def test_a_full_disk_on_a_new_file_makes_no_file(tmp_path: Path) -> None:
     answer = write_with_size_limit("csv.write", path, 100_000, chunks=20, rows=1_000)
     assert answer["status"] == "errors"
     assert not path.exists()
-    assert "no file was made there" in answer["errors"][-1][1]
+    assert "no file was made, and the part written is kept as new.csv.partial" in (
+        answer["errors"][-1][1])
 
 
 def test_a_later_successful_write_replaces_the_file_and_removes_the_partial(
@@ -144,16 +146,15 @@ def test_the_next_write_removes_what_a_killed_run_left(tmp_path: Path, component
     leftover = kill_while_writing(path)
     others = [tmp_path / f".other{path.suffix}.abcd1234.partial",  # another target's file
               tmp_path / f"{path.name}.abcd1234.partial",           # not hidden
-              tmp_path / f".{path.name}.abcd1234.partial.keep",     # not the exact pattern
-              tmp_path / f"{path.name}.partial"]                    # visible partial (kept)
-    for other in others[:-1]:
+              tmp_path / f".{path.name}.abcd1234.partial.keep"]     # not the exact pattern
+    for other in others:
         other.write_text("not ours\n")
     out = run_component(component, {"data": [pd.DataFrame({"k": [1]})]}, {"path": str(path)})
     assert out.result.status == "ok"
     assert not leftover.exists()
-    assert all(other.read_text() == "not ours\n" for other in others[:-1])
+    assert all(other.read_text() == "not ours\n" for other in others)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [path.name] + [p.name for p in others[:-1]])
+        [path.name] + [p.name for p in others])
 
 
 def test_a_hidden_file_of_a_live_writer_is_not_removed(tmp_path: Path) -> None:
@@ -241,3 +242,26 @@ def test_a_link_to_a_regular_file_stays_a_link(tmp_path: Path) -> None:
     assert out.result.status == "ok"
     assert link.is_symlink()
     assert real.read_text() == "a\n1\n"
+
+
+def test_the_run_summary_says_the_file_was_kept_and_where_the_part_went(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two data sets with other columns into one csv.write: the second chunk is refused.
+    monkeypatch.setenv("COLUMNS", "400")
+    path = tmp_path / "out.csv"
+    before = good_file(path, 1_000)
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({
+        "edgewise": 1, "name": "two shapes",
+        "nodes": [{"id": "iris", "component": "dataset.load", "params": {"name": "iris"}},
+                  {"id": "wine", "component": "dataset.load", "params": {"name": "wine"}},
+                  {"id": "save", "component": "csv.write", "params": {"path": "out.csv"}}],
+        "edges": [{"source": "iris.data", "target": "save.data"},
+                  {"source": "wine.data", "target": "save.data"}]}))
+    assert main(["run", str(flow)]) == 1
+    shown = capsys.readouterr().out
+    assert f"node 'save' failed on 2 firing(s); last error: WriteError: {path} was not " \
+           "written (1 message(s) failed): it is left as it was, and the part written is " \
+           "kept as out.csv.partial in the same folder" in shown
+    assert path.read_bytes() == before
