@@ -52,8 +52,12 @@ class WriteParams(Params):
 class Write:
     """Write every DataFrame received to one CSV file, appending chunks under one header.
 
-    The file is replaced atomically when the input ends, so a failed or stopped run never
-    leaves half a file behind.
+    The file is replaced atomically when the input ends, and only if every chunk was
+    written. If any chunk fails (a full disk, other columns), nothing more is written, the
+    file already at ``path`` stays exactly as it was, and the rows written so far are kept
+    as ``<path>.partial`` next to it; the error says so. A stopped or aborted run keeps
+    nothing. Only a regular file is ever replaced: a device such as ``/dev/null``, a folder
+    or a pipe is refused.
     """
 
     def __init__(self, params: WriteParams) -> None:
@@ -65,27 +69,27 @@ class Write:
         """Append one DataFrame to the file (the first one also writes the header)."""
         import pandas as pd
 
-        if not isinstance(data, pd.DataFrame):
-            msg = f"csv.write needs a DataFrame, got {type(data).__name__}"
-            raise TypeError(msg)
-        columns = [str(c) for c in data.columns]
-        if self.columns is None:
-            self.columns = columns
-        elif columns != self.columns:
-            msg = (f"columns {columns} differ from the header already written "
-                   f"{self.columns}; every chunk must have the same columns")
-            raise ValueError(msg)
-        first = not self.out.started
-        data.to_csv(self.out.handle(), header=first, index=self.params.index)
+        with self.out.firing():
+            if not isinstance(data, pd.DataFrame):
+                msg = f"csv.write needs a DataFrame, got {type(data).__name__}"
+                raise TypeError(msg)
+            columns = [str(c) for c in data.columns]
+            if self.columns is None:
+                self.columns = columns
+            elif columns != self.columns:
+                msg = (f"columns {columns} differ from the header already written "
+                       f"{self.columns}; every chunk must have the same columns")
+                raise ValueError(msg)
+            first = not self.out.started
+            data.to_csv(self.out.handle(), header=first, index=self.params.index)
 
     def end(self) -> None:
         """Move the finished file into place; with no data at all, the file is emptied.
 
         An empty file says truthfully that this run wrote nothing, where keeping an older
-        run's rows would not.
+        run's rows would not. If a chunk failed, the file is not replaced and this raises.
         """
-        self.out.handle()
-        self.out.commit()
+        self.out.finish()
 
     def close(self) -> None:
         """Drop an unfinished file if the run ended early."""

@@ -52,7 +52,12 @@ class Write:
     """Write one JSON object per line.
 
     A DataFrame writes one line per row; an error record, a dict or any other value writes
-    one line. The file is replaced atomically when the input ends.
+    one line. The file is replaced atomically when the input ends, and only if every
+    message was written. If any message fails (a full disk, say), nothing more is written,
+    the file already at ``path`` stays exactly as it was, and the lines written so far are
+    kept as ``<path>.partial`` next to it; the error says so. A stopped or aborted run keeps
+    nothing. Only a regular file is ever replaced: a device such as ``/dev/null``, a folder
+    or a pipe is refused.
     """
 
     def __init__(self, params: WriteParams) -> None:
@@ -61,23 +66,27 @@ class Write:
 
     def __call__(self, data: Any) -> None:
         """Write one message as one line, or a DataFrame as one line per row."""
-        handle = self.out.handle()
-        frame_type = loaded_type("pandas", "DataFrame")
-        if frame_type is not None and isinstance(data, frame_type):
-            frame = data.reset_index(names="_row") if self.params.index else data
-            text = frame.to_json(orient="records", lines=True, date_format="iso",
-                                 default_handler=str)
-            handle.write(text if text.endswith("\n") or not text else text + "\n")
-            return
-        plain = _plain(data)
-        if not isinstance(plain, dict):
-            plain = {"value": plain}
-        handle.write(json.dumps(plain, allow_nan=False) + "\n")
+        with self.out.firing():
+            frame_type = loaded_type("pandas", "DataFrame")
+            if frame_type is not None and isinstance(data, frame_type):
+                frame = data.reset_index(names="_row") if self.params.index else data
+                text = frame.to_json(orient="records", lines=True, date_format="iso",
+                                     default_handler=str)
+                if text and not text.endswith("\n"):
+                    text += "\n"
+            else:
+                plain = _plain(data)
+                if not isinstance(plain, dict):
+                    plain = {"value": plain}
+                text = json.dumps(plain, allow_nan=False) + "\n"
+            self.out.handle().write(text)
 
     def end(self) -> None:
-        """Move the finished file into place (an empty file if nothing arrived)."""
-        self.out.handle()
-        self.out.commit()
+        """Move the finished file into place (an empty file if nothing arrived).
+
+        If a message failed, the file is not replaced and this raises.
+        """
+        self.out.finish()
 
     def close(self) -> None:
         """Drop an unfinished file if the run ended early."""

@@ -33,19 +33,24 @@ from runtime.errors import (
     UntrustedFlowError,
 )
 from runtime.messages import Batch
-from runtime.model import flow_json_schema
+from runtime.model import MAX_FLOW_BYTES, flow_json_schema
 from runtime.previews import preview
 from runtime.record import StoragePolicy
 from runtime.registry import default_registry
 from runtime.taps import Snapshot
+from runtime.terminal import plain
 
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
 COMMANDS_GROUP = "edgewise.commands"
 DEBUG_LINES_PER_SECOND = 20
+FLOW_HELP = f"the flow file (.json, at most {MAX_FLOW_BYTES // 2**20} MiB)"
 
 
 def _problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
-    return [f"{flow}: {p}" for p in problems]
+    """One line per problem, led by the flow file unless the message already names it."""
+    named = (f"{flow}:", f"{Path(flow)}:")
+    return [plain(p.message if p.message.startswith(named) else f"{flow}: {p}")
+            for p in problems]
 
 
 class DebugPrinter:
@@ -67,8 +72,9 @@ class DebugPrinter:
                 self.hidden += 1
                 continue
             self.budget -= 1
-            self.console.print(f"[bold cyan]debug[/] [cyan]{escape(node)}[/]: "
-                               f"{escape(self.render(value))}", highlight=False, soft_wrap=True)
+            self.console.print(f"[bold cyan]debug[/] [cyan]{escape(plain(node))}[/]: "
+                               f"{escape(plain(self.render(value)))}", highlight=False,
+                               soft_wrap=True)
 
     @staticmethod
     def render(value: Any) -> str:
@@ -109,7 +115,8 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
         nodes.add_column(col, justify="right" if col in ("fired", "errors") else "left")
     for nid, info in result.nodes.items():
         state = f"[red]{info.state}[/]" if info.state == "failed" else info.state
-        nodes.add_row(nid, specs[nid], state, f"{info.fired:,}", f"{info.errors:,}")
+        nodes.add_row(escape(plain(nid)), escape(plain(specs[nid])), state, f"{info.fired:,}",
+                      f"{info.errors:,}")
     console.print(nodes)
     edges = Table(title="edges", title_justify="left")
     edges.add_column("edge")
@@ -120,20 +127,21 @@ def _summary(result: RunResult, run: Run, console: Console) -> None:
         stat = stats.edges[edge]
         shows_rows = stat.rows_mode == "all" or stat.saw_frames
         rows = f"{stat.rows:,}" if shows_rows else ""
-        edges.add_row(edge, f"{count:,}", rows)
+        edges.add_row(escape(plain(edge)), f"{count:,}", rows)
     console.print(edges)
     for nid, record in stats.last_errors.items():
         first_line = record.message.splitlines()[0] if record.message else ""
-        if len(first_line) > 160:
-            first_line = first_line[:159] + "…"
-        console.print(f"[red]node '{escape(nid)}' failed on {result.nodes[nid].errors} "
-                      f"firing(s)[/]; last error: {escape(record.error)}: {escape(first_line)}",
+        if len(first_line) > 240:
+            first_line = first_line[:239] + "…"
+        console.print(f"[red]node '{escape(plain(nid))}' failed on "
+                      f"{result.nodes[nid].errors} firing(s)[/]; last error: "
+                      f"{escape(plain(record.error))}: {escape(plain(first_line))}",
                       highlight=False)
     for problem in run.hooks.errors:
-        console.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(plain(problem))}", highlight=False)
     if result.status == "aborted" and result.first_error is not None:
-        console.print(f"[red]stopped by --fail-fast:[/] {escape(str(result.first_error))}",
-                      highlight=False)
+        console.print(f"[red]stopped by --fail-fast:[/] "
+                      f"{escape(plain(result.first_error))}", highlight=False)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -206,7 +214,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in _problem_lines(args.flow, problems):
             print(line)
         if not problems:
-            print(f"{args.flow}: ok")
+            print(plain(f"{args.flow}: ok"))
     return EXIT_INVALID if problems else EXIT_OK
 
 
@@ -257,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgewise {runtime.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="run a flow headless")
-    p.add_argument("flow", metavar="FLOW", help="the flow file (.json)")
+    p.add_argument("flow", metavar="FLOW", help=FLOW_HELP)
     p.add_argument("--json", action="store_true",
                    help="end stdout with one JSON line summarising the run")
     p.add_argument("--fail-fast", action="store_true",
@@ -273,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --keep-values: past the cap, keep one value in K")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("validate", help="list every problem of a flow")
-    p.add_argument("flow", metavar="FLOW", help="the flow file (.json)")
+    p.add_argument("flow", metavar="FLOW", help=FLOW_HELP)
     p.add_argument("--json", action="store_true", help="print the problems as JSON")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("components", help="list the installed components")
@@ -297,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except EdgewiseError as exc:
-        print(f"edgewise: {exc}", file=sys.stderr)
+        print(plain(f"edgewise: {exc}"), file=sys.stderr)
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_OK

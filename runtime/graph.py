@@ -73,7 +73,11 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
     for name, kind in kinds.items():
         value = values.get(name)
         if isinstance(value, str) and value:
-            resolved = (base_dir / value).resolve()
+            try:
+                resolved = (base_dir / value).resolve()
+            except (ValueError, OSError, RuntimeError):  # a NUL character or a link loop,
+                values[name] = str(base_dir / value)     # which the param's check reports
+                continue
             values[name] = str(resolved)
             if kind == "input" and not resolved.is_file():
                 problems.append(Problem(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +17,7 @@ from runtime.errors import FlowFileError, FlowInvalidError, Problem
 NODE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 PORT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"
 FORMAT_VERSION = 1
+MAX_FLOW_BYTES = 16 * 2**20  # the biggest flow file read: 16 MiB
 
 
 class Position(BaseModel):
@@ -183,28 +187,100 @@ def parse_flow(data: Any) -> Flow:
         raise FlowInvalidError(problems) from exc
 
 
-def read_flow_document(path: str | Path) -> Any:
-    """Read and decode a flow file, without checking it against the format.
+class _IntTooLong(Exception):
+    """A whole number in the JSON text has more digits than Python will convert."""
 
-    Raises:
-        FlowFileError: the file is missing, unreadable or not valid JSON.
-    """
-    path = Path(path)
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) - literal.startswith("-") > sys.get_int_max_str_digits() > 0:
+        raise _IntTooLong(literal)
+    return int(literal)
+
+
+def file_kind(mode: int) -> str:
+    """Name the kind of file an ``st_mode`` describes, for messages ("a folder", ...)."""
+    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
+def _read_capped(path: Path) -> bytes:
+    """Read a regular file of at most MAX_FLOW_BYTES, refusing anything else unread."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: a named pipe opens at once instead of waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
         msg = f"{path}: no such flow file"
         raise FlowFileError(msg) from exc
-    except IsADirectoryError as exc:
-        msg = f"{path}: is a folder, not a flow file"
+    except (OSError, ValueError) as exc:
+        msg = f"{path}: cannot be read ({exc})"
         raise FlowFileError(msg) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            msg = f"{path}: is a folder, not a flow file"
+            raise FlowFileError(msg)
+        if not stat.S_ISREG(mode):
+            msg = f"{path}: is {file_kind(mode)}, not a flow file"
+            raise FlowFileError(msg)
+        while size <= MAX_FLOW_BYTES:
+            chunk = os.read(fd, MAX_FLOW_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        msg = f"{path}: cannot be read ({exc})"
+        raise FlowFileError(msg) from exc
+    finally:
+        os.close(fd)
+    if size > MAX_FLOW_BYTES:
+        msg = (f"{path}: is bigger than {MAX_FLOW_BYTES // 2**20} MiB, the most a flow file "
+               "may hold; keep data in files the flow reads, not in the flow file")
+        raise FlowFileError(msg)
+    return b"".join(chunks)
+
+
+def _line_col(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return f"{line}:{column}"
+
+
+def read_flow_document(path: str | Path) -> Any:
+    """Read and decode a flow file, without checking it against the format.
+
+    Only a regular file of at most ``MAX_FLOW_BYTES`` (16 MiB) is read; a bigger file, a
+    device, a pipe or a folder is refused without reading more than that.
+
+    Raises:
+        FlowFileError: the file is missing, unreadable, too big, not a regular file, or not
+            valid JSON.
+    """
+    path = Path(path)
+    data = _read_capped(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         msg = f"{path}: cannot be read ({exc})"
         raise FlowFileError(msg) from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         msg = f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        raise FlowFileError(msg) from exc
+    except _IntTooLong as exc:
+        digits = len(exc.literal) - exc.literal.startswith("-")
+        where = _line_col(text, max(text.find(exc.literal), 0))
+        msg = (f"{path}:{where}: a whole number of {digits:,} digits is too long (at most "
+               f"{sys.get_int_max_str_digits():,}); write it in quotes if it is text")
         raise FlowFileError(msg) from exc
     except RecursionError as exc:
         msg = f"{path}: the JSON is nested too deeply to be a flow file"

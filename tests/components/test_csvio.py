@@ -146,19 +146,28 @@ def test_write_relative_path_resolves_against_the_flow_folder(tmp_path: Path) ->
     assert (tmp_path / "sub" / "out.csv").read_text().splitlines() == ["a,b", "1,x1"]
 
 
-def test_write_refuses_a_chunk_with_other_columns_and_keeps_the_rest(tmp_path: Path) -> None:
+def test_write_refuses_a_chunk_with_other_columns_and_leaves_the_file_alone(
+        tmp_path: Path) -> None:
+    # A sink that failed on any chunk must not replace the file with an incomplete one: the
+    # old file stays, and what was written before the bad chunk is kept as out.csv.partial.
     path = tmp_path / "out.csv"
+    path.write_text("old,content\n1,2\n")
     odd = pd.DataFrame({"a": [99], "c": [0]})
     out = run_component("csv.write", {"data": [frame([1]), odd, frame([2], 1)]},
                         {"path": str(path)})
     assert out.result.status == "errors"
-    assert out.result.nodes["node"].errors == 1
-    [record] = out.errors
-    assert record.node == "node"
-    assert record.component == "csv.write"
-    assert "['a', 'c']" in record.message
-    assert "['a', 'b']" in record.message
-    assert path.read_text().splitlines() == ["a,b", "1,x1", "2,x2"]
+    bad, later, at_end = out.errors
+    assert bad.node == "node"
+    assert bad.component == "csv.write"
+    assert "['a', 'c']" in bad.message
+    assert "['a', 'b']" in bad.message
+    assert "earlier message failed" in later.message
+    assert f"{path} was not written" in at_end.message
+    assert "it is left as it was, and the part written is kept as out.csv.partial" in (
+        at_end.message)
+    assert path.read_text() == "old,content\n1,2\n"
+    assert (tmp_path / "out.csv.partial").read_text().splitlines() == ["a,b", "1,x1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.csv.partial"]
 
 
 def test_write_replaces_an_existing_file(tmp_path: Path) -> None:
