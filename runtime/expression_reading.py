@@ -94,7 +94,9 @@ _SPECIAL.update({" ": "_", "?": "_QUESTIONMARK_", "!": "_EXCLAMATIONMARK_",
 
 
 def pandas_identifier(name: str) -> str:
-    """The identifier pandas makes of a backtick-quoted name (its ``create_valid_python_identifier``).
+    """The identifier pandas makes of a backtick-quoted name.
+
+    The same rules as ``pandas.core.computation.parsing.create_valid_python_identifier``.
 
     Raises:
         SyntaxError: No identifier can be made of it, as in pandas.

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib
 import tokenize
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from runtime.expression_reading import (
     ExpressionError,
@@ -50,7 +51,7 @@ MAX_LENGTH: Final = 10_000
 """The longest expression, in characters."""
 MAX_OPERATIONS: Final = 100
 """The most operators, comparisons and calls in one expression (pandas recurses over them)."""
-MAX_DEPTH: Final = 40
+MAX_DEPTH: Final = 100
 """The deepest nesting of parts, such as parentheses inside parentheses."""
 
 
@@ -97,7 +98,6 @@ _BINARY: Mapping[type[ast.operator], str] = {
     ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|"}
 _REFUSED_BINARY: Mapping[type[ast.operator], str] = {
     ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}
-_UNARY = (ast.Not, ast.Invert, ast.USub, ast.UAdd)
 _COMPARE = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
 _LIST_COMPARE = (ast.In, ast.NotIn, ast.Eq, ast.NotEq)
 _PARTS: Mapping[type[ast.AST], str] = {
@@ -130,6 +130,11 @@ def _check(expr: str, columns: Collection[Hashable] | None) -> Reading:
         msg = (f"the expression is {len(expr):,} characters long; the limit is "
                f"{MAX_LENGTH:,}: split it over several nodes")
         raise ExpressionError(msg, part="length")
+    surrogate = next((i for i, char in enumerate(expr) if "\ud800" <= char <= "\udfff"), None)
+    if surrogate is not None:
+        msg = (f"character {expr[surrogate]!r} at {where(expr, surrogate)} is half of a "
+               f"character (a lone surrogate) and cannot be read")
+        raise ExpressionError(msg, part="character", offset=surrogate)
     reading = read(expr)
     source = python_source(expr, reading)
     try:
@@ -141,6 +146,9 @@ def _check(expr: str, columns: Collection[Hashable] | None) -> Reading:
         offset = source.origin(exc.offset - 1)
         msg = f"{exc.msg} at {where(expr, offset)}"
         raise ExpressionError(msg, part="syntax", offset=offset) from None
+    except ValueError as exc:  # e.g. a null character
+        msg = f"the expression cannot be read: {exc}"
+        raise ExpressionError(msg, part="syntax") from None
     except (RecursionError, MemoryError):
         msg = (f"the expression is nested more than {MAX_DEPTH} levels deep: "
                f"split it over several nodes")
@@ -167,8 +175,8 @@ class _Checker:
         chars = len(self.encoded[:column].decode(errors="ignore"))
         return self.source.origin(chars - (end_minus or 0))
 
-    def refuse(self, part: str, offset: int, why: str) -> ExpressionError:
-        return refusal(self.expr, part, offset, why)
+    def refuse(self, part: str, offset: int, why: str) -> NoReturn:
+        raise refusal(self.expr, part, offset, why)
 
     def count(self, node: ast.AST, operations: int) -> None:
         self.operations += operations
@@ -193,9 +201,7 @@ class _Checker:
                 self.check(value, deeper)
         elif isinstance(node, ast.BinOp):
             self.binary(node, deeper)
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, _UNARY):
-                raise self.refuse("this operator", self.at(node), "it has no meaning here")
+        elif isinstance(node, ast.UnaryOp):  # not, ~, -, +: all of Python's
             self.count(node, 1)
             self.check(node.operand, deeper)
         elif isinstance(node, ast.Compare):
@@ -205,31 +211,31 @@ class _Checker:
         elif isinstance(node, ast.Attribute):
             path = self.attribute_path(node, deeper)
             if path not in ALLOWED_FIELDS:
-                raise self.refuse_attribute(node, path, call=False)
+                self.refuse_attribute(node, path, call=False)
         elif isinstance(node, ast.Subscript):
             self.check(node.value, deeper)
             segment = ast.get_source_segment(self.source.text, node.slice) or "..."
-            raise self.refuse(f"subscript [{segment[:40]}]", self.at(node.slice),
+            self.refuse(f"subscript [{segment[:40]}]", self.at(node.slice),
                               "use a method such as str.startswith() instead")
         else:
             part = _PARTS.get(type(node), type(node).__name__)
             why = ("a literal list is allowed only after 'in', 'not in', '==' or '!=', "
                    "or in isin()") if isinstance(node, ast.List | ast.Tuple) else \
                 "expressions may only compare, combine and compute on columns"
-            raise self.refuse(part, self.at(node), why)
+            self.refuse(part, self.at(node), why)
 
     def constant(self, node: ast.Constant) -> None:
         if not isinstance(node.value, _CONSTANT_TYPES):
-            raise self.refuse(f"constant {node.value!r}", self.at(node),
+            self.refuse(f"constant {node.value!r}", self.at(node),
                               "constants are strings, numbers, True, False or None")
 
     def name(self, node: ast.Name) -> None:
         written = self.reading.written[self.token_index(node)]
         if node.id.startswith("__"):
-            raise self.refuse(f"name {written!r}", self.at(node),
+            self.refuse(f"name {written!r}", self.at(node),
                               "names starting with '__' are refused")
         if node.id in _PANDAS_BUILTINS:
-            raise self.refuse(f"name {written!r}", self.at(node),
+            self.refuse(f"name {written!r}", self.at(node),
                               "pandas reads it as its own built-in, not as a column")
         if self.columns is None or node.id in _ALWAYS_NAMES:
             return
@@ -246,16 +252,16 @@ class _Checker:
                    default=0)
 
     def binary(self, node: ast.BinOp, deeper: int) -> None:
+        self.count(node, 1)
         self.check(node.left, deeper)
         if type(node.op) not in _BINARY:
-            raise self.refuse(f"operator {_REFUSED_BINARY.get(type(node.op), '?')!r}",
+            self.refuse(f"operator {_REFUSED_BINARY.get(type(node.op), '?')!r}",
                               self.operator_at(node.left, node.right),
                               "the operators are + - * / // % ** & |")
         if not (_has_name(node.left) or _has_name(node.right)):
             segment = ast.get_source_segment(self.source.text, node) or ""
-            raise self.refuse(f"arithmetic on constants '{segment[:40]}'", self.at(node),
+            self.refuse(f"arithmetic on constants '{segment[:40]}'", self.at(node),
                               "write the value itself (some, like 9**9**9, never finish)")
-        self.count(node, 1)
         self.check(node.right, deeper)
 
     def operator_at(self, left: ast.AST, right: ast.AST) -> int:
@@ -267,13 +273,13 @@ class _Checker:
         return self.source.origin(start + skipped)
 
     def compare(self, node: ast.Compare, deeper: int) -> None:
-        self.check(node.left, deeper)
         self.count(node, 2 * len(node.ops) - 1)
+        self.check(node.left, deeper)
         left: ast.expr = node.left
         for index, (op, right) in enumerate(zip(node.ops, node.comparators, strict=True)):
             if not isinstance(op, _COMPARE):
                 word = "'is not'" if isinstance(op, ast.IsNot) else "'is'"
-                raise self.refuse(word, self.operator_at(left, right),
+                self.refuse(word, self.operator_at(left, right),
                                   "compare with '==' or use isna() / notna()")
             last = index == len(node.ops) - 1
             if isinstance(right, ast.List | ast.Tuple) and last and isinstance(
@@ -288,7 +294,7 @@ class _Checker:
             node.op, ast.USub | ast.UAdd) else node
         if not (isinstance(value, ast.Constant) and isinstance(value.value, _CONSTANT_TYPES)):
             part = _PARTS.get(type(value), "this argument")
-            raise self.refuse(f"{part} in {call}", self.at(node), _LITERALS)
+            self.refuse(f"{part} in {call}", self.at(node), _LITERALS)
 
     def literal_list(self, node: ast.List | ast.Tuple) -> None:
         for element in node.elts:
@@ -296,7 +302,7 @@ class _Checker:
                 element.op, ast.USub | ast.UAdd) else element
             if not (isinstance(value, ast.Constant)
                     and isinstance(value.value, _CONSTANT_TYPES)):
-                raise self.refuse(_PARTS.get(type(value), "this element") + " in a list",
+                self.refuse(_PARTS.get(type(value), "this element") + " in a list",
                                   self.at(element),
                                   "list elements must be literal strings or numbers")
 
@@ -309,15 +315,15 @@ class _Checker:
         self.check(value, deeper)
         return node.attr
 
-    def refuse_attribute(self, node: ast.Attribute, path: str, *, call: bool) -> ExpressionError:
+    def refuse_attribute(self, node: ast.Attribute, path: str, *, call: bool) -> NoReturn:
         offset = self.at(node, end_minus=len(node.attr))
         if node.attr.startswith("_"):
-            return self.refuse(f"attribute {node.attr!r}", offset,
+            self.refuse(f"attribute {node.attr!r}", offset,
                                "names starting with '_' are refused")
         if call:
-            return self.refuse(f"call of {path}()", offset,
+            self.refuse(f"call of {path}()", offset,
                                f"the methods are {', '.join(ALLOWED_METHODS)}")
-        return self.refuse(f"attribute {path!r}", offset,
+        self.refuse(f"attribute {path!r}", offset,
                            f"the fields are {', '.join(sorted(ALLOWED_FIELDS))} and the "
                            f"methods {', '.join(ALLOWED_METHODS)} (called with '()')")
 
@@ -325,18 +331,18 @@ class _Checker:
         func = node.func
         if not isinstance(func, ast.Attribute):
             written = ast.get_source_segment(self.source.text, func) or "this"
-            raise self.refuse(f"call of {written[:40]}()", self.at(func),
+            self.refuse(f"call of {written[:40]}()", self.at(func),
                               f"only methods may be called: {', '.join(ALLOWED_METHODS)}")
         path = self.attribute_path(func, deeper)
         method = ALLOWED_METHODS.get(path)
         if method is None or func.attr.startswith("_"):
-            raise self.refuse_attribute(func, path, call=True)
+            self.refuse_attribute(func, path, call=True)
         self.count(node, 1)
         name = f"{path}()"
         if not method.required <= len(node.args) <= method.required + method.optional:
             wanted = method.required if not method.optional else \
                 f"{method.required} to {method.required + method.optional}"
-            raise self.refuse(f"call of {name}", self.at(func, end_minus=len(func.attr)),
+            self.refuse(f"call of {name}", self.at(func, end_minus=len(func.attr)),
                               f"it takes {wanted} argument(s), not {len(node.args)}")
         for arg in node.args:
             if method.list_argument and isinstance(arg, ast.List | ast.Tuple):
@@ -347,7 +353,7 @@ class _Checker:
             if keyword.arg is None or keyword.arg not in method.keywords:
                 part = "'**' unpacking" if keyword.arg is None else f"keyword {keyword.arg!r}"
                 known = ", ".join(method.keywords) or "none"
-                raise self.refuse(f"{part} in {name}", self.at(keyword.value),
+                self.refuse(f"{part} in {name}", self.at(keyword.value),
                                   f"its keywords are: {known}")
             self.literal(keyword.value, name)
 
@@ -363,10 +369,9 @@ def frame_names(data: pd.DataFrame) -> list[Hashable]:
 
 def _agree_with_pandas(reading: Reading) -> None:
     """Refuse, rather than evaluate, an expression pandas would tokenise differently."""
-    from pandas.core.computation.parsing import tokenize_string
-
+    parsing = importlib.import_module("pandas.core.computation.parsing")
     try:
-        theirs = list(tokenize_string(reading.line))
+        theirs = list(parsing.tokenize_string(reading.line))
     except (tokenize.TokenError, SyntaxError):
         theirs = []
     if theirs != [(tok.type, tok.string) for tok in reading.tokens]:
