@@ -216,7 +216,7 @@ class _Checker:
             self.check(node.value, deeper)
             segment = ast.get_source_segment(self.source.text, node.slice) or "..."
             self.refuse(f"subscript [{segment[:40]}]", self.at(node.slice),
-                              "use a method such as str.startswith() instead")
+                        "use a method such as str.startswith() instead")
         else:
             part = _PARTS.get(type(node), type(node).__name__)
             why = ("a literal list is allowed only after 'in', 'not in', '==' or '!=', "
@@ -227,16 +227,16 @@ class _Checker:
     def constant(self, node: ast.Constant) -> None:
         if not isinstance(node.value, _CONSTANT_TYPES):
             self.refuse(f"constant {node.value!r}", self.at(node),
-                              "constants are strings, numbers, True, False or None")
+                        "constants are strings, numbers, True, False or None")
 
     def name(self, node: ast.Name) -> None:
         written = self.reading.written[self.token_index(node)]
         if node.id.startswith("__"):
             self.refuse(f"name {written!r}", self.at(node),
-                              "names starting with '__' are refused")
+                        "names starting with '__' are refused")
         if node.id in _PANDAS_BUILTINS:
             self.refuse(f"name {written!r}", self.at(node),
-                              "pandas reads it as its own built-in, not as a column")
+                        "pandas reads it as its own built-in, not as a column")
         if self.columns is None or node.id in _ALWAYS_NAMES:
             return
         column = written[1:-1].replace("``", "`") if written.startswith("`") else node.id
@@ -256,12 +256,12 @@ class _Checker:
         self.check(node.left, deeper)
         if type(node.op) not in _BINARY:
             self.refuse(f"operator {_REFUSED_BINARY.get(type(node.op), '?')!r}",
-                              self.operator_at(node.left, node.right),
-                              "the operators are + - * / // % ** & |")
+                        self.operator_at(node.left, node.right),
+                        "the operators are + - * / // % ** & |")
         if not (_has_name(node.left) or _has_name(node.right)):
             segment = ast.get_source_segment(self.source.text, node) or ""
             self.refuse(f"arithmetic on constants '{segment[:40]}'", self.at(node),
-                              "write the value itself (some, like 9**9**9, never finish)")
+                        "write the value itself (some, like 9**9**9, never finish)")
         self.check(node.right, deeper)
 
     def operator_at(self, left: ast.AST, right: ast.AST) -> int:
@@ -280,7 +280,7 @@ class _Checker:
             if not isinstance(op, _COMPARE):
                 word = "'is not'" if isinstance(op, ast.IsNot) else "'is'"
                 self.refuse(word, self.operator_at(left, right),
-                                  "compare with '==' or use isna() / notna()")
+                            "compare with '==' or use isna() / notna()")
             last = index == len(node.ops) - 1
             if isinstance(right, ast.List | ast.Tuple) and last and isinstance(
                     op, _LIST_COMPARE):
@@ -303,8 +303,8 @@ class _Checker:
             if not (isinstance(value, ast.Constant)
                     and isinstance(value.value, _CONSTANT_TYPES)):
                 self.refuse(_PARTS.get(type(value), "this element") + " in a list",
-                                  self.at(element),
-                                  "list elements must be literal strings or numbers")
+                            self.at(element),
+                            "list elements must be literal strings or numbers")
 
     def attribute_path(self, node: ast.Attribute, deeper: int) -> str:
         """Check what ``node`` is read from; return its path: ``isna``, ``str.contains``."""
@@ -319,23 +319,24 @@ class _Checker:
         offset = self.at(node, end_minus=len(node.attr))
         if node.attr.startswith("_"):
             self.refuse(f"attribute {node.attr!r}", offset,
-                               "names starting with '_' are refused")
+                        "names starting with '_' are refused")
         if call:
             self.refuse(f"call of {path}()", offset,
-                               f"the methods are {', '.join(ALLOWED_METHODS)}")
+                        f"the methods are {', '.join(ALLOWED_METHODS)}")
         self.refuse(f"attribute {path!r}", offset,
-                           f"the fields are {', '.join(sorted(ALLOWED_FIELDS))} and the "
-                           f"methods {', '.join(ALLOWED_METHODS)} (called with '()')")
+                    f"the fields are {', '.join(sorted(ALLOWED_FIELDS))} and the "
+                    f"methods {', '.join(ALLOWED_METHODS)} (called with '()')")
 
     def call(self, node: ast.Call, deeper: int) -> None:
         func = node.func
         if not isinstance(func, ast.Attribute):
-            written = ast.get_source_segment(self.source.text, func) or "this"
+            written = self.reading.written[self.token_index(func)] if isinstance(
+                func, ast.Name) else ast.get_source_segment(self.source.text, func) or "this"
             self.refuse(f"call of {written[:40]}()", self.at(func),
-                              f"only methods may be called: {', '.join(ALLOWED_METHODS)}")
+                        f"only methods may be called: {', '.join(ALLOWED_METHODS)}")
         path = self.attribute_path(func, deeper)
         method = ALLOWED_METHODS.get(path)
-        if method is None or func.attr.startswith("_"):
+        if method is None:
             self.refuse_attribute(func, path, call=True)
         self.count(node, 1)
         name = f"{path}()"
@@ -343,7 +344,7 @@ class _Checker:
             wanted = method.required if not method.optional else \
                 f"{method.required} to {method.required + method.optional}"
             self.refuse(f"call of {name}", self.at(func, end_minus=len(func.attr)),
-                              f"it takes {wanted} argument(s), not {len(node.args)}")
+                        f"it takes {wanted} argument(s), not {len(node.args)}")
         for arg in node.args:
             if method.list_argument and isinstance(arg, ast.List | ast.Tuple):
                 self.literal_list(arg)
@@ -354,7 +355,7 @@ class _Checker:
                 part = "'**' unpacking" if keyword.arg is None else f"keyword {keyword.arg!r}"
                 known = ", ".join(method.keywords) or "none"
                 self.refuse(f"{part} in {name}", self.at(keyword.value),
-                                  f"its keywords are: {known}")
+                            f"its keywords are: {known}")
             self.literal(keyword.value, name)
 
 

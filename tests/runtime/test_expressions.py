@@ -112,6 +112,7 @@ def test_any_other_attribute_or_method_is_refused_naming_it(chain: str) -> None:
 
 @pytest.mark.parametrize(("expr", "named"), [
     ("sin(target) > 0", "call of sin()"),
+    ("`odd col`(1) > 0", "call of `odd col`()"),
     ("Timestamp('2020') < when", "call of Timestamp()"),
     ("Timestamp < when", "name 'Timestamp'"),
     ("(lambda: 1)() == 1", "lambda"),
