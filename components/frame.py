@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from runtime import Params, component
 from runtime.expressions import ExpressionError, check_expression, query_frame
+from runtime.terminal import plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +42,7 @@ def query(data: pd.DataFrame, *, params: QueryParams) -> pd.DataFrame:
     The query is checked again against the data's own columns before pandas evaluates it:
     only the expressions of :mod:`runtime.expressions` run.
     """
-    columns = ", ".join(map(str, data.columns))
+    columns = plain(", ".join(map(str, data.columns)))
     try:
         return query_frame(data, params.expr)
     except ExpressionError as exc:

@@ -39,6 +39,7 @@ from runtime.expression_reading import (
     refusal,
     where,
 )
+from runtime.terminal import plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -215,7 +216,7 @@ class _Checker:
         elif isinstance(node, ast.Subscript):
             self.check(node.value, deeper)
             segment = ast.get_source_segment(self.source.text, node.slice) or "..."
-            self.refuse(f"subscript [{segment[:40]}]", self.at(node.slice),
+            self.refuse(f"subscript [{plain(segment[:40])}]", self.at(node.slice),
                         "use a method such as str.startswith() instead")
         else:
             part = _PARTS.get(type(node), type(node).__name__)
@@ -260,7 +261,7 @@ class _Checker:
                         "the operators are + - * / // % ** & |")
         if not (_has_name(node.left) or _has_name(node.right)):
             segment = ast.get_source_segment(self.source.text, node) or ""
-            self.refuse(f"arithmetic on constants '{segment[:40]}'", self.at(node),
+            self.refuse(f"arithmetic on constants '{plain(segment[:40])}'", self.at(node),
                         "write the value itself (some, like 9**9**9, never finish)")
         self.check(node.right, deeper)
 
@@ -332,7 +333,7 @@ class _Checker:
         if not isinstance(func, ast.Attribute):
             written = self.reading.written[self.token_index(func)] if isinstance(
                 func, ast.Name) else ast.get_source_segment(self.source.text, func) or "this"
-            self.refuse(f"call of {written[:40]}()", self.at(func),
+            self.refuse(f"call of {plain(written[:40])}()", self.at(func),
                         f"only methods may be called: {', '.join(ALLOWED_METHODS)}")
         path = self.attribute_path(func, deeper)
         method = ALLOWED_METHODS.get(path)

@@ -157,6 +157,13 @@ def test_query_with_allowed_methods_gives_what_pandas_gives(people: pd.DataFrame
     assert list(kept.index) == [101, 102, 103, 104]
 
 
+def test_query_errors_show_control_characters_in_column_names_as_escapes() -> None:
+    data = pd.DataFrame({"a\x1b[2Jb": [1, 2]})
+    [record] = run_component("frame.query", {"data": [data]}, {"expr": "zz > 1"}).errors
+    assert "\x1b" not in record.message
+    assert "a\\x1b[2Jb" in record.message
+
+
 def test_query_on_a_misspelt_column_suggests_the_right_one(people: pd.DataFrame) -> None:
     out = run_component("frame.query", {"data": [people]}, {"expr": "agee > 18"})
     [record] = out.errors

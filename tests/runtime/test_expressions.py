@@ -165,6 +165,12 @@ def test_what_cannot_be_read_says_why_and_where(expr: str, expected: str) -> Non
     assert expected in refusal(expr)
 
 
+def test_refusals_show_control_characters_as_visible_escapes() -> None:
+    message = refusal("target > '\x1b[2J' * 3")
+    assert "\x1b" not in message
+    assert "'\\x1b[2J' * 3" in message
+
+
 def test_backticks_inside_string_literals_do_not_hide_anything() -> None:
     assert "'@' at column 18" in refusal('target == "`" or @target == 0 or "`"')
     assert "'@' at column 10" in refusal("a == '`' @x")
