@@ -14,6 +14,7 @@ import io
 import keyword
 import token
 import tokenize
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 
@@ -113,6 +114,22 @@ def pandas_identifier(name: str) -> str:
         msg = f"Could not convert '{made}' to a valid Python identifier."
         raise SyntaxError(msg)
     return made
+
+
+def column_identifier(column: Hashable) -> str | None:
+    """The identifier under which pandas offers a column to expressions, if it has one.
+
+    The same rules as ``pandas.core.computation.parsing.clean_column_name``: the name is
+    read as if written in backticks (backticks in it doubled).
+    """
+    text = column.replace("`", "``") if isinstance(column, str) else str(column)
+    segments = backtick_segments(f"`{text}`")
+    if len(segments) != 1 or not segments[0][0]:
+        return column if isinstance(column, str) else None
+    try:
+        return pandas_identifier(segments[0][1][1:-1])
+    except SyntaxError:
+        return column if isinstance(column, str) else None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from runtime.expression_reading import (
     ExpressionError,
     Reading,
     Source,
+    column_identifier,
     python_source,
     read,
     refusal,
@@ -165,7 +166,8 @@ class _Checker:
                  columns: Collection[Hashable] | None) -> None:
         self.expr, self.source, self.reading = expr, source, reading
         self.encoded = source.text.encode()
-        self.columns = None if columns is None else [c for c in columns if isinstance(c, str)]
+        self.columns = None if columns is None else [str(c) for c in columns]
+        self.known = {column_identifier(c) for c in columns or ()}
         self.operations = 0
 
     def at(self, node: ast.AST, *, end_minus: int | None = None) -> int:
@@ -238,14 +240,13 @@ class _Checker:
         if node.id in _PANDAS_BUILTINS:
             self.refuse(f"name {written!r}", self.at(node),
                         "pandas reads it as its own built-in, not as a column")
-        if self.columns is None or node.id in _ALWAYS_NAMES:
+        if self.columns is None or node.id in _ALWAYS_NAMES or node.id in self.known:
             return
         column = written[1:-1].replace("``", "`") if written.startswith("`") else node.id
-        if column not in self.columns:
-            close = difflib.get_close_matches(column, self.columns, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            msg = f"no column {column!r} (at {where(self.expr, self.at(node))}){hint}"
-            raise ExpressionError(msg, part=f"name {written!r}", offset=self.at(node))
+        close = difflib.get_close_matches(column, self.columns, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        msg = f"no column {column!r} (at {where(self.expr, self.at(node))}){hint}"
+        raise ExpressionError(msg, part=f"name {written!r}", offset=self.at(node))
 
     def token_index(self, node: ast.AST) -> int:
         offset = self.at(node)
