@@ -17,6 +17,8 @@ import tokenize
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from runtime.terminal import plain
+
 
 class ExpressionError(ValueError):
     """An expression that is refused or cannot be read.
@@ -175,7 +177,7 @@ def read(expr: str) -> Reading:
         try:
             piece = pandas_identifier(text[1:-1]) if quoted else text
         except SyntaxError:
-            raise refusal(expr, f"name {text}", base + line_at,
+            raise refusal(expr, f"name {plain(text)}", base + line_at,
                           "pandas cannot make a name of it") from None
         pieces.append(piece)
         source_at, line_at = source_at + len(piece), line_at + len(text)

@@ -158,6 +158,7 @@ def test_refused_parts_are_named(expr: str, named: str) -> None:
     ("age > 1\nage < 3", "must be one line, but a second line starts at line 2, column 1"),
     ("age > 1\x0cage < 3", "must be one line"),
     ("  \n ", "empty"),
+    ("`a\x00b` > 1", "name `a\\x00b` at column 1 is not allowed: pandas cannot make a name"),
     ("age = 3", "invalid syntax"),
     ("age > 1; age < 3", "invalid syntax"),
 ])
