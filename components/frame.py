@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import ast
-import re
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
 from runtime import Params, component
+from runtime.expressions import ExpressionError, check_expression, query_frame
+from runtime.terminal import plain
 
 if TYPE_CHECKING:
     import pandas as pd
-
-_BACKTICKED = re.compile(r"`[^`]*`")
 
 
 class QueryParams(Params):
@@ -21,16 +19,17 @@ class QueryParams(Params):
 
     expr: str = Field(min_length=1,
                       description="A pandas query, e.g. 'petal_length > 2 and target != 0'. "
-                                  "Quote odd column names in `backticks`.")
+                                  "Quote odd column names in `backticks`. Columns, constants, "
+                                  "comparisons, and/or/not, arithmetic, 'in [...]' and a few "
+                                  "methods (isna(), str.contains(...), dt.year, ...) only.")
 
     @field_validator("expr")
     @classmethod
-    def _parses(cls, expr: str) -> str:
-        plain = _BACKTICKED.sub("_col", expr)
+    def _allowed(cls, expr: str) -> str:
         try:
-            ast.parse(plain, mode="eval")
-        except SyntaxError as exc:
-            msg = f"not a valid query: {exc.msg} at column {exc.offset}"
+            check_expression(expr)
+        except ExpressionError as exc:
+            msg = f"not a valid query: {exc}"
             raise ValueError(msg) from None
         return expr
 
@@ -38,12 +37,19 @@ class QueryParams(Params):
 @component("frame.query", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
            params=QueryParams)
 def query(data: pd.DataFrame, *, params: QueryParams) -> pd.DataFrame:
-    """Keep the rows for which a pandas query is true; row ids are kept."""
+    """Keep the rows for which a pandas query is true; row ids are kept.
+
+    The query is checked again against the data's own columns before pandas evaluates it:
+    only the expressions of :mod:`runtime.expressions` run.
+    """
+    columns = plain(", ".join(map(str, data.columns)))
     try:
-        return data.query(params.expr)
+        return query_frame(data, params.expr)
+    except ExpressionError as exc:
+        msg = f"query {params.expr!r} refused: {exc} (columns: {columns})"
+        raise ValueError(msg) from exc
     except Exception as exc:
-        msg = (f"query {params.expr!r} failed: {type(exc).__name__}: {exc} "
-               f"(columns: {', '.join(map(str, data.columns))})")
+        msg = f"query {params.expr!r} failed: {type(exc).__name__}: {exc} (columns: {columns})"
         raise ValueError(msg) from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 from contract import contract_tests, param_problems
 
 import runtime
+from components.frame import QueryParams, query
 from runtime.testing import run_component
 
 FAMILY_MODULE = "components.frame"
@@ -107,6 +109,65 @@ def test_query_that_does_not_parse_stops_the_run_before_anything_runs(tmp_path: 
     with pytest.raises(runtime.FlowInvalidError) as info:
         runtime.run_flow(flow)
     assert [(p.node, p.param) for p in info.value.problems] == [("q", "expr")]
+
+
+def payloads(marker: Path) -> list[tuple[str, str]]:
+    """Queries that ran a shell command (touching ``marker``), and the part to be named."""
+    system = f"system('touch {marker}')"
+    return [
+        (f"index >= index.__class__.__init__.__globals__['sys'].modules['os'].{system}",
+         "attribute '__class__' at column 16"),
+        (f"age >= age.__class__.__init__.__globals__['sys'].modules['os'].{system}",
+         "attribute '__class__' at column 12"),
+        (f'name == "`" or @ast.sys.modules[\'os\'].{system} == 0 or "`"',
+         "'@' at column 16"),
+    ]
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_query_that_would_run_code_is_a_problem_at_validation_naming_the_part(
+        which: int, tmp_path: Path) -> None:
+    expr, part = payloads(tmp_path / "ran")[which]
+    problems = param_problems("frame.query", {"expr": expr})
+    assert [(p.node, p.param) for p in problems] == [("n", "expr")]
+    assert f"not a valid query: {part} is not allowed" in problems[0].message
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("which", range(3))
+def test_query_that_would_run_code_is_refused_at_run_time_too(
+        which: int, tmp_path: Path, people: pd.DataFrame) -> None:
+    expr, part = payloads(tmp_path / "ran")[which]
+    unchecked = QueryParams.model_construct(expr=expr)  # as if validation were skipped
+    with pytest.raises(ValueError, match=f"refused: {part}"):
+        query(people, params=unchecked)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_query_of_200000_terms_is_a_problem_saying_it_is_too_long() -> None:
+    [problem] = param_problems("frame.query", {"expr": " + ".join(["age"] * 200_000) + " > 0"})
+    assert (problem.node, problem.param) == ("n", "expr")
+    assert "characters long; the limit is 10,000" in problem.message
+
+
+def test_query_with_allowed_methods_gives_what_pandas_gives(people: pd.DataFrame) -> None:
+    expr = "name.str.startswith('e') or `odd col`.isin([2, 4]) or age.between(40, 50)"
+    [kept] = run_component("frame.query", {"data": [people]}, {"expr": expr})["data"]
+    pd.testing.assert_frame_equal(kept, people.query(expr))
+    assert list(kept.index) == [101, 102, 103, 104]
+
+
+def test_query_errors_show_control_characters_in_column_names_as_escapes() -> None:
+    data = pd.DataFrame({"a\x1b[2Jb": [1, 2]})
+    [record] = run_component("frame.query", {"data": [data]}, {"expr": "zz > 1"}).errors
+    assert "\x1b" not in record.message
+    assert "a\\x1b[2Jb" in record.message
+
+
+def test_query_on_a_misspelt_column_suggests_the_right_one(people: pd.DataFrame) -> None:
+    out = run_component("frame.query", {"data": [people]}, {"expr": "agee > 18"})
+    [record] = out.errors
+    assert "no column 'agee' (at column 1); did you mean 'age'?" in record.message
 
 
 @pytest.mark.parametrize("params", [{}, {"expr": ""}])
