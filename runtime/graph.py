@@ -14,6 +14,7 @@ import pydantic
 from runtime.errors import FlowInvalidError, Problem
 from runtime.model import Edge, Flow
 from runtime.registry import ANY, ComponentSpec, Params, Registry
+from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
 
@@ -98,7 +99,7 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
             elif err["type"] == "missing":
                 text = f"required param '{name}' is missing"
             else:
-                text = f"{err['msg']} (got {err.get('input')!r})"
+                text = f"{err['msg']} (got {excerpt(err.get('input'))})"
             problems.append(Problem(
                 message=f"node '{node_id}', param '{'.'.join(loc)}': {text}",
                 code="param", node=node_id, param=name, where=f"nodes[{index}].params"))

@@ -13,6 +13,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runtime.errors import FlowFileError, FlowInvalidError, Problem
+from runtime.terminal import excerpt
 
 NODE_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 PORT_REF_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"
@@ -159,7 +160,7 @@ def _schema_problem(err: Any, data: Any) -> Problem:
     elif kind == "string_pattern_mismatch" and field in ("source", "target"):
         message = f"{field} {err.get('input')!r} must look like '<node>.<port>'"
     else:
-        message = f"{err['msg']} (got {err.get('input')!r})"
+        message = f"{err['msg']} (got {excerpt(err.get('input'))})"
     where = _where(loc)
     if node_id:
         prefix = f"node '{node_id}' ({where})"

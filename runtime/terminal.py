@@ -17,3 +17,15 @@ def plain(text: object) -> str:
     can never move the cursor, recolour the terminal or retitle the window.
     """
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def excerpt(value: object, limit: int = 200) -> str:
+    """The ``repr`` of a value, cut to about ``limit`` characters with its full length said.
+
+    Problem messages quote what the user gave; a 200,000-term query or a huge list must not
+    turn one line of a message into megabytes.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all)"
