@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,3 +92,85 @@ def test_edit_help_explains_the_token_and_host_options() -> None:
     assert result.returncode == 0
     for text in ("--token-file", "EDGEWISE_TOKEN", "process list", "--allow-host"):
         assert text in " ".join(result.stdout.split())
+
+
+# -- the params form ---------------------------------------------------------------------
+
+NODE = '[data-testid=node][data-node-id="{}"]'
+
+
+def select_node(page: Any, node_id: str) -> None:
+    page.locator(NODE.format(node_id) + " .ew-title").click()
+    expect(page.get_by_test_id("params-node")).to_have_text(node_id)
+
+
+def param_input(page: Any, param: str) -> Any:
+    return page.locator(f'input[data-param="{param}"], [data-param="{param}"] input').first
+
+
+def test_a_param_of_the_wrong_type_is_shown_raw_with_its_error(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    flow = {"edgewise": 1, "name": "typo", "nodes": [
+        {"id": "src", "component": "stream.range", "params": {"count": "abc", "start": 2},
+         "position": {"x": 40, "y": 60}},
+        {"id": "show", "component": "debug", "position": {"x": 320, "y": 60}}],
+        "edges": [{"source": "src.data", "target": "show.data"}]}
+    path = workspace / "typo.json"
+    path.write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/typo.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("param 'count'")
+
+    select_node(page, "src")
+    expect(param_input(page, "count")).to_have_value("abc")
+    error = page.locator('[data-testid=param-error][data-param-error="count"]')
+    expect(error).to_contain_text("valid integer")
+    expect(param_input(page, "start")).to_have_value("2")
+
+    page.get_by_test_id("save").click()  # saving untouched keeps what the user wrote
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
+    assert json.loads(path.read_text())["nodes"][0]["params"] == {"count": "abc", "start": 2}
+
+    field = param_input(page, "count")
+    field.fill("12")
+    field.press("Tab")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    expect(error).to_have_text("")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
+    assert json.loads(path.read_text())["nodes"][0]["params"] == {"count": 12, "start": 2}
+    assert "Traceback" not in server.output()
+    assert page.js_errors == []
+
+
+def test_a_choice_or_list_param_of_the_wrong_shape_is_shown_as_written(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    params = {"load": {"name": "irs"}, "pick": {"columns": "sepal length (cm)"},
+              "split": {"target": "target", "stratify": "maybe"}}
+    flow = {"edgewise": 1, "name": "shapes", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": params["load"],
+         "position": {"x": 40, "y": 60}},
+        {"id": "pick", "component": "frame.select", "params": params["pick"],
+         "position": {"x": 300, "y": 60}},
+        {"id": "split", "component": "ml.split", "params": params["split"],
+         "position": {"x": 300, "y": 260}}],
+        "edges": [{"source": "load.data", "target": "pick.data"},
+                  {"source": "load.data", "target": "split.data"}]}
+    path = workspace / "shapes.json"
+    path.write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/shapes.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("param 'name'")
+
+    for node_id, param, shown in [("load", "name", "irs"), ("pick", "columns",
+                                                              "sepal length (cm)"),
+                                  ("split", "stratify", "maybe")]:
+        select_node(page, node_id)
+        expect(param_input(page, param)).to_have_value(shown)
+        expect(page.locator(f'[data-testid=param-error][data-param-error="{param}"]')
+               ).not_to_be_empty()
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
+    saved = {n["id"]: n["params"] for n in json.loads(path.read_text())["nodes"]}
+    assert saved == params
+    assert "Traceback" not in server.output()
