@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from editor.workspace import Workspace, WorkspaceError
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -173,4 +175,48 @@ def test_a_choice_or_list_param_of_the_wrong_shape_is_shown_as_written(
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
     saved = {n["id"]: n["params"] for n in json.loads(path.read_text())["nodes"]}
     assert saved == params
+    assert "Traceback" not in server.output()
+
+
+# -- flow names --------------------------------------------------------------------------
+
+LONG = "a" * 300
+
+
+def test_the_workspace_refuses_a_name_too_long_for_the_file_system(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    longest = workspace.longest_name()
+
+    for attempt in (lambda: workspace.create(LONG),
+                    lambda: workspace.write_json(LONG, {"edgewise": 1}),
+                    lambda: workspace.rename(workspace.create("mine"), LONG)):
+        with pytest.raises(WorkspaceError, match=f"too long for a file name here: 305 "
+                                                 f"characters with '.json', at most {longest}"):
+            attempt()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.json"]
+
+    fits = "b" * (longest - len(".json"))
+    assert workspace.create(fits) == fits + ".json"
+    assert (tmp_path / (fits + ".json")).is_file()
+
+
+def test_the_new_and_save_as_dialogs_say_a_name_is_too_long(
+        server_factory: Any, example_workspace: Path, page: Any) -> None:
+    before = sorted(p.name for p in example_workspace.iterdir())
+    server = server_factory(example_workspace)
+    page.goto(server.url + "/flow/iris.json")
+    expect(page.get_by_test_id("node")).to_have_count(6)
+
+    for menu_item in ("New flow…", "Save as…"):
+        page.get_by_test_id("file-menu").click()
+        page.locator(".q-menu .q-item", has_text=menu_item).click()
+        dialog = page.get_by_test_id("name-dialog")
+        dialog.get_by_test_id("name-input").fill(LONG)
+        dialog.get_by_test_id("name-ok").click()
+        expect(dialog.get_by_test_id("name-error")).to_contain_text(
+            "too long for a file name here: 305 characters")
+        expect(dialog).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0)
+    assert sorted(p.name for p in example_workspace.iterdir()) == before
     assert "Traceback" not in server.output()
