@@ -220,3 +220,81 @@ def test_the_new_and_save_as_dialogs_say_a_name_is_too_long(
         expect(dialog).to_have_count(0)
     assert sorted(p.name for p in example_workspace.iterdir()) == before
     assert "Traceback" not in server.output()
+
+
+# -- stopping a run ----------------------------------------------------------------------
+
+
+def test_after_stop_the_nodes_that_were_running_show_stopped(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    flow = {"edgewise": 1, "name": "endless", "nodes": [
+        {"id": "src", "component": "stream.range", "params": {"count": 10**12},
+         "position": {"x": 40, "y": 60}},
+        {"id": "pass", "component": "stream.identity", "position": {"x": 300, "y": 60}},
+        {"id": "tally", "component": "stream.count", "position": {"x": 560, "y": 60}},
+        {"id": "idle", "component": "stream.range", "params": {"count": 1},
+         "position": {"x": 40, "y": 300}},
+        {"id": "late", "component": "stream.count", "position": {"x": 300, "y": 300}}],
+        "edges": [{"source": "src.data", "target": "pass.data"},
+                  {"source": "pass.data", "target": "tally.data"},
+                  {"source": "idle.data", "target": "late.data"}]}
+    (workspace / "endless.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/endless.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    state = '[data-testid=node][data-node-id="{}"] [data-testid=node-status]'
+
+    page.get_by_test_id("run").click()
+    for node_id in ("src", "pass", "tally"):
+        expect(page.locator(state.format(node_id))).to_have_attribute(
+            "data-state", "running", timeout=60_000)
+    expect(page.locator(state.format("late"))).to_have_attribute("data-state", "done")
+    page.get_by_test_id("stop").click()
+
+    for node_id in ("src", "pass", "tally"):
+        expect(page.locator(state.format(node_id))).to_have_attribute(
+            "data-state", "stopped", timeout=30_000)
+    expect(page.locator(state.format("late"))).to_have_attribute("data-state", "done")
+    expect(page.get_by_test_id("run")).to_be_enabled()
+    page.wait_for_timeout(500)  # nothing later turns them back to running
+    expect(page.locator(state.format("src"))).to_have_attribute("data-state", "stopped")
+
+    # the kept run, shown again, says the same
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("runs-live").click()
+    expect(page.locator(state.format("tally"))).to_have_attribute("data-state", "idle")
+    page.get_by_test_id("run-row").first.get_by_test_id("run-show").click()
+    expect(page.get_by_test_id("runs-status")).to_contain_text("showing run")
+    expect(page.locator(state.format("tally"))).to_have_attribute("data-state", "stopped")
+    expect(page.locator(state.format("late"))).to_have_attribute("data-state", "done")
+    assert "Traceback" not in server.output()
+
+
+def test_a_node_that_ignores_stop_shows_stopped_once_its_worker_is_ended(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    """A long fit runs on in its thread after Stop, so the editor ends the worker process."""
+    flow = {"edgewise": 1, "name": "slow-fit", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "digits"},
+         "position": {"x": 40, "y": 60}},
+        {"id": "fit", "component": "ml.fit", "position": {"x": 300, "y": 60}, "params": {
+            "estimator": "sklearn.ensemble.RandomForestClassifier", "target": "target",
+            "options": {"n_estimators": 100_000}}}],
+        "edges": [{"source": "load.data", "target": "fit.data"}]}
+    (workspace / "slow-fit.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/slow-fit.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    state = '[data-testid=node][data-node-id="{}"] [data-testid=node-status]'
+
+    page.get_by_test_id("run").click()
+    expect(page.locator(state.format("fit"))).to_have_attribute("data-state", "running",
+                                                                timeout=60_000)
+    expect(page.locator(state.format("load"))).to_have_attribute("data-state", "done")
+    page.get_by_test_id("stop").click()
+
+    expect(page.locator(state.format("fit"))).to_have_attribute("data-state", "stopped",
+                                                                timeout=30_000)
+    expect(page.locator(state.format("load"))).to_have_attribute("data-state", "done")
+    expect(page.locator(".q-notification", has_text="stopped")).to_be_visible()
+    expect(page.locator(".q-notification", has_text="crashed")).to_have_count(0)
+    expect(page.get_by_test_id("run")).to_be_enabled()
