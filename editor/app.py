@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from nicegui import app, ui
 from starlette.requests import HTTPConnection
@@ -15,6 +17,128 @@ from editor.page import EditorPage
 from editor.workspace import Workspace, WorkspaceError
 
 TOKEN_COOKIE = "edgewise_token"
+LOOPBACK_NAMES = ("localhost",)
+WILDCARD_BINDS = ("", "0.0.0.0", "::")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# On every HTTP response, refusals included: no page of the editor may be framed.
+FRAME_HEADERS = ((b"x-frame-options", b"DENY"),
+                 (b"content-security-policy", b"frame-ancestors 'none'"),
+                 (b"x-content-type-options", b"nosniff"))
+
+
+def split_host(value: str) -> tuple[str, int | None]:
+    """Split a ``Host`` header (``name:port``, ``[::1]:8080``) into a lower-case name and port.
+
+    A malformed port gives ``-1``, which matches nothing.
+    """
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        name, _, port_text = value.partition(":")
+    else:  # a bare name, or a bare IPv6 address
+        name, port_text = value, ""
+    if not port_text:
+        return name.rstrip("."), None
+    return name.rstrip("."), int(port_text) if port_text.isdigit() else -1
+
+
+def host_names(bound: str, allowed: Iterable[str] = ()) -> frozenset[str]:
+    """The host names the editor answers to: loopback, the bound name, and ``--allow-host``."""
+    names = {*LOOPBACK_NAMES, *(split_host(a)[0] for a in allowed)}
+    if bound not in WILDCARD_BINDS:
+        names.add(split_host(bound)[0])
+    return frozenset(names)
+
+
+class HostGuard:
+    """Refuses requests addressed to a foreign host name or coming from a foreign page.
+
+    A page on another site can reach an editor on this machine in two ways, and both are
+    refused, token or not. By DNS rebinding, its own name comes to point at 127.0.0.1: the
+    browser then sends that name in ``Host``, which must be an IP address (a rebinding
+    cannot produce one), a loopback name, the name the server is bound to, or one given
+    with ``--allow-host`` (``.example.org`` allows that domain and its subdomains). By a
+    cross-site request or websocket, the browser sends the page's ``Origin``: when present,
+    on any request, it must be this same server (its name and port as in ``Host``). A
+    request without ``Origin`` is let through, websockets included, because browsers always
+    send it from a page for websockets and for every request that changes state; only
+    programs on this machine omit it. Every HTTP response also forbids framing the editor.
+    """
+
+    def __init__(self, app: Any, names: Iterable[str]) -> None:
+        self.app = app
+        self.names = frozenset(names)
+
+    def host_allowed(self, name: str) -> bool:
+        """Whether requests for this host name (no port) are answered."""
+        try:
+            ipaddress.ip_address(name.partition("%")[0])
+        except ValueError:
+            pass
+        else:
+            return True
+        return name in self.names or any(
+            n.startswith(".") and (name.endswith(n) or name == n[1:]) for n in self.names)
+
+    @staticmethod
+    def same_origin(origin: str, host: str | None, server: Any) -> bool:
+        """Whether an ``Origin`` header names this server, as the request reached it."""
+        try:
+            parts = urlsplit(origin.strip().lower())
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return False
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            return False
+        if host is None:  # HTTP/1.0 without Host: compare with the socket it arrived on
+            return bool(server) and port == server[1] and (
+                parts.hostname in ("localhost", str(server[0]).lower()))
+        name, host_port = split_host(host)
+        if host_port is None:
+            host_port = DEFAULT_PORTS[parts.scheme]
+        return parts.hostname.rstrip(".") == name and host_port == port
+
+    def refusal(self, scope: Any) -> str | None:
+        """Why this request is refused, or None."""
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        host = headers.get(b"host")
+        host_text = host.decode("latin-1") if host is not None else None
+        if host_text is not None and not self.host_allowed(split_host(host_text)[0]):
+            name = split_host(host_text)[0][:100]
+            return (f"Edgewise: this editor does not answer to the host name '{name}'. If you "
+                    f"reached it through this name on purpose, start it with "
+                    f"--allow-host {name}")
+        origin = headers.get(b"origin")
+        if origin is not None and not self.same_origin(origin.decode("latin-1"), host_text,
+                                                       scope.get("server")):
+            return ("Edgewise: refused a request from another site "
+                    f"(Origin: {origin.decode('latin-1')[:100]})")
+        return None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Refuse foreign hosts and origins; add the anti-framing headers to every answer."""
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_framed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in FRAME_HEADERS if h[0] not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        reason = self.refusal(scope)
+        if reason is None:
+            await self.app(scope, receive, send_framed)
+        elif scope["type"] == "websocket":
+            await receive()  # the connect event, then refuse it (HTTP 403)
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            await PlainTextResponse(reason, status_code=403)(scope, receive, send_framed)
 
 
 class TokenMiddleware:
@@ -85,12 +209,17 @@ def setup(workspace: Workspace, start: str | None = None) -> None:
 
 
 def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8080,
-          token: str | None = None, start: str | None = None) -> None:
-    """Serve the editor on a workspace folder until interrupted."""
+          token: str | None = None, start: str | None = None,
+          allow_hosts: Iterable[str] = ()) -> None:
+    """Serve the editor on a workspace folder until interrupted.
+
+    ``allow_hosts`` are host names, beyond loopback and ``host``, that requests may name.
+    """
     workspace = Workspace(root)
     workspace.ensure()
     if token:
         app.add_middleware(TokenMiddleware, token=token)
+    app.add_middleware(HostGuard, names=host_names(host, allow_hosts))  # the outermost
     setup(workspace, start)
     ui.run(host=host, port=port, title="Edgewise", reload=False, show=False,
            favicon="🔀", show_welcome_message=False, tailwind=False)

@@ -47,6 +47,9 @@ class FileActions:
                 except WorkspaceError as exc:
                     error.set_text(str(exc))
                     return
+                except OSError as exc:  # the file system refused: say what it said
+                    error.set_text(f"cannot save there: {exc.strerror or exc}")
+                    return
                 dialog.close()
                 ui.navigate.to(f"/flow/{target}")
 

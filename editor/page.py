@@ -99,6 +99,8 @@ class EditorPage(FileActions, RunActions):
         self.inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.pending_labels: dict[str, dict[str, Any]] = {}
         self.pending_states: dict[str, dict[str, Any]] = {}
+        self.shown_states: dict[str, dict[str, Any]] = {}
+        self.stopping = False
         self.problems: list[runtime.Problem] = []
         self.selection: dict[str, list[str]] = {"nodes": [], "edges": []}
         self.clipboard: dict[str, Any] = {}

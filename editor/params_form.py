@@ -27,6 +27,38 @@ def _resolve(schema: Schema, root: Schema) -> tuple[Schema, bool]:
     return schema, nullable
 
 
+def fits(prop: Schema, kind: Any, items: Schema, value: Any) -> bool:
+    """Whether the field built for ``prop`` can show ``value`` exactly as the file has it."""
+    if value is None:
+        return True
+    if "enum" in prop:
+        return value in prop["enum"]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return number and (isinstance(value, int) or value.is_integer())
+    if kind == "number":
+        return number
+    if kind == "array":
+        return isinstance(value, list) and ("enum" not in items or all(
+            v in items["enum"] for v in value)) and ("enum" in items or all(
+                isinstance(v, str | int | float) for v in value))
+    if kind == "object" or (kind is None and "properties" in prop):
+        return isinstance(value, dict)
+    if kind == "string":
+        return isinstance(value, str)
+    return isinstance(value, str) or number
+
+
+def parse_raw(text: str) -> Any:
+    """What the user typed in a raw field: JSON when it reads as JSON, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 class ParamsForm:
     """Edits one node's params. Calls ``on_change(params)`` with the whole new params dict."""
 
@@ -58,8 +90,16 @@ class ParamsForm:
         hint = prop.get("description", "")
         value = self.params.get(name, prop.get("default"))
         kind = prop.get("type")
+        items, _ = _resolve(prop.get("items", {}), self.schema)
         element: ui.element
-        if "enum" in prop:
+        if not fits(prop, kind, items, value):
+            # Shown as written, so that the user sees the mistake (its error comes below)
+            # and nothing in the file is lost or changed until the user edits it.
+            element = ui.input(title, value=value if isinstance(value, str) else
+                               json.dumps(value), on_change=lambda e, n=name: self._set(
+                                   n, parse_raw(e.value or "")))
+            element.props('data-raw="true"')
+        elif "enum" in prop:
             options = list(prop["enum"])
             element = ui.select(options, label=title, value=value if value in options else None,
                                 clearable=nullable or name not in self.required,
@@ -73,7 +113,6 @@ class ParamsForm:
                                     n, None if e.value is None else
                                     (int(e.value) if k == "integer" else float(e.value))))
         elif kind == "array":
-            items, _ = _resolve(prop.get("items", {}), self.schema)
             if "enum" in items:
                 element = ui.select(list(items["enum"]), label=title, multiple=True,
                                     value=list(value or []), clearable=True,
@@ -91,7 +130,8 @@ class ParamsForm:
         if hint:
             element.tooltip(hint)
             ui.label(hint).classes("text-caption text-grey-7 -mt-1")
-        self.errors[name] = ui.label().classes("text-negative text-caption -mt-1")
+        self.errors[name] = ui.label().classes("text-negative text-caption -mt-1").props(
+            f'data-testid="param-error" data-param-error="{name}"')
 
     def _json_field(self, name: str, title: str, value: Any) -> ui.element:
         text = json.dumps(value or {}, indent=1)

@@ -18,6 +18,12 @@ from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
 
 
+def stopped(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The node states of a stopped run: a node that had not ended shows ``stopped``."""
+    return {n: {**s, "state": "stopped"} if s.get("state") == "running" else s
+            for n, s in states.items()}
+
+
 class RunActions:
     """Mixed into EditorPage: running the flow, its live data, and kept runs."""
 
@@ -37,6 +43,8 @@ class RunActions:
     inbox: queue.SimpleQueue[Message]
     pending_labels: dict[str, dict[str, Any]]
     pending_states: dict[str, dict[str, Any]]
+    shown_states: dict[str, dict[str, Any]]
+    stopping: bool
     problems: list[runtime.Problem]
     inspected: str | None
     past: runtime.RunStore | None
@@ -85,6 +93,8 @@ class RunActions:
         self.canvas.clear_run()
         self.pending_labels.clear()
         self.pending_states.clear()
+        self.shown_states.clear()
+        self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
         self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name)
@@ -100,6 +110,7 @@ class RunActions:
     def stop_run(self) -> None:
         """Stop the running flow."""
         if self.worker is not None:
+            self.stopping = True
             self.worker.stop()
 
     def pump(self) -> None:
@@ -119,7 +130,9 @@ class RunActions:
                 self.debug.add_dropped(message[1])
             elif kind == "ended":
                 summary = message[1]
-                self.pending_states.update(summary["states"])
+                self.pending_states.update(stopped(summary["states"])
+                                           if summary["status"] == "stopped" else
+                                           summary["states"])
                 ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s; kept as "
                           f"{summary.get('run')}",
                           type="positive" if summary["status"] == "ok" else "warning")
@@ -128,6 +141,10 @@ class RunActions:
             elif kind == "invalid":
                 ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
                           type="negative", multi_line=True)
+                self._run_finished()
+            elif kind == "crashed" and self.stopping:  # it did not stop in time: ended
+                self.pending_states.update(stopped({**self.shown_states, **self.pending_states}))
+                ui.notify("run stopped; its worker process was ended", type="warning")
                 self._run_finished()
             elif kind == "crashed":
                 ui.notify(f"the run crashed: {message[1]}", type="negative", multi_line=True)
@@ -139,6 +156,7 @@ class RunActions:
             self.canvas.set_labels(self.pending_labels)
             self.pending_labels = {}
         if self.pending_states:
+            self.shown_states.update(self.pending_states)
             self.canvas.set_states(self.pending_states)
             self.pending_states = {}
 
@@ -180,8 +198,10 @@ class RunActions:
                                "summary": ((last.preview or {}).get("summary", "")
                                            if last else "")}
         self.canvas.set_labels(labels)
-        self.canvas.set_states({n: {"state": s["state"], "errors": s["errors"]}
-                                for n, s in manifest.get("nodes", {}).items()})
+        states = {n: {"state": s["state"], "errors": s["errors"]}
+                  for n, s in manifest.get("nodes", {}).items()}
+        self.canvas.set_states(stopped(states) if manifest.get("status") == "stopped"
+                               else states)
 
     async def trace(self, store: runtime.RunStore, message_id: int,
                     row: str | None = None) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 FLOW_SUFFIX = ".json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+TEMP_EXTRA = len(".") + len(".") + 8 + len(".tmp")  # what the temporary file's name adds
+DEFAULT_NAME_MAX = 255
 
 
 class WorkspaceError(Exception):
@@ -33,6 +35,14 @@ class Workspace:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
 
+    def longest_name(self) -> int:
+        """The longest flow file name (in bytes) this workspace's file system can save."""
+        try:
+            limit = os.pathconf(self.root, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = DEFAULT_NAME_MAX
+        return (limit if limit > 0 else DEFAULT_NAME_MAX) - TEMP_EXTRA
+
     def ensure(self) -> None:
         """Create the folder if it does not exist yet."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -53,6 +63,11 @@ class Workspace:
             raise WorkspaceError(msg)
         if not name.endswith(FLOW_SUFFIX):
             name += FLOW_SUFFIX
+        longest = self.longest_name()
+        if len(name.encode()) > longest:
+            msg = (f"'{name[:24]}…' is too long for a file name here: {len(name.encode())} "
+                   f"characters with '{FLOW_SUFFIX}', at most {longest}")
+            raise WorkspaceError(msg)
         path = self.root / name
         if self.root not in path.resolve().parents:
             msg = f"'{name}' points outside the workspace; refused"
@@ -135,7 +150,11 @@ class Workspace:
         if target.exists():
             msg = f"a flow '{target.name}' exists already"
             raise WorkspaceError(msg)
-        os.replace(source, target)
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            msg = f"cannot rename '{source.name}' to '{target.name}': {exc.strerror or exc}"
+            raise WorkspaceError(msg) from exc
         return target.name
 
     def delete(self, name: str) -> None:
@@ -144,4 +163,8 @@ class Workspace:
         if not path.exists():
             msg = f"no flow '{path.name}' in the workspace"
             raise WorkspaceError(msg)
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:
+            msg = f"cannot delete '{path.name}': {exc.strerror or exc}"
+            raise WorkspaceError(msg) from exc

@@ -32,11 +32,11 @@ def free_port() -> int:
 class EditorServer:
     """``edgewise edit`` on a workspace, as a child process bound to 127.0.0.1."""
 
-    def __init__(self, workspace: Path, *extra: str) -> None:
+    def __init__(self, workspace: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.workspace = workspace
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"} | (env or {})
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "edit", str(workspace), "--port",
@@ -88,8 +88,8 @@ def example_workspace(tmp_path: Path) -> Path:
 def server_factory() -> Iterator[Any]:
     servers: list[EditorServer] = []
 
-    def start(workspace: Path, *extra: str) -> EditorServer:
-        server = EditorServer(workspace, *extra)
+    def start(workspace: Path, *extra: str, env: dict[str, str] | None = None) -> EditorServer:
+        server = EditorServer(workspace, *extra, env=env)
         servers.append(server)
         return server
 
@@ -107,10 +107,11 @@ def browser_context_factory() -> Iterator[Any]:
     with sync_playwright() as p:
         contexts: list[Any] = []
 
-        def make() -> Any:
+        def make(*extra_args: str) -> Any:
             ctx = p.chromium.launch_persistent_context(
                 tempfile.mkdtemp(prefix="ew-chromium-"), executable_path=CHROMIUM,
-                headless=True, args=CHROMIUM_ARGS, viewport={"width": 1500, "height": 900})
+                headless=True, args=[*CHROMIUM_ARGS, *extra_args],
+                viewport={"width": 1500, "height": 900})
             ctx.set_default_timeout(20_000)
             contexts.append(ctx)
             return ctx
