@@ -521,7 +521,10 @@ class _NodeTask:
 
     @property
     def state(self) -> str:
-        """idle, running, failed or done, as the editor shows it."""
+        """idle, running, failed or done, as the editor shows it.
+
+        A run that was stopped or aborted reports its unfinished nodes as ``stopped``.
+        """
         if self.errors:
             return "failed"
         if self.finished:
@@ -571,7 +574,10 @@ class LocalEngine(Engine):
             await asyncio.gather(*running, stopper, return_exceptions=True)
         if status == "ok" and any(t.errors for t in tasks.values()):
             status = "errors"
-        nodes = {nid: NodeResult(fired=t.fired, errors=t.errors, state=t.state)
+        cut_short = status in ("stopped", "aborted")
+        nodes = {nid: NodeResult(fired=t.fired, errors=t.errors,
+                                 state="stopped" if cut_short and t.state in ("idle", "running")
+                                 else t.state)
                  for nid, t in tasks.items()}
         result = RunResult(status=status, nodes=nodes, edges=dict(shared.edge_counts),
                            seconds=time.perf_counter() - started,

@@ -811,6 +811,7 @@ def test_stop_from_another_thread_ends_an_endless_run(threaded: bool) -> None:
     assert result.status == "stopped"
     assert result.exit_code == 1
     assert result.edges["s.data->n.data"] > 0
+    assert {n: r.state for n, r in result.nodes.items()} == {"s": "stopped", "n": "stopped"}
 
 
 def test_stop_before_the_run_starts_stops_it_at_once() -> None:
