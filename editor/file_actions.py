@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ class FileActions:
     workspace: Workspace
     name: str
     doc: FlowDocument
+    sign: Callable[[str], None]  # TrustActions: trust what a trusted page saved
 
     def refresh_title(self) -> None:
         """Show the flow's name and the unsaved marker (EditorPage has it)."""
@@ -29,6 +31,7 @@ class FileActions:
         except (WorkspaceError, OSError) as exc:
             ui.notify(f"could not save: {exc}", type="negative")
             return
+        self.sign(self.name)
         self.doc.mark_saved()
         self.refresh_title()
         ui.notify(f"saved {self.name}", type="positive", timeout=1500)
@@ -71,6 +74,7 @@ class FileActions:
                 msg = f"a flow '{path.name}' exists already"
                 raise WorkspaceError(msg)
             self.workspace.write_json(path.name, self.doc.data)
+            self.sign(path.name)
             self.doc.mark_saved()
             ui.run_javascript("window.__ewDirty = false;")
             return path.name
@@ -81,6 +85,7 @@ class FileActions:
         def rename(name: str) -> str:
             if self.doc.dirty:
                 self.workspace.write_json(self.name, self.doc.data)
+                self.sign(self.name)
                 self.doc.mark_saved()
                 ui.run_javascript("window.__ewDirty = false;")
             return self.workspace.rename(self.name, name)

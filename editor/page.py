@@ -17,6 +17,7 @@ from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
 from editor.run_actions import RunActions
 from editor.runs_panel import RunsPanel
+from editor.trust_actions import TrustActions
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace, WorkspaceError
 
@@ -87,7 +88,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-class EditorPage(FileActions, RunActions):
+class EditorPage(TrustActions, FileActions, RunActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -119,6 +120,8 @@ class EditorPage(FileActions, RunActions):
         except (WorkspaceError, ValueError) as exc:
             self.load_error = str(exc)
         self.doc = FlowDocument(data, self.registry)
+        # a file with code is trusted only as it was trusted before (see TrustActions)
+        self.trusted = not runtime.untrusted_code(data, registry=self.registry)
 
     # -- building the page ----------------------------------------------------------------
 
@@ -148,6 +151,11 @@ class EditorPage(FileActions, RunActions):
                 'flat color=white data-testid="redo"').tooltip("Redo (Ctrl+Shift+Z)")
             ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
+            self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
+                'color=warning data-testid="trust-badge"').tooltip(
+                "This flow holds code that was not made or trusted in this editor; "
+                "click to read it")
+            self.refresh_trust()
             self.run_button = ui.button("Run", icon="play_arrow", on_click=self.start_run).props(
                 'color=positive data-testid="run"')
             self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import run, ui
@@ -49,6 +50,7 @@ class RunActions:
     inspected: str | None
     past: runtime.RunStore | None
     closed: bool
+    confirm_code: Callable[..., Awaitable[bool]]  # TrustActions: ask before foreign code runs
 
     async def revalidate(self) -> None:
         """Validate the document (EditorPage has it)."""
@@ -85,6 +87,8 @@ class RunActions:
         if self.problems:
             ui.notify(f"the flow has {len(self.problems)} problem(s); see Problems",
                       type="warning")
+            return
+        if not await self.confirm_code():
             return
         if self.worker is not None:
             self.worker.close()
