@@ -102,6 +102,8 @@ def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
         FlowInvalidError: the (edited) flow is invalid, or the node is not in it.
         ReplayRefusedError: the stored flow was changed since recording (and no ``flow``
             was given), or an input of the replayed part was not recorded.
+        UnsafeModelError: a recorded model that would be fed is refused by
+            ``runtime.record.safeload``.
         LookupError: a value needed as input was not kept by the original recording.
     """
     registry = registry or default_registry()
@@ -217,6 +219,17 @@ def _check_covered(store: RunStore, edge: Any, model: Flow, components: dict[Any
         msg = f"run {store.id} did not record {origin}, which feeds {into}"
         raise ReplayRefusedError(msg)
     _check_kept(store, origin)
+    _check_models(store, origin)
+
+
+def _check_models(store: RunStore, origin: str) -> None:
+    """Refuse, before anything runs, recorded models that would not load safely."""
+    from runtime.record.safeload import check_model
+
+    for message_id, location in store.db.execute(
+            "SELECT id, location FROM kept WHERE origin = ? AND kind = 'model'", (origin,)):
+        check_model(store.values_dir / location, f"the model of message {message_id} "
+                                                 f"(on {origin})")
 
 
 def run_replay(plan: ReplayPlan, workspace: Path, *,

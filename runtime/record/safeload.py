@@ -118,12 +118,11 @@ def refused_types(names: list[str]) -> list[str]:
     return [n for n in names if n not in allowed]
 
 
-def load_model(path: Path, what: str) -> Any:
-    """Load a kept skops model after checking every type it names against the allow-list.
+def check_model(path: Path, what: str) -> list[str]:
+    """Check a kept skops model against the allow-list without loading it.
 
-    Args:
-        path: the ``.skops`` file.
-        what: how to name the model in messages, e.g. "the model of message 12".
+    Returns:
+        The type names the file lists, to pass to ``skops.io.load`` as trusted.
 
     Raises:
         UnsafeModelError: the file names a type outside the allow-list, or is not a
@@ -132,7 +131,7 @@ def load_model(path: Path, what: str) -> Any:
     import skops.io
 
     try:
-        listed = skops.io.get_untrusted_types(file=path)
+        listed: list[str] = skops.io.get_untrusted_types(file=path)
     except Exception as exc:  # noqa: BLE001 - any failure to read the file is a refusal
         msg = (f"{what} in {path} is not a readable skops file "
                f"({type(exc).__name__}: {plain(exc)}); not loaded")
@@ -148,6 +147,23 @@ def load_model(path: Path, what: str) -> Any:
                f"scipy or scikit-learn{why}; not loaded, to be safe. Only open kept runs "
                "from people you trust")
         raise UnsafeModelError(msg)
+    return listed
+
+
+def load_model(path: Path, what: str) -> Any:
+    """Load a kept skops model after checking every type it names against the allow-list.
+
+    Args:
+        path: the ``.skops`` file.
+        what: how to name the model in messages, e.g. "the model of message 12".
+
+    Raises:
+        UnsafeModelError: the file names a type outside the allow-list, or is not a
+            readable skops file.
+    """
+    import skops.io
+
+    listed = check_model(path, what)
     try:
         return skops.io.load(path, trusted=listed)
     except Exception as exc:  # noqa: BLE001 - a damaged file is reported, not raised raw

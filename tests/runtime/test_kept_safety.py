@@ -206,3 +206,22 @@ def test_diff_refuses_a_tampered_model_and_runs_nothing(
     assert "builtins.eval" in result.stdout + result.stderr
     assert "not loaded" in result.stdout + result.stderr
     assert not marker.exists()
+
+
+def test_replay_refuses_a_tampered_model_before_running_anything(
+        tampered: tuple[RunStore, Path]) -> None:
+    store, marker = tampered
+    flow = store.flow()
+    flow["nodes"].append({"id": "use", "component": "stream.identity"})
+    flow["edges"].append({"source": "fit0.model", "target": "use.data"})
+    (store.folder / "edited.json").write_text(json.dumps(flow), encoding="utf-8")
+    runs = store.folder.parent
+
+    result = edgewise("replay", store.folder, "--from", "use", "--flow",
+                      store.folder / "edited.json", cwd=store.folder)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "builtins.eval" in result.stderr and "not loaded" in result.stderr
+    assert [p.name for p in runs.iterdir()] == [store.id]
+    assert not marker.exists()
