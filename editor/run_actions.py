@@ -8,13 +8,14 @@ import queue
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
+from editor.kept_values import reader
 from editor.panels import DebugPanel, Inspector
-from editor.runs_panel import RunsPanel, run_samples, scored_by_lines, trace_items
+from editor.runs_panel import RunsPanel
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
 
@@ -66,7 +67,13 @@ class RunActions:
         self.tabs.set_value(self.inspect_tab)
         if self.past is not None:
             store = self.past
-            samples = await run.io_bound(run_samples, store, edge.split("->")[0])
+            try:  # the values are read in a helper process, never in the editor's
+                samples = await reader().ask("samples", str(store.folder), edge.split("->")[0])
+            except LookupError as exc:
+                samples = []
+                ui.notify(exc.args[0], type="negative", multi_line=True)
+            if self.inspected != edge or self.past is not store:
+                return
             self.inspector.show(edge, samples or [], f"run {store.id}",
                                 on_trace=lambda mid, row: self.trace(store, mid, row),
                                 on_trained=lambda mid: self.trained_on(store, mid))
@@ -212,66 +219,43 @@ class RunActions:
         """Trace a message (or one of its rows) of a kept run and light up the path.
 
         A row's trace also names the model that scored it and the source line it came from.
+        The values are read in a helper process, never in the editor's.
         """
-        def walk() -> list[Any]:
-            return runtime.Lineage(store).trace(message_id, row)
-
         try:
-            steps = await run.io_bound(walk)
-        except (LookupError, ValueError) as exc:
+            answer = await reader().ask("trace", str(store.folder), message_id, row)
+        except LookupError as exc:
             self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
             return
-        if not steps:
+        if not answer["lines"]:
             return
-        self.canvas.highlight(trace_items(store, steps))
-        pad = chr(160) * 3
-        lines = []
-        for step in steps:
-            m = step.message
-            rows = f", {m.rows} rows" if m.rows is not None else ""
-            lines.append(f"{pad * step.depth}← #{m.id} {m.origin} ({step.component}{rows})")
-            for side in step.side_inputs:
-                info = side.preview or {}
-                what = "scored by model" if info.get("kind") == "model" else "with"
-                lines.append(f"{pad * (step.depth + 1)}{what} #{side.id} {side.origin} "
-                             f"{info.get('summary', '')}")
-            source = step.source or {}
-            if source.get("line"):
-                lines.append(f"{pad * (step.depth + 1)}source: {source['file']} line "
-                             f"{source['line']}")
-            elif source.get("dataset"):
-                lines.append(f"{pad * (step.depth + 1)}source: dataset {source['dataset']}, "
-                             f"row {source['row']}")
-            if step.note:
-                lines.append(step.note)
-        if row is not None:
-            lines += scored_by_lines(store, steps)
-        self.inspector.show_trace(lines)
+        self.canvas.highlight(answer["items"])
+        self.inspector.show_trace(answer["lines"])
 
     async def trained_on(self, store: runtime.RunStore, model_id: int) -> None:
         """Which records trained a model of a kept run: list them, light up their path."""
-        def gather() -> tuple[dict[str, Any], Any, list[Any]]:
-            lineage = runtime.Lineage(store)
-            facts, rows = lineage.trained_on(model_id)
-            return facts, rows, lineage.trace(model_id)
-
         try:
-            found = await run.io_bound(gather)
-        except (LookupError, ValueError) as exc:
+            answer = await reader().ask("trained_on", str(store.folder), model_id, False)
+        except LookupError as exc:
             self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
             return
-        if found is None:  # the editor is shutting down
-            return
-        facts, rows, steps = found
-        self.canvas.highlight(trace_items(store, steps))
-        sources = sorted({str(s) for s in rows.get("_source", []) if s is not None})
+        import pandas as pd
+
+        facts, head = answer["facts"], answer["head"]
+        rows = pd.DataFrame(head["data"], index=head["index"], columns=head["columns"])
+        self.canvas.highlight(answer["items"])
+        sources = answer["sources"]
         summary = (f"{facts['estimator']} (message #{model_id} from {facts['node']}) was "
-                   f"fitted on {len(rows)} row(s) from {len(facts['training_data'])} "
+                   f"fitted on {answer['rows']} row(s) from {len(facts['training_data'])} "
                    f"message(s)" + (f"; sources: {', '.join(sources)}" if sources else ""))
 
-        def export() -> None:
-            ui.download.content(rows.to_csv(index_label="_row"),
-                                f"{store.id}-trained-on-{model_id}.csv", "text/csv")
+        async def export() -> None:
+            try:
+                found = await reader().ask("trained_on", str(store.folder), model_id, True)
+            except LookupError as exc:
+                ui.notify(exc.args[0], type="negative", multi_line=True)
+                return
+            ui.download.content(found["csv"], f"{store.id}-trained-on-{model_id}.csv",
+                                "text/csv")
 
         self.inspector.show_training(summary, rows, export)
 

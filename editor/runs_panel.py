@@ -10,67 +10,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
 import runtime
-from runtime.record.lineage import scorer
-
-
-def run_samples(store: runtime.RunStore, origin: str, keep: int = 20) -> list[dict[str, Any]]:
-    """The last values recorded on a port, newest first, as the inspector shows them."""
-    messages = list(store.messages(origin))[-keep:]
-    samples = []
-    for message in reversed(messages):
-        try:
-            info = runtime.detail(store.value(message.id))
-        except KeyError:
-            info = dict(message.preview or {"kind": "text", "summary": "(value not kept)",
-                                            "value": "(value not kept)"})
-        samples.append({"id": message.id, **info})
-    return samples
-
-
-def trace_items(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
-                ) -> list[str]:
-    """The node and edge ids on a lineage path, for highlighting on the canvas."""
-    edges = [f"{e['source']}->{e['target']}" for e in store.flow().get("edges", [])]
-    ids: set[str] = set()
-    nodes = {step.message.id: step.message for step in steps}
-    nodes.update({side.id: side for step in steps for side in step.side_inputs})
-    for side in (side for step in steps for side in step.side_inputs):
-        ids.add(side.node)
-    for step in steps:
-        message = step.message
-        ids.add(message.node)
-        for a, b in message.parent_ranges:
-            for parent_id in range(a, min(b, a + 500)):
-                parent = nodes.get(parent_id)
-                if parent is None:
-                    continue
-                ids.update(e for e in edges if e.startswith(parent.origin + "->")
-                           and e.split("->")[1].split(".")[0] == message.node)
-    return sorted(ids)
-
-
-def scored_by_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
-                    ) -> list[str]:
-    """Which model scored a traced row: its estimator, params, when and what it was fitted on."""
-    found = scorer(steps)
-    if found is None:
-        return []
-    step, model = found
-    facts = runtime.Lineage(store).model_facts(model)
-    trained = facts["trained"]
-    data = ", ".join(f"#{d['message']} {d['node']} ({d['rows']} rows)"
-                     for d in facts["training_data"][:5])
-    more = len(facts["training_data"]) - 5
-    return [f"scored at {step.message.node} by {facts['estimator']} (model #{facts['message']}"
-            f" from {facts['node']})",
-            f"params: {json.dumps(facts['params'], default=str)}",
-            f"trained {trained['seconds_into_run']:.3f} s into the run started "
-            f"{trained['run_started']}",
-            "fitted on: " + (data or "nothing recorded") + (f" and {more} more"
-                                                            if more > 0 else "")]
+from editor.kept_values import reader
 
 
 class RunsPanel:
@@ -154,8 +97,12 @@ class RunsPanel:
                 return
             base = candidates[0]
         self.status.set_text(f"comparing {base.id} with {other.id}…")
-        report = await run.io_bound(runtime.diff_runs, base, other)
-        if report is None:
+        try:  # the values are read in a helper process, never in the editor's
+            report = await reader().ask("diff", str(base.folder), str(other.folder))
+        except LookupError as exc:
+            self.status.set_text("")
+            ui.notify(f"cannot compare {base.id} with {other.id}: {exc.args[0]}",
+                      type="negative", multi_line=True)
             return
         first = report["first_changed"]
         self.status.set_text(f"{base.id} → {other.id}: " + (

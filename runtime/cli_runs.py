@@ -345,8 +345,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Re-run a node and everything downstream on a run's recorded inputs."""
     from runtime.errors import FlowFileError, FlowInvalidError
     from runtime.model import read_flow_document
-    from runtime.record.diff import diff_runs
-    from runtime.record.replay import replay
+    from runtime.record.diff import compare_replay
+    from runtime.record.replay import plan_replay, run_replay
+    from runtime.terminal import plain
 
     store = open_run(args, args.run)
     edited = None
@@ -357,33 +358,71 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
     workspace = store.folder.parent.parent.parent
     try:
-        result, recorder = replay(store, args.from_node, workspace, flow=edited)
+        plan = plan_replay(store, args.from_node, workspace, flow=edited,
+                           write_outputs=args.write_outputs)
     except FlowInvalidError as exc:
         raise UsageError("; ".join(p.message for p in exc.problems)) from exc
-    comparison = diff_runs(store, recorder.store)
-    shared = [e for e in comparison["edges"] if e["in_a"] and e["in_b"]]
-    same = [e["edge"] for e in shared if e["values"] == "identical" and not e["changed"]]
+    console = _out()
+    if not args.json:
+        _print_plan(console, plan, args.write_outputs)
+    try:
+        result, recorder = run_replay(plan, workspace)
+    except FlowInvalidError as exc:
+        raise UsageError("; ".join(p.message for p in exc.problems)) from exc
+    verdict = compare_replay(store, recorder.store, plan.part)
     if args.json:
         print(json.dumps({"run": recorder.run_id, "replay_of": store.id, "status": result.status,
-                          "identical": same, "first_changed": comparison["first_changed"],
-                          "changed": comparison["changed"]}))
-        return EXIT_OK if result.status == "ok" else EXIT_ERRORS
-    console = _out()
-    console.print(f"replayed run {store.id} from '{args.from_node}' as run "
+                          "plan": plan.to_json(), **verdict}, default=str))
+        return EXIT_OK if result.status == "ok" and not verdict["failed"] else EXIT_ERRORS
+    code = EXIT_OK if result.status == "ok" and not verdict["failed"] else EXIT_ERRORS
+    console.print(f"replayed run {store.id} from '{escape(plain(args.from_node))}' as run "
                   f"[bold]{recorder.run_id}[/] ({result.status}, {result.seconds:.2f} s)")
-    if shared and len(same) == len(shared):
-        console.print(f"reproduced exactly: all {len(shared)} edges downstream carry the same "
-                      "values as the recorded run")
-    else:
-        console.print(f"{len(same)} of {len(shared)} edges carry the same values; changed, "
-                      f"most upstream first: {', '.join(comparison['first_changed']) or 'none'}")
-        console.print(f"see `edgewise diff {store.id} {recorder.run_id}`")
-    return EXIT_OK if result.status == "ok" else EXIT_ERRORS
+    downstream, same = verdict["downstream"], verdict["identical"]
+    if verdict["reproduced"]:
+        console.print(f"reproduced exactly: all {len(downstream)} edges downstream carry the "
+                      "same values as the recorded run")
+        return code
+    console.print(f"[yellow]not reproduced[/]: {len(same)} of {len(downstream)} edges "
+                  "downstream carry the same values as the recorded run")
+    notes = [("run status", [result.status] if result.status != "ok" else []),
+             ("failed nodes", [f"{n} ({e} error(s))" for n, e in verdict["failed"].items()]),
+             ("only in the replay", verdict["only_in_replay"]),
+             ("only in the recorded run", verdict["only_in_recorded"]),
+             ("values not kept, not compared", verdict["not_kept"]),
+             ("changed, most upstream first", verdict["first_changed"]
+              + [e for e in verdict["changed"] if e not in verdict["first_changed"]])]
+    for title, items in notes:
+        if items:
+            console.print(escape(plain(f"  {title}: {', '.join(items)}")))
+    console.print(f"see `edgewise diff {store.id} {recorder.run_id}`")
+    return code
+
+
+def _print_plan(console: Console, plan: Any, write_outputs: bool) -> None:
+    """Say what a replay will run, on which recorded values, and where it will write."""
+    from runtime.terminal import plain
+
+    console.print(f"replaying run {plan.store.id} from '{escape(plain(plan.from_node))}'; "
+                  "will run:")
+    for node in plan.nodes:
+        code = " [yellow](runs code from its params)[/]" if node["runs_code"] else ""
+        console.print(f"  {escape(plain(node['node']))} ({escape(plain(node['component']))})"
+                      f"{code}")
+    for origin, info in plan.inputs.items():
+        console.print(escape(plain(f"  fed {info['messages']} recorded message(s) of {origin} "
+                                   f"into {', '.join(info['feeds'])}")))
+    for param, where in plan.outputs.items():
+        console.print(escape(plain(f"  {param}: writes {where['written']} instead of "
+                                   f"{where['flow']}")))
+    if plan.outputs and not write_outputs:
+        console.print("  (sinks write inside the new run's folder; --write-outputs writes the "
+                      "flow's own files)")
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare two runs edge by edge."""
     from runtime.record.diff import diff_runs
+    from runtime.terminal import plain
 
     a, b = open_run(args, args.run_a), open_run(args, args.run_b)
     report = diff_runs(a, b)
@@ -394,9 +433,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     console.print(f"run A {a.id} → run B {b.id}"
                   + ("" if report["same_flow"] else " (the flows differ)"))
     for change in report["param_changes"]:
-        console.print(escape(f"  node '{change['node']}': {change['change']}"
-                             + (f" {json.dumps(change.get('a'))} → {json.dumps(change.get('b'))}"
-                                if change["change"] == "params" else "")))
+        console.print(escape(plain(
+            f"  node '{change['node']}': {change['change']}"
+            + (f" {json.dumps(change.get('a'))} → {json.dumps(change.get('b'))}"
+               if change["change"] == "params" else ""))))
     table = Table(box=None)
     for col in ("edge", "messages", "rows", "values", "what changed"):
         table.add_column(col, no_wrap=col != "what changed")
@@ -404,12 +444,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
         rows = e["rows"]
         rows_text = "" if rows[0] is None else f"{rows[0]} → {rows[1]}"
         mark = "[red]" if e["changed"] else ""
-        table.add_row(f"{mark}{escape(e['edge'])}", f"{e['count'][0]} → {e['count'][1]}",
-                      rows_text, e["values"], escape("; ".join(e["reasons"])))
+        count = (f"{e['count'][0]} → {e['count'][1]}" if e["in_a"] and e["in_b"] else
+                 f"{e['count'][0]} (only in A)" if e["in_a"] else
+                 f"{e['count'][1]} (only in B)")
+        table.add_row(f"{mark}{escape(plain(e['edge']))}", count, rows_text, e["values"],
+                      escape(plain("; ".join(e["reasons"]))))
     console.print(table)
     first = report["first_changed"]
-    console.print("most upstream changed edge(s): " + (", ".join(first) if first else
-                                                        "none: the runs carry the same data"))
+    console.print("most upstream changed edge(s): " + (
+        escape(plain(", ".join(first))) if first else "none: the runs carry the same data"))
     return EXIT_OK
 
 
@@ -477,6 +520,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--from", dest="from_node", required=True, metavar="NODE")
     p.add_argument("--flow", default=None, metavar="EDITED_FLOW",
                    help="run this edited flow instead of the recorded one")
+    p.add_argument("--write-outputs", action="store_true",
+                   help="let sinks write the flow's own output files (default: inside the "
+                        "new run's folder)")
     workspace(p)
     p.set_defaults(func=guarded(cmd_replay))
 

@@ -108,11 +108,11 @@ def compare_edge(edge: str, a: RunStore, b: RunStore, origin_a: str | None,
                  origin_b: str | None) -> EdgeDiff:
     """Compare what passed along one edge in two runs (its output port in each run)."""
     result = EdgeDiff(edge=edge, in_a=origin_a is not None, in_b=origin_b is not None)
+    result.count = (a.count(origin_a) if origin_a else 0, b.count(origin_b) if origin_b else 0)
     if origin_a is None or origin_b is None:
-        result.values = "not compared"
+        result.values = "only in A" if origin_a else "only in B"
         result.reasons.append("only in run A" if origin_a else "only in run B")
         return result
-    result.count = (a.count(origin_a), b.count(origin_b))
     if result.count[0] != result.count[1]:
         result.reasons.append(f"message count {result.count[0]} → {result.count[1]}")
     va, vb = _values(a, origin_a), _values(b, origin_b)
@@ -260,6 +260,41 @@ def diff_runs(a: RunStore, b: RunStore) -> dict[str, Any]:
             "changed": [e for e in edges if e in changed],
             "only_in_a": sorted(edges_a - edges_b), "only_in_b": sorted(edges_b - edges_a),
             "edges": [diffs[e].to_json() for e in edges]}
+
+
+def compare_replay(original: RunStore, again: RunStore, part: set[str]) -> dict[str, Any]:
+    """Whether a replay reproduced the run it replays, edge by edge downstream of its start.
+
+    Every edge into a replayed node, and every unconnected port of one, must be in both runs
+    and carry the same values, and no replayed node may have failed; only then is the run
+    reproduced exactly.
+    """
+    report = diff_runs(original, again)
+    downstream = [e for e in report["edges"] if _target_node(e["edge"]) in part]
+    identical = [e["edge"] for e in downstream
+                 if e["in_a"] and e["in_b"] and e["values"] == "identical" and not e["changed"]]
+    nodes = again.manifest().get("nodes") or {}
+    failed = {n: info.get("errors", 0) for n, info in nodes.items()
+              if n in part and (info.get("errors") or info.get("state") == "failed")}
+    status = again.manifest().get("status")
+    return {
+        "reproduced": bool(downstream) and len(identical) == len(downstream)
+        and status == "ok" and not failed,
+        "status": status,
+        "downstream": [e["edge"] for e in downstream],
+        "identical": identical,
+        "only_in_replay": [e["edge"] for e in downstream if not e["in_a"]],
+        "only_in_recorded": [e["edge"] for e in downstream if not e["in_b"]],
+        "not_kept": [e["edge"] for e in downstream if e["values"] == "not kept"],
+        "changed": [e for e in report["changed"] if _target_node(e) in part],
+        "first_changed": report["first_changed"],
+        "failed": failed,
+    }
+
+
+def _target_node(edge: str) -> str:
+    """The node an edge leads into; for an unconnected port, the node that made it."""
+    return edge.split("->")[-1].split(".", 1)[0]
 
 
 def _param_changes(flow_a: dict[str, Any], flow_b: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,12 +4,18 @@ Every edge that enters the replayed part from outside is fed by a source that em
 values recorded on it, in their recorded order. Run unchanged, a replay reproduces the
 recorded outputs; run with an edited flow (other params, another estimator), it shows what
 would have happened. The result is kept as a new run that names the run it replays.
+
+A kept run may come from someone else, so a replay says what it will run before it runs
+it (:class:`ReplayPlan`), refuses a stored flow that was changed after recording, refuses
+inputs the recording cannot feed, and writes what its sinks make inside the new run's
+folder unless asked to write the flow's own output files.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +24,46 @@ import networkx as nx
 from runtime.api import Run
 from runtime.engine import RunResult
 from runtime.errors import FlowInvalidError, Problem
-from runtime.graph import build_plan
-from runtime.model import parse_flow
-from runtime.record.recorder import Recorder, StoragePolicy
-from runtime.record.store import RunStore
+from runtime.graph import build_plan, path_fields
+from runtime.model import Flow, parse_flow
+from runtime.record.recorder import Recorder, StoragePolicy, flow_hash, new_run_id
+from runtime.record.store import RunStore, runs_root
 from runtime.registry import ComponentSpec, Registry, component, default_registry
+from runtime.terminal import plain
 
 REPLAY_PREFIX = "replay_"
+OUTPUTS_DIR = "outputs"
+
+
+class ReplayRefusedError(LookupError):
+    """The replay cannot be run from what the kept run holds; the message says why."""
+
+
+@dataclass
+class ReplayPlan:
+    """What a replay will run, on which recorded inputs, and where its sinks will write."""
+
+    store: RunStore
+    from_node: str
+    flow: dict[str, Any]
+    run_id: str
+    folder: Path
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    sub_flow: Flow | None = None
+    registry: Registry | None = None
+    base_dir: Path = Path(".")
+
+    @property
+    def part(self) -> set[str]:
+        """The ids of the replayed nodes."""
+        return {n["node"] for n in self.nodes}
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form, for ``--json`` output."""
+        return {"from": self.from_node, "run": self.run_id, "nodes": self.nodes,
+                "inputs": self.inputs, "outputs": self.outputs}
 
 
 def _recorded_source(component_id: str, store: RunStore, origin: str,
@@ -38,20 +77,43 @@ def _recorded_source(component_id: str, store: RunStore, origin: str,
                      threaded=True)(emit)
 
 
-def replay(store: RunStore, from_node: str, workspace: Path, *,
-           flow: dict[str, Any] | None = None, registry: Registry | None = None,
-           policy: StoragePolicy | None = None) -> tuple[RunResult, Recorder]:
-    """Re-run ``from_node`` and its descendants on recorded inputs; keep it as a new run.
+def stored_flow_problem(store: RunStore) -> str | None:
+    """Why the flow in a run's manifest cannot be trusted, or None if it is as recorded."""
+    manifest = store.manifest()
+    stored = manifest.get("flow")
+    if isinstance(stored, dict) and manifest.get("flow_hash") == flow_hash(stored):
+        return None
+    made = {o.split(".", 1)[0] for o in store.origins()} | set(manifest.get("nodes") or {})
+    nodes = stored.get("nodes", []) if isinstance(stored, dict) else []
+    unseen = [str(n.get("id")) for n in nodes if isinstance(n, dict) and n.get("id") not in made]
+    hint = (f"; node(s) {', '.join(plain(n) for n in unseen)} made nothing in the recording"
+            if unseen else "")
+    return (f"the flow stored in run {store.id}'s manifest.json was changed after the run "
+            f"was recorded (it no longer matches its recorded hash){hint}. Replaying it could "
+            "run anything: give the flow to replay with --flow FILE")
+
+
+def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
+                flow: dict[str, Any] | None = None, registry: Registry | None = None,
+                write_outputs: bool = False) -> ReplayPlan:
+    """Check a replay and say what it will run, without running anything.
 
     Raises:
         FlowInvalidError: the (edited) flow is invalid, or the node is not in it.
+        ReplayRefusedError: the stored flow was changed since recording (and no ``flow``
+            was given), or an input of the replayed part was not recorded.
+        UnsafeModelError: a recorded model that would be fed is refused by
+            ``runtime.record.safeload``.
         LookupError: a value needed as input was not kept by the original recording.
     """
     registry = registry or default_registry()
+    if flow is None:
+        problem = stored_flow_problem(store)
+        if problem:
+            raise ReplayRefusedError(problem)
     manifest = store.manifest()
     doc = flow if flow is not None else store.flow()
     model = parse_flow(doc)
-    base_dir = Path(manifest.get("base_dir", "."))
     if model.node(from_node) is None:
         known = ", ".join(n.id for n in model.nodes)
         raise FlowInvalidError([Problem(message=f"no node '{from_node}' in the flow (nodes: "
@@ -60,12 +122,54 @@ def replay(store: RunStore, from_node: str, workspace: Path, *,
     graph.add_nodes_from(n.id for n in model.nodes)
     graph.add_edges_from((e.source_node, e.target_node) for e in model.edges)
     part = {from_node} | nx.descendants(graph, from_node)
-    original = build_plan(parse_flow(store.flow()), registry, base_dir)
-    recorded_ports = set(store.origins())
+    root = runs_root(workspace)
+    newest = max((p.name for p in root.iterdir()), default="") if root.is_dir() else ""
+    run_id = new_run_id(after=newest)
+    plan = ReplayPlan(store=store, from_node=from_node, flow=doc, run_id=run_id,
+                      folder=root / run_id, registry=registry,
+                      base_dir=Path(manifest.get("base_dir", ".")))
+    nodes = [n.model_dump(mode="json", exclude_none=True) for n in model.nodes if n.id in part]
+    for node in nodes:
+        spec = registry.get(node["component"])
+        plan.nodes.append({"node": node["id"], "component": node["component"],
+                           "runs_code": bool(spec and spec.runs_code)})
+        if spec is not None and not write_outputs:
+            _redirect_outputs(plan, node, spec)
+    edges, extra = _feed(plan, model, part, registry, nodes)
+    plan.sub_flow = parse_flow({"edgewise": 1, "name": f"{model.name} (replay from "
+                                                      f"{from_node})",
+                                "nodes": nodes, "edges": edges})
+    plan.registry = registry.with_components(*extra)
+    return plan
+
+
+def _redirect_outputs(plan: ReplayPlan, node: dict[str, Any], spec: ComponentSpec) -> None:
+    """Point the files a sink writes inside the new run's folder."""
+    params = node.setdefault("params", {})
+    for name, kind in path_fields(spec.params_model).items():
+        if kind != "output":
+            continue
+        default = spec.params_model.model_fields[name].default
+        value = params.get(name, default)
+        if not isinstance(value, str) or not value:
+            continue
+        target = plan.folder / OUTPUTS_DIR / node["id"] / Path(value).name
+        params[name] = str(target)
+        plan.outputs[f"{node['id']}.{name}"] = {"flow": value, "written": str(target)}
+
+
+def _feed(plan: ReplayPlan, model: Flow, part: set[str], registry: Registry,
+          nodes: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[ComponentSpec]]:
+    """The edges of the replayed part, with recorded sources standing in for the rest."""
+    store = plan.store
+    recorded = store.flow()
+    components = {n.get("id"): n.get("component") for n in recorded.get("nodes", [])}
+    sources = {e.get("source") for e in recorded.get("edges", [])}
+    ports = set(store.origins())
+    edge_counts = store.manifest().get("edges") or {}
     feeds: dict[str, str] = {}
     extra: list[ComponentSpec] = []
-    nodes = [n.model_dump(mode="json", exclude_none=True) for n in model.nodes if n.id in part]
-    edges = []
+    edges: list[dict[str, str]] = []
     for edge in model.edges:
         if edge.target_node not in part:
             continue
@@ -74,30 +178,96 @@ def replay(store: RunStore, from_node: str, workspace: Path, *,
             continue
         origin = edge.source
         if origin not in feeds:
-            if origin not in recorded_ports and store.manifest()["edges"].get(edge.id, {}).get(
-                    "count", 0):
-                msg = f"run {store.id} did not record {origin}, which feeds '{from_node}'"
-                raise LookupError(msg)
-            _check_kept(store, origin)
+            _check_covered(store, edge, model, components, sources, ports, edge_counts)
             node_id = REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", origin)
-            source_node = original.nodes.get(edge.source_node)
-            type_ = (source_node.spec.outputs[edge.source_port].type
-                     if source_node and edge.source_port in source_node.spec.outputs else "Any")
+            spec_of_source = registry.get(str(components[edge.source_node]))
+            type_ = "Any"
+            if spec_of_source and edge.source_port in spec_of_source.outputs:
+                type_ = spec_of_source.outputs[edge.source_port].type
             spec = _recorded_source(f"replay.{node_id}", store, origin, type_)
             extra.append(spec)
             nodes.append({"id": node_id, "component": spec.id})
             feeds[origin] = node_id
+            plan.inputs[origin] = {"messages": store.count(origin), "feeds": []}
+        plan.inputs[origin]["feeds"].append(edge.target)
         edges.append({"source": f"{feeds[origin]}.data", "target": edge.target})
-    sub_flow = parse_flow({"edgewise": 1, "name": f"{model.name} (replay from {from_node})",
-                           "nodes": nodes, "edges": edges})
-    plan = build_plan(sub_flow, registry.with_components(*extra), base_dir)
-    run = Run(plan)
-    recorder = run.record(workspace, policy=policy, links={
-        "flow_file": manifest.get("flow_file"), "replay_of": store.id,
-        "replay_from": from_node, "replay_flow": doc,
-        "replay_inputs": {origin: node for origin, node in feeds.items()}})
+    return edges, extra
+
+
+def _check_covered(store: RunStore, edge: Any, model: Flow, components: dict[Any, Any],
+                   sources: set[Any], ports: set[str], edge_counts: dict[str, Any]) -> None:
+    """Refuse an input of the replayed part that the recording cannot feed as it was."""
+    origin, into = edge.source, f"node '{edge.target_node}', input '{edge.target_port}'"
+    source = model.node(edge.source_node)
+    if edge.source_node not in components:
+        known = ", ".join(plain(n) for n in components)
+        msg = (f"{into} would be fed from {origin}, but run {store.id} has no node "
+               f"'{edge.source_node}' (its nodes: {known}); a replay feeds only values the "
+               "run recorded. Is this the flow that was recorded, or was a node renamed?")
+        raise ReplayRefusedError(msg)
+    if source is not None and source.component != components[edge.source_node]:
+        msg = (f"{into} would be fed from {origin}, but '{edge.source_node}' is "
+               f"{source.component} in this flow and {plain(components[edge.source_node])} "
+               f"in run {store.id}; the recorded values are not what it would make")
+        raise ReplayRefusedError(msg)
+    if origin not in ports and origin not in sources:
+        made = sorted(p for p in ports if p.startswith(edge.source_node + "."))
+        msg = (f"{into} would be fed from {origin}, which run {store.id} did not record "
+               f"(recorded ports of '{edge.source_node}': {', '.join(made) or 'none'})")
+        raise ReplayRefusedError(msg)
+    if origin not in ports and edge_counts.get(edge.id, {}).get("count", 0):
+        msg = f"run {store.id} did not record {origin}, which feeds {into}"
+        raise ReplayRefusedError(msg)
+    _check_kept(store, origin)
+    _check_models(store, origin)
+
+
+def _check_models(store: RunStore, origin: str) -> None:
+    """Refuse, before anything runs, recorded models that would not load safely."""
+    from runtime.record.safeload import check_model
+
+    for message_id, location in store.db.execute(
+            "SELECT id, location FROM kept WHERE origin = ? AND kind = 'model'", (origin,)):
+        check_model(store.values_dir / location, f"the model of message {message_id} "
+                                                 f"(on {origin})")
+
+
+def run_replay(plan: ReplayPlan, workspace: Path, *,
+               policy: StoragePolicy | None = None) -> tuple[RunResult, Recorder]:
+    """Run a checked replay plan and keep it as a new run."""
+    assert plan.sub_flow is not None and plan.registry is not None  # noqa: S101 - plan_replay
+    checked = build_plan(plan.sub_flow, plan.registry, plan.base_dir)
+    run = Run(checked)
+    manifest = plan.store.manifest()
+    recorder = Recorder(checked, workspace, policy=policy, run_id=plan.run_id, links={
+        "flow_file": manifest.get("flow_file"), "replay_of": plan.store.id,
+        "replay_from": plan.from_node, "replay_flow": plan.flow,
+        "replay_inputs": {o: REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", o)
+                          for o in plan.inputs},
+        "replay_outputs": plan.outputs})
+    run.recorder = recorder
+    recorder.attach(run.hooks)
     result = run.run()
     return result, recorder
+
+
+def replay(store: RunStore, from_node: str, workspace: Path, *,
+           flow: dict[str, Any] | None = None, registry: Registry | None = None,
+           policy: StoragePolicy | None = None,
+           write_outputs: bool = False) -> tuple[RunResult, Recorder]:
+    """Re-run ``from_node`` and its descendants on recorded inputs; keep it as a new run.
+
+    Sinks write inside the new run's folder (``outputs/<node>/<file>``) unless
+    ``write_outputs`` is set.
+
+    Raises:
+        FlowInvalidError: the (edited) flow is invalid, or the node is not in it.
+        ReplayRefusedError: see :func:`plan_replay`.
+        LookupError: a value needed as input was not kept by the original recording.
+    """
+    plan = plan_replay(store, from_node, workspace, flow=flow, registry=registry,
+                       write_outputs=write_outputs)
+    return run_replay(plan, workspace, policy=policy)
 
 
 def _check_kept(store: RunStore, origin: str) -> None:
@@ -106,4 +276,4 @@ def _check_kept(store: RunStore, origin: str) -> None:
     if info.get("not_kept"):
         msg = (f"run {store.id} kept only {info.get('kept')} of {info.get('messages')} values "
                f"on {origin} (its storage policy), so it cannot be replayed exactly from there")
-        raise LookupError(msg)
+        raise ReplayRefusedError(msg)

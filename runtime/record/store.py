@@ -57,7 +57,6 @@ CREATE TABLE IF NOT EXISTS inline_values (
 """
 
 RUNS_DIR = Path(".edgewise") / "runs"
-TRUSTED_MODEL_TYPES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 _MISSING = object()
 
 
@@ -281,6 +280,8 @@ class RunStore:
 
         Raises:
             KeyError: the value was not kept (the storage policy, or not storable).
+            UnsafeModelError: a kept model names types outside the allow-list of
+                ``runtime.record.safeload``; nothing in it was loaded.
         """
         kept = self.db.execute("SELECT kind, location, part FROM kept WHERE id = ?",
                                (message_id,)).fetchone()
@@ -302,15 +303,9 @@ class RunStore:
 
             return pq.ParquetFile(path).read_row_group(part).to_pandas()
         if kind == "model":
-            import skops.io
+            from runtime.record.safeload import load_model
 
-            untrusted = skops.io.get_untrusted_types(file=path)
-            foreign = [t for t in untrusted if not t.startswith(TRUSTED_MODEL_TYPES)]
-            if foreign:
-                msg = (f"the model of message {message_id} holds types from outside "
-                       f"scikit-learn ({', '.join(foreign)}); not loaded, to be safe")
-                raise LookupError(msg)
-            return skops.io.load(path, trusted=untrusted)
+            return load_model(path, f"the model of message {message_id}")
         if kind == "ndarray":
             import numpy as np
 

@@ -1,0 +1,96 @@
+"""The editor server never loads a kept value: a helper process reads it and sends JSON back.
+
+The server runs with an import guard: any attempt of the server process itself to import
+skops (the model loader) is written to a log and fails. Its helper processes are not
+guarded, so the inspector still shows a kept model, and refuses a tampered one in words.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+import runtime
+
+GUARD = '''
+import os, sys
+if sys.argv[1:2] == ["edit"]:  # the editor server itself, not the processes it starts
+    import importlib.abc
+
+    class _NoSkops(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "skops" or name.startswith("skops."):
+                with open(os.environ["EW_GUARD_LOG"], "a") as log:
+                    log.write(name + "\\n")
+                raise ImportError(name + " may not be imported by the editor server")
+            return None
+
+    sys.meta_path.insert(0, _NoSkops())
+'''
+
+
+def tamper(model_file: Path, marker: Path) -> None:
+    """Add an attribute whose loading calls builtins.eval on code that writes ``marker``."""
+    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
+    payload = {"__class__": "eval", "__module__": "builtins",
+               "__loader__": "ConstructorFromReduceNode",
+               "content": {"__class__": "tuple", "__module__": "builtins",
+                           "__loader__": "TupleNode",
+                           "content": [{"__class__": "str", "__module__": "builtins",
+                                        "__loader__": "JsonNode", "content": json.dumps(code),
+                                        "is_json": True}]}}
+    with zipfile.ZipFile(model_file) as source:
+        files = {n: source.read(n) for n in source.namelist()}
+    schema = json.loads(files["schema.json"])
+    schema["content"]["content"]["note"] = payload
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(model_file, "w") as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+
+
+def test_a_kept_model_is_shown_and_a_tampered_one_refused_without_the_server_loading_it(
+        server_factory: Any, example_workspace: Path, page: Any, tmp_path: Path,
+        monkeypatch: Any) -> None:
+    run = runtime.Run(runtime.plan(example_workspace / "iris.json"))
+    store = run.record(example_workspace, links={"flow_file": "iris.json"}).store
+    assert run.run().status == "ok"
+    [model] = store.messages("fit.model")
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD, encoding="utf-8")
+    log, marker = tmp_path / "skops-imports.log", tmp_path / "marker.txt"
+    monkeypatch.setenv("EW_GUARD_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(guard), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    server = server_factory(example_workspace)
+
+    page.goto(server.url + "/flow/iris.json")
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id("run-row").first.get_by_test_id("run-show").click()
+    model_edge = page.locator('[data-testid=edge][data-edge="fit.model->predict.model"] '
+                              '[data-testid=edge-label]')
+    expect(model_edge).to_have_text(re.compile(r"^1 · "))
+    model_edge.click()
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("sklearn.linear_model._logistic.LogisticRegression",
+                                      timeout=60_000)  # the helper process starts
+    expect(inspector).to_contain_text("max_iter")
+    expect(inspector).to_contain_text(f"#{model.id}")
+
+    tamper(store.values_dir / f"{model.id}.skops", marker)
+    page.locator('[data-testid=edge][data-edge="split.train->fit.data"] '
+                 '[data-testid=edge-label]').click()
+    expect(inspector).to_contain_text("split.train->fit.data")
+    model_edge.click()
+    expect(inspector).to_contain_text(re.compile(r"names builtins\.eval.*not loaded"))
+
+    assert not marker.exists()
+    assert not log.exists(), log.read_text()
+    assert "Traceback" not in server.output()
