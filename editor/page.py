@@ -197,7 +197,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         lambda: (self.selection["nodes"][0]
                                  if len(self.selection["nodes"]) == 1 else None),
                         lambda: json.loads(json.dumps(self.doc.data)),
-                        self.show_changes, self.replayed)
+                        self.show_changes, self.replayed, self.confirm_code)
         with ui.element("div").style("position: fixed; top: 56px; bottom: 220px; left: 240px; "
                                      "right: 380px"):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))

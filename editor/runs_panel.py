@@ -24,8 +24,10 @@ class RunsPanel:
                  selected_node: Callable[[], str | None],
                  current_flow: Callable[[], dict[str, Any]],
                  on_compared: Callable[[dict[str, Any]], None],
-                 on_replayed: Callable[[str], Awaitable[None]]) -> None:
+                 on_replayed: Callable[[str], Awaitable[None]],
+                 confirm_code: Callable[[], Awaitable[bool]]) -> None:
         self.workspace = workspace
+        self.confirm_code = confirm_code
         self.flow_name = flow_name
         self.on_show = on_show
         self.selected_node = selected_node
@@ -115,12 +117,15 @@ class RunsPanel:
         if self.shown is None or node is None:
             ui.notify("show a kept run and select a node to re-run from", type="warning")
             return
+        # the page asks about code it has not trusted; what it lets run, the replay may run
+        if not await self.confirm_code():
+            return
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(self.current_flow(), handle)
         self.status.set_text(f"re-running from '{node}'…")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "runtime.cli", "replay", self.shown.id, "--from", node,
-            "--flow", handle.name, "-w", str(self.workspace), "--json",
+            "--flow", handle.name, "-w", str(self.workspace), "--json", "--trust",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await process.communicate()
         Path(handle.name).unlink(missing_ok=True)

@@ -359,7 +359,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     workspace = store.folder.parent.parent.parent
     try:
         plan = plan_replay(store, args.from_node, workspace, flow=edited,
-                           write_outputs=args.write_outputs)
+                           write_outputs=args.write_outputs, trust=args.trust,
+                           flow_name=args.flow)
     except FlowInvalidError as exc:
         raise UsageError("; ".join(p.message for p in exc.problems)) from exc
     console = _out()
@@ -523,6 +524,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--write-outputs", action="store_true",
                    help="let sinks write the flow's own output files (default: inside the "
                         "new run's folder)")
+    p.add_argument("--trust", action="store_true",
+                   help="replay it even if a replayed node runs code and the flow is not "
+                        "trusted (see `edgewise trust`)")
     workspace(p)
     p.set_defaults(func=guarded(cmd_replay))
 

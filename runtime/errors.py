@@ -93,15 +93,17 @@ class UntrustedFlowError(EdgewiseError):
         code_nodes: ``(node id, component id)`` of every node that would run code.
     """
 
-    def __init__(self, flow: str, code_nodes: list[tuple[str, str]]) -> None:
+    def __init__(self, flow: str, code_nodes: list[tuple[str, str]], *,
+                 is_file: bool = True) -> None:
         self.flow = flow
         self.code_nodes = code_nodes
         nodes = ", ".join(f"'{n}' ({c})" for n, c in code_nodes)
+        how = (f"run `edgewise trust {flow}`, or add --trust to run it this once" if is_file
+               else "add --trust to run it")
         super().__init__(
             f"{flow} holds code that would run on this machine, in node(s) {nodes}, and it "
             f"is not trusted here: it was not saved in your editor nor trusted with "
-            f"`edgewise trust`. Read that code first; then run `edgewise trust {flow}`, or "
-            f"add --trust to run it this once.")
+            f"`edgewise trust`. Read that code first; then {how}.")
 
 
 class ComponentDefinitionError(EdgewiseError):

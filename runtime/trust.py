@@ -113,7 +113,7 @@ class TrustStore:
 
 
 def require_trust(doc: Any, registry: Registry, flow: str, *, trusted: bool = False,
-                  store: TrustStore | None = None) -> None:
+                  store: TrustStore | None = None, is_file: bool = True) -> None:
     """Refuse a flow that holds code unless it is trusted.
 
     Raises:
@@ -123,4 +123,4 @@ def require_trust(doc: Any, registry: Registry, flow: str, *, trusted: bool = Fa
     found = code_nodes(doc, registry)
     if not found or trusted or (store or TrustStore()).is_trusted(doc):
         return
-    raise UntrustedFlowError(flow, found)
+    raise UntrustedFlowError(flow, found, is_file=is_file)

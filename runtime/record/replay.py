@@ -30,6 +30,7 @@ from runtime.record.recorder import Recorder, StoragePolicy, flow_hash, new_run_
 from runtime.record.store import RunStore, runs_root
 from runtime.registry import ComponentSpec, Registry, component, default_registry
 from runtime.terminal import plain
+from runtime.trust import require_trust
 
 REPLAY_PREFIX = "replay_"
 OUTPUTS_DIR = "outputs"
@@ -95,7 +96,8 @@ def stored_flow_problem(store: RunStore) -> str | None:
 
 def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
                 flow: dict[str, Any] | None = None, registry: Registry | None = None,
-                write_outputs: bool = False) -> ReplayPlan:
+                write_outputs: bool = False, trust: bool = False,
+                flow_name: str | None = None) -> ReplayPlan:
     """Check a replay and say what it will run, without running anything.
 
     Raises:
@@ -105,6 +107,8 @@ def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
         UnsafeModelError: a recorded model that would be fed is refused by
             ``runtime.record.safeload``.
         LookupError: a value needed as input was not kept by the original recording.
+        UntrustedFlowError: a replayed node runs code, the flow is not trusted here, and
+            ``trust`` is false (a kept run may come from someone else).
     """
     registry = registry or default_registry()
     if flow is None:
@@ -135,6 +139,9 @@ def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
                            "runs_code": bool(spec and spec.runs_code)})
         if spec is not None and not write_outputs:
             _redirect_outputs(plan, node, spec)
+    if any(n["runs_code"] for n in plan.nodes):
+        require_trust(doc, registry, flow_name or f"the flow recorded in run {store.id}",
+                      trusted=trust, is_file=flow_name is not None)
     edges, extra = _feed(plan, model, part, registry, nodes)
     plan.sub_flow = parse_flow({"edgewise": 1, "name": f"{model.name} (replay from "
                                                       f"{from_node})",
@@ -254,7 +261,7 @@ def run_replay(plan: ReplayPlan, workspace: Path, *,
 def replay(store: RunStore, from_node: str, workspace: Path, *,
            flow: dict[str, Any] | None = None, registry: Registry | None = None,
            policy: StoragePolicy | None = None,
-           write_outputs: bool = False) -> tuple[RunResult, Recorder]:
+           write_outputs: bool = False, trust: bool = False) -> tuple[RunResult, Recorder]:
     """Re-run ``from_node`` and its descendants on recorded inputs; keep it as a new run.
 
     Sinks write inside the new run's folder (``outputs/<node>/<file>``) unless
@@ -264,9 +271,10 @@ def replay(store: RunStore, from_node: str, workspace: Path, *,
         FlowInvalidError: the (edited) flow is invalid, or the node is not in it.
         ReplayRefusedError: see :func:`plan_replay`.
         LookupError: a value needed as input was not kept by the original recording.
+        UntrustedFlowError: see :func:`plan_replay`.
     """
     plan = plan_replay(store, from_node, workspace, flow=flow, registry=registry,
-                       write_outputs=write_outputs)
+                       write_outputs=write_outputs, trust=trust)
     return run_replay(plan, workspace, policy=policy)
 
 

@@ -242,3 +242,65 @@ def test_a_host_asks_untrusted_code_and_trusts_what_the_user_accepts(
     runtime.trust_flow(doc, "x.json")
     assert runtime.untrusted_code(doc, registry=exec_component) == []
     assert runtime.untrusted_code({"nodes": []}, registry=exec_component) == []
+
+
+# --- replay: a kept run may come from someone else -------------------------------------------
+
+def _code_after_source_flow(folder: Path, marker: Path) -> Path:
+    """stream.range feeds a code node, so a replay from that node re-runs its code."""
+    flow = {"edgewise": 1, "name": "replayable", "nodes": [
+        {"id": "src", "component": "stream.range", "params": {"count": 3}},
+        {"id": "shell", "component": "codetest.each",
+         "params": {"code": f"open({str(marker)!r}, 'a').write('x')"}}],
+        "edges": [{"source": "src.data", "target": "shell.data"}]}
+    path = folder / "replayable.json"
+    path.write_text(json.dumps(flow), encoding="utf-8")
+    return path
+
+
+EACH_PLUGIN = CODE_PLUGIN + '''
+
+    @component("codetest.each", inputs={"data": "int"}, outputs={"data": "int"},
+               params=ExecParams, runs_code=True)
+    def each(data, *, params):
+        """Run Python statements for each message."""
+        exec(params.code)
+        return data
+'''
+
+
+def test_replay_of_a_code_node_needs_trust_and_runs_nothing_without_it(
+        tmp_path: Path) -> None:
+    site = tmp_path / "site2"
+    site.mkdir()
+    info = site / "ew_code_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-code-plugin\nVersion: 0.1\n",
+                                   encoding="utf-8")
+    (info / "entry_points.txt").write_text("[edgewise.components]\ncodetest = ew_code_plugin\n",
+                                          encoding="utf-8")
+    (site / "ew_code_plugin.py").write_text(textwrap.dedent(EACH_PLUGIN), encoding="utf-8")
+    marker = tmp_path / "ran.txt"
+    flow = _code_after_source_flow(tmp_path, marker)
+    recorded = _edgewise(site, "run", str(flow), "--record", "--trust")
+    assert recorded.returncode == 0, recorded.stderr
+    marker.unlink()
+
+    refused = _edgewise(site, "replay", "latest", "--from", "shell", "-w", str(tmp_path))
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "'shell' (codetest.each)" in refused.stderr
+    assert "add --trust" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not marker.exists()
+
+    edited = _edgewise(site, "replay", "latest", "--from", "shell", "-w", str(tmp_path),
+                       "--flow", str(flow))
+    assert edited.returncode == 2
+    assert f"edgewise trust {flow}" in edited.stderr
+    assert not marker.exists()
+
+    trusted = _edgewise(site, "replay", "latest", "--from", "shell", "-w", str(tmp_path),
+                        "--trust")
+    assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+    assert marker.read_text() == "xxx"
