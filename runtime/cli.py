@@ -222,7 +222,7 @@ def cmd_components(args: argparse.Namespace) -> int:
     """List the installed components."""
     registry = default_registry()
     for line in registry.load_errors:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {plain(line)}", file=sys.stderr)
     described = components(registry)
     if args.json:
         print(json.dumps(described))
@@ -235,7 +235,8 @@ def cmd_components(args: argparse.Namespace) -> int:
                                                       else "") for p in spec["inputs"])
         outs = ", ".join(f"{p['name']}:{p['type']}" for p in spec["outputs"]
                          if p["name"] != "error")
-        table.add_row(spec["id"], ins or "–", outs or "–", spec["title"])
+        table.add_row(*(escape(plain(text)) for text in (spec["id"], ins or "–", outs or "–",
+                                                         spec["title"])))
     Console(highlight=False).print(table)
     return EXIT_OK
 

@@ -217,3 +217,24 @@ def test_debug_lines_show_escape_sequences_in_values_as_text() -> None:
     assert_no_raw_controls(shown)
     assert shown.splitlines() == ["debug n\\x1b[2J: Shout(\\x1b]0;pwned\\x07\\x1b[2J)",
                                   "debug n\\x1b[2J: 'text \\x1b]0;pwned\\x07'"]
+
+
+def test_components_shows_a_plugin_title_with_escapes_as_text(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import runtime.cli
+    from runtime import component, default_registry
+
+    @component("shady.title", outputs={"data": "int"})
+    def shady() -> Any:
+        """Clears your screen\x1b[2J and retitles it\x1b]0;pwned\x07."""
+        yield 1
+
+    registry = default_registry().with_components(shady)
+    monkeypatch.setattr(runtime.cli, "default_registry", lambda: registry)
+
+    code, output = edgewise(capsys, "components")
+
+    assert code == 0
+    assert "shady.title" in output
+    assert not any(raw in output for raw in RAW), repr(output)
+    assert "\\x1b" in output
