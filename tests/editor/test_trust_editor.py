@@ -6,46 +6,20 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
+from codeplugin import install, plugin_env
 from playwright.sync_api import expect
 
 from runtime.trust import TrustStore
 
 NODE = '[data-testid=node][data-node-id="{}"]'
-PLUGIN = '''
-    """Runs code from its params."""
-    from pydantic import Field
-
-    from runtime import Params, component
 
 
-    class ExecParams(Params):
-        """Settings."""
-
-        code: str = Field(description="Python statements to run.")
-
-
-    @component("codetest.exec", outputs={"data": "int"}, params=ExecParams, runs_code=True)
-    def run_code(*, params):
-        """Run Python statements, then emit 1."""
-        exec(params.code)
-        yield 1
-'''
-
-
-def plugin_env(tmp_path: Path) -> dict[str, str]:
-    site = tmp_path / "site"
-    info = site / "ew_code_plugin-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-code-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[edgewise.components]\ncodetest = ew_code_plugin\n")
-    (site / "ew_code_plugin.py").write_text(textwrap.dedent(PLUGIN))
-    return {"PYTHONPATH": os.pathsep.join([str(site), *filter(None, [
-        os.environ.get("PYTHONPATH")])])}
+def with_plugin(tmp_path: Path) -> dict[str, str]:
+    return plugin_env(install(tmp_path / "site"))
 
 
 def code_flow(workspace: Path, marker: Path) -> Path:
@@ -76,7 +50,7 @@ def wait_for(path: Path, seconds: float = 60) -> bool:
 
 def test_foreign_code_is_shown_and_runs_only_when_the_user_trusts_it(
         server_factory: Any, workspace: Path, page: Any, tmp_path: Path) -> None:
-    env = plugin_env(tmp_path)
+    env = with_plugin(tmp_path)
     marker = tmp_path / "ran.txt"
     flow = code_flow(workspace, marker)
     server = server_factory(workspace, env=env)
@@ -105,7 +79,7 @@ def test_foreign_code_is_shown_and_runs_only_when_the_user_trusts_it(
 
 def test_a_trusted_flow_runs_without_asking_and_saving_it_keeps_it_trusted(
         server_factory: Any, workspace: Path, page: Any, tmp_path: Path) -> None:
-    env = plugin_env(tmp_path)
+    env = with_plugin(tmp_path)
     marker = tmp_path / "ran.txt"
     flow = code_flow(workspace, marker)
     TrustStore().trust(json.loads(flow.read_text()), flow)

@@ -6,54 +6,21 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from codeplugin import install, plugin_env
 
 from runtime import Registry, UntrustedFlowError, default_registry, plan, run_flow
 from runtime.cli import main
 from runtime.registry import component
 from runtime.trust import TrustStore, code_nodes, digest
 
-# A plugin family whose component runs the Python text in its params, as a code node does.
-CODE_PLUGIN = '''
-    """Runs code from its params."""
-    from pydantic import Field
-
-    from runtime import Params, component
-
-
-    class ExecParams(Params):
-        """Settings."""
-
-        code: str = Field(description="Python statements to run.")
-
-
-    @component("codetest.exec", outputs={"data": "int"}, params=ExecParams, runs_code=True)
-    def run_code(*, params):
-        """Run Python statements, then emit 1."""
-        exec(params.code)
-        yield 1
-'''
-
-
-def _write_plugin(site: Path) -> None:
-    info = site / "ew_code_plugin-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-code-plugin\nVersion: 0.1\n",
-                                   encoding="utf-8")
-    (info / "entry_points.txt").write_text("[edgewise.components]\ncodetest = ew_code_plugin\n",
-                                          encoding="utf-8")
-    (site / "ew_code_plugin.py").write_text(textwrap.dedent(CODE_PLUGIN), encoding="utf-8")
-
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    folder = tmp_path / "site"
-    _write_plugin(folder)
-    return folder
+    return install(tmp_path / "site")
 
 
 def _code_flow(folder: Path, marker: Path, name: str = "code.json") -> Path:
@@ -68,8 +35,7 @@ def _code_flow(folder: Path, marker: Path, name: str = "code.json") -> Path:
 
 
 def _edgewise(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = os.environ | plugin_env(site)
     return subprocess.run([sys.executable, "-m", "runtime.cli", *args], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -258,28 +224,8 @@ def _code_after_source_flow(folder: Path, marker: Path) -> Path:
     return path
 
 
-EACH_PLUGIN = CODE_PLUGIN + '''
-
-    @component("codetest.each", inputs={"data": "int"}, outputs={"data": "int"},
-               params=ExecParams, runs_code=True)
-    def each(data, *, params):
-        """Run Python statements for each message."""
-        exec(params.code)
-        return data
-'''
-
-
 def test_replay_of_a_code_node_needs_trust_and_runs_nothing_without_it(
-        tmp_path: Path) -> None:
-    site = tmp_path / "site2"
-    site.mkdir()
-    info = site / "ew_code_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-code-plugin\nVersion: 0.1\n",
-                                   encoding="utf-8")
-    (info / "entry_points.txt").write_text("[edgewise.components]\ncodetest = ew_code_plugin\n",
-                                          encoding="utf-8")
-    (site / "ew_code_plugin.py").write_text(textwrap.dedent(EACH_PLUGIN), encoding="utf-8")
+        tmp_path: Path, site: Path) -> None:
     marker = tmp_path / "ran.txt"
     flow = _code_after_source_flow(tmp_path, marker)
     recorded = _edgewise(site, "run", str(flow), "--record", "--trust")
