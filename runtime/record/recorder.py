@@ -3,6 +3,12 @@
 The event loop only hands each batch to a queue; a writer thread indexes it in SQLite and
 stores the values, so the run itself slows down little. What the storage policy does not
 keep is counted per output port and reported in the manifest, never silently dropped.
+
+A killed run stays readable: DataFrames go to Arrow IPC streams (no footer needed), model
+and array files are written under a temporary name and renamed, and the index is committed
+at least every ``COMMIT_SECONDS`` once the files it points at are written. If the disk
+fills or the folder cannot be written, the recorder stops the run (``on_failure``) and marks
+the record ``incomplete``.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import os
 import platform
 import queue
 import secrets
+import shutil
 import sqlite3
 import sys
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +37,14 @@ from runtime.graph import Plan
 from runtime.hooks import Hooks
 from runtime.messages import Batch, ErrorRecord, IdRanges
 from runtime.previews import loaded_type, preview
+from runtime.record.health import this_process
 from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
 
 QUEUE_GROUPS = 16
 GROUP_BATCHES = 64
 GROUP_SECONDS = 0.5
+COMMIT_SECONDS = 0.5
+COMMIT_BATCHES = 256
 RECENT_BATCHES = 512
 VERSIONED = ("pandas", "numpy", "sklearn", "pyarrow", "pydantic", "networkx", "skops")
 
@@ -68,6 +79,7 @@ class _PortState:
     not_kept: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     writer: Any = None
+    sink: Any = None
     schema: Any = None
     segment: int = 0
     part: int = 0
@@ -161,9 +173,9 @@ class Recorder:
         newest = max((p.name for p in root.iterdir()), default="") if root.is_dir() else ""
         self.run_id = run_id or new_run_id(after=newest)
         self.folder = root / self.run_id
-        self.folder.mkdir(parents=True, exist_ok=False)
-        (self.folder / "values").mkdir()
         self.links = links or {}
+        self.failure: str | None = None
+        self.on_failure: Callable[[], None] | None = None
         self.started = time.time()
         self._clock0 = time.perf_counter()
         # The loop hands batches over in groups: one wake-up of the writer per group keeps
@@ -181,7 +193,18 @@ class Recorder:
         self._pending_kept: list[tuple[Any, ...]] = []
         self._recent: dict[int, tuple[range, list[Any], tuple[Any, ...], set[type]]] = {}
         self._flow = plan.flow.model_dump(mode="json", exclude_unset=True)
-        self._write_manifest(status="running")
+        self.folder.mkdir(parents=True, exist_ok=False)
+        try:
+            (self.folder / "values").mkdir()
+            self._write_manifest(status="running")
+            self._db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
+            self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise
+            msg = f"cannot make the index {self.folder / 'index.sqlite'}: {exc}"
+            raise OSError(msg) from exc
         self._thread = threading.Thread(target=self._write_loop, name="edgewise-recorder",
                                         daemon=True)
         self._thread.start()
@@ -196,6 +219,8 @@ class Recorder:
         hooks.add("produced", self._produced)
 
     def _produced(self, port: str, batch: Batch) -> None:
+        if self.failure is not None:
+            return
         now = time.perf_counter() - self._clock0
         self._outbox.append((batch.origin, batch, now))
         if len(self._outbox) >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:
@@ -206,29 +231,59 @@ class Recorder:
     # -- the writer thread ---------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
-        db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + SCHEMA)
+        db = self._db
+        try:
+            self._record(db)
+        except Exception as exc:  # noqa: BLE001 - a recording that cannot write stops the run
+            self._fail(exc)
+            while self._queue.get() is not None:  # never leave the run blocked on a full queue
+                pass
+        finally:
+            for state in self._ports.values():
+                for handle in (state.writer, state.sink, state.values_file):
+                    try:
+                        if handle is not None:
+                            handle.close()
+                    except Exception:  # noqa: BLE001, S110 - already failed; closing is best effort
+                        pass
+            db.close()
+
+    def _record(self, db: sqlite3.Connection) -> None:
+        """Index and store each batch handed over; commit at least every COMMIT_SECONDS."""
         pending = 0
+        committed = time.monotonic()
         while True:
-            group = self._queue.get()
+            try:
+                group = self._queue.get(timeout=COMMIT_SECONDS)
+            except queue.Empty:
+                group = []
             if group is None:
                 break
             for item in group:
                 try:
                     self._write(db, *item)
+                except (OSError, sqlite3.Error):
+                    raise
                 except Exception as exc:  # noqa: BLE001 - recording must not stop the run
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 pending += 1
-            if pending >= 256 or self._queue.empty():
+            if pending and (pending >= COMMIT_BATCHES or self._queue.empty()
+                            or time.monotonic() - committed >= COMMIT_SECONDS):
                 self._flush(db)
                 pending = 0
+                committed = time.monotonic()
         self._flush(db)
-        for state in self._ports.values():
-            if state.writer is not None:
-                state.writer.close()
-            if state.values_file is not None:
-                state.values_file.close()
-        db.close()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Note why recording failed and ask for the run to stop."""
+        if isinstance(exc, OSError):
+            where = exc.filename or self.folder
+            self.failure = f"cannot write {where}: {exc.strerror or exc}"
+        else:
+            self.failure = (f"cannot write {self.folder / 'index.sqlite'}: "
+                            f"{type(exc).__name__}: {exc}")
+        if self.on_failure is not None:
+            self.on_failure()
 
     def _write(self, db: sqlite3.Connection, origin: str, batch: Batch, t: float) -> None:
         ids = batch.ids
@@ -309,10 +364,7 @@ class Recorder:
                 continue
             reason = None
             if frame_type is not None and isinstance(value, frame_type):
-                try:
-                    self._keep_frame(db, state, origin, message_id, value)
-                except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
-                    reason = f"DataFrame not storable as Parquet ({type(exc).__name__})"
+                reason = self._keep_frame(state, origin, message_id, value)
                 inline.append(None)
             elif callable(getattr(value, "get_params", None)) and not isinstance(value, type):
                 reason = self._keep_model(db, origin, message_id, value)
@@ -357,46 +409,52 @@ class Recorder:
         self._pending_inline.append((seq, *where))
         return where
 
-    def _keep_frame(self, db: sqlite3.Connection, state: _PortState, origin: str,
-                    message_id: int, frame: Any) -> None:
+    def _keep_frame(self, state: _PortState, origin: str, message_id: int,
+                    frame: Any) -> str | None:
+        """Append a DataFrame to the port's Arrow stream; the reason if it cannot be."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = None
+        batch = None
         if state.schema is not None and state.columns == list(frame.columns):
-            # Same columns as the port's last frame: build the Arrow table from the column
+            # Same columns as the port's last frame: build the record batch from the column
             # arrays with the schema already made, several times faster than from_pandas.
             try:
                 arrays = [pa.array(frame.index.to_numpy() if name == state.index_field
                                    else frame[name].to_numpy()) for name in state.schema.names]
-                table = pa.Table.from_arrays(arrays, schema=state.schema)
+                batch = pa.RecordBatch.from_arrays(arrays, schema=state.schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
                     KeyError, TypeError, ValueError):
-                table = None
-        if table is None:
-            table = pa.Table.from_pandas(frame, preserve_index=True)
-        if state.writer is None or not table.schema.equals(state.schema):
+                batch = None
+        if batch is None:
+            try:
+                batch = pa.RecordBatch.from_pandas(frame, preserve_index=True)
+            except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
+                return f"DataFrame not storable as Arrow ({type(exc).__name__})"
+        if state.writer is None or not batch.schema.equals(state.schema):
             if state.writer is not None:
                 state.writer.close()
+                state.sink.close()
                 state.segment += 1
-            state.location = f"{origin}.{state.segment}.parquet"
-            state.schema = table.schema
-            meta = table.schema.pandas_metadata or {}
+            state.location = f"{origin}.{state.segment}.arrows"
+            state.schema = batch.schema
+            meta = batch.schema.pandas_metadata or {}
             index = meta.get("index_columns") or [None]
             state.index_field = index[0] if len(index) == 1 and isinstance(index[0], str) \
                 else None
             state.columns = list(frame.columns) if state.index_field is not None else None
-            state.writer = pq.ParquetWriter(self.folder / "values" / state.location,
-                                            table.schema, use_dictionary=False,
-                                            write_statistics=False)
+            # An unbuffered file: each batch reaches the OS as it is written, so a killed
+            # process leaves every batch the index has committed.
+            state.sink = pa.OSFile(str(self.folder / "values" / state.location), "wb")
+            state.writer = pa.ipc.new_stream(state.sink, batch.schema)
             state.part = 0
-        state.writer.write_table(table, row_group_size=max(1, len(frame)))
+        state.writer.write_batch(batch)
         rows, cols = frame.shape
         summary = {"kind": "dataframe", "summary": f"{rows}×{cols} DataFrame",
                    "shape": [rows, cols]}
         self._pending_kept.append((message_id, origin, "dataframe", state.location,
-                                   state.part, table.nbytes, json.dumps(summary)))
+                                   state.part, batch.nbytes, json.dumps(summary)))
         state.part += 1
+        return None
 
     def _keep_model(self, db: sqlite3.Connection, origin: str, message_id: int,
                     model: Any) -> str | None:
@@ -404,11 +462,16 @@ class Recorder:
 
         location = f"{message_id}.skops"
         path = self.folder / "values" / location
+        part = path.with_name(location + ".part")
         try:
-            skops.io.dump(model, path)
+            skops.io.dump(model, part)
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
         except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
-            path.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
             return f"model not storable safely ({type(exc).__name__})"
+        os.replace(part, path)
         db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
                    "(?, ?, 'model', ?, 0, ?, ?)",
                    (message_id, origin, location, path.stat().st_size,
@@ -420,7 +483,11 @@ class Recorder:
         import numpy as np
 
         location = f"{message_id}.npy"
-        np.save(self.folder / "values" / location, array, allow_pickle=False)
+        path = self.folder / "values" / location
+        part = path.with_name(location + ".part")
+        with open(part, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(part, path)
         db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
                    "(?, ?, 'ndarray', ?, 0, ?, ?)",
                    (message_id, origin, location, int(array.nbytes),
@@ -439,6 +506,7 @@ class Recorder:
             "started": datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(),
             "ended": None,
             "policy": self.policy.to_json(),
+            "process": this_process(),
             **self.links,
         }
         if result is not None:
@@ -454,23 +522,37 @@ class Recorder:
                 "ports": {o: {"messages": s.seen, "kept": s.kept, "not_kept": s.not_kept,
                               "why_not_kept": s.reasons} for o, s in self._ports.items()},
                 "errors": self.errors,
+                "failure": self.failure,
                 "bytes": _folder_bytes(self.folder),
             }
             if result.first_error is not None:
                 manifest["first_error"] = result.first_error.to_json()
         path = self.folder / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        try:
+            tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, path)
 
     def finish(self, result: RunResult) -> None:
-        """Write what is still queued, then the final manifest."""
-        if self._outbox:
+        """Write what is still queued, then the final manifest.
+
+        If recording failed, the manifest says ``incomplete`` and ``failure`` says why; if
+        even the manifest cannot be written, ``failure`` says so and readers will find the
+        run ``interrupted``.
+        """
+        if self._outbox and self.failure is None:
             self._queue.put(self._outbox)
-            self._outbox = []
+        self._outbox = []
         self._queue.put(None)
         self._thread.join()
-        self._write_manifest(status=result.status, result=result)
+        try:
+            self._write_manifest(status="incomplete" if self.failure else result.status,
+                                 result=result)
+        except OSError as exc:
+            self.failure = self.failure or f"cannot write {exc.filename}: {exc.strerror or exc}"
 
 
 _UNSTORABLE = object()

@@ -176,11 +176,11 @@ def test_the_index_has_every_message_of_every_edge(dead_letter: Recorded) -> Non
         assert message.rows == 10
 
 
-def test_values_are_stored_as_parquet_and_skops(dead_letter: Recorded) -> None:
+def test_values_are_stored_as_arrow_streams_and_skops(dead_letter: Recorded) -> None:
     values = dead_letter.store.values_dir
-    parquet = {p.name.split(".parquet")[0].rsplit(".", 1)[0] for p in values.glob("*.parquet")}
+    frames = {p.name.split(".arrows")[0].rsplit(".", 1)[0] for p in values.glob("*.arrows")}
 
-    assert {"train.data", "readings.data", "predict.data"} <= parquet
+    assert {"train.data", "readings.data", "predict.data"} <= frames
     assert len(list(values.glob("*.skops"))) == 1
     assert not list(values.glob("*.pkl")) and not list(values.glob("*.joblib"))
 
