@@ -261,7 +261,10 @@ def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print what passed along an edge."""
     store = open_run(args, args.run)
-    edges = list(store.manifest().get("edges", {}))
+    manifest = store.manifest()
+    # An interrupted run has no edge statistics; its flow snapshot still names the edges.
+    edges = list(manifest.get("edges") or {}) or [
+        f"{e['source']}->{e['target']}" for e in manifest["flow"].get("edges", [])]
     ports = sorted(set(store.origins()) | {e.split("->")[0] for e in edges})
     if args.edge not in edges and args.edge not in ports:
         import difflib

@@ -13,13 +13,13 @@ the record ``incomplete``.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import hashlib
 import json
 import os
 import platform
-import queue
 import secrets
 import shutil
 import sqlite3
@@ -43,6 +43,7 @@ from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
 QUEUE_GROUPS = 16
 GROUP_BATCHES = 64
 GROUP_SECONDS = 0.5
+MAX_WAITING = QUEUE_GROUPS * GROUP_BATCHES
 COMMIT_SECONDS = 0.5
 COMMIT_BATCHES = 256
 RECENT_BATCHES = 512
@@ -178,11 +179,14 @@ class Recorder:
         self.on_failure: Callable[[], None] | None = None
         self.started = time.time()
         self._clock0 = time.perf_counter()
-        # The loop hands batches over in groups: one wake-up of the writer per group keeps
-        # the two threads from trading the GIL on every batch.
-        self._queue: queue.Queue[list[tuple[str, Batch, float]] | None] = queue.Queue(
-            QUEUE_GROUPS)
-        self._outbox: list[tuple[str, Batch, float]] = []
+        # The loop appends batches to the inbox and wakes the writer once per group, which
+        # keeps the two threads from trading the GIL on every batch; the writer also looks
+        # every COMMIT_SECONDS, so a batch never waits long for the index even in a lull.
+        self._inbox: collections.deque[tuple[str, Batch, float]] = collections.deque()
+        self._wake = threading.Event()
+        self._room = threading.Event()
+        self._closing = False
+        self._unsignalled = 0
         self._handed = 0.0
         self._ports: dict[str, _PortState] = {}
         self.errors: list[str] = []
@@ -197,8 +201,7 @@ class Recorder:
         try:
             (self.folder / "values").mkdir()
             self._write_manifest(status="running")
-            self._db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
-            self._db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + SCHEMA)
+            self._db = _new_index(self.folder / "index.sqlite")
         except (OSError, sqlite3.Error) as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
             if isinstance(exc, OSError):
@@ -222,11 +225,21 @@ class Recorder:
         if self.failure is not None:
             return
         now = time.perf_counter() - self._clock0
-        self._outbox.append((batch.origin, batch, now))
-        if len(self._outbox) >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:
-            self._queue.put(self._outbox)
-            self._outbox = []
+        self._inbox.append((batch.origin, batch, now))
+        self._unsignalled += 1
+        if self._unsignalled >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:
+            self._unsignalled = 0
             self._handed = now
+            self._wake.set()
+            if len(self._inbox) > MAX_WAITING:
+                self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Hold the loop while the writer is far behind, so memory stays bounded."""
+        while len(self._inbox) > MAX_WAITING and self._thread.is_alive():
+            self._room.clear()
+            self._wake.set()
+            self._room.wait(0.05)
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -236,8 +249,7 @@ class Recorder:
             self._record(db)
         except Exception as exc:  # noqa: BLE001 - a recording that cannot write stops the run
             self._fail(exc)
-            while self._queue.get() is not None:  # never leave the run blocked on a full queue
-                pass
+            self._inbox.clear()
         finally:
             for state in self._ports.values():
                 for handle in (state.writer, state.sink, state.values_file):
@@ -252,14 +264,16 @@ class Recorder:
         """Index and store each batch handed over; commit at least every COMMIT_SECONDS."""
         pending = 0
         committed = time.monotonic()
-        while True:
-            try:
-                group = self._queue.get(timeout=COMMIT_SECONDS)
-            except queue.Empty:
-                group = []
-            if group is None:
-                break
-            for item in group:
+        closing = False
+        while not closing:
+            self._wake.wait(COMMIT_SECONDS)
+            self._wake.clear()
+            closing = self._closing  # what was handed over before closing is drained below
+            while True:
+                try:
+                    item = self._inbox.popleft()
+                except IndexError:
+                    break
                 try:
                     self._write(db, *item)
                 except (OSError, sqlite3.Error):
@@ -267,12 +281,18 @@ class Recorder:
                 except Exception as exc:  # noqa: BLE001 - recording must not stop the run
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 pending += 1
-            if pending and (pending >= COMMIT_BATCHES or self._queue.empty()
-                            or time.monotonic() - committed >= COMMIT_SECONDS):
+                if pending % GROUP_BATCHES == 0:
+                    self._room.set()
+                if pending >= COMMIT_BATCHES or (
+                        time.monotonic() - committed >= COMMIT_SECONDS):
+                    self._flush(db)
+                    pending = 0
+                    committed = time.monotonic()
+            self._room.set()
+            if pending:
                 self._flush(db)
                 pending = 0
                 committed = time.monotonic()
-        self._flush(db)
 
     def _fail(self, exc: BaseException) -> None:
         """Note why recording failed and ask for the run to stop."""
@@ -543,10 +563,8 @@ class Recorder:
         even the manifest cannot be written, ``failure`` says so and readers will find the
         run ``interrupted``.
         """
-        if self._outbox and self.failure is None:
-            self._queue.put(self._outbox)
-        self._outbox = []
-        self._queue.put(None)
+        self._closing = True
+        self._wake.set()
         self._thread.join()
         try:
             self._write_manifest(status="incomplete" if self.failure else result.status,
@@ -583,6 +601,25 @@ def _json_value(value: Any, depth: int = 0) -> Any:
     if callable(item) and getattr(value, "shape", None) == ():
         return _json_value(item(), depth + 1)
     return _UNSTORABLE
+
+
+def _new_index(path: Path) -> sqlite3.Connection:
+    """Make the index whole under a temporary name, then open it in WAL mode.
+
+    A run killed at any point has either no index or one with every table.
+    """
+    part = path.with_name(path.name + ".part")
+    part.unlink(missing_ok=True)
+    made = sqlite3.connect(part)
+    try:
+        made.executescript(SCHEMA)
+        made.commit()
+    finally:
+        made.close()
+    os.replace(part, path)
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;")
+    return db
 
 
 def _folder_bytes(folder: Path) -> int:

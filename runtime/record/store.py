@@ -200,7 +200,8 @@ class RunStore:
             path = self.folder / "index.sqlite"
             if not path.is_file():
                 raise DamagedRunError(path, "is missing")
-            if path.stat().st_size == 0:
+            wal = path.with_name(path.name + "-wal")
+            if path.stat().st_size == 0 and not (wal.is_file() and wal.stat().st_size):
                 raise DamagedRunError(path, "is empty")
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             try:
