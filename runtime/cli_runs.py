@@ -151,14 +151,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return _prune(args, runs)
     rows: list[dict[str, Any]] = []
     for run in runs:
-        try:
-            m = run.manifest()
-            status = run.status()
-        except DamagedRunError as exc:
+        damage = run.damage
+        if damage is not None:
             rows.append({"run": run.id, "flow": None, "status": "damaged", "started": None,
                          "seconds": None, "messages": None, "bytes": None, "replay_of": None,
-                         "problem": str(exc)})
+                         "problem": damage})
             continue
+        m = run.manifest()
+        status = run.status()
+        run.close()
         rec = m.get("recording", {})
         rows.append({"run": run.id, "flow": m["flow"].get("name"), "status": status,
                      "started": m.get("started"), "seconds": m.get("seconds"),
