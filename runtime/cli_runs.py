@@ -159,11 +159,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
             continue
         m = run.manifest()
         status = run.status()
-        run.close()
         rec = m.get("recording", {})
+        messages = rec.get("messages_indexed")
+        if messages is None and status in ("running", "interrupted"):
+            messages = run.message_count()
+        run.close()
         rows.append({"run": run.id, "flow": m["flow"].get("name"), "status": status,
                      "started": m.get("started"), "seconds": m.get("seconds"),
-                     "messages": rec.get("messages_indexed"), "bytes": rec.get("bytes"),
+                     "messages": messages, "bytes": rec.get("bytes"),
                      "replay_of": m.get("replay_of"), "problem": rec.get("failure")})
     if args.json:
         print(json.dumps(rows))

@@ -137,23 +137,37 @@ def _ranges_of(entry: Any) -> list[tuple[int, int]]:
 
 
 def _read_stream(path: Path) -> list[Any]:
-    """Every complete record batch of an Arrow IPC stream; a cut-short tail is left out."""
+    """Every complete record batch of an Arrow IPC stream; a cut-short tail is left out.
+
+    Batches are found by their message headers and decoded only when asked for, so one
+    DataFrame of a long stream reads fast. A stream with dictionary columns is decoded
+    whole, as its dictionaries can change between batches.
+    """
     import pyarrow as pa
 
     try:
-        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
-    except (OSError, pa.ArrowException) as exc:
-        msg = f"is not a readable Arrow stream ({exc})"
+        source = pa.memory_map(str(path))
+        messages = pa.ipc.MessageReader.open_stream(source)
+        schema = pa.ipc.read_schema(messages.read_next_message())
+    except (OSError, StopIteration, pa.ArrowException) as exc:
+        msg = f"is not a readable Arrow stream ({exc or 'no schema'})"
         raise DamagedRunError(path, msg) from exc
-    batches = []
+    found: list[Any] = []
+    if any(pa.types.is_dictionary(f.type) for f in schema):
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+        read = reader.read_next_batch
+    else:
+        def read() -> Any:
+            return functools.partial(pa.ipc.read_record_batch, messages.read_next_message(),
+                                     schema)
     while True:
         try:
-            batches.append(reader.read_next_batch())
+            found.append(read())
         except StopIteration:
             break
         except (OSError, pa.ArrowException):  # a tail cut short by a crash
             break
-    return batches
+    return found
 
 
 _Value = TypeVar("_Value", bound=Callable[..., Any])
@@ -390,6 +404,11 @@ class RunStore:
             entry["last"] = first + count - 1
         return summary
 
+    def message_count(self) -> int:
+        """How many messages the index holds (what a killed run committed, for one)."""
+        total: int = self._query("SELECT COALESCE(SUM(count), 0) FROM batches")[0][0]
+        return total
+
     def origins(self) -> list[str]:
         """Every output port that made messages."""
         return [r[0] for r in self._query("SELECT DISTINCT origin FROM batches")]
@@ -409,7 +428,10 @@ class RunStore:
             msg = (f"is cut short: it holds {len(batches)} DataFrame(s), but the index "
                    f"points at number {part + 1}")
             raise DamagedRunError(path, msg)
-        return batches[part].to_pandas()
+        batch = batches[part]
+        if callable(batch):  # not decoded yet
+            batch = batches[part] = batch()
+        return batch.to_pandas()
 
     @_names_damaged_values
     def value(self, message_id: int) -> Any:

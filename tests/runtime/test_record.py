@@ -185,6 +185,29 @@ def test_values_are_stored_as_arrow_streams_and_skops(dead_letter: Recorded) -> 
     assert not list(values.glob("*.pkl")) and not list(values.glob("*.joblib"))
 
 
+def test_runs_kept_with_parquet_values_still_read(dead_letter: Recorded, tmp_path: Path) -> None:
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # the layout before Arrow streams: one Parquet file per port, one row group per message
+    folder = tmp_path / "old-run"
+    shutil.copytree(dead_letter.store.folder, folder)
+    for stream in (folder / "values").glob("*.arrows"):
+        batches = list(pa.ipc.open_stream(pa.memory_map(str(stream))))
+        with pq.ParquetWriter(stream.with_suffix(".parquet"), batches[0].schema) as writer:
+            for batch in batches:
+                writer.write_table(pa.Table.from_batches([batch]))
+        stream.unlink()
+    with sqlite3.connect(folder / "index.sqlite") as db:
+        db.execute("UPDATE kept SET location = replace(location, '.arrows', '.parquet')")
+    old, new = RunStore(folder), dead_letter.store
+
+    for message in new.messages("readings.data"):
+        pd.testing.assert_frame_equal(old.value(message.id), new.value(message.id))
+
+
 def test_dataframes_read_back_equal_what_csv_read_gave(dead_letter: Recorded) -> None:
     store = dead_letter.store
     chunks = list(pd.read_csv(dead_letter.workspace / "data" / "readings.csv", chunksize=10))
