@@ -151,10 +151,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             run.record(workspace, policy=policy,
                        links={"flow_file": str(Path(args.flow).resolve())})
         except OSError as exc:
+            from runtime.terminal import plain
+
             where = exc.filename or runs_root(workspace)
-            err.print(f"edgewise run: cannot record the run in {where}: "
-                      f"{exc.strerror or exc}; nothing ran (free some space, or run the flow "
-                      "without --record)", markup=False)
+            err.print(plain(f"edgewise run: cannot record the run in {where}: "
+                            f"{exc.strerror or exc}; nothing ran (free some space, or run the "
+                            "flow without --record)"), markup=False)
             if args.json:
                 print(json.dumps({"status": "not-run", "nodes": {}, "edges": {},
                                   "recording": {"run": None, "status": "failed",
@@ -192,9 +194,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         report.print(f"recorded as run [bold]{recorder.run_id}[/] in "
                      f"{escape(str(recorder.folder))}")
     elif recorder is not None:
-        err.print(f"edgewise run: recording failed: {recorder.failure}; the run was stopped, "
-                  f"and run {recorder.run_id} is kept as far as it got, marked incomplete",
-                  markup=False)
+        from runtime.terminal import plain
+
+        err.print(plain(f"edgewise run: recording failed: {recorder.failure}; the run was "
+                        f"stopped, and run {recorder.run_id} is kept as far as it got, marked "
+                        "incomplete"), markup=False)
     if args.json:
         summary = result.to_json()
         final: dict[str, Any] = {key: summary[key] for key in ("status", "nodes", "edges")}

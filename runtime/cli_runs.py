@@ -15,8 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from runtime.record import RunStore, list_runs, runs_root
-from runtime.record.health import DamagedRunError
+from runtime.record import DamagedRunError, RunStore, list_runs, runs_root
 from runtime.record.lineage import Lineage
 from runtime.record.store import MessageInfo
 from runtime.terminal import plain
@@ -248,8 +247,12 @@ def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
         except OSError as exc:
             failed.append(f"{run.id}: {exc.strerror or exc}")
     if args.json:
-        print(json.dumps({"deleted": [d.split(" ", 1)[0] for d in deleted], "failed": failed,
-                          "age_unknown": [r.id for r in unknown]}))
+        answer: dict[str, list[str]] = {"deleted": [d.split(" ", 1)[0] for d in deleted]}
+        if failed:
+            answer["failed"] = failed
+        if unknown:
+            answer["age_unknown"] = [r.id for r in unknown]
+        print(json.dumps(answer))
     else:
         print(plain(f"deleted {len(deleted)} run(s)" + "".join(f"\n  {d}" for d in deleted)))
         for run in unknown:
