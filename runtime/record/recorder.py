@@ -1,6 +1,6 @@
 """The recorder: keeps a run on disk as it happens, through the ``produced`` hook only.
 
-The event loop only hands each batch to a queue; a writer thread indexes it in SQLite and
+The event loop only hands each batch to an inbox; a writer thread indexes it in SQLite and
 stores the values, so the run itself slows down little. What the storage policy does not
 keep is counted per output port and reported in the manifest, never silently dropped.
 
@@ -15,15 +15,10 @@ from __future__ import annotations
 
 import collections
 import datetime
-import functools
-import hashlib
 import json
 import os
-import platform
-import secrets
 import shutil
 import sqlite3
-import sys
 import threading
 import time
 from array import array
@@ -35,10 +30,21 @@ from typing import Any
 from runtime.engine import RunResult
 from runtime.graph import Plan
 from runtime.hooks import Hooks
-from runtime.messages import Batch, ErrorRecord, IdRanges
+from runtime.messages import Batch
 from runtime.previews import loaded_type, preview
+from runtime.record.encoding import (
+    SCALARS,
+    UNSTORABLE,
+    flow_hash,
+    folder_bytes,
+    json_value,
+    new_index,
+    new_run_id,
+    parents_encoding,
+    versions,
+)
 from runtime.record.health import this_process
-from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
+from runtime.record.store import RunStore, pack_ints, runs_root
 
 QUEUE_GROUPS = 16
 GROUP_BATCHES = 64
@@ -47,7 +53,6 @@ MAX_WAITING = QUEUE_GROUPS * GROUP_BATCHES
 COMMIT_SECONDS = 0.5
 COMMIT_BATCHES = 256
 RECENT_BATCHES = 512
-VERSIONED = ("pandas", "numpy", "sklearn", "pyarrow", "pydantic", "networkx", "skops")
 
 
 @dataclass
@@ -92,77 +97,6 @@ class _PortState:
     values_offset: int = 0
 
 
-_id_lock = threading.Lock()
-_last_id = ""
-
-
-def new_run_id(after: str = "") -> str:
-    """A unique run id that sorts after ``after``.
-
-    It is the UTC time to the millisecond and a few random letters, for example
-    ``20261122-024500-123-9f3a1c``.
-    """
-    global _last_id
-    with _id_lock:
-        after = max(after, _last_id)
-        while True:
-            now = datetime.datetime.now(datetime.UTC)
-            run_id = (now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-"
-                      + secrets.token_hex(3))
-            if run_id[:19] > after[:19]:
-                _last_id = run_id
-                return run_id
-            time.sleep(0.001)
-
-
-def flow_hash(flow: dict[str, Any]) -> str:
-    """A stable hash of a flow document."""
-    text = json.dumps(flow, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-@functools.cache
-def _versions() -> dict[str, str]:
-    import importlib.metadata
-
-    found = {"python": platform.python_version()}
-    try:
-        found["edgewise"] = importlib.metadata.version("edgewise")
-    except importlib.metadata.PackageNotFoundError:
-        found["edgewise"] = "unknown"
-    for name in VERSIONED:
-        module = sys.modules.get(name)
-        version = getattr(module, "__version__", None) if module else None
-        if version is None:
-            try:
-                version = importlib.metadata.version("scikit-learn" if name == "sklearn"
-                                                     else name)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        found[name] = str(version)
-    return found
-
-
-def _parents_encoding(parents: Any) -> tuple[str, int | None, bytes | str | None]:
-    if isinstance(parents, range):
-        return "range", parents.start, None
-    try:
-        return "list", None, pack_ints(parents)
-    except TypeError:
-        pass
-    if parents.count(()) == len(parents):
-        return "none", None, None
-    encoded = []
-    for entry in parents:
-        if isinstance(entry, int):
-            encoded.append([[entry, entry + 1]])
-        elif isinstance(entry, IdRanges):
-            encoded.append([[r.start, r.stop] for r in entry.ranges])
-        else:
-            encoded.append([[i, i + 1] for i in entry])
-    return "json", None, json.dumps(encoded, separators=(",", ":"))
-
-
 class Recorder:
     """Writes one run to ``<workspace>/.edgewise/runs/<run-id>/``."""
 
@@ -201,7 +135,7 @@ class Recorder:
         try:
             (self.folder / "values").mkdir()
             self._write_manifest(status="running")
-            self._db = _new_index(self.folder / "index.sqlite")
+            self._db = new_index(self.folder / "index.sqlite")
         except (OSError, sqlite3.Error) as exc:
             shutil.rmtree(self.folder, ignore_errors=True)
             if isinstance(exc, OSError):
@@ -311,7 +245,7 @@ class Recorder:
         if not isinstance(ids, range):
             msg = f"batch ids from {origin} are not consecutive"
             raise TypeError(msg)
-        kind, pfirst, pblob = _parents_encoding(batch.parents)
+        kind, pfirst, pblob = parents_encoding(batch.parents)
         values = batch.values
         frame_type = loaded_type("pandas", "DataFrame")
         rows = None
@@ -346,7 +280,7 @@ class Recorder:
         state = self._ports.setdefault(origin, _PortState())
         whole = self.policy.max_values is None or state.seen + len(values) <= self.policy.max_values
         types = set(map(type, values))
-        if whole and types <= _SCALARS:
+        if whole and types <= SCALARS:
             # The common case of a fast stream: plain values, all kept, one array.
             state.seen += len(values)
             state.kept += len(values)
@@ -393,8 +327,8 @@ class Recorder:
                 self._keep_array(db, origin, message_id, value)
                 inline.append(None)
             else:
-                plain = _json_value(value)
-                if plain is _UNSTORABLE:
+                plain = json_value(value)
+                if plain is UNSTORABLE:
                     reason = f"not storable ({type(value).__name__})"
                     inline.append(None)
                 else:
@@ -525,7 +459,7 @@ class Recorder:
             "flow": self._flow,
             "flow_hash": flow_hash(self._flow),
             "base_dir": str(self.plan.base_dir),
-            "versions": dict(_versions()),
+            "versions": dict(versions()),
             "started": datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(),
             "ended": None,
             "policy": self.policy.to_json(),
@@ -546,7 +480,7 @@ class Recorder:
                               "why_not_kept": s.reasons} for o, s in self._ports.items()},
                 "errors": self.errors,
                 "failure": self.failure,
-                "bytes": _folder_bytes(self.folder),
+                "bytes": folder_bytes(self.folder),
             }
             if result.first_error is not None:
                 manifest["first_error"] = result.first_error.to_json()
@@ -574,56 +508,3 @@ class Recorder:
                                  result=result)
         except OSError as exc:
             self.failure = self.failure or f"cannot write {exc.filename}: {exc.strerror or exc}"
-
-
-_UNSTORABLE = object()
-_SCALARS = {int, float, str, bool, type(None)}
-ERROR_KEY = "$error_record"
-
-
-def _json_value(value: Any, depth: int = 0) -> Any:
-    """The value as exact JSON types, or _UNSTORABLE."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if depth > 20:
-        return _UNSTORABLE
-    if isinstance(value, ErrorRecord):
-        return {ERROR_KEY: value.to_json()}
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            plain = _json_value(item, depth + 1)
-            if plain is _UNSTORABLE or not isinstance(key, str):
-                return _UNSTORABLE
-            out[key] = plain
-        return out
-    if isinstance(value, list | tuple):
-        items = [_json_value(v, depth + 1) for v in value]
-        return _UNSTORABLE if any(i is _UNSTORABLE for i in items) else items
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "shape", None) == ():
-        return _json_value(item(), depth + 1)
-    return _UNSTORABLE
-
-
-def _new_index(path: Path) -> sqlite3.Connection:
-    """Make the index whole under a temporary name, then open it in WAL mode.
-
-    A run killed at any point has either no index or one with every table.
-    """
-    part = path.with_name(path.name + ".part")
-    part.unlink(missing_ok=True)
-    made = sqlite3.connect(part)
-    try:
-        made.executescript(SCHEMA)
-        made.commit()
-    finally:
-        made.close()
-    os.replace(part, path)
-    db = sqlite3.connect(path, check_same_thread=False)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;")
-    return db
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
