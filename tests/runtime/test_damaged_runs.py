@@ -380,3 +380,30 @@ def test_escape_sequences_in_recorded_values_are_shown_not_obeyed(
 
     assert all("\x1b" not in text and "\x07" not in text for text in outputs)
     assert "red\\x1b]0;owned\\x07" in outputs[0]
+
+
+def test_a_cut_short_array_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         ) -> None:
+    import numpy as np
+
+    from runtime.registry import default_registry
+    from runtime.testing import memory_source
+
+    registry = default_registry().with_components(
+        memory_source("mem.arrays", [np.arange(1000.0), np.ones((50, 4))]))
+    flow = {"edgewise": 1, "name": "arrays", "nodes": [{"id": "a", "component": "mem.arrays"}],
+            "edges": []}
+    run = Run(plan(flow, registry=registry, base_dir=tmp_path))
+    store = run.record(tmp_path).store
+    run.run()
+    first_id = next(store.messages("a.data")).id
+    path = store.values_dir / f"{first_id}.npy"
+    truncate(path, 0.5)
+
+    with pytest.raises(LookupError, match="cannot be read") as caught:
+        store.value(first_id)
+    assert str(path) in str(caught.value)
+    code = main(["inspect", store.id, "a.data", "--message", "0", "-w", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and str(path) in err and "Traceback" not in out + err
+    assert store.value(first_id + 1).shape == (50, 4)
