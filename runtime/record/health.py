@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shlex
 import socket
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ class DamagedRunError(LookupError):
         self.path = path
         self.problem = problem
         folder = path.parent.parent if path.parent.name == "values" else path.parent
-        super().__init__(f"run {folder.name} is damaged: {path} {problem}; the run can only be "
-                         "read as far as this file allows (or delete its folder)")
+        super().__init__(f"run {folder.name} is damaged: {path} {problem}; restore that file, "
+                         f"or delete the run with `rm -r {shlex.quote(str(folder))}`")
 
 
 def _shown(value: Any) -> str:
