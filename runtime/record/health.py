@@ -124,6 +124,8 @@ def check_manifest(path: Path, data: Any) -> dict[str, Any]:
     for key, types in (("ports", (dict,)), ("errors", (list,)), ("failure", (str, type(None)))):
         if key in recording:
             _expect(path, f"'recording.{key}'", recording[key], types)
+    for port, entry in recording.get("ports", {}).items():
+        _expect(path, f"'recording.ports.{port}'", entry, (dict,))
     return data
 
 

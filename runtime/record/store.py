@@ -136,6 +136,21 @@ def _ranges_of(entry: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in entry]
 
 
+def _parent_ranges(kind: str, first: int | None, blob: Any, index: int) -> list[tuple[int, int]]:
+    """The id ranges of the parents of message ``index`` of a batch, as the index keeps them."""
+    if kind == "none":
+        return []
+    if kind == "range":
+        if first is None:
+            msg = "a range of parents without its first id"
+            raise TypeError(msg)
+        return [(first + index, first + index + 1)]
+    if kind == "list":
+        parent = unpack_ints(blob)[index]
+        return [(parent, parent + 1)]
+    return _ranges_of(json.loads(blob)[index])
+
+
 def _read_stream(path: Path) -> list[Any]:
     """Every complete record batch of an Arrow IPC stream; a cut-short tail is left out.
 
@@ -304,18 +319,16 @@ class RunStore:
     def _info(self, row: tuple[Any, ...], index: int) -> MessageInfo:
         seq, origin, first, _count, kind, pfirst, pblob, t, rows = row
         message_id = first + index
-        if kind == "none":
-            ranges: list[tuple[int, int]] = []
-        elif kind == "range":
-            ranges = [(pfirst + index, pfirst + index + 1)]
-        elif kind == "list":
-            parent = unpack_ints(pblob)[index]
-            ranges = [(parent, parent + 1)]
-        else:
-            ranges = _ranges_of(json.loads(pblob)[index])
+        try:
+            ranges = _parent_ranges(kind, pfirst, pblob, index)
+            row_counts = unpack_ints(rows)
+            if row_counts:
+                row_counts[index]  # noqa: B018 - checks there is one per message
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            msg = f"holds a garbled entry for message {message_id} ({type(exc).__name__}: {exc})"
+            raise DamagedRunError(self.folder / "index.sqlite", msg) from exc
         parents = tuple(i for a, b in ranges for i in range(a, b)) if sum(
             b - a for a, b in ranges) <= 100_000 else ()
-        row_counts = unpack_ints(rows)
         position = self._query(
             "SELECT COALESCE(SUM(count), 0) FROM batches WHERE origin = ? AND first_id < ?",
             (origin, first))[0][0] + index

@@ -90,7 +90,7 @@ def manifest_with(key: str, value: object) -> Callable[[Path], Path]:
     def damage(folder: Path) -> Path:
         manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
         target = manifest
-        *path, last = key.split(".")
+        *path, last = key.split("/")
         for part in path:
             target = target[part]
         target[last] = value
@@ -130,10 +130,12 @@ WHOLE_RUN: dict[str, tuple[Callable[[Path], Path], str]] = {
     "edges of numbers": (manifest_with("edges", {"a->b": 5}), "'edges.a->b' = 5"),
     "started a number": (manifest_with("started", 5), "'started' = 5"),
     "started not a time": (manifest_with("started", "yesterday"), "not a time"),
-    "flow nodes of numbers": (manifest_with("flow.nodes", [5]), "'flow.nodes[0]' = 5"),
-    "flow node params a list": (manifest_with("flow.nodes", [{"id": "fit", "params": []}]),
+    "flow nodes of numbers": (manifest_with("flow/nodes", [5]), "'flow.nodes[0]' = 5"),
+    "flow node params a list": (manifest_with("flow/nodes", [{"id": "fit", "params": []}]),
                                 "'flow.nodes[0].params' = []"),
     "recording a text": (manifest_with("recording", "x"), "'recording' = 'x'"),
+    "port statistics a number": (manifest_with("recording/ports/fit.model", 5),
+                                 "'recording.ports.fit.model' = 5"),
     "base_dir a number": (manifest_with("base_dir", 7), "'base_dir' = 7"),
 }
 
@@ -188,6 +190,23 @@ def test_runs_marks_the_damaged_run_and_lists_the_others(
     assert listed[DAMAGED]["status"] == "damaged" and problem in listed[DAMAGED]["problem"]
     assert [r.id for r in list_runs(workspace)] == [HEALTHY, DAMAGED]
     assert RunStore(runs_folder(workspace) / DAMAGED).damage is not None
+
+
+@pytest.mark.parametrize("garble", [
+    "UPDATE batches SET rows = x'010203' WHERE rows IS NOT NULL",
+    "UPDATE batches SET parents_kind = 'json', parents = 'not json'",
+    "UPDATE batches SET parents_kind = 'list', parents = x'01'",
+])
+def test_every_command_names_an_index_with_garbled_entries(
+        garble: str, workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = runs_folder(workspace) / DAMAGED / "index.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(garble)
+
+    for name, args in commands(DAMAGED).items():
+        code, said = run_cli(capsys, workspace, args)
+        assert code == 2, f"{name}: {said}"
+        assert str(path) in said and "garbled entry for message" in said, f"{name}: {said}"
 
 
 def cut_values(pattern: str, keep: float) -> Callable[[Path], Path]:
@@ -344,7 +363,7 @@ ESCAPE = "\x1b]0;owned\x07\x1b[2J"
 def test_escape_sequences_in_a_flow_and_its_data_are_shown_not_obeyed(
         workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = runs_folder(workspace) / HEALTHY
-    manifest_with("flow.name", f"evil{ESCAPE}")(folder)
+    manifest_with("flow/name", f"evil{ESCAPE}")(folder)
     outputs = []
     for args in (["runs"], ["inspect", HEALTHY, "score.metrics"],
                  ["inspect", HEALTHY, f"predict.data{ESCAPE}"]):
