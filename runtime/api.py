@@ -168,8 +168,13 @@ class Run:
 
     def record(self, workspace: Path, *, policy: StoragePolicy | None = None,
                links: dict[str, Any] | None = None) -> Recorder:
-        """Keep this run under ``<workspace>/.edgewise/runs/<run-id>/`` as it happens."""
+        """Keep this run under ``<workspace>/.edgewise/runs/<run-id>/`` as it happens.
+
+        Raises:
+            OSError: the run folder cannot be made or written; nothing was kept.
+        """
         self.recorder = Recorder(self.plan, workspace, policy=policy, links=links)
+        self.recorder.on_failure = self.stop  # a recording that cannot write ends the run
         self.recorder.attach(self.hooks)
         return self.recorder
 

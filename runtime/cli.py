@@ -35,7 +35,7 @@ from runtime.errors import (
 from runtime.messages import Batch
 from runtime.model import MAX_FLOW_BYTES, flow_json_schema
 from runtime.previews import preview
-from runtime.record import StoragePolicy
+from runtime.record import StoragePolicy, runs_root
 from runtime.registry import default_registry
 from runtime.taps import Snapshot
 from runtime.terminal import plain
@@ -167,8 +167,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
     if args.record:
         policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
-        run.record(Path(args.flow).resolve().parent, policy=policy,
-                   links={"flow_file": str(Path(args.flow).resolve())})
+        workspace = Path(args.flow).resolve().parent
+        try:
+            run.record(workspace, policy=policy,
+                       links={"flow_file": str(Path(args.flow).resolve())})
+        except OSError as exc:
+            from runtime.terminal import plain
+
+            where = exc.filename or runs_root(workspace)
+            err.print(plain(f"edgewise run: cannot record the run in {where}: "
+                            f"{exc.strerror or exc}; nothing ran (free some space, or run the "
+                            "flow without --record)"), markup=False)
+            if args.json:
+                print(json.dumps({"status": "not-run", "nodes": {}, "edges": {},
+                                  "recording": {"run": None, "status": "failed",
+                                                "error": exc.strerror or str(exc)}}))
+            return EXIT_ERRORS
     printer = DebugPrinter(out)
     run.on_display(printer)
     _ = run.stats
@@ -196,12 +210,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             live.stop()
     printer.close()
     _summary(result, run, report)
-    if run.recorder is not None:
-        report.print(f"recorded as run [bold]{run.recorder.run_id}[/] in "
-                     f"{escape(str(run.recorder.folder))}")
+    recorder = run.recorder
+    if recorder is not None and recorder.failure is None:
+        report.print(f"recorded as run [bold]{recorder.run_id}[/] in "
+                     f"{escape(str(recorder.folder))}")
+    elif recorder is not None:
+        from runtime.terminal import plain
+
+        err.print(plain(f"edgewise run: recording failed: {recorder.failure}; the run was "
+                        f"stopped, and run {recorder.run_id} is kept as far as it got, marked "
+                        "incomplete"), markup=False)
     if args.json:
         summary = result.to_json()
-        print(json.dumps({key: summary[key] for key in ("status", "nodes", "edges")}))
+        final: dict[str, Any] = {key: summary[key] for key in ("status", "nodes", "edges")}
+        if recorder is not None:
+            final["recording"] = {"run": recorder.run_id,
+                                 "status": "incomplete" if recorder.failure else "complete",
+                                 "error": recorder.failure}
+        print(json.dumps(final))
+    if recorder is not None and recorder.failure is not None:
+        return EXIT_ERRORS
     return result.exit_code
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,12 +15,19 @@ from rich.table import Table
 from runtime.record import RunStore, list_runs, runs_root
 from runtime.record.lineage import Lineage
 from runtime.record.store import MessageInfo
+from runtime.terminal import plain
 
 EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
+MAX_ID = 2**63 - 1
 
 
 class UsageError(Exception):
     """A mistake in what the user asked for; the message says what and where."""
+
+
+def _safe(text: object) -> str:
+    """Flow- or data-derived text made safe for a rich console: no markup, no escapes."""
+    return escape(plain(text))
 
 
 def _out() -> Console:
@@ -45,10 +50,7 @@ def workspace_of(args: argparse.Namespace) -> Path:
 def open_run(args: argparse.Namespace, ref: str) -> RunStore:
     """Find a run by id, unique id prefix, ``latest`` or folder path."""
     path = Path(ref)
-    if (path / "manifest.json").is_file():
-        if not (path / "index.sqlite").is_file():
-            msg = f"{path} is not a complete kept run: index.sqlite is missing"
-            raise UsageError(msg)
+    if any((path / name).exists() for name in ("manifest.json", "index.sqlite")):
         return RunStore(path)
     runs = list_runs(workspace_of(args))
     if not runs:
@@ -124,67 +126,10 @@ def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
         msg = f"no message on {origin} in run {store.id} has a row with id {row!r}{span}"
         raise UsageError(msg)
     if len(holders) > 1:
-        print(f"note: {len(holders)} messages on {origin} hold row {row} "
-              f"({', '.join(str(h.id) for h in holders[:10])}); using the newest, "
-              f"{holders[-1].id}; pick one with --id", file=sys.stderr)
+        print(plain(f"note: {len(holders)} messages on {origin} hold row {row} "
+                    f"({', '.join(str(h.id) for h in holders[:10])}); using the newest, "
+                    f"{holders[-1].id}; pick one with --id"), file=sys.stderr)
     return holders[-1]
-
-
-# -- runs ---------------------------------------------------------------------------------
-
-
-def cmd_runs(args: argparse.Namespace) -> int:
-    """List kept runs, or prune old ones."""
-    runs = list_runs(workspace_of(args))
-    if args.action == "prune":
-        return _prune(args, runs)
-    rows = []
-    for run in runs:
-        m = run.manifest()
-        rec = m.get("recording", {})
-        rows.append({"run": run.id, "flow": m["flow"].get("name"), "status": m.get("status"),
-                     "started": m.get("started"), "seconds": m.get("seconds"),
-                     "messages": rec.get("messages_indexed"), "bytes": rec.get("bytes"),
-                     "replay_of": m.get("replay_of")})
-    if args.json:
-        print(json.dumps(rows))
-        return EXIT_OK
-    if not rows:
-        print(f"no kept runs in {runs_root(workspace_of(args))}")
-        return EXIT_OK
-    table = Table(box=None)
-    for col in ("run", "flow", "status", "started", "messages", "size"):
-        table.add_column(col, no_wrap=True)
-    for r in rows:
-        size = f"{(r['bytes'] or 0) / 1e6:.1f} MB" if r["bytes"] is not None else ""
-        table.add_row(r["run"], str(r["flow"]), str(r["status"]), str(r["started"])[:19],
-                      str(r["messages"] or ""), size)
-    _out().print(table)
-    return EXIT_OK
-
-
-def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
-    if args.older_than is None and args.keep is None:
-        raise UsageError("runs prune needs --older-than DAYS or --keep N")  # noqa: EM101
-    if (args.keep is not None and args.keep < 0) or (args.older_than is not None
-                                                     and args.older_than < 0):
-        raise UsageError("--keep and --older-than take numbers of 0 or more")  # noqa: EM101
-    doomed: list[RunStore] = []
-    if args.keep is not None:
-        doomed += runs[:max(0, len(runs) - args.keep)]
-    if args.older_than is not None:
-        limit = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=args.older_than)
-        for run in runs:
-            started = datetime.datetime.fromisoformat(run.manifest()["started"])
-            if started < limit and run not in doomed:
-                doomed.append(run)
-    for run in doomed:
-        shutil.rmtree(run.folder)
-    if args.json:
-        print(json.dumps({"deleted": [r.id for r in doomed]}))
-    else:
-        print(f"deleted {len(doomed)} run(s)" + "".join(f"\n  {r.id}" for r in doomed))
-    return EXIT_OK
 
 
 # -- inspect ------------------------------------------------------------------------------
@@ -193,7 +138,10 @@ def _prune(args: argparse.Namespace, runs: list[RunStore]) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print what passed along an edge."""
     store = open_run(args, args.run)
-    edges = list(store.manifest().get("edges", {}))
+    manifest = store.manifest()
+    # An interrupted run has no edge statistics; its flow snapshot still names the edges.
+    edges = list(manifest.get("edges") or {}) or [
+        f"{e['source']}->{e['target']}" for e in manifest["flow"].get("edges", [])]
     ports = sorted(set(store.origins()) | {e.split("->")[0] for e in edges})
     if args.edge not in edges and args.edge not in ports:
         import difflib
@@ -211,14 +159,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"run": store.id, "edge": args.edge, "messages": listing}))
             return EXIT_OK
-        table = Table(title=f"{args.edge} in run {store.id}: {len(listing)} message(s)",
+        table = Table(title=_safe(f"{args.edge} in run {store.id}: {len(listing)} message(s)"),
                       title_justify="left", box=None)
         for col in ("#", "id", "t (s)", "rows", "value"):
             table.add_column(col)
         for m in listing:
             summary = ((m["preview"] or {}).get("summary") or "(not kept)").splitlines()[0]
             table.add_row(str(m["position"]), str(m["id"]), f"{m['t']:.3f}",
-                          "" if m["rows"] is None else str(m["rows"]), escape(summary))
+                          "" if m["rows"] is None else str(m["rows"]), _safe(summary))
         _out().print(table)
         return EXIT_OK
     message = pick_message(store, origin, args)
@@ -233,16 +181,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                           "value": detail(value) if value is not None else None}))
         return EXIT_OK
     console = _out()
-    console.print(f"message {message.id} (#{message.position} on {args.edge}), made by "
-                  f"{message.origin} at {message.t:.3f} s; parents: "
-                  f"{_ranges_text(message)}")
+    console.print(_safe(f"message {message.id} (#{message.position} on {args.edge}), made by "
+                        f"{message.origin} at {message.t:.3f} s; parents: "
+                        f"{_ranges_text(message)}"))
     if value is None:
         console.print("(its value was not kept by the storage policy)")
     elif hasattr(value, "to_string"):
-        console.print(escape(value.to_string(max_rows=30, max_cols=20)))
+        console.print(_safe(value.to_string(max_rows=30, max_cols=20)))
     else:
-        console.print(escape(json.dumps(value, default=str, indent=2)
-                             if isinstance(value, dict | list) else repr(value)))
+        console.print(_safe(json.dumps(value, default=str, indent=2)
+                            if isinstance(value, dict | list) else repr(value)))
     return EXIT_OK
 
 
@@ -267,26 +215,26 @@ def cmd_trace(args: argparse.Namespace) -> int:
     console = _out()
     what = f"row {args.row} of message {message.id}" if args.row is not None else \
         f"message {message.id}"
-    console.print(f"[bold]{what}[/] on {message.origin}, run {store.id}:")
+    console.print(f"[bold]{_safe(what)}[/] on {_safe(message.origin)}, run {_safe(store.id)}:")
     for step in steps:
         depth = step.depth
         m = step.message
         rows = f", {m.rows} rows" if m.rows is not None else ""
         line = (f"{'  ' * min(depth, 12)}← #{m.id} {m.origin} ({step.component}{rows}, "
                 f"t={m.t:.3f} s)")
-        console.print(escape(line))
+        console.print(_safe(line))
         for side in step.side_inputs:
             kind = (side.preview or {}).get("summary", "")
-            console.print(escape(f"{'  ' * min(depth, 12)}   with #{side.id} {side.origin} "
-                                 f"{kind}"))
+            console.print(_safe(f"{'  ' * min(depth, 12)}   with #{side.id} {side.origin} "
+                                f"{kind}"))
         if step.source and step.source.get("line"):
-            console.print(escape(f"{'  ' * min(depth, 12)}   source: {step.source['file']} "
-                                 f"line {step.source['line']}"))
+            console.print(_safe(f"{'  ' * min(depth, 12)}   source: {step.source['file']} "
+                                f"line {step.source['line']}"))
         elif step.source and step.source.get("dataset"):
-            console.print(escape(f"{'  ' * min(depth, 12)}   source: dataset "
-                                 f"{step.source['dataset']}, row {step.source['row']}"))
+            console.print(_safe(f"{'  ' * min(depth, 12)}   source: dataset "
+                                f"{step.source['dataset']}, row {step.source['row']}"))
         if step.note:
-            console.print(f"[yellow]{escape(step.note)}[/]")
+            console.print(f"[yellow]{_safe(step.note)}[/]")
     return EXIT_OK
 
 
@@ -300,18 +248,19 @@ def cmd_scored_by(args: argparse.Namespace) -> int:
         return EXIT_OK
     model = answer["model"]
     console = _out()
-    console.print(f"row {args.row} of message {message.id} ({message.origin}) was scored at "
-                  f"node '{answer['scored_at']['node']}' by model message {model['message']}")
-    console.print(escape(f"  estimator: {model['estimator']}"))
-    console.print(escape(f"  params:    {json.dumps(model['params'])}"))
+    console.print(_safe(f"row {args.row} of message {message.id} ({message.origin}) was scored "
+                        f"at node '{answer['scored_at']['node']}' by model message "
+                        f"{model['message']}"))
+    console.print(_safe(f"  estimator: {model['estimator']}"))
+    console.print(_safe(f"  params:    {json.dumps(model['params'])}"))
     if model.get("features"):
-        console.print(escape(f"  features:  {', '.join(model['features'])}"))
-    console.print(f"  trained:   {model['trained']['seconds_into_run']:.3f} s into the run "
-                  f"started {model['trained']['run_started']}")
+        console.print(_safe(f"  features:  {', '.join(map(str, model['features']))}"))
+    console.print(_safe(f"  trained:   {model['trained']['seconds_into_run']:.3f} s into the run "
+                        f"started {model['trained']['run_started']}"))
     for data in model["training_data"]:
-        console.print(f"  fitted on: message {data['message']} from '{data['node']}' "
-                      f"({data['rows']} rows); see `edgewise trained-on {store.id} "
-                      f"{model['node']}.model --id {model['message']}`")
+        console.print(_safe(f"  fitted on: message {data['message']} from '{data['node']}' "
+                            f"({data['rows']} rows); see `edgewise trained-on {store.id} "
+                            f"{model['node']}.model --id {model['message']}`"))
     return EXIT_OK
 
 
@@ -321,9 +270,7 @@ def cmd_trained_on(args: argparse.Namespace) -> int:
     message = pick_message(store, args.port, args)
     facts, rows = Lineage(store).trained_on(message.id)
     if args.export:
-        target = Path(args.export)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(target, index_label="_row")
+        _export(rows, Path(args.export))
     if args.json:
         print(json.dumps({"model": facts, "rows": len(rows),
                           "exported": args.export,
@@ -331,14 +278,29 @@ def cmd_trained_on(args: argparse.Namespace) -> int:
                          default=str))
         return EXIT_OK
     console = _out()
-    console.print(escape(f"model message {message.id} ({facts['estimator']}) was fitted on "
-                         f"{len(rows)} row(s):"))
-    console.print(escape(rows.head(20).to_string()))
+    console.print(_safe(f"model message {message.id} ({facts['estimator']}) was fitted on "
+                        f"{len(rows)} row(s):"))
+    console.print(_safe(rows.head(20).to_string()))
     if len(rows) > 20:
         console.print(f"… {len(rows) - 20} more")
     if args.export:
-        console.print(f"exported to {args.export}")
+        console.print(_safe(f"exported to {args.export}"))
     return EXIT_OK
+
+
+def _export(rows: Any, target: Path) -> None:
+    """Write the training rows to a CSV file, or say why it cannot be written there."""
+    if target.is_dir():
+        msg = f"--export {target} is a folder; give a file name, e.g. {target / 'rows.csv'}"
+        raise UsageError(msg)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            rows.to_csv(handle, index_label="_row")
+    except OSError as exc:
+        msg = (f"cannot write the training rows to {target}: {exc.strerror or exc}; "
+               "give a file in a folder you can write to")
+        raise UsageError(msg) from exc
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -457,8 +419,32 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _whole(text: str) -> int:
+    """A whole number that fits a message id or position."""
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"'{plain(text)}' is not a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not -MAX_ID <= value <= MAX_ID:
+        msg = f"{text} is too large; message ids and positions go up to {MAX_ID}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _message_id(text: str) -> int:
+    """A message id: a whole number from 0 up."""
+    value = _whole(text)
+    if value < 0:
+        msg = f"{value} is negative; message ids start at 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def add_commands(sub: Any) -> None:
     """Add the kept-run commands to the CLI."""
+    from runtime.cli_runs_list import cmd_runs, days
+
     def workspace(p: argparse.ArgumentParser) -> None:
         p.add_argument("-w", "--workspace", default=None,
                        help="folder whose .edgewise/runs to use (default: . or ./flows)")
@@ -466,15 +452,15 @@ def add_commands(sub: Any) -> None:
 
     def which(p: argparse.ArgumentParser, default_last: bool = True) -> None:
         group = p.add_mutually_exclusive_group()
-        group.add_argument("--message", type=int, default=None, metavar="N",
+        group.add_argument("--message", type=_whole, default=None, metavar="N",
                            help="position of the message on the port (0 first, -1 last"
                                 + (", the default; with --row, the message holding that "
                                    "row)" if default_last else ")"))
-        group.add_argument("--id", type=int, default=None, help="the message id")
+        group.add_argument("--id", type=_message_id, default=None, help="the message id")
 
     p = sub.add_parser("runs", help="list kept runs, or prune them")
     p.add_argument("action", nargs="?", choices=["list", "prune"], default="list")
-    p.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+    p.add_argument("--older-than", type=days, default=None, metavar="DAYS",
                    help="prune: delete runs started more than DAYS ago")
     p.add_argument("--keep", type=int, default=None, metavar="N",
                    help="prune: keep only the N newest runs")
@@ -486,7 +472,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("edge", metavar="EDGE",
                    help="the edge, e.g. 'predict.data->score.data', or an output port with "
                         "or without edges, e.g. 'predict.error'")
-    p.add_argument("--message", type=int, default=None, metavar="N",
+    p.add_argument("--message", type=_whole, default=None, metavar="N",
                    help="show message N in full (0 first, -1 last); default: list them all")
     workspace(p)
     p.set_defaults(func=guarded(cmd_inspect))
@@ -544,7 +530,7 @@ def guarded(func: Any) -> Any:
             code: int = func(args)
         except (UsageError, LookupError, ValueError) as exc:
             text = exc.args[0] if exc.args else str(exc)
-            print(f"edgewise {args.command}: {text}", file=sys.stderr)
+            print(plain(f"edgewise {args.command}: {text}"), file=sys.stderr)
             return EXIT_INVALID
         return code
     return run

@@ -1,25 +1,28 @@
 """The recorder: keeps a run on disk as it happens, through the ``produced`` hook only.
 
-The event loop only hands each batch to a queue; a writer thread indexes it in SQLite and
+The event loop only hands each batch to an inbox; a writer thread indexes it in SQLite and
 stores the values, so the run itself slows down little. What the storage policy does not
 keep is counted per output port and reported in the manifest, never silently dropped.
+
+A killed run stays readable: DataFrames go to Arrow IPC streams (no footer needed), model
+and array files are written under a temporary name and renamed, and the index is committed
+at least every ``COMMIT_SECONDS`` once the files it points at are written. If the disk
+fills or the folder cannot be written, the recorder stops the run (``on_failure``) and marks
+the record ``incomplete``.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
-import functools
-import hashlib
 import json
 import os
-import platform
-import queue
-import secrets
+import shutil
 import sqlite3
-import sys
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +30,29 @@ from typing import Any
 from runtime.engine import RunResult
 from runtime.graph import Plan
 from runtime.hooks import Hooks
-from runtime.messages import Batch, ErrorRecord, IdRanges
+from runtime.messages import Batch
 from runtime.previews import loaded_type, preview
-from runtime.record.store import SCHEMA, RunStore, pack_ints, runs_root
+from runtime.record.encoding import (
+    SCALARS,
+    UNSTORABLE,
+    flow_hash,
+    folder_bytes,
+    json_value,
+    new_index,
+    new_run_id,
+    parents_encoding,
+    versions,
+)
+from runtime.record.health import this_process
+from runtime.record.store import RunStore, pack_ints, runs_root
 
 QUEUE_GROUPS = 16
 GROUP_BATCHES = 64
 GROUP_SECONDS = 0.5
+MAX_WAITING = QUEUE_GROUPS * GROUP_BATCHES
+COMMIT_SECONDS = 0.5
+COMMIT_BATCHES = 256
 RECENT_BATCHES = 512
-VERSIONED = ("pandas", "numpy", "sklearn", "pyarrow", "pydantic", "networkx", "skops")
 
 
 @dataclass
@@ -68,6 +85,7 @@ class _PortState:
     not_kept: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     writer: Any = None
+    sink: Any = None
     schema: Any = None
     segment: int = 0
     part: int = 0
@@ -77,77 +95,6 @@ class _PortState:
     index_field: str | None = None
     columns: list[Any] | None = None
     values_offset: int = 0
-
-
-_id_lock = threading.Lock()
-_last_id = ""
-
-
-def new_run_id(after: str = "") -> str:
-    """A unique run id that sorts after ``after``.
-
-    It is the UTC time to the millisecond and a few random letters, for example
-    ``20261122-024500-123-9f3a1c``.
-    """
-    global _last_id
-    with _id_lock:
-        after = max(after, _last_id)
-        while True:
-            now = datetime.datetime.now(datetime.UTC)
-            run_id = (now.strftime("%Y%m%d-%H%M%S-") + f"{now.microsecond // 1000:03d}-"
-                      + secrets.token_hex(3))
-            if run_id[:19] > after[:19]:
-                _last_id = run_id
-                return run_id
-            time.sleep(0.001)
-
-
-def flow_hash(flow: dict[str, Any]) -> str:
-    """A stable hash of a flow document."""
-    text = json.dumps(flow, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-@functools.cache
-def _versions() -> dict[str, str]:
-    import importlib.metadata
-
-    found = {"python": platform.python_version()}
-    try:
-        found["edgewise"] = importlib.metadata.version("edgewise")
-    except importlib.metadata.PackageNotFoundError:
-        found["edgewise"] = "unknown"
-    for name in VERSIONED:
-        module = sys.modules.get(name)
-        version = getattr(module, "__version__", None) if module else None
-        if version is None:
-            try:
-                version = importlib.metadata.version("scikit-learn" if name == "sklearn"
-                                                     else name)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        found[name] = str(version)
-    return found
-
-
-def _parents_encoding(parents: Any) -> tuple[str, int | None, bytes | str | None]:
-    if isinstance(parents, range):
-        return "range", parents.start, None
-    try:
-        return "list", None, pack_ints(parents)
-    except TypeError:
-        pass
-    if parents.count(()) == len(parents):
-        return "none", None, None
-    encoded = []
-    for entry in parents:
-        if isinstance(entry, int):
-            encoded.append([[entry, entry + 1]])
-        elif isinstance(entry, IdRanges):
-            encoded.append([[r.start, r.stop] for r in entry.ranges])
-        else:
-            encoded.append([[i, i + 1] for i in entry])
-    return "json", None, json.dumps(encoded, separators=(",", ":"))
 
 
 class Recorder:
@@ -161,16 +108,19 @@ class Recorder:
         newest = max((p.name for p in root.iterdir()), default="") if root.is_dir() else ""
         self.run_id = run_id or new_run_id(after=newest)
         self.folder = root / self.run_id
-        self.folder.mkdir(parents=True, exist_ok=False)
-        (self.folder / "values").mkdir()
         self.links = links or {}
+        self.failure: str | None = None
+        self.on_failure: Callable[[], None] | None = None
         self.started = time.time()
         self._clock0 = time.perf_counter()
-        # The loop hands batches over in groups: one wake-up of the writer per group keeps
-        # the two threads from trading the GIL on every batch.
-        self._queue: queue.Queue[list[tuple[str, Batch, float]] | None] = queue.Queue(
-            QUEUE_GROUPS)
-        self._outbox: list[tuple[str, Batch, float]] = []
+        # The loop appends batches to the inbox and wakes the writer once per group, which
+        # keeps the two threads from trading the GIL on every batch; the writer also looks
+        # every COMMIT_SECONDS, so a batch never waits long for the index even in a lull.
+        self._inbox: collections.deque[tuple[str, Batch, float]] = collections.deque()
+        self._wake = threading.Event()
+        self._room = threading.Event()
+        self._closing = False
+        self._unsignalled = 0
         self._handed = 0.0
         self._ports: dict[str, _PortState] = {}
         self.errors: list[str] = []
@@ -181,7 +131,17 @@ class Recorder:
         self._pending_kept: list[tuple[Any, ...]] = []
         self._recent: dict[int, tuple[range, list[Any], tuple[Any, ...], set[type]]] = {}
         self._flow = plan.flow.model_dump(mode="json", exclude_unset=True)
-        self._write_manifest(status="running")
+        self.folder.mkdir(parents=True, exist_ok=False)
+        try:
+            (self.folder / "values").mkdir()
+            self._write_manifest(status="running")
+            self._db = new_index(self.folder / "index.sqlite")
+        except (OSError, sqlite3.Error) as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise
+            msg = f"cannot make the index {self.folder / 'index.sqlite'}: {exc}"
+            raise OSError(msg) from exc
         self._thread = threading.Thread(target=self._write_loop, name="edgewise-recorder",
                                         daemon=True)
         self._thread.start()
@@ -196,39 +156,88 @@ class Recorder:
         hooks.add("produced", self._produced)
 
     def _produced(self, port: str, batch: Batch) -> None:
+        if self.failure is not None:
+            return
         now = time.perf_counter() - self._clock0
-        self._outbox.append((batch.origin, batch, now))
-        if len(self._outbox) >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:
-            self._queue.put(self._outbox)
-            self._outbox = []
+        self._inbox.append((batch.origin, batch, now))
+        self._unsignalled += 1
+        if self._unsignalled >= GROUP_BATCHES or now - self._handed > GROUP_SECONDS:
+            self._unsignalled = 0
             self._handed = now
+            self._wake.set()
+            if len(self._inbox) > MAX_WAITING:
+                self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Hold the loop while the writer is far behind, so memory stays bounded."""
+        while len(self._inbox) > MAX_WAITING and self._thread.is_alive():
+            self._room.clear()
+            self._wake.set()
+            self._room.wait(0.05)
 
     # -- the writer thread ---------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        db = sqlite3.connect(self.folder / "index.sqlite", check_same_thread=False)
-        db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;" + SCHEMA)
+        db = self._db
+        try:
+            self._record(db)
+        except Exception as exc:  # noqa: BLE001 - a recording that cannot write stops the run
+            self._fail(exc)
+            self._inbox.clear()
+        finally:
+            for state in self._ports.values():
+                for handle in (state.writer, state.sink, state.values_file):
+                    try:
+                        if handle is not None:
+                            handle.close()
+                    except Exception:  # noqa: BLE001, S110 - already failed; closing is best effort
+                        pass
+            db.close()
+
+    def _record(self, db: sqlite3.Connection) -> None:
+        """Index and store each batch handed over; commit at least every COMMIT_SECONDS."""
         pending = 0
-        while True:
-            group = self._queue.get()
-            if group is None:
-                break
-            for item in group:
+        committed = time.monotonic()
+        closing = False
+        while not closing:
+            self._wake.wait(COMMIT_SECONDS)
+            self._wake.clear()
+            closing = self._closing  # what was handed over before closing is drained below
+            while True:
+                try:
+                    item = self._inbox.popleft()
+                except IndexError:
+                    break
                 try:
                     self._write(db, *item)
+                except (OSError, sqlite3.Error):
+                    raise
                 except Exception as exc:  # noqa: BLE001 - recording must not stop the run
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                 pending += 1
-            if pending >= 256 or self._queue.empty():
+                if pending % GROUP_BATCHES == 0:
+                    self._room.set()
+                if pending >= COMMIT_BATCHES or (
+                        time.monotonic() - committed >= COMMIT_SECONDS):
+                    self._flush(db)
+                    pending = 0
+                    committed = time.monotonic()
+            self._room.set()
+            if pending:
                 self._flush(db)
                 pending = 0
-        self._flush(db)
-        for state in self._ports.values():
-            if state.writer is not None:
-                state.writer.close()
-            if state.values_file is not None:
-                state.values_file.close()
-        db.close()
+                committed = time.monotonic()
+
+    def _fail(self, exc: BaseException) -> None:
+        """Note why recording failed and ask for the run to stop."""
+        if isinstance(exc, OSError):
+            where = exc.filename or self.folder
+            self.failure = f"cannot write {where}: {exc.strerror or exc}"
+        else:
+            self.failure = (f"cannot write {self.folder / 'index.sqlite'}: "
+                            f"{type(exc).__name__}: {exc}")
+        if self.on_failure is not None:
+            self.on_failure()
 
     def _write(self, db: sqlite3.Connection, origin: str, batch: Batch, t: float) -> None:
         ids = batch.ids
@@ -236,7 +245,7 @@ class Recorder:
         if not isinstance(ids, range):
             msg = f"batch ids from {origin} are not consecutive"
             raise TypeError(msg)
-        kind, pfirst, pblob = _parents_encoding(batch.parents)
+        kind, pfirst, pblob = parents_encoding(batch.parents)
         values = batch.values
         frame_type = loaded_type("pandas", "DataFrame")
         rows = None
@@ -271,7 +280,7 @@ class Recorder:
         state = self._ports.setdefault(origin, _PortState())
         whole = self.policy.max_values is None or state.seen + len(values) <= self.policy.max_values
         types = set(map(type, values))
-        if whole and types <= _SCALARS:
+        if whole and types <= SCALARS:
             # The common case of a fast stream: plain values, all kept, one array.
             state.seen += len(values)
             state.kept += len(values)
@@ -309,10 +318,7 @@ class Recorder:
                 continue
             reason = None
             if frame_type is not None and isinstance(value, frame_type):
-                try:
-                    self._keep_frame(db, state, origin, message_id, value)
-                except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
-                    reason = f"DataFrame not storable as Parquet ({type(exc).__name__})"
+                reason = self._keep_frame(state, origin, message_id, value)
                 inline.append(None)
             elif callable(getattr(value, "get_params", None)) and not isinstance(value, type):
                 reason = self._keep_model(db, origin, message_id, value)
@@ -321,8 +327,8 @@ class Recorder:
                 self._keep_array(db, origin, message_id, value)
                 inline.append(None)
             else:
-                plain = _json_value(value)
-                if plain is _UNSTORABLE:
+                plain = json_value(value)
+                if plain is UNSTORABLE:
                     reason = f"not storable ({type(value).__name__})"
                     inline.append(None)
                 else:
@@ -357,46 +363,55 @@ class Recorder:
         self._pending_inline.append((seq, *where))
         return where
 
-    def _keep_frame(self, db: sqlite3.Connection, state: _PortState, origin: str,
-                    message_id: int, frame: Any) -> None:
+    def _keep_frame(self, state: _PortState, origin: str, message_id: int,
+                    frame: Any) -> str | None:
+        """Append a DataFrame to the port's Arrow stream; the reason if it cannot be."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        table = None
+        batch = None
         if state.schema is not None and state.columns == list(frame.columns):
-            # Same columns as the port's last frame: build the Arrow table from the column
+            # Same columns as the port's last frame: build the record batch from the column
             # arrays with the schema already made, several times faster than from_pandas.
             try:
                 arrays = [pa.array(frame.index.to_numpy() if name == state.index_field
                                    else frame[name].to_numpy()) for name in state.schema.names]
-                table = pa.Table.from_arrays(arrays, schema=state.schema)
+                batch = pa.RecordBatch.from_arrays(arrays, schema=state.schema)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError,
                     KeyError, TypeError, ValueError):
-                table = None
-        if table is None:
-            table = pa.Table.from_pandas(frame, preserve_index=True)
-        if state.writer is None or not table.schema.equals(state.schema):
+                batch = None
+        if batch is None:
+            try:
+                batch = pa.RecordBatch.from_pandas(frame, preserve_index=True)
+            except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
+                return f"DataFrame not storable as Arrow ({type(exc).__name__})"
+        if state.writer is None or not batch.schema.equals(state.schema):
             if state.writer is not None:
                 state.writer.close()
+                state.sink.close()
                 state.segment += 1
-            state.location = f"{origin}.{state.segment}.parquet"
-            state.schema = table.schema
-            meta = table.schema.pandas_metadata or {}
+            state.location = f"{origin}.{state.segment}.arrows"
+            state.schema = batch.schema
+            meta = batch.schema.pandas_metadata or {}
             index = meta.get("index_columns") or [None]
             state.index_field = index[0] if len(index) == 1 and isinstance(index[0], str) \
                 else None
             state.columns = list(frame.columns) if state.index_field is not None else None
-            state.writer = pq.ParquetWriter(self.folder / "values" / state.location,
-                                            table.schema, use_dictionary=False,
-                                            write_statistics=False)
+            # An unbuffered file: each batch reaches the OS as it is written, so a killed
+            # process leaves every batch the index has committed.
+            state.sink = pa.OSFile(str(self.folder / "values" / state.location), "wb")
+            # LZ4 keeps the kept run about as small as Parquet did, at no cost in speed.
+            codec = "lz4" if pa.Codec.is_available("lz4") else None
+            state.writer = pa.ipc.new_stream(state.sink, batch.schema,
+                                             options=pa.ipc.IpcWriteOptions(compression=codec))
             state.part = 0
-        state.writer.write_table(table, row_group_size=max(1, len(frame)))
+        state.writer.write_batch(batch)
         rows, cols = frame.shape
         summary = {"kind": "dataframe", "summary": f"{rows}×{cols} DataFrame",
                    "shape": [rows, cols]}
         self._pending_kept.append((message_id, origin, "dataframe", state.location,
-                                   state.part, table.nbytes, json.dumps(summary)))
+                                   state.part, batch.nbytes, json.dumps(summary)))
         state.part += 1
+        return None
 
     def _keep_model(self, db: sqlite3.Connection, origin: str, message_id: int,
                     model: Any) -> str | None:
@@ -404,11 +419,16 @@ class Recorder:
 
         location = f"{message_id}.skops"
         path = self.folder / "values" / location
+        part = path.with_name(location + ".part")
         try:
-            skops.io.dump(model, path)
+            skops.io.dump(model, part)
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
         except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
-            path.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
             return f"model not storable safely ({type(exc).__name__})"
+        os.replace(part, path)
         db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
                    "(?, ?, 'model', ?, 0, ?, ?)",
                    (message_id, origin, location, path.stat().st_size,
@@ -420,7 +440,11 @@ class Recorder:
         import numpy as np
 
         location = f"{message_id}.npy"
-        np.save(self.folder / "values" / location, array, allow_pickle=False)
+        path = self.folder / "values" / location
+        part = path.with_name(location + ".part")
+        with open(part, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        os.replace(part, path)
         db.execute("INSERT INTO kept (id, origin, kind, location, part, bytes, preview) VALUES "
                    "(?, ?, 'ndarray', ?, 0, ?, ?)",
                    (message_id, origin, location, int(array.nbytes),
@@ -435,10 +459,11 @@ class Recorder:
             "flow": self._flow,
             "flow_hash": flow_hash(self._flow),
             "base_dir": str(self.plan.base_dir),
-            "versions": dict(_versions()),
+            "versions": dict(versions()),
             "started": datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(),
             "ended": None,
             "policy": self.policy.to_json(),
+            "process": this_process(),
             **self.links,
         }
         if result is not None:
@@ -454,54 +479,32 @@ class Recorder:
                 "ports": {o: {"messages": s.seen, "kept": s.kept, "not_kept": s.not_kept,
                               "why_not_kept": s.reasons} for o, s in self._ports.items()},
                 "errors": self.errors,
-                "bytes": _folder_bytes(self.folder),
+                "failure": self.failure,
+                "bytes": folder_bytes(self.folder),
             }
             if result.first_error is not None:
                 manifest["first_error"] = result.first_error.to_json()
         path = self.folder / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        try:
+            tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, path)
 
     def finish(self, result: RunResult) -> None:
-        """Write what is still queued, then the final manifest."""
-        if self._outbox:
-            self._queue.put(self._outbox)
-            self._outbox = []
-        self._queue.put(None)
+        """Write what is still queued, then the final manifest.
+
+        If recording failed, the manifest says ``incomplete`` and ``failure`` says why; if
+        even the manifest cannot be written, ``failure`` says so and readers will find the
+        run ``interrupted``.
+        """
+        self._closing = True
+        self._wake.set()
         self._thread.join()
-        self._write_manifest(status=result.status, result=result)
-
-
-_UNSTORABLE = object()
-_SCALARS = {int, float, str, bool, type(None)}
-ERROR_KEY = "$error_record"
-
-
-def _json_value(value: Any, depth: int = 0) -> Any:
-    """The value as exact JSON types, or _UNSTORABLE."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if depth > 20:
-        return _UNSTORABLE
-    if isinstance(value, ErrorRecord):
-        return {ERROR_KEY: value.to_json()}
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            plain = _json_value(item, depth + 1)
-            if plain is _UNSTORABLE or not isinstance(key, str):
-                return _UNSTORABLE
-            out[key] = plain
-        return out
-    if isinstance(value, list | tuple):
-        items = [_json_value(v, depth + 1) for v in value]
-        return _UNSTORABLE if any(i is _UNSTORABLE for i in items) else items
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "shape", None) == ():
-        return _json_value(item(), depth + 1)
-    return _UNSTORABLE
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        try:
+            self._write_manifest(status="incomplete" if self.failure else result.status,
+                                 result=result)
+        except OSError as exc:
+            self.failure = self.failure or f"cannot write {exc.filename}: {exc.strerror or exc}"

@@ -4,8 +4,16 @@ Layout of ``<workspace>/.edgewise/runs/<run-id>/``::
 
     manifest.json        flow snapshot and hash, versions, times, status, statistics
     index.sqlite         every message (columnar, one row per batch) and the kept values
-    values/              DataFrames as Parquet (one row group per message), models as skops,
+    values/              DataFrames as Arrow IPC streams (one record batch per message, readable
+                         without a footer, so a killed run keeps them), models as skops,
                          small values appended per port as int64/float64 arrays or JSON
+
+The index is committed every half second or so while a run goes on, and every file it
+points at is complete when it is committed, so a run killed midway can be read up to its
+last few batches; its manifest still says ``running``, and readers report it as
+``interrupted`` once the process that wrote it is gone. Runs kept before the switch to
+Arrow streams hold their DataFrames as Parquet (one row group per message) and still read.
+A damaged run raises ``DamagedRunError`` naming the damaged file and what is wrong with it.
 
 The index stores each batch of messages as one row: ids, parents, time, rows and bytes
 are kept per message in compact arrays, so recording costs little per message while any
@@ -14,15 +22,17 @@ message can still be looked up by id.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from runtime.previews import preview as make_preview
+from runtime.record.health import DamagedRunError, check_manifest, process_status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -56,6 +66,12 @@ CREATE TABLE IF NOT EXISTS inline_values (
 );
 """
 
+INDEX_COLUMNS = {
+    "batches": ("seq", "origin", "first_id", "count", "parents_kind", "parents_first",
+                "parents", "t", "rows"),
+    "kept": ("id", "origin", "kind", "location", "part", "bytes", "preview"),
+    "inline_values": ("seq", "kind", "file", "offset", "length"),
+}
 RUNS_DIR = Path(".edgewise") / "runs"
 _MISSING = object()
 
@@ -119,6 +135,74 @@ def _ranges_of(entry: Any) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in entry]
 
 
+def _parent_ranges(kind: str, first: int | None, blob: Any, index: int) -> list[tuple[int, int]]:
+    """The id ranges of the parents of message ``index`` of a batch, as the index keeps them."""
+    if kind == "none":
+        return []
+    if kind == "range":
+        if first is None:
+            msg = "a range of parents without its first id"
+            raise TypeError(msg)
+        return [(first + index, first + index + 1)]
+    if kind == "list":
+        parent = unpack_ints(blob)[index]
+        return [(parent, parent + 1)]
+    return _ranges_of(json.loads(blob)[index])
+
+
+def _read_stream(path: Path) -> list[Any]:
+    """Every complete record batch of an Arrow IPC stream; a cut-short tail is left out.
+
+    Batches are found by their message headers and decoded only when asked for, so one
+    DataFrame of a long stream reads fast. A stream with dictionary columns is decoded
+    whole, as its dictionaries can change between batches.
+    """
+    import pyarrow as pa
+
+    try:
+        source = pa.memory_map(str(path))
+        messages = pa.ipc.MessageReader.open_stream(source)
+        schema = pa.ipc.read_schema(messages.read_next_message())
+    except (OSError, StopIteration, pa.ArrowException) as exc:
+        msg = f"is not a readable Arrow stream ({exc or 'no schema'})"
+        raise DamagedRunError(path, msg) from exc
+    found: list[Any] = []
+    if any(pa.types.is_dictionary(f.type) for f in schema):
+        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
+        read = reader.read_next_batch
+    else:
+        def read() -> Any:
+            return functools.partial(pa.ipc.read_record_batch, messages.read_next_message(),
+                                     schema)
+    while True:
+        try:
+            found.append(read())
+        except StopIteration:
+            break
+        except (OSError, pa.ArrowException):  # a tail cut short by a crash
+            break
+    return found
+
+
+_Value = TypeVar("_Value", bound=Callable[..., Any])
+
+
+def _names_damaged_values(read: _Value) -> _Value:
+    """Turn a failure to read a kept value's file into a DamagedRunError naming the file."""
+    @functools.wraps(read)
+    def checked(store: RunStore, message_id: int) -> Any:
+        try:
+            return read(store, message_id)
+        except LookupError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any reader error: the file is damaged
+            kept = store._one("SELECT location FROM kept WHERE id = ?", (message_id,))
+            path = store.values_dir / (kept[0] if kept else "?")
+            msg = f"cannot be read ({type(exc).__name__}: {exc})"
+            raise DamagedRunError(path, msg) from exc
+    return checked  # type: ignore[return-value]
+
+
 class RunStore:
     """Read access to one kept run (the recorder writes it; see ``runtime.record``)."""
 
@@ -126,6 +210,7 @@ class RunStore:
         self.folder = folder
         self.values_dir = folder / "values"
         self._db: sqlite3.Connection | None = None
+        self._frames: dict[str, list[Any]] = {}
 
     @property
     def id(self) -> str:
@@ -134,14 +219,47 @@ class RunStore:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The SQLite index, opened read-only on first use."""
+        """The SQLite index, opened read-only and checked on first use.
+
+        Raises:
+            DamagedRunError: the index is missing, not a SQLite database, or lacks a table.
+        """
         if self._db is None:
-            if not (self.folder / "index.sqlite").is_file():
-                msg = f"{self.folder} is not a complete kept run: index.sqlite is missing"
-                raise LookupError(msg)
-            self._db = sqlite3.connect(f"file:{self.folder / 'index.sqlite'}?mode=ro", uri=True,
-                                       check_same_thread=False)
+            path = self.folder / "index.sqlite"
+            if not path.is_file():
+                raise DamagedRunError(path, "is missing")
+            wal = path.with_name(path.name + "-wal")
+            if path.stat().st_size == 0 and not (wal.is_file() and wal.stat().st_size):
+                raise DamagedRunError(path, "is empty")
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            try:
+                for table, columns in INDEX_COLUMNS.items():
+                    found = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                    if not found:
+                        raise DamagedRunError(path, f"has no table '{table}'")
+                    if missing := [c for c in columns if c not in found]:
+                        msg = f"has a table '{table}' without the column(s) {', '.join(missing)}"
+                        raise DamagedRunError(path, msg)
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                raise DamagedRunError(path, f"cannot be read as a SQLite index ({exc})") from exc
+            except DamagedRunError:
+                db.close()
+                raise
+            self._db = db
         return self._db
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Every row a query of the index gives; a damaged index raises DamagedRunError."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            path = self.folder / "index.sqlite"
+            raise DamagedRunError(path, f"cannot be read as a SQLite index ({exc})") from exc
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        rows = self._query(sql, params)
+        return rows[0] if rows else None
 
     def close(self) -> None:
         """Close the index."""
@@ -150,22 +268,49 @@ class RunStore:
             self._db = None
 
     def manifest(self) -> dict[str, Any]:
-        """The run's manifest."""
-        data: dict[str, Any] = json.loads((self.folder / "manifest.json").read_text("utf-8"))
-        return data
+        """The run's manifest, checked to have the shape a recorder writes.
+
+        Raises:
+            DamagedRunError: the manifest is missing, not JSON, or has the wrong shape.
+        """
+        path = self.folder / "manifest.json"
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            raise DamagedRunError(path, "is missing") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DamagedRunError(path, f"cannot be read ({exc})") from exc
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise DamagedRunError(path, f"is not valid JSON ({exc})") from exc
+        return check_manifest(path, data)
 
     def flow(self) -> dict[str, Any]:
         """The flow as it was when the run started."""
         flow: dict[str, Any] = self.manifest()["flow"]
         return flow
 
+    def status(self) -> str:
+        """The run's status; ``interrupted`` for a run whose recording process is gone."""
+        return process_status(self.manifest())
+
+    @property
+    def damage(self) -> str | None:
+        """What is wrong with the run's manifest or index, or None if both read."""
+        try:
+            self.manifest()
+            _ = self.db
+        except DamagedRunError as exc:
+            return str(exc)
+        return None
+
     # -- messages ------------------------------------------------------------------------
 
     def _row(self, message_id: int) -> tuple[Any, ...] | None:
-        row: tuple[Any, ...] | None = self.db.execute(
+        row = self._one(
             "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, rows"
-            " FROM batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1",
-            (message_id,)).fetchone()
+            " FROM batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1", (message_id,))
         if row is None or message_id >= row[2] + row[3]:
             return None
         return row
@@ -173,23 +318,20 @@ class RunStore:
     def _info(self, row: tuple[Any, ...], index: int) -> MessageInfo:
         seq, origin, first, _count, kind, pfirst, pblob, t, rows = row
         message_id = first + index
-        if kind == "none":
-            ranges: list[tuple[int, int]] = []
-        elif kind == "range":
-            ranges = [(pfirst + index, pfirst + index + 1)]
-        elif kind == "list":
-            parent = unpack_ints(pblob)[index]
-            ranges = [(parent, parent + 1)]
-        else:
-            ranges = _ranges_of(json.loads(pblob)[index])
+        try:
+            ranges = _parent_ranges(kind, pfirst, pblob, index)
+            row_counts = unpack_ints(rows)
+            if row_counts:
+                row_counts[index]  # noqa: B018 - checks there is one per message
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            msg = f"holds a garbled entry for message {message_id} ({type(exc).__name__}: {exc})"
+            raise DamagedRunError(self.folder / "index.sqlite", msg) from exc
         parents = tuple(i for a, b in ranges for i in range(a, b)) if sum(
             b - a for a, b in ranges) <= 100_000 else ()
-        row_counts = unpack_ints(rows)
-        position = self.db.execute(
+        position = self._query(
             "SELECT COALESCE(SUM(count), 0) FROM batches WHERE origin = ? AND first_id < ?",
-            (origin, first)).fetchone()[0] + index
-        kept = self.db.execute("SELECT kind, preview FROM kept WHERE id = ?",
-                               (message_id,)).fetchone()
+            (origin, first))[0][0] + index
+        kept = self._one("SELECT kind, preview FROM kept WHERE id = ?", (message_id,))
         inline = None
         if kept is None:
             inline = self._inline(seq, index)
@@ -203,22 +345,27 @@ class RunStore:
 
     def _inline(self, seq: int, index: int, missing: Any = None) -> Any:
         """A small value stored with its batch, or ``missing``."""
-        row = self.db.execute("SELECT kind, file, offset, length FROM inline_values WHERE "
-                              "seq = ?", (seq,)).fetchone()
+        row = self._one("SELECT kind, file, offset, length FROM inline_values WHERE seq = ?",
+                        (seq,))
         if row is None:
             return missing
         kind, name, offset, length = row
-        if not (self.values_dir / name).is_file():
-            msg = f"the values of a batch should be in {self.values_dir / name}, which is missing"
-            raise LookupError(msg)
-        with open(self.values_dir / name, "rb") as handle:
-            if kind in ("int64", "float64"):
-                handle.seek(offset + 8 * index)
-                data = array("q" if kind == "int64" else "d")
-                data.frombytes(handle.read(8))
-                return data[0]
-            handle.seek(offset)
-            value = json.loads(handle.read(length))[index]
+        path = self.values_dir / name
+        if not path.is_file():
+            raise DamagedRunError(path, "is missing")
+        try:
+            with open(path, "rb") as handle:
+                if kind in ("int64", "float64"):
+                    handle.seek(offset + 8 * index)
+                    data = array("q" if kind == "int64" else "d")
+                    data.frombytes(handle.read(8))
+                    return data[0]
+                handle.seek(offset)
+                value = json.loads(handle.read(length))[index]
+        except (OSError, ValueError, IndexError) as exc:
+            msg = (f"is cut short or garbled: the values of batch {seq} at bytes {offset}.."
+                   f"{offset + length} cannot be read ({type(exc).__name__})")
+            raise DamagedRunError(path, msg) from exc
         return missing if value is None and kind == "json-partial" else _decode(value)
 
     def message(self, message_id: int) -> MessageInfo | None:
@@ -228,17 +375,17 @@ class RunStore:
 
     def messages(self, origin: str) -> Iterator[MessageInfo]:
         """Every message of one output port (``node.port``), in order."""
-        rows = self.db.execute(
+        rows = self._query(
             "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, rows"
-            " FROM batches WHERE origin = ? ORDER BY first_id", (origin,)).fetchall()
+            " FROM batches WHERE origin = ? ORDER BY first_id", (origin,))
         for row in rows:
             for index in range(row[3]):
                 yield self._info(row, index)
 
     def count(self, origin: str) -> int:
         """How many messages an output port made."""
-        total: int = self.db.execute("SELECT COALESCE(SUM(count), 0) FROM batches WHERE "
-                                     "origin = ?", (origin,)).fetchone()[0]
+        total: int = self._query("SELECT COALESCE(SUM(count), 0) FROM batches WHERE "
+                                 "origin = ?", (origin,))[0][0]
         return total
 
     def message_at(self, origin: str, position: int) -> MessageInfo | None:
@@ -249,7 +396,7 @@ class RunStore:
         if not 0 <= position < total:
             return None
         done = 0
-        for row in self.db.execute(
+        for row in self._query(
                 "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, "
                 "rows FROM batches WHERE origin = ? ORDER BY first_id", (origin,)):
             if position < done + row[3]:
@@ -260,7 +407,7 @@ class RunStore:
     def port_summary(self) -> dict[str, dict[str, Any]]:
         """Per output port: message count, total rows (for DataFrames) and the last message."""
         summary: dict[str, dict[str, Any]] = {}
-        for origin, first, count, rows in self.db.execute(
+        for origin, first, count, rows in self._query(
                 "SELECT origin, first_id, count, rows FROM batches ORDER BY first_id"):
             entry = summary.setdefault(origin, {"count": 0, "rows": None, "last": None})
             entry["count"] += count
@@ -269,12 +416,36 @@ class RunStore:
             entry["last"] = first + count - 1
         return summary
 
+    def message_count(self) -> int:
+        """How many messages the index holds (what a killed run committed, for one)."""
+        total: int = self._query("SELECT COALESCE(SUM(count), 0) FROM batches")[0][0]
+        return total
+
     def origins(self) -> list[str]:
         """Every output port that made messages."""
-        return [r[0] for r in self.db.execute("SELECT DISTINCT origin FROM batches")]
+        return [r[0] for r in self._query("SELECT DISTINCT origin FROM batches")]
 
     # -- values --------------------------------------------------------------------------
 
+    def _frame(self, path: Path, part: int) -> Any:
+        """The DataFrame kept as record batch ``part`` of an Arrow stream (or Parquet file)."""
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).read_row_group(part).to_pandas()
+        batches = self._frames.get(path.name)
+        if batches is None or part >= len(batches):
+            batches = self._frames[path.name] = _read_stream(path)
+        if part >= len(batches):
+            msg = (f"is cut short: it holds {len(batches)} DataFrame(s), but the index "
+                   f"points at number {part + 1}")
+            raise DamagedRunError(path, msg)
+        batch = batches[part]
+        if callable(batch):  # not decoded yet
+            batch = batches[part] = batch()
+        return batch.to_pandas()
+
+    @_names_damaged_values
     def value(self, message_id: int) -> Any:
         """The value of a message, if it was kept.
 
@@ -282,9 +453,9 @@ class RunStore:
             KeyError: the value was not kept (the storage policy, or not storable).
             UnsafeModelError: a kept model names types outside the allow-list of
                 ``runtime.record.safeload``; nothing in it was loaded.
+            DamagedRunError: the file that holds it is missing or cannot be read.
         """
-        kept = self.db.execute("SELECT kind, location, part FROM kept WHERE id = ?",
-                               (message_id,)).fetchone()
+        kept = self._one("SELECT kind, location, part FROM kept WHERE id = ?", (message_id,))
         if kept is None:
             row = self._row(message_id)
             if row is not None:
@@ -296,12 +467,9 @@ class RunStore:
         kind, location, part = kept
         path = self.values_dir / location
         if not path.is_file():
-            msg = f"the value of message {message_id} should be in {path}, which is missing"
-            raise LookupError(msg)
+            raise DamagedRunError(path, f"is missing (it holds message {message_id})")
         if kind == "dataframe":
-            import pyarrow.parquet as pq
-
-            return pq.ParquetFile(path).read_row_group(part).to_pandas()
+            return self._frame(path, part)
         if kind == "model":
             from runtime.record.safeload import load_model
 
@@ -320,9 +488,15 @@ def runs_root(workspace: Path) -> Path:
 
 
 def list_runs(workspace: Path) -> list[RunStore]:
-    """The kept runs of a workspace, oldest first."""
+    """The kept runs of a workspace, oldest first.
+
+    Never raises for a damaged run: it is listed too, and its ``damage`` says what is wrong.
+    A folder counts as a run if it holds a manifest, an index or a values folder.
+    """
     root = runs_root(workspace)
-    if not root.is_dir():
+    try:
+        found = sorted(root.iterdir()) if root.is_dir() else []
+    except OSError:
         return []
-    return [RunStore(p) for p in sorted(root.iterdir())
-            if p.is_dir() and (p / "manifest.json").is_file()]
+    return [RunStore(p) for p in found if not p.name.startswith(".") and p.is_dir() and any(
+        (p / name).exists() for name in ("manifest.json", "index.sqlite", "values"))]

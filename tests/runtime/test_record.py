@@ -176,13 +176,36 @@ def test_the_index_has_every_message_of_every_edge(dead_letter: Recorded) -> Non
         assert message.rows == 10
 
 
-def test_values_are_stored_as_parquet_and_skops(dead_letter: Recorded) -> None:
+def test_values_are_stored_as_arrow_streams_and_skops(dead_letter: Recorded) -> None:
     values = dead_letter.store.values_dir
-    parquet = {p.name.split(".parquet")[0].rsplit(".", 1)[0] for p in values.glob("*.parquet")}
+    frames = {p.name.split(".arrows")[0].rsplit(".", 1)[0] for p in values.glob("*.arrows")}
 
-    assert {"train.data", "readings.data", "predict.data"} <= parquet
+    assert {"train.data", "readings.data", "predict.data"} <= frames
     assert len(list(values.glob("*.skops"))) == 1
     assert not list(values.glob("*.pkl")) and not list(values.glob("*.joblib"))
+
+
+def test_runs_kept_with_parquet_values_still_read(dead_letter: Recorded, tmp_path: Path) -> None:
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # the layout before Arrow streams: one Parquet file per port, one row group per message
+    folder = tmp_path / "old-run"
+    shutil.copytree(dead_letter.store.folder, folder)
+    for stream in (folder / "values").glob("*.arrows"):
+        batches = list(pa.ipc.open_stream(pa.memory_map(str(stream))))
+        with pq.ParquetWriter(stream.with_suffix(".parquet"), batches[0].schema) as writer:
+            for batch in batches:
+                writer.write_table(pa.Table.from_batches([batch]))
+        stream.unlink()
+    with sqlite3.connect(folder / "index.sqlite") as db:
+        db.execute("UPDATE kept SET location = replace(location, '.arrows', '.parquet')")
+    old, new = RunStore(folder), dead_letter.store
+
+    for message in new.messages("readings.data"):
+        pd.testing.assert_frame_equal(old.value(message.id), new.value(message.id))
 
 
 def test_dataframes_read_back_equal_what_csv_read_gave(dead_letter: Recorded) -> None:

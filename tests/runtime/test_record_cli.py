@@ -269,8 +269,8 @@ def test_run_record_indexes_every_message_and_keeps_the_values(world: World) -> 
 
     for edge, counts in summary["edges"].items():
         assert store.count(edge.split("->")[0]) == counts["count"], edge
-    assert {p.name for p in store.values_dir.glob("*.parquet")} >= {
-        "readings.data.0.parquet", "predict.data.0.parquet", "train.data.0.parquet"}
+    assert {p.name for p in store.values_dir.glob("*.arrows")} >= {
+        "readings.data.0.arrows", "predict.data.0.arrows", "train.data.0.arrows"}
     assert len(list(store.values_dir.glob("*.skops"))) == 1
     chunks = list(pd.read_csv(world.dead_letter / "data" / "readings.csv", chunksize=10))
     pd.testing.assert_frame_equal(values(store, "readings.data")[42], chunks[42])
