@@ -196,8 +196,12 @@ class RunActions:
         self.canvas.mark_changes({})
         if store is None:
             return
-        summary = store.port_summary()
-        manifest = store.manifest()
+        try:
+            summary = store.port_summary()
+            manifest = store.manifest()
+        except LookupError as exc:  # a damaged run: say what is wrong, show nothing
+            ui.notify(str(exc), type="negative", multi_line=True)
+            return
         labels = {}
         for edge in self.doc.edges:
             edge_id = f"{edge.get('source')}->{edge.get('target')}"

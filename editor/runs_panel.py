@@ -51,7 +51,10 @@ class RunsPanel:
         """Kept runs of this flow, newest first."""
         found = []
         for store in reversed(runtime.list_runs(self.workspace)):
-            manifest = store.manifest()
+            try:
+                manifest = store.manifest()
+            except LookupError:  # damaged: an unreadable manifest cannot say which flow ran
+                continue
             if manifest.get("flow_file") in (self.flow_name, str(self.workspace /
                                                                  self.flow_name)):
                 found.append(store)
@@ -67,12 +70,18 @@ class RunsPanel:
                     "text-caption text-grey-7")
             for store in runs[:50]:
                 m = store.manifest()
+                damage = store.damage
                 shown = self.shown is not None and self.shown.id == store.id
                 with ui.row().classes("w-full items-center gap-2 q-px-xs" +
                                       (" bg-blue-1" if shown else "")).props(
                         f'data-testid="run-row" data-run="{store.id}"'):
                     ui.label(store.id).classes("font-mono text-caption")
-                    ui.label(str(m.get("status"))).classes("text-caption")
+                    if damage:
+                        ui.label("damaged").classes("text-caption text-negative").props(
+                            'data-testid="run-damaged"').tooltip(damage)
+                    else:
+                        ui.label(store.status()).classes("text-caption").props(
+                            'data-testid="run-status"')
                     if m.get("replay_of"):
                         ui.label(f"replay of {m['replay_of']} from {m.get('replay_from')}"
                                  ).classes("text-caption text-grey-7")

@@ -26,7 +26,8 @@ from runtime.engine import RunResult
 from runtime.errors import FlowInvalidError, Problem
 from runtime.graph import build_plan, path_fields
 from runtime.model import Flow, parse_flow
-from runtime.record.recorder import Recorder, StoragePolicy, flow_hash, new_run_id
+from runtime.record.encoding import flow_hash, new_run_id
+from runtime.record.recorder import Recorder, StoragePolicy
 from runtime.record.store import RunStore, runs_root
 from runtime.registry import ComponentSpec, Registry, component, default_registry
 from runtime.terminal import plain

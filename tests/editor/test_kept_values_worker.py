@@ -94,3 +94,33 @@ def test_a_kept_model_is_shown_and_a_tampered_one_refused_without_the_server_loa
     assert not marker.exists()
     assert not log.exists(), log.read_text()
     assert "Traceback" not in server.output()
+
+
+def test_a_damaged_run_is_marked_in_the_runs_panel_and_the_others_still_show(
+        server_factory: Any, example_workspace: Path, page: Any) -> None:
+    import subprocess
+    import sys
+
+    flow = example_workspace / "iris.json"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "runtime.cli", "run", str(flow), "--record"],
+                       check=True, capture_output=True, timeout=120)
+    runs = sorted((example_workspace / ".edgewise" / "runs").iterdir())
+    (runs[0] / "index.sqlite").write_bytes(b"garbage" * 100)
+    server = server_factory(example_workspace)
+
+    page.goto(server.url + "/flow/iris.json")
+    page.get_by_test_id("tab-runs").click()
+    rows = page.get_by_test_id("run-row")
+    expect(rows).to_have_count(2)
+    damaged = page.locator(f'[data-testid=run-row][data-run="{runs[0].name}"]')
+    expect(damaged.get_by_test_id("run-damaged")).to_have_text("damaged")
+    healthy = page.locator(f'[data-testid=run-row][data-run="{runs[1].name}"]')
+    expect(healthy.get_by_test_id("run-status")).to_have_text("ok")
+
+    damaged.get_by_test_id("run-show").click()
+    expect(page.locator(".q-notification").filter(has_text="index.sqlite")).to_be_visible()
+    healthy.get_by_test_id("run-show").click()
+    label = page.locator('[data-testid=edge][data-edge="predict.data->score.data"] '
+                         '[data-testid=edge-label]')
+    expect(label).to_contain_text("38 rows")
