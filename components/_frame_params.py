@@ -70,7 +70,7 @@ class JoinParams(Params):
     @field_validator("on")
     @classmethod
     def _on(cls, on: Columns) -> Columns:
-        return _names(on) if on else on
+        return _names(on) if on else []
 
     @field_validator("suffixes")
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components._frame_helpers import MissingColumnError, as_list, join_frames, require, shown
+from components._frame_helpers import as_list, join_frames, require, shown
 from components._frame_params import (
     AssignParams,
     DropNaParams,
@@ -63,11 +63,12 @@ def join(left: pd.DataFrame, right: pd.DataFrame, *, params: JoinParams) -> pd.D
 
     Gives ``left.merge(right, on=..., how=..., suffixes=...)`` (with an empty ``on``,
     ``left_index=True, right_index=True``), except for the row ids, which pandas numbers
-    from 0. Here a row keeps the id of the left row it comes from: when several right rows
-    match one left row, that id appears once per match. A row only right has (how
-    ``right`` or ``outer``) gets the id ``right:<its id in right>``, a string, so it never
-    takes a left row's id. ``right`` and ``outer`` joins run per left message, so right's
-    unmatched rows come out with every message: collect the stream first for one join.
+    from 0 (or takes from the keys). Here a row keeps the id of the left row it comes from:
+    when several right rows match one left row, that id appears once per match. A row only
+    right has (how ``right`` or ``outer``) gets the id ``right:<its id in right>``, a
+    string, so it never takes a left row's id. ``right`` and ``outer`` joins run per left
+    message, so right's unmatched rows come out with every message: collect the stream
+    first for one join.
     """
     return join_frames(left, right, on=as_list(params.on), how=params.how,
                        suffixes=params.suffixes)
@@ -89,8 +90,8 @@ def groupby(data: pd.DataFrame, *, params: GroupByParams) -> pd.DataFrame:
     spec = {name: (column, function)
             for name, (column, function) in params.aggregations.items()}
     frame: Any = data  # pandas' stubs want a literal as_index
-    grouped = frame.groupby(params.by, as_index=params.as_index, dropna=params.dropna)
     try:
+        grouped = frame.groupby(params.by, as_index=params.as_index, dropna=params.dropna)
         out: pd.DataFrame = grouped.agg(**spec)
         return out
     except Exception as exc:
@@ -106,8 +107,12 @@ def sort(data: pd.DataFrame, *, params: SortParams) -> pd.DataFrame:
     Gives ``data.sort_values(by, ascending=..., na_position=..., kind="stable")``.
     """
     require(data, as_list(params.by), "by", levels=True)
-    return data.sort_values(params.by, ascending=params.ascending, kind="stable",
-                            na_position=params.na_position)
+    try:
+        return data.sort_values(params.by, ascending=params.ascending, kind="stable",
+                                na_position=params.na_position)
+    except Exception as exc:  # e.g. a column holding both numbers and text
+        msg = f"sort by {params.by!r} failed: {type(exc).__name__}: {exc}"
+        raise ValueError(plain(msg)) from exc
 
 
 @component("frame.dropna", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
@@ -169,10 +174,11 @@ def rename(data: pd.DataFrame, *, params: RenameParams) -> pd.DataFrame:
     """
     require(data, params.columns, "columns")
     out = data.rename(columns=params.columns)
-    if out.columns.has_duplicates:
-        twice = sorted({str(c) for c in out.columns[out.columns.duplicated()]})
+    new = set(params.columns.values())
+    twice = sorted({str(c) for c in out.columns[out.columns.duplicated()] if c in new})
+    if twice:
         msg = f"renaming would give two columns named {twice[0]!r} ({shown(data)})"
-        raise MissingColumnError(plain(msg))
+        raise ValueError(plain(msg))
     return out
 
 

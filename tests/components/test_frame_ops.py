@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import runtime
 from components._frame_helpers import AGGREGATIONS
 from components._frame_params import AssignParams
 from components.frame_ops import assign
+from runtime.record.lineage import Lineage
 from runtime.testing import run_component
 
 FAMILY_MODULE = "components.frame_ops"
@@ -184,7 +186,7 @@ def test_join_on_row_ids_when_on_is_empty(patients: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(
         got, patients.merge(extra, left_index=True, right_index=True, how="inner"))
     assert list(got.index) == [101, 103]
-    outer = joined(patients, extra, {"how": "outer"})
+    outer = joined(patients, extra, {"how": "outer", "on": ""})
     assert list(outer.index) == [*range(100, 108), "right:999"]
 
 
@@ -211,6 +213,7 @@ def test_join_on_an_unknown_column_is_an_error_record_naming_it_and_the_columns(
         on: Any, where: str, named: str, patients: pd.DataFrame, wards: pd.DataFrame) -> None:
     out = run_component("frame.join", {"left": [patients], "right": [wards]}, {"on": on})
     [record] = out.errors
+    assert record.error == "MissingColumnError"
     assert f"join key: no column {named} in {where}" in record.message
     shown = "ward, bmi, bp, sex" if where == "left" else "ward, floor, bp"
     assert f"columns: {shown}" in record.message
@@ -320,6 +323,12 @@ def test_sort_bad_settings(patients: pd.DataFrame) -> None:
     assert only_problem("frame.sort", {"by": []}).param == "by"
     [record] = run_component("frame.sort", {"data": [patients]}, {"by": "age"}).errors
     assert "by: no column 'age'" in record.message
+
+
+def test_sort_of_numbers_mixed_with_text_is_an_error_record() -> None:
+    data = pd.DataFrame({"m": [1, "a", 2.5]}, dtype=object)
+    [record] = run_component("frame.sort", {"data": [data]}, {"by": "m"}).errors
+    assert record.message.startswith("sort by 'm' failed: TypeError")
 
 
 # -- frame.dropna and frame.fillna ------------------------------------------------------
@@ -446,3 +455,35 @@ def test_sample_more_rows_than_a_message_has_is_an_error_record(
         patients: pd.DataFrame) -> None:
     [record] = run_component("frame.sample", {"data": [patients]}, {"n": 9}).errors
     assert "cannot draw n=9 rows from a message of 8 without replacement" in record.message
+
+
+# -- lineage through the family ---------------------------------------------------------
+
+def test_a_row_traces_through_the_family_back_to_its_csv_line(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text(
+        "ward,bp\na,80\nb,\nc,70\nb,95\na,60\n", encoding="utf-8")
+    doc = {"edgewise": 1, "name": "t", "nodes": [
+        {"id": "read", "component": "csv.read", "params": {"path": "in.csv"}},
+        {"id": "fill", "component": "frame.fillna", "params": {"value": {"bp": 0}}},
+        {"id": "calc", "component": "frame.assign", "params": {"columns": {"x": "bp * 2"}}},
+        {"id": "sort", "component": "frame.sort", "params": {"by": "x"}},
+        {"id": "group", "component": "frame.groupby",
+         "params": {"by": "ward", "aggregations": {"top": ["x", "max"]}}},
+        {"id": "show", "component": "debug"}, {"id": "show2", "component": "debug"}],
+        "edges": [{"source": a, "target": b} for a, b in [
+            ("read.data", "fill.data"), ("fill.data", "calc.data"), ("calc.data", "sort.data"),
+            ("sort.data", "show.data"), ("sort.data", "group.data"),
+            ("group.data", "show2.data")]]}
+    run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
+    store = run.record(tmp_path).store
+    assert run.run().status == "ok"
+    [sorted_message] = store.messages("sort.data")
+    steps = Lineage(store).trace(sorted_message.id, "3")  # the second 'b', bp 95, line 5
+    assert [s.message.origin for s in steps] == ["sort.data", "calc.data", "fill.data",
+                                                "read.data"]
+    assert steps[-1].source is not None
+    assert steps[-1].source["line"] == 5
+    [groups] = store.messages("group.data")
+    [step] = Lineage(store).trace(groups.id, "b")
+    assert "builds new rows" in (step.note or "")
+
