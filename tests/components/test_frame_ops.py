@@ -487,3 +487,26 @@ def test_a_row_traces_through_the_family_back_to_its_csv_line(tmp_path: Path) ->
     [step] = Lineage(store).trace(groups.id, "b")
     assert "builds new rows" in (step.note or "")
 
+
+
+def test_a_joined_row_traces_to_its_left_row_when_the_lookup_uses_the_same_ids(
+        tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("ward,bp\na,80\nb,90\nb,70\n", encoding="utf-8")
+    (tmp_path / "wards.csv").write_text("ward,floor\nb,2\na,1\n", encoding="utf-8")
+    doc = {"edgewise": 1, "name": "t", "nodes": [
+        {"id": "read", "component": "csv.read", "params": {"path": "in.csv"}},
+        {"id": "wards", "component": "csv.read", "params": {"path": "wards.csv"}},
+        {"id": "join", "component": "frame.join", "params": {"on": "ward"}},
+        {"id": "show", "component": "debug"}],
+        "edges": [{"source": a, "target": b} for a, b in [
+            ("read.data", "join.left"), ("wards.data", "join.right"),
+            ("join.data", "show.data")]]}
+    run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
+    store = run.record(tmp_path).store
+    assert run.run().status == "ok"
+    [joined_message] = store.messages("join.data")
+    # row 1 is also a row id of the lookup table; the join keeps the left row's id
+    steps = Lineage(store).trace(joined_message.id, "1")
+    assert [s.message.origin for s in steps] == ["join.data", "read.data"]
+    assert steps[-1].source is not None
+    assert (steps[-1].source["file"], steps[-1].source["line"]) == ("in.csv", 3)
