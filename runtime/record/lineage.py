@@ -50,6 +50,7 @@ class Lineage:
         flow = store.flow()
         self.components = {n["id"]: n.get("component", "?") for n in flow.get("nodes", [])}
         self.params = {n["id"]: n.get("params", {}) for n in flow.get("nodes", [])}
+        self.edges = [(e.get("source", ""), e.get("target", "")) for e in flow.get("edges", [])]
         self.base_dir = Path(store.manifest().get("base_dir", "."))
         self._values: dict[int, Any] = {}
 
@@ -148,6 +149,8 @@ class Lineage:
                     continue
                 others.append(parent)
             step.side_inputs = others
+            if len(holders) > 1:
+                holders = self._streamed(message.node, holders)
             if len(holders) == 1:
                 message = holders[0]
             elif not holders:
@@ -162,6 +165,25 @@ class Lineage:
                              "cannot be told apart, so tracing stops here")
                 message = None
         return steps
+
+    def _streamed(self, node: str, holders: list[MessageInfo]) -> list[MessageInfo]:
+        """Of several inputs holding a row, the ones that came in on a stream input.
+
+        A ``latest`` input, such as ``frame.join``'s lookup table, has row ids of its own
+        that may equal the stream's; the node keeps the stream's rows, so follow those.
+        """
+        from runtime.registry import default_registry
+
+        spec = default_registry().get(self.components.get(node, ""))
+        if spec is None:
+            return holders
+        modes: dict[str, set[str]] = {}
+        for source, target in self.edges:
+            target_node, _, port = target.partition(".")
+            if target_node == node and port in spec.inputs:
+                modes.setdefault(source, set()).add(spec.inputs[port].mode)
+        streamed = [h for h in holders if modes.get(h.origin) == {"stream"}]
+        return streamed or holders
 
     # -- the audit questions -------------------------------------------------------------
 
