@@ -5,6 +5,7 @@ The editor and the command line use only the names exported here.
 
 from runtime.api import (
     DISPLAY_TAG,
+    FlowResult,
     Run,
     components,
     connection_problem,
@@ -65,6 +66,7 @@ __all__ = [
     "Flow",
     "FlowFileError",
     "FlowInvalidError",
+    "FlowResult",
     "Hooks",
     "Lineage",
     "LiveStats",
