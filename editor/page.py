@@ -355,7 +355,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
             else:
                 ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
-                                       lambda p: self.set_params(node_id, p))
+                                       lambda p: self.set_params(node_id, p),
+                                       on_save=self.save)
         self.render_params_errors()
 
     def render_params_errors(self) -> None:
