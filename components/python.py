@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import inspect
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -118,7 +120,8 @@ class Function:
 
     ``code`` defines ``process(data, params)``: ``data`` is the message (a private copy,
     for DataFrames, dicts and lists: changing it changes nothing upstream), ``params`` is the
-    node's ``config`` object. Return the value to send on; ``None`` sends nothing. Optional
+    node's ``config`` object. Return the value to send on; ``None`` sends nothing; a
+    generator (``yield``) sends one message per value. Optional
     ``setup()`` runs once before the first message (keep state in module globals) and
     ``end()`` once after the last; what ``end()`` returns is sent too. An exception in the
     code becomes an error record naming the line of the code that raised, and the flow goes
@@ -139,14 +142,28 @@ class Function:
 
     def _guard(self, call: Any, *args: Any) -> Any:
         try:
-            return call(*args)
-        except Exception as exc:
-            msg = f"{_where(exc, self.lines)}: {type(exc).__name__}: {exc}"
-            raise UserCodeError(msg) from exc
+            result = call(*args)
+        except (Exception, SystemExit) as exc:  # exit() in the code must not end the run
+            raise self._error(exc) from exc
+        return self._guarded(result) if inspect.isgenerator(result) else result
 
-    def __call__(self, data: Any) -> Any:
-        """Call the code's ``process`` on one message."""
-        return self._guard(self.scope["process"], _private(data), self.config)
+    def _guarded(self, values: Iterator[Any]) -> Iterator[Any]:
+        """Messages yielded by the code, one each; an error names the line, as above."""
+        try:
+            yield from values
+        except (Exception, SystemExit) as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> UserCodeError:
+        return UserCodeError(f"{_where(exc, self.lines)}: {type(exc).__name__}: {exc}")
+
+    def __call__(self, data: Any) -> Iterator[Any]:
+        """Call the code's ``process`` on one message; send what it returns or yields."""
+        result = self._guard(self.scope["process"], _private(data), self.config)
+        if inspect.isgenerator(result):
+            yield from result
+        elif result is not None:
+            yield result
 
     def end(self) -> Any:
         """Call the code's ``end``, if it has one, and send what it returns."""

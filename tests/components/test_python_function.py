@@ -129,6 +129,17 @@ def test_an_error_in_setup_is_an_error_record_on_each_firing() -> None:
     assert "line 4 (`json.loads('{bad')`): JSONDecodeError" in out.errors[0].message
 
 
+def test_yielding_sends_one_message_each_and_exit_is_an_error_record() -> None:
+    code = ("import sys\n\ndef process(data, params):\n    for i in range(data):\n"
+            "        yield i\n    if data == 2:\n        sys.exit(3)\n")
+    out = run_component("python.function", {"data": [1, 2, 1]}, {"code": code})
+
+    assert out["data"] == [0, 0, 1, 0]
+    [record] = out.errors
+    assert record.message == "line 7 (`sys.exit(3)`): SystemExit: 3"
+    assert out.result.status == "errors"
+
+
 def test_a_syntax_error_is_a_validation_problem_with_line_and_column() -> None:
     code = "def process(data, params):\n    return (data +\n"
 
