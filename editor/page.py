@@ -119,6 +119,10 @@ class EditorPage(TrustActions, FileActions, RunActions):
             data = loaded
         except (WorkspaceError, ValueError) as exc:
             self.load_error = str(exc)
+        # plugins/ beside the flows is code: imported only for a flow the user trusted
+        self.plugins = self.load_error is None and runtime.flow_trusted(data)
+        if self.plugins:
+            self.registry = runtime.workspace_registry(workspace.root, self.registry)
         self.doc = FlowDocument(data, self.registry)
         # a file with code is trusted only as it was trusted before (see TrustActions)
         self.trusted = not runtime.untrusted_code(data, registry=self.registry)
@@ -292,7 +296,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
     async def revalidate(self) -> None:
         """Validate the document and mark every problem on the canvas and in the list."""
         data = json.loads(json.dumps(self.doc.data))
-        problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root)
+        problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root,
+                                      registry=self.registry)
         self.problems = problems or []
         nodes = sorted({p.node for p in self.problems if p.node})
         edges = sorted({p.edge for p in self.problems if p.edge})
@@ -350,7 +355,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
             else:
                 ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
-                                       lambda p: self.set_params(node_id, p))
+                                       lambda p: self.set_params(node_id, p),
+                                       on_save=self.save)
         self.render_params_errors()
 
     def render_params_errors(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from nicegui import ui
 
 Schema = dict[str, Any]
+CODE_FORMAT = "python-code"  # a string param holding Python code (``python.function``)
 
 
 def _resolve(schema: Schema, root: Schema) -> tuple[Schema, bool]:
@@ -63,10 +64,12 @@ class ParamsForm:
     """Edits one node's params. Calls ``on_change(params)`` with the whole new params dict."""
 
     def __init__(self, schema: Schema, params: dict[str, Any],
-                 on_change: Callable[[dict[str, Any]], None]) -> None:
+                 on_change: Callable[[dict[str, Any]], None],
+                 on_save: Callable[[], Any] | None = None) -> None:
         self.schema = schema
         self.params = dict(params)
         self.on_change = on_change
+        self.on_save = on_save
         self.required = set(schema.get("required", []))
         self.errors: dict[str, ui.label] = {}
         with ui.column().classes("w-full gap-1").props('data-testid="params-form"'):
@@ -92,7 +95,9 @@ class ParamsForm:
         kind = prop.get("type")
         items, _ = _resolve(prop.get("items", {}), self.schema)
         element: ui.element
-        if not fits(prop, kind, items, value):
+        if prop.get("format") == CODE_FORMAT and (value is None or isinstance(value, str)):
+            element = self._code_field(name, title, value or "")
+        elif not fits(prop, kind, items, value):
             # Shown as written, so that the user sees the mistake (its error comes below)
             # and nothing in the file is lost or changed until the user edits it.
             element = ui.input(title, value=value if isinstance(value, str) else
@@ -132,6 +137,20 @@ class ParamsForm:
             ui.label(hint).classes("text-caption text-grey-7 -mt-1")
         self.errors[name] = ui.label().classes("text-negative text-caption -mt-1").props(
             f'data-testid="param-error" data-param-error="{name}"')
+
+    def _code_field(self, name: str, title: str, value: str) -> ui.element:
+        """A Python code editor; Ctrl+S inside it saves the flow, as it does on the canvas."""
+        ui.label(title).classes("text-caption text-grey-8")
+
+        def changed(e: Any) -> None:
+            self.params[name] = e.value or ""  # kept as typed: an empty code is a mistake
+            self.on_change(dict(self.params))
+
+        editor = ui.codemirror(value, language="Python", on_change=changed,
+                               keymap={"Mod-s": self.on_save} if self.on_save else None)
+        editor.props('data-testid="code-editor"').style(
+            "min-height: 10rem; max-height: 60vh; border: 1px solid #ccc; border-radius: 4px")
+        return editor
 
     def _json_field(self, name: str, title: str, value: Any) -> ui.element:
         text = json.dumps(value or {}, indent=1)

@@ -42,6 +42,7 @@ class RunActions:
     stop_button: Any
     worker: RunWorker | None
     standby: RunWorker | None
+    plugins: bool  # EditorPage: the workspace's plugins/ may be imported for this flow
     inbox: queue.SimpleQueue[Message]
     pending_labels: dict[str, dict[str, Any]]
     pending_states: dict[str, dict[str, Any]]
@@ -108,7 +109,8 @@ class RunActions:
         self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
-        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name)
+        self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name,
+                        plugins=self.plugins)
         self.run_button.disable()
         self.stop_button.enable()
 

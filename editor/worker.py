@@ -66,6 +66,7 @@ def _worker_main(conn: Connection) -> None:
     if command[0] != "run":
         return
     flow, base_dir, flow_file = command[1], command[2], command[3]
+    plugins = len(command) > 4 and command[4] is True
 
     def send(*message: Any) -> None:
         with lock:
@@ -74,10 +75,15 @@ def _worker_main(conn: Connection) -> None:
             except (BrokenPipeError, OSError):
                 pass
 
+    registry = runtime.default_registry()
+    if plugins:  # imported afresh for every run, so an edited plugin takes effect now
+        registry = runtime.workspace_registry(Path(base_dir), registry)
     try:
-        checked = runtime.plan(flow, base_dir=Path(base_dir))
+        checked = runtime.plan(flow, base_dir=Path(base_dir), registry=registry)
     except runtime.FlowInvalidError as exc:
-        send("invalid", [p.to_json() for p in exc.problems])
+        broken = [runtime.Problem(message=text, code="plugin")
+                  for text in registry.load_errors]
+        send("invalid", [p.to_json() for p in [*exc.problems, *broken]])
         return
     run = runtime.Run(checked)
     recorder = run.record(Path(base_dir), policy=runtime.StoragePolicy(**EDITOR_POLICY),
@@ -181,23 +187,26 @@ class RunWorker:
         self._process.start()
         child.close()
 
-    def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "") -> None:
+    def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
+            plugins: bool = False) -> None:
         """Run a flow (a decoded flow document) in the worker, relative to ``base_dir``.
 
-        The run is kept under ``base_dir/.edgewise/runs/``.
+        The run is kept under ``base_dir/.edgewise/runs/``. With ``plugins``, the worker
+        imports ``base_dir/plugins/*.py`` afresh first (only for a page the user trusts).
         """
         if self._process is None:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
         threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
-        self._send("run", flow, str(base_dir), flow_file)
+        self._send("run", flow, str(base_dir), flow_file, plugins)
 
     def _read(self) -> None:
-        assert self._conn is not None  # noqa: S101 - set by start()
+        conn = self._conn  # close() forgets it; this thread reads until the pipe ends
+        assert conn is not None  # noqa: S101 - set by start()
         while True:
             try:
-                message = self._conn.recv()
+                message = conn.recv()
             except (EOFError, OSError):
                 break
             if message[0] == "inspected":

@@ -5,6 +5,7 @@ The editor and the command line use only the names exported here.
 
 from runtime.api import (
     DISPLAY_TAG,
+    FlowResult,
     Run,
     components,
     connection_problem,
@@ -31,6 +32,7 @@ from runtime.local import LocalEngine
 from runtime.messages import END, Batch, Envelope, ErrorRecord
 from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
 from runtime.params import input_path, output_path
+from runtime.plugins_dir import flow_trusted, workspace_registry
 from runtime.previews import detail, preview, summary
 from runtime.record import MessageInfo, Recorder, RunStore, StoragePolicy, list_runs
 from runtime.record.diff import diff_runs
@@ -65,6 +67,7 @@ __all__ = [
     "Flow",
     "FlowFileError",
     "FlowInvalidError",
+    "FlowResult",
     "Hooks",
     "Lineage",
     "LiveStats",
@@ -96,6 +99,7 @@ __all__ = [
     "detail",
     "diff_runs",
     "flow_json_schema",
+    "flow_trusted",
     "input_path",
     "latest",
     "list_runs",
@@ -110,4 +114,5 @@ __all__ = [
     "types_compatible",
     "untrusted_code",
     "validate",
+    "workspace_registry",
 ]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runtime.calling import FlowResult, add_feeds, watch_ports, with_values
 from runtime.engine import Engine, RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
 from runtime.graph import Plan, build_plan, check_connection, check_flow
@@ -258,17 +259,48 @@ class Run:
         return outcome[0]
 
 
-def run_flow(flow: FlowSource, *, fail_fast: bool = False,
+def run_flow(flow: FlowSource, *, inputs: Mapping[str, Any] | None = None,
+             capture: Iterable[str] = (), fail_fast: bool = False,
              registry: Registry | None = None, base_dir: Path | None = None,
-             engine: Engine | None = None, trust: bool = False) -> RunResult:
-    """Validate and run a flow (or flow file) to its end; raises FlowInvalidError.
+             engine: Engine | None = None, trust: bool = False) -> FlowResult:
+    """Validate and run a flow to its end, feeding it values and returning what it made.
 
-    A flow file that holds code must be trusted, or ``trust`` given (see ``plan``).
+    Args:
+        flow: A flow file (path), a decoded flow document (dict) or a ``Flow``.
+        inputs: ``"node.port"`` to the value(s) fed to that input port, which no edge may
+            reach: a list, tuple or iterator is one message per item; anything else (a
+            DataFrame, a dict) is one message.
+        capture: ``"node.port"`` output ports whose values are kept (connected or not, the
+            ``error`` port too); read them with ``result.values("node.port")``.
+        fail_fast: Stop the whole run at the first failed firing.
+        registry: The components to use (default: every installed one).
+        base_dir: The folder relative paths resolve against (default: the flow file's
+            folder, or the working folder for a dict or ``Flow``).
+        engine: The engine to run on (default: the local engine).
+        trust: Run a flow *file* that holds code even if it is not trusted.
+
+    Returns:
+        The run's status (``ok``, ``errors``, ``aborted``), per-node and per-edge counts, and
+        the captured values.
+
+    Raises:
+        FlowFileError: the file cannot be read.
+        FlowInvalidError: the flow has problems, or ``inputs``/``capture`` name ports it
+            lacks; every one is listed.
+        UntrustedFlowError: the file holds code and is not trusted.
     """
-    run = Run(plan(flow, registry=registry, base_dir=base_dir, trust=trust), engine=engine,
-              options=RunOptions(fail_fast=fail_fast))
-    return run.run()
+    registry = registry or default_registry()
+    model, where, doc = _resolve_doc(flow, base_dir)
+    model, feeds = add_feeds(model, registry, inputs or {})
+    full = registry.with_components(*feeds) if feeds else registry
+    checked = build_plan(model, full, where)
+    if doc is not None:
+        require_trust(doc, registry, str(flow), trusted=trust)
+    run = Run(checked, engine=engine, options=RunOptions(fail_fast=fail_fast))
+    captured = watch_ports(checked, run.hooks, capture)
+    return with_values(run.run(), captured)
 
 
-__all__ = ["DISPLAY_TAG", "EdgewiseError", "Run", "components", "connection_problem", "load",
+__all__ = ["DISPLAY_TAG", "EdgewiseError", "FlowResult", "Run", "components",
+           "connection_problem", "load",
            "plan", "run_flow", "trust_flow", "untrusted_code", "validate"]

@@ -34,6 +34,7 @@ from runtime.errors import (
 )
 from runtime.messages import Batch
 from runtime.model import MAX_FLOW_BYTES, flow_json_schema
+from runtime.plugins_dir import registry_for_flow
 from runtime.previews import preview
 from runtime.record import StoragePolicy, runs_root
 from runtime.registry import default_registry
@@ -148,8 +149,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a flow headless."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    registry, warnings = registry_for_flow(Path(args.flow), trust=args.trust)
+    for line in warnings:
+        err.print(f"warning: {plain(line)}", markup=False)
     try:
-        checked = plan(Path(args.flow), trust=args.trust)
+        checked = plan(Path(args.flow), trust=args.trust, registry=registry)
     except UntrustedFlowError as exc:
         err.print(f"edgewise run: {exc}", markup=False)
         if args.json:
@@ -235,7 +239,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a flow and list every problem."""
-    problems = validate(Path(args.flow))
+    registry, warnings = registry_for_flow(Path(args.flow))
+    for line in warnings:
+        print(f"warning: {plain(line)}", file=sys.stderr)
+    problems = validate(Path(args.flow), registry=registry)
     if args.json:
         print(json.dumps({"valid": not problems, "problems": [p.to_json() for p in problems]}))
     else:

@@ -1,0 +1,148 @@
+"""Calling a flow from Python: values fed to its open inputs, and values captured from its ports.
+
+``runtime.run_flow(flow, inputs=..., capture=...)`` uses these pieces, so that a notebook
+or a script runs a flow like a function, without files::
+
+    result = runtime.run_flow("flows/iris.json", inputs={"predict.data": new_rows},
+                              capture=["predict.data"])
+    predictions = result.values("predict.data")[0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.engine import RunResult
+from runtime.errors import FlowInvalidError, Problem
+from runtime.graph import Plan
+from runtime.hooks import Hooks
+from runtime.messages import Batch
+from runtime.model import Edge, Flow, Node
+from runtime.registry import ComponentSpec, Registry
+
+FEED_COMPONENT = "runtime.input"
+
+
+@dataclass
+class FlowResult(RunResult):
+    """A run's result (status and counts, as ``RunResult``) and the values captured."""
+
+    captured: dict[str, list[Any]] = field(default_factory=dict)
+
+    def values(self, port: str) -> list[Any]:
+        """Every value that came out of ``port`` (``"node.port"``), in order.
+
+        Raises:
+            KeyError: the port was not listed in ``capture``.
+        """
+        if port not in self.captured:
+            listed = ", ".join(repr(p) for p in self.captured) or "none"
+            msg = f"'{port}' was not captured; pass it in capture= (captured: {listed})"
+            raise KeyError(msg)
+        return self.captured[port]
+
+
+def messages_of(value: Any) -> list[Any]:
+    """The messages a value given in ``inputs`` stands for.
+
+    A list, a tuple or an iterator (a generator, say) is one message per item; anything
+    else (a DataFrame, a dict, a number) is one message.
+    """
+    if isinstance(value, list | tuple | range | Iterator):
+        return list(value)
+    return [value]
+
+
+def _split_port(ref: str, what: str) -> tuple[str, str]:
+    node, dot, port = str(ref).partition(".")
+    if not dot or not node or not port:
+        msg = f"{what} '{ref}' must name a port as 'node.port'"
+        raise FlowInvalidError([Problem(message=msg, code="port-ref", where=what)])
+    return node, port
+
+
+def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
+              ) -> tuple[Flow, list[ComponentSpec]]:
+    """Add one source node per entry of ``inputs``, wired to that unconnected input port.
+
+    Raises:
+        FlowInvalidError: a name is not an input port of the flow, or is connected already.
+    """
+    from runtime.testing import memory_source
+
+    problems: list[Problem] = []
+    nodes, edges = list(flow.nodes), list(flow.edges)
+    specs: list[ComponentSpec] = []
+    taken = {n.id for n in flow.nodes}
+    wired = {e.target: e.source for e in flow.edges}
+    for ref, value in inputs.items():
+        node_id, port = _split_port(ref, "input")
+        node = flow.node(node_id)
+        spec = registry.get(node.component) if node else None
+        if node is None or spec is None or port not in spec.inputs:
+            known = [f"{n.id}.{p}" for n in flow.nodes
+                     for p in getattr(registry.get(n.component), "inputs", {})
+                     if f"{n.id}.{p}" not in wired]
+            msg = (f"inputs: '{ref}' is not an input port of this flow (open inputs: "
+                   f"{', '.join(known) or 'none'})")
+            problems.append(Problem(message=msg, code="unknown-port", where="inputs"))
+            continue
+        if ref in wired:
+            msg = (f"inputs: '{ref}' is connected already (from '{wired[ref]}'); values can "
+                   "be fed only to an input that no edge reaches")
+            problems.append(Problem(message=msg, code="connected-input", node=node_id,
+                                    where="inputs"))
+            continue
+        feed_id = next(name for i in itertools.count()
+                       if (name := f"input-{node_id}-{port}" + (f"-{i}" if i else ""))
+                       not in taken)
+        taken.add(feed_id)
+        source = memory_source(f"{FEED_COMPONENT}.{len(specs)}", messages_of(value),
+                               spec.inputs[port].type)
+        specs.append(source)
+        nodes.append(Node(id=feed_id, component=source.id))
+        edges.append(Edge.model_validate({"source": f"{feed_id}.data", "target": ref}))
+    if problems:
+        raise FlowInvalidError(problems)
+    return flow.model_copy(update={"nodes": nodes, "edges": edges}), specs
+
+
+def watch_ports(plan: Plan, hooks: Hooks, capture: Iterable[str]) -> dict[str, list[Any]]:
+    """Keep every value produced on the captured ports (connected or not) as the run goes.
+
+    Raises:
+        FlowInvalidError: a name is not an output port of the flow.
+    """
+    kept: dict[str, list[Any]] = {}
+    problems: list[Problem] = []
+    for ref in capture:
+        node_id, port = _split_port(ref, "capture")
+        node = plan.nodes.get(node_id)
+        if node is None or port not in node.spec.outputs:
+            known = [f"{n}.{p}" for n, pn in plan.nodes.items() for p in pn.spec.outputs]
+            msg = f"capture: '{ref}' is not an output port of this flow (outputs: " \
+                  f"{', '.join(known)})"
+            problems.append(Problem(message=msg, code="unknown-port", where="capture"))
+            continue
+        kept[ref] = []
+    if problems:
+        raise FlowInvalidError(problems)
+
+    def produced(port: str, batch: Batch) -> None:
+        values = kept.get(port)
+        if values is not None:
+            values.extend(batch.values)
+
+    if kept:
+        hooks.add("produced", produced)
+    return kept
+
+
+def with_values(result: RunResult, captured: dict[str, list[Any]]) -> FlowResult:
+    """The run's result with the captured values."""
+    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(RunResult)}
+    return FlowResult(**fields, captured=captured)
