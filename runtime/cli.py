@@ -176,7 +176,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             run.record(workspace, policy=policy,
                        links={"flow_file": str(Path(args.flow).resolve())})
         except OSError as exc:
-            from runtime.terminal import plain
 
             where = exc.filename or runs_root(workspace)
             err.print(plain(f"edgewise run: cannot record the run in {where}: "
@@ -219,7 +218,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         report.print(f"recorded as run [bold]{recorder.run_id}[/] in "
                      f"{escape(str(recorder.folder))}")
     elif recorder is not None:
-        from runtime.terminal import plain
 
         err.print(plain(f"edgewise run: recording failed: {recorder.failure}; the run was "
                         f"stopped, and run {recorder.run_id} is kept as far as it got, marked "
