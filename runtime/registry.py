@@ -28,7 +28,8 @@ params change::
 
 A component with dynamic inputs receives them as keyword arguments, so its function (or
 its class's ``__call__``) takes ``**inputs``; it may also name ports that the function
-always returns. ``ComponentSpec.inputs``/``outputs`` hold the ports for the default params
+always returns. A component with dynamic outputs always returns (or yields) a dict of port
+name to value, even when its params give it a single output. ``ComponentSpec.inputs``/``outputs`` hold the ports for the default params
 (empty when the defaults are not valid); ``ComponentSpec.resolve(params)`` gives the
 component with the ports of given params, which validation, the engine and hosts use.
 """
@@ -143,7 +144,7 @@ class Instance:
         outputs = self.spec.data_outputs
         if value is None or not outputs:
             return
-        if len(outputs) == 1:
+        if len(outputs) == 1 and "outputs" not in self.spec.dynamic_sides:
             yield outputs[0], value
             return
         if not isinstance(value, dict):

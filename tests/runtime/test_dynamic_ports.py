@@ -293,3 +293,9 @@ def test_defaults_that_are_not_valid_params_list_no_ports() -> None:
 
     assert list(needs.outputs) == ["error"]
     assert list(needs.resolve(Needs(outs=["k"])).outputs) == ["k", "error"]
+
+
+def test_a_single_dynamic_output_still_gets_a_dict() -> None:
+    out = run_component(spread, {"data": [3, 4]}, {"outs": ["only"]}, registry=REGISTRY)
+    assert out.errors == []
+    assert out["only"] == [3, 4]
