@@ -13,7 +13,7 @@ import pydantic
 
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
 from runtime.model import Edge, Flow
-from runtime.registry import ANY, ComponentSpec, Params, Port, Registry
+from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
 from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
@@ -136,8 +136,9 @@ def _no_port(node_id: str, spec: ComponentSpec, port: str, side: str,
     """Say that a node has no such port; for ports set by params, name the node's ports."""
     if side not in spec.dynamic_sides:
         return f"{spec.id} has no {side[:-1]} '{port}'{_suggest(port, list(ports))}"
-    return (f"node '{node_id}' ({spec.id}) has no {side[:-1]} '{port}' with its params"
-            f"{_suggest(port, list(ports))} (its {side}: {', '.join(ports) or 'none'})")
+    named = [p for p in ports if p != ERROR_PORT]
+    return (f"node '{node_id}' ({spec.id}) has no {side[:-1]} '{port}' with its params; "
+            f"its {side} are: {', '.join(ports) or 'none'}{_suggest(port, named)}")
 
 
 def _check_edge(edge: Edge, index: int, flow_nodes: dict[str, ComponentSpec | None],

@@ -29,9 +29,11 @@ params change::
 A component with dynamic inputs receives them as keyword arguments, so its function (or
 its class's ``__call__``) takes ``**inputs``; it may also name ports that the function
 always returns. A component with dynamic outputs always returns (or yields) a dict of port
-name to value, even when its params give it a single output. ``ComponentSpec.inputs``/``outputs`` hold the ports for the default params
-(empty when the defaults are not valid); ``ComponentSpec.resolve(params)`` gives the
-component with the ports of given params, which validation, the engine and hosts use.
+name to value, even when its params give it a single output.
+
+``ComponentSpec.inputs``/``outputs`` hold the ports for the default params (none when the
+defaults are not valid params); ``ComponentSpec.resolve(params)`` gives the component with
+the ports of given params, which validation, the engine and hosts use.
 """
 
 from __future__ import annotations
