@@ -101,7 +101,8 @@ def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]
     add up to the rows in. A comparison with a missing value (NaN, None, NA) is false, so
     such a row falls through to the next route and, in the end, to ``otherwise``: no row
     is lost, unlike two complementary ``frame.query`` nodes. Row ids and column types are
-    kept.
+    kept. A query that fails on a message (an unknown column, say) gives an error record
+    for that message, and none of its rows go out.
 
     Each message gives one DataFrame on each output that got rows; an output that got no
     rows emits nothing, because an empty table would reach models and files downstream
@@ -109,7 +110,11 @@ def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]
     every output emit for every message, e.g. to keep two streams paired downstream.
     """
     import numpy as np
+    import pandas as pd
 
+    if not isinstance(data, pd.DataFrame):
+        msg = f"frame.route routes the rows of DataFrames, but got a {type(data).__name__}"
+        raise TypeError(msg)
     remaining = np.ones(len(data), dtype=bool)
     parts: dict[str, Any] = {}
     for name, expr in params.routes.items():

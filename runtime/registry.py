@@ -237,8 +237,8 @@ class ComponentSpec:
         return replace(self, inputs=inputs, outputs=outputs)
 
     def instantiate(self, params: Params) -> Instance:
-        """Make the component ready to run for one node."""
-        return Instance(self, params)
+        """Make the component ready to run for one node (with the ports of its params)."""
+        return Instance(self.resolve(params), params)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly, as plain Python."""

@@ -243,3 +243,9 @@ def test_a_misspelt_route_gets_a_suggestion() -> None:
         "edges": [{"source": "r.wied", "target": "c.data"}]})
     problems = [p for p in runtime.validate(flow) if p.code == "unknown-port"]
     assert problems[0].message.endswith("; did you mean 'wide'?")
+
+
+def test_a_message_that_is_not_a_dataframe_is_an_error_record() -> None:
+    out = run_component("frame.route", {"data": [[1, 2]]}, {"routes": {"a": "x > 1"}})
+    [record] = out.errors
+    assert record.error == "TypeError" and "got a list" in record.message

@@ -299,3 +299,9 @@ def test_a_single_dynamic_output_still_gets_a_dict() -> None:
     out = run_component(spread, {"data": [3, 4]}, {"outs": ["only"]}, registry=REGISTRY)
     assert out.errors == []
     assert out["only"] == [3, 4]
+
+
+def test_an_instance_made_from_the_component_has_the_ports_of_its_params() -> None:
+    instance = spread.instantiate(SpreadParams(outs=["k", "m"]))
+    assert list(instance.spec.outputs) == ["k", "m", "error"]
+    assert list(instance.emissions(instance.call(5))) == [("k", 5), ("m", 10)]
