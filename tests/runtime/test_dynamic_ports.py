@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field
 
 import runtime
-from runtime import ComponentDefinitionError, Params, Registry, component
+from runtime import ComponentDefinitionError, Params, Registry, component, latest
 from runtime.registry import PortDecl
 from runtime.testing import MemorySink, memory_source, run_component
 
@@ -305,3 +305,32 @@ def test_an_instance_made_from_the_component_has_the_ports_of_its_params() -> No
     instance = spread.instantiate(SpreadParams(outs=["k", "m"]))
     assert list(instance.spec.outputs) == ["k", "m", "error"]
     assert list(instance.emissions(instance.call(5))) == [("k", 5), ("m", 10)]
+
+
+class ScaledParams(Params):
+    """Settings of test.scaled."""
+
+    latest_factor: bool = Field(default=True, description="Take the factor as a latest input.")
+
+
+def scaled_inputs(params: ScaledParams) -> dict[str, PortDecl]:
+    return {"data": "int", "factor": latest("int") if params.latest_factor else "int"}
+
+
+@component("test.scaled", inputs=scaled_inputs, outputs={"data": "int"}, params=ScaledParams)
+def scaled(data: int, **inputs: int) -> int:
+    """Multiply each number by the factor; ``data`` is named, the rest come by keyword."""
+    return data * inputs["factor"]
+
+
+def test_dynamic_inputs_may_be_latest_and_named() -> None:
+    assert scaled.inputs["factor"].mode == "latest"
+    registry = REGISTRY.with_components(scaled)
+    as_stream = scaled.resolve(ScaledParams(latest_factor=False))
+    assert as_stream.inputs["factor"].mode == "stream"
+    out = run_component(scaled, {"data": [1, 2, 3], "factor": [10]}, registry=registry)
+    assert out.errors == []
+    assert sorted(out["data"]) == [10, 20, 30]  # the latest factor is kept for every number
+    paired = run_component(scaled, {"data": [1, 2, 3], "factor": [10, 100, 1000]},
+                           {"latest_factor": False}, registry=registry)
+    assert paired["data"] == [10, 200, 3000]  # as a stream: one factor per number
