@@ -1,3 +1,126 @@
 """The ``frame.route`` switch: each row goes to the first route it matches, or to ``otherwise``."""
 
 from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from runtime import Params, component
+from runtime.expressions import ExpressionError, check_expression, evaluate_frame
+from runtime.registry import PortDecl
+from runtime.terminal import plain
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+OTHERWISE = "otherwise"
+RESERVED = (OTHERWISE, "error")
+ROUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class RouteParams(Params):
+    """Settings of ``frame.route``."""
+
+    routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Output port name to a pandas query, tried in this order, e.g. "
+                    "{\"sure\": \"confidence >= 0.9\", \"unsure\": \"confidence >= 0.6\"}. "
+                    "A row goes to the first route it matches; a row that matches none "
+                    "goes to 'otherwise'. Names are snake_case.")
+    emit_empty: bool = Field(
+        default=False,
+        description="Also emit a DataFrame with no rows on an output that got none, so "
+                    "that every output sends one message per message received.")
+
+    @field_validator("routes")
+    @classmethod
+    def _valid_routes(cls, routes: dict[str, str]) -> dict[str, str]:
+        for name, expr in routes.items():
+            if name in RESERVED:
+                msg = (f"route name '{name}' is taken by the built-in '{name}' output; "
+                       "choose another name")
+                raise ValueError(msg)
+            if not ROUTE_NAME.fullmatch(name):
+                msg = (f"route name {plain(repr(name))} must be snake_case: lowercase "
+                       "letters, digits and _, starting with a letter (e.g. 'high_risk')")
+                raise ValueError(msg)
+            if not expr.strip():
+                msg = f"route '{name}' has an empty query"
+                raise ValueError(msg)
+            try:
+                check_expression(expr)
+            except ExpressionError as exc:
+                msg = f"route '{name}': not a valid query: {exc}"
+                raise ValueError(msg) from None
+        return routes
+
+
+def route_outputs(params: RouteParams) -> dict[str, PortDecl]:
+    """One DataFrame output per route, in order, then ``otherwise``."""
+    return {**dict.fromkeys(params.routes, "DataFrame"), OTHERWISE: "DataFrame"}
+
+
+def _mask(data: pd.DataFrame, name: str, expr: str) -> Any:
+    """The rows a route's query is true for, as a numpy bool array; NaN or NA is false."""
+    import numpy as np
+    import pandas as pd
+
+    columns = plain(", ".join(map(str, data.columns)))
+    try:
+        value = evaluate_frame(data, expr)
+    except ExpressionError as exc:
+        msg = f"route '{name}': query {expr!r} refused: {exc} (columns: {columns})"
+        raise ValueError(msg) from exc
+    except Exception as exc:
+        msg = (f"route '{name}': query {expr!r} failed: {type(exc).__name__}: {exc} "
+               f"(columns: {columns})")
+        raise ValueError(msg) from exc
+    if isinstance(value, bool | np.bool_):
+        return np.full(len(data), bool(value))
+    if isinstance(value, pd.Series) and len(value) == len(data):
+        if pd.api.types.is_bool_dtype(value.dtype):
+            return value.fillna(False).to_numpy(dtype=bool)
+        if value.dtype == object and value.map(
+                lambda v: v is None or v is pd.NA or isinstance(v, bool | np.bool_)
+                or (isinstance(v, float) and v != v)).all():
+            return value.map(lambda v: v is True or v is np.True_).to_numpy(dtype=bool)
+    kind = value.dtype if isinstance(value, pd.Series) else type(value).__name__
+    msg = (f"route '{name}': query {expr!r} must be true or false for each row, "
+           f"but it gives {kind} values")
+    raise ValueError(msg)
+
+
+@component("frame.route", inputs={"data": "DataFrame"}, outputs=route_outputs,
+           params=RouteParams)
+def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]:
+    """Send each row to the first route whose query it matches, or to ``otherwise``.
+
+    Routes are tried in order; a row goes to exactly one output, so the rows out always
+    add up to the rows in. A comparison with a missing value (NaN, None, NA) is false, so
+    such a row falls through to the next route and, in the end, to ``otherwise``: no row
+    is lost, unlike two complementary ``frame.query`` nodes. Row ids and column types are
+    kept. A query that fails on a message (an unknown column, say) gives an error record
+    for that message, and none of its rows go out.
+
+    Each message gives one DataFrame on each output that got rows; an output that got no
+    rows emits nothing, because an empty table would reach models and files downstream
+    (count rows with ``stream.count`` and ``unit: rows``). Set ``emit_empty`` to have
+    every output emit for every message, e.g. to keep two streams paired downstream.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        msg = f"frame.route routes the rows of DataFrames, but got a {type(data).__name__}"
+        raise TypeError(msg)
+    remaining = np.ones(len(data), dtype=bool)
+    parts: dict[str, Any] = {}
+    for name, expr in params.routes.items():
+        taken = _mask(data, name, expr) & remaining
+        remaining &= ~taken
+        parts[name] = taken
+    parts[OTHERWISE] = remaining
+    return {name: data[mask] for name, mask in parts.items()
+            if params.emit_empty or mask.any()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -66,17 +66,42 @@ class Collect:
         return pd.concat(self.parts)
 
 
-@component("stream.count", inputs={"data": "Any"}, outputs={"count": "int"})
-class Count:
-    """Count the messages received; emit the count when the input ends."""
+class CountParams(Params):
+    """Settings of ``stream.count``."""
 
-    def __init__(self) -> None:
+    unit: Literal["messages", "rows"] = Field(
+        default="messages",
+        description="What to count: 'messages', or 'rows', the rows of the DataFrames "
+                    "received (a message that is not a DataFrame is an error record and "
+                    "is not counted).")
+
+
+@component("stream.count", inputs={"data": "Any"}, outputs={"count": "int"}, params=CountParams)
+class Count:
+    """Count the messages (or DataFrame rows) received; emit the count when the input ends.
+
+    With ``unit: rows``, each DataFrame adds its number of rows (``len``). Any other
+    message gives an error record naming its type, and is not counted: rows of other
+    things would make the count mean nothing. The count is emitted even then.
+    """
+
+    def __init__(self, params: CountParams) -> None:
         self.n = 0
+        self.rows = params.unit == "rows"
 
     def __call__(self, data: Any) -> None:
-        """Count one message."""
-        self.n += 1
+        """Count one message, or its rows."""
+        if not self.rows:
+            self.n += 1
+            return
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
+            msg = (f"stream.count with unit 'rows' counts DataFrame rows, but got a message "
+                   f"of type {type(data).__name__}; use unit 'messages' to count messages")
+            raise TypeError(msg)
+        self.n += len(data)
 
     def end(self) -> int:
-        """Emit how many messages arrived."""
+        """Emit how many messages, or rows, arrived."""
         return self.n

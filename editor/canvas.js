@@ -25,8 +25,9 @@ function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-// A node's ports never change while it is on the canvas, so they are drawn as one piece of
-// markup instead of four Vue-managed elements per port: a 300-node flow has 900 ports.
+// A node's ports are drawn as one piece of markup instead of four Vue-managed elements per
+// port: a 300-node flow has 900 ports. They change only when Python sends the graph again
+// (a node whose ports follow its params, after a params edit), which redraws the node.
 function portsMarkup(node) {
   const rows = [];
   const id = esc(node.id);

@@ -3,6 +3,12 @@
 The document is kept as the decoded JSON, not as runtime models, so that whatever this
 install does not understand (an unknown component, its params, an odd key) survives a save
 untouched.
+
+Some components have ports set by their params (``frame.route``'s outputs, say). When such
+a node's params change, edges from or to ports that no longer exist are dropped, in the
+same undo step as the params. Edits of one field undo as one step while the user types,
+so the drop is worked out from the edges before that step: an edge dropped while a route
+name was half typed comes back when the name is whole again.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import re
 import time
 from typing import Any
 
-from runtime import ComponentSpec, Flow, Registry, connection_problem
+from runtime import ComponentSpec, Flow, Registry, connection_problem, resolve_ports
 
 Doc = dict[str, Any]
 HISTORY_LIMIT = 200
@@ -51,9 +57,15 @@ class FlowDocument:
         data.setdefault("edges", [])
         self._saved = self._text()
         self._last_field: tuple[str, float] | None = None
+        # the last ports worked out for each node with ports set by params
+        self._ports: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
     def _text(self) -> str:
         return json.dumps(self.data, sort_keys=True)
+
+    def _snapshot(self) -> str:
+        # key order kept: an ordered mapping in params (frame.route's routes) means it
+        return json.dumps(self.data)
 
     @property
     def dirty(self) -> bool:
@@ -69,7 +81,7 @@ class FlowDocument:
         last, self._last_field = self._last_field, (field, now) if field else None
         if field and last and last[0] == field and now - last[1] < TYPING_PAUSE:
             return
-        self._undo.append(self._text())
+        self._undo.append(self._snapshot())
         del self._undo[:-HISTORY_LIMIT]
         self._redo.clear()
 
@@ -77,7 +89,7 @@ class FlowDocument:
         """Go back one edit; return whether there was one."""
         if not self._undo:
             return False
-        self._redo.append(self._text())
+        self._redo.append(self._snapshot())
         self.data = json.loads(self._undo.pop())
         self._last_field = None
         return True
@@ -86,8 +98,9 @@ class FlowDocument:
         """Redo one undone edit; return whether there was one."""
         if not self._redo:
             return False
-        self._undo.append(self._text())
+        self._undo.append(self._snapshot())
         self.data = json.loads(self._redo.pop())
+        self._last_field = None
         return True
 
     # -- reading -----------------------------------------------------------------------
@@ -110,6 +123,51 @@ class FlowDocument:
         """The component of a node, or None when this install does not have it."""
         component = node.get("component")
         return self.registry.get(component) if isinstance(component, str) else None
+
+    def dynamic(self, node: dict[str, Any]) -> bool:
+        """Whether the node's ports depend on its params."""
+        spec = self.spec(node)
+        return spec is not None and bool(spec.dynamic_sides)
+
+    def ports(self, node: dict[str, Any]) -> dict[str, list[dict[str, Any]]] | None:
+        """The ports of a node whose ports depend on its params (None for other nodes).
+
+        While its params are invalid, these are the last ports worked out for it, if any.
+        """
+        if not self.dynamic(node):
+            return None
+        node_id = str(node.get("id"))
+        params = node.get("params") if isinstance(node.get("params"), dict) else {}
+        got = resolve_ports(str(node.get("component")), params, node=node_id,
+                            registry=self.registry)
+        if got["inputs"] is not None and got["outputs"] is not None:
+            self._ports[node_id] = {"inputs": got["inputs"], "outputs": got["outputs"]}
+        return self._ports.get(node_id)
+
+    def _keep_edges_of(self, node_id: str, before: list[Any]) -> None:
+        """Keep the edges of ``before`` whose ends at this node still exist (params changed)."""
+        node = self.node(node_id)
+        if node is None:
+            return
+        params = node.get("params") if isinstance(node.get("params"), dict) else {}
+        got = resolve_ports(str(node.get("component")), params, node=node_id,
+                            registry=self.registry)
+        if got["inputs"] is None or got["outputs"] is None:
+            self.data["edges"] = before  # the ports are not known: nothing is known gone
+            return
+        self._ports[node_id] = {"inputs": got["inputs"], "outputs": got["outputs"]}
+        ins = {p["name"] for p in got["inputs"]}
+        outs = {p["name"] for p in got["outputs"]}
+
+        def fits(edge: Any) -> bool:
+            if not isinstance(edge, dict):
+                return True
+            src_node, _, src_port = str(edge.get("source", "")).partition(".")
+            dst_node, _, dst_port = str(edge.get("target", "")).partition(".")
+            return ((src_node != node_id or src_port in outs)
+                    and (dst_node != node_id or dst_port in ins))
+
+        self.data["edges"] = [e for e in before if fits(e)]
 
     # -- edits -------------------------------------------------------------------------
 
@@ -162,15 +220,24 @@ class FlowDocument:
                 or str(e.get("target", "")).split(".")[0] in gone))]
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> None:
-        """Replace a node's params (empty params are left out of the file)."""
+        """Replace a node's params (empty params are left out of the file).
+
+        For a node whose ports depend on its params, edges at ports that the new params
+        do not give are dropped, in the same undo step.
+        """
         node = self.node(node_id)
         if node is None or node.get("params", {}) == params:
             return
+        self.ports(node)  # remember the ports of the params being replaced
         self._checkpoint(f"params:{node_id}")
         if params:
             node["params"] = params
         else:
             node.pop("params", None)
+        if self.dynamic(node):
+            # the edges as they were before this undo step (which may span several edits)
+            before = json.loads(self._undo[-1]).get("edges", [])
+            self._keep_edges_of(node_id, before if isinstance(before, list) else [])
 
     def set_label(self, node_id: str, label: str) -> None:
         """Set or clear a node's display name."""

@@ -52,15 +52,53 @@ def _layout(doc: FlowDocument) -> dict[str, tuple[float, float]]:
 
 
 def catalog(registry: runtime.Registry) -> dict[str, Any]:
-    """Title, docs and ports of every component, sent to the browser once per page."""
+    """Title, docs and ports of every component, sent to the browser once per page.
+
+    The ports of a component whose ports depend on its params are those of the default
+    params; each node of it carries its own (see ``canvas_graph``).
+    """
     return {spec.id: {"title": spec.title, "doc": spec.doc,
                       "inputs": [p.to_json() for p in spec.inputs.values()],
-                      "outputs": [p.to_json() for p in spec.outputs.values()]}
+                      "outputs": [p.to_json() for p in spec.outputs.values()],
+                      "dynamic_sides": spec.dynamic_sides}
             for spec in registry}
 
 
+def _edge_ports(doc: FlowDocument, node_id: str) -> tuple[list[str], list[str]]:
+    """The input and output ports that the document's edges use on a node."""
+    ins = {str(e.get("target")).split(".", 1)[-1] for e in doc.edges
+           if str(e.get("target", "")).split(".")[0] == node_id}
+    outs = {str(e.get("source")).split(".", 1)[-1] for e in doc.edges
+            if str(e.get("source", "")).split(".")[0] == node_id}
+    return sorted(ins), sorted(outs)
+
+
+def _own_ports(doc: FlowDocument, node: dict[str, Any],
+               spec: runtime.ComponentSpec) -> dict[str, Any]:
+    """The ports of a node whose ports depend on its params.
+
+    While its params are invalid, the last ports worked out for it; failing that, the
+    component's default ports and any port that an edge uses, so that every edge is drawn.
+    """
+    ports = doc.ports(node)
+    if ports is not None:
+        return ports
+    node_id = str(node.get("id"))
+    ins, outs = _edge_ports(doc, node_id)
+    inputs = [p.to_json() for p in spec.inputs.values()]
+    outputs = [p.to_json() for p in spec.outputs.values()]
+    inputs += [{"name": p, "type": "Any", "mode": "stream"} for p in ins
+               if p not in spec.inputs]
+    outputs += [{"name": p, "type": "Any", "mode": "stream"} for p in outs
+                if p not in spec.outputs]
+    return {"inputs": inputs, "outputs": outputs}
+
+
 def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
-    """The graph as the canvas draws it: nodes (ports from the catalogue), and edges."""
+    """The graph as the canvas draws it: nodes (ports from the catalogue), and edges.
+
+    A node whose ports depend on its params carries its own ports.
+    """
     places = _layout(doc)
     nodes = []
     for node in doc.nodes:
@@ -69,14 +107,13 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
         pos = node.get("position") if isinstance(node.get("position"), dict) else None
         x, y = (pos.get("x", 0), pos.get("y", 0)) if pos else places.get(node_id, (0, 0))
         extra: dict[str, Any] = {}
+        if spec is not None and spec.dynamic_sides:
+            extra = _own_ports(doc, node, spec)
         if spec is None:
-            ins = {str(e.get("target")).split(".", 1)[-1] for e in doc.edges
-                   if str(e.get("target", "")).split(".")[0] == node_id}
-            outs = {str(e.get("source")).split(".", 1)[-1] for e in doc.edges
-                    if str(e.get("source", "")).split(".")[0] == node_id}
+            ins, outs = _edge_ports(doc, node_id)
             extra = {
-                "inputs": [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(ins)],
-                "outputs": [{"name": p, "type": "Any", "mode": "stream"} for p in sorted(outs)],
+                "inputs": [{"name": p, "type": "Any", "mode": "stream"} for p in ins],
+                "outputs": [{"name": p, "type": "Any", "mode": "stream"} for p in outs],
                 "title": f"unknown component '{node.get('component')}'",
                 "doc": "This install does not have this component; the node is kept as it is.",
             }
@@ -371,9 +408,13 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.form.show_errors(errors)
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> None:
-        """A param was edited."""
+        """A param was edited; a node whose ports follow its params is drawn again."""
         self.doc.set_params(node_id, params)
-        self.changed()
+        node = self.doc.node(node_id)
+        if node is not None and self.doc.dynamic(node):
+            self.redraw()
+        else:
+            self.changed()
 
     def set_label(self, node_id: str, label: str) -> None:
         """The label was edited."""

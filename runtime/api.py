@@ -6,6 +6,7 @@ The editor and the CLI use only what is here (re-exported from ``runtime``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from runtime.calling import FlowResult, add_feeds, watch_ports, with_values
 from runtime.engine import Engine, RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
-from runtime.graph import Plan, build_plan, check_connection, check_flow
+from runtime.graph import Plan, build_plan, check_connection, check_flow, resolve_node
 from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch
@@ -110,8 +111,50 @@ def connection_problem(flow: Flow | dict[str, Any], source: str, target: str, *,
 
 
 def components(registry: Registry | None = None) -> list[dict[str, Any]]:
-    """Describe every installed component: id, category, title, docs, ports, params schema."""
+    """Describe every installed component: id, category, title, docs, ports, params schema.
+
+    The ports listed are those of the default params. A component whose ports depend on
+    its params says so (``"dynamic_ports": true`` and ``"dynamic_sides"``: ``inputs``,
+    ``outputs`` or both); a host then asks ``resolve_ports`` whenever a node's params change.
+    """
     return [spec.to_json() for spec in (registry or default_registry())]
+
+
+def resolve_ports(component_id: str, params: dict[str, Any] | None = None, *,
+                  node: str = "node", registry: Registry | None = None,
+                  base_dir: Path | None = None) -> dict[str, Any]:
+    """Work out the ports a node of a component has with the given params.
+
+    Args:
+        component_id: The component, e.g. ``frame.route``.
+        params: The node's params, as in the flow file.
+        node: The node's id, used in problem messages.
+        registry: The components to use (default: every installed one).
+        base_dir: The folder that relative paths in params are relative to.
+
+    Returns:
+        A JSON-ready dict: ``inputs`` and ``outputs``, lists of ports as in
+        ``components()``, or None when they cannot be known; ``dynamic_sides``; and
+        ``problems``, why they cannot be known (invalid params, an unknown component),
+        each a dict with ``message``, ``code``, ``node``, ``param``.
+    """
+    spec = (registry or default_registry()).get(component_id)
+    if spec is None:
+        problem = Problem(message=f"node '{node}': unknown component '{component_id}'",
+                          code="unknown-component", node=node)
+        return {"inputs": None, "outputs": None, "dynamic_sides": [],
+                "problems": [dataclasses.asdict(problem)]}
+    problems: list[Problem] = []
+    resolved, _params, known = resolve_node(node, spec, dict(params or {}),
+                                            (base_dir or Path.cwd()).resolve(), problems)
+    blocking = [p for p in problems if p.code != "missing-file"]
+    if not known:
+        return {"inputs": None, "outputs": None, "dynamic_sides": spec.dynamic_sides,
+                "problems": [dataclasses.asdict(p) for p in blocking]}
+    return {"inputs": [p.to_json() for p in resolved.inputs.values()],
+            "outputs": [p.to_json() for p in resolved.outputs.values()],
+            "dynamic_sides": spec.dynamic_sides,
+            "problems": []}
 
 
 class Run:
@@ -302,5 +345,5 @@ def run_flow(flow: FlowSource, *, inputs: Mapping[str, Any] | None = None,
 
 
 __all__ = ["DISPLAY_TAG", "EdgewiseError", "FlowResult", "Run", "components",
-           "connection_problem", "load",
-           "plan", "run_flow", "trust_flow", "untrusted_code", "validate"]
+           "connection_problem", "load", "plan", "resolve_ports", "run_flow", "trust_flow",
+           "untrusted_code", "validate"]

@@ -11,9 +11,9 @@ from typing import Any
 import networkx as nx
 import pydantic
 
-from runtime.errors import FlowInvalidError, Problem
+from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
 from runtime.model import Edge, Flow
-from runtime.registry import ANY, ComponentSpec, Params, Registry
+from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
 from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
@@ -31,7 +31,10 @@ def _suggest(word: str, options: list[str]) -> str:
 
 @dataclass
 class PlanNode:
-    """A node of a checked flow, with its component and validated params."""
+    """A node of a checked flow, with its component and validated params.
+
+    ``spec`` is the component with the ports of these params (see ``ComponentSpec.resolve``).
+    """
 
     id: str
     spec: ComponentSpec
@@ -106,8 +109,40 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
         return None
 
 
+def resolve_node(node_id: str, spec: ComponentSpec, raw: dict[str, Any], base_dir: Path,
+                 problems: list[Problem], index: int = 0,
+                 ) -> tuple[ComponentSpec, Params | None, bool]:
+    """Check a node's params and work out its ports from them.
+
+    Returns the component with the node's own ports, the params (None when invalid), and
+    whether the ports are known: the ports of a component whose ports depend on its params
+    are unknown while those params are invalid. Problems are added to ``problems``.
+    """
+    params = _check_params(node_id, index, spec, raw, base_dir, problems)
+    if not spec.dynamic_sides:
+        return spec, params, True
+    if params is None:
+        return spec, None, False
+    try:
+        return spec.resolve(params), params, True
+    except ComponentDefinitionError as exc:
+        problems.append(Problem(message=f"node '{node_id}': {exc}", code="ports", node=node_id,
+                                where=f"nodes[{index}].params"))
+        return spec, params, False
+
+
+def _no_port(node_id: str, spec: ComponentSpec, port: str, side: str,
+             ports: dict[str, Port]) -> str:
+    """Say that a node has no such port; for ports set by params, name the node's ports."""
+    if side not in spec.dynamic_sides:
+        return f"{spec.id} has no {side[:-1]} '{port}'{_suggest(port, list(ports))}"
+    named = [p for p in ports if p != ERROR_PORT]
+    return (f"node '{node_id}' ({spec.id}) has no {side[:-1]} '{port}' with its params; "
+            f"its {side} are: {', '.join(ports) or 'none'}{_suggest(port, named)}")
+
+
 def _check_edge(edge: Edge, index: int, flow_nodes: dict[str, ComponentSpec | None],
-                problems: list[Problem]) -> bool:
+                problems: list[Problem], unresolved: frozenset[str] = frozenset()) -> bool:
     def bad(text: str, code: str) -> bool:
         problems.append(Problem(message=f"edge '{edge.id}': {text}", code=code, edge=edge.id,
                                 where=f"edges[{index}]"))
@@ -124,18 +159,21 @@ def _check_edge(edge: Edge, index: int, flow_nodes: dict[str, ComponentSpec | No
     src, dst = flow_nodes[src_node], flow_nodes[dst_node]
     if src is None or dst is None:
         return False  # the unknown component is reported once, on its node
-    if src_port not in src.outputs:
+    # Ports set by params that are invalid are unknown: the params are reported instead.
+    src_open = src_node in unresolved and "outputs" in src.dynamic_sides
+    dst_open = dst_node in unresolved and "inputs" in dst.dynamic_sides
+    if not src_open and src_port not in src.outputs:
         if src_port in src.inputs:
             return bad(f"'{edge.source}' is an input port; an edge must start at an output "
                        f"(outputs of {src.id}: {', '.join(src.outputs)})", "direction")
-        return bad(f"{src.id} has no output '{src_port}'"
-                   f"{_suggest(src_port, list(src.outputs))}", "unknown-port")
-    if dst_port not in dst.inputs:
+        return bad(_no_port(src_node, src, src_port, "outputs", src.outputs), "unknown-port")
+    if not dst_open and dst_port not in dst.inputs:
         if dst_port in dst.outputs:
             return bad(f"'{edge.target}' is an output port; an edge must end at an input"
                        f" (inputs of {dst.id}: {', '.join(dst.inputs) or 'none'})", "direction")
-        return bad(f"{dst.id} has no input '{dst_port}'"
-                   f"{_suggest(dst_port, list(dst.inputs))}", "unknown-port")
+        return bad(_no_port(dst_node, dst, dst_port, "inputs", dst.inputs), "unknown-port")
+    if src_open or dst_open:
+        return False
     have, want = src.outputs[src_port].type, dst.inputs[dst_port].type
     if not types_compatible(have, want):
         fits = [p for p, port in src.outputs.items() if types_compatible(port.type, want)]
@@ -151,6 +189,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     problems: list[Problem] = []
     specs: dict[str, ComponentSpec | None] = {}
     params: dict[str, Params | None] = {}
+    unresolved: set[str] = set()
     for index, node in enumerate(flow.nodes):
         if node.id in specs:
             problems.append(Problem(message=f"node id '{node.id}' is used more than once",
@@ -165,7 +204,10 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
                         f"{_suggest(node.component, registry.ids())}",
                 code="unknown-component", node=node.id, where=f"nodes[{index}].component"))
             continue
-        params[node.id] = _check_params(node.id, index, spec, node.params, base_dir, problems)
+        specs[node.id], params[node.id], known = resolve_node(node.id, spec, node.params,
+                                                             base_dir, problems, index)
+        if not known:
+            unresolved.add(node.id)
 
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(specs)
@@ -177,7 +219,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
                                     code="duplicate-edge", edge=edge.id, where=f"edges[{index}]"))
             continue
         seen.add(edge.id)
-        if _check_edge(edge, index, specs, problems):
+        if _check_edge(edge, index, specs, problems, frozenset(unresolved)):
             good_edges.append(edge)
         if edge.source_node in specs and edge.target_node in specs:
             graph.add_edge(edge.source_node, edge.target_node)
@@ -192,7 +234,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         incoming[edge.target_node][edge.target_port].append(edge.id)
     wired = {(e.target_node, e.target_port) for e in flow.edges}  # even by a bad edge
     for node_id, spec in specs.items():
-        if spec is None:
+        if spec is None or (node_id in unresolved and "inputs" in spec.dynamic_sides):
             continue
         for port in spec.inputs.values():
             if port.required and (node_id, port.name) not in wired:
@@ -228,14 +270,26 @@ def check_connection(flow: Flow, source: str, target: str, registry: Registry) -
         return Problem(message=f"an edge joins '<node>.<port>' to '<node>.<port>'; "
                                f"'{source}' -> '{target}' does not", code="schema",
                        edge=f"{source}->{target}")
-    specs = {node.id: registry.get(node.component) for node in flow.nodes}
+    specs: dict[str, ComponentSpec | None] = {}
+    unresolved: set[str] = set()
+    for node in flow.nodes:
+        spec = registry.get(node.component)
+        if spec is not None and spec.dynamic_sides:
+            spec, _params, known = resolve_node(node.id, spec, node.params, Path.cwd(), [])
+            if not known:
+                unresolved.add(node.id)
+        specs[node.id] = spec
     if any(e.id == edge.id for e in flow.edges):
         return Problem(message=f"edge '{edge.id}' exists already", code="duplicate-edge",
                        edge=edge.id)
     problems: list[Problem] = []
-    if not _check_edge(edge, len(flow.edges), specs, problems):
+    if not _check_edge(edge, len(flow.edges), specs, problems, frozenset(unresolved)):
         if problems:
             return problems[0]
+        if edge.source_node in unresolved or edge.target_node in unresolved:
+            return Problem(message=f"edge '{edge.id}': the ports of a node whose params are "
+                                   "invalid are not known yet; fix its params first",
+                           code="unresolved-ports", edge=edge.id)
         return Problem(message=f"edge '{edge.id}': a node of an unknown component cannot be "
                                "wired", code="unknown-component", edge=edge.id)
     graph: nx.DiGraph = nx.DiGraph()

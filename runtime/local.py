@@ -125,10 +125,14 @@ class _NodeTask:
         self.started = False
         self.finished = False
         outputs = pn.spec.data_outputs
-        self.single_output = outputs[0] if len(outputs) == 1 else None
+        # A component whose outputs are set by params always returns a dict of them.
+        self.single_output = (outputs[0] if len(outputs) == 1
+                              and "outputs" not in pn.spec.dynamic_sides else None)
+        # The fast path passes the value by position; inputs set by params go by name.
         self.fast = (len(self.stream_ports) == 1 and not self.latest_ports
                      and not self.unconnected and not pn.spec.is_generator
-                     and self.single_output is not None)
+                     and self.single_output is not None
+                     and "inputs" not in pn.spec.dynamic_sides)
 
     # -- firing, run synchronously (inline or in a worker thread) -------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from runtime.api import Run
 from runtime.engine import RunOptions, RunResult
-from runtime.graph import build_plan
+from runtime.graph import build_plan, resolve_node
 from runtime.messages import Batch, Envelope, ErrorRecord
 from runtime.model import Flow
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Registry, component, default_registry
@@ -100,7 +100,12 @@ def run_component(spec: ComponentSpec | str, inputs: dict[str, list[Any]] | None
         nodes.append({"id": f"in_{port}", "component": source.id})
         edges.append({"source": f"in_{port}.data", "target": f"node.{port}"})
     sinks: dict[str, MemorySink] = {}
-    for port in spec.outputs:
+    outputs = spec.outputs
+    if "outputs" in spec.dynamic_sides:  # a sink on each port the params give
+        resolved, _params, known = resolve_node("node", spec, dict(params or {}),
+                                                base_dir or Path.cwd(), [])
+        outputs = resolved.outputs if known else outputs
+    for port in outputs:
         sink = MemorySink(f"testing.sink.{port}")
         sinks[port] = sink
         extra.append(sink.spec)

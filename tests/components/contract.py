@@ -48,6 +48,8 @@ def contract_tests(module: str, contract: dict[str, dict[str, Any]],
         assert {p["name"]: p["type"] for p in info["outputs"]} == {
             **want["outputs"], "error": "ErrorRecord"}
         assert set(info["params_schema"].get("required", [])) == want["required"]
+        # ports set by params: the contract lists those of the default params
+        assert info["dynamic_sides"] == want.get("dynamic_sides", [])
         fields = runtime.default_registry().get(component_id).params_model.model_fields
         for name, default in want["defaults"].items():
             assert fields[name].get_default(call_default_factory=True) == default

@@ -41,7 +41,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"data": ("Any", "stream")},
         "outputs": {"count": "int"},
         "required": set(),
-        "defaults": {},
+        "defaults": {"unit": "messages"},
     },
 }
 
@@ -227,3 +227,43 @@ def test_ten_identities_then_count() -> None:
     assert result.status == "ok"
     assert counts == [5000]
     assert result.edges["id9.data->count.data"] == 5000
+
+
+def test_count_rows_sums_the_rows_of_every_frame() -> None:
+    frames = [pd.DataFrame({"a": range(n)}) for n in (3, 0, 7, 1)]
+    out = run_component("stream.count", {"data": frames}, {"unit": "rows"})
+    assert out.errors == []
+    assert out["count"] == [len(pd.concat(frames))] == [11]
+
+
+def test_count_rows_after_chunks_is_the_rows_of_the_source() -> None:
+    frame = pd.DataFrame({"a": range(1003)})
+    result, counts = run_chain([frame], [("split", "stream.chunks", {"rows": 100}),
+                                         ("count", "stream.count", {"unit": "rows"})],
+                               out_port="count")
+    assert result.status == "ok"
+    assert result.edges["split.data->count.data"] == 11
+    assert counts == [1003]
+
+
+def test_count_messages_is_the_default_and_counts_frames_as_one() -> None:
+    frames = [pd.DataFrame({"a": range(5)}), pd.DataFrame({"a": range(2)})]
+    assert run_component("stream.count", {"data": frames})["count"] == [2]
+    assert run_component("stream.count", {"data": frames},
+                         {"unit": "messages"})["count"] == [2]
+
+
+def test_count_rows_of_something_else_is_an_error_record_and_not_counted() -> None:
+    frame = pd.DataFrame({"a": range(4)})
+    out = run_component("stream.count", {"data": [frame, 7, [1, 2], frame]}, {"unit": "rows"})
+    assert out["count"] == [8]
+    assert [e.error for e in out.errors] == ["TypeError", "TypeError"]
+    assert "counts DataFrame rows, but got a message of type int" in out.errors[0].message
+    assert "use unit 'messages'" in out.errors[0].message
+    assert out.result.status == "errors"
+
+
+def test_count_needs_a_known_unit() -> None:
+    problems = param_problems("stream.count", {"unit": "bytes"})
+    assert [(p.node, p.param) for p in problems] == [("n", "unit")]
+    assert "'messages' or 'rows'" in problems[0].message

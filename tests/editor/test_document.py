@@ -493,3 +493,87 @@ def test_unknown_top_level_keys_survive_edits(registry: runtime.Registry) -> Non
     assert doc.data["x-future"] == {"keep": True}
     assert doc.data["meta"] == {"odd": [1]}
     assert doc.data["description"] == IRIS["description"]
+
+
+# -- nodes whose ports follow their params ------------------------------------------------
+
+ROUTED: dict[str, Any] = {
+    "edgewise": 1, "name": "routed",
+    "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "iris"}},
+        {"id": "r", "component": "frame.route",
+         "params": {"routes": {"wide": "sepal_width > 3", "long": "sepal_length > 6"}}},
+        {"id": "c1", "component": "stream.count"},
+        {"id": "c2", "component": "stream.count"},
+        {"id": "c3", "component": "stream.count"}],
+    "edges": [{"source": "load.data", "target": "r.data"},
+              {"source": "r.wide", "target": "c1.data"},
+              {"source": "r.long", "target": "c2.data"},
+              {"source": "r.otherwise", "target": "c3.data"}],
+}
+ROUTED_EDGES = {"load.data->r.data", "r.wide->c1.data", "r.long->c2.data",
+                "r.otherwise->c3.data"}
+
+
+@pytest.fixture
+def routed(registry: runtime.Registry) -> FlowDocument:
+    return FlowDocument(copy.deepcopy(ROUTED), registry)
+
+
+def port_names(doc: FlowDocument, node_id: str) -> list[str]:
+    node = doc.node(node_id)
+    assert node is not None
+    ports = doc.ports(node)
+    assert ports is not None
+    return [p["name"] for p in ports["outputs"]]
+
+
+def test_a_route_node_has_the_ports_of_its_routes(routed: FlowDocument) -> None:
+    assert port_names(routed, "r") == ["wide", "long", "otherwise", "error"]
+    load = routed.node("load")
+    assert load is not None and routed.ports(load) is None  # static ports: the catalogue's
+
+
+def test_removing_a_route_drops_its_edge_and_one_undo_restores_both(
+        routed: FlowDocument, clock: Clock) -> None:
+    routed.set_params("r", {"routes": {"wide": "sepal_width > 3", "big": "petal_width > 1"}})
+    assert port_names(routed, "r") == ["wide", "big", "otherwise", "error"]
+    assert edge_ids(routed) == ROUTED_EDGES - {"r.long->c2.data"}
+    assert routed.undo()
+    assert routed.data == ROUTED
+    assert port_names(routed, "r") == ["wide", "long", "otherwise", "error"]
+    assert routed.redo()
+    assert edge_ids(routed) == ROUTED_EDGES - {"r.long->c2.data"}
+
+
+def test_a_route_name_half_typed_gets_its_edge_back_when_whole(
+        routed: FlowDocument, clock: Clock) -> None:
+    for name in ("lon", "lo", "lon", "long"):  # keystrokes, closer than the typing pause
+        clock.now += 0.2
+        routed.set_params("r", {"routes": {"wide": "sepal_width > 3",
+                                           name: "sepal_length > 6"}})
+        assert ("r.long->c2.data" in edge_ids(routed)) == (name == "long")
+    assert routed.data == ROUTED
+    clock.now += TYPING_PAUSE + 1
+    routed.set_params("r", {"routes": {"wide": "sepal_width > 3"}})
+    assert edge_ids(routed) == ROUTED_EDGES - {"r.long->c2.data"}
+    assert routed.undo()
+    assert routed.data == ROUTED
+
+
+def test_invalid_params_keep_the_edges_and_the_last_ports(
+        routed: FlowDocument, clock: Clock) -> None:
+    routed.set_params("r", {"routes": {"Wide": "sepal_width > 3"}})
+    assert edge_ids(routed) == ROUTED_EDGES
+    assert port_names(routed, "r") == ["wide", "long", "otherwise", "error"]
+    clock.now += 0.2
+    routed.set_params("r", {"routes": {"wide": "sepal_width > 3"}})  # whole again
+    assert edge_ids(routed) == ROUTED_EDGES - {"r.long->c2.data"}
+    assert routed.undo()
+    assert routed.data == ROUTED
+
+
+def test_other_params_edits_do_not_touch_edges(routed: FlowDocument) -> None:
+    routed.set_params("r", {"routes": {"wide": "sepal_width > 3", "long": "sepal_length > 7"},
+                            "emit_empty": True})
+    assert edge_ids(routed) == ROUTED_EDGES
