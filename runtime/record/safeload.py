@@ -133,7 +133,7 @@ def check_model(path: Path, what: str) -> list[str]:
     try:
         listed: list[str] = skops.io.get_untrusted_types(file=path)
     except Exception as exc:  # noqa: BLE001 - any failure to read the file is a refusal
-        msg = (f"{what} in {path} is not a readable skops file "
+        msg = (f"{what} in {path} cannot be read as a skops file "
                f"({type(exc).__name__}: {plain(exc)}); not loaded")
         raise UnsafeModelError(msg) from None
     refused = refused_types(listed)

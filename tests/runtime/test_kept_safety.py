@@ -178,7 +178,7 @@ def test_a_damaged_model_file_is_refused_with_a_message(tmp_path: Path) -> None:
     broken = tmp_path / "model.skops"
     broken.write_bytes(b"not a zip file")
 
-    with pytest.raises(UnsafeModelError, match="is not a readable skops file"):
+    with pytest.raises(UnsafeModelError, match="cannot be read as a skops file"):
         load_model(broken, "the model")
 
 
