@@ -268,6 +268,9 @@ def cmd_components(args: argparse.Namespace) -> int:
                                                       else "") for p in spec["inputs"])
         outs = ", ".join(f"{p['name']}:{p['type']}" for p in spec["outputs"]
                          if p["name"] != "error")
+        dynamic = spec.get("dynamic_sides", [])
+        ins = f"set by params (e.g. {ins or '–'})" if "inputs" in dynamic else ins
+        outs = f"set by params (e.g. {outs or '–'})" if "outputs" in dynamic else outs
         table.add_row(*(escape(plain(text)) for text in (spec["id"], ins or "–", outs or "–",
                                                          spec["title"])))
     Console(highlight=False).print(table)
