@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -30,11 +31,11 @@ class ReadParams(Params):
 def _to_frame(table: Any) -> pd.DataFrame:
     """Turn an Arrow table into a DataFrame exactly as ``pandas.read_parquet`` does."""
     try:  # the conversion read_parquet itself uses (pandas 2.2 and later)
-        from pandas.io._util import arrow_table_to_pandas
-    except ImportError:  # pragma: no cover - older pandas converts with pyarrow's defaults
+        convert = importlib.import_module("pandas.io._util").arrow_table_to_pandas
+    except (ImportError, AttributeError):  # pragma: no cover - older pandas: pyarrow's own
         frame: pd.DataFrame = table.to_pandas()
     else:
-        frame = arrow_table_to_pandas(table)
+        frame = convert(table)
     metadata = table.schema.metadata or {}
     if b"PANDAS_ATTRS" in metadata:
         frame.attrs = json.loads(metadata[b"PANDAS_ATTRS"])
