@@ -173,6 +173,11 @@ class AtomicOutput:
         """Whether anything was written yet."""
         return self._handle is not None
 
+    @property
+    def failed(self) -> bool:
+        """Whether a message failed, so the target will not be replaced."""
+        return self._first_failure is not None
+
     def firing(self) -> _Firing:
         """Guard one firing's work: if the ``with out.firing():`` block raises, all fails.
 
