@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import (
     Field,
     ModelWrapValidatorHandler,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from components._problems import param_problem
 from runtime import Params, component
 
 if TYPE_CHECKING:
@@ -94,20 +93,14 @@ class LoadParams(Params):
             msg = (f"n_informative ({informative}) + n_redundant ({redundant}) is more than "
                    f"n_features ({features}); make_classification needs n_features of at "
                    f"least {informative + redundant}")
-            raise _problem(msg, field="n_features", value=features)
+            raise param_problem(msg, field="n_features", value=features, model=cls.__name__)
         if classes * 2 > 2 ** informative:
             msg = (f"{classes} classes need n_informative of at least "
                    f"{(classes * 2 - 1).bit_length()} (make_classification puts two clusters "
                    "per class on the corners of a hypercube)")
-            raise _problem(msg, field="n_informative", value=informative)
+            raise param_problem(msg, field="n_informative", value=informative,
+                                    model=cls.__name__)
         return params
-
-
-def _problem(message: str, *, field: str, value: Any) -> ValidationError:
-    """A validation error about one param, so that validation names that param."""
-    error = PydanticCustomError("value_error", "{reason}", {"reason": message})
-    return ValidationError.from_exception_data(
-        "LoadParams", [InitErrorDetails(type=error, loc=(field,), input=value)])
 
 
 def _generated(params: LoadParams) -> pd.DataFrame:
