@@ -92,10 +92,15 @@ class ReadParams(Params):
     def _reads_only(cls, data: Any, handler: ModelWrapValidatorHandler[ReadParams],
                     ) -> ReadParams:
         params = handler(data)
+        from components._sqlite import QueryConnection, ReadOnlyQueryError, check_select
+
+        try:
+            check_select(params.query)
+        except ReadOnlyQueryError as exc:
+            raise param_problem(str(exc), field="query", value=params.query,
+                                model=cls.__name__) from None
         if is_url(params.database) or not Path(params.database).is_file():
             return params
-        from components._sqlite import QueryConnection, ReadOnlyQueryError
-
         try:
             connection = QueryConnection(params.database, timeout=0.2)
         except sqlite3.Error:

@@ -315,6 +315,13 @@ def test_a_url_is_not_taken_for_a_missing_file() -> None:
     assert param_problems("sql.write", {"database": "sqlite:///x.db", "table": "t"}) == []
 
 
+def test_a_statement_that_is_not_a_query_is_refused_for_a_url_too() -> None:
+    [problem] = param_problems("sql.read", {"database": "postgresql://user@host/db",
+                                            "query": "TRUNCATE people"})
+    assert problem.param == "query"
+    assert f"{NOT_A_QUERY} TRUNCATE" in problem.message
+
+
 def test_a_url_without_sqlalchemy_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
                                                        tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # import fails, as when missing
@@ -367,9 +374,9 @@ def test_a_sqlite_url_query_that_writes_is_refused(database: Path) -> None:
     [error] = out.errors
     assert "not authorized" in error.message
     assert database.read_bytes() == before
-    out = run_component("sql.read", params={"database": f"sqlite:///{database}",
-                                            "query": "DROP TABLE people"})
-    assert f"{NOT_A_QUERY} DROP" in out.errors[0].message
+    problems = param_problems("sql.read", {"database": f"sqlite:///{database}",
+                                           "query": "DROP TABLE people"})
+    assert f"{NOT_A_QUERY} DROP" in problems[0].message
     pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0]), people())
 
 
