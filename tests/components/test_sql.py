@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,25 +260,37 @@ def test_a_failed_chunk_leaves_the_table_as_it_was(database: Path, if_exists: st
     assert database.read_bytes() == before
 
 
-def test_an_aborted_run_commits_nothing(database: Path) -> None:
-    @runtime.component("testing.breaks", outputs={"data": "DataFrame"})
-    def breaks() -> Iterator[pd.DataFrame]:
-        """Emit a chunk, then fail."""
+@pytest.mark.parametrize("how", ["fail", "stop"])
+def test_a_run_cut_short_after_a_chunk_was_written_commits_nothing(database: Path,
+                                                                   how: str) -> None:
+    wrote = threading.Event()
+    holder: list[runtime.Run] = []
+
+    @runtime.component("testing.cut_short", outputs={"data": "DataFrame"}, threaded=True)
+    def cut_short() -> Iterator[pd.DataFrame]:
+        """Emit a chunk, wait until the writer has written it, then fail or stop."""
         yield people(3, 200)
-        msg = "source broke"
-        raise RuntimeError(msg)
+        assert wrote.wait(10)
+        if how == "fail":
+            msg = "source broke"
+            raise RuntimeError(msg)
+        holder[0].stop()
+        yield people(3, 203)
 
     flow = runtime.Flow.model_validate({
-        "edgewise": 1, "name": "abort",
-        "nodes": [{"id": "src", "component": "testing.breaks"},
+        "edgewise": 1, "name": "cut",
+        "nodes": [{"id": "src", "component": "testing.cut_short"},
                   {"id": "write", "component": "sql.write",
                    "params": {"database": "data.db", "table": "people",
                               "if_exists": "replace"}}],
         "edges": [{"source": "src.data", "target": "write.data"}]})
-    registry = runtime.default_registry().with_components(breaks)
+    registry = runtime.default_registry().with_components(cut_short)
     run = runtime.Run(runtime.plan(flow, registry=registry, base_dir=database.parent),
                       options=runtime.RunOptions(fail_fast=True, batch_size=1))
-    assert run.run().status == "aborted"
+    holder.append(run)
+    run.hooks.add("fired", lambda node, count: wrote.set() if node == "write" else None)
+    assert run.run().status == ("aborted" if how == "fail" else "stopped")
+    assert wrote.is_set()
     pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0]), people())
 
 
