@@ -399,3 +399,14 @@ def test_a_url_password_is_not_shown_in_messages(monkeypatch: pytest.MonkeyPatch
                         {"database": "postgresql://ann:s3cret@db.example/shop", "table": "t"})
     assert "postgresql://ann:***@db.example/shop" in out.errors[0].message
     assert all("s3cret" not in e.message for e in out.errors)
+
+
+def test_write_to_a_file_that_is_not_a_database_leaves_it_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    text = "these are notes, not a database, and they must stay as they are\n" * 20
+    path.write_text(text)
+    out = run_component("sql.write", {"data": [people(2)]},
+                        {"database": str(path), "table": "people"})
+    assert out.result.status == "errors"
+    assert "file is not a database" in out.errors[0].message
+    assert path.read_text() == text
