@@ -1,6 +1,7 @@
 """Atomic output files: write next to the target, then rename over it when the stream ends.
 
-The rules every file-writing component follows (``csv.write``, ``jsonl.write``):
+The rules every file-writing component follows (``csv.write``, ``jsonl.write``,
+``parquet.write``, ``model.save``):
 
 - Until the stream ends, data goes to a hidden ``.<name>.<random>.partial`` file in the
   target's folder. When the stream ends and every message was written, that file is renamed
@@ -23,9 +24,10 @@ import re
 import stat
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from runtime.params import special_file_kind
 
@@ -109,15 +111,18 @@ class _Firing:
 
 
 class AtomicOutput:
-    """A text file that appears at ``path`` only when ``finish()`` is called and all went well.
+    """A file that appears at ``path`` only when ``finish()`` is called and all went well.
 
-    See the module docstring for what happens to the file when a run fails or is stopped.
+    A text file by default (write through ``handle()``); with ``binary=True``, a binary one
+    (write through ``buffer()``). See the module docstring for what happens to the file
+    when a run fails or is stopped.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, binary: bool = False) -> None:
         self.path = _real(Path(path))
         self.partial = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
-        self._handle: IO[str] | None = None
+        self.binary = binary
+        self._handle: IO[Any] | None = None
         self._tmp: str | None = None
         self._lock = threading.Lock()
         self._discarded = False
@@ -134,7 +139,20 @@ class AtomicOutput:
             raise WriteError(msg)
 
     def handle(self) -> IO[str]:
-        """Open the hidden file on first use and return it."""
+        """Open the hidden text file on first use and return it."""
+        if self.binary:
+            msg = f"the output {self.path} is a binary file; write to buffer()"
+            raise TypeError(msg)
+        return self._open()
+
+    def buffer(self) -> IO[bytes]:
+        """Open the hidden binary file on first use and return it."""
+        if not self.binary:
+            msg = f"the output {self.path} is a text file; write to handle()"
+            raise TypeError(msg)
+        return self._open()
+
+    def _open(self) -> IO[Any]:
         with self._lock:
             if self._discarded:
                 msg = f"the output {self.path} was abandoned when the run stopped"
@@ -146,13 +164,19 @@ class AtomicOutput:
                 fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.",
                                                  suffix=PARTIAL_SUFFIX, dir=self.path.parent)
                 _lock(fd, wait=True)
-                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+                self._handle = (os.fdopen(fd, "wb") if self.binary else
+                                os.fdopen(fd, "w", encoding="utf-8", newline=""))
             return self._handle
 
     @property
     def started(self) -> bool:
         """Whether anything was written yet."""
         return self._handle is not None
+
+    @property
+    def failed(self) -> bool:
+        """Whether a message failed, so the target will not be replaced."""
+        return self._first_failure is not None
 
     def firing(self) -> _Firing:
         """Guard one firing's work: if the ``with out.firing():`` block raises, all fails.
@@ -181,8 +205,12 @@ class AtomicOutput:
         elif isinstance(exc, Exception):
             self._fail(f"{type(exc).__name__}: {exc}")
 
-    def finish(self) -> None:
+    def finish(self, last: Callable[[], object] | None = None) -> None:
         """Move the finished file into place (an empty one if nothing came).
+
+        Args:
+            last: writes the file's last bytes (say, a footer) first; if it fails with an
+                OSError, finishing fails as if the final flush had failed.
 
         Raises:
             WriteError: a message failed, or finishing the file failed (say, on a full
@@ -194,7 +222,9 @@ class AtomicOutput:
                    f"{self._outcome}. First failure: {self._first_failure}")
             raise WriteError(msg)
         try:
-            handle = self.handle()
+            if last is not None:
+                last()
+            handle = self._open()
             handle.flush()
             os.fsync(handle.fileno())
             self._refuse_special()

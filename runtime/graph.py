@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Regis
 from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
+URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
+URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def types_compatible(source: str, target: str) -> bool:
@@ -76,6 +79,10 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
     kinds = path_fields(spec.params_model)
     for name, kind in kinds.items():
         value = values.get(name)
+        extra = spec.params_model.model_fields[name].json_schema_extra
+        if isinstance(value, str) and isinstance(extra, dict) and extra.get(URL_KEY) and \
+                URL_SCHEME.match(value):
+            continue  # a URL, passed on unresolved
         if isinstance(value, str) and value:
             try:
                 resolved = (base_dir / value).resolve()

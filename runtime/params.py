@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from runtime.graph import PATH_KEY
+from runtime.graph import PATH_KEY, URL_KEY
 from runtime.model import file_kind
 
 
@@ -77,17 +77,25 @@ def _checked(info: Any, check: Any) -> Any:
     return info
 
 
-def input_path(description: str, **kwargs: Any) -> Any:
-    """A param naming a file that must exist; relative paths resolve against the flow file."""
-    return _checked(Field(description=description, json_schema_extra={PATH_KEY: "input"},
+def _extra(kind: str, url: bool) -> dict[str, Any]:
+    return {PATH_KEY: kind, URL_KEY: True} if url else {PATH_KEY: kind}
+
+
+def input_path(description: str, *, url: bool = False, **kwargs: Any) -> Any:
+    """A param naming a file that must exist; relative paths resolve against the flow file.
+
+    With ``url=True``, a value such as ``postgresql://host/db`` is taken as a URL, as it is.
+    """
+    return _checked(Field(description=description, json_schema_extra=_extra("input", url),
                           **kwargs), _readable)
 
 
-def output_path(description: str, **kwargs: Any) -> Any:
+def output_path(description: str, *, url: bool = False, **kwargs: Any) -> Any:
     """A param naming a file to write; relative paths resolve against the flow file.
 
     The flow is invalid if the path is already taken by anything but a regular file (a
-    device such as ``/dev/null``, a folder, a pipe, or a link to one of them).
+    device such as ``/dev/null``, a folder, a pipe, or a link to one of them). With
+    ``url=True``, a value such as ``postgresql://host/db`` is taken as a URL, as it is.
     """
-    return _checked(Field(description=description, json_schema_extra={PATH_KEY: "output"},
+    return _checked(Field(description=description, json_schema_extra=_extra("output", url),
                           **kwargs), _writable)

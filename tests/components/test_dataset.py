@@ -5,8 +5,11 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
-from contract import contract_tests
+from contract import contract_tests, param_problems
+from sklearn import datasets
 
 import runtime
 from runtime.testing import run_component
@@ -17,7 +20,9 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {},
         "outputs": {"data": "DataFrame"},
         "required": {"name"},
-        "defaults": {},
+        "defaults": {"n_samples": None, "n_features": None, "n_informative": None,
+                     "n_redundant": None, "n_classes": None, "n_targets": None,
+                     "noise": None, "random_state": 0},
     },
 }
 
@@ -79,3 +84,88 @@ def test_load_refuses_a_missing_or_unknown_name_at_validation(params: dict[str, 
         "edges": []})
     problems = runtime.validate(flow)
     assert [(p.node, p.param) for p in problems] == [("load", "name")]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_load_linnerud_is_scikit_learns_frame() -> None:
+    [frame] = run_component("dataset.load", params={"name": "linnerud"})["data"]
+    pd.testing.assert_frame_equal(frame, datasets.load_linnerud(as_frame=True).frame)
+    assert list(frame.columns) == ["Chins", "Situps", "Jumps", "Weight", "Waist", "Pulse"]
+
+
+def generated(params: dict[str, Any]) -> pd.DataFrame:
+    out = run_component("dataset.load", params=params)
+    assert out.errors == []
+    [frame] = out["data"]
+    return frame
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize("options", [
+    {},
+    {"n_samples": 500, "n_features": 8, "n_informative": 3, "n_redundant": 1, "n_classes": 3,
+     "random_state": 7},
+])
+def test_make_classification_equals_scikit_learn(options: dict[str, Any]) -> None:
+    frame = generated({"name": "make_classification", **options})
+    x, y = datasets.make_classification(**{"random_state": 0, **options})
+    assert frame.shape == (x.shape[0], x.shape[1] + 1)
+    assert list(frame.columns) == [f"feature_{i}" for i in range(x.shape[1])] + ["target"]
+    np.testing.assert_array_equal(frame.drop(columns="target").to_numpy(), x)
+    np.testing.assert_array_equal(frame["target"].to_numpy(), y)
+    assert frame["target"].dtype == y.dtype
+    assert list(frame.index) == list(range(len(x)))
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize("options", [
+    {},
+    {"n_samples": 300, "n_features": 5, "n_informative": 2, "noise": 0.5, "random_state": 3},
+])
+def test_make_regression_equals_scikit_learn(options: dict[str, Any]) -> None:
+    frame = generated({"name": "make_regression", **options})
+    x, y = datasets.make_regression(**{"random_state": 0, **options})
+    expected = pd.DataFrame(x, columns=[f"feature_{i}" for i in range(x.shape[1])])
+    expected["target"] = y
+    pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+
+
+def test_make_regression_with_several_targets() -> None:
+    frame = generated({"name": "make_regression", "n_samples": 20, "n_features": 4,
+                       "n_targets": 3})
+    _x, y = datasets.make_regression(n_samples=20, n_features=4, n_targets=3, random_state=0)
+    assert list(frame.columns[-3:]) == ["target_0", "target_1", "target_2"]
+    np.testing.assert_array_equal(frame[["target_0", "target_1", "target_2"]].to_numpy(), y)
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data() -> None:
+    first = generated({"name": "make_classification", "random_state": 1})
+    pd.testing.assert_frame_equal(first, generated({"name": "make_classification",
+                                                    "random_state": 1}))
+    assert not first.equals(generated({"name": "make_classification", "random_state": 2}))
+
+
+@pytest.mark.parametrize(("params", "param", "words"), [
+    ({"name": "iris", "n_samples": 50}, "n_samples", "applies only to the generated sets"),
+    ({"name": "linnerud", "random_state": 1}, "random_state", "the linnerud data set is fixed"),
+    ({"name": "diabetes", "noise": 0.1}, "noise", "applies only to the generated sets"),
+    ({"name": "make_regression", "n_classes": 3}, "n_classes",
+     "applies only to make_classification, not to make_regression"),
+    ({"name": "make_classification", "noise": 1.0}, "noise", "applies only to make_regression"),
+    ({"name": "make_classification", "n_samples": 0}, "n_samples", "greater than 0"),
+    ({"name": "make_classification", "n_features": 3}, "n_features",
+     "needs n_features of at least 4"),
+    ({"name": "make_classification", "n_classes": 5}, "n_informative",
+     "5 classes need n_informative of at least 4"),
+])
+def test_settings_that_do_not_apply_or_cannot_work_are_validation_problems(
+        params: dict[str, Any], param: str, words: str) -> None:
+    [problem] = param_problems("dataset.load", params)
+    assert problem.param == param
+    assert words in problem.message
+
+
+def test_settings_that_work_are_not_problems() -> None:
+    assert param_problems("dataset.load", {"name": "make_classification", "n_features": 4,
+                                           "n_classes": 3, "n_informative": 3,
+                                           "n_redundant": 1}) == []
