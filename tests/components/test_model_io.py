@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from tampering import tamper
 
 import runtime
 from runtime.testing import run_component
@@ -138,30 +137,6 @@ def test_load_missing_or_impossible_path_is_a_validation_problem(tmp_path: Path,
                                                                  path: str) -> None:
     problems = runtime.validate(one_node_flow("model.load", {"path": path}), base_dir=tmp_path)
     assert [(p.node, p.param) for p in problems] == [("n", "path")]
-
-
-def tamper(model_file: Path, marker: Path, module: str = "builtins", name: str = "eval") -> None:
-    """Add an attribute whose loading calls ``module.name`` on code that writes ``marker``."""
-    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
-    payload = {"__class__": name, "__module__": module,
-               "__loader__": "ConstructorFromReduceNode",
-               "content": {"__class__": "tuple", "__module__": "builtins",
-                           "__loader__": "TupleNode",
-                           "content": [{"__class__": "str", "__module__": "builtins",
-                                        "__loader__": "JsonNode", "content": json.dumps(code),
-                                        "is_json": True}]}}
-    with zipfile.ZipFile(model_file) as source:
-        files = {n: source.read(n) for n in source.namelist()}
-    schema = json.loads(files["schema.json"])
-    attributes = schema["content"]
-    attributes["content"]["note"] = payload
-    # the attribute dict zips its keys with their types: without one, 'note' is dropped
-    attributes["key_types"]["content"].append(
-        {"__class__": "str", "__module__": "builtins", "__loader__": "TypeNode"})
-    files["schema.json"] = json.dumps(schema).encode()
-    with zipfile.ZipFile(model_file, "w") as target:
-        for file_name, data in files.items():
-            target.writestr(file_name, data)
 
 
 @pytest.fixture

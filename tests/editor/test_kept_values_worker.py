@@ -7,14 +7,13 @@ guarded, so the inspector still shows a kept model, and refuses a tampered one i
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
+from tampering import tamper
 
 import runtime
 
@@ -33,26 +32,6 @@ if sys.argv[1:2] == ["edit"]:  # the editor server itself, not the processes it 
 
     sys.meta_path.insert(0, _NoSkops())
 '''
-
-
-def tamper(model_file: Path, marker: Path) -> None:
-    """Add an attribute whose loading calls builtins.eval on code that writes ``marker``."""
-    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
-    payload = {"__class__": "eval", "__module__": "builtins",
-               "__loader__": "ConstructorFromReduceNode",
-               "content": {"__class__": "tuple", "__module__": "builtins",
-                           "__loader__": "TupleNode",
-                           "content": [{"__class__": "str", "__module__": "builtins",
-                                        "__loader__": "JsonNode", "content": json.dumps(code),
-                                        "is_json": True}]}}
-    with zipfile.ZipFile(model_file) as source:
-        files = {n: source.read(n) for n in source.namelist()}
-    schema = json.loads(files["schema.json"])
-    schema["content"]["content"]["note"] = payload
-    files["schema.json"] = json.dumps(schema).encode()
-    with zipfile.ZipFile(model_file, "w") as target:
-        for name, data in files.items():
-            target.writestr(name, data)
 
 
 def test_a_kept_model_is_shown_and_a_tampered_one_refused_without_the_server_loading_it(

@@ -10,13 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from tampering import tamper
 
 from runtime import Run, plan
 from runtime.record import RunStore
@@ -68,30 +68,6 @@ def record(flow: dict[str, Any], workspace: Path) -> RunStore:
     result = run.run()
     assert result.status == "ok", result.to_json()
     return recorder.store
-
-
-def tamper(model_file: Path, marker: Path, module: str = "builtins",
-           name: str = "eval") -> None:
-    """Add an attribute to a kept model whose loading calls ``module.name`` on code text.
-
-    The code writes ``marker``: if the file exists afterwards, the payload ran.
-    """
-    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
-    payload = {"__class__": name, "__module__": module,
-               "__loader__": "ConstructorFromReduceNode",
-               "content": {"__class__": "tuple", "__module__": "builtins",
-                           "__loader__": "TupleNode",
-                           "content": [{"__class__": "str", "__module__": "builtins",
-                                        "__loader__": "JsonNode", "content": json.dumps(code),
-                                        "is_json": True}]}}
-    with zipfile.ZipFile(model_file) as source:
-        files = {n: source.read(n) for n in source.namelist()}
-    schema = json.loads(files["schema.json"])
-    schema["content"]["content"]["note"] = payload
-    files["schema.json"] = json.dumps(schema).encode()
-    with zipfile.ZipFile(model_file, "w") as target:
-        for file_name, data in files.items():
-            target.writestr(file_name, data)
 
 
 def edgewise(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -224,4 +200,22 @@ def test_replay_refuses_a_tampered_model_before_running_anything(
     assert "Traceback" not in result.stderr
     assert "builtins.eval" in result.stderr and "not loaded" in result.stderr
     assert [p.name for p in runs.iterdir()] == [store.id]
+    assert not marker.exists()
+
+
+def test_the_tampered_kept_model_really_runs_its_payload_if_trusted_blindly(
+        tampered: tuple[RunStore, Path], tmp_path: Path) -> None:
+    # What the allow-list guards against: the same file, loaded trusting what it lists.
+    import shutil
+
+    import skops.io
+
+    store, marker = tampered
+    [message] = store.messages("fit0.model")
+    copy = tmp_path / "copy.skops"
+    shutil.copy(store.values_dir / f"{message.id}.skops", copy)
+    blind_marker = tmp_path / "blind.txt"
+    tamper(copy, blind_marker)  # a second payload, writing a marker of this test's own
+    skops.io.load(copy, trusted=skops.io.get_untrusted_types(file=copy))
+    assert blind_marker.read_text() == "ran"
     assert not marker.exists()
