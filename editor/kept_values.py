@@ -100,12 +100,8 @@ def trace_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step
             lines.append(f"{PAD * (step.depth + 1)}{what} #{side.id} {side.origin} "
                          f"{info.get('summary', '')}")
         source = step.source or {}
-        if source.get("line"):
-            lines.append(f"{PAD * (step.depth + 1)}source: {source['file']} line "
-                         f"{source['line']}")
-        elif source.get("dataset"):
-            lines.append(f"{PAD * (step.depth + 1)}source: dataset {source['dataset']}, "
-                         f"row {source['row']}")
+        if source.get("text"):
+            lines.append(f"{PAD * (step.depth + 1)}source: {source['text']}")
         if step.note:
             lines.append(step.note)
     if row is not None:

@@ -227,12 +227,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
             kind = (side.preview or {}).get("summary", "")
             console.print(_safe(f"{'  ' * min(depth, 12)}   with #{side.id} {side.origin} "
                                 f"{kind}"))
-        if step.source and step.source.get("line"):
-            console.print(_safe(f"{'  ' * min(depth, 12)}   source: {step.source['file']} "
-                                f"line {step.source['line']}"))
-        elif step.source and step.source.get("dataset"):
-            console.print(_safe(f"{'  ' * min(depth, 12)}   source: dataset "
-                                f"{step.source['dataset']}, row {step.source['row']}"))
+        if step.source and step.source.get("text"):
+            console.print(_safe(f"{'  ' * min(depth, 12)}   source: {step.source['text']}"))
         if step.note:
             console.print(f"[yellow]{_safe(step.note)}[/]")
     return EXIT_OK

@@ -67,16 +67,33 @@ class Lineage:
         return message.kept == "dataframe" or (message.preview or {}).get("kind") == "dataframe"
 
     def source_of(self, message: MessageInfo, row: Any) -> dict[str, Any] | None:
-        """Where a row of a source message came from: for csv.read, the file and line."""
+        """Where a row of a source message came from, with ``text`` saying it in words.
+
+        For ``csv.read``, the file and line; for ``parquet.read``, the file and row id; for
+        ``sql.read``, the database, query and row id; for ``dataset.load``, the data set.
+        """
         component = self.components.get(message.node)
         params = self.params.get(message.node, {})
-        if component == "csv.read" and row is not None:
-            path = Path(str(params.get("path", "")))
-            return {"component": component, "file": str(path),
-                    "line": int(_plain(row)) + 2, "row": _plain(row)}
-        if component == "dataset.load" and row is not None:
-            return {"component": component, "dataset": params.get("name"), "row": _plain(row)}
-        return {"component": component} if component else None
+        if row is None or component is None:
+            return {"component": component} if component else None
+        row = _plain(row)
+        if component == "csv.read":
+            path = str(Path(str(params.get("path", ""))))
+            return {"component": component, "file": path, "line": int(row) + 2, "row": row,
+                    "text": f"{path} line {int(row) + 2}"}
+        if component == "parquet.read":
+            path = str(Path(str(params.get("path", ""))))
+            return {"component": component, "file": path, "row": row,
+                    "text": f"{path} row {row}"}
+        if component == "sql.read":
+            database = str(params.get("database", ""))
+            return {"component": component, "database": database,
+                    "query": params.get("query"), "row": row,
+                    "text": f"{database} ({params.get('query')}) row {row}"}
+        if component == "dataset.load":
+            return {"component": component, "dataset": params.get("name"), "row": row,
+                    "text": f"dataset {params.get('name')}, row {row}"}
+        return {"component": component}
 
     # -- tracing -------------------------------------------------------------------------
 

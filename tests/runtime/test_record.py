@@ -433,7 +433,8 @@ def test_a_row_traces_back_to_its_line_in_the_csv(dead_letter: Recorded) -> None
     assert steps[0].row == 595
     assert [m.origin for m in steps[0].side_inputs] == ["fit.model"]
     assert steps[-1].source == {"component": "csv.read", "file": "data/readings.csv",
-                                "line": 597, "row": 595}
+                                "line": 597, "row": 595,
+                                "text": "data/readings.csv line 597"}
     line = (dead_letter.workspace / "data" / "readings.csv").read_text().splitlines()[596]
     assert line.startswith("r0595,")
 
@@ -535,7 +536,7 @@ def test_row_lineage_says_so_when_a_row_cannot_be_told_apart(small: Path) -> Non
     # a row only one input has is still followed to its line
     steps = Lineage(run.store).trace(both.id, 12)
     assert steps[-1].source == {"component": "csv.read", "file": "data/in.csv", "line": 14,
-                                "row": 12}
+                                "row": 12, "text": "data/in.csv line 14"}
 
 
 def test_row_lineage_stops_where_a_node_builds_new_rows(small: Path) -> None:

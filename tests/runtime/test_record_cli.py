@@ -433,7 +433,8 @@ def test_trace_a_row_of_the_streaming_flow(world: World) -> None:
     assert steps[0]["row"] == 3456
     assert [m["node"] for m in steps[0]["side_inputs"]] == ["fit"]
     assert steps[-1]["source"] == {"component": "csv.read", "file": "data/score.csv",
-                                   "line": 3458, "row": 3456}
+                                   "line": 3458, "row": 3456,
+                                   "text": "data/score.csv line 3458"}
 
 
 def test_trace_a_message_back_to_its_sources(world: World) -> None:
