@@ -241,7 +241,7 @@ class EstimatorChoice(Params):
 
     @field_validator("estimator")
     @classmethod
-    def _known(cls, name: str | None) -> str | None:
+    def _known_estimator(cls, name: str | None) -> str | None:
         if name is not None:
             try:
                 estimator_class(name)
