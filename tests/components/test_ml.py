@@ -651,3 +651,21 @@ def test_transform_with_a_missing_passthrough_column_is_an_error_record(
                         {"passthrough": ["label"]})
     [record] = out.errors
     assert "'label'" in record.message
+
+
+def test_transform_with_a_pipeline_names_columns_as_scikit_learn_does(
+        iris: pd.DataFrame) -> None:
+    from sklearn.decomposition import PCA
+
+    features = [c for c in iris.columns if c != "target"]
+    [model] = run_component("ml.fit", {"data": [iris]}, {
+        "steps": [{"estimator": "sklearn.decomposition.PCA", "options": {"n_components": 3}},
+                  {"estimator": "sklearn.preprocessing.StandardScaler"}],
+        "features": features})["model"]
+    out = run_component("ml.transform", {"data": [iris.iloc[::7]], "model": [model]},
+                        {"passthrough": ["target"]})
+    assert out.errors == []
+    want = make_pipeline(PCA(n_components=3), StandardScaler()).set_output(
+        transform="pandas").fit(iris[features]).transform(iris.iloc[::7][features])
+    pd.testing.assert_frame_equal(out["data"][0],
+                                  pd.concat([want, iris.iloc[::7][["target"]]], axis=1))
