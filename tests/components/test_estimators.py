@@ -192,3 +192,14 @@ def test_a_predictor_without_target_is_a_problem() -> None:
 def test_valid_specs_have_no_problems() -> None:
     assert problems_of({"steps": [SCALER, LOGREG], "target": "t"}) == []
     assert problems_of({"estimator": "sklearn.preprocessing.StandardScaler"}) == []
+
+
+def test_a_clusterer_fits_without_a_target(iris: pd.DataFrame) -> None:
+    from sklearn.cluster import KMeans
+
+    features = [c for c in iris.columns if c != "target"]
+    model = fitted(iris, {"estimator": "sklearn.cluster.KMeans",
+                          "options": {"n_clusters": 3, "random_state": 0},
+                          "features": features})
+    plain = KMeans(n_clusters=3, random_state=0).fit(iris[features])
+    np.testing.assert_array_equal(model.cluster_centers_, plain.cluster_centers_)
