@@ -153,10 +153,13 @@ def _compare_frames(result: EdgeDiff, fa: Any, fb: Any) -> None:
     result.schema = {"added": added, "removed": removed, "dtype_changed": retyped}
     if added or removed or retyped:
         result.reasons.append("schema changed")
+    label_a = {str(c): c for c in fa.columns}  # column labels need not be strings (a
+    label_b = {str(c): c for c in fb.columns}  # confusion matrix of integer classes)
     for column in cols_a.keys() & cols_b.keys():
-        if fa[column].dtype.kind not in "iuf" or fb[column].dtype.kind not in "iuf":
+        left, right = fa[label_a[column]], fb[label_b[column]]
+        if left.dtype.kind not in "iuf" or right.dtype.kind not in "iuf":
             continue
-        x, y = fa[column].dropna().to_numpy(float), fb[column].dropna().to_numpy(float)
+        x, y = left.dropna().to_numpy(float), right.dropna().to_numpy(float)
         if len(x) == 0 or len(y) == 0:
             continue
         index = psi(x, y)

@@ -14,6 +14,8 @@ from sklearn.datasets import load_diabetes, load_iris
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import runtime
@@ -30,20 +32,27 @@ CONTRACT: dict[str, dict[str, Any]] = {
     "ml.fit": {
         "inputs": {"data": ("DataFrame", "stream")},
         "outputs": {"model": "Model"},
-        "required": {"estimator", "target"},
-        "defaults": {"options": {}, "features": None},
+        "required": set(),
+        "defaults": {"estimator": None, "steps": None, "options": {}, "target": None,
+                     "features": None},
+    },
+    "ml.transform": {
+        "inputs": {"data": ("DataFrame", "stream"), "model": ("Model", "latest")},
+        "outputs": {"data": "DataFrame"},
+        "required": set(),
+        "defaults": {"passthrough": []},
     },
     "ml.predict": {
         "inputs": {"data": ("DataFrame", "stream"), "model": ("Model", "latest")},
         "outputs": {"data": "DataFrame"},
         "required": set(),
-        "defaults": {"column": "prediction"},
+        "defaults": {"column": "prediction", "probabilities": False},
     },
     "ml.score": {
         "inputs": {"data": ("DataFrame", "stream")},
-        "outputs": {"metrics": "Metrics"},
+        "outputs": {"metrics": "Metrics", "confusion": "DataFrame"},
         "required": {"target"},
-        "defaults": {"prediction": "prediction", "metrics": None},
+        "defaults": {"prediction": "prediction", "metrics": None, "name": None},
     },
 }
 LOGREG = "sklearn.linear_model.LogisticRegression"
@@ -179,14 +188,23 @@ def test_fit_passes_options_to_the_estimator(iris: pd.DataFrame) -> None:
     np.testing.assert_allclose(model.coef_, same.coef_)
 
 
-def test_fit_with_unknown_option_is_an_error_record(iris: pd.DataFrame) -> None:
+def test_fit_with_unknown_option_is_a_problem_at_validation() -> None:
+    [problem] = param_problems("ml.fit", {"estimator": LOGREG, "target": "target",
+                                          "options": {"no_such_option": 1}})
+    assert problem.param == "options"
+    assert "no_such_option" in problem.message
+    assert "LogisticRegression" in problem.message
+
+
+def test_fit_with_a_bad_option_value_is_an_error_record_at_run_time(
+        iris: pd.DataFrame) -> None:
+    """A value scikit-learn refuses only once it sees the data is reported per message."""
     out = run_component("ml.fit", {"data": [iris]},
-                        {"estimator": LOGREG, "target": "target",
-                         "options": {"no_such_option": 1}})
+                        {"estimator": "sklearn.decomposition.PCA",
+                         "options": {"n_components": 50}})
     assert out["model"] == []
     [record] = out.errors
-    assert "no_such_option" in record.message
-    assert LOGREG in record.message
+    assert "n_components" in record.message
 
 
 @pytest.mark.parametrize(("params", "named"), [
@@ -402,3 +420,252 @@ def test_score_refuses_an_unknown_metric_at_validation() -> None:
     problems = param_problems("ml.score", {"target": "t", "metrics": ["accuracy", "auc"]})
     assert len(problems) == 1
     assert problems[0].param == "metrics"
+
+
+def test_score_adds_the_name_when_given() -> None:
+    frame = pd.DataFrame({"t": [1, 0], "prediction": [1, 1]})
+    [result] = run_component("ml.score", {"data": [frame]},
+                             {"target": "t", "metrics": ["accuracy"], "name": "holdout"}
+                             )["metrics"]
+    assert result == {"name": "holdout", "accuracy": 0.5, "rows": 2}
+
+
+def test_score_suggests_the_closest_scorer_name() -> None:
+    [problem] = param_problems("ml.score", {"target": "t", "metrics": ["balanced_acuracy"]})
+    assert "did you mean 'balanced_accuracy'?" in problem.message
+
+
+@pytest.fixture(scope="module")
+def cancer() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
+    return frame
+
+
+def scored_with_probabilities(frame: pd.DataFrame) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    train, test = train_test_split(frame, random_state=0)
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        train.drop(columns="target"), train["target"])
+    out = run_component("ml.predict", {"data": [test], "model": [model]},
+                        {"probabilities": True})
+    assert out.errors == []
+    return model, test, out["data"][0]
+
+
+@pytest.mark.parametrize(("scorer", "direct"), [
+    ("accuracy", lambda y, p, pr: metrics.accuracy_score(y, p)),
+    ("balanced_accuracy", lambda y, p, pr: metrics.balanced_accuracy_score(y, p)),
+    ("f1", lambda y, p, pr: metrics.f1_score(y, p)),
+    ("precision", lambda y, p, pr: metrics.precision_score(y, p)),
+    ("roc_auc", lambda y, p, pr: metrics.roc_auc_score(y, pr[:, 1])),
+    ("average_precision", lambda y, p, pr: metrics.average_precision_score(y, pr[:, 1])),
+    ("neg_log_loss", lambda y, p, pr: -metrics.log_loss(y, pr)),
+    ("neg_brier_score", lambda y, p, pr: -metrics.brier_score_loss(y, pr[:, 1])),
+])
+def test_score_binary_scorers_equal_scikit_learn(cancer: pd.DataFrame, scorer: str,
+                                                 direct: Any) -> None:
+    model, test, scored = scored_with_probabilities(cancer)
+    x, y = test.drop(columns="target"), test["target"]
+    [result] = run_component("ml.score", {"data": [scored]},
+                             {"target": "target", "metrics": [scorer]})["metrics"]
+    assert result[scorer] == direct(y, model.predict(x), model.predict_proba(x))
+    assert result[scorer] == metrics.get_scorer(scorer)(model, x, y)
+
+
+@pytest.mark.parametrize(("scorer", "direct"), [
+    ("roc_auc_ovr", lambda y, p, pr: metrics.roc_auc_score(y, pr, multi_class="ovr")),
+    ("roc_auc_ovo_weighted", lambda y, p, pr: metrics.roc_auc_score(
+        y, pr, multi_class="ovo", average="weighted")),
+    ("neg_log_loss", lambda y, p, pr: -metrics.log_loss(y, pr)),
+    ("f1_weighted", lambda y, p, pr: metrics.f1_score(y, p, average="weighted")),
+    ("jaccard_macro", lambda y, p, pr: metrics.jaccard_score(y, p, average="macro")),
+])
+def test_score_multiclass_scorers_equal_scikit_learn(iris: pd.DataFrame, scorer: str,
+                                                     direct: Any) -> None:
+    model, test, scored = scored_with_probabilities(iris)
+    x, y = test.drop(columns="target"), test["target"]
+    [result] = run_component("ml.score", {"data": [scored]},
+                             {"target": "target", "metrics": [scorer]})["metrics"]
+    assert result[scorer] == direct(y, model.predict(x), model.predict_proba(x))
+
+
+def test_score_with_string_labels_finds_their_probability_columns(iris: pd.DataFrame) -> None:
+    named = iris.assign(target=iris["target"].map({0: "setosa", 1: "versicolor",
+                                                   2: "virginica"}))
+    model, test, scored = scored_with_probabilities(named)
+    assert [c for c in scored.columns if c.startswith("proba_")] == [
+        "proba_setosa", "proba_versicolor", "proba_virginica"]
+    x, y = test.drop(columns="target"), test["target"]
+    [result] = run_component("ml.score", {"data": [scored]},
+                             {"target": "target", "metrics": ["neg_log_loss"]})["metrics"]
+    assert result["neg_log_loss"] == -metrics.log_loss(y, model.predict_proba(x))
+
+
+@pytest.mark.parametrize("scorer", ["r2", "neg_mean_squared_error", "neg_median_absolute_error",
+                                    "explained_variance", "neg_max_error"])
+def test_score_regression_scorers_equal_scikit_learn(diabetes: pd.DataFrame,
+                                                     scorer: str) -> None:
+    train, test = train_test_split(diabetes, random_state=0)
+    model = LinearRegression().fit(train.drop(columns="target"), train["target"])
+    [result] = run_component("ml.score", {"data": [predicted(model, test)]},
+                             {"target": "target", "metrics": [scorer]})["metrics"]
+    assert result[scorer] == metrics.get_scorer(scorer)(
+        model, test.drop(columns="target"), test["target"])
+
+
+def test_score_of_a_probability_scorer_without_probabilities_is_an_error_record(
+        cancer: pd.DataFrame) -> None:
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(
+        cancer.drop(columns="target"), cancer["target"])
+    out = run_component("ml.score", {"data": [predicted(model, cancer)]},
+                        {"target": "target", "metrics": ["roc_auc"]})
+    assert out["metrics"] == []
+    [record] = out.errors
+    assert "roc_auc" in record.message and "probabilities: true" in record.message
+
+
+def test_score_emits_the_confusion_matrix(iris: pd.DataFrame) -> None:
+    train, test = train_test_split(iris, random_state=0)
+    model = DecisionTreeClassifier(max_depth=1, random_state=0).fit(
+        train.drop(columns="target"), train["target"])
+    scored = predicted(model, test)
+    [confusion] = run_component("ml.score", {"data": [scored]},
+                                {"target": "target"})["confusion"]
+    want = metrics.confusion_matrix(test["target"], scored["prediction"])
+    np.testing.assert_array_equal(confusion.to_numpy(), want)
+    assert list(confusion.index) == list(confusion.columns) == [0, 1, 2]
+
+
+def test_score_confusion_labels_cover_truth_and_predictions() -> None:
+    frame = pd.DataFrame({"y": ["a", "a", "b", "c"], "prediction": ["a", "d", "b", "b"]})
+    [confusion] = run_component("ml.score", {"data": [frame]}, {"target": "y"})["confusion"]
+    want = pd.DataFrame(metrics.confusion_matrix(frame["y"], frame["prediction"],
+                                                 labels=["a", "b", "c", "d"]),
+                        index=pd.Index(["a", "b", "c", "d"], name="true"),
+                        columns=pd.Index(["a", "b", "c", "d"], name="predicted"))
+    pd.testing.assert_frame_equal(confusion, want)
+
+
+def test_score_of_a_regression_has_no_confusion(diabetes: pd.DataFrame) -> None:
+    model = LinearRegression().fit(diabetes.drop(columns="target"), diabetes["target"])
+    out = run_component("ml.score", {"data": [predicted(model, diabetes)]},
+                        {"target": "target"})
+    assert out["confusion"] == [] and len(out["metrics"]) == 1
+
+
+# -- ml.predict with probabilities ------------------------------------------------------
+
+def test_predict_adds_probability_columns_in_classes_order(
+        iris: pd.DataFrame, iris_model: LogisticRegression) -> None:
+    chunk = iris.iloc[[5, 60, 140, 7]]
+    out = run_component("ml.predict", {"data": [chunk], "model": [iris_model]},
+                        {"probabilities": True})
+    assert out.errors == []
+    [scored] = out["data"]
+    assert list(scored.index) == [5, 60, 140, 7]
+    assert list(scored.columns) == [*iris.columns, "prediction", "proba_0", "proba_1",
+                                    "proba_2", "confidence"]
+    proba = iris_model.predict_proba(chunk.drop(columns="target"))
+    np.testing.assert_array_equal(scored[["proba_0", "proba_1", "proba_2"]].to_numpy(), proba)
+    np.testing.assert_array_equal(scored["confidence"].to_numpy(), proba.max(axis=1))
+    pd.testing.assert_frame_equal(scored[list(iris.columns)], chunk)
+
+
+def test_predict_probabilities_of_an_empty_chunk(iris: pd.DataFrame,
+                                                 iris_model: LogisticRegression) -> None:
+    out = run_component("ml.predict", {"data": [iris.iloc[:0]], "model": [iris_model]},
+                        {"probabilities": True})
+    assert out.errors == []
+    [scored] = out["data"]
+    assert len(scored) == 0 and "confidence" in scored.columns
+
+
+def test_predict_probabilities_of_a_model_without_them_is_an_error_record(
+        diabetes: pd.DataFrame) -> None:
+    model = LinearRegression().fit(diabetes.drop(columns="target"), diabetes["target"])
+    out = run_component("ml.predict", {"data": [diabetes], "model": [model]},
+                        {"probabilities": True})
+    assert out["data"] == []
+    [record] = out.errors
+    assert "LinearRegression" in record.message and "predict_proba" in record.message
+
+
+# -- ml.transform -----------------------------------------------------------------------
+
+def test_transform_equals_scikit_learns_pandas_output(iris: pd.DataFrame) -> None:
+    features = [c for c in iris.columns if c != "target"]
+    model = StandardScaler().fit(iris[features])
+    chunk = iris.iloc[[3, 90, 12]]
+    out = run_component("ml.transform", {"data": [chunk], "model": [model]},
+                        {"passthrough": ["target"]})
+    assert out.errors == []
+    [frame] = out["data"]
+    want = StandardScaler().set_output(transform="pandas").fit(iris[features]).transform(
+        chunk[features])
+    pd.testing.assert_frame_equal(frame, pd.concat([want, chunk[["target"]]], axis=1))
+    assert list(frame.index) == [3, 90, 12]
+    assert model.transform(chunk[features]).__class__ is np.ndarray  # the model is untouched
+
+
+def test_transform_of_sparse_output_names_its_columns() -> None:
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.DataFrame({"colour": ["red", "blue", "red"], "n": [1, 2, 3]}, index=[7, 3, 5])
+    model = OneHotEncoder().fit(frame[["colour"]])
+    out = run_component("ml.transform", {"data": [frame], "model": [model]},
+                        {"passthrough": ["n"]})
+    assert out.errors == []
+    want = OneHotEncoder(sparse_output=False).set_output(transform="pandas").fit(
+        frame[["colour"]]).transform(frame[["colour"]])
+    pd.testing.assert_frame_equal(out["data"][0], pd.concat([want, frame[["n"]]], axis=1))
+
+
+def test_transform_with_a_fitted_pipeline_from_ml_fit(iris: pd.DataFrame) -> None:
+    from sklearn.decomposition import PCA
+
+    [model] = run_component("ml.fit", {"data": [iris]}, {
+        "steps": [{"estimator": "sklearn.preprocessing.StandardScaler"},
+                  {"estimator": "sklearn.decomposition.PCA", "options": {"n_components": 2}}],
+        "features": ["sepal length (cm)", "sepal width (cm)", "petal length (cm)"]})["model"]
+    out = run_component("ml.transform", {"data": [iris], "model": [model]})
+    features = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)"]
+    want = make_pipeline(StandardScaler(), PCA(n_components=2)).set_output(
+        transform="pandas").fit(iris[features]).transform(iris[features])
+    pd.testing.assert_frame_equal(out["data"][0], want)
+    assert list(out["data"][0].columns) == ["pca0", "pca1"]
+
+
+def test_transform_with_a_model_that_cannot_is_an_error_record(
+        iris: pd.DataFrame, iris_model: LogisticRegression) -> None:
+    out = run_component("ml.transform", {"data": [iris], "model": [iris_model]})
+    assert out["data"] == []
+    [record] = out.errors
+    assert "LogisticRegression has no transform" in record.message
+
+
+def test_transform_with_a_missing_passthrough_column_is_an_error_record(
+        iris: pd.DataFrame) -> None:
+    model = StandardScaler().fit(iris[["sepal length (cm)"]])
+    out = run_component("ml.transform", {"data": [iris], "model": [model]},
+                        {"passthrough": ["label"]})
+    [record] = out.errors
+    assert "'label'" in record.message
+
+
+def test_transform_with_a_pipeline_names_columns_as_scikit_learn_does(
+        iris: pd.DataFrame) -> None:
+    from sklearn.decomposition import PCA
+
+    features = [c for c in iris.columns if c != "target"]
+    [model] = run_component("ml.fit", {"data": [iris]}, {
+        "steps": [{"estimator": "sklearn.decomposition.PCA", "options": {"n_components": 3}},
+                  {"estimator": "sklearn.preprocessing.StandardScaler"}],
+        "features": features})["model"]
+    out = run_component("ml.transform", {"data": [iris.iloc[::7]], "model": [model]},
+                        {"passthrough": ["target"]})
+    assert out.errors == []
+    want = make_pipeline(PCA(n_components=3), StandardScaler()).set_output(
+        transform="pandas").fit(iris[features]).transform(iris.iloc[::7][features])
+    pd.testing.assert_frame_equal(out["data"][0],
+                                  pd.concat([want, iris.iloc[::7][["target"]]], axis=1))

@@ -366,7 +366,7 @@ def test_problems_from_a_file_select_the_node_or_edge_at_fault(
 
     # the missing param's problem selects the node and opens its params
     param = page.locator('[data-testid=problem][data-node-id="fit"]')
-    expect(param).to_contain_text("required param 'estimator' is missing")
+    expect(param).to_contain_text("name an estimator: 'estimator'")
     param.click()
     expect_selection(page, ["fit"], ["load", "predict", "show"])
     expect(bad_edge).not_to_have_class(SELECTED)

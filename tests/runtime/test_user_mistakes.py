@@ -187,18 +187,18 @@ def test_a_flow_file_name_with_escapes_is_shown_as_text(
 @pytest.mark.parametrize("as_json", [False, True])
 def test_run_shows_escape_sequences_in_error_messages_as_text(
         tmp_path: Path, as_json: bool, capsys: pytest.CaptureFixture[str]) -> None:
-    # The option name reaches the terminal inside scikit-learn's own error message.
+    # The column name reaches the terminal inside the error message of a failed firing.
     flow = flow_file(tmp_path, [
         {"id": "load", "component": "dataset.load", "label": TITLE, "params": {"name": "iris"}},
         {"id": "fit", "component": "ml.fit",
          "params": {"estimator": "sklearn.linear_model.LogisticRegression",
-                    "target": "target", "options": {TITLE: 1}}},
+                    "target": TITLE}},
         {"id": "d", "component": "debug"}],
         [("load.data", "fit.data"), ("fit.error", "d.data")])
     code, output = edgewise(capsys, "run", flow, *(["--json"] if as_json else []))
     assert code == 1
     assert_no_raw_controls(output)
-    assert "node 'fit' failed on 1 firing(s); last error: ValueError: bad options" in output
+    assert "node 'fit' failed on 1 firing(s); last error: KeyError: " in output
     assert "'\\x1b]0;pwned\\x07'" in output
 
 

@@ -1,0 +1,205 @@
+"""Estimator specs: pipelines and nested estimators in ml.fit, checked at validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from contract import param_problems
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.ensemble import BaggingClassifier, StackingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+from runtime.testing import run_component
+
+SCALER = {"estimator": "sklearn.preprocessing.StandardScaler"}
+LOGREG = {"estimator": "sklearn.linear_model.LogisticRegression", "options": {"max_iter": 500}}
+TREE = "sklearn.tree.DecisionTreeClassifier"
+
+
+@pytest.fixture(scope="module")
+def iris() -> pd.DataFrame:
+    frame: pd.DataFrame = load_iris(as_frame=True).frame
+    return frame.sample(frac=1, random_state=1)  # row ids out of order
+
+
+@pytest.fixture(scope="module")
+def cancer() -> pd.DataFrame:
+    frame: pd.DataFrame = load_breast_cancer(as_frame=True).frame
+    return frame
+
+
+def fitted(data: pd.DataFrame, params: dict[str, Any]) -> Any:
+    out = run_component("ml.fit", {"data": [data]}, params)
+    assert out.errors == []
+    [model] = out["model"]
+    return model
+
+
+def problems_of(params: dict[str, Any]) -> list[str]:
+    return [p.message for p in param_problems("ml.fit", params)]
+
+
+# -- building ---------------------------------------------------------------------------
+
+def test_steps_build_a_pipeline_named_as_make_pipeline_names_it(iris: pd.DataFrame) -> None:
+    model = fitted(iris, {"steps": [SCALER, LOGREG], "target": "target"})
+    assert isinstance(model, Pipeline)
+    assert list(model.named_steps) == ["standardscaler", "logisticregression"]
+    x, y = iris.drop(columns="target"), iris["target"]
+    plain = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
+    np.testing.assert_array_equal(model.predict_proba(x), plain.predict_proba(x))
+    np.testing.assert_array_equal(model[-1].coef_, plain[-1].coef_)
+
+
+def test_an_option_that_is_an_estimator_is_built(iris: pd.DataFrame) -> None:
+    model = fitted(iris, {
+        "estimator": "sklearn.ensemble.BaggingClassifier", "target": "target",
+        "options": {"estimator": {"estimator": TREE, "options": {"max_depth": 2}},
+                    "n_estimators": 5, "random_state": 0}})
+    x, y = iris.drop(columns="target"), iris["target"]
+    plain = BaggingClassifier(estimator=DecisionTreeClassifier(max_depth=2), n_estimators=5,
+                              random_state=0).fit(x, y)
+    assert model.estimator.get_params() == plain.estimator.get_params()
+    np.testing.assert_array_equal(model.predict_proba(x), plain.predict_proba(x))
+
+
+def test_a_column_transformer_takes_name_estimator_columns_lists() -> None:
+    frame = pd.DataFrame({"colour": ["red", "blue", "red", "green", "blue", "red"] * 5,
+                          "size": np.arange(30, dtype=float),
+                          "label": [0, 1, 0, 1, 1, 0] * 5}, index=range(100, 130))
+    ct = {"estimator": "sklearn.compose.ColumnTransformer", "options": {"transformers": [
+        ["onehot", {"estimator": "sklearn.preprocessing.OneHotEncoder"}, ["colour"]],
+        ["scale", SCALER, ["size"]]]}}
+    model = fitted(frame, {"steps": [ct, LOGREG], "target": "label"})
+    x, y = frame[["colour", "size"]], frame["label"]
+    plain = make_pipeline(ColumnTransformer([("onehot", OneHotEncoder(), ["colour"]),
+                                             ("scale", StandardScaler(), ["size"])]),
+                          LogisticRegression(max_iter=500)).fit(x, y)
+    assert [t[0] for t in model[0].transformers] == ["onehot", "scale"]
+    assert list(model[0].get_feature_names_out()) == list(plain[0].get_feature_names_out())
+    np.testing.assert_array_equal(model.predict_proba(x), plain.predict_proba(x))
+
+
+def test_a_stacking_classifier_takes_name_estimator_lists(cancer: pd.DataFrame) -> None:
+    model = fitted(cancer, {
+        "estimator": "sklearn.ensemble.StackingClassifier", "target": "target",
+        "options": {"estimators": [["tree", {"estimator": TREE, "options": {"max_depth": 3,
+                                                                          "random_state": 0}}],
+                                   ["lr", {"steps": [SCALER, LOGREG]}]],
+                    "final_estimator": LOGREG}})
+    x, y = cancer.drop(columns="target"), cancer["target"]
+    plain = StackingClassifier(
+        estimators=[("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+                    ("lr", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)))],
+        final_estimator=LogisticRegression(max_iter=500)).fit(x, y)
+    np.testing.assert_array_equal(model.predict_proba(x), plain.predict_proba(x))
+
+
+def test_a_transformer_fits_without_a_target(iris: pd.DataFrame) -> None:
+    model = fitted(iris, {"estimator": "sklearn.preprocessing.StandardScaler",
+                          "features": ["sepal length (cm)", "petal width (cm)"]})
+    plain = StandardScaler().fit(iris[["sepal length (cm)", "petal width (cm)"]])
+    np.testing.assert_array_equal(model.mean_, plain.mean_)
+    np.testing.assert_array_equal(model.scale_, plain.scale_)
+    everything = fitted(iris, {"estimator": "sklearn.preprocessing.StandardScaler"})
+    assert list(everything.feature_names_in_) == list(iris.columns)
+
+
+# -- validation -------------------------------------------------------------------------
+
+def test_an_option_name_typo_is_a_problem_suggesting_the_name() -> None:
+    [message] = problems_of({**LOGREG, "options": {"max_iters": 10}, "target": "t"})
+    assert "options.max_iters" in message
+    assert "did you mean 'max_iter'?" in message
+
+
+def test_a_step_option_typo_names_its_path() -> None:
+    [message] = problems_of({"steps": [SCALER, {**LOGREG, "options": {"max_iters": 5}}],
+                             "target": "t"})
+    assert "steps[1].options.max_iters" in message
+    assert "did you mean 'max_iter'?" in message
+
+
+def test_a_deeply_nested_option_typo_names_its_path() -> None:
+    ct = {"estimator": "sklearn.compose.ColumnTransformer", "options": {"transformers": [
+        ["scale", {"estimator": "sklearn.preprocessing.StandardScaler",
+                   "options": {"with_means": False}}, ["a"]]]}}
+    [message] = problems_of({"steps": [ct, LOGREG], "target": "t"})
+    assert "steps[0].options.transformers[0][1].options.with_means" in message
+    assert "did you mean 'with_mean'?" in message
+
+
+@pytest.mark.parametrize("name", ["os.system", "builtins.eval", "sklearn.nope.Model",
+                                  "sklearn.linear_model.NoSuchModel"])
+def test_only_sklearn_classes_are_accepted_at_any_depth(name: str) -> None:
+    nested = {"estimator": "sklearn.ensemble.BaggingClassifier",
+              "options": {"estimator": {"estimator": name}}}
+    for params in ({"steps": [SCALER, {"estimator": name}]}, nested):
+        [message] = problems_of({**params, "target": "t"})
+        assert name in message
+
+
+def test_an_unknown_estimator_in_a_step_names_the_step() -> None:
+    [message] = problems_of({"steps": [SCALER, {"estimator": "sklearn.linear_model.Logit"}],
+                             "target": "t"})
+    assert "steps[1].estimator" in message
+
+
+def test_neither_estimator_nor_steps_is_a_problem() -> None:
+    [problem] = param_problems("ml.fit", {"target": "t"})
+    assert problem.param == "steps"
+    assert "'estimator'" in problem.message and "'steps'" in problem.message
+
+
+def test_both_estimator_and_steps_is_a_problem() -> None:
+    [message] = problems_of({**LOGREG, "steps": [SCALER, LOGREG], "target": "t"})
+    assert "not both" in message
+
+
+def test_options_beside_steps_is_a_problem() -> None:
+    [message] = problems_of({"steps": [SCALER, LOGREG], "options": {"C": 1.0}, "target": "t"})
+    assert "inside each step" in message
+
+
+def test_a_predictor_before_the_last_step_is_a_problem() -> None:
+    [message] = problems_of({"steps": [LOGREG, SCALER], "target": "t"})
+    assert "steps[0]" in message and "last step" in message
+
+
+def test_an_option_value_scikit_learn_refuses_is_a_problem() -> None:
+    [message] = problems_of({**LOGREG, "options": {"C": "big"}, "target": "t"})
+    assert "'C'" in message
+
+
+def test_a_missing_required_option_is_a_problem() -> None:
+    [message] = problems_of({"estimator": "sklearn.compose.ColumnTransformer"})
+    assert "transformers" in message
+
+
+def test_a_predictor_without_target_is_a_problem() -> None:
+    [problem] = param_problems("ml.fit", {"steps": [SCALER, LOGREG]})
+    assert problem.param == "target"
+    assert "LogisticRegression" in problem.message
+
+
+def test_valid_specs_have_no_problems() -> None:
+    assert problems_of({"steps": [SCALER, LOGREG], "target": "t"}) == []
+    assert problems_of({"estimator": "sklearn.preprocessing.StandardScaler"}) == []
+
+
+def test_a_clusterer_fits_without_a_target(iris: pd.DataFrame) -> None:
+    from sklearn.cluster import KMeans
+
+    features = [c for c in iris.columns if c != "target"]
+    model = fitted(iris, {"estimator": "sklearn.cluster.KMeans",
+                          "options": {"n_clusters": 3, "random_state": 0},
+                          "features": features})
+    plain = KMeans(n_clusters=3, random_state=0).fit(iris[features])
+    np.testing.assert_array_equal(model.cluster_centers_, plain.cluster_centers_)
