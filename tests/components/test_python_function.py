@@ -418,3 +418,42 @@ def test_an_edge_to_a_port_the_params_do_not_declare_is_a_validation_problem() -
     [problem] = runtime.validate(flow)
     assert "node 'fn' (python.function) has no output 'even' with its params" in problem.message
     assert "its outputs are: evens, odds, error" in problem.message
+
+
+README_EXAMPLE = '''def process(orders, prices, params):
+    rows = orders.join(prices, on="item")
+    known = rows["price"].notna()
+    return {"known": rows[known], "unknown": rows[~known]}
+'''
+
+
+def test_the_readme_example_routes_joined_rows_as_the_same_pandas_code_does() -> None:
+    assert README_EXAMPLE in (REPO / "README.md").read_text(encoding="utf-8")
+    flow = {"edgewise": 1, "name": "readme", "nodes": [
+        {"id": "fn", "component": "python.function",
+         "params": {"inputs": ["orders", "prices"], "latest_inputs": ["prices"],
+                    "outputs": ["known", "unknown"], "code": README_EXAMPLE}}], "edges": []}
+    result = runtime.run_flow(flow, inputs={"fn.orders": orders(), "fn.prices": prices()},
+                              capture=["fn.known", "fn.unknown", "fn.error"])
+
+    assert result.status == "ok"
+    rows = [left.join(prices(), on="item") for left in orders()]
+    assert len(result.values("fn.known")) == 2
+    for got, joined in zip(result.values("fn.known"), rows, strict=True):
+        assert_frame_equal(got, joined[joined["price"].notna()])
+    empty, unknown = result.values("fn.unknown")  # an empty DataFrame is still a message
+    assert_frame_equal(empty, rows[0][rows[0]["price"].isna()])
+    assert empty.empty
+    assert_frame_equal(unknown, rows[1][rows[1]["price"].isna()])
+    assert list(unknown.index) == [22]
+
+
+def test_an_error_with_several_inputs_names_the_line_and_lists_every_input_id() -> None:
+    code = ("def process(a, b, params):\n    share = a / b\n    return share\n")
+    out = run_component("python.function", {"a": [1, 2, 3], "b": [2, 0, 4]},
+                        {"inputs": ["a", "b"], "code": code})
+
+    assert out["data"] == [0.5, 0.75]
+    [record] = out.errors
+    assert record.message == "line 2 (`share = a / b`): ZeroDivisionError: division by zero"
+    assert record.inputs and len(record.inputs) == 2  # the pair of messages it came from
