@@ -2,6 +2,7 @@
 
 ``python.function`` is Node-RED's function node for Python. Its ``code`` param holds a
 module that defines ``process(data, params)`` and, optionally, ``setup()`` and ``end()``.
+Its ports are one input ``data`` and one output ``data`` unless its params declare others.
 The code runs with the full power of Python on the machine that runs the flow: **anyone who
 can edit a flow can run code**. A flow file holding such a node is code, not data, so it runs
 only once trusted (``edgewise trust``; see the README's Security model).
@@ -9,19 +10,22 @@ only once trusted (``edgewise trust``; see the README's Security model).
 
 from __future__ import annotations
 
-import ast
 import builtins
 import copy
 import inspect
+import re
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from runtime import Params, component
+from components._python_code import CODE_FILE, code_problem
+from runtime import Params, component, latest
+from runtime.registry import PortDecl
+from runtime.terminal import plain
 
-CODE_FILE = "<node code>"
+PORT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE_FORMAT = "python-code"
 DEFAULT_CODE = '''def process(data, params):
     """Return the value to send on, or None to send nothing."""
@@ -31,37 +35,6 @@ DEFAULT_CODE = '''def process(data, params):
 
 class UserCodeError(Exception):
     """The node's own code raised; the message names the line of the code at fault."""
-
-
-def syntax_problem(code: str) -> str | None:
-    """Say what keeps ``code`` from being a function node's code, or None when it is fine."""
-    try:
-        tree = ast.parse(code, CODE_FILE)
-    except SyntaxError as exc:
-        where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "the code"
-        text = (exc.text or "").rstrip("\n").strip()
-        shown = f": {text}" if text else ""
-        return f"syntax error at {where}: {exc.msg}{shown}"
-    except ValueError as exc:  # a NUL character
-        return f"the code cannot be read: {exc}"
-    found = {node.name: node for node in tree.body
-             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-    process = found.get("process")
-    if process is None:
-        return "the code must define a function 'process(data, params)' at the top level"
-    for name, want in (("process", 2), ("setup", 0), ("end", 0)):
-        func = found.get(name)
-        if func is None:
-            continue
-        if isinstance(func, ast.AsyncFunctionDef):
-            return f"line {func.lineno}: '{name}' must be a plain function, not 'async def'"
-        args = func.args
-        positional = len(args.posonlyargs) + len(args.args)
-        needed = positional - len(args.defaults)
-        if needed > want or (positional < want and args.vararg is None):
-            shape = "(data, params)" if want == 2 else "()"
-            return f"line {func.lineno}: '{name}' must take {shape}"
-    return None
 
 
 def _where(exc: BaseException, lines: list[str]) -> str:
@@ -84,15 +57,49 @@ def _private(value: Any) -> Any:
     return value
 
 
+
+def _port_names(names: list[str], side: str, reserved: tuple[str, ...]) -> list[str]:
+    """Check a list of port names: snake_case, unique, none of the reserved names."""
+    seen: set[str] = set()
+    for name in names:
+        if name in reserved:
+            why = ("it is the built-in error output" if name == "error"
+                   else "process already takes the node's config by that name")
+            msg = f"{side} port name '{name}' is taken ({why}); choose another name"
+            raise ValueError(msg)
+        if not PORT_NAME.fullmatch(name):
+            msg = (f"{side} port name {plain(repr(name))} must be snake_case: lowercase "
+                   "letters, digits and _, starting with a letter (e.g. 'lookup')")
+            raise ValueError(msg)
+        if name in seen:
+            msg = f"{side} port name '{name}' is listed twice; each port needs its own name"
+            raise ValueError(msg)
+        seen.add(name)
+    return names
+
+
 class FunctionParams(Params):
-    """Settings of ``python.function``.
+    """Settings of ``python.function``."""
 
-    Ports set by params (``inputs``, ``outputs``) are not offered yet: the node has one
-    input ``data`` and one output ``data``.
-    """
-
+    inputs: list[str] = Field(
+        default_factory=lambda: ["data"], min_length=1,
+        description="The node's input ports, in order (snake_case names). With one input, "
+                    "process gets its message as the first argument, whatever its name; "
+                    "with several, process takes one argument named after each port, plus "
+                    "params, e.g. process(left, right, params).")
+    latest_inputs: list[str] = Field(
+        default_factory=list,
+        description="Those of the inputs that are 'latest' inputs: each keeps its most "
+                    "recent message and gives it to every call (a lookup table, a model), "
+                    "instead of pairing one message with one message of the other inputs.")
+    outputs: list[str] = Field(
+        default_factory=lambda: ["data"],
+        description="The node's output ports, in order (snake_case names). With one output, "
+                    "what process returns is sent on it; with several, process returns a "
+                    "dict of output port to value, and a port left out (or None) sends "
+                    "nothing. With none, process must return None.")
     code: str = Field(
-        default=DEFAULT_CODE,
+        default=DEFAULT_CODE, validate_default=True,
         description="Python code defining process(data, params), which returns the value to "
                     "send on (None sends nothing); optional setup() runs once before the "
                     "first message and end() once after the last, and what end() returns is "
@@ -104,16 +111,51 @@ class FunctionParams(Params):
         description="A JSON object given to process as its 'params' argument.",
     )
 
+    @field_validator("inputs")
+    @classmethod
+    def _valid_inputs(cls, names: list[str]) -> list[str]:
+        return _port_names(names, "input", ("error", "params"))
+
+    @field_validator("outputs")
+    @classmethod
+    def _valid_outputs(cls, names: list[str]) -> list[str]:
+        return _port_names(names, "output", ("error",))
+
+    @field_validator("latest_inputs")
+    @classmethod
+    def _among_inputs(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        inputs = info.data.get("inputs")
+        for name in names:
+            if inputs is not None and name not in inputs:
+                msg = (f"latest input {plain(repr(name))} is not one of the inputs "
+                       f"({', '.join(inputs)}); add it to 'inputs' or remove it here")
+                raise ValueError(msg)
+        if len(set(names)) != len(names):
+            msg = "a latest input is listed twice"
+            raise ValueError(msg)
+        return names
+
     @field_validator("code")
     @classmethod
-    def _compiles(cls, code: str) -> str:
-        problem = syntax_problem(code)
+    def _compiles(cls, code: str, info: ValidationInfo) -> str:
+        problem = code_problem(code, info.data.get("inputs"))
         if problem is not None:
             raise ValueError(problem)
         return code
 
 
-@component("python.function", inputs={"data": "Any"}, outputs={"data": "Any"},
+def function_inputs(params: FunctionParams) -> dict[str, PortDecl]:
+    """The input ports the params declare, the ``latest`` ones marked so."""
+    return {name: latest() if name in params.latest_inputs else "Any"
+            for name in params.inputs}
+
+
+def function_outputs(params: FunctionParams) -> dict[str, PortDecl]:
+    """The output ports the params declare."""
+    return dict.fromkeys(params.outputs, "Any")
+
+
+@component("python.function", inputs=function_inputs, outputs=function_outputs,
            params=FunctionParams, runs_code=True, threaded=True)
 class Function:
     """Run your own Python function on each message (code: anyone who edits it runs code).
@@ -123,15 +165,25 @@ class Function:
     node's ``config`` object. Return the value to send on; ``None`` sends nothing; a
     generator (``yield``) sends one message per value. Optional
     ``setup()`` runs once before the first message (keep state in module globals) and
-    ``end()`` once after the last; what ``end()`` returns is sent too. An exception in the
-    code becomes an error record naming the line of the code that raised, and the flow goes
-    on. The code runs with the full power of Python, so a flow file holding this node runs
-    only once trusted (``edgewise trust FLOW``).
+    ``end()`` once after the last; what ``end()`` returns is sent too.
+
+    The ports are one input ``data`` and one output ``data`` unless ``inputs`` and
+    ``outputs`` declare others. With several inputs, ``process`` takes one argument named
+    after each, plus ``params`` (``def process(left, right, params)``), and is called once
+    per message of each stream input, the ``latest_inputs`` giving their most recent
+    message. With several outputs, it returns (or yields) a dict of output port to value;
+    a port left out sends nothing.
+
+    An exception in the code becomes an error record naming the line of the code that
+    raised, and the flow goes on. The code runs with the full power of Python, so a flow
+    file holding this node runs only once trusted (``edgewise trust FLOW``).
     """
 
     def __init__(self, params: FunctionParams) -> None:
         self.lines = params.code.splitlines()
         self.config = copy.deepcopy(params.config)
+        self.inputs = list(params.inputs)
+        self.outputs = list(params.outputs)
         self.scope: dict[str, Any] = {"__name__": "edgewise_node_code",
                                       "__builtins__": builtins}
         self._guard(lambda: exec(compile(params.code, CODE_FILE, "exec",  # noqa: S102
@@ -140,9 +192,9 @@ class Function:
         if callable(setup):
             self._guard(setup)
 
-    def _guard(self, call: Any, *args: Any) -> Any:
+    def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = call(*args)
+            result = call(*args, **kwargs)
         except (Exception, SystemExit) as exc:  # exit() in the code must not end the run
             raise self._error(exc) from exc
         return self._guarded(result) if inspect.isgenerator(result) else result
@@ -157,15 +209,48 @@ class Function:
     def _error(self, exc: BaseException) -> UserCodeError:
         return UserCodeError(f"{_where(exc, self.lines)}: {type(exc).__name__}: {exc}")
 
-    def __call__(self, data: Any) -> Iterator[Any]:
-        """Call the code's ``process`` on one message; send what it returns or yields."""
-        result = self._guard(self.scope["process"], _private(data), self.config)
-        if inspect.isgenerator(result):
-            yield from result
-        elif result is not None:
-            yield result
+    def _sent(self, result: Any, function: str) -> Iterator[dict[str, Any]]:
+        """What ``process`` or ``end`` returned or yielded, as dicts of output port to value."""
+        generated = inspect.isgenerator(result)
+        verb = "yielded" if generated else "returned"
+        for value in result if generated else (result,):
+            if value is None:
+                continue
+            kind = type(value).__name__
+            kind = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+            if not self.outputs:
+                msg = (f"'{function}' {verb} {kind}, but this node has no "
+                       "outputs; return None, or declare an output in 'outputs'")
+                raise UserCodeError(msg)
+            if len(self.outputs) == 1:
+                yield {self.outputs[0]: value}
+                continue
+            ports = ", ".join(self.outputs)
+            if not isinstance(value, dict):
+                msg = (f"'{function}' {verb} {kind}, but this node has "
+                       f"several outputs ({ports}): return a dict of output port to value")
+                raise UserCodeError(msg)
+            unknown = [plain(repr(port)) for port in value if port not in self.outputs]
+            if unknown:
+                msg = (f"'{function}' {verb} a value for {', '.join(unknown)}, which is not "
+                       f"an output of this node; its outputs are: {ports}")
+                raise UserCodeError(msg)
+            sent = {port: item for port, item in value.items() if item is not None}
+            if sent:
+                yield sent
 
-    def end(self) -> Any:
-        """Call the code's ``end``, if it has one, and send what it returns."""
+    def __call__(self, **inputs: Any) -> Iterator[dict[str, Any]]:
+        """Call the code's ``process`` on one message; send what it returns or yields."""
+        process = self.scope["process"]
+        if len(self.inputs) == 1:
+            result = self._guard(process, _private(inputs[self.inputs[0]]), self.config)
+        else:
+            named = {name: _private(inputs[name]) for name in self.inputs}
+            result = self._guard(process, **named, params=self.config)
+        yield from self._sent(result, "process")
+
+    def end(self) -> Iterator[dict[str, Any]]:
+        """Call the code's ``end``, if it has one, and send what it returns or yields."""
         end = self.scope.get("end")
-        return self._guard(end) if callable(end) else None
+        if callable(end):
+            yield from self._sent(self._guard(end), "end")

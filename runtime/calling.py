@@ -14,15 +14,16 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runtime.engine import RunResult
 from runtime.errors import FlowInvalidError, Problem
-from runtime.graph import Plan
+from runtime.graph import Plan, resolve_node
 from runtime.hooks import Hooks
 from runtime.messages import Batch
 from runtime.model import Edge, Flow, Node
-from runtime.registry import ComponentSpec, Registry
+from runtime.registry import ComponentSpec, Port, Registry
 
 FEED_COMPONENT = "runtime.input"
 
@@ -65,9 +66,21 @@ def _split_port(ref: str, what: str) -> tuple[str, str]:
     return node, port
 
 
+def _inputs_of(node: Node | None, registry: Registry, base_dir: Path) -> dict[str, Port]:
+    """A node's input ports, those its params give when they depend on its params."""
+    spec = registry.get(node.component) if node else None
+    if node is None or spec is None:
+        return {}
+    resolved, _params, _known = resolve_node(node.id, spec, dict(node.params), base_dir, [])
+    return resolved.inputs
+
+
 def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
-              ) -> tuple[Flow, list[ComponentSpec]]:
+              base_dir: Path | None = None) -> tuple[Flow, list[ComponentSpec]]:
     """Add one source node per entry of ``inputs``, wired to that unconnected input port.
+
+    ``base_dir`` is the folder relative paths in params resolve against (default: the
+    working folder), for nodes whose input ports depend on their params.
 
     Raises:
         FlowInvalidError: a name is not an input port of the flow, or is connected already.
@@ -79,13 +92,14 @@ def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
     specs: list[ComponentSpec] = []
     taken = {n.id for n in flow.nodes}
     wired = {e.target: e.source for e in flow.edges}
+    where = base_dir or Path.cwd()
     for ref, value in inputs.items():
         node_id, port = _split_port(ref, "input")
         node = flow.node(node_id)
-        spec = registry.get(node.component) if node else None
-        if node is None or spec is None or port not in spec.inputs:
+        ports = _inputs_of(node, registry, where)
+        if port not in ports:
             known = [f"{n.id}.{p}" for n in flow.nodes
-                     for p in getattr(registry.get(n.component), "inputs", {})
+                     for p in _inputs_of(n, registry, where)
                      if f"{n.id}.{p}" not in wired]
             msg = (f"inputs: '{ref}' is not an input port of this flow (open inputs: "
                    f"{', '.join(known) or 'none'})")
@@ -102,7 +116,7 @@ def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
                        not in taken)
         taken.add(feed_id)
         source = memory_source(f"{FEED_COMPONENT}.{len(specs)}", messages_of(value),
-                               spec.inputs[port].type)
+                               ports[port].type)
         specs.append(source)
         nodes.append(Node(id=feed_id, component=source.id))
         edges.append(Edge.model_validate({"source": f"{feed_id}.data", "target": ref}))

@@ -22,7 +22,9 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"data": ("Any", "stream")},
         "outputs": {"data": "Any"},
         "required": set(),
-        "defaults": {"config": {}},
+        "defaults": {"config": {}, "inputs": ["data"], "latest_inputs": [],
+                     "outputs": ["data"]},
+        "dynamic_sides": ["inputs", "outputs"],
     },
 }
 
@@ -200,3 +202,258 @@ def test_a_flow_file_with_a_function_node_runs_only_once_trusted(tmp_path: Path)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout.splitlines()[-1])["nodes"]["fn"]["fired"] == 3
     assert marker.read_text() == "xxx"
+
+
+# -- ports declared in params -----------------------------------------------------------
+
+JOIN = '''def process(left, right, params):
+    joined = left.join(right, on=params["on"], how="left")
+    joined["total"] = joined["price"] * joined["qty"]
+    return joined
+'''
+
+
+def orders() -> list[pd.DataFrame]:
+    return [pd.DataFrame({"item": ["a", "b"], "qty": [2, 5]}, index=[7, 3]),
+            pd.DataFrame({"item": ["c", "a", "z"], "qty": [1, 4, 9]}, index=[20, 21, 22])]
+
+
+def prices() -> pd.DataFrame:
+    return pd.DataFrame({"price": [1.5, 2.25, 10.0]}, index=pd.Index(["a", "b", "c"],
+                                                                     name="item"))
+
+
+def pandas_join(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    joined = left.join(right, on="item", how="left")
+    joined["total"] = joined["price"] * joined["qty"]
+    return joined
+
+
+def join_flow(latest: list[str]) -> dict[str, Any]:
+    return {"edgewise": 1, "name": "join", "nodes": [
+        {"id": "fn", "component": "python.function",
+         "params": {"inputs": ["left", "right"], "latest_inputs": latest, "code": JOIN,
+                    "config": {"on": "item"}}}], "edges": []}
+
+
+def test_two_stream_inputs_are_paired_and_joined_as_the_same_pandas_code_joins() -> None:
+    right = [prices(), prices().assign(price=[3.0, 4.0, 5.0])]
+    result = runtime.run_flow(join_flow([]), inputs={"fn.left": orders(), "fn.right": right},
+                              capture=["fn.data", "fn.error"])
+
+    assert result.status == "ok"
+    assert result.values("fn.error") == []
+    got = result.values("fn.data")
+    assert len(got) == 2
+    for out, left, table in zip(got, orders(), right, strict=True):
+        assert_frame_equal(out, pandas_join(left, table))
+    assert list(got[1].index) == [20, 21, 22]  # the left row ids are kept
+
+
+def test_a_latest_input_gives_its_last_message_to_every_call() -> None:
+    result = runtime.run_flow(join_flow(["right"]),
+                              inputs={"fn.left": orders(), "fn.right": [prices()]},
+                              capture=["fn.data", "fn.error"])
+
+    assert result.status == "ok"
+    got = result.values("fn.data")
+    assert len(got) == 2  # one per order message, the one price table reused
+    for out, left in zip(got, orders(), strict=True):
+        assert_frame_equal(out, pandas_join(left, prices()))
+    spec = runtime.default_registry().get("python.function")
+    assert spec is not None
+    ports = spec.resolve(spec.params_model.model_validate(
+        {"inputs": ["left", "right"], "latest_inputs": ["right"], "code": JOIN})).inputs
+    assert (ports["left"].mode, ports["right"].mode) == ("stream", "latest")
+
+
+SPLIT = '''def process(data, params):
+    big = data["qty"] >= params["at_least"]
+    return {"big": data[big], "small": data[~big] if (~big).any() else None}
+'''
+
+
+def test_two_outputs_split_the_rows_as_pandas_does_and_a_left_out_port_sends_nothing() -> None:
+    out = run_component("python.function", {"data": orders()},
+                        {"outputs": ["big", "small"], "code": SPLIT,
+                         "config": {"at_least": 2}})
+
+    assert out.errors == []
+    first, second = orders()
+    assert len(out["big"]) == 2
+    assert_frame_equal(out["big"][0], first[first["qty"] >= 2])
+    assert_frame_equal(out["big"][1], second[second["qty"] >= 2])
+    [small] = out["small"]  # the first message has no small rows: None sent nothing
+    assert_frame_equal(small, second[second["qty"] < 2])
+    assert sorted([*out["big"][1].index, *small.index]) == [20, 21, 22]
+
+
+def test_a_value_for_a_port_the_node_lacks_is_an_error_record_naming_its_ports() -> None:
+    code = ("def process(data, params):\n"
+            "    return {'big': data, 'huge': data} if data > 1 else {'small': data}\n")
+    out = run_component("python.function", {"data": [1, 2, 3]},
+                        {"outputs": ["big", "small"], "code": code})
+
+    assert out["small"] == [1]
+    assert out["big"] == []  # a message with a bad port sends nothing at all
+    assert [r.message for r in out.errors] == [
+        "'process' returned a value for 'huge', which is not an output of this node; "
+        "its outputs are: big, small"] * 2
+
+
+def test_several_outputs_need_a_dict_and_end_and_yield_follow_the_same_rule() -> None:
+    code = '''total = 0
+
+def process(data, params):
+    global total
+    total += data
+    yield {"evens" if data % 2 == 0 else "odds": data}
+    if data == 3:
+        yield data
+
+def end():
+    return {"sums": total}
+'''
+    out = run_component("python.function", {"data": [1, 2, 3, 4]},
+                        {"outputs": ["odds", "evens", "sums"], "code": code})
+
+    assert out["odds"] == [1, 3]
+    assert out["evens"] == [2, 4]
+    assert out["sums"] == [10]
+    [record] = out.errors
+    assert record.message == ("'process' yielded an int, but this node has several "
+                              "outputs (odds, evens, sums): return a dict of output port "
+                              "to value")
+
+
+def test_a_node_without_outputs_runs_for_its_effects_and_refuses_to_send() -> None:
+    code = ("seen = []\n\ndef process(data, params):\n    seen.append(data)\n"
+            "    return data if data > 2 else None\n\ndef end():\n    assert seen == [1, 2, 3]\n")
+    out = run_component("python.function", {"data": [1, 2, 3]},
+                        {"outputs": [], "code": code})
+
+    assert set(out.outputs) == set()
+    [record] = out.errors
+    assert record.message.startswith("'process' returned an int, but this node has no outputs")
+
+
+def test_process_must_take_exactly_the_declared_inputs_and_params() -> None:
+    params = {"inputs": ["left", "right"]}
+    typo = "x = 1\n\ndef process(left, rigth, params):\n    return left\n"
+    [wrong] = param_problems("python.function", {**params, "code": typo})
+    [default] = param_problems("python.function", params)  # process(data, params)
+    [no_params] = param_problems("python.function",
+                                 {**params, "code": "def process(right, left):\n    pass\n"})
+    [single] = param_problems("python.function", {"inputs": ["rows"], "code": typo})
+
+    assert wrong.param == "code"
+    assert wrong.message.endswith(
+        "line 3: 'process' must take (left, right, params), one argument named after each "
+        "input port plus params, in any order: it takes 'rigth', which is not among the "
+        "input ports (left, right); it does not take 'right' (got 'x = 1\\n\\ndef "
+        "process(left, rigth, params):\\n    return left\\n')")
+    assert "it takes 'data', which is not among the input ports" in default.message
+    assert "it does not take 'params'" in no_params.message
+    assert "line 3: 'process' must take (rows, params)" in single.message
+    for fine in ("def process(right, left, params):\n    return left\n",
+                 "def process(left, **rest):\n    return left\n",
+                 "def process(*, params, left, right):\n    return left\n"):
+        assert param_problems("python.function", {**params, "code": fine}) == [], fine
+    assert param_problems("python.function", {"inputs": ["rows"],
+                                              "code": "def process(r, p):\n    pass\n"}) == []
+
+
+def test_bad_port_names_are_validation_problems_saying_what_to_do() -> None:
+    cases = {
+        "inputs": ([["data", "Data"], "input port name 'Data' must be snake_case"],
+                   [["a", "a"], "input port name 'a' is listed twice"],
+                   [["error"], "input port name 'error' is taken (it is the built-in"],
+                   [["params", "x"], "input port name 'params' is taken (process already"],
+                   [[], "at least 1 item"]),
+        "outputs": ([["ok", "no good"], "output port name 'no good' must be snake_case"],
+                    [["error"], "output port name 'error' is taken"],
+                    [["b", "b"], "output port name 'b' is listed twice"]),
+    }
+    for param, rows in cases.items():
+        for names, expected in rows:
+            [problem] = param_problems("python.function", {param: names})
+            assert problem.param == param
+            assert expected in problem.message, (names, problem.message)
+    [latest] = param_problems("python.function", {"latest_inputs": ["model"]})
+    assert latest.param == "latest_inputs"
+    assert ("latest input 'model' is not one of the inputs (data); add it to 'inputs'"
+            in latest.message)
+
+
+def test_the_editor_gets_the_declared_ports_for_the_params() -> None:
+    got = runtime.resolve_ports("python.function", {
+        "inputs": ["rows", "lookup"], "latest_inputs": ["lookup"],
+        "outputs": ["kept", "dropped"],
+        "code": "def process(rows, lookup, params):\n    return None\n"})
+
+    assert got["problems"] == []
+    assert got["dynamic_sides"] == ["inputs", "outputs"]
+    assert [(p["name"], p["mode"]) for p in got["inputs"]] == [("rows", "stream"),
+                                                               ("lookup", "latest")]
+    assert [p["name"] for p in got["outputs"]] == ["kept", "dropped", "error"]
+    default = runtime.resolve_ports("python.function", {})
+    assert [p["name"] for p in default["inputs"]] == ["data"]
+    assert [p["name"] for p in default["outputs"]] == ["data", "error"]
+    mismatch = runtime.resolve_ports("python.function", {"inputs": ["a", "b"]})
+    assert mismatch["inputs"] is None
+    assert mismatch["problems"][0]["param"] == "code"
+
+
+def test_an_edge_to_a_port_the_params_do_not_declare_is_a_validation_problem() -> None:
+    flow = runtime.Flow.model_validate({
+        "edgewise": 1, "name": "ports",
+        "nodes": [{"id": "numbers", "component": "stream.range", "params": {"count": 3}},
+                  {"id": "fn", "component": "python.function",
+                   "params": {"outputs": ["evens", "odds"],
+                              "code": "def process(data, params):\n    return None\n"}},
+                  {"id": "count", "component": "stream.count"}],
+        "edges": [{"source": "numbers.data", "target": "fn.data"},
+                  {"source": "fn.even", "target": "count.data"}]})
+
+    [problem] = runtime.validate(flow)
+    assert "node 'fn' (python.function) has no output 'even' with its params" in problem.message
+    assert "its outputs are: evens, odds, error" in problem.message
+
+
+README_EXAMPLE = '''def process(orders, prices, params):
+    rows = orders.join(prices, on="item")
+    known = rows["price"].notna()
+    return {"known": rows[known], "unknown": rows[~known]}
+'''
+
+
+def test_the_readme_example_routes_joined_rows_as_the_same_pandas_code_does() -> None:
+    assert README_EXAMPLE in (REPO / "README.md").read_text(encoding="utf-8")
+    flow = {"edgewise": 1, "name": "readme", "nodes": [
+        {"id": "fn", "component": "python.function",
+         "params": {"inputs": ["orders", "prices"], "latest_inputs": ["prices"],
+                    "outputs": ["known", "unknown"], "code": README_EXAMPLE}}], "edges": []}
+    result = runtime.run_flow(flow, inputs={"fn.orders": orders(), "fn.prices": prices()},
+                              capture=["fn.known", "fn.unknown", "fn.error"])
+
+    assert result.status == "ok"
+    rows = [left.join(prices(), on="item") for left in orders()]
+    assert len(result.values("fn.known")) == 2
+    for got, joined in zip(result.values("fn.known"), rows, strict=True):
+        assert_frame_equal(got, joined[joined["price"].notna()])
+    empty, unknown = result.values("fn.unknown")  # an empty DataFrame is still a message
+    assert_frame_equal(empty, rows[0][rows[0]["price"].isna()])
+    assert empty.empty
+    assert_frame_equal(unknown, rows[1][rows[1]["price"].isna()])
+    assert list(unknown.index) == [22]
+
+
+def test_an_error_with_several_inputs_names_the_line_and_lists_every_input_id() -> None:
+    code = ("def process(a, b, params):\n    share = a / b\n    return share\n")
+    out = run_component("python.function", {"a": [1, 2, 3], "b": [2, 0, 4]},
+                        {"inputs": ["a", "b"], "code": code})
+
+    assert out["data"] == [0.5, 0.75]
+    [record] = out.errors
+    assert record.message == "line 2 (`share = a / b`): ZeroDivisionError: division by zero"
+    assert record.inputs and len(record.inputs) == 2  # the pair of messages it came from
