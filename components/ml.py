@@ -256,13 +256,20 @@ class ScoreParams(Params):
                     "columns of ml.predict. By default accuracy and f1_macro for classifiers, "
                     "r2 and mae for regressors.")
     name: str | None = Field(
-        default=None,
-        description="A name to tell these metrics apart from others'; added as 'name'.")
+        default=None, validate_default=True,
+        description="A name to tell these metrics apart from others'; added as 'name'. "
+                    "Default: the node's id.")
 
     @field_validator("metrics")
     @classmethod
     def _known(cls, names: list[str] | None) -> list[str] | None:
         return check_metrics(names, short=True)
+
+    @field_validator("name")
+    @classmethod
+    def _default_name(cls, name: str | None, info: ValidationInfo) -> str | None:
+        node = (info.context or {}).get("node")
+        return name if name is not None or not node else str(node)
 
 
 def _task(data: pd.DataFrame, column: str) -> str:

@@ -97,7 +97,8 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
                     code="missing-file", node=node_id, param=name,
                     where=f"nodes[{index}].params.{name}"))
     try:
-        return spec.params_model.model_validate(values)
+        # components may read the node's id from the validation context (a default name)
+        return spec.params_model.model_validate(values, context={"node": node_id})
     except pydantic.ValidationError as exc:
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]

@@ -354,7 +354,8 @@ def test_score_defaults_to_accuracy_and_f1_macro_for_a_classifier(
     out = run_component("ml.score", {"data": [scored]}, {"target": "target"})
     assert out.errors == []
     [result] = out["metrics"]
-    assert set(result) == {"accuracy", "f1_macro", "rows"}
+    assert set(result) == {"name", "accuracy", "f1_macro", "rows"}
+    assert result["name"] == "node"  # the node's id, by default
     assert result["rows"] == len(test) == 38
     assert result["accuracy"] == pytest.approx(
         metrics.accuracy_score(test["target"], scored["prediction"]))
@@ -368,7 +369,7 @@ def test_score_defaults_to_r2_and_mae_for_a_regressor(diabetes: pd.DataFrame) ->
     model = LinearRegression().fit(train.drop(columns="target"), train["target"])
     scored = predicted(model, test)
     [result] = run_component("ml.score", {"data": [scored]}, {"target": "target"})["metrics"]
-    assert set(result) == {"r2", "mae", "rows"}
+    assert set(result) == {"name", "r2", "mae", "rows"}
     assert result["rows"] == len(test)
     assert result["r2"] == pytest.approx(metrics.r2_score(test["target"], scored["prediction"]))
     assert result["mae"] == pytest.approx(
@@ -380,7 +381,7 @@ def test_score_values_are_plain_numbers(iris: pd.DataFrame,
     [result] = run_component("ml.score", {"data": [predicted(iris_model, iris)]},
                              {"target": "target"})["metrics"]
     assert type(result["rows"]) is int
-    assert all(type(v) is float for k, v in result.items() if k != "rows")
+    assert all(type(v) is float for k, v in result.items() if k not in ("rows", "name"))
 
 
 def test_score_computes_the_metrics_asked_for() -> None:
@@ -389,6 +390,7 @@ def test_score_computes_the_metrics_asked_for() -> None:
                         {"target": "y", "prediction": "guess",
                          "metrics": ["mse", "rmse", "mae"]})
     [result] = out["metrics"]
+    assert result.pop("name") == "node"
     assert result == pytest.approx({"mse": 0.5625, "rmse": 0.75, "mae": 0.625, "rows": 4})
     assert list(result) == ["mse", "rmse", "mae", "rows"]
 
@@ -398,6 +400,7 @@ def test_score_classification_metrics_on_labels() -> None:
     [result] = run_component("ml.score", {"data": [frame]},
                              {"target": "y", "metrics": ["accuracy", "precision_macro",
                                                          "recall_macro"]})["metrics"]
+    assert result.pop("name") == "node"
     assert result == pytest.approx({"accuracy": 0.75, "precision_macro": (1 + 2 / 3) / 2,
                                     "recall_macro": 0.75, "rows": 4})
 
@@ -406,7 +409,8 @@ def test_score_emits_one_result_per_frame() -> None:
     frames = [pd.DataFrame({"t": [1, 0], "prediction": [1, 1]}),
               pd.DataFrame({"t": [1, 1, 0], "prediction": [1, 1, 0]})]
     out = run_component("ml.score", {"data": frames}, {"target": "t", "metrics": ["accuracy"]})
-    assert out["metrics"] == [{"accuracy": 0.5, "rows": 2}, {"accuracy": 1.0, "rows": 3}]
+    assert out["metrics"] == [{"name": "node", "accuracy": 0.5, "rows": 2},
+                              {"name": "node", "accuracy": 1.0, "rows": 3}]
 
 
 def test_score_with_a_missing_column_is_an_error_record() -> None:
