@@ -22,7 +22,7 @@ from components._frame_params import (
     SampleParams,
     SortParams,
 )
-from runtime import component, latest
+from runtime import NEW_ROWS_TAG, component, latest
 from runtime.expressions import ExpressionError, evaluate_frame
 from runtime.terminal import plain
 
@@ -75,7 +75,7 @@ def join(left: pd.DataFrame, right: pd.DataFrame, *, params: JoinParams) -> pd.D
 
 
 @component("frame.groupby", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=GroupByParams)
+           params=GroupByParams, tags=[NEW_ROWS_TAG])
 def groupby(data: pd.DataFrame, *, params: GroupByParams) -> pd.DataFrame:
     """Aggregate each group of rows into one row.
 

@@ -15,7 +15,7 @@ from components._estimators import (
     require,
 )
 from components._scoring import PROBA_PREFIX, SHORT_METRICS, check_metrics, score_columns
-from runtime import Params, component, latest
+from runtime import NEW_ROWS_TAG, Params, component, latest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -284,7 +284,7 @@ def _task(data: pd.DataFrame, column: str) -> str:
 
 @component("ml.score", inputs={"data": "DataFrame"},
            outputs={"metrics": "Metrics", "confusion": "DataFrame"},
-           params=ScoreParams, threaded=True)
+           params=ScoreParams, threaded=True, tags=[NEW_ROWS_TAG])
 def score(data: pd.DataFrame, *, params: ScoreParams) -> dict[str, Any]:
     """Compare predictions with the truth; emit metrics and, for classes, a confusion matrix.
 

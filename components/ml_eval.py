@@ -16,7 +16,7 @@ from components._estimators import (
     suggest,
 )
 from components._scoring import check_metrics
-from runtime import Params, component, latest
+from runtime import NEW_ROWS_TAG, Params, component, latest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +83,7 @@ class CrossValidateParams(Folds, Learning, EstimatorChoice):
 
 @component("ml.cross_validate", inputs={"data": "DataFrame"},
            outputs={"folds": "DataFrame", "summary": "Metrics"}, params=CrossValidateParams,
-           threaded=True)
+           threaded=True, tags=[NEW_ROWS_TAG])
 def cross_validate(data: pd.DataFrame, *, params: CrossValidateParams) -> dict[str, Any]:
     """Cross-validate an estimator or pipeline with scikit-learn's cross_validate.
 
@@ -167,7 +167,7 @@ class SearchParams(Folds, Learning, EstimatorChoice):
 
 @component("ml.search", inputs={"data": "DataFrame"},
            outputs={"model": "Model", "results": "DataFrame", "best": "Metrics"},
-           params=SearchParams, threaded=True)
+           params=SearchParams, threaded=True, tags=[NEW_ROWS_TAG])
 def search(data: pd.DataFrame, *, params: SearchParams) -> dict[str, Any]:
     """Search a param grid with GridSearchCV (RandomizedSearchCV with n_iter); refit the best.
 

@@ -39,6 +39,7 @@ from runtime.record import MessageInfo, Recorder, RunStore, StoragePolicy, list_
 from runtime.record.diff import diff_runs
 from runtime.record.lineage import Lineage
 from runtime.registry import (
+    NEW_ROWS_TAG,
     ComponentSpec,
     NoParams,
     Params,
@@ -56,6 +57,7 @@ __all__ = [
     "DISPLAY_TAG",
     "END",
     "HOOK_NAMES",
+    "NEW_ROWS_TAG",
     "PATH_KEY",
     "Batch",
     "ComponentDefinitionError",

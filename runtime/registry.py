@@ -52,6 +52,9 @@ from pydantic import BaseModel, ConfigDict
 from runtime.errors import ComponentDefinitionError
 
 ENTRY_POINT_GROUP = "edgewise.components"
+NEW_ROWS_TAG = "new_rows"
+"""Tag of components whose DataFrame outputs are new rows (a group-by, a table of scores):
+their row ids name groups or folds, not input rows, so row lineage stops there."""
 ERROR_PORT = "error"
 ERROR_TYPE = "ErrorRecord"
 ANY = "Any"

@@ -157,6 +157,11 @@ class Lineage:
             if not parents:
                 step.source = self.source_of(message, row)
                 break
+            if self._builds_new_rows(message.node):
+                step.note = (f"node '{message.node}' builds new rows ({step.component}): row "
+                             f"{row!r} names a group or a result, not a row of its inputs, so "
+                             "row lineage stops here")
+                break
             holders, others = [], []
             for parent in parents:
                 if self._is_frame(parent):
@@ -182,6 +187,13 @@ class Lineage:
                              "cannot be told apart, so tracing stops here")
                 message = None
         return steps
+
+    def _builds_new_rows(self, node: str) -> bool:
+        """Whether a node's component makes new rows, whose ids are not its inputs' ids."""
+        from runtime.registry import NEW_ROWS_TAG, default_registry
+
+        spec = default_registry().get(self.components.get(node, ""))
+        return spec is not None and NEW_ROWS_TAG in spec.tags
 
     def _streamed(self, node: str, holders: list[MessageInfo]) -> list[MessageInfo]:
         """Of several inputs holding a row, the ones that came in on a stream input.

@@ -488,6 +488,27 @@ def test_a_row_traces_through_the_family_back_to_its_csv_line(tmp_path: Path) ->
     assert "builds new rows" in (step.note or "")
 
 
+def test_a_group_whose_key_equals_an_input_row_id_is_not_traced_to_that_row(
+        tmp_path: Path) -> None:
+    # group keys 0 and 1 are also row ids of the input: lineage must not follow them
+    (tmp_path / "in.csv").write_text("k,v\n1,10\n0,20\n1,30\n", encoding="utf-8")
+    doc = {"edgewise": 1, "name": "t", "nodes": [
+        {"id": "read", "component": "csv.read", "params": {"path": "in.csv"}},
+        {"id": "group", "component": "frame.groupby",
+         "params": {"by": "k", "aggregations": {"total": ["v", "sum"]}}}],
+        "edges": [{"source": "read.data", "target": "group.data"}]}
+    run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
+    store = run.record(tmp_path).store
+    assert run.run().status == "ok"
+    [groups] = store.messages("group.data")
+
+    steps = Lineage(store).trace(groups.id, 0)
+
+    assert [s.message.origin for s in steps] == ["group.data"]
+    assert "builds new rows" in (steps[0].note or "")
+    assert steps[0].source is None
+
+
 
 def test_a_joined_row_traces_to_its_left_row_when_the_lookup_uses_the_same_ids(
         tmp_path: Path) -> None:
