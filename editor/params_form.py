@@ -28,6 +28,11 @@ def _resolve(schema: Schema, root: Schema) -> tuple[Schema, bool]:
     return schema, nullable
 
 
+def scalar_items(items: Schema) -> bool:
+    """Whether a list's items are plain values a chips field can hold (not objects)."""
+    return "enum" in items or items.get("type") in ("string", "integer", "number", "boolean")
+
+
 def fits(prop: Schema, kind: Any, items: Schema, value: Any) -> bool:
     """Whether the field built for ``prop`` can show ``value`` exactly as the file has it."""
     if value is None:
@@ -42,6 +47,8 @@ def fits(prop: Schema, kind: Any, items: Schema, value: Any) -> bool:
     if kind == "number":
         return number
     if kind == "array":
+        if not scalar_items(items):
+            return isinstance(value, list)  # shown as JSON: any list fits
         return isinstance(value, list) and ("enum" not in items or all(
             v in items["enum"] for v in value)) and ("enum" in items or all(
                 isinstance(v, str | int | float) for v in value))
@@ -117,6 +124,9 @@ class ParamsForm:
                                 on_change=lambda e, n=name, k=kind: self._set(
                                     n, None if e.value is None else
                                     (int(e.value) if k == "integer" else float(e.value))))
+        elif kind == "array" and not scalar_items(items):
+            # a list of objects (pipeline steps, estimators, routes): edited as JSON
+            element = self._json_field(name, title, value, empty=[])
         elif kind == "array":
             if "enum" in items:
                 element = ui.select(list(items["enum"]), label=title, multiple=True,
@@ -152,18 +162,23 @@ class ParamsForm:
             "min-height: 10rem; max-height: 60vh; border: 1px solid #ccc; border-radius: 4px")
         return editor
 
-    def _json_field(self, name: str, title: str, value: Any) -> ui.element:
-        text = json.dumps(value or {}, indent=1)
+    def _json_field(self, name: str, title: str, value: Any,
+                    empty: dict[str, Any] | list[Any] | None = None) -> ui.element:
+        empty = {} if empty is None else empty
+        text = json.dumps(value if value is not None else empty, indent=1)
         area = ui.textarea(title, value=text).props("autogrow outlined dense")
 
         def changed(e: Any) -> None:
             try:
-                parsed = json.loads(e.value or "{}")
+                parsed = json.loads(e.value or json.dumps(empty))
             except json.JSONDecodeError as exc:
                 self.errors[name].set_text(f"not valid JSON: {exc.msg} (line {exc.lineno})")
                 return
-            if not isinstance(parsed, dict):
-                self.errors[name].set_text("must be a JSON object, e.g. {\"max_iter\": 200}")
+            if not isinstance(parsed, type(empty)):
+                self.errors[name].set_text(
+                    "must be a JSON list, e.g. [{\"estimator\": \"sklearn....\"}]"
+                    if isinstance(empty, list) else
+                    "must be a JSON object, e.g. {\"max_iter\": 200}")
                 return
             self.errors[name].set_text("")
             self._set(name, parsed)

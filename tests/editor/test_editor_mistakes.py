@@ -298,3 +298,38 @@ def test_a_node_that_ignores_stop_shows_stopped_once_its_worker_is_ended(
     expect(page.locator(".q-notification", has_text="stopped")).to_be_visible()
     expect(page.locator(".q-notification", has_text="crashed")).to_have_count(0)
     expect(page.get_by_test_id("run")).to_be_enabled()
+
+
+def test_pipeline_steps_are_edited_as_json_and_saved_as_a_list_of_objects(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    flow = {"edgewise": 1, "name": "pipe", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "wine"},
+         "position": {"x": 40, "y": 60}},
+        {"id": "fit", "component": "ml.fit",
+         "params": {"estimator": "sklearn.linear_model.LogisticRegression",
+                    "target": "target"}, "position": {"x": 320, "y": 60}}],
+        "edges": [{"source": "load.data", "target": "fit.data"}]}
+    path = workspace / "pipe.json"
+    path.write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/pipe.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+
+    select_node(page, "fit")
+    steps = page.locator('textarea[data-param="steps"], [data-param="steps"] textarea').first
+    expect(steps).to_have_value("[]")
+    param_input(page, "estimator").fill("")
+    param_input(page, "estimator").press("Tab")
+    steps.fill(json.dumps([{"estimator": "sklearn.preprocessing.StandardScaler"},
+                           {"estimator": "sklearn.linear_model.LogisticRegression",
+                            "options": {"C": 0.5}}]))
+    steps.press("Tab")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
+
+    saved = json.loads(path.read_text())["nodes"][1]["params"]
+    assert saved["steps"] == [{"estimator": "sklearn.preprocessing.StandardScaler"},
+                              {"estimator": "sklearn.linear_model.LogisticRegression",
+                               "options": {"C": 0.5}}]
+    assert page.js_errors == []
