@@ -9,9 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn import datasets
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, get_scorer
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import runtime
 
@@ -88,10 +94,44 @@ def check_dead_letter(out: Outcome) -> None:
     assert lines.count(lines[0]) == 1
 
 
+def _scaled_logistic(**options: Any) -> Pipeline:
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, **options))
+
+
+def _only(edges: dict[str, list[tuple[int, Any]]], edge: str) -> Any:
+    [(_, value)] = edges[edge]
+    return value
+
+
+def check_scaled_pipeline(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    frame = datasets.load_breast_cancer(as_frame=True).frame
+    train, test = train_test_split(frame, test_size=0.25, random_state=0,
+                                   stratify=frame["target"])
+    x_test, y_test = test.drop(columns="target"), test["target"]
+    model = _scaled_logistic().fit(train.drop(columns="target"), train["target"])
+    proba = model.predict_proba(x_test)
+    expected = test.assign(prediction=model.predict(x_test), proba_0=proba[:, 0],
+                           proba_1=proba[:, 1], confidence=proba.max(axis=1))
+    pd.testing.assert_frame_equal(_only(out.edges, "predict.data->score.data"), expected)
+
+    [metrics] = out.shown["metrics"]
+    names = ["accuracy", "balanced_accuracy", "f1_macro", "neg_log_loss", "roc_auc"]
+    assert metrics == {"name": "breast_cancer", "rows": 143,
+                       **{n: get_scorer(n)(model, x_test, y_test) for n in names}}
+    assert 0.9 < metrics["accuracy"] < 1.0  # a real task, not a trivially separable one
+    [confusion] = out.shown["confusion"]
+    labels = pd.Index([0, 1])
+    pd.testing.assert_frame_equal(confusion, pd.DataFrame(
+        confusion_matrix(y_test, model.predict(x_test)),
+        index=labels.rename("true"), columns=labels.rename("predicted")))
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
     "dead-letter.json": check_dead_letter,
+    "scaled-pipeline.json": check_scaled_pipeline,
 }
 
 
