@@ -15,7 +15,12 @@ import pytest
 from sklearn import datasets
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, get_scorer
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_validate,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -127,11 +132,63 @@ def check_scaled_pipeline(out: Outcome) -> None:
         index=labels.rename("true"), columns=labels.rename("predicted")))
 
 
+def _breast_cancer_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = datasets.load_breast_cancer(as_frame=True).frame
+    train, test = train_test_split(frame, test_size=0.25, random_state=0,
+                                   stratify=frame["target"])
+    return train, test
+
+
+TIMES = ["mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"]
+
+
+def check_grid_search(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    train, test = _breast_cancer_split()
+    x, y = train.drop(columns="target"), train["target"]
+    grid = {"logisticregression__C": [0.01, 0.1, 1.0, 10.0, 100.0]}
+    searched = GridSearchCV(_scaled_logistic(), grid, scoring="accuracy", cv=5).fit(x, y)
+
+    expected = pd.DataFrame(searched.cv_results_).drop(columns=TIMES)
+    results = _only(out.edges, "search.results->save_results.data")
+    pd.testing.assert_frame_equal(results.drop(columns=TIMES), expected)
+    written = pd.read_csv(out.folder / "out" / "search-results.csv")
+    assert list(written.columns) == list(results.columns)
+    assert list(written["params"]) == [str(p) for p in searched.cv_results_["params"]]
+    for column in ["mean_test_score", "std_test_score", "rank_test_score",
+                   *[f"split{i}_test_score" for i in range(5)]]:
+        assert list(written[column]) == list(expected[column])
+
+    [best] = out.shown["best"]
+    assert best == {"params": searched.best_params_, "score": searched.best_score_}
+    assert best["params"] == {"logisticregression__C": 0.1}
+    [metrics] = out.shown["test_metrics"]
+    x_test, y_test = test.drop(columns="target"), test["target"]
+    assert metrics["accuracy"] == searched.score(x_test, y_test)
+    assert metrics["rows"] == len(test)
+
+    # ml.cross_validate of the settings the search picked: the same folds, the same scores
+    names = ["accuracy", "roc_auc", "neg_log_loss"]
+    crossed = cross_validate(_scaled_logistic(C=0.1), x, y, cv=StratifiedKFold(5),
+                             scoring=names)
+    folds = _only(out.edges, "crossval.folds->folds.data")
+    pd.testing.assert_frame_equal(
+        folds.drop(columns=["fit_time", "score_time"]),
+        pd.DataFrame({"fold": range(5), **{f"test_{n}": crossed[f"test_{n}"] for n in names}}))
+    [summary] = out.shown["summary"]
+    assert summary == {key: value for n in names for key, value in [
+        (f"{n}_mean", float(np.mean(crossed[f"test_{n}"]))),
+        (f"{n}_std", float(np.std(crossed[f"test_{n}"])))]}
+    assert list(folds["test_accuracy"]) == [searched.cv_results_[f"split{i}_test_score"][1]
+                                            for i in range(5)]
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
     "dead-letter.json": check_dead_letter,
     "scaled-pipeline.json": check_scaled_pipeline,
+    "grid-search.json": check_grid_search,
 }
 
 
