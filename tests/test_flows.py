@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import datasets
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import confusion_matrix, get_scorer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import (
+    confusion_matrix,
+    get_scorer,
+    mean_absolute_error,
+    r2_score,
+    root_mean_squared_error,
+)
 from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
@@ -183,12 +189,46 @@ def check_grid_search(out: Outcome) -> None:
                                             for i in range(5)]
 
 
+def check_feature_engineering(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    frame = datasets.load_diabetes(as_frame=True).frame
+    banded = frame.assign(bmi_band=frame.eval("bmi // 0.05"))
+    stats = banded.groupby("bmi_band").agg(
+        band_bp_mean=("bp", "mean"), band_s5_mean=("s5", "mean"), band_s5_std=("s5", "std"),
+        band_rows=("bmi", "size"))
+    pd.testing.assert_frame_equal(_only(out.edges, "band_stats.data->join.right"), stats)
+    [shown_stats] = out.shown["stats"]
+    pd.testing.assert_frame_equal(shown_stats, stats)
+    assert len(stats) > 3 and stats["band_rows"].sum() == len(frame)
+
+    joined = banded.merge(stats, on="bmi_band", how="left")
+    joined.index = banded.index  # pandas numbers merged rows; frame.join keeps the left ids
+    pd.testing.assert_frame_equal(_only(out.edges, "join.data->derive.data"), joined)
+    derived = joined.assign(bp_vs_band=joined["bp"] - joined["band_bp_mean"],
+                            s5_z=(joined["s5"] - joined["band_s5_mean"]) / joined["band_s5_std"],
+                            bmi_bp=joined["bmi"] * joined["bp"])
+    pd.testing.assert_frame_equal(_only(out.edges, "derive.data->split.data"), derived)
+
+    train, test = train_test_split(derived, test_size=0.25, random_state=0)
+    model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(
+        train.drop(columns="target"), train["target"])
+    predicted = model.predict(test.drop(columns="target"))
+    scored = _only(out.edges, "predict.data->score.data")
+    pd.testing.assert_frame_equal(scored, test.assign(prediction=predicted))
+    [metrics] = out.shown["metrics"]
+    assert metrics == {"r2": r2_score(test["target"], predicted),
+                       "mae": mean_absolute_error(test["target"], predicted),
+                       "rmse": root_mean_squared_error(test["target"], predicted),
+                       "rows": len(test)}
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
     "dead-letter.json": check_dead_letter,
     "scaled-pipeline.json": check_scaled_pipeline,
     "grid-search.json": check_grid_search,
+    "feature-engineering.json": check_feature_engineering,
 }
 
 
