@@ -222,6 +222,35 @@ def check_feature_engineering(out: Outcome) -> None:
                        "rows": len(test)}
 
 
+def check_confidence_routing(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    features, target = datasets.make_classification(n_samples=6000, n_features=10,
+                                                     n_informative=6, random_state=0)
+    frame = pd.DataFrame(features, columns=[f"feature_{i}" for i in range(10)])
+    frame["target"] = target
+    train, test = train_test_split(frame, test_size=0.5, random_state=0)
+    model = _scaled_logistic().fit(train.drop(columns="target"), train["target"])
+    proba = model.predict_proba(test.drop(columns="target"))
+    scored = test.assign(prediction=model.predict(test.drop(columns="target")),
+                         proba_0=proba[:, 0], proba_1=proba[:, 1],
+                         confidence=proba.max(axis=1))
+    sure = scored["confidence"] >= 0.9
+    assert 0.2 < sure.mean() < 0.8  # both branches carry a real share of the rows
+
+    chunks = [chunk for _, chunk in out.edges["predict.data->route.data"]]
+    assert [len(c) for c in chunks] == [500] * 6
+    pd.testing.assert_frame_equal(pd.concat(chunks), scored)
+    for port, expected, name in [("confident", scored[sure], "confident"),
+                                 ("otherwise", scored[~sure], "unsure")]:
+        routed = pd.concat(c for _, c in out.edges[f"route.{port}->save_{name}.data"])
+        pd.testing.assert_frame_equal(routed, expected)
+        written = pd.read_csv(out.folder / "out" / f"{name}.csv", index_col=0)
+        pd.testing.assert_frame_equal(written, expected)
+        assert out.shown[f"{name}_rows"] == [len(expected)]
+    assert out.shown["rows_in"] == [len(test)]
+    assert out.shown["confident_rows"][0] + out.shown["unsure_rows"][0] == len(test)
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
@@ -229,6 +258,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "scaled-pipeline.json": check_scaled_pipeline,
     "grid-search.json": check_grid_search,
     "feature-engineering.json": check_feature_engineering,
+    "confidence-routing.json": check_confidence_routing,
 }
 
 
