@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import datasets
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import (
     confusion_matrix,
@@ -24,9 +25,11 @@ from sklearn.metrics import (
 from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
+    cross_val_predict,
     cross_validate,
     train_test_split,
 )
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -251,6 +254,44 @@ def check_confidence_routing(out: Outcome) -> None:
     assert out.shown["confident_rows"][0] + out.shown["unsure_rows"][0] == len(test)
 
 
+def check_test_and_score(out: Outcome) -> None:
+    assert out.result.status == "ok"
+    train, test = _breast_cancer_split()
+    x, y = train.drop(columns="target"), train["target"]
+    models = {"logistic": _scaled_logistic(),
+              "forest": RandomForestClassifier(n_estimators=100, random_state=0),
+              "knn": make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=15))}
+    names = ["balanced_accuracy", "roc_auc", "neg_log_loss"]
+    folds = StratifiedKFold(5)
+    scores = {name: cross_validate(model, x, y, cv=folds, scoring=names)
+              for name, model in models.items()}
+    expected = pd.DataFrame.from_dict(
+        {name: {n: float(np.mean(result[f"test_{n}"])) for n in names}
+         for name, result in scores.items()}, orient="index", columns=names)
+    expected.index.name = "estimator"
+    [table] = out.shown["table"]
+    pd.testing.assert_frame_equal(table, expected)
+
+    winner = str(expected["balanced_accuracy"].idxmax())
+    assert winner == "logistic"
+    best = _only(out.edges, "evaluate.best->predict.model")
+    assert best.edgewise_name_ == winner
+    model = models[winner].fit(x, y)
+    x_test = test.drop(columns="target")
+    predicted = _only(out.edges, "predict.data->score.data")
+    pd.testing.assert_frame_equal(predicted, test.assign(prediction=model.predict(x_test)))
+    [metrics] = out.shown["test_metrics"]
+    assert metrics == {"name": "best on test", "rows": len(test),
+                       "balanced_accuracy": get_scorer("balanced_accuracy")(model, x_test,
+                                                                             test["target"]),
+                       "accuracy": model.score(x_test, test["target"])}
+
+    # each row of 'predictions' is predicted by the model of its test fold
+    fold_predictions = _only(out.edges, "evaluate.predictions->fold_predictions.data")
+    pd.testing.assert_frame_equal(fold_predictions, train.assign(**{
+        name: cross_val_predict(model, x, y, cv=folds) for name, model in models.items()}))
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
@@ -259,6 +300,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "grid-search.json": check_grid_search,
     "feature-engineering.json": check_feature_engineering,
     "confidence-routing.json": check_confidence_routing,
+    "test-and-score.json": check_test_and_score,
 }
 
 
