@@ -219,7 +219,7 @@ def check_feature_engineering(out: Outcome) -> None:
     scored = _only(out.edges, "predict.data->score.data")
     pd.testing.assert_frame_equal(scored, test.assign(prediction=predicted))
     [metrics] = out.shown["metrics"]
-    assert metrics == {"r2": r2_score(test["target"], predicted),
+    assert metrics == {"name": "score", "r2": r2_score(test["target"], predicted),
                        "mae": mean_absolute_error(test["target"], predicted),
                        "rmse": root_mean_squared_error(test["target"], predicted),
                        "rows": len(test)}
