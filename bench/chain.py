@@ -112,7 +112,9 @@ def run_plain(count: int, stages: int = STAGES) -> int:
     """
     registry = default_registry()
     steps: list[Callable[[Any], Any]] = [_target(registry, "stream.identity")] * stages
-    counter = _target(registry, "stream.count")()
+    count_spec = registry.get("stream.count")
+    assert count_spec is not None  # noqa: S101 - a core component
+    counter = count_spec.target(count_spec.params_model())
     for value in range(count):
         for step in steps:
             value = step(value)
