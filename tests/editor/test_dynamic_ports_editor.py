@@ -34,10 +34,17 @@ def outputs_of(page: Any, node_id: str) -> Any:
 
 
 def expect_outputs(page: Any, node_id: str, names: list[str]) -> None:
-    """The output ports drawn on a node, top to bottom."""
-    expect(outputs_of(page, node_id)).to_have_count(len(names))
-    refs = outputs_of(page, node_id).evaluate_all("els => els.map(e => e.dataset.port)")
-    assert refs == [f"{node_id}.{n}" for n in names]
+    """The output ports drawn on a node, top to bottom (waiting for a redraw to land)."""
+    want = [f"{node_id}.{n}" for n in names]
+    selector = (NODE.format(node_id) + " [data-testid=port][data-direction=out]")
+    try:
+        page.wait_for_function(
+            "([sel, want]) => JSON.stringify([...document.querySelectorAll(sel)]"
+            ".map(e => e.dataset.port)) === JSON.stringify(want)", arg=[selector, want],
+            timeout=20_000)
+    except Exception:  # noqa: BLE001 - say what is drawn instead of a bare timeout
+        refs = outputs_of(page, node_id).evaluate_all("els => els.map(e => e.dataset.port)")
+        assert refs == want
 
 
 def routes_field(page: Any) -> Any:
