@@ -52,3 +52,12 @@ def test_the_readme_examples_do_what_the_readme_says() -> None:
     model = LinearRegression().fit(frame[["amount", "x"]], [0.0, 1.0])
     scored = run_component(found["demo.score"], {"data": [frame], "model": [model]})
     assert list(scored["data"][0]["prediction"]) == list(model.predict(frame))
+
+
+def test_the_component_table_lists_every_installed_component() -> None:
+    import runtime
+
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("## Components"):text.index("### Writing a component")]
+    listed = set(re.findall(r"^\| `([a-z_.]+)` \|", table, flags=re.M))
+    assert listed == set(runtime.default_registry().ids())
