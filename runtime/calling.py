@@ -23,7 +23,22 @@ from runtime.graph import Plan, resolve_node
 from runtime.hooks import Hooks
 from runtime.messages import Batch
 from runtime.model import Edge, Flow, Node
-from runtime.registry import ComponentSpec, Port, Registry
+from runtime.registry import ANY, ComponentSpec, Port, Registry, component
+
+
+def memory_source(component_id: str, values: Iterable[Any], type_: str = ANY) -> ComponentSpec:
+    """A source component that emits the given values, one message each.
+
+    As for every component, a ``None`` value emits nothing.
+    """
+    items = list(values)
+
+    def emit() -> Iterator[Any]:
+        yield from items
+
+    emit.__doc__ = "Emit values held in memory (fed to a flow, or in tests)."
+    return component(component_id, outputs={"data": type_}, category="testing")(emit)
+
 
 FEED_COMPONENT = "runtime.input"
 
@@ -85,8 +100,6 @@ def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
     Raises:
         FlowInvalidError: a name is not an input port of the flow, or is connected already.
     """
-    from runtime.testing import memory_source
-
     problems: list[Problem] = []
     nodes, edges = list(flow.nodes), list(flow.edges)
     specs: list[ComponentSpec] = []

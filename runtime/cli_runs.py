@@ -12,39 +12,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from runtime.cli_common import EXIT_ERRORS, EXIT_INVALID, EXIT_OK, UsageError, workspace_of
+from runtime.cli_common import out as _out
+from runtime.cli_common import safe as _safe
 from runtime.record import RunStore, list_runs, runs_root
 from runtime.record.lineage import Lineage
 from runtime.record.store import MessageInfo
 from runtime.terminal import plain
 
-EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
 MAX_ID = 2**63 - 1
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for; the message says what and where."""
-
-
-def _safe(text: object) -> str:
-    """Flow- or data-derived text made safe for a rich console: no markup, no escapes."""
-    return escape(plain(text))
-
-
-def _out() -> Console:
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = 200
-    return console
-
-
-def workspace_of(args: argparse.Namespace) -> Path:
-    """The workspace whose runs a command looks at."""
-    if args.workspace:
-        return Path(args.workspace)
-    here = Path(".")
-    if not runs_root(here).is_dir() and runs_root(here / "flows").is_dir():
-        return here / "flows"
-    return here
 
 
 def open_run(args: argparse.Namespace, ref: str) -> RunStore:

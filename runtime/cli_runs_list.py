@@ -13,7 +13,9 @@ from typing import Any
 
 from rich.table import Table
 
-from runtime.cli_runs import EXIT_ERRORS, EXIT_OK, UsageError, _out, _safe, workspace_of
+from runtime.cli_common import EXIT_ERRORS, EXIT_OK, UsageError, workspace_of
+from runtime.cli_common import out as _out
+from runtime.cli_common import safe as _safe
 from runtime.record import DamagedRunError, RunStore, list_runs, runs_root
 from runtime.terminal import plain
 

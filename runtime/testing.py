@@ -8,31 +8,18 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runtime.api import Run
+from runtime.calling import memory_source as memory_source  # part of the testing kit
 from runtime.engine import RunOptions, RunResult
 from runtime.graph import build_plan, resolve_node
 from runtime.messages import Batch, Envelope, ErrorRecord
 from runtime.model import Flow
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Registry, component, default_registry
-
-
-def memory_source(component_id: str, values: Iterable[Any], type_: str = ANY) -> ComponentSpec:
-    """A source component that emits the given values, one message each.
-
-    As for every component, a ``None`` value emits nothing.
-    """
-    items = list(values)
-
-    def emit() -> Iterator[Any]:
-        yield from items
-
-    emit.__doc__ = "Emit values held in memory (for tests)."
-    return component(component_id, outputs={"data": type_}, category="testing")(emit)
 
 
 class MemorySink:
