@@ -196,28 +196,33 @@ def check_feature_engineering(out: Outcome) -> None:
     assert out.result.status == "ok"
     frame = datasets.load_diabetes(as_frame=True).frame
     banded = frame.assign(bmi_band=frame.eval("bmi // 0.05"))
-    stats = banded.groupby("bmi_band").agg(
+    train, test = train_test_split(banded, test_size=0.25, random_state=0)
+    # the statistics come from the training rows only: nothing of the test rows leaks in
+    stats = train.groupby("bmi_band").agg(
         band_bp_mean=("bp", "mean"), band_s5_mean=("s5", "mean"), band_s5_std=("s5", "std"),
         band_rows=("bmi", "size"))
-    pd.testing.assert_frame_equal(_only(out.edges, "band_stats.data->join.right"), stats)
     [shown_stats] = out.shown["stats"]
     pd.testing.assert_frame_equal(shown_stats, stats)
-    assert len(stats) > 3 and stats["band_rows"].sum() == len(frame)
+    assert len(stats) > 3 and stats["band_rows"].sum() == len(train)
 
-    joined = banded.merge(stats, on="bmi_band", how="left")
-    joined.index = banded.index  # pandas numbers merged rows; frame.join keeps the left ids
-    pd.testing.assert_frame_equal(_only(out.edges, "join.data->derive.data"), joined)
-    derived = joined.assign(bp_vs_band=joined["bp"] - joined["band_bp_mean"],
-                            s5_z=(joined["s5"] - joined["band_s5_mean"]) / joined["band_s5_std"],
-                            bmi_bp=joined["bmi"] * joined["bp"])
-    pd.testing.assert_frame_equal(_only(out.edges, "derive.data->split.data"), derived)
+    def joined_and_derived(part: pd.DataFrame, side: str) -> pd.DataFrame:
+        joined = part.merge(stats, on="bmi_band", how="left")
+        joined.index = part.index  # pandas numbers merged rows; frame.join keeps the left ids
+        pd.testing.assert_frame_equal(_only(out.edges, f"join_{side}.data->derive_{side}.data"),
+                                      joined)
+        return joined.assign(
+            bp_vs_band=joined["bp"] - joined["band_bp_mean"],
+            s5_z=(joined["s5"] - joined["band_s5_mean"]) / joined["band_s5_std"],
+            bmi_bp=joined["bmi"] * joined["bp"])
 
-    train, test = train_test_split(derived, test_size=0.25, random_state=0)
+    train_x = joined_and_derived(train, "train")
+    test_x = joined_and_derived(test, "test")
+    pd.testing.assert_frame_equal(_only(out.edges, "derive_train.data->fit.data"), train_x)
     model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(
-        train.drop(columns="target"), train["target"])
-    predicted = model.predict(test.drop(columns="target"))
+        train_x.drop(columns="target"), train_x["target"])
+    predicted = model.predict(test_x.drop(columns="target"))
     scored = _only(out.edges, "predict.data->score.data")
-    pd.testing.assert_frame_equal(scored, test.assign(prediction=predicted))
+    pd.testing.assert_frame_equal(scored, test_x.assign(prediction=predicted))
     [metrics] = out.shown["metrics"]
     assert metrics == {"name": "score", "r2": r2_score(test["target"], predicted),
                        "mae": mean_absolute_error(test["target"], predicted),
