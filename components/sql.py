@@ -2,7 +2,9 @@
 
 ``database`` is a SQLite file, relative to the flow file's folder; no server is needed. A
 SQLAlchemy URL (``postgresql://user@host/db``, ``sqlite:////abs/path.db``) is accepted
-too when SQLAlchemy is installed (``pip install edgewise[sql]``); it is used as it is.
+too when SQLAlchemy is installed (``pip install edgewise[sql]``); it is used as it is,
+except that the relative path of a SQLite URL (``sqlite:///out/db.sqlite``) is taken
+relative to the flow file's folder too, as a plain path is.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ModelWrapValidatorHandler, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from components._problems import param_problem
 from runtime import Params, component
@@ -30,6 +38,50 @@ if TYPE_CHECKING:
 def is_url(database: str) -> bool:
     """Whether ``database`` is a SQLAlchemy URL rather than a SQLite file."""
     return URL_SCHEME.match(database) is not None
+
+
+SQLITE_URL = re.compile(r"(?P<head>sqlite(?:\+\w+)?:///)(?P<path>[^?]*)(?P<tail>(?:\?.*)?)",
+                        re.DOTALL)
+# The package to install for a database driver module, where its name differs.
+DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]",
+                   "MySQLdb": "mysqlclient", "pymysql": "PyMySQL", "cx_Oracle": "cx_Oracle",
+                   "oracledb": "oracledb", "pyodbc": "pyodbc", "pymssql": "pymssql",
+                   "asyncpg": "asyncpg", "pg8000": "pg8000"}
+
+
+def resolve_sqlite_url(database: str, base_dir: Path) -> str:
+    """A SQLite URL with a relative file path, made absolute against ``base_dir``.
+
+    ``sqlite:///out/db.sqlite`` names ``out/db.sqlite`` relative to the current directory
+    for SQLAlchemy; a flow's relative paths are relative to the flow file's folder. Other
+    URLs, absolute paths (``sqlite:////abs.db``), in-memory databases and ``file:`` URIs
+    are returned unchanged.
+    """
+    match = SQLITE_URL.fullmatch(database)
+    if match is None:
+        return database
+    path = match["path"]
+    if not path or path.startswith(("/", "file:")) or path == ":memory:":
+        return database
+    return f"{match['head']}{(base_dir / path).resolve()}{match['tail']}"
+
+
+def _resolved_url(database: str, info: ValidationInfo) -> str:
+    base_dir = (info.context or {}).get("base_dir")
+    if isinstance(base_dir, Path) and is_url(database):
+        return resolve_sqlite_url(database, base_dir)
+    return database
+
+
+def _driver_missing(url: str, exc: ModuleNotFoundError) -> str:
+    """Say which driver module a URL needs and how to install it."""
+    module = exc.name or "its driver"
+    top = module.split(".")[0]
+    package = DRIVER_PACKAGES.get(top, top)
+    return (f"cannot open the database URL {shown(url)}: its driver, the Python module "
+            f"'{module}', is not installed; install it (pip install '{package}') in the "
+            "environment that runs the flow, or name another driver in the URL "
+            "(e.g. postgresql+psycopg://...)")
 
 
 def shown(database: str) -> str:
@@ -53,6 +105,8 @@ def _engine(url: str, *, read_only: bool) -> Any:
         raise ImportError(msg) from None
     try:
         engine = sqlalchemy.create_engine(url)
+    except ModuleNotFoundError as exc:
+        raise ValueError(_driver_missing(url, exc)) from None
     except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver, said plainly
         msg = f"cannot open the database URL {shown(url)}: {type(exc).__name__}"
         raise ValueError(msg) from None
@@ -86,6 +140,11 @@ class ReadParams(Params):
     index_col: str | list[str] | None = Field(
         default=None, description="Column(s) of the result to use as row ids; leave empty "
                                   "to number the rows from 0.")
+
+    @field_validator("database")
+    @classmethod
+    def _url_in_flow_folder(cls, database: str, info: ValidationInfo) -> str:
+        return _resolved_url(database, info)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -220,11 +279,19 @@ class WriteParams(Params):
         default="fail",
         description="If the table is already there: fail (an error, nothing written), "
                     "replace it, or append the rows to it.")
-    index: bool = Field(default=False,
-                        description="Also write the row ids, as a column named by index_label.")
+    index: bool = Field(
+        default=True,
+        description="Write the row ids too, as a column named by index_label, as pandas' "
+                    "to_sql does by default, so that lineage can follow the rows; turn off "
+                    "to write only the columns.")
     index_label: str | None = Field(
         default=None, description="Name of the row id column (default: the index's name, or "
                                   "'index').")
+
+    @field_validator("database")
+    @classmethod
+    def _url_in_flow_folder(cls, database: str, info: ValidationInfo) -> str:
+        return _resolved_url(database, info)
 
 
 @component("sql.write", inputs={"data": "DataFrame"}, params=WriteParams, threaded=True)
@@ -249,6 +316,10 @@ class Write:
     def _open(self) -> None:
         if is_url(self.params.database):
             self.engine = _engine(self.params.database, read_only=False)
+            if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+                    None, "", ":memory:") and not str(self.engine.url.database).startswith(
+                    "file:"):
+                Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
             self.connection = self.engine.connect()
             self.transaction = self.connection.begin()
             return
