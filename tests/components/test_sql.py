@@ -429,7 +429,7 @@ def test_a_relative_sqlite_url_is_relative_to_the_flow_folder(
     assert not (elsewhere / "out").exists()
     [back] = read({"database": url, "query": QUERIES[0]}, base_dir=flow_dir)
     pd.testing.assert_frame_equal(back, people())
-    from components.sql import resolve_sqlite_url
+    from components._sql_url import resolve_sqlite_url
 
     assert resolve_sqlite_url("sqlite+pysqlite:///a/b.db?timeout=3", flow_dir) == \
         f"sqlite+pysqlite:///{flow_dir}/a/b.db?timeout=3"
