@@ -14,8 +14,9 @@ import builtins
 import copy
 import inspect
 import re
+import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -174,7 +175,8 @@ class Function:
     message. With several outputs, it returns (or yields) a dict of output port to value;
     a port left out sends nothing.
 
-    An exception in the code becomes an error record naming the line of the code that
+    An exception in the code (any ``BaseException``: ``sys.exit()`` and
+    ``KeyboardInterrupt`` too) becomes an error record naming the line of the code that
     raised, and the flow goes on. The code runs with the full power of Python, so a flow
     file holding this node runs only once trusted (``edgewise trust FLOW``).
     """
@@ -195,18 +197,44 @@ class Function:
     def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             result = call(*args, **kwargs)
-        except (Exception, SystemExit) as exc:  # exit() in the code must not end the run
+        except BaseException as exc:  # noqa: BLE001 - the code's own failure is contained
             raise self._error(exc) from exc
         return self._guarded(result) if inspect.isgenerator(result) else result
 
-    def _guarded(self, values: Iterator[Any]) -> Iterator[Any]:
-        """Messages yielded by the code, one each; an error names the line, as above."""
-        try:
-            yield from values
-        except (Exception, SystemExit) as exc:
-            raise self._error(exc) from exc
+    def _guarded(self, values: Generator[Any, Any, Any]) -> Iterator[Any]:
+        """Messages yielded by the code, one each; an error names the line, as above.
+
+        Each value is taken with ``next`` inside the ``try``, so that what the code raises
+        is told apart from the ``GeneratorExit`` that closing this generator raises at its
+        ``yield``, which must pass through.
+        """
+        while True:
+            try:
+                value = next(values)
+            except StopIteration:
+                return
+            except BaseException as exc:  # noqa: BLE001 - as in _guard
+                raise self._error(exc) from exc
+            try:
+                yield value
+            except GeneratorExit:
+                values.close()
+                raise
 
     def _error(self, exc: BaseException) -> UserCodeError:
+        """The error record's exception for what the code raised, naming its line.
+
+        Anything the code raises is contained, ``BaseException`` included: ``sys.exit()``,
+        ``raise KeyboardInterrupt`` or a class derived from ``BaseException`` must not end
+        the run (or the editor's worker). A real Ctrl+C is not the code's doing, but Python
+        delivers it only to the main thread, and this threaded node's code runs in a
+        worker thread, so a ``KeyboardInterrupt`` seen here was raised by the code. Should
+        the code run on the main thread after all, its ``KeyboardInterrupt`` may be the
+        user's Ctrl+C, and is let through to stop the run.
+        """
+        if (isinstance(exc, KeyboardInterrupt)
+                and threading.current_thread() is threading.main_thread()):
+            raise exc
         return UserCodeError(f"{_where(exc, self.lines)}: {type(exc).__name__}: {exc}")
 
     def _sent(self, result: Any, function: str) -> Iterator[dict[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from runtime import Params, component
-from runtime.expressions import ExpressionError, check_expression, evaluate_frame
+from runtime.expressions import ExpressionError, check_expression, frame_names
 from runtime.registry import PortDecl
 from runtime.terminal import plain
 
@@ -27,34 +28,45 @@ class RouteParams(Params):
         default_factory=dict,
         description="Output port name to a pandas query, tried in this order, e.g. "
                     "{\"sure\": \"confidence >= 0.9\", \"unsure\": \"confidence >= 0.6\"}. "
-                    "A row goes to the first route it matches; a row that matches none "
-                    "goes to 'otherwise'. Names are snake_case.")
+                    "A row goes to the first route it matches; a row that matches none, "
+                    "or for which the query is unknown (it compares a missing value), goes "
+                    "to 'otherwise'. Names are snake_case.")
     emit_empty: bool = Field(
         default=False,
         description="Also emit a DataFrame with no rows on an output that got none, so "
                     "that every output sends one message per message received.")
 
-    @field_validator("routes")
+    @model_validator(mode="wrap")
     @classmethod
-    def _valid_routes(cls, routes: dict[str, str]) -> dict[str, str]:
-        for name, expr in routes.items():
-            if name in RESERVED:
-                msg = (f"route name '{name}' is taken by the built-in '{name}' output; "
-                       "choose another name")
-                raise ValueError(msg)
-            if not ROUTE_NAME.fullmatch(name):
-                msg = (f"route name {plain(repr(name))} must be snake_case: lowercase "
-                       "letters, digits and _, starting with a letter (e.g. 'high_risk')")
-                raise ValueError(msg)
-            if not expr.strip():
-                msg = f"route '{name}' has an empty query"
-                raise ValueError(msg)
-            try:
-                check_expression(expr)
-            except ExpressionError as exc:
-                msg = f"route '{name}': not a valid query: {exc}"
-                raise ValueError(msg) from None
-        return routes
+    def _valid_routes(cls, data: Any, handler: ModelWrapValidatorHandler[RouteParams],
+                      ) -> RouteParams:
+        """Check every route, and report every bad one, not only the first."""
+        params = handler(data)
+        problems = [problem for name, expr in params.routes.items()
+                    if (problem := _route_problem(name, expr)) is not None]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{reason}",
+                                                          {"reason": problem}),
+                                 loc=("routes",), input=params.routes)
+                for problem in problems])
+        return params
+
+
+def _route_problem(name: str, expr: str) -> str | None:
+    """What is wrong with one route, or None."""
+    if name in RESERVED:
+        return f"route name '{name}' is taken by the built-in '{name}' output; choose another name"
+    if not ROUTE_NAME.fullmatch(name):
+        return (f"route name {plain(repr(name))} must be snake_case: lowercase letters, "
+                "digits and _, starting with a letter (e.g. 'high_risk')")
+    if not expr.strip():
+        return f"route '{name}' has an empty query"
+    try:
+        check_expression(expr)
+    except ExpressionError as exc:
+        return f"route '{name}': not a valid query: {exc}"
+    return None
 
 
 def route_outputs(params: RouteParams) -> dict[str, PortDecl]:
@@ -63,33 +75,28 @@ def route_outputs(params: RouteParams) -> dict[str, PortDecl]:
 
 
 def _mask(data: pd.DataFrame, name: str, expr: str) -> Any:
-    """The rows a route's query is true for, as a numpy bool array; NaN or NA is false."""
-    import numpy as np
-    import pandas as pd
+    """The rows a route's query is true for, as a numpy bool array.
+
+    A comparison with a missing value is unknown, and stays unknown under ``not``/``~``;
+    an unknown answer is no match (see :mod:`components._route_mask`).
+    """
+    from components._route_mask import NotTrueOrFalseError, matches
 
     columns = plain(", ".join(map(str, data.columns)))
     try:
-        value = evaluate_frame(data, expr)
+        check_expression(expr, columns=frame_names(data))
+        return matches(data, expr)
     except ExpressionError as exc:
         msg = f"route '{name}': query {expr!r} refused: {exc} (columns: {columns})"
         raise ValueError(msg) from exc
+    except NotTrueOrFalseError as exc:
+        msg = (f"route '{name}': query {expr!r} must be true or false for each row, "
+               f"but it gives {exc.kind} values")
+        raise ValueError(msg) from None
     except Exception as exc:
         msg = (f"route '{name}': query {expr!r} failed: {type(exc).__name__}: {exc} "
                f"(columns: {columns})")
         raise ValueError(msg) from exc
-    if isinstance(value, bool | np.bool_):
-        return np.full(len(data), bool(value))
-    if isinstance(value, pd.Series) and len(value) == len(data):
-        if pd.api.types.is_bool_dtype(value.dtype):
-            return value.fillna(False).to_numpy(dtype=bool)
-        if value.dtype == object and value.map(
-                lambda v: v is None or v is pd.NA or isinstance(v, bool | np.bool_)
-                or (isinstance(v, float) and v != v)).all():
-            return value.map(lambda v: v is True or v is np.True_).to_numpy(dtype=bool)
-    kind = value.dtype if isinstance(value, pd.Series) else type(value).__name__
-    msg = (f"route '{name}': query {expr!r} must be true or false for each row, "
-           f"but it gives {kind} values")
-    raise ValueError(msg)
 
 
 @component("frame.route", inputs={"data": "DataFrame"}, outputs=route_outputs,
@@ -98,9 +105,13 @@ def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]
     """Send each row to the first route whose query it matches, or to ``otherwise``.
 
     Routes are tried in order; a row goes to exactly one output, so the rows out always
-    add up to the rows in. A comparison with a missing value (NaN, None, NA) is false, so
+    add up to the rows in. A comparison with a missing value (NaN, None, NA, NaT) is
+    unknown, and stays unknown under ``not`` and ``~`` (so ``~(x > 2)`` and ``s != 'a'``
+    do not take a row whose ``x`` or ``s`` is missing); an unknown answer is no match, so
     such a row falls through to the next route and, in the end, to ``otherwise``: no row
-    is lost, unlike two complementary ``frame.query`` nodes. Row ids and column types are
+    is lost, unlike two complementary ``frame.query`` nodes. ``isna()``, ``notna()`` and
+    ``na=`` say what a missing value means. Without missing values, a route takes exactly
+    the rows ``DataFrame.query`` selects. Row ids and column types are
     kept. A query that fails on a message (an unknown column, say) gives an error record
     for that message, and none of its rows go out.
 

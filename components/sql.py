@@ -2,74 +2,35 @@
 
 ``database`` is a SQLite file, relative to the flow file's folder; no server is needed. A
 SQLAlchemy URL (``postgresql://user@host/db``, ``sqlite:////abs/path.db``) is accepted
-too when SQLAlchemy is installed (``pip install edgewise[sql]``); it is used as it is.
+too when SQLAlchemy is installed (``pip install edgewise[sql]``); it is used as it is,
+except that the relative path of a SQLite URL (``sqlite:///out/db.sqlite``) is taken
+relative to the flow file's folder too, as a plain path is.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ModelWrapValidatorHandler, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from components._problems import param_problem
+from components._sql_url import is_url, open_engine, resolved_url, shown
 from runtime import Params, component
-from runtime.graph import URL_SCHEME
 from runtime.params import input_path, output_path, special_file_kind
 from runtime.terminal import plain
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def is_url(database: str) -> bool:
-    """Whether ``database`` is a SQLAlchemy URL rather than a SQLite file."""
-    return URL_SCHEME.match(database) is not None
-
-
-def shown(database: str) -> str:
-    """The database as messages show it: a URL's password is hidden."""
-    return plain(re.sub(r"^([^:/]+://[^:/@]*):[^@/]*@", r"\1:***@", database))
-
-
-def _engine(url: str, *, read_only: bool) -> Any:
-    """A SQLAlchemy engine for ``url``, or a clear error if SQLAlchemy is not installed.
-
-    On SQLite, the engine runs every statement, table changes included, inside the
-    transaction it begins (Python's sqlite3 driver would commit those at once), and a
-    read-only engine refuses anything a SELECT does not do.
-    """
-    try:
-        sqlalchemy = importlib.import_module("sqlalchemy")
-    except ImportError:
-        msg = (f"'{shown(url)}' is a database URL, which needs SQLAlchemy: install "
-               "edgewise[sql] (pip install 'edgewise[sql]'), or give the path of a SQLite "
-               "file instead")
-        raise ImportError(msg) from None
-    try:
-        engine = sqlalchemy.create_engine(url)
-    except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver, said plainly
-        msg = f"cannot open the database URL {shown(url)}: {type(exc).__name__}"
-        raise ValueError(msg) from None
-    if engine.dialect.name == "sqlite":
-        from components._sqlite import read_only_authorizer
-
-        def connected(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-            if read_only:
-                dbapi_connection.set_authorizer(read_only_authorizer)
-
-        def began(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
-
-        sqlalchemy.event.listen(engine, "connect", connected)
-        sqlalchemy.event.listen(engine, "begin", began)
-    return engine
 
 
 class ReadParams(Params):
@@ -86,6 +47,11 @@ class ReadParams(Params):
     index_col: str | list[str] | None = Field(
         default=None, description="Column(s) of the result to use as row ids; leave empty "
                                   "to number the rows from 0.")
+
+    @field_validator("database")
+    @classmethod
+    def _url_in_flow_folder(cls, database: str, info: ValidationInfo) -> str:
+        return resolved_url(database, info)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -175,7 +141,7 @@ def _query_sqlite(params: ReadParams) -> Iterator[pd.DataFrame]:
 
 
 def _query_url(params: ReadParams) -> Iterator[pd.DataFrame]:
-    engine = _engine(params.database, read_only=True)
+    engine = open_engine(params.database, read_only=True)
     try:
         with engine.connect() as connection:
             try:  # run in a transaction that is never committed
@@ -220,11 +186,19 @@ class WriteParams(Params):
         default="fail",
         description="If the table is already there: fail (an error, nothing written), "
                     "replace it, or append the rows to it.")
-    index: bool = Field(default=False,
-                        description="Also write the row ids, as a column named by index_label.")
+    index: bool = Field(
+        default=True,
+        description="Write the row ids too, as a column named by index_label, as pandas' "
+                    "to_sql does by default, so that lineage can follow the rows; turn off "
+                    "to write only the columns.")
     index_label: str | None = Field(
         default=None, description="Name of the row id column (default: the index's name, or "
                                   "'index').")
+
+    @field_validator("database")
+    @classmethod
+    def _url_in_flow_folder(cls, database: str, info: ValidationInfo) -> str:
+        return resolved_url(database, info)
 
 
 @component("sql.write", inputs={"data": "DataFrame"}, params=WriteParams, threaded=True)
@@ -248,7 +222,11 @@ class Write:
 
     def _open(self) -> None:
         if is_url(self.params.database):
-            self.engine = _engine(self.params.database, read_only=False)
+            self.engine = open_engine(self.params.database, read_only=False)
+            if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (
+                    None, "", ":memory:") and not str(self.engine.url.database).startswith(
+                    "file:"):
+                Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
             self.connection = self.engine.connect()
             self.transaction = self.connection.begin()
             return

@@ -97,8 +97,10 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
                     code="missing-file", node=node_id, param=name,
                     where=f"nodes[{index}].params.{name}"))
     try:
-        # components may read the node's id from the validation context (a default name)
-        return spec.params_model.model_validate(values, context={"node": node_id})
+        # components may read the node's id (a default name) and the flow's folder (to
+        # resolve a path inside a URL) from the validation context
+        return spec.params_model.model_validate(values, context={"node": node_id,
+                                                                 "base_dir": base_dir})
     except pydantic.ValidationError as exc:
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]

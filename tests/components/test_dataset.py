@@ -157,6 +157,19 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data() -> None
      "needs n_features of at least 4"),
     ({"name": "make_classification", "n_classes": 5}, "n_informative",
      "5 classes need n_informative of at least 4"),
+    ({"name": "make_classification", "n_samples": 10**9}, "n_samples",
+     "less than or equal to 10000000"),
+    ({"name": "make_regression", "n_features": 10**6}, "n_features",
+     "less than or equal to 10000"),
+    ({"name": "make_regression", "n_targets": 10**6}, "n_targets",
+     "less than or equal to 10000"),
+    ({"name": "make_classification", "n_classes": 10**6, "n_informative": 30}, "n_classes",
+     "less than or equal to 1000"),
+    ({"name": "make_classification", "n_samples": 5_000_000}, "n_samples",
+     "5,000,000 rows of 21 columns (features and target) are 105,000,000 values, more than "
+     "the 100,000,000 a generated set may hold; ask for at most 4,761,904 rows"),
+    ({"name": "make_regression", "n_samples": 1_000_000, "n_targets": 2}, "n_samples",
+     "1,000,000 rows of 102 columns"),
 ])
 def test_settings_that_do_not_apply_or_cannot_work_are_validation_problems(
         params: dict[str, Any], param: str, words: str) -> None:
@@ -169,3 +182,7 @@ def test_settings_that_work_are_not_problems() -> None:
     assert param_problems("dataset.load", {"name": "make_classification", "n_features": 4,
                                            "n_classes": 3, "n_informative": 3,
                                            "n_redundant": 1}) == []
+    assert param_problems("dataset.load", {"name": "make_regression", "n_samples": 990_099,
+                                           "n_targets": 1}) == []
+    assert param_problems("dataset.load", {"name": "make_classification",
+                                           "n_samples": 10_000_000, "n_features": 9}) == []

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from contract import contract_tests, param_problems
 from pandas.testing import assert_frame_equal
 
@@ -140,6 +141,47 @@ def test_yielding_sends_one_message_each_and_exit_is_an_error_record() -> None:
     [record] = out.errors
     assert record.message == "line 7 (`sys.exit(3)`): SystemExit: 3"
     assert out.result.status == "errors"
+
+
+def test_a_base_exception_from_the_code_is_an_error_record_not_the_end_of_the_run() -> None:
+    """KeyboardInterrupt or a BaseException subclass raised by the code ends nothing."""
+    code = ("class Stop(BaseException):\n    pass\n\ndef process(data, params):\n"
+            "    if data == 1:\n        raise Stop('enough')\n"
+            "    if data == 2:\n        raise KeyboardInterrupt\n    return data\n")
+    out = run_component("python.function", {"data": [1, 2, 3]}, {"code": code})
+
+    assert out["data"] == [3]
+    assert [r.message for r in out.errors] == [
+        "line 6 (`raise Stop('enough')`): Stop: enough",
+        "line 8 (`raise KeyboardInterrupt`): KeyboardInterrupt: "]
+    assert out.result.status == "errors"
+
+
+def test_a_base_exception_in_a_generator_setup_or_end_is_an_error_record() -> None:
+    code = ("def setup():\n    global seen\n    seen = 0\n\n"
+            "def process(data, params):\n    global seen\n    seen += 1\n"
+            "    yield data\n    raise KeyboardInterrupt('after')\n\n"
+            "def end():\n    raise GeneratorExit('end')\n")
+    out = run_component("python.function", {"data": [1, 2]}, {"code": code})
+
+    assert out["data"] == [1, 2]
+    assert [r.message for r in out.errors] == [
+        "line 9 (`raise KeyboardInterrupt('after')`): KeyboardInterrupt: after"] * 2 + [
+        "line 12 (`raise GeneratorExit('end')`): GeneratorExit: end"]
+
+    code = "def setup():\n    raise SystemExit\n\ndef process(data, params):\n    return data\n"
+    out = run_component("python.function", {"data": [1]}, {"code": code})
+    assert [r.message for r in out.errors] == ["line 2 (`raise SystemExit`): SystemExit: "]
+
+
+def test_a_keyboard_interrupt_on_the_main_thread_may_be_ctrl_c_and_passes_through() -> None:
+    """Runs put the code on a worker thread; called on the main thread, Ctrl+C still stops."""
+    from components.python import Function, FunctionParams
+
+    code = "def process(data, params):\n    raise KeyboardInterrupt\n"
+    node = Function(FunctionParams(code=code))
+    with pytest.raises(KeyboardInterrupt):
+        list(node(data=1))
 
 
 def test_a_syntax_error_is_a_validation_problem_with_line_and_column() -> None:

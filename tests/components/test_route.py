@@ -95,6 +95,107 @@ def test_missing_values_of_nullable_types_go_to_otherwise() -> None:
     pd.testing.assert_frame_equal(pd.concat([big, x, otherwise]).loc[data.index], data)
 
 
+def gappy() -> pd.DataFrame:
+    """Missing values of every kind: NaN, None in strings, NA in nullable types."""
+    data = pd.DataFrame({"x": [1.0, np.nan, 3.0, None, 5.0],
+                         "s": ["a", None, "b", "a", None]}, index=list("pqrst"))
+    data["n"] = pd.array([1, None, 3, 4, None], dtype="Int64")
+    data["b"] = pd.array([True, None, False, True, None], dtype="boolean")
+    return data
+
+
+def routed(data: pd.DataFrame, expr: str) -> list[Any]:
+    """The row ids of ``data`` that a single route with ``expr`` takes."""
+    out = run_component("frame.route", {"data": [data]}, {"routes": {"t": expr}})
+    assert out.errors == [], [e.message for e in out.errors]
+    return [i for frame in out["t"] for i in frame.index]
+
+
+@pytest.mark.parametrize(("expr", "ids"), [
+    ("x > 2", ["r", "t"]),
+    ("not (x > 2)", ["p"]),
+    ("~(x > 2)", ["p"]),
+    ("~~(x > 2)", ["r", "t"]),
+    ("s != 'a'", ["r"]),
+    ("not s == 'a'", ["r"]),
+    ("s not in ['a']", ["r"]),
+    ("~s.isin(['a'])", ["r"]),
+    ("~s.str.startswith('a')", ["r"]),
+    ("~(n > 2)", ["p"]),
+    ("~b", ["r"]),
+    ("x != n", []),
+    ("~(x > 2) | (s == 'a')", ["p", "s"]),
+    ("(x > 2) or (s == 'b')", ["r", "t"]),
+    ("not ((x > 2) and (s == 'b'))", ["p", "s"]),
+    ("~(x + n > 3)", ["p"]),
+    ("~x.between(2, 4)", ["p", "t"]),
+    ("x == None", []),
+    ("x != None", []),
+    # what says outright what a missing value means is taken at its word
+    ("x.isna() | (x > 2)", ["q", "r", "s", "t"]),
+    ("~x.notna()", ["q", "s"]),
+    ("~(x.isna() | (x < 2))", ["r", "t"]),
+    ("~s.str.startswith('a', na=False)", ["q", "r", "t"]),
+])
+def test_a_comparison_with_a_missing_value_is_unknown_even_when_negated(
+        expr: str, ids: list[str]) -> None:
+    """Unknown is no match: the row falls through to otherwise, as the docs say."""
+    assert routed(gappy(), expr) == ids
+
+
+def test_missing_dates_and_categories_are_unknown_too() -> None:
+    data = pd.DataFrame({
+        "when": pd.to_datetime(["2024-01-01", None, "2024-03-01"]),
+        "kind": pd.Categorical(["u", None, "v"])}, index=[5, 6, 7])
+    assert routed(data, "~(when > '2024-02-01')") == [5]
+    assert routed(data, "when.dt.month != 3") == [5]
+    assert routed(data, "kind != 'u'") == [7]
+    assert routed(data, "not kind == 'u'") == [7]
+    by_id = pd.DataFrame({"v": [1, 2, 3]}, index=pd.Index([1.0, np.nan, 3.0], name="rid"))
+    assert routed(by_id, "~(rid > 2)") == [1.0]
+    assert routed(by_id.reset_index(drop=True).set_axis([1.0, np.nan, 3.0]),
+                  "~(index > 2)") == [1.0]
+
+
+def test_a_row_matching_no_route_goes_to_otherwise_even_under_negation() -> None:
+    data = gappy()
+    routes = {"big": "x > 2", "not_big": "not (x > 2)", "a": "s == 'a'", "not_a": "s != 'a'"}
+    out = run_component("frame.route", {"data": [data]}, {"routes": routes})
+    got = {name: [i for f in out[name] for i in f.index] for name in [*routes, "otherwise"]}
+    assert got == {"big": ["r", "t"], "not_big": ["p"], "a": ["s"], "not_a": [],
+                   "otherwise": ["q"]}
+
+
+def plain() -> pd.DataFrame:
+    """No missing values: here every query answers exactly as pandas' query does."""
+    rng = np.random.default_rng(3)
+    rows = 60
+    return pd.DataFrame({
+        "x": rng.normal(size=rows).round(2), "n": rng.integers(0, 9, rows),
+        "s": rng.choice(["ab", "ba", "cc"], rows), "flag": rng.integers(0, 2, rows) == 1,
+        "my col": rng.integers(0, 5, rows),
+        "when": pd.date_range("2024-01-01", periods=rows, freq="D"),
+        "kind": pd.Categorical(rng.choice(["u", "v"], rows)),
+    }, index=pd.Index(rng.permutation(rows) + 1000, name="rid"))
+
+
+@pytest.mark.parametrize("expr", [
+    "x > 0", "not (x > 0)", "~(x > 0) & (n < 4)", "x > 0 or n == 3", "s != 'ab'",
+    "s == 'ab' | s == 'cc'", "s not in ['ab', 'cc']", "~s.isin(['ba'])", "flag", "~flag",
+    "not flag and x < 0", "`my col` >= 2", "~(`my col` * 2 > n)", "1 < n < 5",
+    "n % 3 == 0", "x.abs().round(1) > 0.5", "x.between(-0.5, 0.5)", "~n.between(2, 6)",
+    "s.str.startswith('a') | s.str.endswith('c')", "s.str.len() == 2", "rid > 1030",
+    "index % 2 == 0", "when > '2024-01-20'", "~(when.dt.day < 10)", "kind == 'u'",
+    "kind != 'u'", "x != x", "x == x", "-x > 0.5", "x ** 2 > 1",
+])
+def test_without_missing_values_a_route_takes_what_pandas_query_selects(expr: str) -> None:
+    data = plain()
+    out = run_component("frame.route", {"data": [data]}, {"routes": {"t": expr}})
+    assert out.errors == [], [e.message for e in out.errors]
+    taken = pd.concat(out["t"]) if out["t"] else data.iloc[:0]
+    pd.testing.assert_frame_equal(taken, data.query(expr))
+
+
 def test_duplicate_row_ids_are_routed_by_position_and_kept() -> None:
     data = pd.DataFrame({"v": [1, 5, 2, 6]}, index=[7, 7, 8, 8])
     out = run_component("frame.route", {"data": [data]}, {"routes": {"big": "v > 4"}})
@@ -152,6 +253,15 @@ def test_bad_routes_are_reported_by_validate(routes: dict[str, str], words: str)
     problems = param_problems("frame.route", {"routes": routes})
     assert [(p.node, p.param) for p in problems] == [("n", "routes")]
     assert words in problems[0].message
+
+
+def test_every_bad_route_is_reported_not_only_the_first() -> None:
+    problems = param_problems("frame.route", {"routes": {"big": "target >", "Small": "x",
+                                                         "fine": "x > 1", "error": "x"}})
+    assert [p.param for p in problems] == ["routes"] * 3
+    assert "route 'big': not a valid query" in problems[0].message
+    assert "route name 'Small' must be snake_case" in problems[1].message
+    assert "route name 'error' is taken" in problems[2].message
 
 
 def test_an_edge_from_a_route_that_is_not_there_names_the_routes() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import sys
 import threading
@@ -29,7 +30,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"data": ("DataFrame", "stream")},
         "outputs": {},
         "required": {"database", "table"},
-        "defaults": {"if_exists": "fail", "index": False, "index_label": None},
+        "defaults": {"if_exists": "fail", "index": True, "index_label": None},
     },
 }
 
@@ -207,6 +208,21 @@ def schema(path: Path) -> list[tuple[str, str]]:
         return connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
 
 
+def test_write_keeps_row_ids_by_default_as_pandas_to_sql_does(tmp_path: Path) -> None:
+    data = people(13, start=40).set_axis(pd.Index(range(40, 53), name="row"))
+    assert write(tmp_path / "ours.db", [data]).status == "ok"
+    with sqlite3.connect(tmp_path / "pandas.db") as connection:
+        data.to_sql("people", connection)  # pandas' defaults: index=True, label 'row'
+    assert schema(tmp_path / "ours.db") == schema(tmp_path / "pandas.db")
+    back = pandas_read(tmp_path / "ours.db", "SELECT * FROM people", index_col="row")
+    pd.testing.assert_frame_equal(back, data)
+    unnamed = people(3).set_axis([7, 3, 5])
+    assert write(tmp_path / "unnamed.db", [unnamed]).status == "ok"
+    [back] = read({"database": str(tmp_path / "unnamed.db"), "query": "SELECT * FROM people",
+                   "index_col": "index"})
+    assert list(back.index) == [7, 3, 5]
+
+
 @pytest.mark.parametrize("index", [False, True])
 def test_write_equals_pandas_to_sql(tmp_path: Path, index: bool) -> None:
     data = people(13, start=40).set_axis(range(40, 53))
@@ -221,7 +237,7 @@ def test_write_equals_pandas_to_sql(tmp_path: Path, index: bool) -> None:
 def test_write_a_stream_appends_every_chunk_and_reads_back(tmp_path: Path) -> None:
     chunks = [people(10, 0), people(10, 10), people(5, 20)]
     path = tmp_path / "data.db"
-    assert write(path, chunks).status == "ok"
+    assert write(path, chunks, index=False).status == "ok"
     [back] = read({"database": str(path), "query": "SELECT * FROM people"})
     pd.testing.assert_frame_equal(back, people())
 
@@ -237,11 +253,14 @@ def test_write_if_exists_fail_leaves_the_table_and_says_so(database: Path) -> No
 
 
 def test_write_if_exists_replace_and_append(database: Path) -> None:
-    assert write(database, [people(3, 70)], if_exists="append").status == "ok"
+    assert write(database, [people(3, 70)], if_exists="append",
+                 index=False).status == "ok"
     pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0]),
                                   pd.concat([people(), people(3, 70)], ignore_index=True))
-    assert write(database, [people(2, 80), people(2, 82)], if_exists="replace").status == "ok"
-    pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0]), people(4, 80))
+    chunks = [people(2, 80), people(2, 82).set_axis([2, 3])]
+    assert write(database, chunks, if_exists="replace").status == "ok"
+    pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0], index_col="index"),
+                                  people(4, 80).rename_axis("index"))
 
 
 @pytest.mark.parametrize("if_exists", ["replace", "append"])
@@ -249,7 +268,8 @@ def test_a_failed_chunk_leaves_the_table_as_it_was(database: Path, if_exists: st
     before = database.read_bytes()
     odd = pd.DataFrame({"id": [1], "unknown_column": [2]})
     out = run_component("sql.write", {"data": [people(4, 90), odd, people(4, 94)]},
-                        {"database": str(database), "table": "people", "if_exists": if_exists})
+                        {"database": str(database), "table": "people", "if_exists": if_exists,
+                         "index": False})
     assert out.result.status == "errors"
     bad, later, at_end = out.errors
     assert "unknown_column" in bad.message
@@ -311,7 +331,7 @@ def test_write_then_read_in_one_flow(tmp_path: Path) -> None:
         "edgewise": 1, "name": "to sql",
         "nodes": [{"id": "load", "component": "dataset.load", "params": {"name": "iris"}},
                   {"id": "save", "component": "sql.write",
-                   "params": {"database": "out/iris.db", "table": "iris"}}],
+                   "params": {"database": "out/iris.db", "table": "iris", "index": False}}],
         "edges": [{"source": "load.data", "target": "save.data"}]})
     assert runtime.run_flow(flow, base_dir=tmp_path).status == "ok"
     from sklearn.datasets import load_iris
@@ -352,8 +372,8 @@ def test_a_sqlite_url_reads_and_writes_as_pandas_does(tmp_path: Path) -> None:
     sqlalchemy = pytest.importorskip("sqlalchemy")
     url = f"sqlite:///{tmp_path}/url.db"
     chunks = [people(10, 0), people(15, 10)]
-    assert run_component("sql.write", {"data": chunks},
-                         {"database": url, "table": "people"}).result.status == "ok"
+    assert run_component("sql.write", {"data": chunks}, {"database": url, "table": "people",
+                                                         "index": False}).result.status == "ok"
     engine = sqlalchemy.create_engine(url)
     with engine.connect() as connection:
         expected = pd.read_sql(QUERIES[1], connection)
@@ -391,6 +411,44 @@ def test_a_sqlite_url_query_that_writes_is_refused(database: Path) -> None:
                                            "query": "DROP TABLE people"})
     assert f"{NOT_A_QUERY} DROP" in problems[0].message
     pd.testing.assert_frame_equal(pandas_read(database, QUERIES[0]), people())
+
+
+def test_a_relative_sqlite_url_is_relative_to_the_flow_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sqlalchemy")
+    flow_dir, elsewhere = tmp_path / "flows", tmp_path / "elsewhere"
+    flow_dir.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = "sqlite:///out/db.sqlite"
+    out = run_component("sql.write", {"data": [people()]},
+                        {"database": url, "table": "people", "index": False},
+                        base_dir=flow_dir)
+    assert out.errors == [], [e.message for e in out.errors]
+    assert (flow_dir / "out" / "db.sqlite").is_file()
+    assert not (elsewhere / "out").exists()
+    [back] = read({"database": url, "query": QUERIES[0]}, base_dir=flow_dir)
+    pd.testing.assert_frame_equal(back, people())
+    from components._sql_url import resolve_sqlite_url
+
+    assert resolve_sqlite_url("sqlite+pysqlite:///a/b.db?timeout=3", flow_dir) == \
+        f"sqlite+pysqlite:///{flow_dir}/a/b.db?timeout=3"
+    for unchanged in ("sqlite:////abs/x.db", "sqlite://", "sqlite:///:memory:",
+                      "sqlite:///file:x.db?mode=ro&uri=true", "postgresql://h/rel"):
+        assert resolve_sqlite_url(unchanged, flow_dir) == unchanged
+
+
+def test_a_missing_driver_is_named_with_how_to_install_it() -> None:
+    pytest.importorskip("sqlalchemy")
+    url = "postgresql+psycopg2://ann:s3cret@db.example/shop"
+    if importlib.util.find_spec("psycopg2") is not None:
+        pytest.skip("psycopg2 is installed")
+    out = run_component("sql.read", params={"database": url, "query": "SELECT 1"})
+    [error] = out.errors
+    assert ("its driver, the Python module 'psycopg2', is not installed; install it "
+            "(pip install 'psycopg2-binary')") in error.message
+    assert "postgresql+psycopg2://ann:***@db.example/shop" in error.message
+    assert "s3cret" not in error.message
 
 
 def test_a_url_password_is_not_shown_in_messages(monkeypatch: pytest.MonkeyPatch) -> None:
