@@ -13,9 +13,8 @@ import networkx as nx
 import pydantic
 
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
-from runtime.model import Edge, Flow
+from runtime.model import Edge, Flow, error_text
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
-from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
 URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
@@ -110,7 +109,7 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
             elif err["type"] == "missing":
                 text = f"required param '{name}' is missing"
             else:
-                text = f"{err['msg']} (got {excerpt(err.get('input'))})"
+                text = error_text(err)
             problems.append(Problem(
                 message=f"node '{node_id}', param '{'.'.join(loc)}': {text}",
                 code="param", node=node_id, param=name, where=f"nodes[{index}].params"))
