@@ -31,6 +31,20 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+def _suggest_component(wanted: str, ids: list[str]) -> str:
+    """Suggest a component only for a plausible typo: a close family, then a close name."""
+    family, _, name = wanted.partition(".")
+    names: dict[str, list[str]] = defaultdict(list)
+    for known in ids:
+        known_family, _, known_name = known.partition(".")
+        names[known_family].append(known_name)
+    families = difflib.get_close_matches(family, list(names), n=1, cutoff=0.75)
+    if not families:
+        return ""
+    close = difflib.get_close_matches(name, names[families[0]], n=1, cutoff=0.7)
+    return f"; did you mean '{families[0]}.{close[0]}'?" if close else ""
+
+
 @dataclass
 class PlanNode:
     """A node of a checked flow, with its component and validated params.
@@ -208,7 +222,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         if spec is None:
             problems.append(Problem(
                 message=f"node '{node.id}': unknown component '{node.component}'"
-                        f"{_suggest(node.component, registry.ids())}",
+                        f"{_suggest_component(node.component, registry.ids())}",
                 code="unknown-component", node=node.id, where=f"nodes[{index}].component"))
             continue
         specs[node.id], params[node.id], known = resolve_node(node.id, spec, node.params,

@@ -98,6 +98,22 @@ def test_unknown_component_names_the_node_and_suggests_a_close_id() -> None:
     assert "did you mean 'stream.range'?" in problem.message
 
 
+@pytest.mark.parametrize(("wanted", "suggested"), [
+    ("frame.qeury", "frame.query"), ("ml.fitt", "ml.fit"), ("fram.query", "frame.query"),
+    ("csv.raed", "csv.read")])
+def test_a_typo_in_a_component_id_gets_the_right_id(wanted: str, suggested: str) -> None:
+    problem = one(check([node("n", wanted)]), "unknown-component")
+
+    assert problem.message.endswith(f"; did you mean '{suggested}'?")
+
+
+@pytest.mark.parametrize("wanted", ["my.double", "frame.dbl", "sklearn.fit", "double"])
+def test_an_unrelated_component_id_gets_no_suggestion(wanted: str) -> None:
+    problem = one(check([node("n", wanted)]), "unknown-component")
+
+    assert problem.message == f"node 'n': unknown component '{wanted}'"
+
+
 def test_unknown_component_without_any_close_id_gives_no_suggestion() -> None:
     problem = one(check([node("r", "zzzzzz")]), "unknown-component")
 
