@@ -63,7 +63,7 @@ def estimator_class(name: str) -> type[Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError:
-        msg = f"no module '{module_name}' in scikit-learn"
+        msg = f"'{name}': no module '{module_name}' in scikit-learn"
         raise ValueError(msg) from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not callable(getattr(cls, "fit", None)):

@@ -45,6 +45,37 @@ def fresh_id(base: str, taken: set[str]) -> str:
     return f"{stem}{n}"
 
 
+def _canonical(value: Any, in_params: bool = False) -> Any:
+    """The document with its mappings' keys sorted, except inside a node's param values.
+
+    A param value may be an ordered mapping (``frame.route``'s routes, ``frame.assign``'s
+    columns), whose order is part of what it says; the order of every other key is not.
+    """
+    if isinstance(value, dict):
+        if in_params:
+            return {k: _canonical(v, in_params=True) for k, v in value.items()}
+        return {k: _params(v) if k == "params" else _canonical(v)
+                for k, v in sorted(value.items(), key=_key)}
+    if isinstance(value, list):
+        return [_canonical(v, in_params) for v in value]
+    return value
+
+
+def _key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
+
+
+def _params(params: Any) -> Any:
+    """Params with their names sorted, and each value's own key order kept."""
+    if not isinstance(params, dict):
+        return params
+    return {k: _canonical(v, in_params=True) for k, v in sorted(params.items(), key=_key)}
+
+
+def _params_text(params: Any) -> str:
+    return json.dumps(_params(params), default=str)
+
+
 class FlowDocument:
     """A flow document with undoable edits. Every edit is a whole-document snapshot."""
 
@@ -61,7 +92,8 @@ class FlowDocument:
         self._ports: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
     def _text(self) -> str:
-        return json.dumps(self.data, sort_keys=True)
+        # the document with its own keys sorted, but the order inside params values kept
+        return json.dumps(_canonical(self.data), default=str)
 
     def _snapshot(self) -> str:
         # key order kept: an ordered mapping in params (frame.route's routes) means it
@@ -226,7 +258,7 @@ class FlowDocument:
         do not give are dropped, in the same undo step.
         """
         node = self.node(node_id)
-        if node is None or node.get("params", {}) == params:
+        if node is None or _params_text(node.get("params", {})) == _params_text(params):
             return
         self.ports(node)  # remember the ports of the params being replaced
         self._checkpoint(f"params:{node_id}")

@@ -334,7 +334,8 @@ def run_flow(flow: FlowSource, *, inputs: Mapping[str, Any] | None = None,
     """
     registry = registry or default_registry()
     model, where, doc = _resolve_doc(flow, base_dir)
-    model, feeds = add_feeds(model, registry, inputs or {}, where)
+    capture = list(capture)
+    model, feeds = add_feeds(model, registry, inputs or {}, where, capture)
     full = registry.with_components(*feeds) if feeds else registry
     checked = build_plan(model, full, where)
     if doc is not None:

@@ -11,6 +11,7 @@ or a script runs a flow like a function, without files::
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,32 +74,68 @@ def messages_of(value: Any) -> list[Any]:
     return [value]
 
 
-def _split_port(ref: str, what: str) -> tuple[str, str]:
+def _split_port(ref: str, what: str, problems: list[Problem]) -> tuple[str, str] | None:
     node, dot, port = str(ref).partition(".")
     if not dot or not node or not port:
-        msg = f"{what} '{ref}' must name a port as 'node.port'"
-        raise FlowInvalidError([Problem(message=msg, code="port-ref", where=what)])
+        problems.append(Problem(message=f"{what}: '{ref}' must name a port as 'node.port'",
+                                code="port-ref", where=what))
+        return None
     return node, port
+
+
+def _resolved(node: Node | None, registry: Registry, base_dir: Path) -> ComponentSpec | None:
+    """A node's component with the ports its params give it (None: no such component)."""
+    spec = registry.get(node.component) if node else None
+    if node is None or spec is None:
+        return None
+    resolved, _params, _known = resolve_node(node.id, spec, dict(node.params), base_dir, [])
+    return resolved
 
 
 def _inputs_of(node: Node | None, registry: Registry, base_dir: Path) -> dict[str, Port]:
     """A node's input ports, those its params give when they depend on its params."""
-    spec = registry.get(node.component) if node else None
-    if node is None or spec is None:
-        return {}
-    resolved, _params, _known = resolve_node(node.id, spec, dict(node.params), base_dir, [])
-    return resolved.inputs
+    spec = _resolved(node, registry, base_dir)
+    return spec.inputs if spec else {}
+
+
+def _suggest(ref: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(ref, known, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _capture_problems(flow: Flow, registry: Registry, capture: Iterable[str],
+                      base_dir: Path) -> list[Problem]:
+    """Say which of the ``capture`` names are not output ports of the flow."""
+    problems: list[Problem] = []
+    outputs: list[str] | None = None
+    for ref in capture:
+        split = _split_port(ref, "capture", problems)
+        if split is None:
+            continue
+        spec = _resolved(flow.node(split[0]), registry, base_dir)
+        if spec is not None and split[1] in spec.outputs:
+            continue
+        if outputs is None:
+            outputs = [f"{n.id}.{p}" for n in flow.nodes
+                       for p in getattr(_resolved(n, registry, base_dir), "outputs", {})]
+        msg = (f"capture: '{ref}' is not an output port of this flow"
+               f"{_suggest(ref, outputs)} (outputs: {', '.join(outputs) or 'none'})")
+        problems.append(Problem(message=msg, code="unknown-port", where="capture"))
+    return problems
 
 
 def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
-              base_dir: Path | None = None) -> tuple[Flow, list[ComponentSpec]]:
+              base_dir: Path | None = None, capture: Iterable[str] = (),
+              ) -> tuple[Flow, list[ComponentSpec]]:
     """Add one source node per entry of ``inputs``, wired to that unconnected input port.
 
     ``base_dir`` is the folder relative paths in params resolve against (default: the
-    working folder), for nodes whose input ports depend on their params.
+    working folder), for nodes whose input ports depend on their params. The ``capture``
+    names are checked too, so that every problem of both is reported at once.
 
     Raises:
-        FlowInvalidError: a name is not an input port of the flow, or is connected already.
+        FlowInvalidError: a name is not an input port of the flow, or is connected already;
+            or a ``capture`` name is not an output port of the flow.
     """
     problems: list[Problem] = []
     nodes, edges = list(flow.nodes), list(flow.edges)
@@ -107,15 +144,18 @@ def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
     wired = {e.target: e.source for e in flow.edges}
     where = base_dir or Path.cwd()
     for ref, value in inputs.items():
-        node_id, port = _split_port(ref, "input")
+        split = _split_port(ref, "inputs", problems)
+        if split is None:
+            continue
+        node_id, port = split
         node = flow.node(node_id)
         ports = _inputs_of(node, registry, where)
         if port not in ports:
             known = [f"{n.id}.{p}" for n in flow.nodes
                      for p in _inputs_of(n, registry, where)
                      if f"{n.id}.{p}" not in wired]
-            msg = (f"inputs: '{ref}' is not an input port of this flow (open inputs: "
-                   f"{', '.join(known) or 'none'})")
+            msg = (f"inputs: '{ref}' is not an input port of this flow{_suggest(ref, known)} "
+                   f"(open inputs: {', '.join(known) or 'none'})")
             problems.append(Problem(message=msg, code="unknown-port", where="inputs"))
             continue
         if ref in wired:
@@ -133,6 +173,7 @@ def add_feeds(flow: Flow, registry: Registry, inputs: Mapping[str, Any],
         specs.append(source)
         nodes.append(Node(id=feed_id, component=source.id))
         edges.append(Edge.model_validate({"source": f"{feed_id}.data", "target": ref}))
+    problems += _capture_problems(flow, registry, capture, where)
     if problems:
         raise FlowInvalidError(problems)
     return flow.model_copy(update={"nodes": nodes, "edges": edges}), specs
@@ -147,12 +188,14 @@ def watch_ports(plan: Plan, hooks: Hooks, capture: Iterable[str]) -> dict[str, l
     kept: dict[str, list[Any]] = {}
     problems: list[Problem] = []
     for ref in capture:
-        node_id, port = _split_port(ref, "capture")
-        node = plan.nodes.get(node_id)
-        if node is None or port not in node.spec.outputs:
+        split = _split_port(ref, "capture", problems)
+        if split is None:
+            continue
+        node = plan.nodes.get(split[0])
+        if node is None or split[1] not in node.spec.outputs:
             known = [f"{n}.{p}" for n, pn in plan.nodes.items() for p in pn.spec.outputs]
-            msg = f"capture: '{ref}' is not an output port of this flow (outputs: " \
-                  f"{', '.join(known)})"
+            msg = (f"capture: '{ref}' is not an output port of this flow"
+                   f"{_suggest(ref, known)} (outputs: {', '.join(known)})")
             problems.append(Problem(message=msg, code="unknown-port", where="capture"))
             continue
         kept[ref] = []

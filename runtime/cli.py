@@ -149,7 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a flow headless."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    registry, warnings = registry_for_flow(Path(args.flow), trust=args.trust)
+    registry, warnings = registry_for_flow(Path(args.flow), trust=args.trust,
+                                           trust_once="`edgewise run --trust`")
     for line in warnings:
         err.print(f"warning: {plain(line)}", markup=False)
     try:

@@ -13,9 +13,8 @@ import networkx as nx
 import pydantic
 
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
-from runtime.model import Edge, Flow
+from runtime.model import Edge, Flow, error_text
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
-from runtime.terminal import excerpt
 
 PATH_KEY = "x-edgewise-path"
 URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
@@ -30,6 +29,20 @@ def types_compatible(source: str, target: str) -> bool:
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _suggest_component(wanted: str, ids: list[str]) -> str:
+    """Suggest a component only for a plausible typo: a close family, then a close name."""
+    family, _, name = wanted.partition(".")
+    names: dict[str, list[str]] = defaultdict(list)
+    for known in ids:
+        known_family, _, known_name = known.partition(".")
+        names[known_family].append(known_name)
+    families = difflib.get_close_matches(family, list(names), n=1, cutoff=0.75)
+    if not families:
+        return ""
+    close = difflib.get_close_matches(name, names[families[0]], n=1, cutoff=0.7)
+    return f"; did you mean '{families[0]}.{close[0]}'?" if close else ""
 
 
 @dataclass
@@ -112,7 +125,7 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
             elif err["type"] == "missing":
                 text = f"required param '{name}' is missing"
             else:
-                text = f"{err['msg']} (got {excerpt(err.get('input'))})"
+                text = error_text(err)
             problems.append(Problem(
                 message=f"node '{node_id}', param '{'.'.join(loc)}': {text}",
                 code="param", node=node_id, param=name, where=f"nodes[{index}].params"))
@@ -211,7 +224,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         if spec is None:
             problems.append(Problem(
                 message=f"node '{node.id}': unknown component '{node.component}'"
-                        f"{_suggest(node.component, registry.ids())}",
+                        f"{_suggest_component(node.component, registry.ids())}",
                 code="unknown-component", node=node.id, where=f"nodes[{index}].component"))
             continue
         specs[node.id], params[node.id], known = resolve_node(node.id, spec, node.params,

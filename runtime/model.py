@@ -7,10 +7,11 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core.core_schema import ErrorType
 
 from runtime.errors import FlowFileError, FlowInvalidError, Problem
 from runtime.terminal import excerpt
@@ -130,6 +131,25 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return text or "flow"
 
 
+VALUE_ERROR_PREFIX = "Value error, "
+# what pydantic itself reports; any other error type is raised by our own validators
+PYDANTIC_ERRORS = frozenset(get_args(ErrorType)) - {"value_error", "assertion_error"}
+
+
+def error_text(err: Any) -> str:
+    """What one pydantic error says, for a problem message.
+
+    Pydantic's own errors ("Input should be a valid integer") get the value given. An error
+    raised by one of our validators already says what is wrong (and quotes what it needs
+    to): it loses pydantic's "Value error, " prefix and is not followed by the whole value,
+    which may be the whole code of a function.
+    """
+    message = str(err.get("msg", ""))
+    if err.get("type") not in PYDANTIC_ERRORS:
+        return message.removeprefix(VALUE_ERROR_PREFIX)
+    return f"{message} (got {excerpt(err.get('input'))})"
+
+
 def _schema_problem(err: Any, data: Any) -> Problem:
     loc: tuple[int | str, ...] = tuple(err["loc"])
     node_id: str | None = None
@@ -160,7 +180,7 @@ def _schema_problem(err: Any, data: Any) -> Problem:
     elif kind == "string_pattern_mismatch" and field in ("source", "target"):
         message = f"{field} {err.get('input')!r} must look like '<node>.<port>'"
     else:
-        message = f"{err['msg']} (got {excerpt(err.get('input'))})"
+        message = error_text(err)
     where = _where(loc)
     if node_id:
         prefix = f"node '{node_id}' ({where})"

@@ -103,13 +103,15 @@ def workspace_registry(workspace: Path, registry: Registry | None = None) -> Reg
     return result
 
 
-def registry_for_flow(flow: Path, *, trust: bool = False,
-                      registry: Registry | None = None) -> tuple[Registry, list[str]]:
+def registry_for_flow(flow: Path, *, trust: bool = False, registry: Registry | None = None,
+                      trust_once: str | None = None) -> tuple[Registry, list[str]]:
     """The registry to check and run a flow file with, and warnings to show its user.
 
     The ``plugins/`` folder next to the flow is loaded if the flow is trusted (or ``trust``
     is given). Otherwise it is left unimported, and if the flow names a component that is
-    not installed, a warning says why the plugins were not loaded.
+    not installed, a warning says why the plugins were not loaded and what to do:
+    ``edgewise trust FLOW``, or ``trust_once`` (the command line's own option, such as
+    ``run``'s ``--trust``) when the command has one.
     """
     base = registry or default_registry()
     try:
@@ -128,7 +130,7 @@ def registry_for_flow(flow: Path, *, trust: bool = False,
                and base.get(str(n.get("component"))) is None]
     if not unknown:
         return base, []
+    once = f" (or run it once with {trust_once})" if trust_once else ""
     return base, [f"{PLUGINS_FOLDER}/ next to {flow} holds {len(files)} plugin file(s), not "
                   "loaded because this flow is not trusted: plugins are code. After reading "
-                  f"them and the flow, run `edgewise trust {flow}` (or run it once with "
-                  "--trust)."]
+                  f"them and the flow, run `edgewise trust {flow}`{once}."]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.record.store import MessageInfo, RunStore
+
+if TYPE_CHECKING:
+    from runtime.registry import ComponentSpec
 
 MAX_ANCESTORS = 500
 
@@ -53,6 +56,7 @@ class Lineage:
         self.edges = [(e.get("source", ""), e.get("target", "")) for e in flow.get("edges", [])]
         self.base_dir = Path(store.manifest().get("base_dir", "."))
         self._values: dict[int, Any] = {}
+        self._specs: dict[str, ComponentSpec | None] = {}
 
     def value(self, message_id: int) -> Any:
         """A message's kept value (cached), or None if it was not kept."""
@@ -190,10 +194,28 @@ class Lineage:
 
     def _builds_new_rows(self, node: str) -> bool:
         """Whether a node's component makes new rows, whose ids are not its inputs' ids."""
-        from runtime.registry import NEW_ROWS_TAG, default_registry
+        from runtime.registry import NEW_ROWS_TAG
 
-        spec = default_registry().get(self.components.get(node, ""))
+        spec = self._spec(node)
         return spec is not None and NEW_ROWS_TAG in spec.tags
+
+    def _spec(self, node: str) -> ComponentSpec | None:
+        """A node's component with the ports its params (from the run's snapshot) give it.
+
+        A component whose ports depend on its params (``python.function``'s inputs, say) has
+        its static ports only while those params cannot be checked.
+        """
+        if node not in self._specs:
+            from runtime.graph import resolve_node
+            from runtime.registry import default_registry
+
+            spec = default_registry().get(self.components.get(node, ""))
+            if spec is not None:
+                raw = self.params.get(node) or {}
+                spec, _, _ = resolve_node(node, spec, raw if isinstance(raw, dict) else {},
+                                          self.base_dir, [])
+            self._specs[node] = spec
+        return self._specs[node]
 
     def _streamed(self, node: str, holders: list[MessageInfo]) -> list[MessageInfo]:
         """Of several inputs holding a row, the ones that came in on a stream input.
@@ -201,9 +223,7 @@ class Lineage:
         A ``latest`` input, such as ``frame.join``'s lookup table, has row ids of its own
         that may equal the stream's; the node keeps the stream's rows, so follow those.
         """
-        from runtime.registry import default_registry
-
-        spec = default_registry().get(self.components.get(node, ""))
+        spec = self._spec(node)
         if spec is None:
             return holders
         modes: dict[str, set[str]] = {}

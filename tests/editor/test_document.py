@@ -577,3 +577,25 @@ def test_other_params_edits_do_not_touch_edges(routed: FlowDocument) -> None:
     routed.set_params("r", {"routes": {"wide": "sepal_width > 3", "long": "sepal_length > 7"},
                             "emit_empty": True})
     assert edge_ids(routed) == ROUTED_EDGES
+
+
+def test_reordering_routes_is_a_change_that_undo_takes_back(routed: FlowDocument) -> None:
+    routes = {"long": "sepal_length > 6", "wide": "sepal_width > 3"}  # the same, reordered
+
+    routed.set_params("r", {"routes": routes})
+
+    assert routed.dirty
+    assert port_names(routed, "r") == ["long", "wide", "otherwise", "error"]
+    assert edge_ids(routed) == ROUTED_EDGES
+    assert routed.undo()
+    assert not routed.dirty
+    assert port_names(routed, "r") == ["wide", "long", "otherwise", "error"]
+
+
+def test_moving_a_node_key_is_not_a_change(routed: FlowDocument) -> None:
+    node = routed.node("load")
+    assert node is not None
+    routed.data["nodes"][0] = {"params": node["params"], "component": "dataset.load",
+                               "id": "load"}  # same content, other key order
+
+    assert not routed.dirty

@@ -352,7 +352,7 @@ MISTAKES: dict[str, tuple[int, str, list[str]]] = {
                                      "'cnt.count' gives int"]),
     "missing-csv": (2, "invalid", ["node 'read', param 'path'", "'data/missing.csv'"]),
     "folder-as-csv": (2, "invalid", ["node 'read', param 'path'", "'data'"]),
-    "query-syntax": (2, "invalid", ["node 'q', param 'expr'", "'a >'"]),
+    "query-syntax": (2, "invalid", ["node 'q', param 'expr'", "not a valid query"]),
     "empty-csv": (1, "errors", ["node 'read'"]),
 }
 

@@ -98,6 +98,22 @@ def test_unknown_component_names_the_node_and_suggests_a_close_id() -> None:
     assert "did you mean 'stream.range'?" in problem.message
 
 
+@pytest.mark.parametrize(("wanted", "suggested"), [
+    ("frame.qeury", "frame.query"), ("ml.fitt", "ml.fit"), ("fram.query", "frame.query"),
+    ("csv.raed", "csv.read")])
+def test_a_typo_in_a_component_id_gets_the_right_id(wanted: str, suggested: str) -> None:
+    problem = one(check([node("n", wanted)]), "unknown-component")
+
+    assert problem.message.endswith(f"; did you mean '{suggested}'?")
+
+
+@pytest.mark.parametrize("wanted", ["my.double", "frame.dbl", "sklearn.fit", "double"])
+def test_an_unrelated_component_id_gets_no_suggestion(wanted: str) -> None:
+    problem = one(check([node("n", wanted)]), "unknown-component")
+
+    assert problem.message == f"node 'n': unknown component '{wanted}'"
+
+
 def test_unknown_component_without_any_close_id_gives_no_suggestion() -> None:
     problem = one(check([node("r", "zzzzzz")]), "unknown-component")
 
@@ -110,6 +126,29 @@ def test_missing_required_param_names_node_and_param() -> None:
     assert (problem.node, problem.param) == ("r", "count")
     assert "node 'r', param 'count'" in problem.message
     assert "missing" in problem.message
+
+
+def test_our_validators_messages_lose_pydantics_prefix_and_the_repeated_value() -> None:
+    code = "def process(data, params):\n    return data +\n"
+    problems = check([node("fn", "python.function", code=code),
+                      node("r", "frame.route", routes={"big": "target >"}),
+                      node("q", "frame.query", expr="a >")])
+
+    messages = [p.message for p in problems if p.code == "param"]
+    assert messages == [
+        "node 'fn', param 'code': syntax error at line 2, column 18: invalid syntax: "
+        "return data +",
+        "node 'r', param 'routes': route 'big': not a valid query: invalid syntax: the "
+        "expression ends too soon",
+        "node 'q', param 'expr': not a valid query: invalid syntax: the expression ends "
+        "too soon"]
+
+
+def test_pydantics_own_errors_still_show_the_value_given() -> None:
+    problem = one(check([node("r", "stream.range", count="abc")]), "param")
+
+    assert problem.message == ("node 'r', param 'count': Input should be a valid integer, "
+                               "unable to parse string as an integer (got 'abc')")
 
 
 def test_unknown_param_names_it_suggests_and_lists_the_known_ones() -> None:
@@ -129,7 +168,7 @@ def test_unknown_param_names_it_suggests_and_lists_the_known_ones() -> None:
     ("frame.select", {"columns": [1]}, "columns", "(got 1)"),
     ("csv.read", {"path": "x.csv", "chunk_rows": "ten"}, "chunk_rows", "'ten'"),
     ("dataset.load", {"name": "mnist"}, "name", "'mnist'"),
-    ("frame.query", {"expr": "a >"}, "expr", "'a >'"),
+    ("frame.query", {"expr": "a >"}, "expr", "expr': not a valid query: invalid syntax"),
 ])
 def test_ill_typed_param_names_node_param_and_value(comp: str, params: dict[str, Any],
                                                     param: str, shown: str,
@@ -432,3 +471,11 @@ def test_connection_problem_reports_a_malformed_reference_as_a_problem(source: s
     assert problem is not None
     assert "'<node>.<port>'" in problem.message
 
+
+
+def test_a_flow_file_value_error_loses_pydantics_prefix() -> None:
+    flow = {"edgewise": True, "name": "t", "nodes": [rng()], "edges": []}
+
+    [problem] = runtime.validate(flow)
+
+    assert problem.message == "edgewise: the format version must be the number 1, not a boolean"

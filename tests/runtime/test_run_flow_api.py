@@ -103,8 +103,8 @@ def test_bad_port_names_are_refused_with_what_would_fit() -> None:
     with pytest.raises(KeyError, match="'score.metrics' was not captured"):
         runtime.run_flow(doc, inputs={"predict.data": []}).values("score.metrics")
 
-    assert "'predict.dta' is not an input port of this flow (open inputs: predict.data)" \
-        in str(wrong_input.value)
+    assert ("'predict.dta' is not an input port of this flow; did you mean 'predict.data'? "
+            "(open inputs: predict.data)") in str(wrong_input.value)
     assert "'fit.data' is connected already (from 'split.train')" in str(connected.value)
     assert "'predict.preds' is not an output port" in str(wrong_capture.value)
     assert "predict.data" in str(wrong_capture.value)
@@ -118,3 +118,22 @@ def test_a_flow_file_runs_as_before_and_its_metrics_can_be_captured() -> None:
     assert result.nodes["metrics"].fired == 1
     [metrics] = result.values("score.metrics")
     assert metrics["rows"] == 38
+
+
+def test_every_bad_input_and_capture_is_reported_at_once_with_a_close_name() -> None:
+    doc = iris_without_sink_and_test_edge()
+
+    with pytest.raises(runtime.FlowInvalidError) as bad:
+        runtime.run_flow(doc, inputs={"predict.dta": [], "nodot": []},
+                         capture=["score.metrcs", "nowhere.data", "x"])
+
+    messages = [p.message for p in bad.value.problems]
+    assert len(messages) == 5, messages
+    assert messages[0].startswith("inputs: 'predict.dta' is not an input port of this flow; "
+                                  "did you mean 'predict.data'? (open inputs:")
+    assert messages[1] == "inputs: 'nodot' must name a port as 'node.port'"
+    assert messages[2].startswith("capture: 'score.metrcs' is not an output port of this "
+                                  "flow; did you mean 'score.metrics'? (outputs:")
+    assert "did you mean" not in messages[3]
+    assert messages[3].startswith("capture: 'nowhere.data' is not an output port")
+    assert messages[4] == "capture: 'x' must name a port as 'node.port'"

@@ -127,6 +127,19 @@ def test_an_untrusted_flow_never_imports_the_plugins(tmp_path: Path) -> None:
     assert marker.exists()
 
 
+def test_the_untrusted_warning_offers_only_what_the_command_takes(tmp_path: Path) -> None:
+    write_plugin(tmp_path, "shout.py", SHOUT)
+    flow = shout_flow(tmp_path)
+
+    [plain] = registry_for_flow(flow)[1]
+    [with_once] = registry_for_flow(flow, trust_once="`edgewise run --trust`")[1]
+
+    assert plain.endswith(f"After reading them and the flow, run `edgewise trust {flow}`.")
+    assert "--trust" not in plain
+    assert with_once.endswith(f"run `edgewise trust {flow}` (or run it once with "
+                              "`edgewise run --trust`).")
+
+
 def edgewise(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "runtime.cli", *args], cwd=REPO,
                           env=dict(os.environ), capture_output=True, text=True, timeout=60,
@@ -142,7 +155,12 @@ def test_run_and_validate_load_plugins_beside_a_trusted_flow(tmp_path: Path) -> 
     assert untrusted.returncode == 2
     assert "unknown component 'demo.shout'" in untrusted.stdout
     assert "not loaded because this flow is not trusted" in untrusted.stderr
-    assert "edgewise trust" in untrusted.stderr
+    assert f"run `edgewise trust {flow}`." in untrusted.stderr
+    assert "--trust" not in untrusted.stderr  # validate has no such option
+    untrusted_run = edgewise("run", str(flow))
+    assert untrusted_run.returncode == 2
+    assert (f"run `edgewise trust {flow}` (or run it once with `edgewise run --trust`)."
+            in untrusted_run.stderr)
 
     once = edgewise("run", str(flow), "--trust", "--json")
     assert once.returncode == 0, once.stderr
