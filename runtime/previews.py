@@ -38,6 +38,22 @@ def _is_estimator(value: Any) -> bool:
             and callable(getattr(value, "fit", None)))
 
 
+def is_chart(value: Any) -> bool:
+    """Say whether a value is a Chart: ``{"kind": "chart", "svg": "<svg…>", ...}``."""
+    return (isinstance(value, dict) and value.get("kind") == "chart"
+            and isinstance(value.get("svg"), str))
+
+
+def _chart_preview(value: dict[str, Any]) -> dict[str, Any]:
+    """A chart's preview keeps its whole SVG, so that a host can show it as it is."""
+    chart, title = str(value.get("chart", "")), str(value.get("title", ""))
+    info = {"kind": "chart", "summary": summary(value), "chart": chart, "title": title,
+            "svg": value["svg"]}
+    if isinstance(value.get("path"), str):
+        info["path"] = value["path"]
+    return info
+
+
 def rows_of(value: Any) -> int | None:
     """Return the number of rows of a DataFrame value, or None for anything else."""
     return len(value) if _is_dataframe(value) else None
@@ -77,6 +93,10 @@ def summary(value: Any) -> str:
         return f"{'×'.join(str(n) for n in value.shape)} {value.dtype} array"
     if _is_estimator(value):
         return type(value).__name__
+    if is_chart(value):
+        what = str(value.get("chart") or "chart").replace("_", " ")
+        title = str(value.get("title") or "")
+        return _truncate(f"{what} chart" + (f": {title}" if title else ""), 60)
     if isinstance(value, dict):
         parts = [f"{k}={_short(v)}" for k, v in list(value.items())[:3]]
         return _truncate("{" + ", ".join(parts) + ("…" if len(value) > 3 else "") + "}", 60)
@@ -126,6 +146,8 @@ def _preview(value: Any) -> dict[str, Any]:
             "params": jsonable(value.get_params(deep=False)),
             "features": [str(f) for f in features] if features is not None else None,
         }
+    if is_chart(value):
+        return _chart_preview(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"kind": type(value).__name__.lower(), "summary": _truncate(str(value), 80),
                 "value": jsonable(value)}
