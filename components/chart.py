@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from components._chart_render import CHART_TYPE, draw
-from components._estimators import suggest
+from components._estimators import problem, suggest
 from components._scoring import PROBA_PREFIX, proba_columns
 from runtime import Params, component, output_path
 
@@ -49,11 +49,11 @@ class PlotParams(Params):
     kind: PlotKind = Field(default="line",
                            description="The kind of plot, as pandas' DataFrame.plot names it: "
                                        "line, scatter, bar, hist or box.")
-    x: str | None = Field(default=None,
+    x: str | None = Field(default=None, validate_default=True,
                           description="The column along the x axis (line, bar, scatter); "
                                       "empty for the row ids.")
     y: str | list[str] | None = Field(
-        default=None,
+        default=None, validate_default=True,
         description="The column, or columns, to plot; empty for every numeric column "
                     "(scatter needs exactly one).")
     title: str = _title_field()
@@ -62,19 +62,39 @@ class PlotParams(Params):
                                          "empty for pandas' 10.")
     path: str = _path_field()
 
-    @model_validator(mode="after")
-    def _fits_kind(self) -> PlotParams:
-        if self.bins is not None and self.kind != "hist":
-            msg = f"'bins' applies to a hist, not a {self.kind} plot; remove it or set kind: hist"
-            raise ValueError(msg)
-        if self.x is not None and self.kind in ("hist", "box"):
-            msg = (f"a {self.kind} plot has no 'x' column (it shows the distribution of 'y'); "
-                   "remove 'x'")
-            raise ValueError(msg)
-        if self.kind == "scatter" and (self.x is None or not isinstance(self.y, str)):
-            msg = "a scatter plot needs one 'x' column and one 'y' column; set both"
-            raise ValueError(msg)
-        return self
+    @field_validator("x")
+    @classmethod
+    def _x_fits_kind(cls, x: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if x is not None and kind in ("hist", "box"):
+            text = (f"a {kind} plot has no 'x' column (it shows the distribution of 'y'); "
+                    "remove 'x'")
+            raise problem(text)
+        if x is None and kind == "scatter":
+            text = "a scatter plot needs one 'x' column (and one 'y' column); set it"
+            raise problem(text)
+        return x
+
+    @field_validator("y")
+    @classmethod
+    def _y_fits_kind(cls, y: str | list[str] | None,
+                     info: ValidationInfo) -> str | list[str] | None:
+        if info.data.get("kind") == "scatter" and not isinstance(y, str):
+            text = "a scatter plot needs one 'y' column (and one 'x' column); set it"
+            raise problem(text)
+        if isinstance(y, list) and not y:
+            text = "'y' is an empty list; name a column, or leave 'y' empty for every one"
+            raise problem(text)
+        return y
+
+    @field_validator("bins")
+    @classmethod
+    def _bins_fit_kind(cls, bins: int | None, info: ValidationInfo) -> int | None:
+        kind = info.data.get("kind")
+        if bins is not None and kind not in (None, "hist"):
+            text = f"'bins' applies to a hist, not a {kind} plot; remove it or set kind: hist"
+            raise problem(text)
+        return bins
 
     def columns(self) -> list[str]:
         """The y columns asked for, as a list (empty for every numeric column)."""
