@@ -26,7 +26,8 @@ FIGURE_SIZE = (6.4, 4.8)
 PNG_DPI = 100
 
 _LOCK = threading.Lock()
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "edgewise", "figure.max_open_warning": 0}
+_RC: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "edgewise",
+                       "figure.max_open_warning": 0}
 
 
 @contextmanager

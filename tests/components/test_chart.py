@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -376,3 +378,14 @@ def test_a_recorded_run_keeps_the_chart(iris: pd.DataFrame, tmp_path: Path) -> N
     kept = recorder.store.value(message.id)
     assert kept["kind"] == "chart" and kept["title"] == "hist: petal length (cm)"
     assert kept["title"] in texts(kept["svg"])
+
+
+def test_importing_the_family_imports_neither_matplotlib_nor_pandas() -> None:
+    code = ("import json, sys\n"
+            "import components.chart\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n")
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+
+    assert not set(json.loads(proc.stdout)) & {"matplotlib", "pandas", "sklearn", "scipy"}
