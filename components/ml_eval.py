@@ -11,6 +11,7 @@ from components._estimators import (
     build_value,
     built_from,
     feature_columns,
+    grid_refusals,
     problem,
     require,
     suggest,
@@ -140,7 +141,7 @@ class SearchParams(Folds, Learning, EstimatorChoice):
             raise problem(text)
         model = built_from(info)
         known = sorted(model.get_params(deep=True)) if model is not None else None
-        found = []
+        found = grid_refusals(grid, "grid")
         for index, one in enumerate(grids):
             where = f"grid[{index}]" if isinstance(grid, list) else "grid"
             for key, values in one.items():

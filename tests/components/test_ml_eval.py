@@ -306,3 +306,22 @@ def test_every_evaluation_refuses_classes_outside_scikit_learn(
         component_id: str, params: dict[str, Any]) -> None:
     problems = param_problems(component_id, params)
     assert any("only sklearn.* estimators are accepted" in p.message for p in problems)
+
+
+def test_search_refuses_memory_in_the_grid() -> None:
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": {"memory": [None, "/tmp/cache"]}})
+    assert "grid.memory: 'memory' is refused" in problem.message
+    assert "pickle" in problem.message
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": [{"logisticregression__C": [1.0]},
+                                                      {"memory": ["cache"]}]})
+    assert "grid[1].memory" in problem.message
+
+
+def test_search_refuses_memory_inside_an_estimator_of_the_grid() -> None:
+    piped = {"estimator": "sklearn.pipeline.Pipeline",
+             "options": {"steps": [["lr", LOGREG]], "memory": "cache"}}
+    [problem] = param_problems("ml.search", {"estimator": "sklearn.ensemble.BaggingClassifier",
+                                             "target": "t", "grid": {"estimator": [piped]}})
+    assert "'memory' is refused" in problem.message
