@@ -354,6 +354,28 @@ class EstimatorChoice(Params):
 
 
 
+def value_problem(model: Any, key: str, value: Any) -> str | None:
+    """Why scikit-learn refuses ``value`` for the param ``key`` ('step__option') of a model.
+
+    The value is set on a clone, and the estimator that owns the param checks it with its
+    own ``_validate_params``, as ``fit`` would; None when it passes (or cannot be checked
+    before a fit).
+    """
+    from sklearn.base import clone
+
+    try:
+        trial = clone(model)
+        trial.set_params(**{key: value})
+        prefix = key.rpartition("__")[0]
+        owner = trial.get_params(deep=True)[prefix] if prefix else trial
+        check = getattr(owner, "_validate_params", None)
+        if callable(check):
+            check()
+    except Exception as exc:  # noqa: BLE001 - reported as a problem of the value
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
+
+
 def describe(model: Any) -> str:
     """Name an estimator for messages: its class, or the last step of a pipeline."""
     steps = getattr(model, "steps", None)

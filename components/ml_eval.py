@@ -14,8 +14,10 @@ from components._estimators import (
     feature_columns,
     grid_refusals,
     problem,
+    refused,
     require,
     suggest,
+    value_problem,
 )
 from components._scoring import check_metrics, regressor_mismatch
 from runtime import NEW_ROWS_TAG, Params, component, latest
@@ -194,10 +196,17 @@ class SearchParams(Folds, Learning, EstimatorChoice):
                                  f"{suggest(key, known)}")
                 if not values:
                     found.append(f"{where}.{key}: give at least one value")
-                try:
-                    build_value(values)
-                except ValueError as exc:
-                    found.append(f"{where}.{key}: {exc}")
+                for value in values:
+                    try:
+                        built = build_value(value)
+                    except ValueError as exc:
+                        found.append(f"{where}.{key}: {exc}")
+                        continue
+                    checkable = (known is not None and key in known
+                                 and refused(key, value) is None)
+                    why = value_problem(model, key, built) if checkable else None
+                    if why is not None:
+                        found.append(f"{where}.{key}: value {value!r}: {why}")
         if found:
             raise problem("; ".join(found))
         return grid

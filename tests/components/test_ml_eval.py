@@ -438,3 +438,21 @@ def test_search_where_every_fit_fails_is_a_one_line_error_record(
             "square kernel matrix") in record.message
     assert "\n" not in record.message
     no_traceback_on_stderr(capfd)
+
+
+def test_search_checks_each_grid_value_as_scikit_learn_would() -> None:
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": {"logisticregression__C": [1.0, -1, "x"]}})
+    assert problem.param == "grid"
+    assert ("grid.logisticregression__C: value -1: The 'C' parameter of LogisticRegression "
+            "must be a float in the range (0.0, inf]. Got -1 instead.") in problem.message
+    assert "value 'x'" in problem.message
+    assert "value 1.0" not in problem.message
+
+
+def test_search_checks_grid_values_of_a_list_of_grids_and_plain_estimators() -> None:
+    [problem] = param_problems("ml.search", {**LOGREG, "target": "t", "grid": [
+        {"C": [0.1]}, {"penalty": ["l3"]}]})
+    assert "grid[1].penalty: value 'l3': The 'penalty' parameter" in problem.message
+    assert param_problems("ml.search", {**LOGREG, "target": "t", "grid": [
+        {"C": [0.1, 10]}, {"penalty": ["l2", None]}]}) == []
