@@ -52,7 +52,8 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"data": ("DataFrame", "stream")},
         "outputs": {"metrics": "Metrics", "confusion": "DataFrame"},
         "required": {"target"},
-        "defaults": {"prediction": "prediction", "metrics": None, "name": None},
+        "defaults": {"prediction": "prediction", "task": "auto", "metrics": None,
+                     "name": None},
     },
 }
 LOGREG = "sklearn.linear_model.LogisticRegression"
@@ -411,6 +412,36 @@ def test_score_emits_one_result_per_frame() -> None:
     out = run_component("ml.score", {"data": frames}, {"target": "t", "metrics": ["accuracy"]})
     assert out["metrics"] == [{"name": "node", "accuracy": 0.5, "rows": 2},
                               {"name": "node", "accuracy": 1.0, "rows": 3}]
+
+
+def test_score_without_the_recorded_task_takes_whole_float_guesses_for_regression() -> None:
+    frame = pd.DataFrame({"target": [151., 75., 141., 206.],
+                          "prediction": [150., 80., 141., 200.]})
+    out = run_component("ml.score", {"data": [frame]}, {"target": "target"})
+    [result] = out["metrics"]
+    assert set(result) == {"name", "r2", "mae", "rows"}
+    assert result["r2"] == metrics.r2_score(frame["target"], frame["prediction"])
+    assert out["confusion"] == []
+
+
+def test_score_without_the_recorded_task_keeps_float_labels_a_classification() -> None:
+    frame = pd.DataFrame({"t": [0., 1., 1., 0.], "prediction": [0., 1., 0., 0.]})
+    out = run_component("ml.score", {"data": [frame]}, {"target": "t"})
+    [result] = out["metrics"]
+    assert result["accuracy"] == 0.75
+    assert len(out["confusion"]) == 1
+
+
+@pytest.mark.parametrize(("task", "keys"), [("regression", {"r2", "mae"}),
+                                            ("classification", {"accuracy", "f1_macro"})])
+def test_score_task_can_be_set(task: str, keys: set[str]) -> None:
+    frame = pd.DataFrame({"t": [1, 2, 3, 4], "prediction": [1, 2, 2, 4]})
+    scored = frame.copy()
+    scored.attrs["edgewise.task"] = "classification" if task == "regression" else "regression"
+    out = run_component("ml.score", {"data": [scored]}, {"target": "t", "task": task})
+    [result] = out["metrics"]
+    assert set(result) == {"name", "rows", *keys}
+    assert (out["confusion"] == []) == (task == "regression")
 
 
 def test_score_with_a_missing_column_is_an_error_record() -> None:
