@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -110,13 +110,36 @@ def estimator_class(name: str) -> type[Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError:
-        msg = f"no module '{module_name}' in scikit-learn"
+        msg = f"no module '{module_name}' in scikit-learn{_module_hint(module_name)}"
         raise ValueError(msg) from None
     cls = getattr(module, class_name, None)
-    if not isinstance(cls, type) or not callable(getattr(cls, "fit", None)):
-        msg = f"'{name}' is not a scikit-learn estimator class"
+    if not _is_estimator_class(cls):
+        classes = [n for n in dir(module)
+                   if not n.startswith("_") and _is_estimator_class(getattr(module, n, None))]
+        close = difflib.get_close_matches(class_name, classes, n=1, cutoff=0.6)
+        hint = f"; did you mean '{module_name}.{close[0]}'?" if close else ""
+        msg = f"'{name}' is not a scikit-learn estimator class{hint}"
         raise ValueError(msg)
     return cls
+
+
+def _is_estimator_class(obj: Any) -> TypeGuard[type[Any]]:
+    return isinstance(obj, type) and callable(getattr(obj, "fit", None))
+
+
+def _module_hint(module_name: str) -> str:
+    """"; did you mean 'sklearn.x'?" for a misspelled scikit-learn module, or ""."""
+    import pkgutil
+
+    import sklearn
+
+    parent, _, last = module_name.rpartition(".")
+    if parent != "sklearn":
+        return ""
+    modules = [m.name for m in pkgutil.iter_modules(sklearn.__path__)
+               if not m.name.startswith("_")]
+    close = difflib.get_close_matches(last, modules, n=1, cutoff=0.6)
+    return f"; did you mean 'sklearn.{close[0]}'?" if close else ""
 
 
 def _param_names(cls: type[Any]) -> tuple[list[str], list[str], bool]:

@@ -209,6 +209,18 @@ class PredictParams(Params):
                     "order) and 'confidence', the largest of them; the model needs "
                     "predict_proba.")
 
+    @field_validator("probabilities")
+    @classmethod
+    def _no_clash(cls, probabilities: bool, info: ValidationInfo) -> bool:
+        column = info.data.get("column")
+        if probabilities and isinstance(column, str) and (
+                column == "confidence" or column.startswith(PROBA_PREFIX)):
+            text = (f"column '{column}' would be overwritten by the probability columns "
+                    f"('{PROBA_PREFIX}<class>' and 'confidence'); name the prediction column "
+                    "otherwise")
+            raise problem(text)
+        return probabilities
+
 
 @component("ml.predict",
            inputs={"data": "DataFrame", "model": latest("Model", "The latest fitted model.")},
@@ -223,6 +235,10 @@ def predict(data: pd.DataFrame, model: Any, *, params: PredictParams) -> pd.Data
     import numpy as np
     from sklearn.base import is_classifier
 
+    if not callable(getattr(model, "predict", None)):
+        msg = (f"the model ({describe(model)}) has no predict; use ml.transform for a "
+               "transformer")
+        raise TypeError(msg)
     if params.probabilities and not hasattr(model, "predict_proba"):
         msg = (f"{type(model).__name__} has no predict_proba, so it gives no probabilities; "
                "set probabilities: false, or fit a model that has them (SVC needs "

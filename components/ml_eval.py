@@ -5,7 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from components._estimators import (
     EstimatorChoice,
@@ -19,6 +25,7 @@ from components._estimators import (
     suggest,
     value_problem,
 )
+from components._problems import param_problem
 from components._scoring import check_metrics, regressor_mismatch
 from runtime import NEW_ROWS_TAG, Params, component, latest
 
@@ -70,7 +77,27 @@ class Folds(Params):
     shuffle: bool = Field(default=False,
                           description="Shuffle the rows before cutting them into folds.")
     random_state: int = Field(default=0,
-                              description="Seed of the shuffle (used only with shuffle).")
+                              description="Seed of the shuffle (and of ml.search's n_iter draws); "
+                                          "give it only with those.")
+
+    def _seeded(self) -> str | None:
+        """What uses random_state, or None when nothing would."""
+        return "shuffle" if self.shuffle else None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _seed_used(cls, data: Any, handler: ModelWrapValidatorHandler[Folds]) -> Folds:
+        params = handler(data)
+        if "random_state" in params.model_fields_set and params._seeded() is None:
+            msg = ("random_state is used only with shuffle: true (without it the folds are "
+                   "cut in order, and scikit-learn's KFold refuses a seed); set shuffle: true"
+                   f"{params._seed_hint()}, or remove random_state")
+            raise param_problem(msg, field="random_state", value=params.random_state,
+                                model=cls.__name__)
+        return params
+
+    def _seed_hint(self) -> str:
+        return ""
 
     def splitter(self, estimator: Any, y: Any) -> Any:
         """The fold splitter scikit-learn's own rule picks for this estimator and target."""
@@ -177,6 +204,14 @@ class SearchParams(Folds, Learning, EstimatorChoice):
         default=None, ge=1,
         description="Try this many random combinations (RandomizedSearchCV, seeded with "
                     "random_state) instead of every one (GridSearchCV).")
+
+    def _seeded(self) -> str | None:
+        if self.n_iter is not None:
+            return "n_iter"
+        return super()._seeded()
+
+    def _seed_hint(self) -> str:
+        return " (or n_iter, whose random draws it seeds too)"
 
     @field_validator("grid")
     @classmethod

@@ -268,3 +268,14 @@ def test_a_flow_fitting_with_memory_is_refused_by_validate() -> None:
         "edges": [{"source": "load.data", "target": "fit.data"}]}
     [problem] = runtime.validate(flow)
     assert problem.node == "fit" and "'memory' is refused" in problem.message
+
+
+@pytest.mark.parametrize(("name", "meant"), [
+    ("sklearn.linear_model.LogisticRegresion", "sklearn.linear_model.LogisticRegression"),
+    ("sklearn.linear_modle.LogisticRegression", "sklearn.linear_model"),
+])
+def test_a_misspelled_estimator_gets_a_did_you_mean(name: str, meant: str) -> None:
+    [message] = problems_of({"estimator": name, "target": "t"})
+    assert f"did you mean '{meant}'?" in message
+    [message] = problems_of({"steps": [SCALER, {"estimator": name}], "target": "t"})
+    assert "steps[1].estimator" in message and f"did you mean '{meant}'?" in message

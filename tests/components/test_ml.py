@@ -704,3 +704,20 @@ def test_transform_with_a_pipeline_names_columns_as_scikit_learn_does(
         transform="pandas").fit(iris[features]).transform(iris.iloc[::7][features])
     pd.testing.assert_frame_equal(out["data"][0],
                                   pd.concat([want, iris.iloc[::7][["target"]]], axis=1))
+
+
+# -- rough edges of ml.predict ----------------------------------------------------------
+
+def test_predict_with_a_transformer_says_to_use_transform(iris: pd.DataFrame) -> None:
+    scaler = StandardScaler().fit(iris.drop(columns="target"))
+    out = run_component("ml.predict", {"data": [iris], "model": [scaler]})
+    [record] = out.errors
+    assert ("the model (StandardScaler) has no predict; use ml.transform for a transformer"
+            in record.message)
+
+
+@pytest.mark.parametrize("column", ["confidence", "proba_0"])
+def test_predict_column_clashing_with_probability_columns_is_a_problem(column: str) -> None:
+    [problem] = param_problems("ml.predict", {"column": column, "probabilities": True})
+    assert f"column '{column}' would be overwritten" in problem.message
+    assert param_problems("ml.predict", {"column": column}) == []

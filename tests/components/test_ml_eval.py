@@ -456,3 +456,22 @@ def test_search_checks_grid_values_of_a_list_of_grids_and_plain_estimators() -> 
     assert "grid[1].penalty: value 'l3': The 'penalty' parameter" in problem.message
     assert param_problems("ml.search", {**LOGREG, "target": "t", "grid": [
         {"C": [0.1, 10]}, {"penalty": ["l2", None]}]}) == []
+
+
+@pytest.mark.parametrize("component_id", ["ml.cross_validate", "ml.search", "ml.evaluate"])
+def test_a_random_state_without_shuffle_is_a_problem(component_id: str) -> None:
+    params: dict[str, Any] = {
+        "ml.cross_validate": {**LOGREG, "target": "t"},
+        "ml.search": {**LOGREG, "target": "t", "grid": {"C": [1.0]}},
+        "ml.evaluate": {"target": "t", "estimators": [{"name": "lr", **LOGREG}]},
+    }[component_id]
+    [problem] = param_problems(component_id, {**params, "random_state": 3})
+    assert problem.param == "random_state"
+    assert "random_state is used only with shuffle: true" in problem.message
+    assert param_problems(component_id, {**params, "random_state": 3, "shuffle": True}) == []
+    assert param_problems(component_id, params) == []
+
+
+def test_search_with_n_iter_uses_a_random_state_without_shuffle() -> None:
+    assert param_problems("ml.search", {**LOGREG, "target": "t", "grid": {"C": [1.0, 2.0]},
+                                        "n_iter": 1, "random_state": 3}) == []
