@@ -38,9 +38,9 @@ NAME_ATTR = "edgewise_name_"
 
 
 def one_line(exc: BaseException) -> str:
-    """An exception as one line: its type and the first non-empty line of its message."""
+    """An exception as one line: the first non-empty line of its message, or its type."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0] if lines else '(no message)'}"
+    return lines[0] if lines else f"{type(exc).__name__} (no message)"
 
 
 @contextmanager
