@@ -18,14 +18,13 @@ from components._estimators import (
     build_value,
     built_from,
     feature_columns,
-    grid_refusals,
     problem,
-    refused,
     require,
     suggest,
     value_problem,
 )
 from components._problems import param_problem
+from components._refused import grid_refusals, refused
 from components._scoring import check_metrics, regressor_mismatch
 from runtime import NEW_ROWS_TAG, Params, component, latest
 

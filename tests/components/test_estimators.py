@@ -279,3 +279,16 @@ def test_a_misspelled_estimator_gets_a_did_you_mean(name: str, meant: str) -> No
     assert f"did you mean '{meant}'?" in message
     [message] = problems_of({"steps": [SCALER, {"estimator": name}], "target": "t"})
     assert "steps[1].estimator" in message and f"did you mean '{meant}'?" in message
+
+
+def test_every_scikit_learn_class_with_a_memory_option_is_refused_it() -> None:
+    import inspect
+
+    from sklearn.utils import all_estimators
+
+    with_memory = [f"{cls.__module__.split('._')[0]}.{name}" for name, cls in all_estimators()
+                   if "memory" in inspect.signature(cls.__init__).parameters]
+    assert len(with_memory) >= 4
+    for name in with_memory:
+        messages = problems_of({"estimator": name, "options": {"memory": "cache"}})
+        assert any("'memory' is refused" in m for m in messages), name
