@@ -13,11 +13,12 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from components._refused import GRID_OPTIONS, grid_refusals, refused
 from runtime import Params
 
 if TYPE_CHECKING:
@@ -63,13 +64,36 @@ def estimator_class(name: str) -> type[Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError:
-        msg = f"'{name}': no module '{module_name}' in scikit-learn"
+        msg = f"'{name}': no module '{module_name}' in scikit-learn{_module_hint(module_name)}"
         raise ValueError(msg) from None
     cls = getattr(module, class_name, None)
-    if not isinstance(cls, type) or not callable(getattr(cls, "fit", None)):
-        msg = f"'{name}' is not a scikit-learn estimator class"
+    if not _is_estimator_class(cls):
+        classes = [n for n in dir(module)
+                   if not n.startswith("_") and _is_estimator_class(getattr(module, n, None))]
+        close = difflib.get_close_matches(class_name, classes, n=1, cutoff=0.6)
+        hint = f"; did you mean '{module_name}.{close[0]}'?" if close else ""
+        msg = f"'{name}' is not a scikit-learn estimator class{hint}"
         raise ValueError(msg)
     return cls
+
+
+def _is_estimator_class(obj: Any) -> TypeGuard[type[Any]]:
+    return isinstance(obj, type) and callable(getattr(obj, "fit", None))
+
+
+def _module_hint(module_name: str) -> str:
+    """"; did you mean 'sklearn.x'?" for a misspelled scikit-learn module, or ""."""
+    import pkgutil
+
+    import sklearn
+
+    parent, _, last = module_name.rpartition(".")
+    if parent != "sklearn":
+        return ""
+    modules = [m.name for m in pkgutil.iter_modules(sklearn.__path__)
+               if not m.name.startswith("_")]
+    close = difflib.get_close_matches(last, modules, n=1, cutoff=0.6)
+    return f"; did you mean 'sklearn.{close[0]}'?" if close else ""
 
 
 def _param_names(cls: type[Any]) -> tuple[list[str], list[str], bool]:
@@ -132,6 +156,12 @@ class Builder:
                 self.problems.append(
                     f"{_at(path, 'options.' + key)}: {cls.__name__} has no option '{key}'"
                     f"{suggest(key, known)} (options: {', '.join(known)})")
+        for key, value in options.items():
+            why = refused(key, value)
+            if why is not None:
+                self.problems.append(f"{_at(path, 'options.' + key)}: {why}")
+            if key in GRID_OPTIONS:
+                self.problems.extend(grid_refusals(value, _at(path, "options." + key)))
         for key in needed:
             if key not in options:
                 self.problems.append(f"{_at(path, 'options')}: {cls.__name__} needs the "
@@ -299,6 +329,28 @@ class EstimatorChoice(Params):
         """A new, unfitted estimator (or pipeline) as the settings describe."""
         return build(self.spec())
 
+
+
+def value_problem(model: Any, key: str, value: Any) -> str | None:
+    """Why scikit-learn refuses ``value`` for the param ``key`` ('step__option') of a model.
+
+    The value is set on a clone, and the estimator that owns the param checks it with its
+    own ``_validate_params``, as ``fit`` would; None when it passes (or cannot be checked
+    before a fit).
+    """
+    from sklearn.base import clone
+
+    try:
+        trial = clone(model)
+        trial.set_params(**{key: value})
+        prefix = key.rpartition("__")[0]
+        owner = trial.get_params(deep=True)[prefix] if prefix else trial
+        check = getattr(owner, "_validate_params", None)
+        if callable(check):
+            check()
+    except Exception as exc:  # noqa: BLE001 - reported as a problem of the value
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
 
 
 def describe(model: Any) -> str:

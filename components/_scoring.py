@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components._estimators import problem, suggest
+from components._estimators import describe, problem, suggest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,6 +36,31 @@ def check_metrics(names: list[str] | None, *, short: bool = False) -> list[str] 
         text = "a metric is named twice"
         raise problem(text)
     return names
+
+
+def needs_classifier(name: str) -> bool:
+    """Say whether a scorer scores class labels or class scores, which a regressor lacks."""
+    from sklearn.metrics import get_scorer
+
+    func = getattr(get_scorer(name), "_score_func", None)
+    module = getattr(func, "__module__", "")
+    return (module in ("sklearn.metrics._classification", "sklearn.metrics._ranking")
+            or name.endswith("likelihood_ratio"))
+
+
+def regressor_mismatch(model: Any, names: list[str] | None) -> str | None:
+    """Why a regressor cannot be scored with these metrics, or None."""
+    from sklearn.base import is_regressor
+
+    if model is None or not names or not is_regressor(model):
+        return None
+    wrong = [n for n in names if needs_classifier(n)]
+    if not wrong:
+        return None
+    listed = ", ".join(f"'{n}'" for n in wrong)
+    return (f"metric {listed} needs a classifier's predictions (class labels or "
+            f"probabilities), and {describe(model)} is a regressor; use a regression "
+            "metric (r2, neg_mean_absolute_error, ...) or a classifier")
 
 
 def _frozen(task: str, predicted: np.ndarray, proba: np.ndarray | None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -209,6 +209,18 @@ class PredictParams(Params):
                     "order) and 'confidence', the largest of them; the model needs "
                     "predict_proba.")
 
+    @field_validator("probabilities")
+    @classmethod
+    def _no_clash(cls, probabilities: bool, info: ValidationInfo) -> bool:
+        column = info.data.get("column")
+        if probabilities and isinstance(column, str) and (
+                column == "confidence" or column.startswith(PROBA_PREFIX)):
+            text = (f"column '{column}' would be overwritten by the probability columns "
+                    f"('{PROBA_PREFIX}<class>' and 'confidence'); name the prediction column "
+                    "otherwise")
+            raise problem(text)
+        return probabilities
+
 
 @component("ml.predict",
            inputs={"data": "DataFrame", "model": latest("Model", "The latest fitted model.")},
@@ -223,6 +235,10 @@ def predict(data: pd.DataFrame, model: Any, *, params: PredictParams) -> pd.Data
     import numpy as np
     from sklearn.base import is_classifier
 
+    if not callable(getattr(model, "predict", None)):
+        msg = (f"the model ({describe(model)}) has no predict; use ml.transform for a "
+               "transformer")
+        raise TypeError(msg)
     if params.probabilities and not hasattr(model, "predict_proba"):
         msg = (f"{type(model).__name__} has no predict_proba, so it gives no probabilities; "
                "set probabilities: false, or fit a model that has them (SVC needs "
@@ -248,6 +264,14 @@ class ScoreParams(Params):
 
     target: str = Field(description="The column with the true labels or values.")
     prediction: str = Field(default="prediction", description="The column with predictions.")
+    task: Literal["auto", "classification", "regression"] = Field(
+        default="auto",
+        description="What the predictions are: 'classification' (labels: a confusion "
+                    "matrix, accuracy and f1_macro by default) or 'regression' (numbers: r2 "
+                    "and mae by default). 'auto' takes the task ml.predict recorded on the "
+                    "frame; when the frame lost it, regression if either column holds "
+                    "floats that are not whole numbers, or predicted floats the truth never "
+                    "takes, classification otherwise.")
     metrics: list[str] | None = Field(
         default=None,
         description="Any scikit-learn scorer name (accuracy, roc_auc, neg_log_loss, "
@@ -272,13 +296,21 @@ class ScoreParams(Params):
         return name if name is not None or not node else str(node)
 
 
-def _task(data: pd.DataFrame, column: str) -> str:
-    task = data.attrs.get(TASK_ATTR)
-    if task in ("classification", "regression"):
-        return str(task)
-    values = data[column]
-    if values.dtype.kind == "f" and not (values.dropna() % 1 == 0).all():
+def _task(data: pd.DataFrame, params: ScoreParams) -> str:
+    """Classification or regression: as set, as ml.predict recorded, or guessed (see task)."""
+    if params.task != "auto":
+        return params.task
+    recorded = data.attrs.get(TASK_ATTR)
+    if recorded in ("classification", "regression"):
+        return str(recorded)
+    truth, predicted = data[params.target].dropna(), data[params.prediction].dropna()
+    floats = [c for c in (truth, predicted) if c.dtype.kind == "f"]
+    if not floats:
+        return "classification"
+    if any(not (c % 1 == 0).all() for c in floats):
         return "regression"
+    if not set(predicted.unique()) <= set(truth.unique()):
+        return "regression"  # a classifier predicts the labels it learnt
     return "classification"
 
 
@@ -301,7 +333,7 @@ def score(data: pd.DataFrame, *, params: ScoreParams) -> dict[str, Any]:
     require(data, params.target, "target")
     require(data, params.prediction, "prediction")
     y, p = data[params.target], data[params.prediction]
-    task = _task(data, params.prediction)
+    task = _task(data, params)
     chosen = params.metrics or (CLASSIFIER_METRICS if task == "classification"
                                 else REGRESSOR_METRICS)
     short = {

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from components._estimators import (
     EstimatorChoice,
@@ -14,14 +21,50 @@ from components._estimators import (
     problem,
     require,
     suggest,
+    value_problem,
 )
-from components._scoring import check_metrics
+from components._problems import param_problem
+from components._refused import grid_refusals, refused
+from components._scoring import check_metrics, regressor_mismatch
 from runtime import NEW_ROWS_TAG, Params, component, latest
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
 NAME_ATTR = "edgewise_name_"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: the first non-empty line of its message, or its type."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else f"{type(exc).__name__} (no message)"
+
+
+@contextmanager
+def fits_raise() -> Iterator[None]:
+    """Keep scikit-learn from printing tracebacks of failed fits and scorers as warnings.
+
+    Every evaluation runs with ``error_score="raise"``, so a failure becomes an error record;
+    this silences the FitFailedWarning and "Scoring failed" warnings that would otherwise
+    carry the tracebacks to stderr.
+    """
+    import warnings
+
+    from sklearn.exceptions import FitFailedWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FitFailedWarning)
+        warnings.filterwarnings("ignore", message="Scoring failed")
+        yield
+
+
+def failure(what: str, exc: Exception, model: Any, metrics: list[str] | None) -> ValueError:
+    """The error of a failed fit or scorer: what failed, and why, on one line."""
+    why = regressor_mismatch(model, metrics) or one_line(exc)
+    msg = f"{what} failed: {why}"
+    return ValueError(msg)
 
 
 class Folds(Params):
@@ -33,7 +76,27 @@ class Folds(Params):
     shuffle: bool = Field(default=False,
                           description="Shuffle the rows before cutting them into folds.")
     random_state: int = Field(default=0,
-                              description="Seed of the shuffle (used only with shuffle).")
+                              description="Seed of the shuffle (and of ml.search's n_iter draws); "
+                                          "give it only with those.")
+
+    def _seeded(self) -> str | None:
+        """What uses random_state, or None when nothing would."""
+        return "shuffle" if self.shuffle else None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _seed_used(cls, data: Any, handler: ModelWrapValidatorHandler[Folds]) -> Folds:
+        params = handler(data)
+        if "random_state" in params.model_fields_set and params._seeded() is None:
+            msg = ("random_state is used only with shuffle: true (without it the folds are "
+                   "cut in order, and scikit-learn's KFold refuses a seed); set shuffle: true"
+                   f"{params._seed_hint()}, or remove random_state")
+            raise param_problem(msg, field="random_state", value=params.random_state,
+                                model=cls.__name__)
+        return params
+
+    def _seed_hint(self) -> str:
+        return ""
 
     def splitter(self, estimator: Any, y: Any) -> Any:
         """The fold splitter scikit-learn's own rule picks for this estimator and target."""
@@ -77,8 +140,13 @@ class CrossValidateParams(Folds, Learning, EstimatorChoice):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, names: list[str] | None) -> list[str] | None:
-        return check_metrics(names)
+    def _known_metrics(cls, names: list[str] | None,
+                       info: ValidationInfo) -> list[str] | None:
+        check_metrics(names)
+        mismatch = regressor_mismatch(built_from(info), names)
+        if mismatch:
+            raise problem(mismatch)
+        return names
 
 
 @component("ml.cross_validate", inputs={"data": "DataFrame"},
@@ -98,8 +166,13 @@ def cross_validate(data: pd.DataFrame, *, params: CrossValidateParams) -> dict[s
 
     x, y = _xy(data, params)
     model = params.build()
-    result = sk_cross_validate(model, x, y, cv=params.splitter(model, y),
-                               scoring=params.metrics)
+    try:
+        with fits_raise():
+            result = sk_cross_validate(model, x, y, cv=params.splitter(model, y),
+                                       scoring=params.metrics, error_score="raise")
+    except Exception as exc:  # noqa: BLE001 - a fit or scorer of the user's settings
+        what = f"cross-validating {params.label()}"
+        raise failure(what, exc, model, params.metrics) from exc
     names = params.metrics or ["score"]
     folds = pd.DataFrame({"fold": range(len(result["fit_time"])),
                           **{f"test_{n}": result[f"test_{n}"] for n in names},
@@ -131,6 +204,14 @@ class SearchParams(Folds, Learning, EstimatorChoice):
         description="Try this many random combinations (RandomizedSearchCV, seeded with "
                     "random_state) instead of every one (GridSearchCV).")
 
+    def _seeded(self) -> str | None:
+        if self.n_iter is not None:
+            return "n_iter"
+        return super()._seeded()
+
+    def _seed_hint(self) -> str:
+        return " (or n_iter, whose random draws it seeds too)"
+
     @field_validator("grid")
     @classmethod
     def _grid_names(cls, grid: Grid | list[Grid], info: ValidationInfo) -> Grid | list[Grid]:
@@ -140,7 +221,7 @@ class SearchParams(Folds, Learning, EstimatorChoice):
             raise problem(text)
         model = built_from(info)
         known = sorted(model.get_params(deep=True)) if model is not None else None
-        found = []
+        found = grid_refusals(grid, "grid")
         for index, one in enumerate(grids):
             where = f"grid[{index}]" if isinstance(grid, list) else "grid"
             for key, values in one.items():
@@ -149,19 +230,29 @@ class SearchParams(Folds, Learning, EstimatorChoice):
                                  f"{suggest(key, known)}")
                 if not values:
                     found.append(f"{where}.{key}: give at least one value")
-                try:
-                    build_value(values)
-                except ValueError as exc:
-                    found.append(f"{where}.{key}: {exc}")
+                for value in values:
+                    try:
+                        built = build_value(value)
+                    except ValueError as exc:
+                        found.append(f"{where}.{key}: {exc}")
+                        continue
+                    checkable = (known is not None and key in known
+                                 and refused(key, value) is None)
+                    why = value_problem(model, key, built) if checkable else None
+                    if why is not None:
+                        found.append(f"{where}.{key}: value {value!r}: {why}")
         if found:
             raise problem("; ".join(found))
         return grid
 
     @field_validator("metric")
     @classmethod
-    def _known_metric(cls, name: str | None) -> str | None:
+    def _known_metric(cls, name: str | None, info: ValidationInfo) -> str | None:
         if name is not None:
             check_metrics([name])
+            mismatch = regressor_mismatch(built_from(info), [name])
+            if mismatch:
+                raise problem(mismatch)
         return name
 
 
@@ -182,11 +273,21 @@ def search(data: pd.DataFrame, *, params: SearchParams) -> dict[str, Any]:
     grid = build_value(params.grid)
     folds = params.splitter(model, y)
     if params.n_iter is None:
-        searcher = GridSearchCV(model, grid, scoring=params.metric, cv=folds)
+        searcher = GridSearchCV(model, grid, scoring=params.metric, cv=folds,
+                                error_score="raise")
     else:
         searcher = RandomizedSearchCV(model, grid, n_iter=params.n_iter, scoring=params.metric,
-                                      cv=folds, random_state=params.random_state)
-    searcher.fit(x, y)
+                                      cv=folds, random_state=params.random_state,
+                                      error_score="raise")
+    try:
+        with fits_raise():
+            searcher.fit(x, y)
+    except Exception as exc:  # noqa: BLE001 - a fit or scorer of the user's settings
+        err = failure(f"searching the grid of {params.label()}", exc, model,
+                      [params.metric] if params.metric else None)
+        msg = (f"{err}; every combination of the grid must fit: put combinations that "
+               "go together in separate grids (a list of grids)")
+        raise ValueError(msg) from exc
     return {"model": searcher.best_estimator_,
             "results": pd.DataFrame(searcher.cv_results_),
             "best": {"params": searcher.best_params_, "score": float(searcher.best_score_)}}
@@ -220,8 +321,36 @@ class EvaluateParams(Folds, Learning):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, names: list[str] | None) -> list[str] | None:
-        return check_metrics(names)
+    def _known_metrics(cls, names: list[str] | None,
+                       info: ValidationInfo) -> list[str] | None:
+        check_metrics(names)
+        found = []
+        for one in info.data.get("estimators") or []:
+            try:
+                model = one.build()
+            except ValueError:
+                continue  # its own problem is reported already
+            mismatch = regressor_mismatch(model, names)
+            if mismatch:
+                found.append(f"estimator '{one.name}': {mismatch}")
+        if found:
+            raise problem("; ".join(found))
+        return names
+
+
+def _all_finite(what: str, scores: dict[str, Any], where: str) -> None:
+    """Raise if a score is NaN (or infinite): no estimator is compared on a missing score."""
+    import numpy as np
+
+    for metric, values in scores.items():
+        bad = [i for i, v in enumerate(np.atleast_1d(values)) if not np.isfinite(v)]
+        if bad:
+            place = f"fold(s) {', '.join(map(str, bad))}" if where == "folds" else where
+            msg = (f"{what} scored {np.atleast_1d(values)[bad[0]]} in '{metric}' on {place}: "
+                   "the scorer gave no number (too few rows, or a class missing, for that "
+                   "metric?); fix it or remove the estimator, so that 'best' is picked among "
+                   "real scores")
+            raise ValueError(msg)
 
 
 def _fold_predictions(fitted: list[Any], indices: list[Any], x: pd.DataFrame) -> Any:
@@ -247,13 +376,16 @@ def evaluate(data: pd.DataFrame, test: pd.DataFrame | None, *,
              params: EvaluateParams) -> dict[str, Any]:
     """Test and Score: compare estimators on the same folds, or on a test set.
 
-    Without a ``test`` input every estimator is cross-validated on the same folds of
-    ``data``, and ``predictions`` holds each row's prediction by the model of its test fold
-    (as ``cross_val_predict``). With ``test``, each is fitted on ``data`` and scored on
-    ``test``. ``table`` has one row per estimator (index: the names) and one column per
-    scorer (the mean over the folds). ``best`` is the winner on the first scorer, fitted
-    on all of ``data``; its name is in its ``edgewise_name_`` attribute, and it goes into
-    ``ml.predict`` like any model.
+    Without a ``test`` input every estimator is cross-validated on ``data`` with the folds
+    scikit-learn's cross_validate would pick for it (stratified for a classifier), so
+    estimators of the same task see the same folds; ``predictions`` holds each row's
+    prediction by the model of its test fold (as ``cross_val_predict``). With ``test``, each
+    is fitted on ``data`` and scored on ``test``. ``table`` has one row per estimator
+    (index: the names), one column per scorer (the mean over the folds) and ``best``, true
+    on the winner's row. ``best`` is the winner on the first scorer, fitted on all of
+    ``data``; its name is in its ``edgewise_name_`` attribute, and it goes into
+    ``ml.predict`` like any model. A fit or scorer that fails, or a score that is NaN, is
+    an error naming the estimator: nothing is picked as best from a broken comparison.
     """
     import numpy as np
     import pandas as pd
@@ -263,6 +395,7 @@ def evaluate(data: pd.DataFrame, test: pd.DataFrame | None, *,
 
     x, y = _xy(data, params)
     models = {e.name: e.build() for e in params.estimators}
+    labels = {e.name: f"estimator '{e.name}' ({e.label()})" for e in params.estimators}
     names = params.metrics or ["score"]
     shown = data if test is None else test
     clash = [n for n in models if n in shown.columns]
@@ -273,26 +406,45 @@ def evaluate(data: pd.DataFrame, test: pd.DataFrame | None, *,
     predictions: dict[str, Any] = {}
     fitted: dict[str, Any] = {}
     if test is None:
-        folds = params.splitter(next(iter(models.values())), y)
         for name, model in models.items():
-            result = sk_cross_validate(model, x, y, cv=folds, scoring=params.metrics,
-                                       return_estimator=True, return_indices=True)
+            try:
+                with fits_raise():
+                    result = sk_cross_validate(
+                        model, x, y, cv=params.splitter(model, y), scoring=params.metrics,
+                        return_estimator=True, return_indices=True, error_score="raise")
+            except Exception as exc:  # noqa: BLE001 - a fit or scorer of the user's settings
+                what = f"cross-validating {labels[name]}"
+                raise failure(what, exc, model, params.metrics) from exc
+            _all_finite(labels[name], {m: result[f"test_{m}"] for m in names}, "folds")
             table[name] = {m: float(np.mean(result[f"test_{m}"])) for m in names}
             predictions[name] = _fold_predictions(result["estimator"],
                                                   result["indices"]["test"], x)
     else:
         require(test, params.target, "target (in 'test')")
+        missing = [c for c in x.columns if c not in test.columns]
+        if missing:
+            msg = (f"the 'test' input lacks feature column(s) {missing}, which the "
+                   "estimators learn from in 'data'; give 'test' the same feature columns "
+                   "(or list the shared ones in 'features')")
+            raise KeyError(msg)
         x_test, y_test = test[list(x.columns)], test[params.target]
         for name, model in models.items():
-            fitted[name] = model.fit(x, y)
-            table[name] = {m: float(get_scorer(m)(model, x_test, y_test)
-                                    if params.metrics else model.score(x_test, y_test))
-                           for m in names}
-            predictions[name] = model.predict(x_test) if len(test) else []
+            try:
+                with fits_raise():
+                    fitted[name] = model.fit(x, y)
+                    table[name] = {m: float(get_scorer(m)(model, x_test, y_test)
+                                            if params.metrics else model.score(x_test, y_test))
+                                   for m in names}
+                    predictions[name] = model.predict(x_test) if len(test) else []
+            except Exception as exc:  # noqa: BLE001 - a fit or scorer of the user's settings
+                what = f"fitting {labels[name]} and scoring it on 'test'"
+                raise failure(what, exc, model, params.metrics) from exc
+            _all_finite(labels[name], table[name], "'test'")
     first = names[0]
     winner = max(table, key=lambda n: table[n][first])  # the first one of equals wins
     best = fitted[winner] if winner in fitted else clone(models[winner]).fit(x, y)
     setattr(best, NAME_ATTR, winner)
     frame = pd.DataFrame.from_dict(table, orient="index", columns=names)
     frame.index.name = "estimator"
+    frame["best"] = frame.index == winner
     return {"table": frame, "best": best, "predictions": shown.assign(**predictions)}

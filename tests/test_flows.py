@@ -274,6 +274,7 @@ def check_test_and_score(out: Outcome) -> None:
         {name: {n: float(np.mean(result[f"test_{n}"])) for n in names}
          for name, result in scores.items()}, orient="index", columns=names)
     expected.index.name = "estimator"
+    expected["best"] = expected.index == expected["balanced_accuracy"].idxmax()
     [table] = out.shown["table"]
     pd.testing.assert_frame_equal(table, expected)
 

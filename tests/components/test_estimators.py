@@ -203,3 +203,92 @@ def test_a_clusterer_fits_without_a_target(iris: pd.DataFrame) -> None:
                           "features": features})
     plain = KMeans(n_clusters=3, random_state=0).fit(iris[features])
     np.testing.assert_array_equal(model.cluster_centers_, plain.cluster_centers_)
+
+
+# -- options that would let a flow run code or touch files ------------------------------
+
+MEMORY_PIPELINE = {
+    "estimator": "sklearn.pipeline.Pipeline",
+    "options": {"steps": [["scale", SCALER], ["lr", LOGREG]], "memory": "/tmp/cache"},
+}
+
+
+def test_memory_is_refused_because_cached_fits_are_pickles() -> None:
+    [message] = problems_of({**MEMORY_PIPELINE, "target": "target"})
+    assert "options.memory" in message
+    assert "pickle" in message
+    assert "runs code" in message
+
+
+@pytest.mark.parametrize("name", ["sklearn.cluster.AgglomerativeClustering",
+                                  "sklearn.cluster.FeatureAgglomeration",
+                                  "sklearn.cluster.OPTICS"])
+def test_memory_is_refused_on_every_class_that_has_it(name: str) -> None:
+    [message] = problems_of({"estimator": name, "options": {"memory": "cache"}})
+    assert "'memory' is refused" in message
+
+
+def test_memory_is_refused_at_any_depth() -> None:
+    bagged = {"estimator": "sklearn.ensemble.BaggingClassifier",
+              "options": {"estimator": MEMORY_PIPELINE}}
+    [message] = problems_of({"steps": [SCALER, bagged], "target": "target"})
+    assert "steps[1].options.estimator.options.memory" in message
+    assert "pickle" in message
+
+
+def test_memory_none_is_allowed() -> None:
+    spec = {**MEMORY_PIPELINE, "options": {**MEMORY_PIPELINE["options"], "memory": None}}
+    assert problems_of({**spec, "target": "target"}) == []
+
+
+def test_memory_in_a_nested_search_grid_is_refused() -> None:
+    search = {"estimator": "sklearn.model_selection.GridSearchCV",
+              "options": {"estimator": {"steps": [SCALER, LOGREG]},
+                          "param_grid": {"memory": ["/tmp/cache"]}}}
+    [message] = problems_of({**search, "target": "target"})
+    assert "options.param_grid.memory" in message and "pickle" in message
+
+
+@pytest.mark.parametrize("value", ["filename", "file"])
+def test_a_vectorizer_may_not_open_files_the_data_names(value: str) -> None:
+    [message] = problems_of({"estimator": "sklearn.feature_extraction.text.CountVectorizer",
+                             "options": {"input": value}})
+    assert "'input' is refused" in message and "read any file" in message
+    assert problems_of({"estimator": "sklearn.feature_extraction.text.CountVectorizer",
+                        "options": {"input": "content"}}) == []
+
+
+def test_a_flow_fitting_with_memory_is_refused_by_validate() -> None:
+    import runtime
+
+    flow = {"edgewise": 1, "name": "mem", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "iris"}},
+        {"id": "fit", "component": "ml.fit",
+         "params": {**MEMORY_PIPELINE, "target": "target"}}],
+        "edges": [{"source": "load.data", "target": "fit.data"}]}
+    [problem] = runtime.validate(flow)
+    assert problem.node == "fit" and "'memory' is refused" in problem.message
+
+
+@pytest.mark.parametrize(("name", "meant"), [
+    ("sklearn.linear_model.LogisticRegresion", "sklearn.linear_model.LogisticRegression"),
+    ("sklearn.linear_modle.LogisticRegression", "sklearn.linear_model"),
+])
+def test_a_misspelled_estimator_gets_a_did_you_mean(name: str, meant: str) -> None:
+    [message] = problems_of({"estimator": name, "target": "t"})
+    assert f"did you mean '{meant}'?" in message
+    [message] = problems_of({"steps": [SCALER, {"estimator": name}], "target": "t"})
+    assert "steps[1].estimator" in message and f"did you mean '{meant}'?" in message
+
+
+def test_every_scikit_learn_class_with_a_memory_option_is_refused_it() -> None:
+    import inspect
+
+    from sklearn.utils import all_estimators
+
+    with_memory = [f"{cls.__module__.split('._')[0]}.{name}" for name, cls in all_estimators()
+                   if "memory" in inspect.signature(cls.__init__).parameters]
+    assert len(with_memory) >= 4
+    for name in with_memory:
+        messages = problems_of({"estimator": name, "options": {"memory": "cache"}})
+        assert any("'memory' is refused" in m for m in messages), name

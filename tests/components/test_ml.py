@@ -52,7 +52,8 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"data": ("DataFrame", "stream")},
         "outputs": {"metrics": "Metrics", "confusion": "DataFrame"},
         "required": {"target"},
-        "defaults": {"prediction": "prediction", "metrics": None, "name": None},
+        "defaults": {"prediction": "prediction", "task": "auto", "metrics": None,
+                     "name": None},
     },
 }
 LOGREG = "sklearn.linear_model.LogisticRegression"
@@ -413,6 +414,36 @@ def test_score_emits_one_result_per_frame() -> None:
                               {"name": "node", "accuracy": 1.0, "rows": 3}]
 
 
+def test_score_without_the_recorded_task_takes_whole_float_guesses_for_regression() -> None:
+    frame = pd.DataFrame({"target": [151., 75., 141., 206.],
+                          "prediction": [150., 80., 141., 200.]})
+    out = run_component("ml.score", {"data": [frame]}, {"target": "target"})
+    [result] = out["metrics"]
+    assert set(result) == {"name", "r2", "mae", "rows"}
+    assert result["r2"] == metrics.r2_score(frame["target"], frame["prediction"])
+    assert out["confusion"] == []
+
+
+def test_score_without_the_recorded_task_keeps_float_labels_a_classification() -> None:
+    frame = pd.DataFrame({"t": [0., 1., 1., 0.], "prediction": [0., 1., 0., 0.]})
+    out = run_component("ml.score", {"data": [frame]}, {"target": "t"})
+    [result] = out["metrics"]
+    assert result["accuracy"] == 0.75
+    assert len(out["confusion"]) == 1
+
+
+@pytest.mark.parametrize(("task", "keys"), [("regression", {"r2", "mae"}),
+                                            ("classification", {"accuracy", "f1_macro"})])
+def test_score_task_can_be_set(task: str, keys: set[str]) -> None:
+    frame = pd.DataFrame({"t": [1, 2, 3, 4], "prediction": [1, 2, 2, 4]})
+    scored = frame.copy()
+    scored.attrs["edgewise.task"] = "classification" if task == "regression" else "regression"
+    out = run_component("ml.score", {"data": [scored]}, {"target": "t", "task": task})
+    [result] = out["metrics"]
+    assert set(result) == {"name", "rows", *keys}
+    assert (out["confusion"] == []) == (task == "regression")
+
+
 def test_score_with_a_missing_column_is_an_error_record() -> None:
     frame = pd.DataFrame({"t": [1, 0], "pred": [1, 1]})
     out = run_component("ml.score", {"data": [frame]}, {"target": "t"})
@@ -673,3 +704,20 @@ def test_transform_with_a_pipeline_names_columns_as_scikit_learn_does(
         transform="pandas").fit(iris[features]).transform(iris.iloc[::7][features])
     pd.testing.assert_frame_equal(out["data"][0],
                                   pd.concat([want, iris.iloc[::7][["target"]]], axis=1))
+
+
+# -- rough edges of ml.predict ----------------------------------------------------------
+
+def test_predict_with_a_transformer_says_to_use_transform(iris: pd.DataFrame) -> None:
+    scaler = StandardScaler().fit(iris.drop(columns="target"))
+    out = run_component("ml.predict", {"data": [iris], "model": [scaler]})
+    [record] = out.errors
+    assert ("the model (StandardScaler) has no predict; use ml.transform for a transformer"
+            in record.message)
+
+
+@pytest.mark.parametrize("column", ["confidence", "proba_0"])
+def test_predict_column_clashing_with_probability_columns_is_a_problem(column: str) -> None:
+    [problem] = param_problems("ml.predict", {"column": column, "probabilities": True})
+    assert f"column '{column}' would be overwritten" in problem.message
+    assert param_problems("ml.predict", {"column": column}) == []

@@ -10,7 +10,7 @@ import pytest
 from contract import contract_tests, param_problems
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
     GridSearchCV,
@@ -240,10 +240,11 @@ def test_evaluate_cross_validates_every_estimator_on_the_same_folds(
         want[name] = {m: float(np.mean(result[f"test_{m}"])) for m in ("accuracy", "roc_auc")}
         np.testing.assert_array_equal(predictions[name].to_numpy(),
                                       cross_val_predict(model, x, y, cv=folds))
+    winner = max(want, key=lambda n: want[n]["accuracy"])
     expected = pd.DataFrame.from_dict(want, orient="index")
     expected.index.name = "estimator"
+    expected["best"] = expected.index == winner
     pd.testing.assert_frame_equal(table, expected)
-    winner = max(want, key=lambda n: want[n]["accuracy"])
     assert best.edgewise_name_ == winner
     refit = clone(plain_contestants()[winner]).fit(x, y)
     np.testing.assert_array_equal(best.predict(x), refit.predict(x))
@@ -276,7 +277,7 @@ def test_evaluate_default_metric_is_the_estimators_score(iris: pd.DataFrame) -> 
     out = run_component("ml.evaluate", {"data": [iris]},
                         {"estimators": CONTESTANTS[1:], "target": "target", "cv": 3})
     table = only(out, "table")
-    assert list(table.columns) == ["score"]
+    assert list(table.columns) == ["score", "best"]
     want = cross_validate(KNeighborsClassifier(), *xy(iris), cv=3)
     assert table.loc["knn", "score"] == float(np.mean(want["test_score"]))
 
@@ -306,3 +307,171 @@ def test_every_evaluation_refuses_classes_outside_scikit_learn(
         component_id: str, params: dict[str, Any]) -> None:
     problems = param_problems(component_id, params)
     assert any("only sklearn.* estimators are accepted" in p.message for p in problems)
+
+
+def test_search_refuses_memory_in_the_grid() -> None:
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": {"memory": [None, "/tmp/cache"]}})
+    assert "grid.memory: 'memory' is refused" in problem.message
+    assert "pickle" in problem.message
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": [{"logisticregression__C": [1.0]},
+                                                      {"memory": ["cache"]}]})
+    assert "grid[1].memory" in problem.message
+
+
+def test_search_refuses_memory_inside_an_estimator_of_the_grid() -> None:
+    piped = {"estimator": "sklearn.pipeline.Pipeline",
+             "options": {"steps": [["lr", LOGREG]], "memory": "cache"}}
+    [problem] = param_problems("ml.search", {"estimator": "sklearn.ensemble.BaggingClassifier",
+                                             "target": "t", "grid": {"estimator": [piped]}})
+    assert "'memory' is refused" in problem.message
+
+
+# -- failures are error records, never NaN scores or a broken best ------------------------
+
+BROKEN = {"name": "broken", "estimator": "sklearn.svm.SVC",
+          "options": {"kernel": "precomputed"}}
+
+
+def no_traceback_on_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "FitFailedWarning" not in err
+
+
+def test_evaluate_a_failing_estimator_is_an_error_record_not_the_best(
+        iris: pd.DataFrame, capfd: pytest.CaptureFixture[str]) -> None:
+    out = run_component("ml.evaluate", {"data": [iris]},
+                        {"estimators": [BROKEN, *CONTESTANTS], "target": "target",
+                         "metrics": ["accuracy"]})
+    [record] = out.errors
+    assert record.message.endswith("cross-validating estimator 'broken' (sklearn.svm.SVC) "
+                                   "failed: X should be a square kernel matrix")
+    assert out["table"] == [] and out["best"] == []
+    no_traceback_on_stderr(capfd)
+
+
+def test_evaluate_a_nan_score_is_an_error_record_naming_the_estimator() -> None:
+    tiny = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "target": [1.0, 2.5, 2.9, 4.2]})
+    out = run_component("ml.evaluate", {"data": [tiny]},
+                        {"estimators": [{"name": "ols", "estimator":
+                                         "sklearn.linear_model.LinearRegression"}],
+                         "target": "target", "metrics": ["r2"], "cv": 4})
+    [record] = out.errors
+    assert "estimator 'ols'" in record.message and "scored nan in 'r2'" in record.message
+    assert "fold(s) 0, 1, 2, 3" in record.message
+    assert out["best"] == []
+
+
+def test_evaluate_picks_the_folds_by_each_estimators_task(iris: pd.DataFrame) -> None:
+    out = run_component("ml.evaluate", {"data": [iris]},
+                        {"estimators": [{"name": "ols", "estimator":
+                                         "sklearn.linear_model.LinearRegression"},
+                                        CONTESTANTS[2]],
+                         "target": "target"})
+    table = only(out, "table")
+    x, y = xy(iris)  # sorted by class: unstratified folds would hold unseen classes
+    for name, model in {"ols": LinearRegression(), "knn": KNeighborsClassifier()}.items():
+        want = cross_validate(model, x, y, cv=5)  # scikit-learn's own choice of folds
+        assert table.loc[name, "score"] == float(np.mean(want["test_score"]))
+    assert list(table["best"]) == [False, True]
+
+
+def test_evaluate_table_marks_the_best(iris: pd.DataFrame) -> None:
+    out = run_component("ml.evaluate", {"data": [iris]},
+                        {"estimators": CONTESTANTS[1:], "target": "target", "cv": 3})
+    table, best = only(out, "table"), only(out, "best")
+    assert table["best"].dtype == bool
+    assert list(table.index[table["best"]]) == [best.edgewise_name_]
+
+
+def test_evaluate_a_test_input_missing_a_feature_is_a_clear_error(
+        cancer: pd.DataFrame) -> None:
+    train, test = train_test_split(cancer, random_state=0)
+    out = run_component("ml.evaluate", {"data": [train], "test": [test.drop(
+        columns=["mean radius", "mean area"])]},
+                        {"estimators": CONTESTANTS[1:], "target": "target"})
+    [record] = out.errors
+    assert "'test' input lacks feature column(s) ['mean radius', 'mean area']" in (
+        record.message)
+
+
+def test_cross_validate_a_failing_fit_is_a_one_line_error_record(
+        iris: pd.DataFrame, capfd: pytest.CaptureFixture[str]) -> None:
+    out = run_component("ml.cross_validate", {"data": [iris]},
+                        {"estimator": "sklearn.svm.SVC", "options": {"kernel": "precomputed"},
+                         "target": "target"})
+    [record] = out.errors
+    assert record.message.endswith("cross-validating sklearn.svm.SVC failed: "
+                                   "X should be a square kernel matrix")
+    assert "\n" not in record.message
+    assert out["folds"] == [] and out["summary"] == []
+    no_traceback_on_stderr(capfd)
+
+
+@pytest.mark.parametrize("component_id", ["ml.cross_validate", "ml.search"])
+def test_a_classification_metric_on_a_regressor_is_a_problem(component_id: str) -> None:
+    params: dict[str, Any] = {"estimator": "sklearn.linear_model.Ridge", "target": "t"}
+    if component_id == "ml.search":
+        params.update(grid={"alpha": [1.0]}, metric="accuracy")
+    else:
+        params.update(metrics=["r2", "accuracy"])
+    [problem] = param_problems(component_id, params)
+    assert "metric 'accuracy' needs a classifier's predictions" in problem.message
+    assert "Ridge is a regressor" in problem.message
+
+
+def test_evaluate_checks_metrics_against_each_estimator() -> None:
+    [problem] = param_problems("ml.evaluate", {"target": "t", "metrics": ["f1_macro"],
+                                               "estimators": [
+        {"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}, {"name": "lr", **LOGREG}]})
+    assert "estimator 'ridge': metric 'f1_macro' needs a classifier's" in problem.message
+
+
+def test_search_where_every_fit_fails_is_a_one_line_error_record(
+        iris: pd.DataFrame, capfd: pytest.CaptureFixture[str]) -> None:
+    out = run_component("ml.search", {"data": [iris]},
+                        {"estimator": "sklearn.svm.SVC", "options": {"kernel": "precomputed"},
+                         "target": "target", "grid": {"C": [1.0, 2.0]}})
+    [record] = out.errors
+    assert ("searching the grid of sklearn.svm.SVC failed: X should be a square "
+            "kernel matrix") in record.message
+    assert "\n" not in record.message
+    no_traceback_on_stderr(capfd)
+
+
+def test_search_checks_each_grid_value_as_scikit_learn_would() -> None:
+    [problem] = param_problems("ml.search", {**SCALED_LOGREG, "target": "t",
+                                             "grid": {"logisticregression__C": [1.0, -1, "x"]}})
+    assert problem.param == "grid"
+    assert ("grid.logisticregression__C: value -1: The 'C' parameter of LogisticRegression "
+            "must be a float in the range (0.0, inf]. Got -1 instead.") in problem.message
+    assert "value 'x'" in problem.message
+    assert "value 1.0" not in problem.message
+
+
+def test_search_checks_grid_values_of_a_list_of_grids_and_plain_estimators() -> None:
+    [problem] = param_problems("ml.search", {**LOGREG, "target": "t", "grid": [
+        {"C": [0.1]}, {"penalty": ["l3"]}]})
+    assert "grid[1].penalty: value 'l3': The 'penalty' parameter" in problem.message
+    assert param_problems("ml.search", {**LOGREG, "target": "t", "grid": [
+        {"C": [0.1, 10]}, {"penalty": ["l2", None]}]}) == []
+
+
+@pytest.mark.parametrize("component_id", ["ml.cross_validate", "ml.search", "ml.evaluate"])
+def test_a_random_state_without_shuffle_is_a_problem(component_id: str) -> None:
+    params: dict[str, Any] = {
+        "ml.cross_validate": {**LOGREG, "target": "t"},
+        "ml.search": {**LOGREG, "target": "t", "grid": {"C": [1.0]}},
+        "ml.evaluate": {"target": "t", "estimators": [{"name": "lr", **LOGREG}]},
+    }[component_id]
+    [problem] = param_problems(component_id, {**params, "random_state": 3})
+    assert problem.param == "random_state"
+    assert "random_state is used only with shuffle: true" in problem.message
+    assert param_problems(component_id, {**params, "random_state": 3, "shuffle": True}) == []
+    assert param_problems(component_id, params) == []
+
+
+def test_search_with_n_iter_uses_a_random_state_without_shuffle() -> None:
+    assert param_problems("ml.search", {**LOGREG, "target": "t", "grid": {"C": [1.0, 2.0]},
+                                        "n_iter": 1, "random_state": 3}) == []
