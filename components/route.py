@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
+from components._columns import route_columns
 from runtime import Params, component
 from runtime.expressions import ExpressionError, check_expression, evaluate_frame
 from runtime.registry import PortDecl
@@ -93,7 +94,8 @@ def _mask(data: pd.DataFrame, name: str, expr: str) -> Any:
 
 
 @component("frame.route", inputs={"data": "DataFrame"}, outputs=route_outputs,
-           params=RouteParams)
+           params=RouteParams, columns=route_columns,
+           column_params={"data": ["routes.expressions"]})
 def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]:
     """Send each row to the first route whose query it matches, or to ``otherwise``.
 
