@@ -97,6 +97,8 @@ def latest(type_: str = ANY, doc: str = "", *, required: bool = True) -> Port:
 PortDecl = str | Port
 PortsFunction = Callable[[Any], Mapping[str, PortDecl]]
 """Ports as a function of a component's validated params: port name to declaration."""
+COLUMN_SELECTORS = ("", "keys", "values", "expressions", "assignments")
+"""How a ``column_params`` entry ``param.kind`` reads the param (see ``runtime.schema``)."""
 ColumnsFunction = Callable[[Any, dict[str, list[str] | None]], Mapping[str, list[str] | None]]
 """Output columns from the params and each input's columns (None: unknown); see runtime.schema."""
 
@@ -404,7 +406,7 @@ def component(
         named = {port: tuple(names) for port, names in (column_params or {}).items()}
         for port, names in named.items():
             unknown = [n for n in names if n.partition(".")[0] not in params.model_fields
-                       or n.partition(".")[2] not in ("", "keys", "values", "expressions", "assignments")]
+                       or n.partition(".")[2] not in COLUMN_SELECTORS]
             if unknown or (inputs_function is None and port not in in_ports):
                 msg = (f"component '{id}': column_params names {unknown or [port]}, not among "
                        "its params (with a known selector) or its input ports")

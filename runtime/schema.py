@@ -182,10 +182,10 @@ def _output_columns(spec: ComponentSpec, params: Params,
 
 def _merge(sources: list[Columns]) -> Columns:
     """The columns reaching a port fed by these sources: known only if all agree."""
-    if not sources or any(s is None for s in sources):
+    first = sources[0] if sources else None
+    if first is None or any(s != first for s in sources):
         return None
-    first = sources[0]
-    return list(first) if all(s == first for s in sources) else None
+    return list(first)
 
 
 def check_columns(nodes: Mapping[str, NodeColumns], edges: Sequence[tuple[str, str, str, str]],
