@@ -391,3 +391,17 @@ def test_column_params_must_name_params_and_inputs_of_the_component() -> None:
 def test_example_flows_have_no_column_problems() -> None:
     for path in sorted(FLOWS.glob("*.json")):
         assert runtime.validate(path) == [], path.name
+
+
+def test_column_names_with_escape_sequences_are_shown_as_text(tmp_path: Path) -> None:
+    csv_file(tmp_path, "ok,\x1b[2Jcol\n1,2\n")
+    problems = column_problems([
+        node("read", "csv.read", path="cities.csv"),
+        node("fit", "ml.fit", estimator="sklearn.linear_model.LinearRegression",
+             target="\x1b]0;pwned\x07"),
+    ], [("read.data", "fit.data")], base_dir=tmp_path)
+
+    [problem] = problems
+    assert "\x1b" not in problem.message and "\x07" not in problem.message
+    assert "no column '\\x1b]0;pwned\\x07'" in problem.message
+    assert "(columns: ok, \\x1b[2Jcol)" in problem.message
