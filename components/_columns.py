@@ -8,6 +8,7 @@ are quick and import nothing heavy, except the file readers, which read only a h
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from runtime.schema import Columns, added
@@ -48,6 +49,8 @@ def csv_columns(params: Any, _inputs: dict[str, Columns]) -> dict[str, Columns]:
     """``csv.read``: the header line of the file, read as pandas reads it."""
     import pandas as pd
 
+    if not Path(params.path).is_file():  # never a pipe or a device, which could block
+        return {"data": None}
     header = pd.read_csv(params.path, nrows=0).columns
     return {"data": [str(c) for c in header] if all(isinstance(c, str) for c in header)
             else None}
@@ -57,6 +60,8 @@ def parquet_columns(params: Any, _inputs: dict[str, Columns]) -> dict[str, Colum
     """``parquet.read``: the columns in the file's schema; unknown if it stores named ids."""
     import pyarrow.parquet as pq
 
+    if not Path(params.path).is_file():
+        return {"data": None}
     schema = pq.read_schema(params.path)
     try:
         meta = json.loads((schema.metadata or {})[b"pandas"])
