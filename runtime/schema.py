@@ -118,10 +118,11 @@ def _expression_problem(node_id: str, index: int, param: str, expr: str, port: s
     except ExpressionError as exc:
         if not str(exc).startswith("no column"):
             return None  # refused for another reason: the params check reports that
+        said, _, hint = str(exc).partition("; did you mean")
         return Problem(
             message=f"node '{node_id}', param '{param}': expression {plain(repr(expr))}: "
-                    f"{plain(exc)}, in the data reaching input '{port}' (columns: "
-                    f"{_listed(columns)})",
+                    f"{plain(said)} in the data reaching input '{port}' (columns: "
+                    f"{_listed(columns)}){'; did you mean' + plain(hint) if hint else ''}",
             code="unknown-column", node=node_id, param=param,
             where=f"nodes[{index}].params.{param}")
     return None
