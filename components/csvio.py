@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from components._columns import csv_columns
 from components._files import AtomicOutput
 from runtime import Params, component
 from runtime.params import input_path, output_path
@@ -25,7 +26,8 @@ class ReadParams(Params):
                     "leave empty to emit the whole file as one DataFrame.")
 
 
-@component("csv.read", outputs={"data": "DataFrame"}, params=ReadParams, threaded=True)
+@component("csv.read", outputs={"data": "DataFrame"}, params=ReadParams, threaded=True,
+           columns=csv_columns)
 def read(*, params: ReadParams) -> Iterator[pd.DataFrame]:
     """Read a CSV file with a header row.
 

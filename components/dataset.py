@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from components._columns import dataset_columns
 from components._problems import param_problem
 from runtime import Params, component
 
@@ -142,7 +143,8 @@ def _generated(params: LoadParams) -> pd.DataFrame:
     return frame
 
 
-@component("dataset.load", outputs={"data": "DataFrame"}, params=LoadParams, threaded=True)
+@component("dataset.load", outputs={"data": "DataFrame"}, params=LoadParams, threaded=True,
+           columns=dataset_columns)
 def load(*, params: LoadParams) -> pd.DataFrame:
     """Load a data set bundled with scikit-learn, or generate one, as one DataFrame.
 

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
+from components._columns import select_columns
 from runtime import Params, component
 from runtime.expressions import ExpressionError, check_expression, query_frame
+from runtime.schema import same_columns
 from runtime.terminal import plain
 
 if TYPE_CHECKING:
@@ -35,7 +37,8 @@ class QueryParams(Params):
 
 
 @component("frame.query", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=QueryParams)
+           params=QueryParams, columns=same_columns(),
+           column_params={"data": ["expr.expressions"]})
 def query(data: pd.DataFrame, *, params: QueryParams) -> pd.DataFrame:
     """Keep the rows for which a pandas query is true; row ids are kept.
 
@@ -60,7 +63,7 @@ class SelectParams(Params):
 
 
 @component("frame.select", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=SelectParams)
+           params=SelectParams, columns=select_columns, column_params={"data": ["columns"]})
 def select(data: pd.DataFrame, *, params: SelectParams) -> pd.DataFrame:
     """Keep only the named columns, in the given order; row ids are kept."""
     missing = [c for c in params.columns if c not in data.columns]

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from components._columns import (
+    assign_columns,
+    groupby_columns,
+    join_columns,
+    rename_columns,
+)
 from components._frame_helpers import as_list, join_frames, require, shown
 from components._frame_params import (
     AssignParams,
@@ -24,6 +30,7 @@ from components._frame_params import (
 )
 from runtime import NEW_ROWS_TAG, component, latest
 from runtime.expressions import ExpressionError, evaluate_frame
+from runtime.schema import same_columns
 from runtime.terminal import plain
 
 if TYPE_CHECKING:
@@ -32,7 +39,8 @@ if TYPE_CHECKING:
 
 
 @component("frame.assign", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=AssignParams)
+           params=AssignParams, columns=assign_columns,
+           column_params={"data": ["columns.assignments"]})
 def assign(data: pd.DataFrame, *, params: AssignParams) -> pd.DataFrame:
     """Add (or replace) columns computed by pandas expressions, in order; row ids are kept.
 
@@ -57,7 +65,8 @@ def assign(data: pd.DataFrame, *, params: AssignParams) -> pd.DataFrame:
 @component("frame.join",
            inputs={"left": "DataFrame",
                    "right": latest("DataFrame", "The lookup table; its latest value is kept.")},
-           outputs={"data": "DataFrame"}, params=JoinParams)
+           outputs={"data": "DataFrame"}, params=JoinParams, columns=join_columns,
+           column_params={"left": ["on"], "right": ["on"]})
 def join(left: pd.DataFrame, right: pd.DataFrame, *, params: JoinParams) -> pd.DataFrame:
     """Join each left DataFrame with the latest right one; left row ids are kept.
 
@@ -75,7 +84,8 @@ def join(left: pd.DataFrame, right: pd.DataFrame, *, params: JoinParams) -> pd.D
 
 
 @component("frame.groupby", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=GroupByParams, tags=[NEW_ROWS_TAG])
+           params=GroupByParams, tags=[NEW_ROWS_TAG], columns=groupby_columns,
+           column_params={"data": ["by", "aggregations.values"]})
 def groupby(data: pd.DataFrame, *, params: GroupByParams) -> pd.DataFrame:
     """Aggregate each group of rows into one row.
 
@@ -100,7 +110,7 @@ def groupby(data: pd.DataFrame, *, params: GroupByParams) -> pd.DataFrame:
 
 
 @component("frame.sort", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=SortParams)
+           params=SortParams, columns=same_columns(), column_params={"data": ["by"]})
 def sort(data: pd.DataFrame, *, params: SortParams) -> pd.DataFrame:
     """Sort the rows by one or more columns; rows that tie keep their order; ids are kept.
 
@@ -116,7 +126,8 @@ def sort(data: pd.DataFrame, *, params: SortParams) -> pd.DataFrame:
 
 
 @component("frame.dropna", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=DropNaParams)
+           params=DropNaParams, columns=same_columns(),
+           column_params={"data": ["subset"]})
 def dropna(data: pd.DataFrame, *, params: DropNaParams) -> pd.DataFrame:
     """Drop the rows with missing values; the other rows keep their ids.
 
@@ -127,7 +138,8 @@ def dropna(data: pd.DataFrame, *, params: DropNaParams) -> pd.DataFrame:
 
 
 @component("frame.fillna", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=FillNaParams)
+           params=FillNaParams, columns=same_columns(),
+           column_params={"data": ["value.keys"]})
 def fillna(data: pd.DataFrame, *, params: FillNaParams) -> pd.DataFrame:
     """Fill in missing values with given values; row ids are kept.
 
@@ -144,7 +156,7 @@ def fillna(data: pd.DataFrame, *, params: FillNaParams) -> pd.DataFrame:
 
 
 @component("frame.dummies", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=DummiesParams)
+           params=DummiesParams, column_params={"data": ["columns"]})
 def dummies(data: pd.DataFrame, *, params: DummiesParams) -> pd.DataFrame:
     """Replace category columns with one indicator column per value; row ids are kept.
 
@@ -165,7 +177,8 @@ def dummies(data: pd.DataFrame, *, params: DummiesParams) -> pd.DataFrame:
 
 
 @component("frame.rename", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=RenameParams)
+           params=RenameParams, columns=rename_columns,
+           column_params={"data": ["columns"]})
 def rename(data: pd.DataFrame, *, params: RenameParams) -> pd.DataFrame:
     """Rename columns; row ids and values are kept.
 
@@ -183,7 +196,7 @@ def rename(data: pd.DataFrame, *, params: RenameParams) -> pd.DataFrame:
 
 
 @component("frame.sample", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=SampleParams)
+           params=SampleParams, columns=same_columns())
 class Sample:
     """Draw a random sample of rows; the drawn rows keep their ids.
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from components._columns import predict_columns
 from components._estimators import (
     EstimatorChoice,
     built_from,
@@ -16,6 +17,7 @@ from components._estimators import (
 )
 from components._scoring import PROBA_PREFIX, SHORT_METRICS, check_metrics, score_columns
 from runtime import NEW_ROWS_TAG, Params, component, latest
+from runtime.schema import same_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,8 @@ class SplitParams(Params):
 
 @component("ml.split", inputs={"data": "DataFrame"},
            outputs={"train": "DataFrame", "test": "DataFrame"}, params=SplitParams,
-           threaded=True)
+           threaded=True, columns=same_columns("data", "train", "test"),
+           column_params={"data": ["target"]})
 def split(data: pd.DataFrame, *, params: SplitParams) -> dict[str, pd.DataFrame]:
     """Split rows into train and test with scikit-learn's train_test_split; row ids are kept."""
     from sklearn.model_selection import train_test_split
@@ -76,7 +79,7 @@ class FitParams(EstimatorChoice):
 
 
 @component("ml.fit", inputs={"data": "DataFrame"}, outputs={"model": "Model"}, params=FitParams,
-           threaded=True)
+           threaded=True, column_params={"data": ["target", "features"]})
 def fit(data: pd.DataFrame, *, params: FitParams) -> Any:
     """Fit a scikit-learn estimator or pipeline on each DataFrame received; emit the model.
 
@@ -128,7 +131,8 @@ class TransformParams(Params):
 @component("ml.transform",
            inputs={"data": "DataFrame",
                    "model": latest("Model", "The latest fitted transformer (or pipeline).")},
-           outputs={"data": "DataFrame"}, params=TransformParams, threaded=True)
+           outputs={"data": "DataFrame"}, params=TransformParams, threaded=True,
+           column_params={"data": ["passthrough"]})
 class Transform:
     """Transform every DataFrame with the latest fitted transformer; row ids are kept.
 
@@ -224,7 +228,8 @@ class PredictParams(Params):
 
 @component("ml.predict",
            inputs={"data": "DataFrame", "model": latest("Model", "The latest fitted model.")},
-           outputs={"data": "DataFrame"}, params=PredictParams, threaded=True)
+           outputs={"data": "DataFrame"}, params=PredictParams, threaded=True,
+           columns=predict_columns)
 def predict(data: pd.DataFrame, model: Any, *, params: PredictParams) -> pd.DataFrame:
     """Score every DataFrame with the latest model; output the rows with a prediction column.
 
@@ -316,7 +321,8 @@ def _task(data: pd.DataFrame, params: ScoreParams) -> str:
 
 @component("ml.score", inputs={"data": "DataFrame"},
            outputs={"metrics": "Metrics", "confusion": "DataFrame"},
-           params=ScoreParams, threaded=True, tags=[NEW_ROWS_TAG])
+           params=ScoreParams, threaded=True, tags=[NEW_ROWS_TAG],
+           column_params={"data": ["target", "prediction"]})
 def score(data: pd.DataFrame, *, params: ScoreParams) -> dict[str, Any]:
     """Compare predictions with the truth; emit metrics and, for classes, a confusion matrix.
 

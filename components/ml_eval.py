@@ -151,7 +151,7 @@ class CrossValidateParams(Folds, Learning, EstimatorChoice):
 
 @component("ml.cross_validate", inputs={"data": "DataFrame"},
            outputs={"folds": "DataFrame", "summary": "Metrics"}, params=CrossValidateParams,
-           threaded=True, tags=[NEW_ROWS_TAG])
+           threaded=True, tags=[NEW_ROWS_TAG], column_params={"data": ["target", "features"]})
 def cross_validate(data: pd.DataFrame, *, params: CrossValidateParams) -> dict[str, Any]:
     """Cross-validate an estimator or pipeline with scikit-learn's cross_validate.
 
@@ -258,7 +258,8 @@ class SearchParams(Folds, Learning, EstimatorChoice):
 
 @component("ml.search", inputs={"data": "DataFrame"},
            outputs={"model": "Model", "results": "DataFrame", "best": "Metrics"},
-           params=SearchParams, threaded=True, tags=[NEW_ROWS_TAG])
+           params=SearchParams, threaded=True, tags=[NEW_ROWS_TAG],
+           column_params={"data": ["target", "features"]})
 def search(data: pd.DataFrame, *, params: SearchParams) -> dict[str, Any]:
     """Search a param grid with GridSearchCV (RandomizedSearchCV with n_iter); refit the best.
 
@@ -371,7 +372,8 @@ def _fold_predictions(fitted: list[Any], indices: list[Any], x: pd.DataFrame) ->
                                   "estimators are cross-validated on 'data'.",
                                   required=False)},
            outputs={"table": "DataFrame", "best": "Model", "predictions": "DataFrame"},
-           params=EvaluateParams, threaded=True)
+           params=EvaluateParams, threaded=True,
+           column_params={"data": ["target", "features"], "test": ["target", "features"]})
 def evaluate(data: pd.DataFrame, test: pd.DataFrame | None, *,
              params: EvaluateParams) -> dict[str, Any]:
     """Test and Score: compare estimators on the same folds, or on a test set.

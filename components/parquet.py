@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from components._columns import parquet_columns
 from components._files import AtomicOutput, WriteError
 from runtime import Params, component
 from runtime.params import input_path, output_path
@@ -64,7 +65,8 @@ def _has_index(schema: Any) -> bool:
     return any(isinstance(c, str) for c in pandas_meta.get("index_columns") or [])
 
 
-@component("parquet.read", outputs={"data": "DataFrame"}, params=ReadParams, threaded=True)
+@component("parquet.read", outputs={"data": "DataFrame"}, params=ReadParams, threaded=True,
+           columns=parquet_columns)
 def read(*, params: ReadParams) -> Iterator[pd.DataFrame]:
     """Read a Parquet file as ``pandas.read_parquet`` does.
 

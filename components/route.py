@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from components._columns import route_columns
 from runtime import Params, component
 from runtime.expressions import ExpressionError, check_expression, frame_names
 from runtime.registry import PortDecl
@@ -100,7 +101,8 @@ def _mask(data: pd.DataFrame, name: str, expr: str) -> Any:
 
 
 @component("frame.route", inputs={"data": "DataFrame"}, outputs=route_outputs,
-           params=RouteParams)
+           params=RouteParams, columns=route_columns,
+           column_params={"data": ["routes.expressions"]})
 def route(data: pd.DataFrame, *, params: RouteParams) -> dict[str, pd.DataFrame]:
     """Send each row to the first route whose query it matches, or to ``otherwise``.
 

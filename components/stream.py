@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from runtime import Params, component
+from runtime.schema import same_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,8 @@ def range_(*, params: RangeParams) -> Iterator[int]:
     yield from range(params.start, params.start + params.count)
 
 
-@component("stream.identity", inputs={"data": "Any"}, outputs={"data": "Any"})
+@component("stream.identity", inputs={"data": "Any"}, outputs={"data": "Any"},
+           columns=same_columns())
 def identity(data: Any) -> Any:
     """Pass every message on unchanged."""
     return data
@@ -39,14 +41,15 @@ class ChunksParams(Params):
 
 
 @component("stream.chunks", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=ChunksParams)
+           params=ChunksParams, columns=same_columns())
 def chunks(data: pd.DataFrame, *, params: ChunksParams) -> Iterator[pd.DataFrame]:
     """Split each DataFrame into chunks of at most ``rows`` rows, keeping the row ids."""
     for start in range(0, len(data), params.rows):
         yield data.iloc[start:start + params.rows]
 
 
-@component("stream.collect", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"})
+@component("stream.collect", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
+           columns=same_columns())
 class Collect:
     """Concatenate a stream of DataFrames; emit one DataFrame when the stream ends."""
 

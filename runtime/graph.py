@@ -15,6 +15,7 @@ import pydantic
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
 from runtime.model import Edge, Flow, error_text
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
+from runtime.schema import check_columns
 
 PATH_KEY = "x-edgewise-path"
 URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
@@ -251,6 +252,15 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         problems.append(Problem(
             message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle; flows "
                     "(version 1) must not loop back", code="cycle", node=cycle[0]))
+    position = {node.id: index for index, node in enumerate(flow.nodes)}
+    if nx.is_directed_acyclic_graph(graph):  # params naming columns the data will lack
+        checked = {n: (s, params.get(n)) for n, s in specs.items()
+                   if s is not None and n not in unresolved}
+        problems.extend(check_columns(
+            checked, [(e.source_node, e.source_port, e.target_node, e.target_port)
+                      for e in good_edges],
+            list(nx.lexicographical_topological_sort(graph, key=position.__getitem__)),
+            position))
 
     incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for edge in good_edges:
@@ -276,7 +286,6 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     for edge in good_edges:
         nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
             (edge.id, edge.target_node, edge.target_port))
-    position = {node.id: index for index, node in enumerate(flow.nodes)}
     order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
 

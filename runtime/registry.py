@@ -97,6 +97,10 @@ def latest(type_: str = ANY, doc: str = "", *, required: bool = True) -> Port:
 PortDecl = str | Port
 PortsFunction = Callable[[Any], Mapping[str, PortDecl]]
 """Ports as a function of a component's validated params: port name to declaration."""
+COLUMN_SELECTORS = ("", "keys", "values", "expressions", "assignments")
+"""How a ``column_params`` entry ``param.kind`` reads the param (see ``runtime.schema``)."""
+ColumnsFunction = Callable[[Any, dict[str, list[str] | None]], Mapping[str, list[str] | None]]
+"""Output columns from the params and each input's columns (None: unknown); see runtime.schema."""
 
 
 def _ports(decl: Mapping[str, PortDecl] | None, *, output: bool) -> dict[str, Port]:
@@ -201,6 +205,8 @@ class ComponentSpec:
     inputs_function: PortsFunction | None = None
     outputs_function: PortsFunction | None = None
     named_inputs: tuple[str, ...] = ()
+    columns_function: ColumnsFunction | None = None
+    column_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def data_outputs(self) -> list[str]:
@@ -338,6 +344,8 @@ def component(
     threaded: bool = False,
     tags: Iterable[str] = (),
     runs_code: bool = False,
+    columns: ColumnsFunction | None = None,
+    column_params: Mapping[str, Iterable[str]] | None = None,
 ) -> Callable[[Callable[..., Any]], ComponentSpec]:
     """Declare a component.
 
@@ -356,6 +364,10 @@ def component(
         tags: Free-form markers, e.g. ``display`` for nodes whose input the host shows.
         runs_code: Its params carry code that it runs (a ``python.function`` node, say). A
             flow with such a node runs only when it is trusted (see ``runtime.trust``).
+        columns: How its output columns follow from its params and its input columns,
+            for checks at validation (see ``runtime.schema``).
+        column_params: Input port to the params that name columns of that input, e.g.
+            ``{"data": ["target", "features"]}`` (selectors: see ``runtime.schema``).
     """
 
     def decorate(target: Callable[..., Any]) -> ComponentSpec:
@@ -391,6 +403,14 @@ def component(
                 msg = f"component '{id}': the 'error' output is built in; do not declare it"
                 raise ComponentDefinitionError(msg)
             out_ports[ERROR_PORT] = _error_port()
+        named = {port: tuple(names) for port, names in (column_params or {}).items()}
+        for port, names in named.items():
+            unknown = [n for n in names if n.partition(".")[0] not in params.model_fields
+                       or n.partition(".")[2] not in COLUMN_SELECTORS]
+            if unknown or (inputs_function is None and port not in in_ports):
+                msg = (f"component '{id}': column_params names {unknown or [port]}, not among "
+                       "its params (with a known selector) or its input ports")
+                raise ComponentDefinitionError(msg)
         doc = inspect.cleandoc(target.__doc__ or "")
         func = target.__call__ if is_class else target  # type: ignore[operator]
         return ComponentSpec(
@@ -411,6 +431,8 @@ def component(
             inputs_function=inputs_function,
             outputs_function=outputs_function,
             named_inputs=tuple(arg_names) if inputs_function is not None else (),
+            columns_function=columns,
+            column_params=named,
         )
 
     return decorate

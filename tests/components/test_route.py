@@ -270,7 +270,7 @@ def test_an_edge_from_a_route_that_is_not_there_names_the_routes() -> None:
         "edgewise": 1, "name": "t",
         "nodes": [{"id": "load", "component": "dataset.load", "params": {"name": "iris"}},
                   {"id": "r", "component": "frame.route",
-                   "params": {"routes": {"wide": "sepal_width > 3"}}},
+                   "params": {"routes": {"wide": "`sepal width (cm)` > 3"}}},
                   {"id": "sink", "component": sink.spec.id}],
         "edges": [{"source": "load.data", "target": "r.data"},
                   {"source": "r.narrow", "target": "sink.data"}]})

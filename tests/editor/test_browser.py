@@ -174,7 +174,7 @@ def test_a_failing_node_shows_failed_and_its_error_records(
     flow = {"edgewise": 1, "name": "failing", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
          "position": {"x": 40, "y": 60}},
-        {"id": "bad", "component": "frame.query", "params": {"expr": "no_such_column > 1"},
+        {"id": "bad", "component": "frame.query", "params": {"expr": "target > 'no_such_text'"},
          "position": {"x": 300, "y": 60}},
         {"id": "dead", "component": "debug", "position": {"x": 560, "y": 160}}],
         "edges": [{"source": "load.data", "target": "bad.data"},
@@ -190,7 +190,7 @@ def test_a_failing_node_shows_failed_and_its_error_records(
     page.locator('[data-testid=edge][data-edge="bad.error->dead.data"] '
                  '[data-testid=edge-label]').click()
     record = page.get_by_test_id("inspector").get_by_test_id("error-record")
-    expect(record).to_contain_text("no_such_column")
+    expect(record).to_contain_text("no_such_text")
 
 
 def test_an_unknown_component_survives_a_save(server_factory: Any, workspace: Path,

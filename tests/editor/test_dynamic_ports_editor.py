@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 EDGE = '[data-testid=edge][data-edge="{}"]'
-ROUTES = {"wide": "sepal_width > 3", "long": "sepal_length > 6"}
+ROUTES = {"wide": "`sepal width (cm)` > 3", "long": "`sepal length (cm)` > 6"}
 FLOW: dict[str, Any] = {
     "edgewise": 1, "name": "routed",
     "nodes": [
@@ -70,8 +70,8 @@ def test_editing_routes_redraws_ports_drops_edges_and_undo_restores_both(
 
     page.locator(NODE.format("r") + " .ew-title").click()
     expect(page.get_by_test_id("params-node")).to_have_text("r")
-    routes_field(page).fill(json.dumps({"wide": "sepal_width > 3",
-                                        "big": "petal_width > 1.5"}))
+    routes_field(page).fill(json.dumps({"wide": "`sepal width (cm)` > 3",
+                                        "big": "`petal width (cm)` > 1.5"}))
 
     # the new route's port appears, the removed one goes, and so does its edge
     expect_outputs(page, "r", ["wide", "big", "otherwise", "error"])

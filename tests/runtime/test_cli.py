@@ -87,8 +87,11 @@ COUNT_NODES = [node("r", "stream.range", count=5), node("i", "stream.identity"),
 COUNT_EDGES = [("r.data", "i.data"), ("i.data", "c.data"), ("c.count", "d.data")]
 
 
-def query_flow(folder: Path, expr: str = "nosuch > 1") -> Path:
-    """CSV chunks through a query that fails on each chunk, beside a healthy branch."""
+def query_flow(folder: Path, expr: str = "a > 'nosuch'") -> Path:
+    """CSV chunks through a query that fails on each chunk, beside a healthy branch.
+
+    It compares numbers with text, a failure no check before the run can see.
+    """
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "data" / "in.csv").write_text("a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n",
                                             encoding="utf-8")

@@ -259,7 +259,7 @@ def test_ports_without_edges_are_recorded_too(small: Path, tmp_path: Path) -> No
     flow = flow_doc([node("read", "csv.read", path=str(small / "data" / "in.csv"),
                           chunk_rows=5),
                      node("q", "frame.query", expr="a >= 10"),
-                     node("bad", "frame.query", expr="no_such_column > 1")],
+                     node("bad", "frame.query", expr="a > 'no_such_text'")],
                     [("read.data", "q.data"), ("read.data", "bad.data")])
     kept = record(flow, tmp_path)
 
@@ -269,7 +269,7 @@ def test_ports_without_edges_are_recorded_too(small: Path, tmp_path: Path) -> No
     assert [len(store.value(m.id)) for m in store.messages("q.data")] == [0, 0, 5, 5]
     errors = [store.value(m.id) for m in store.messages("bad.error")]
     assert len(errors) == 4 and all(isinstance(e, ErrorRecord) for e in errors)
-    assert "no_such_column" in errors[0].message
+    assert "no_such_text" in errors[0].message
     ports = kept.manifest["recording"]["ports"]
     assert ports["q.data"]["kept"] == 4 and ports["bad.error"]["kept"] == 4
     # and they trace back to the source like any other message
