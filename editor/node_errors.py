@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import difflib
 import re
 import time
 from typing import Any
@@ -19,6 +21,9 @@ _CLASS_NAME = re.compile(r"(^|(?<=: )|(?<=\n))(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:E
 _VALIDATION_HEAD = re.compile(r"^\d+ validation errors? for \S+\s*$", re.MULTILINE)
 _PYDANTIC_TAIL = re.compile(r"\s*\[type=[^\]]*\]")
 _FIELD_LINE = re.compile(r"^(\S[^\n]*)\n[ \t]+(\S[^\n]*)$", re.MULTILINE)
+# "column 'targt' is not in the data; columns: a, b, target" (ml.fit and others)
+_UNKNOWN_COLUMN = re.compile(r"column '([^']+)' is not in the data; columns: (.+)$")
+_HINT = re.compile(r"did you mean [^?]*\?")
 _PYDANTIC_URL = re.compile(r"^\s*For further information visit \S+\s*$", re.MULTILINE)
 
 
@@ -38,13 +43,37 @@ def plain_message(message: str) -> str:
         text = _FIELD_LINE.sub(r"\1: \2", _VALIDATION_HEAD.sub("", text))
     text = text.replace("Value error, ", "").replace("Assertion failed, ", "")
     text = _CLASS_NAME.sub("", text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return "\n".join(lines)
+    text = "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # str() of a KeyError
+        try:
+            unquoted = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            unquoted = None
+        if isinstance(unquoted, str):
+            text = unquoted
+    return text
+
+
+def readable(message: str) -> str:
+    """A message in plain words, with a "did you mean" for an unknown column if it lacks one."""
+    text = plain_message(message)
+    found = _UNKNOWN_COLUMN.search(text)
+    if found and "did you mean" not in text:
+        close = difflib.get_close_matches(found.group(1), found.group(2).split(", "), n=1)
+        if close:
+            text += f"; did you mean '{close[0]}'?"
+    return text
 
 
 def _short(text: str, limit: int) -> str:
+    """At most ``limit`` characters on one line, keeping a "did you mean" at the end."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    hint = _HINT.search(text)
+    if hint is None or hint.end() <= limit - 1:
+        return text[:limit - 1] + "…"
+    return text[:max(0, limit - len(hint.group(0)) - 2)] + "… " + hint.group(0)
 
 
 class NodeErrors:
@@ -66,7 +95,7 @@ class NodeErrors:
         self.first.setdefault(node, record)
         self.last[node] = record
         self.counts[node] = count
-        text = f"{record.get('component', '')}: {plain_message(str(record.get('message', '')))}"
+        text = f"{record.get('component', '')}: {readable(str(record.get('message', '')))}"
         if count > 1:
             text += f" ({count} errors so far)"
         inputs = record.get("inputs") or []
@@ -81,7 +110,7 @@ class NodeErrors:
             if record is None:
                 named.append(f"'{node}'")
                 continue
-            message = _short(plain_message(str(record.get("message", ""))), TOAST_ERROR)
+            message = _short(readable(str(record.get("message", ""))), TOAST_ERROR)
             named.append(f"'{node}' ({record.get('component', '')}: {message})")
         more = f" and {len(failed) - TOAST_NODES} more" if len(failed) > TOAST_NODES else ""
         noun = "node" if len(failed) == 1 else "nodes"
@@ -99,7 +128,7 @@ class NodeErrors:
             ui.label(f"last error of '{node}' ({record.get('component', '')})"
                      + (f", {count} errors in this run" if count > 1 else "")).classes(
                 "text-caption text-weight-medium")
-            ui.label(plain_message(str(record.get("message", "")))).classes(
+            ui.label(readable(str(record.get("message", "")))).classes(
                 "text-caption text-negative").style(
                 "white-space: pre-wrap; word-break: break-word").props(
                 'data-testid="node-error-message"')

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from editor.node_errors import NodeErrors, plain_message
+from editor.node_errors import NodeErrors, plain_message, readable
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 TYPO = {"edgewise": 1, "name": "typo", "nodes": [
@@ -19,10 +19,13 @@ TYPO = {"edgewise": 1, "name": "typo", "nodes": [
      "position": {"x": 300, "y": 40}},
     {"id": "good", "component": "frame.query", "params": {"expr": "`petal length (cm)` > 1"},
      "position": {"x": 300, "y": 220}},
-    {"id": "show", "component": "debug", "position": {"x": 560, "y": 220}}],
+    {"id": "show", "component": "debug", "position": {"x": 560, "y": 220}},
+    {"id": "fit", "component": "ml.fit", "position": {"x": 300, "y": 380},
+     "params": {"estimator": "sklearn.linear_model.LogisticRegression", "target": "targt"}}],
     "edges": [{"source": "load.data", "target": "q.data"},
               {"source": "load.data", "target": "good.data"},
-              {"source": "good.data", "target": "show.data"}]}
+              {"source": "good.data", "target": "show.data"},
+              {"source": "load.data", "target": "fit.data"}]}
 HINT = "did you mean 'petal length (cm)'?"
 
 
@@ -31,7 +34,7 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     (workspace / "typo.json").write_text(json.dumps(TYPO))
     server = server_factory(workspace)
     page.goto(server.url + "/flow/typo.json")
-    expect(page.get_by_test_id("node")).to_have_count(4)
+    expect(page.get_by_test_id("node")).to_have_count(5)
     page.get_by_test_id("run").click()
     expect(page.locator(NODE.format("q") + " [data-testid=node-status]")).to_have_attribute(
         "data-state", "failed", timeout=60_000)
@@ -39,8 +42,10 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
         "data-state", "done")
 
     toast = page.locator(".q-notification", has_text="failed:")
-    expect(toast).to_contain_text("1 node failed: 'q' (frame.query:")
+    expect(toast).to_contain_text("2 nodes failed: 'q' (frame.query:")
     expect(toast).to_contain_text("no column 'petal_lenght'")
+    expect(toast).to_contain_text("'fit' (ml.fit: target column 'targt' is not in the data")
+    expect(toast).to_contain_text("did you mean 'target'?")
     expect(toast).not_to_contain_text("ValueError")
 
     page.get_by_test_id("tab-debug").click()
@@ -86,11 +91,19 @@ def test_messages_lose_class_names_and_pydantic_prefixes() -> None:
                          " input_value={}, input_type=dict]\n    For further information visit "
                          "https://errors.pydantic.dev/2/v/value_error") == (
         "options: unknown option 'n_estimator'; did you mean 'n_estimators'?")
+    assert readable('"target column \'targt\' is not in the data; columns: a b, target"') == (
+        "target column 'targt' is not in the data; columns: a b, target; did you mean "
+        "'target'?")
+    assert readable("no column 'x'; did you mean 'y'? (columns: y)") == (
+        "no column 'x'; did you mean 'y'? (columns: y)")
     errors = NodeErrors()
     entry = errors.take("fit", {"node": "fit", "component": "ml.fit", "error": "ValueError",
                                 "message": "Value error, unknown estimator option 'max_dept'",
                                 "inputs": [4]}, 1)
     assert entry["kind"] == "error"
     assert entry["text"] == "ml.fit: unknown estimator option 'max_dept'"
+    long = "x" * 300 + "; did you mean 'petal length (cm)'? (columns: many)"
+    errors.take("q", {"component": "frame.query", "message": long, "inputs": []}, 1)
+    assert errors.toast(["q"]).endswith("… did you mean 'petal length (cm)'?)")
     assert errors.toast(["fit", "other"]) == (
         "2 nodes failed: 'fit' (ml.fit: unknown estimator option 'max_dept'), 'other'")
