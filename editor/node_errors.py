@@ -23,6 +23,8 @@ _PYDANTIC_TAIL = re.compile(r"\s*\[type=[^\]]*\]")
 _FIELD_LINE = re.compile(r"^(\S[^\n]*)\n[ \t]+(\S[^\n]*)$", re.MULTILINE)
 # "column 'targt' is not in the data; columns: a, b, target" (ml.fit and others)
 _UNKNOWN_COLUMN = re.compile(r"column '([^']+)' is not in the data; columns: (.+)$")
+# the list of a frame's columns that a message ends with: too long for a toast
+_COLUMN_LIST = re.compile(r"\s*\(columns: .*\)$|; columns: .*?(?=; did you mean|$)")
 _HINT = re.compile(r"did you mean [^?]*\?")
 _PYDANTIC_URL = re.compile(r"^\s*For further information visit \S+\s*$", re.MULTILINE)
 
@@ -110,7 +112,8 @@ class NodeErrors:
             if record is None:
                 named.append(f"'{node}'")
                 continue
-            message = _short(readable(str(record.get("message", ""))), TOAST_ERROR)
+            message = _short(_COLUMN_LIST.sub("", readable(str(record.get("message", "")))),
+                             TOAST_ERROR)
             named.append(f"'{node}' ({record.get('component', '')}: {message})")
         more = f" and {len(failed) - TOAST_NODES} more" if len(failed) > TOAST_NODES else ""
         noun = "node" if len(failed) == 1 else "nodes"

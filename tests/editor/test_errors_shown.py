@@ -44,8 +44,10 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     toast = page.locator(".q-notification", has_text="failed:")
     expect(toast).to_contain_text("2 nodes failed: 'q' (frame.query:")
     expect(toast).to_contain_text("no column 'petal_lenght'")
-    expect(toast).to_contain_text("'fit' (ml.fit: target column 'targt' is not in the data")
-    expect(toast).to_contain_text("did you mean 'target'?")
+    expect(toast).to_contain_text("'fit' (ml.fit: target column 'targt' is not in the data; "
+                                  "did you mean 'target'?)")
+    expect(toast).to_contain_text("did you mean 'petal length (cm)'?), 'fit'")
+    expect(toast).not_to_contain_text("columns:")
     expect(toast).not_to_contain_text("ValueError")
 
     page.get_by_test_id("tab-debug").click()
