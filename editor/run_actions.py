@@ -216,6 +216,8 @@ class RunActions:
         self.canvas.clear_run()
         self.canvas.highlight([])
         self.canvas.mark_changes({})
+        self.node_errors.clear()
+        self.show_node_error()
         if store is None:
             return
         try:
@@ -239,6 +241,13 @@ class RunActions:
                   for n, s in manifest.get("nodes", {}).items()}
         self.canvas.set_states(stopped(states) if manifest.get("status") == "stopped"
                                else states)
+        for node, state in states.items():  # a kept error record's preview holds the record
+            info = summary.get(f"{node}.error")
+            last = store.message(info["last"]) if info and info["last"] is not None else None
+            record = (last.preview or {}).get("value") if last else None
+            if state.get("errors") and isinstance(record, dict):
+                self.node_errors.take(node, record, int(state["errors"]))
+        self.show_node_error()
 
     async def trace(self, store: runtime.RunStore, message_id: int,
                     row: str | None = None) -> None:

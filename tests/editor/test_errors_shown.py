@@ -82,6 +82,13 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     expect(page.locator(NODE.format("q") + " [data-testid=node-status]")).to_have_attribute(
         "data-state", "failed", timeout=60_000)
     expect(page.get_by_test_id("node-error")).to_have_count(1)
+
+    page.get_by_test_id("tab-runs").click()  # a kept run shows its own errors
+    page.get_by_test_id("runs-live").click()
+    expect(page.get_by_test_id("node-error")).to_have_count(0)
+    page.get_by_test_id("run-row").first.get_by_test_id("run-show").click()
+    expect(page.get_by_test_id("runs-status")).to_contain_text("showing run")
+    expect(page.get_by_test_id("node-error-message")).to_contain_text(HINT)
     assert page.js_errors == []
 
 
