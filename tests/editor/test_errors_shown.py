@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
 from editor.node_errors import NodeErrors, plain_message, readable
+from editor.worker import FAILURE_EVERY, RunWorker
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 TYPO = {"edgewise": 1, "name": "typo", "nodes": [
@@ -116,3 +119,47 @@ def test_messages_lose_class_names_and_pydantic_prefixes() -> None:
     assert errors.toast(["q"]).endswith("… did you mean 'petal length (cm)'?)")
     assert errors.toast(["fit", "other"]) == (
         "2 nodes failed: 'fit' (ml.fit: unknown estimator option 'max_dept'), 'other'")
+
+
+def test_the_worker_reports_an_unwired_failure_bounded_and_its_last_error(
+        tmp_path: Path) -> None:
+    """A node failing on each of 1,797 messages sends a few reports, the last one always."""
+    flow = {"edgewise": 1, "name": "many", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "digits"}},
+        {"id": "chunks", "component": "stream.chunks", "params": {"rows": 1}},
+        {"id": "q", "component": "frame.query", "params": {"expr": "pixel_0_O > 1"}}],
+        "edges": [{"source": "load.data", "target": "chunks.data"},
+                  {"source": "chunks.data", "target": "q.data"}]}
+    messages: list[Any] = []
+
+    async def run() -> None:
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def take(message: Any) -> None:
+            messages.append(message)
+            if message[0] in ("ended", "invalid", "crashed"):
+                loop.call_soon_threadsafe(done.set)
+
+        worker = RunWorker(take)
+        worker.run(flow, tmp_path, "many.json")
+        await asyncio.wait_for(done.wait(), 300)
+        worker.close()
+
+    # in a thread of its own: the browser tests' Playwright holds this thread's event loop
+    runner = threading.Thread(target=asyncio.run, args=(run(),))
+    runner.start()
+    runner.join()
+    summary = messages[-1][1]
+    assert messages[-1][0] == "ended", messages[-1]
+    assert summary["states"]["q"]["errors"] == 1797
+    failures = [m for m in messages if m[0] == "failure"]
+    assert {m[1] for m in failures} == {"q"}
+    counts = [m[3] for m in failures]
+    assert counts[0] == 1 and counts[-1] == 1797 and counts == sorted(set(counts))
+    assert len(failures) <= 2 + summary["seconds"] / FAILURE_EVERY
+    first, last = failures[0][2], failures[-1][2]
+    assert first["component"] == "frame.query"
+    assert "no column 'pixel_0_O'" in first["message"]
+    assert "did you mean 'pixel_0_" in first["message"]
+    assert last["inputs"] and last["inputs"] != first["inputs"]
