@@ -13,6 +13,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.file_actions import FileActions
+from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
 from editor.run_actions import RunActions
@@ -144,6 +145,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.clipboard: dict[str, Any] = {}
         self.form: ParamsForm | RawParamsForm | None = None
         self.inspected: str | None = None
+        self.node_errors = NodeErrors()
+        self.node_error_box: ui.column | None = None
         self.past: runtime.RunStore | None = None
         self.closed = False
         self.canvas: FlowCanvas
@@ -369,6 +372,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         """Show the form of the selected node."""
         self.params_box.clear()
         self.form = None
+        self.node_error_box = None
         nodes = self.selection["nodes"]
         with self.params_box:
             if len(nodes) != 1 or self.doc.node(nodes[0]) is None:
@@ -383,6 +387,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
             ui.label(node_id).classes("text-subtitle1 font-mono").props(
                 'data-testid="params-node"')
             ui.label(str(node.get("component"))).classes("text-caption text-grey-7")
+            self.node_error_box = ui.column().classes("w-full gap-0")
+            self.show_node_error()
             label = ui.input("label", value=node.get("label", "")).props(
                 'dense data-param="label"').classes("w-full")
             label.on_value_change(lambda e: self.set_label(node_id, e.value or ""))

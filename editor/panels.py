@@ -13,7 +13,10 @@ DEBUG_HISTORY = 100
 
 
 class DebugPanel:
-    """What debug nodes received, newest first, with a bounded history, pause and clear."""
+    """What debug nodes received and what nodes failed with, newest first, bounded.
+
+    An entry of kind ``error`` is a node's error (wired or not), shown in red.
+    """
 
     def __init__(self, on_reveal: Callable[[str], None]) -> None:
         self.on_reveal = on_reveal
@@ -66,13 +69,19 @@ class DebugPanel:
         with self.list:
             for entry in self.entries:
                 stamp = time.strftime("%H:%M:%S", time.localtime(entry["t"]))
+                error = entry.get("kind") == "error"
                 with ui.row().classes("w-full items-start gap-2 cursor-pointer "
-                                      "hover:bg-grey-2 q-px-xs").props(
-                        f'data-testid="debug-entry" data-node-id="{entry["node"]}"') as row:
+                                      "hover:bg-grey-2 q-px-xs"
+                                      + (" ew-debug-error" if error else "")).props(
+                        f'data-testid="debug-entry" data-node-id="{entry["node"]}" '
+                        f'data-kind="{entry.get("kind", "")}"') as row:
                     ui.label(stamp).classes("text-caption text-grey-6")
+                    if error:
+                        ui.icon("error", color="negative", size="xs").tooltip("the node failed")
                     ui.label(entry["node"]).classes("text-caption text-primary")
-                    ui.label(entry["text"]).classes("text-caption font-mono").style(
-                        "white-space: pre-wrap; word-break: break-all")
+                    ui.label(entry["text"]).classes(
+                        "text-caption font-mono" + (" text-negative" if error else "")).style(
+                        "white-space: pre-wrap; word-break: break-word")
                 row.on("click", lambda _e, n=entry["node"]: self.on_reveal(n))
 
 

@@ -14,6 +14,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.kept_values import reader
+from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.runs_panel import RunsPanel
 from editor.worker import Message, RunWorker
@@ -50,6 +51,9 @@ class RunActions:
     stopping: bool
     problems: list[runtime.Problem]
     inspected: str | None
+    node_errors: NodeErrors  # EditorPage: what the nodes of the live run failed with
+    node_error_box: Any  # EditorPage.render_params: where the selected node's error shows
+    selection: dict[str, list[str]]
     past: runtime.RunStore | None
     closed: bool
     confirm_code: Callable[..., Awaitable[bool]]  # TrustActions: ask before foreign code runs
@@ -106,6 +110,8 @@ class RunActions:
         self.pending_labels.clear()
         self.pending_states.clear()
         self.shown_states.clear()
+        self.node_errors.clear()
+        self.show_node_error()
         self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
@@ -139,6 +145,10 @@ class RunActions:
                 self._merge(message[1])
             elif kind == "debug":
                 debug.extend(message[1])
+            elif kind == "failure":
+                debug.append(self.node_errors.take(message[1], message[2], message[3]))
+                if self.selection["nodes"] == [message[1]]:
+                    self.show_node_error()
             elif kind == "debug_dropped":
                 self.debug.add_dropped(message[1])
             elif kind == "ended":
@@ -146,9 +156,13 @@ class RunActions:
                 self.pending_states.update(stopped(summary["states"])
                                            if summary["status"] == "stopped" else
                                            summary["states"])
+                failed = [n for n, s in summary["states"].items()
+                          if s.get("state") == "failed" or s.get("errors")]
                 ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s; kept as "
-                          f"{summary.get('run')}",
-                          type="positive" if summary["status"] == "ok" else "warning")
+                          f"{summary.get('run')}"
+                          + (f". {self.node_errors.toast(failed)}" if failed else ""),
+                          type="positive" if summary["status"] == "ok" else "warning",
+                          multi_line=bool(failed))
                 self.runs.refresh()
                 self._run_finished()
             elif kind == "invalid":
@@ -173,6 +187,12 @@ class RunActions:
             self.canvas.set_states(self.pending_states)
             self.pending_states = {}
 
+    def show_node_error(self) -> None:
+        """Show the last error of the selected node above its params, if it failed."""
+        nodes = self.selection["nodes"]
+        if self.node_error_box is not None:
+            self.node_errors.render(self.node_error_box, nodes[0] if len(nodes) == 1 else "")
+
     def _merge(self, snap: dict[str, Any]) -> None:
         for edge, info in snap["edges"].items():
             preview = info.get("preview") or {}
@@ -196,6 +216,8 @@ class RunActions:
         self.canvas.clear_run()
         self.canvas.highlight([])
         self.canvas.mark_changes({})
+        self.node_errors.clear()
+        self.show_node_error()
         if store is None:
             return
         try:
@@ -219,6 +241,13 @@ class RunActions:
                   for n, s in manifest.get("nodes", {}).items()}
         self.canvas.set_states(stopped(states) if manifest.get("status") == "stopped"
                                else states)
+        for node, state in states.items():  # a kept error record's preview holds the record
+            info = summary.get(f"{node}.error")
+            last = store.message(info["last"]) if info and info["last"] is not None else None
+            record = (last.preview or {}).get("value") if last else None
+            if state.get("errors") and isinstance(record, dict):
+                self.node_errors.take(node, record, int(state["errors"]))
+        self.show_node_error()
 
     async def trace(self, store: runtime.RunStore, message_id: int,
                     row: str | None = None) -> None:

@@ -4,7 +4,8 @@ A flow that crashes, hangs or eats memory ends only its worker. Only ``runtime``
 API is used, on both sides.
 
 The worker sends throttled snapshots (at most 10 a second), what debug nodes receive
-(bounded, truncated) and, on request, details of the last values seen on an edge.
+(bounded, truncated), the errors of failing nodes (wired or not, at most a few a second per
+node, the last one always) and, on request, details of the last values seen on an edge.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ DEBUG_PER_WINDOW = 50
 DEBUG_WINDOW = 0.05
 DEBUG_TEXT = 1000
 STOP_GRACE = 3.0
+FAILURE_EVERY = 0.5  # a node failing on every message reports its error this often
+FAILURE_TEXT = 2000
 
 Message = tuple[Any, ...]
 
@@ -125,6 +128,20 @@ def _worker_main(conn: Connection) -> None:
             send("debug_dropped", len(batch) - room)
 
     run.on_display(show)
+    failures: dict[str, list[Any]] = {}  # node -> [record, count, sent at, sent]
+
+    def failed(node: str, record: runtime.ErrorRecord) -> None:
+        entry = failures.setdefault(node, [None, 0, 0.0, True])
+        data = record.to_json()
+        data["message"] = str(data["message"])[:FAILURE_TEXT]
+        entry[0], entry[1] = data, entry[1] + 1
+        now = time.monotonic()
+        entry[3] = entry[1] == 1 or now - entry[2] >= FAILURE_EVERY
+        if entry[3]:
+            entry[2] = now
+            send("failure", node, data, entry[1])
+
+    run.hooks.add("failed", failed)
     run.subscribe(lambda snap: send("snapshot", snap))
 
     def inspect(edge: str) -> list[dict[str, Any]]:
@@ -154,6 +171,9 @@ def _worker_main(conn: Connection) -> None:
     except Exception as exc:  # noqa: BLE001 - report an engine bug instead of dying silently
         send("crashed", f"{type(exc).__name__}: {exc}")
         return
+    for node, (record, count, _at, sent) in failures.items():
+        if not sent:  # the last error of a node that kept failing
+            send("failure", node, record, count)
     summary = result.to_json()
     summary["states"] = {n: {"state": r.state, "errors": r.errors, "fired": r.fired}
                          for n, r in result.nodes.items()}
