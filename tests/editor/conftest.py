@@ -21,6 +21,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
 REPO = Path(__file__).resolve().parents[2]
+# What a page shows can wait on the editor server's first import of scikit-learn (validating
+# an ml node), seconds on a busy 2-core machine: assertions wait up to 15 s, not 5 s.
+EXPECT_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_expect() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def free_port() -> int:

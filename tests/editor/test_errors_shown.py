@@ -15,20 +15,26 @@ from editor.node_errors import NodeErrors, plain_message, readable
 from editor.worker import FAILURE_EVERY, RunWorker
 
 NODE = '[data-testid=node][data-node-id="{}"]'
+# 'wide' makes the columns unknown before the run (dummies of the target), so the typos
+# below pass validation and fail while running, as a typo after an opaque step would
 TYPO = {"edgewise": 1, "name": "typo", "nodes": [
     {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
      "position": {"x": 40, "y": 60}},
+    {"id": "wide", "component": "frame.dummies", "params": {"columns": ["target"]},
+     "position": {"x": 40, "y": 380}},
     {"id": "q", "component": "frame.query", "params": {"expr": "petal_lenght > 1"},
      "position": {"x": 300, "y": 40}},
     {"id": "good", "component": "frame.query", "params": {"expr": "`petal length (cm)` > 1"},
      "position": {"x": 300, "y": 220}},
     {"id": "show", "component": "debug", "position": {"x": 560, "y": 220}},
     {"id": "fit", "component": "ml.fit", "position": {"x": 300, "y": 380},
-     "params": {"estimator": "sklearn.linear_model.LogisticRegression", "target": "targt"}}],
-    "edges": [{"source": "load.data", "target": "q.data"},
+     "params": {"estimator": "sklearn.linear_model.LogisticRegression",
+                "target": "target_00"}}],
+    "edges": [{"source": "load.data", "target": "wide.data"},
+              {"source": "wide.data", "target": "q.data"},
               {"source": "load.data", "target": "good.data"},
               {"source": "good.data", "target": "show.data"},
-              {"source": "load.data", "target": "fit.data"}]}
+              {"source": "wide.data", "target": "fit.data"}]}
 HINT = "did you mean 'petal length (cm)'?"
 
 
@@ -37,7 +43,7 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     (workspace / "typo.json").write_text(json.dumps(TYPO))
     server = server_factory(workspace)
     page.goto(server.url + "/flow/typo.json")
-    expect(page.get_by_test_id("node")).to_have_count(5)
+    expect(page.get_by_test_id("node")).to_have_count(6)
     page.get_by_test_id("run").click()
     expect(page.locator(NODE.format("q") + " [data-testid=node-status]")).to_have_attribute(
         "data-state", "failed", timeout=60_000)
@@ -47,8 +53,8 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     toast = page.locator(".q-notification", has_text="failed:")
     expect(toast).to_contain_text("2 nodes failed: 'q' (frame.query:")
     expect(toast).to_contain_text("no column 'petal_lenght'")
-    expect(toast).to_contain_text("'fit' (ml.fit: target column 'targt' is not in the data; "
-                                  "did you mean 'target'?)")
+    expect(toast).to_contain_text("'fit' (ml.fit: target column 'target_00' is not in the data; "
+                                  "did you mean 'target_0'?)")
     expect(toast).to_contain_text("did you mean 'petal length (cm)'?), 'fit'")
     expect(toast).not_to_contain_text("columns:")
     expect(toast).not_to_contain_text("ValueError")
@@ -126,9 +132,11 @@ def test_the_worker_reports_an_unwired_failure_bounded_and_its_last_error(
     """A node failing on each of 1,797 messages sends a few reports, the last one always."""
     flow = {"edgewise": 1, "name": "many", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "digits"}},
+        {"id": "wide", "component": "frame.dummies", "params": {"columns": ["target"]}},
         {"id": "chunks", "component": "stream.chunks", "params": {"rows": 1}},
         {"id": "q", "component": "frame.query", "params": {"expr": "pixel_0_O > 1"}}],
-        "edges": [{"source": "load.data", "target": "chunks.data"},
+        "edges": [{"source": "load.data", "target": "wide.data"},
+                  {"source": "wide.data", "target": "chunks.data"},
                   {"source": "chunks.data", "target": "q.data"}]}
     messages: list[Any] = []
 
