@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
 STORAGE_KEY = "edgewise.layout"
-DEFAULTS: dict[str, Any] = {"left": True, "right": True, "lw": 180, "rw": 240, "fh": 200}
+# narrow enough that the canvas gets over 60% of a 1280x720 window; the user may widen them
+DEFAULTS: dict[str, Any] = {"left": True, "right": True, "lw": 170, "rw": 220, "fh": 200}
+HEADER, TAB_BAR = 48, 37  # px: the header's height, the folded footer's
 LIMITS = {"lw": (140, 520), "rw": (200, 720), "fh": (80, 600)}
-# Until the user resizes them, the drawers take these shares of the window's width, so that
-# the canvas gets at least 60% of a 1280x720 window.
-SHARES = {"lw": 0.13, "rw": 0.17}
 
 # The canvas host is fixed in the free rectangle between header, drawers and footer, measured
 # from their real boxes: after a toggle, a drag, a window resize or a drawer's transition.
@@ -63,6 +64,9 @@ window.ewLayout = {
     window.addEventListener('pointerup', up);
   },
 };
+for (const kind of ['pointerdown', 'wheel', 'keydown', 'dragstart']) {
+  document.addEventListener(kind, () => { window.ewLayout.touched = true; }, true);
+}
 window.addEventListener('resize', () => window.ewLayout.fit());
 document.addEventListener('transitionend', () => window.ewLayout.fit(), true);
 setInterval(() => window.ewLayout.fit(), 200);
@@ -84,6 +88,12 @@ class Layout:
         self.footer_open = False
         ui.add_head_html(SCRIPT)
         ui.on("ew_layout_resize", self._resized)
+
+    def host_style(self) -> str:
+        """Where the canvas host starts, before the script measures the real boxes."""
+        return (f"top: {HEADER}px; bottom: {TAB_BAR}px; "
+                f"left: {self.state['lw'] if self.state['left'] else 0}px; "
+                f"right: {self.state['rw'] if self.state['right'] else 0}px")
 
     def toggle_buttons(self) -> None:
         """The header's buttons that collapse and reopen each part."""
@@ -170,20 +180,21 @@ class Layout:
         ui.run_javascript(f"localStorage.setItem({json.dumps(STORAGE_KEY)}, "
                           f"{json.dumps(json.dumps(self.state))}); window.ewLayout.fit();")
 
-    async def restore(self) -> None:
-        """Apply the sizes and drawers this browser last used."""
+    async def restore(self, settled: Callable[[], None]) -> None:
+        """Apply the sizes and drawers this browser last used.
+
+        Args:
+            settled: called once the canvas has its final box (to fit the flow into it).
+        """
         try:
-            raw, width = await ui.run_javascript(
-                f"return [localStorage.getItem({json.dumps(STORAGE_KEY)}), window.innerWidth]",
-                timeout=5)
+            raw = await ui.run_javascript(
+                f"return localStorage.getItem({json.dumps(STORAGE_KEY)})", timeout=5)
             saved = json.loads(raw) if isinstance(raw, str) else {}
-        except (TimeoutError, ValueError, TypeError):
+        except (TimeoutError, ValueError):
             return
         if not isinstance(saved, dict):
-            saved = {}
-        if isinstance(width, (int, float)):
-            for key, part in SHARES.items():
-                self.state[key] = round(width * part)
+            return
+        before = dict(self.state)
         for key in ("left", "right"):
             if isinstance(saved.get(key), bool) and saved[key] != self.state[key]:
                 self.state[key] = saved[key]
@@ -194,3 +205,11 @@ class Layout:
         self.left.props(f"width={self.state['lw']}")
         self.right.props(f"width={self.state['rw']}")
         self._apply_footer()
+        if self.state == before:  # the canvas is already where it belongs
+            return
+        with contextlib.suppress(TimeoutError):  # the drawers' transitions end, then the canvas
+            untouched = await ui.run_javascript(
+                "await new Promise(r => setTimeout(r, 300)); window.ewLayout.fit(); "
+                "return !window.ewLayout.touched", timeout=5)
+            if untouched is True:  # the user has not started working on the canvas yet
+                settled()

@@ -13,7 +13,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.file_actions import FileActions
-from editor.layout import Layout
+from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
@@ -180,7 +180,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
           });</script>""")
         self.layout = Layout()
         with ui.header().classes("items-center gap-2 q-py-none q-px-md bg-blue-grey-9").style(
-                "height: 48px"):
+                f"height: {HEADER}px"):
             ui.label("Edgewise").classes("text-h6 text-weight-bold")
             self.title = ui.label().classes("text-subtitle1").props('data-testid="flow-title"')
             ui.space()
@@ -250,7 +250,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         self.show_changes, self.replayed, self.confirm_code)
             self.layout.footer_panels(bpanels)
         # placed between header, drawers and footer by the layout's script (see editor/layout.py)
-        with ui.element("div").classes("ew-canvas-area").props('data-testid="canvas-area"'):
+        with ui.element("div").classes("ew-canvas-area").style(
+                self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
@@ -265,7 +266,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
             ui.notify(f"{self.name}: {self.load_error}", type="negative", multi_line=True,
                       timeout=0, close_button=True)
         ui.timer(0.05, self.revalidate, once=True)
-        ui.timer(0.05, self.layout.restore, once=True)
+        ui.timer(0.05, lambda: self.layout.restore(self.canvas.fit), once=True)
         ui.timer(PUSH_INTERVAL * 3, self.watch_debug)
         # The standby worker imports pandas and scikit-learn: start it once the page has
         # painted, so that its imports do not compete with the first paint.
