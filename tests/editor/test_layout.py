@@ -152,3 +152,34 @@ def test_a_run_leaves_the_form_being_edited(server_factory: Any, example_workspa
     expect(page.get_by_test_id("params-node")).to_be_visible()
     expect(page.get_by_test_id("params-node")).to_have_text("fit")
     expect(page.get_by_test_id("inspector")).to_be_hidden()
+
+
+def test_the_footer_resized_by_its_handle_is_remembered(server_factory: Any,
+                                                        example_workspace: Path,
+                                                        page: Any) -> None:
+    server = server_factory(example_workspace)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(server.url + "/flow/iris.json")
+    expect(page.get_by_test_id("node")).to_have_count(6)
+    page.get_by_test_id("toggle-footer").click()
+    panels = page.get_by_test_id("footer-panels")
+    expect(panels).to_be_visible()
+    height = panels.bounding_box()["height"]
+    handle = page.get_by_test_id("resize-footer").bounding_box()
+    assert handle is not None
+    x, y = handle["x"] + 400, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y - 80, steps=5)
+    page.mouse.up()
+    check_uncovered(page)
+    assert panels.bounding_box()["height"] == pytest.approx(height + 80, abs=2)
+    page.reload()
+    expect(page.get_by_test_id("node")).to_have_count(6)
+    expect(panels).to_be_hidden()  # nothing new: folded again
+    page.get_by_test_id("tab-debug").click()  # a click on a tab opens it
+    expect(panels).to_be_visible()
+    page.wait_for_function(
+        "h => Math.abs(document.querySelector('[data-testid=footer-panels]')"
+        ".getBoundingClientRect().height - h) <= 2", arg=height + 80)
+    check_uncovered(page)
