@@ -13,6 +13,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.file_actions import FileActions
+from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
@@ -149,6 +150,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.node_error_box: ui.column | None = None
         self.past: runtime.RunStore | None = None
         self.closed = False
+        self.seen_debug: dict[str, Any] | None = None
         self.canvas: FlowCanvas
         self.load_error: str | None = None
         data: dict[str, Any] = {"edgewise": 1, "name": Path(name).stem, "nodes": [], "edges": []}
@@ -176,8 +178,9 @@ class EditorPage(TrustActions, FileActions, RunActions):
           window.addEventListener('beforeunload', (e) => {
             if (window.__ewDirty) { e.preventDefault(); e.returnValue = ''; }
           });</script>""")
+        self.layout = Layout()
         with ui.header().classes("items-center gap-2 q-py-none q-px-md bg-blue-grey-9").style(
-                "height: 56px"):
+                f"height: {HEADER}px"):
             ui.label("Edgewise").classes("text-h6 text-weight-bold")
             self.title = ui.label().classes("text-subtitle1").props('data-testid="flow-title"')
             ui.space()
@@ -195,6 +198,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 'flat color=white data-testid="redo"').tooltip("Redo (Ctrl+Shift+Z)")
             ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
+            self.layout.toggle_buttons()
             self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
                 'color=warning data-testid="trust-badge"').tooltip(
                 "This flow holds code that was not made or trusted in this editor; "
@@ -205,11 +209,11 @@ class EditorPage(TrustActions, FileActions, RunActions):
             self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(
                 'color=negative data-testid="stop"')
             self.stop_button.disable()
-        with ui.left_drawer(value=True).classes("bg-grey-1 q-pa-sm").props("width=240"):
+        with self.layout.left_drawer().classes("bg-grey-1 q-pa-sm"):
             self._build_flows()
             ui.separator()
             self._build_palette()
-        with ui.right_drawer(value=True).classes("q-pa-sm").props("width=380"):
+        with self.layout.right_drawer().classes("q-pa-sm"):
             with ui.tabs().classes("w-full") as tabs:
                 params_tab = ui.tab("Params").props('data-testid="tab-params"')
                 inspect_tab = ui.tab("Inspector").props('data-testid="tab-inspector"')
@@ -222,14 +226,16 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 with ui.tab_panel(inspect_tab):
                     self.inspector = Inspector()
         with ui.footer().classes("bg-white text-black q-pa-none").style(
-                "border-top: 1px solid #ddd"):
+                "border-top: 1px solid #ddd; padding: 0; gap: 0").props('data-testid="footer"'):
+            self.layout.footer_handle()
             with ui.tabs().classes("w-full").props("dense align=left") as btabs:
                 problems_tab = ui.tab("Problems").props('data-testid="tab-problems"')
                 debug_tab = ui.tab("Debug").props('data-testid="tab-debug"')
                 runs_tab = ui.tab("Runs").props('data-testid="tab-runs"')
             self.bottom_tabs, self.debug_tab = btabs, debug_tab
-            with ui.tab_panels(btabs, value=problems_tab).classes("w-full").style(
-                    "height: 170px; overflow: auto"):
+            for tab in (problems_tab, debug_tab, runs_tab):  # a click on a tab opens the footer
+                tab.on("click", self.layout.open_footer)
+            with ui.tab_panels(btabs, value=problems_tab).classes("w-full") as bpanels:
                 with ui.tab_panel(problems_tab):
                     self.problems_box = ui.column().classes("w-full gap-0").props(
                         'data-testid="problems"')
@@ -242,8 +248,10 @@ class EditorPage(TrustActions, FileActions, RunActions):
                                  if len(self.selection["nodes"]) == 1 else None),
                         lambda: json.loads(json.dumps(self.doc.data)),
                         self.show_changes, self.replayed, self.confirm_code)
-        with ui.element("div").style("position: fixed; top: 56px; bottom: 220px; left: 240px; "
-                                     "right: 380px"):
+            self.layout.footer_panels(bpanels)
+        # placed between header, drawers and footer by the layout's script (see editor/layout.py)
+        with ui.element("div").classes("ew-canvas-area").style(
+                self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
@@ -258,6 +266,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
             ui.notify(f"{self.name}: {self.load_error}", type="negative", multi_line=True,
                       timeout=0, close_button=True)
         ui.timer(0.05, self.revalidate, once=True)
+        ui.timer(0.05, lambda: self.layout.restore(self.canvas.fit), once=True)
+        ui.timer(PUSH_INTERVAL * 3, self.watch_debug)
         # The standby worker imports pandas and scikit-learn: start it once the page has
         # painted, so that its imports do not compete with the first paint.
         ui.timer(WORKER_DELAY, self.prepare_worker, once=True)
@@ -338,7 +348,11 @@ class EditorPage(TrustActions, FileActions, RunActions):
         data = json.loads(json.dumps(self.doc.data))
         problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root,
                                       registry=self.registry)
+        shown = {str(p) for p in self.problems}
         self.problems = problems or []
+        if any(str(p) not in shown for p in self.problems):  # new problems: show them
+            self.layout.open_footer()
+            self.bottom_tabs.set_value("Problems")
         nodes = sorted({p.node for p in self.problems if p.node})
         edges = sorted({p.edge for p in self.problems if p.edge})
         self.canvas.set_problems(nodes, edges)
@@ -353,6 +367,13 @@ class EditorPage(TrustActions, FileActions, RunActions):
                           f'data-edge="{problem.edge or ""}"')
                 row.on("click", lambda _e, p=problem: self.select_problem(p))
         self.render_params_errors()
+
+    def watch_debug(self) -> None:
+        """Open the footer when a run sent new debug output or errors."""
+        latest = self.debug.entries[0] if self.debug.entries else None
+        if latest is not None and latest is not self.seen_debug:
+            self.layout.open_footer()
+        self.seen_debug = latest
 
     def select_problem(self, problem: runtime.Problem) -> None:
         """Select the node or edge a problem is about."""

@@ -64,12 +64,19 @@ class RunActions:
 
     async def on_edge_clicked(self, e: Any) -> None:
         """Open the inspector on an edge."""
-        await self.inspect(e.args["edge"])
+        await self.inspect(e.args["edge"], reveal=True)
 
-    async def inspect(self, edge: str) -> None:
-        """Show the last values seen on an edge (live, or in the kept run shown)."""
+    async def inspect(self, edge: str, *, reveal: bool = False) -> None:
+        """Show the last values seen on an edge (live, or in the kept run shown).
+
+        Args:
+            edge: the edge, as ``source->target``.
+            reveal: the user asked (clicked the edge): show the Inspector tab. A run only
+                refreshes the values, and never takes the drawer from the form being edited.
+        """
         self.inspected = edge
-        self.tabs.set_value(self.inspect_tab)
+        if reveal:
+            self.tabs.set_value(self.inspect_tab)
         if self.past is not None:
             store = self.past
             try:  # the values are read in a helper process, never in the editor's
@@ -205,6 +212,9 @@ class RunActions:
         self.run_button.enable()
         self.stop_button.disable()
         self.prepare_worker()
+        edges = {f"{e.get('source')}->{e.get('target')}" for e in self.doc.edges}
+        if self.inspected and self.inspected not in edges:  # deleted since it was clicked
+            self.inspected = None
         if self.inspected:
             asyncio.ensure_future(self.inspect(self.inspected))
 
