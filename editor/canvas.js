@@ -265,7 +265,7 @@ export default {
   watch: {
     // crossing the zoom where labels shorten to their counts lays them out again
     k() {
-      if ((this.k < SHORT_ZOOM) !== this.shortLabels) this.scheduleLabels();
+      if (this.k < 1 || this.labelScale !== 1) this.scheduleLabels();
     },
   },
   computed: {
@@ -388,10 +388,12 @@ export default {
     },
     // Place every label on an opaque tag on the free part of its wire: outside every node's
     // box, clear of the other labels and, where possible, of the other wires. A label that
-    // finds no room whole is shortened part by part down to its count.
+    // finds no room whole is shortened part by part down to its count. Zoomed out, labels
+    // keep their size on screen (so they take more of the canvas) and show only the count.
     layoutLabels() {
       const short = this.k < SHORT_ZOOM;
-      this.shortLabels = short;
+      const scale = this.k < 1 ? 1 / this.k : 1;
+      this.labelScale = scale;
       const nodeBoxes = this.nodes.map((n) => ({ x1: n.x - 7, y1: n.y - 3, x2: n.x + NODE_W + 7, y2: n.y + nodeHeight(n) + 3 }));
       const wires = [];
       const items = [];
@@ -423,15 +425,19 @@ export default {
         text.dataset.full = full;
         text.dataset.count = `${l.count}`;
         g.style.display = "";
-        const variants = short ? [`${l.count}`] : labelVariants(parts, l.count);
-        let spot = null;
-        for (const variant of variants) {
+        // texts to try at the on-screen size, then the count ever smaller, down to canvas size
+        const tries = (short ? [`${l.count}`] : labelVariants(parts, l.count)).map((v) => [v, scale]);
+        for (let f = scale * 0.8; f > 1; f *= 0.8) tries.push([`${l.count}`, f]);
+        if (scale > 1) tries.push([`${l.count}`, 1]);
+        let spot = null, size = scale;
+        for (const [variant, f] of tries) {
           text.textContent = variant;
-          const w = text.getComputedTextLength() + 2 * LABEL_PAD;
+          size = f;
+          const w = (text.getComputedTextLength() + 2 * LABEL_PAD) * f, h = LABEL_H * f;
           for (const strict of [true, false]) {
             for (const t of T_ORDER) {
               const p = curvePoint(ends[0], ends[1], t);
-              const box = { x1: p.x - w / 2, y1: p.y - LABEL_H / 2, x2: p.x + w / 2, y2: p.y + LABEL_H / 2 };
+              const box = { x1: p.x - w / 2, y1: p.y - h / 2, x2: p.x + w / 2, y2: p.y + h / 2 };
               if (free(box, e.id, strict)) { spot = box; break; }
             }
             if (spot) break;
@@ -440,17 +446,21 @@ export default {
         }
         if (!spot) { // nowhere free: the count at the middle, drawn over whatever is there
           text.textContent = `${l.count}`;
-          const w = text.getComputedTextLength() + 2 * LABEL_PAD;
+          size = 1;
+          const w = text.getComputedTextLength() + 2 * LABEL_PAD, h = LABEL_H;
           const p = curvePoint(ends[0], ends[1], 0.5);
-          spot = { x1: p.x - w / 2, y1: p.y - LABEL_H / 2, x2: p.x + w / 2, y2: p.y + LABEL_H / 2 };
+          spot = { x1: p.x - w / 2, y1: p.y - h / 2, x2: p.x + w / 2, y2: p.y + h / 2 };
         }
         placed.push(spot);
-        rect.setAttribute("x", spot.x1);
-        rect.setAttribute("y", spot.y1);
-        rect.setAttribute("width", spot.x2 - spot.x1);
+        // drawn around the origin, then moved to the spot and scaled
+        const w = (spot.x2 - spot.x1) / size;
+        g.setAttribute("transform", `translate(${(spot.x1 + spot.x2) / 2},${(spot.y1 + spot.y2) / 2}) scale(${size})`);
+        rect.setAttribute("x", -w / 2);
+        rect.setAttribute("y", -LABEL_H / 2);
+        rect.setAttribute("width", w);
         rect.setAttribute("height", LABEL_H);
-        text.setAttribute("x", (spot.x1 + spot.x2) / 2);
-        text.setAttribute("y", spot.y1 + LABEL_H / 2 + 4);
+        text.setAttribute("x", 0);
+        text.setAttribute("y", 4);
         g.classList.toggle("shortened", text.textContent !== full);
       }
     },
