@@ -28,6 +28,8 @@ BOXES_JS = """() => {
     .filter((g) => g.style.display !== 'none')
     .map((g) => ({id: g.closest('[data-testid=edge]').dataset.edge,
                   text: g.querySelector('text').textContent,
+                  full: g.querySelector('text').dataset.full,
+                  count: g.querySelector('text').dataset.count,
                   tag: box(g.querySelector('rect')), glyphs: box(g.querySelector('text'))}));
   return {nodes, labels};
 }"""
@@ -43,6 +45,12 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
 def inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
     return (inner["x1"] >= outer["x1"] - 0.5 and inner["x2"] <= outer["x2"] + 0.5
             and inner["y1"] >= outer["y1"] - 0.5 and inner["y2"] <= outer["y2"] + 0.5)
+
+
+def shortened_from(shown: str, full: str, count: str) -> bool:
+    """Whether a shown label is its full text, its count, or its first parts and an ellipsis."""
+    return (shown in (full, count)
+            or (shown.endswith(" · …") and full.startswith(shown[:-len(" · …")] + " · ")))
 
 
 def carrying_edges(flow: Path) -> list[str]:
@@ -71,7 +79,7 @@ def check_layout(page: Any, edges: list[str], where: str) -> None:
     labels, nodes = found["labels"], found["nodes"]
     assert sorted(lab["id"] for lab in labels) == sorted(edges), where
     for lab in labels:
-        assert lab["text"].strip(), f"{where}: {lab['id']} has an empty label"
+        assert shortened_from(lab["text"], lab["full"], lab["count"]), f"{where}: {lab}"
         assert inside(lab["glyphs"], lab["tag"]), f"{where}: {lab['id']}'s text leaves its tag"
         for n in nodes:
             assert not overlap(lab["tag"], n), f"{where}: label {lab['id']} under node {n['id']}"
@@ -102,7 +110,9 @@ def test_metrics_lead_and_hover_shows_the_full_text(
     value = r"\d+(\.\d{1,3})?"
     expect(metrics).to_have_attribute(
         "data-full", re.compile(rf"^accuracy {value} · f1_macro {value} · rows 38 · 1$"))
-    expect(metrics).not_to_have_text("")
+    full_metrics = metrics.get_attribute("data-full")
+    assert full_metrics is not None
+    assert shortened_from(metrics.text_content() or "", full_metrics, "1")
     expect(metrics).to_have_attribute("data-count", "1")
 
     data = page.locator(LABEL.format("load.data->split.data"))
@@ -124,3 +134,10 @@ def test_metrics_lead_and_hover_shows_the_full_text(
     data.hover()
     expect(tip).to_have_text(full)
     assert page.js_errors == []
+
+
+def test_shortened_label_parts() -> None:
+    assert shortened_from("1 · 38 rows · …", "1 · 38 rows · 38×6 DataFrame", "1")
+    assert shortened_from("1", "1 · 38 rows · 38×6 DataFrame", "1")
+    assert not shortened_from("ows · 38×6", "1 · 38 rows · 38×6 DataFrame", "1")
+    assert not shortened_from("1 · 3 · …", "1 · 38 rows · 38×6 DataFrame", "1")
