@@ -6,6 +6,31 @@ from typing import Any
 
 from nicegui import ui
 
+MAX_METRICS = 8  # numbers of a record shown on its edge's label
+
+
+def edge_label(count: int, rows: int | None, preview: dict[str, Any] | None) -> dict[str, Any]:
+    """What an edge's label shows: its count, rows and summary, and a record's numbers.
+
+    Args:
+        count: how many messages the edge carried.
+        rows: how many rows they held, or None for values without rows.
+        preview: the preview of the last message, if any.
+
+    Returns:
+        The label's data for ``setLabels``; a record of numbers (metrics) adds them as
+        ``metrics``, so the label can lead with them, rounded.
+    """
+    preview = preview or {}
+    label: dict[str, Any] = {"count": count, "rows": rows, "summary": preview.get("summary", "")}
+    value = preview.get("value")
+    if preview.get("kind") == "dict" and isinstance(value, dict):
+        numbers = {str(k): v for k, v in value.items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)}
+        if numbers:
+            label["metrics"] = dict(list(numbers.items())[:MAX_METRICS])
+    return label
+
 
 class FlowCanvas(ui.element, component="canvas.js"):
     """The node editor, drawn and dragged entirely in the browser.

@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import ui
 
 import runtime
-from editor.canvas import FlowCanvas
+from editor.canvas import FlowCanvas, edge_label
 from editor.document import FlowDocument
 from editor.kept_values import reader
 from editor.node_errors import NodeErrors
@@ -202,9 +202,8 @@ class RunActions:
 
     def _merge(self, snap: dict[str, Any]) -> None:
         for edge, info in snap["edges"].items():
-            preview = info.get("preview") or {}
-            self.pending_labels[edge] = {"count": info["count"], "rows": info.get("rows"),
-                                         "summary": preview.get("summary", "")}
+            self.pending_labels[edge] = edge_label(info["count"], info.get("rows"),
+                                                   info.get("preview"))
         for node, info in snap["nodes"].items():
             self.pending_states[node] = {"state": info["state"], "errors": info["errors"]}
 
@@ -243,9 +242,8 @@ class RunActions:
             if info is None:
                 continue
             last = store.message(info["last"]) if info["last"] is not None else None
-            labels[edge_id] = {"count": info["count"], "rows": info["rows"],
-                               "summary": ((last.preview or {}).get("summary", "")
-                                           if last else "")}
+            labels[edge_id] = edge_label(info["count"], info["rows"],
+                                         last.preview if last else None)
         self.canvas.set_labels(labels)
         states = {n: {"state": s["state"], "errors": s["errors"]}
                   for n, s in manifest.get("nodes", {}).items()}

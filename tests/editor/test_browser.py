@@ -260,7 +260,7 @@ def test_kept_runs_can_be_shown_traced_replayed_and_compared(
     rows.first.get_by_test_id("run-show").click()
     label = page.locator('[data-testid=edge][data-edge="predict.data->score.data"] '
                          '[data-testid=edge-label]')
-    expect(label).to_have_text(re.compile(r"^1 · 38 rows"))
+    expect(label).to_have_attribute("data-full", re.compile(r"^1 · 38 rows"))
     label.click()
     inspector = page.get_by_test_id("inspector")
     expect(inspector).to_contain_text(f"run {kept}")
