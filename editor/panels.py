@@ -9,6 +9,8 @@ from typing import Any
 
 from nicegui import ui
 
+from editor.svg_safe import UnsafeSvg, safe_or_empty, sanitize_svg
+
 DEBUG_HISTORY = 100
 
 
@@ -82,6 +84,8 @@ class DebugPanel:
                     ui.label(entry["text"]).classes(
                         "text-caption font-mono" + (" text-negative" if error else "")).style(
                         "white-space: pre-wrap; word-break: break-word")
+                if isinstance(entry.get("svg"), str):
+                    _chart(entry["svg"])
                 row.on("click", lambda _e, n=entry["node"]: self.on_reveal(n))
 
 
@@ -164,6 +168,9 @@ class Inspector:
                     "text-negative").props('data-testid="error-record"')
                 ui.label(f"node {value.get('node')} ({value.get('component')}), input "
                          f"messages {value.get('inputs')}").classes("text-caption")
+            elif kind == "chart":
+                ui.label(str(sample.get("summary", ""))).classes("text-caption")
+                _chart(str(sample.get("svg", "")))
             elif kind in ("dict", "list", "tuple"):
                 ui.json_editor({"content": {"json": sample.get("value")}}).props(
                     "read-only").classes("w-full")
@@ -210,20 +217,53 @@ class Inspector:
                       for i, v in enumerate(r)} for r in stats["rows"]]
             ui.table(columns=scol, rows=srows, row_key="s0").props("dense flat bordered").classes(
                 "w-full")
-        numeric = sample.get("numeric") or {}
-        if numeric:
-            names = list(numeric)
+        spread = sample.get("distribution") or {}
+        if spread:
+            names = list(spread)
 
             def plot(column: str) -> None:
-                chart.options["series"][0]["data"] = numeric[column]
+                chart.options.update(_distribution_options(spread[column]))
+                chart.props(f'data-column="{column}"')
                 chart.update()
 
-            ui.select(names, value=names[0], label="plot column",
-                      on_change=lambda e: plot(e.value)).classes("w-full")
-            chart = ui.echart({"xAxis": {"type": "category"}, "yAxis": {"type": "value"},
-                               "tooltip": {"trigger": "axis"},
-                               "series": [{"type": "line", "data": numeric[names[0]],
-                                           "showSymbol": False}]}).classes("w-full h-48")
+            ui.select(names, value=names[0], label="distribution of column",
+                      on_change=lambda e: plot(e.value)).classes("w-full").props(
+                'data-testid="column-plot-select"')
+            chart = ui.echart(_distribution_options(spread[names[0]]), renderer="svg").classes(
+                "w-full h-48").props(f'data-testid="column-plot" data-column="{names[0]}"')
+
+
+def _distribution_options(spread: dict[str, Any]) -> dict[str, Any]:
+    """ECharts options for one column's distribution: a histogram, or bars of value counts."""
+    counts = list(spread["counts"])
+    if spread["kind"] == "hist":
+        edges = spread["edges"]
+        labels = [f"{a:.4g}–{b:.4g}" for a, b in zip(edges, edges[1:], strict=False)]
+        title = "histogram"
+    else:
+        labels = list(spread["labels"])
+        title = "value counts"
+        if spread.get("other"):
+            labels.append("(other)")
+            counts.append(spread["other"])
+    if spread.get("missing"):
+        title += f" · {spread['missing']} missing"
+    return {"title": {"text": title, "textStyle": {"fontSize": 11}},
+            "xAxis": {"type": "category", "data": labels, "axisLabel": {"fontSize": 9}},
+            "yAxis": {"type": "value", "minInterval": 1}, "tooltip": {"trigger": "axis"},
+            "grid": {"left": 36, "right": 8, "top": 28, "bottom": 40},
+            "series": [{"type": "bar", "data": counts, "barCategoryGap": "2%"}]}
+
+
+def _chart(svg: str) -> None:
+    """A chart's SVG, sanitised (no scripts, handlers or outside links), or a note why not."""
+    try:
+        safe = sanitize_svg(svg)
+    except UnsafeSvg as exc:
+        ui.label(str(exc)).classes("text-caption text-negative").props(
+            'data-testid="chart-refused"')
+        return
+    ui.html(safe, sanitize=safe_or_empty).classes("w-full").props('data-testid="chart"')
 
 
 def _rows_table(index: list[Any], names: list[str], rows: list[list[Any]], testid: str) -> None:
