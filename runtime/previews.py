@@ -184,4 +184,43 @@ def detail(value: Any) -> dict[str, Any]:
         }
         sample = numeric.head(PLOT_POINTS)
         info["numeric"] = {str(c): [jsonable(float(v)) for v in sample[c]] for c in sample}
+    info["distribution"] = distributions(value.iloc[:, :MAX_COLUMNS])
     return info
+
+
+HIST_BINS = 20
+TOP_CATEGORIES = 20
+
+
+def distributions(frame: Any) -> dict[str, dict[str, Any]]:
+    """Each column's distribution over every row: a histogram, or counts of its top values.
+
+    A numeric (not boolean) column gives ``{"kind": "hist", "edges", "counts"}`` from
+    ``numpy.histogram``; any other column gives ``{"kind": "counts", "labels", "counts",
+    "other"}``, its most frequent values and how many rows hold the rest. Missing values
+    are left out and counted in ``missing``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        present = column.dropna()
+        missing = int(len(column) - len(present))
+        numeric = (pd.api.types.is_numeric_dtype(column)
+                   and not pd.api.types.is_bool_dtype(column))
+        if numeric:
+            values = present.to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            bins = max(1, min(HIST_BINS, len(np.unique(values))))
+            counts, edges = np.histogram(values, bins=bins)
+            out[str(name)] = {"kind": "hist", "edges": [float(e) for e in edges],
+                              "counts": [int(c) for c in counts], "missing": missing}
+        else:
+            top = present.astype(str).value_counts()
+            shown = top.head(TOP_CATEGORIES)
+            out[str(name)] = {"kind": "counts", "labels": [str(k) for k in shown.index],
+                              "counts": [int(c) for c in shown],
+                              "other": int(top.iloc[TOP_CATEGORIES:].sum()), "missing": missing}
+    return out
