@@ -162,6 +162,8 @@ class Inspector:
                         "text-caption")
                 ui.json_editor({"content": {"json": sample.get("params", {})}},
                                ).props("read-only").classes("w-full")
+                if sample.get("importance"):
+                    _importance(sample["importance"])
             elif kind == "errorrecord":
                 value = sample.get("value", {})
                 ui.label(f"{value.get('error')}: {value.get('message')}").classes(
@@ -253,6 +255,19 @@ def _distribution_options(spread: dict[str, Any]) -> dict[str, Any]:
             "yAxis": {"type": "value", "minInterval": 1}, "tooltip": {"trigger": "axis"},
             "grid": {"left": 36, "right": 8, "top": 28, "bottom": 40},
             "series": [{"type": "bar", "data": counts, "barCategoryGap": "2%"}]}
+
+
+def _importance(weights: dict[str, Any]) -> None:
+    """A model's feature importances or coefficients as horizontal bars, largest on top."""
+    features, values = list(weights["features"]), list(weights["values"])
+    ui.echart({
+        "title": {"text": weights["label"], "textStyle": {"fontSize": 11}},
+        "xAxis": {"type": "value"}, "tooltip": {"trigger": "axis"},
+        "yAxis": {"type": "category", "data": features[::-1], "axisLabel": {"fontSize": 9}},
+        "grid": {"left": 8, "right": 16, "top": 28, "bottom": 20, "containLabel": True},
+        "series": [{"type": "bar", "data": values[::-1]}]}, renderer="svg").classes(
+        "w-full").style(f"height: {60 + 18 * len(features)}px").props(
+        f'data-testid="model-importance" data-kind="{weights["kind"]}"')
 
 
 def _chart(svg: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from editor.svg_safe import UnsafeSvg, sanitize_svg
+from runtime.previews import detail, distributions, importance
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 LABEL = '[data-testid=edge][data-edge="{}"] [data-testid=edge-label]'
@@ -89,6 +90,15 @@ def test_charts_show_as_svg_in_the_debug_panel_and_the_inspector(
     expect(plot).to_have_attribute("data-column", "sepal length (cm)")
     bars = plot.locator("svg path[fill]:not([fill=none])")
     expect(bars.nth(5)).to_be_attached()  # a histogram has many bars
+    page.get_by_test_id("column-plot-select").click()
+    page.get_by_role("option", name="target", exact=True).click()
+    expect(plot).to_have_attribute("data-column", "target")
+
+    page.locator(LABEL.format("fit.model->predict.model")).click()
+    weights = inspector.get_by_test_id("model-importance")
+    expect(weights).to_have_attribute("data-kind", "coefficients")
+    expect(weights).to_contain_text("petal length (cm)")
+    expect(weights.locator("svg path[fill]:not([fill=none])").nth(3)).to_be_attached()
     assert page.js_errors == []
 
 
@@ -136,3 +146,47 @@ def test_the_sanitiser_keeps_drawing_and_drops_scripts_links_and_entities() -> N
         sanitize_svg("<html xmlns='http://www.w3.org/1999/xhtml'/>")
     with pytest.raises(UnsafeSvg, match="well-formed"):
         sanitize_svg("<svg")
+
+
+def test_distributions_are_numpy_histograms_and_pandas_value_counts() -> None:
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": [0.5, 1.0, 1.0, np.nan, 7.25, 3.0],
+                          "c": ["a", "b", "a", None, "a", "b"],
+                          "flag": [True, False, True, True, False, True]})
+    spread = detail(frame)["distribution"]
+    counts, edges = np.histogram(frame["x"].dropna(), bins=4)  # four distinct values
+    assert spread["x"] == {"kind": "hist", "edges": list(edges), "counts": list(counts),
+                           "missing": 1}
+    assert spread["c"] == {"kind": "counts", "labels": ["a", "b"], "counts": [3, 2],
+                           "other": 0, "missing": 1}
+    assert spread["flag"]["kind"] == "counts"
+    assert spread["flag"]["labels"] == ["True", "False"]
+    many = distributions(pd.DataFrame({"k": [str(i) for i in range(25)] + ["0"]}))["k"]
+    assert many["labels"][0] == "0" and many["counts"][0] == 2  # noqa: PLR2004
+    assert len(many["labels"]) == 20 and many["other"] == 5  # noqa: PLR2004
+
+
+def test_importance_reads_feature_importances_and_coefficients() -> None:
+    import numpy as np
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    shown = importance(forest)
+    assert shown is not None and shown["kind"] == "importances"
+    order = np.argsort(-forest.feature_importances_, kind="stable")
+    assert shown["features"] == [x.columns[i] for i in order]
+    assert shown["values"] == [float(forest.feature_importances_[i]) for i in order]
+    line = make_pipeline(StandardScaler(), LinearRegression()).fit(x, y)
+    shown = importance(line)
+    coef = line[-1].coef_
+    assert shown is not None and shown["label"] == "coefficient"
+    assert dict(zip(shown["features"], shown["values"], strict=True)) == dict(
+        zip(x.columns, map(float, coef), strict=True))
+    assert importance(StandardScaler().fit(x)) is None
