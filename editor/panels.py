@@ -9,9 +9,10 @@ from typing import Any
 
 from nicegui import ui
 
-from editor.svg_safe import UnsafeSvg, safe_or_empty, sanitize_svg
+from editor.chart_views import distribution_options, importance_bars, show_chart
 
 DEBUG_HISTORY = 100
+DEBUG_CHARTS = 5  # the newest charts are drawn; older ones keep their one-line summary
 
 
 class DebugPanel:
@@ -68,6 +69,7 @@ class DebugPanel:
         self.list.clear()
         self.note.set_text(f"{self.dropped} message(s) skipped at high rates"
                            if self.dropped else "")
+        charts = 0
         with self.list:
             for entry in self.entries:
                 stamp = time.strftime("%H:%M:%S", time.localtime(entry["t"]))
@@ -84,8 +86,9 @@ class DebugPanel:
                     ui.label(entry["text"]).classes(
                         "text-caption font-mono" + (" text-negative" if error else "")).style(
                         "white-space: pre-wrap; word-break: break-word")
-                if isinstance(entry.get("svg"), str):
-                    _chart(entry["svg"])
+                if isinstance(entry.get("svg"), str) and charts < DEBUG_CHARTS:
+                    charts += 1
+                    show_chart(entry["svg"])
                 row.on("click", lambda _e, n=entry["node"]: self.on_reveal(n))
 
 
@@ -163,7 +166,7 @@ class Inspector:
                 ui.json_editor({"content": {"json": sample.get("params", {})}},
                                ).props("read-only").classes("w-full")
                 if sample.get("importance"):
-                    _importance(sample["importance"])
+                    importance_bars(sample["importance"])
             elif kind == "errorrecord":
                 value = sample.get("value", {})
                 ui.label(f"{value.get('error')}: {value.get('message')}").classes(
@@ -172,7 +175,7 @@ class Inspector:
                          f"messages {value.get('inputs')}").classes("text-caption")
             elif kind == "chart":
                 ui.label(str(sample.get("summary", ""))).classes("text-caption")
-                _chart(str(sample.get("svg", "")))
+                show_chart(str(sample.get("svg", "")))
             elif kind in ("dict", "list", "tuple"):
                 ui.json_editor({"content": {"json": sample.get("value")}}).props(
                     "read-only").classes("w-full")
@@ -224,61 +227,15 @@ class Inspector:
             names = list(spread)
 
             def plot(column: str) -> None:
-                chart.options.update(_distribution_options(spread[column]))
+                chart.options.update(distribution_options(spread[column]))
                 chart.props(f'data-column="{column}"')
                 chart.update()
 
             ui.select(names, value=names[0], label="distribution of column",
                       on_change=lambda e: plot(e.value)).classes("w-full").props(
                 'data-testid="column-plot-select"')
-            chart = ui.echart(_distribution_options(spread[names[0]]), renderer="svg").classes(
+            chart = ui.echart(distribution_options(spread[names[0]]), renderer="svg").classes(
                 "w-full h-48").props(f'data-testid="column-plot" data-column="{names[0]}"')
-
-
-def _distribution_options(spread: dict[str, Any]) -> dict[str, Any]:
-    """ECharts options for one column's distribution: a histogram, or bars of value counts."""
-    counts = list(spread["counts"])
-    if spread["kind"] == "hist":
-        edges = spread["edges"]
-        labels = [f"{a:.4g}–{b:.4g}" for a, b in zip(edges, edges[1:], strict=False)]
-        title = "histogram"
-    else:
-        labels = list(spread["labels"])
-        title = "value counts"
-        if spread.get("other"):
-            labels.append("(other)")
-            counts.append(spread["other"])
-    if spread.get("missing"):
-        title += f" · {spread['missing']} missing"
-    return {"title": {"text": title, "textStyle": {"fontSize": 11}},
-            "xAxis": {"type": "category", "data": labels, "axisLabel": {"fontSize": 9}},
-            "yAxis": {"type": "value", "minInterval": 1}, "tooltip": {"trigger": "axis"},
-            "grid": {"left": 36, "right": 8, "top": 28, "bottom": 40},
-            "series": [{"type": "bar", "data": counts, "barCategoryGap": "2%"}]}
-
-
-def _importance(weights: dict[str, Any]) -> None:
-    """A model's feature importances or coefficients as horizontal bars, largest on top."""
-    features, values = list(weights["features"]), list(weights["values"])
-    ui.echart({
-        "title": {"text": weights["label"], "textStyle": {"fontSize": 11}},
-        "xAxis": {"type": "value"}, "tooltip": {"trigger": "axis"},
-        "yAxis": {"type": "category", "data": features[::-1], "axisLabel": {"fontSize": 9}},
-        "grid": {"left": 8, "right": 16, "top": 28, "bottom": 20, "containLabel": True},
-        "series": [{"type": "bar", "data": values[::-1]}]}, renderer="svg").classes(
-        "w-full").style(f"height: {60 + 18 * len(features)}px").props(
-        f'data-testid="model-importance" data-kind="{weights["kind"]}"')
-
-
-def _chart(svg: str) -> None:
-    """A chart's SVG, sanitised (no scripts, handlers or outside links), or a note why not."""
-    try:
-        safe = sanitize_svg(svg)
-    except UnsafeSvg as exc:
-        ui.label(str(exc)).classes("text-caption text-negative").props(
-            'data-testid="chart-refused"')
-        return
-    ui.html(safe, sanitize=safe_or_empty).classes("w-full").props('data-testid="chart"')
 
 
 def _rows_table(index: list[Any], names: list[str], rows: list[list[Any]], testid: str) -> None:
