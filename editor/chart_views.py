@@ -24,7 +24,7 @@ def distribution_options(spread: dict[str, Any]) -> dict[str, Any]:
             counts.append(spread["other"])
     if spread.get("missing"):
         title += f" · {spread['missing']} missing"
-    return {"title": {"text": title, "textStyle": {"fontSize": 11}},
+    return {"animation": False, "title": {"text": title, "textStyle": {"fontSize": 11}},
             "xAxis": {"type": "category", "data": labels, "axisLabel": {"fontSize": 9}},
             "yAxis": {"type": "value", "minInterval": 1}, "tooltip": {"trigger": "axis"},
             "grid": {"left": 36, "right": 8, "top": 28, "bottom": 40},
