@@ -9,7 +9,10 @@ from typing import Any
 
 from nicegui import ui
 
+from editor.chart_views import distribution_options, importance_bars, show_chart
+
 DEBUG_HISTORY = 100
+DEBUG_CHARTS = 5  # the newest charts are drawn; older ones keep their one-line summary
 
 
 class DebugPanel:
@@ -66,6 +69,7 @@ class DebugPanel:
         self.list.clear()
         self.note.set_text(f"{self.dropped} message(s) skipped at high rates"
                            if self.dropped else "")
+        charts = 0
         with self.list:
             for entry in self.entries:
                 stamp = time.strftime("%H:%M:%S", time.localtime(entry["t"]))
@@ -82,6 +86,9 @@ class DebugPanel:
                     ui.label(entry["text"]).classes(
                         "text-caption font-mono" + (" text-negative" if error else "")).style(
                         "white-space: pre-wrap; word-break: break-word")
+                if isinstance(entry.get("svg"), str) and charts < DEBUG_CHARTS:
+                    charts += 1
+                    show_chart(entry["svg"])
                 row.on("click", lambda _e, n=entry["node"]: self.on_reveal(n))
 
 
@@ -158,12 +165,17 @@ class Inspector:
                         "text-caption")
                 ui.json_editor({"content": {"json": sample.get("params", {})}},
                                ).props("read-only").classes("w-full")
+                if sample.get("importance"):
+                    importance_bars(sample["importance"])
             elif kind == "errorrecord":
                 value = sample.get("value", {})
                 ui.label(f"{value.get('error')}: {value.get('message')}").classes(
                     "text-negative").props('data-testid="error-record"')
                 ui.label(f"node {value.get('node')} ({value.get('component')}), input "
                          f"messages {value.get('inputs')}").classes("text-caption")
+            elif kind == "chart":
+                ui.label(str(sample.get("summary", ""))).classes("text-caption")
+                show_chart(str(sample.get("svg", "")))
             elif kind in ("dict", "list", "tuple"):
                 ui.json_editor({"content": {"json": sample.get("value")}}).props(
                     "read-only").classes("w-full")
@@ -210,20 +222,20 @@ class Inspector:
                       for i, v in enumerate(r)} for r in stats["rows"]]
             ui.table(columns=scol, rows=srows, row_key="s0").props("dense flat bordered").classes(
                 "w-full")
-        numeric = sample.get("numeric") or {}
-        if numeric:
-            names = list(numeric)
+        spread = sample.get("distribution") or {}
+        if spread:
+            names = list(spread)
 
             def plot(column: str) -> None:
-                chart.options["series"][0]["data"] = numeric[column]
+                chart.options.update(distribution_options(spread[column]))
+                chart.props(f'data-column="{column}"')
                 chart.update()
 
-            ui.select(names, value=names[0], label="plot column",
-                      on_change=lambda e: plot(e.value)).classes("w-full")
-            chart = ui.echart({"xAxis": {"type": "category"}, "yAxis": {"type": "value"},
-                               "tooltip": {"trigger": "axis"},
-                               "series": [{"type": "line", "data": numeric[names[0]],
-                                           "showSymbol": False}]}).classes("w-full h-48")
+            ui.select(names, value=names[0], label="distribution of column",
+                      on_change=lambda e: plot(e.value)).classes("w-full").props(
+                'data-testid="column-plot-select"')
+            chart = ui.echart(distribution_options(spread[names[0]]), renderer="svg").classes(
+                "w-full h-48").props(f'data-testid="column-plot" data-column="{names[0]}"')
 
 
 def _rows_table(index: list[Any], names: list[str], rows: list[list[Any]], testid: str) -> None:

@@ -120,8 +120,11 @@ def _worker_main(conn: Connection) -> None:
                 text = json.dumps(info["value"])
             else:
                 text = str(info.get("value", info["summary"]))
-            entries.append({"node": node, "id": batch.ids[i], "kind": info["kind"],
-                            "text": text[:DEBUG_TEXT], "t": time.time()})
+            entry = {"node": node, "id": batch.ids[i], "kind": info["kind"],
+                     "text": text[:DEBUG_TEXT], "t": time.time()}
+            if info["kind"] == "chart":
+                entry["svg"] = info["svg"]
+            entries.append(entry)
         window[1] += len(entries)
         send("debug", entries)
         if len(batch) > room:

@@ -167,6 +167,11 @@ def detail(value: Any) -> dict[str, Any]:
     plot); everything else is its preview.
     """
     info = preview(value)
+    if info["kind"] == "model":
+        weights = importance(value)
+        if weights is not None:
+            info["importance"] = weights
+        return info
     if info["kind"] != "dataframe":
         return info
     head = value.head(DETAIL_ROWS).iloc[:, :MAX_COLUMNS]
@@ -184,4 +189,84 @@ def detail(value: Any) -> dict[str, Any]:
         }
         sample = numeric.head(PLOT_POINTS)
         info["numeric"] = {str(c): [jsonable(float(v)) for v in sample[c]] for c in sample}
+    info["distribution"] = distributions(value.iloc[:, :MAX_COLUMNS])
     return info
+
+
+HIST_BINS = 20
+TOP_CATEGORIES = 20
+
+
+def distributions(frame: Any) -> dict[str, dict[str, Any]]:
+    """Each column's distribution over every row: a histogram, or counts of its top values.
+
+    A numeric (not boolean) column gives ``{"kind": "hist", "edges", "counts"}`` from
+    ``numpy.histogram``; any other column gives ``{"kind": "counts", "labels", "counts",
+    "other"}``, its most frequent values and how many rows hold the rest. Missing values
+    are left out and counted in ``missing``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        present = column.dropna()
+        missing = int(len(column) - len(present))
+        numeric = (pd.api.types.is_numeric_dtype(column)
+                   and not pd.api.types.is_bool_dtype(column))
+        if numeric:
+            values = present.to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            bins = max(1, min(HIST_BINS, len(np.unique(values))))
+            counts, edges = np.histogram(values, bins=bins)
+            out[str(name)] = {"kind": "hist", "edges": [float(e) for e in edges],
+                              "counts": [int(c) for c in counts], "missing": missing}
+        else:
+            top = present.astype(str).value_counts()
+            shown = top.head(TOP_CATEGORIES)
+            out[str(name)] = {"kind": "counts", "labels": [str(k) for k in shown.index],
+                              "counts": [int(c) for c in shown],
+                              "other": int(top.iloc[TOP_CATEGORIES:].sum()), "missing": missing}
+    return out
+
+
+TOP_FEATURES = 30
+
+
+def importance(model: Any) -> dict[str, Any] | None:
+    """A fitted model's feature importances or coefficients, by feature, largest first.
+
+    Reads ``feature_importances_``, else ``coef_`` (of a pipeline's last step, named by the
+    steps before it when they can name their output). Coefficients of several classes or
+    targets are shown as their mean absolute value. None when the model has neither, or
+    the names and weights do not match.
+    """
+    import numpy as np
+
+    final, names = model, getattr(model, "feature_names_in_", None)
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        final = steps[-1][1]
+        try:
+            names = model[:-1].get_feature_names_out()
+        except Exception:  # noqa: BLE001 - a step that cannot name its output: use the last's
+            names = getattr(final, "feature_names_in_", None)
+    weights = getattr(final, "feature_importances_", None)
+    kind, what = "importances", "feature importance"
+    if weights is None:
+        coef = getattr(final, "coef_", None)
+        if coef is None:
+            return None
+        weights = np.asarray(coef, dtype=float)
+        kind, what = "coefficients", "coefficient"
+        if weights.ndim == 2 and weights.shape[0] > 1:  # noqa: PLR2004 - classes × features
+            weights, what = np.abs(weights).mean(axis=0), "mean |coefficient| over classes"
+    weights = np.asarray(weights, dtype=float).ravel()
+    if names is None:
+        names = [f"x{i}" for i in range(len(weights))]
+    if len(names) != len(weights):
+        return None
+    order = np.argsort(-np.abs(weights), kind="stable")[:TOP_FEATURES]
+    return {"kind": kind, "label": what, "features": [str(names[i]) for i in order],
+            "values": [jsonable(float(weights[i])) for i in order]}
