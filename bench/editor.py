@@ -293,11 +293,12 @@ LABELS = """(() => {
     const t = performance.timeOrigin + performance.now();
     for (const el of document.querySelectorAll('[data-testid=edge-label]')) {
       const edge = el.closest('[data-testid=edge]').dataset.edge;
-      const text = el.textContent;
+      const text = el.dataset.full || el.textContent;  // the shown text may be shortened
       if (text && last[edge] !== text) { last[edge] = text; rec.push([t, edge, text]); }
     }
   }).observe(document.querySelector('[data-testid=canvas]'),
-             {childList: true, subtree: true, characterData: true});
+             {childList: true, subtree: true, characterData: true, attributes: true,
+              attributeFilter: ['data-full']});
 })()"""
 
 CLICK_WATCH = """(id) => {
