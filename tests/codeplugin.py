@@ -1,7 +1,8 @@
-"""A plugin family whose components run Python text from their params, as code nodes do.
+"""Plugins installed for tests: ``write_dist`` lays a distribution out as site-packages does.
 
-Installed into a folder laid out like site-packages, so that CLI and editor processes
-started with ``plugin_env(site)`` discover it through the entry-point group.
+It also holds a plugin family whose components run Python text from their params, as code
+nodes do. CLI and editor processes started with ``plugin_env(site)`` discover what is
+installed in ``site`` through the entry-point group.
 """
 
 from __future__ import annotations
@@ -39,15 +40,23 @@ SOURCE = '''
 '''
 
 
-def install(site: Path) -> Path:
-    """Write the plugin distribution into ``site``; returns ``site``."""
-    info = site / "ew_code_plugin-0.1.dist-info"
+def write_dist(site: Path, dist: str, entry_points: dict[str, str],
+               modules: dict[str, str]) -> None:
+    """Install a distribution ``dist`` into ``site``: its components and module sources."""
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-code-plugin\nVersion: 0.1\n",
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n",
                                    encoding="utf-8")
-    (info / "entry_points.txt").write_text("[edgewise.components]\ncodetest = ew_code_plugin\n",
-                                          encoding="utf-8")
-    (site / "ew_code_plugin.py").write_text(textwrap.dedent(SOURCE), encoding="utf-8")
+    lines = ["[edgewise.components]"] + [f"{k} = {v}" for k, v in entry_points.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, source in modules.items():
+        (site / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+
+
+def install(site: Path) -> Path:
+    """Write the code-running plugin distribution into ``site``; returns ``site``."""
+    write_dist(site, "ew-code-plugin", {"codetest": "ew_code_plugin"},
+               {"ew_code_plugin": SOURCE})
     return site
 
 

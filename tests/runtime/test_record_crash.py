@@ -14,7 +14,6 @@ import resource
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from codeplugin import write_dist
 
 from runtime.cli import main
 from runtime.record import RunStore, list_runs, runs_root
@@ -87,13 +87,7 @@ def expected_frame(step: int) -> pd.DataFrame:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the gate plugin, installed through the components entry point."""
     site = tmp_path_factory.mktemp("site")
-    info = site / "ew_gate_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ew-gate-plugin\nVersion: 0.1\n",
-                                   encoding="utf-8")
-    (info / "entry_points.txt").write_text("[edgewise.components]\ngate = ew_gate_plugin\n",
-                                           encoding="utf-8")
-    (site / "ew_gate_plugin.py").write_text(textwrap.dedent(GATE_PLUGIN), encoding="utf-8")
+    write_dist(site, "ew-gate-plugin", {"gate": "ew_gate_plugin"}, {"ew_gate_plugin": GATE_PLUGIN})
     return site
 
 

@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from codeplugin import write_dist
 from pydantic import BaseModel, ConfigDict, Field
 
 import runtime
@@ -343,18 +343,6 @@ def test_default_registry_holds_every_core_component() -> None:
 # --- plugins through the edgewise.components entry-point group ---------------------------
 
 PLUGIN_MODULES = ("ew_good_plugin", "ew_single_plugin", "ew_broken_plugin", "ew_clash_plugin")
-
-
-def write_dist(site: Path, dist: str, entry_points: dict[str, str],
-               modules: dict[str, str]) -> None:
-    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n",
-                                   encoding="utf-8")
-    lines = ["[edgewise.components]"] + [f"{k} = {v}" for k, v in entry_points.items()]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for name, source in modules.items():
-        (site / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
 
 
 GOOD_PLUGIN = '''
