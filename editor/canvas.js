@@ -4,13 +4,25 @@
 const NODE_W = 176;
 const HEAD_H = 30;
 const ROW_H = 20;
+const FACE_H = 13; // a node's key param, a second line in its head
+const STATUS_H = 14; // a node's one-line run status, under its ports
+const FACE_CHARS = 28, STATUS_CHARS = 30;
+
+// A node's head: its title, and its key param (the face) when it has one.
+function headHeight(node) {
+  return node.face ? HEAD_H + FACE_H : HEAD_H;
+}
 
 function nodeHeight(node) {
-  return HEAD_H + Math.max(node.inputs.length, node.outputs.length, 1) * ROW_H + 8;
+  return headHeight(node) + Math.max(node.inputs.length, node.outputs.length, 1) * ROW_H + 8 + STATUS_H;
 }
 
 function portY(node, index) {
-  return node.y + HEAD_H + ROW_H * index + ROW_H / 2;
+  return node.y + headHeight(node) + ROW_H * index + ROW_H / 2;
+}
+
+function clip(text, chars) {
+  return text.length > chars ? text.slice(0, chars - 1) + "…" : text;
 }
 
 function portPos(node, port, direction) {
@@ -31,14 +43,15 @@ function esc(text) {
 function portsMarkup(node) {
   const rows = [];
   const id = esc(node.id);
+  const head = headHeight(node);
   node.inputs.forEach((p, i) => {
-    const y = HEAD_H + ROW_H * i + ROW_H / 2;
+    const y = head + ROW_H * i + ROW_H / 2;
     const cls = p.mode === "latest" ? "ew-port latest" : "ew-port";
     rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="in" class="${cls}" cx="0" cy="${y}" r="6"></circle>`,
       `<text class="ew-port-label" x="10" y="${y + 4}">${esc(p.name)}</text>`);
   });
   node.outputs.forEach((p, i) => {
-    const y = HEAD_H + ROW_H * i + ROW_H / 2;
+    const y = head + ROW_H * i + ROW_H / 2;
     const cls = p.name === "error" ? "ew-port error" : "ew-port";
     rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="out" class="${cls}" cx="${NODE_W}" cy="${y}" r="6"></circle>`,
       `<text class="ew-port-label" x="${NODE_W - 10}" text-anchor="end" y="${y + 4}">${esc(p.name)}</text>`);
@@ -131,6 +144,9 @@ const EwNode = {
       <title>{{ tooltip }}</title>
       <rect class="ew-body" :width="W" :height="height" rx="6"></rect>
       <text class="ew-title" x="10" y="19">{{ caption }}</text>
+      <text v-if="node.face" data-testid="node-face" :data-full="node.face" class="ew-face" x="10" y="34">{{ faceCaption }}</text>
+      <text v-if="status.text" data-testid="node-status-text" :data-full="status.text"
+            :class="['ew-status-text', 'ew-status-' + status.state]" x="10" :y="height - 6">{{ statusCaption }}</text>
       <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
         <circle r="6" :class="'ew-state-' + status.state"></circle>
         <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
@@ -161,7 +177,8 @@ const EwNode = {
     tooltip() {
       // One tooltip per node, naming its state and its ports' types, instead of one per port.
       const ports = (list, arrow) => list.map((p) => `${arrow} ${p.name}: ${p.type}${p.mode === "latest" ? " (latest)" : ""}`);
-      const lines = [this.node.title, `state: ${this.status.state}${this.status.errors ? ` (${this.status.errors} errors)` : ""}`,
+      const lines = [this.node.title, ...(this.node.face ? [this.node.face] : []),
+        `state: ${this.status.state}${this.status.text ? ` (${this.status.text})` : this.status.errors ? ` (${this.status.errors} errors)` : ""}`,
         ...ports(this.node.inputs, "in "), ...ports(this.node.outputs, "out")];
       if (this.node.doc) lines.push("", this.node.doc);
       return lines.join("\n");
@@ -169,6 +186,12 @@ const EwNode = {
     caption() {
       const text = this.node.label || this.node.id;
       return text.length > 20 ? text.slice(0, 19) + "…" : text;
+    },
+    faceCaption() {
+      return clip(this.node.face, FACE_CHARS);
+    },
+    statusCaption() {
+      return clip(this.status.text, STATUS_CHARS);
     },
   },
 };

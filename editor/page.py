@@ -15,6 +15,8 @@ from editor.document import FlowDocument
 from editor.file_actions import FileActions
 from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
+from editor.node_face import face_text
+from editor.node_status import RunFacts
 from editor.panels import DebugPanel, Inspector
 from editor.params_form import ParamsForm, RawParamsForm
 from editor.run_actions import RunActions
@@ -99,7 +101,8 @@ def _own_ports(doc: FlowDocument, node: dict[str, Any],
 def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     """The graph as the canvas draws it: nodes (ports from the catalogue), and edges.
 
-    A node whose ports depend on its params carries its own ports.
+    A node whose ports depend on its params carries its own ports; a node with a key param
+    carries it as its ``face`` (see editor/node_face.py).
     """
     places = _layout(doc)
     nodes = []
@@ -121,6 +124,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
             }
         nodes.append({"id": node_id, "component": str(node.get("component")),
                       "label": node.get("label") or "", "x": x, "y": y,
+                      "face": face_text(str(node.get("component")), node.get("params", {})),
                       "unknown": spec is None, **extra})
     edges = [{"id": f"{e.get('source')}->{e.get('target')}", "source": str(e.get("source")),
               "target": str(e.get("target"))} for e in doc.edges]
@@ -147,6 +151,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.form: ParamsForm | RawParamsForm | None = None
         self.inspected: str | None = None
         self.node_errors = NodeErrors()
+        self.facts = RunFacts({})
         self.node_error_box: ui.column | None = None
         self.past: runtime.RunStore | None = None
         self.closed = False
@@ -241,6 +246,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         'data-testid="problems"')
                 with ui.tab_panel(debug_tab):
                     self.debug = DebugPanel(self.reveal)
+                    self.debug.attach(debug_tab, self.debug_in_view)
                 with ui.tab_panel(runs_tab):
                     self.runs = RunsPanel(
                         self.workspace.root, self.name, self.show_past,
@@ -436,9 +442,12 @@ class EditorPage(TrustActions, FileActions, RunActions):
 
     def set_params(self, node_id: str, params: dict[str, Any]) -> None:
         """A param was edited; a node whose ports follow its params is drawn again."""
+        before = self.doc.node(node_id)
+        face = face_text(str(before.get("component")), before.get("params")) if before else ""
         self.doc.set_params(node_id, params)
         node = self.doc.node(node_id)
-        if node is not None and self.doc.dynamic(node):
+        if node is not None and (self.doc.dynamic(node) or face != face_text(
+                str(node.get("component")), node.get("params"))):  # its face changed
             self.redraw()
         else:
             self.changed()

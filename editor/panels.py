@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import ui
 
 from editor.chart_views import distribution_options, importance_bars, show_chart
+from editor.metric_cards import ResultCards
 
 DEBUG_HISTORY = 100
 DEBUG_CHARTS = 5  # the newest charts are drawn; older ones keep their one-line summary
@@ -18,7 +19,9 @@ DEBUG_CHARTS = 5  # the newest charts are drawn; older ones keep their one-line 
 class DebugPanel:
     """What debug nodes received and what nodes failed with, newest first, bounded.
 
-    An entry of kind ``error`` is a node's error (wired or not), shown in red.
+    An entry of kind ``error`` is a node's error (wired or not), shown in red. The last run's
+    metrics lead the panel as cards; the Debug tab's badge counts the entries that came while
+    the panel was not in view.
     """
 
     def __init__(self, on_reveal: Callable[[str], None]) -> None:
@@ -26,8 +29,13 @@ class DebugPanel:
         self.entries: deque[dict[str, Any]] = deque(maxlen=DEBUG_HISTORY)
         self.paused = False
         self.dropped = 0
+        self.unseen = 0
+        self.received = 0  # entries taken since the last ``start_run``
+        self.in_view: Callable[[], bool] = lambda: True
+        self.badge: ui.badge | None = None
         self._dirty = False
         with ui.column().classes("w-full gap-1").props('data-testid="debug-panel"'):
+            self.cards = ResultCards()
             with ui.row().classes("items-center gap-2"):
                 self.pause_button = ui.button("Pause", icon="pause", on_click=self.toggle).props(
                     'flat dense data-testid="debug-pause"')
@@ -41,7 +49,39 @@ class DebugPanel:
         if self.paused:
             return
         self.entries.extendleft(entries)
+        self.received += len(entries)
+        if not self.in_view():
+            self.unseen += len(entries)
         self._dirty = True
+
+    def attach(self, tab: ui.tab, in_view: Callable[[], bool]) -> None:
+        """Put the count of unseen entries on the Debug tab.
+
+        Args:
+            tab: the Debug tab.
+            in_view: whether the panel is in view now (its tab chosen, the footer open).
+        """
+        self.in_view = in_view
+        with tab:
+            self.badge = ui.badge(color="negative").props(
+                'floating data-testid="debug-badge"')
+        self.badge.set_visibility(False)
+
+    def start_run(self) -> None:
+        """A run starts: count its entries afresh."""
+        self.received = 0
+        self.cards.clear()
+
+    def _show_unseen(self) -> None:
+        """Clear the badge while the panel is in view, else show how many entries it missed."""
+        if self.badge is None:
+            return
+        if self.unseen and self.in_view():
+            self.unseen = 0
+        text = str(self.unseen) if self.unseen < 1000 else "999+"
+        if self.badge.visible != bool(self.unseen) or self.badge.text != text:
+            self.badge.set_text(text)
+            self.badge.set_visibility(bool(self.unseen))
 
     def add_dropped(self, count: int) -> None:
         """Count entries the worker did not send, to keep the browser responsive."""
@@ -58,11 +98,13 @@ class DebugPanel:
         """Forget every entry."""
         self.entries.clear()
         self.dropped = 0
+        self.unseen = 0
         self._dirty = True
         self.render()
 
     def render(self) -> None:
-        """Redraw the list if anything changed since the last time."""
+        """Redraw the list if anything changed since the last time; update the badge."""
+        self._show_unseen()
         if not self._dirty:
             return
         self._dirty = False

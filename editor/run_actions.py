@@ -16,6 +16,7 @@ from editor.document import FlowDocument
 from editor.kept_values import reader
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
+from editor.results_actions import ResultActions
 from editor.runs_panel import RunsPanel
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
@@ -27,7 +28,7 @@ def stopped(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             for n, s in states.items()}
 
 
-class RunActions:
+class RunActions(ResultActions):
     """Mixed into EditorPage: running the flow, its live data, and kept runs."""
 
     workspace: Workspace
@@ -119,6 +120,8 @@ class RunActions:
         self.shown_states.clear()
         self.node_errors.clear()
         self.show_node_error()
+        self.new_facts()
+        self.debug.start_run()
         self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
@@ -160,9 +163,9 @@ class RunActions:
                 self.debug.add_dropped(message[1])
             elif kind == "ended":
                 summary = message[1]
-                self.pending_states.update(stopped(summary["states"])
-                                           if summary["status"] == "stopped" else
-                                           summary["states"])
+                self.pending_states.update(self.facts.take_states(
+                    stopped(summary["states"]) if summary["status"] == "stopped" else
+                    summary["states"]))
                 failed = [n for n, s in summary["states"].items()
                           if s.get("state") == "failed" or s.get("errors")]
                 ui.notify(f"run {summary['status']} in {summary['seconds']:.2f} s; kept as "
@@ -171,13 +174,15 @@ class RunActions:
                           type="positive" if summary["status"] == "ok" else "warning",
                           multi_line=bool(failed))
                 self.runs.refresh()
+                self.show_results(summary.get("run"))
                 self._run_finished()
             elif kind == "invalid":
                 ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
                           type="negative", multi_line=True)
                 self._run_finished()
             elif kind == "crashed" and self.stopping:  # it did not stop in time: ended
-                self.pending_states.update(stopped({**self.shown_states, **self.pending_states}))
+                self.pending_states.update(self.facts.take_states(
+                    stopped({**self.shown_states, **self.pending_states})))
                 ui.notify("run stopped; its worker process was ended", type="warning")
                 self._run_finished()
             elif kind == "crashed":
@@ -204,8 +209,7 @@ class RunActions:
         for edge, info in snap["edges"].items():
             self.pending_labels[edge] = edge_label(info["count"], info.get("rows"),
                                                    info.get("preview"))
-        for node, info in snap["nodes"].items():
-            self.pending_states[node] = {"state": info["state"], "errors": info["errors"]}
+        self.pending_states.update(self.facts.take(snap))  # states, with status texts
 
     def _run_finished(self) -> None:
         self.run_button.enable()
@@ -235,7 +239,7 @@ class RunActions:
         except LookupError as exc:  # a damaged run: say what is wrong, show nothing
             ui.notify(str(exc), type="negative", multi_line=True)
             return
-        labels = {}
+        labels, carried = {}, {}
         for edge in self.doc.edges:
             edge_id = f"{edge.get('source')}->{edge.get('target')}"
             info = summary.get(str(edge.get("source")))
@@ -244,11 +248,13 @@ class RunActions:
             last = store.message(info["last"]) if info["last"] is not None else None
             labels[edge_id] = edge_label(info["count"], info["rows"],
                                          last.preview if last else None)
+            carried[edge_id] = {**info, "preview": last.preview if last else None}
         self.canvas.set_labels(labels)
         states = {n: {"state": s["state"], "errors": s["errors"]}
                   for n, s in manifest.get("nodes", {}).items()}
-        self.canvas.set_states(stopped(states) if manifest.get("status") == "stopped"
-                               else states)
+        self.canvas.set_states(self.new_facts().take(
+            {"edges": carried, "nodes": stopped(states) if manifest.get("status") == "stopped"
+             else states}))
         for node, state in states.items():  # a kept error record's preview holds the record
             info = summary.get(f"{node}.error")
             last = store.message(info["last"]) if info and info["last"] is not None else None
