@@ -76,6 +76,14 @@ def _function(params: dict[str, Any]) -> str:
     return (named or lines or [""])[0].removesuffix(":")
 
 
+def _split(params: dict[str, Any]) -> str:
+    """The share held out: ``test 25%, stratified``."""
+    size = params.get("test_size", 0.25)
+    if not isinstance(size, int | float) or isinstance(size, bool):
+        return ""
+    return f"test {size * 100:g}%" + (", stratified" if params.get("stratify") is True else "")
+
+
 def _plot(params: dict[str, Any]) -> str:
     kind, y = _text(params.get("kind") or "line"), _text(params.get("y"))
     return f"{kind}: {y}" if y else kind
@@ -87,8 +95,7 @@ FACES: dict[str, Rule] = {
     "ml.cross_validate": estimator,
     "ml.search": estimator,
     "ml.evaluate": _evaluate,
-    "ml.split": _param("target"),
-    "ml.score": _param("target"),
+    "ml.split": _split,
     "csv.read": _path(),
     "csv.write": _path(),
     "parquet.read": _path(),
@@ -108,8 +115,6 @@ FACES: dict[str, Rule] = {
     "frame.rename": _keys("columns"),
     "frame.route": _keys("routes"),
     "chart.plot": _plot,
-    "chart.confusion_matrix": _param("target"),
-    "chart.roc": _param("target"),
     "python.function": _function,
     "stream.range": _param("count"),
     "stream.chunks": _param("rows"),

@@ -47,12 +47,12 @@ class ResultActions:
         """Whether the Debug panel is in view: its tab chosen and the footer open."""
         return self.layout.footer_open and tab_name(self.bottom_tabs.value) == DEBUG_TAB
 
-    def show_results(self, run_id: str | None) -> None:
-        """A run ended: its metrics as cards, and the Debug tab if it has anything to show.
+    def show_results(self, run_id: str | None, reveal: bool = True) -> None:
+        """A run ended (or a kept run is shown): its metrics as cards, and the Debug tab.
 
-        The cards compare with the kept run of this flow just before ``run_id``. The Debug
-        tab is shown (and the footer opened) unless the user is reading the Runs tab; its
-        badge then counts what came.
+        The cards compare with the kept run of this flow just before ``run_id``. With
+        ``reveal``, the Debug tab is shown (and the footer opened) if the run has anything to
+        show, unless the user is reading the Runs tab; its badge then counts what came.
         """
         ports = metric_ports(self.doc.nodes, self.registry)
         records = self.facts.records(ports)
@@ -65,7 +65,7 @@ class ResultActions:
             previous = kept_records(before, ports) if before is not None else None
         titles = {str(n.get("id")): str(n.get("label") or n.get("id")) for n in self.doc.nodes}
         self.debug.cards.show(records, previous, titles)
-        if not (records or self.debug.received):
+        if not reveal or not (records or self.debug.received):
             return
         if self.layout.footer_open and tab_name(self.bottom_tabs.value) == RUNS_TAB:
             return

@@ -174,6 +174,9 @@ class RunActions(ResultActions):
                           type="positive" if summary["status"] == "ok" else "warning",
                           multi_line=bool(failed))
                 self.runs.refresh()
+                if debug:  # this run's last entries count before its results are shown
+                    self.debug.add(debug)
+                    debug = []
                 self.show_results(summary.get("run"))
                 self._run_finished()
             elif kind == "invalid":
@@ -231,6 +234,7 @@ class RunActions(ResultActions):
         self.canvas.mark_changes({})
         self.node_errors.clear()
         self.show_node_error()
+        self.debug.cards.clear()
         if store is None:
             return
         try:
@@ -255,6 +259,7 @@ class RunActions(ResultActions):
         self.canvas.set_states(self.new_facts().take(
             {"edges": carried, "nodes": stopped(states) if manifest.get("status") == "stopped"
              else states}))
+        self.show_results(store.id, reveal=False)  # its metrics, against the run before it
         for node, state in states.items():  # a kept error record's preview holds the record
             info = summary.get(f"{node}.error")
             last = store.message(info["last"]) if info and info["last"] is not None else None

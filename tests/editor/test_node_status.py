@@ -131,6 +131,8 @@ def test_ports_are_named_in_the_components_order() -> None:
     ("python.function", {"code": "import math\n\ndef double(data):\n    return data"},
      "def double(data)"),
     ("chart.plot", {"kind": "hist", "y": "age"}, "hist: age"),
+    ("ml.split", {"target": "y", "test_size": 0.2, "stratify": True}, "test 20%, stratified"),
+    ("ml.split", {"target": "y"}, "test 25%"),
     ("debug", {}, ""),
     ("ml.fit", {"estimator": 3}, ""),
     ("dataset.load", "not a mapping", ""),

@@ -90,10 +90,17 @@ def test_a_run_shows_debug_with_metric_cards_and_node_statuses(
     expect(accuracy.get_by_test_id("metric-delta")).to_have_text("±0")
     expect(accuracy.get_by_test_id("metric-delta")).to_have_attribute("data-direction", "same")
 
-    # a kept run shown from the Runs tab shows its statuses too
+    # a kept run shown from the Runs tab shows its statuses and cards too
     page.get_by_test_id("tab-runs").click()
-    page.get_by_test_id("run-row").last.click()
+    page.get_by_test_id("runs-live").click()
+    expect(page.get_by_test_id("node-status-text")).to_have_count(0)
+    expect(page.get_by_test_id("metric-card")).to_have_count(0)
+    page.get_by_test_id("run-row").last.get_by_test_id("run-show").click()  # the first run
+    expect(page.get_by_test_id("runs-status")).to_contain_text("showing run")
     expect(status(page, "fit")).to_have_text("fitted on 112 rows")
+    expect(status(page, "score")).to_have_text(re.compile(rf"^acc {NUMBER} · f1 {NUMBER}$"))
+    page.get_by_test_id("tab-debug").click()
+    expect(accuracy.get_by_test_id("metric-delta")).to_have_text("first run")
     assert page.js_errors == []
 
 
