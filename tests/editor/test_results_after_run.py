@@ -196,3 +196,33 @@ def test_faces_are_shortened_and_failures_counted(
     expect(page.locator("[data-testid=debug-entry][data-kind=error]")).to_have_count(1)
     expect(page.get_by_test_id("results")).to_be_hidden()  # no metrics in this flow
     assert page.js_errors == []
+
+
+ENDLESS = {"edgewise": 1, "name": "endless", "nodes": [
+    {"id": "src", "component": "stream.range", "params": {"count": 10**12},
+     "position": {"x": 40, "y": 60}},
+    {"id": "tally", "component": "stream.count", "position": {"x": 300, "y": 60}},
+    {"id": "one", "component": "stream.range", "params": {"count": 1},
+     "position": {"x": 40, "y": 300}},
+    {"id": "late", "component": "debug", "position": {"x": 300, "y": 300}}],
+    "edges": [{"source": "src.data", "target": "tally.data"},
+              {"source": "one.data", "target": "late.data"}]}
+
+
+def test_statuses_count_while_running_and_say_stopped_after_stop(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    (workspace / "endless.json").write_text(json.dumps(ENDLESS))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/endless.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    expect(face(page, "src")).to_have_text(str(10**12))
+    page.get_by_test_id("run").click()
+    expect(status(page, "src")).to_have_text(re.compile(r"^\d+ msgs$"), timeout=60_000)
+    expect(status(page, "late")).to_have_text("1 msg")
+    page.get_by_test_id("stop").click()
+    for node in ("src", "tally"):
+        expect(status(page, node)).to_have_text("stopped", timeout=30_000)
+    expect(status(page, "late")).to_have_text("1 msg")
+    expect(page.get_by_test_id("run")).to_be_enabled()
+    expect(page.get_by_test_id("debug-panel")).to_be_visible()  # the debug node's message
+    assert page.js_errors == []
