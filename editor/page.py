@@ -209,6 +209,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
             self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(
                 'color=negative data-testid="stop"')
             self.stop_button.disable()
+            self.build_run_phase()
         with self.layout.left_drawer().classes("bg-grey-1 q-pa-sm"):
             self._build_flows()
             ui.separator()
@@ -247,12 +248,15 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         lambda: (self.selection["nodes"][0]
                                  if len(self.selection["nodes"]) == 1 else None),
                         lambda: json.loads(json.dumps(self.doc.data)),
-                        self.show_changes, self.replayed, self.confirm_code)
+                        self.show_changes, self.replayed, self.confirm_code,
+                        replay_worker=self.replay_worker, plugins=lambda: self.plugins,
+                        busy=lambda: self.worker is not None and self.worker.running)
             self.layout.footer_panels(bpanels)
         # placed between header, drawers and footer by the layout's script (see editor/layout.py)
         with ui.element("div").classes("ew-canvas-area").style(
                 self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
+            self.build_compare_legend()
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)

@@ -12,19 +12,34 @@ from nicegui import ui
 
 import runtime
 from editor.canvas import FlowCanvas, edge_label
+from editor.compare_view import edge_entry, legend, side_by_side
 from editor.document import FlowDocument
 from editor.kept_values import reader
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.runs_panel import RunsPanel
+from editor.warm_up import flow_hints
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
+from runtime.record.diff import run_edges
+
+UNENDED = ("starting", "running")
 
 
 def stopped(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The node states of a stopped run: a node that had not ended shows ``stopped``."""
-    return {n: {**s, "state": "stopped"} if s.get("state") == "running" else s
+    return {n: {**s, "state": "stopped"} if s.get("state") in UNENDED else s
             for n, s in states.items()}
+
+
+def settled(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The states to show once a run is over: none stays ``starting`` or ``running``.
+
+    A node still ``starting`` never ran (the flow was refused, or the worker died before
+    it began): it is ``idle`` again. One still ``running`` was cut short: ``stopped``.
+    """
+    return {n: {**s, "state": "idle" if s.get("state") == "starting" else "stopped"}
+            for n, s in states.items() if s.get("state") in UNENDED}
 
 
 class RunActions:
@@ -63,8 +78,31 @@ class RunActions:
         raise NotImplementedError
 
     async def on_edge_clicked(self, e: Any) -> None:
-        """Open the inspector on an edge."""
+        """Open the inspector on an edge (both runs' values while two runs are compared)."""
+        report = self.runs.report
+        if report is not None and edge_entry(report, e.args["edge"]) is not None:
+            await self.inspect_compared(e.args["edge"], report)
+            return
         await self.inspect(e.args["edge"], reveal=True)
+
+    async def inspect_compared(self, edge: str, report: dict[str, Any]) -> None:
+        """Show an edge's values in run A beside run B, with what ``edgewise diff`` says."""
+        self.inspected = edge
+        self.tabs.set_value(self.inspect_tab)
+        runs = {s.id: s for s in self.runs.runs()}
+        found: list[list[dict[str, Any]]] = []
+        for run_id in (report["run_a"], report["run_b"]):
+            store = runs.get(run_id)
+            try:  # the values are read in a helper process, never in the editor's
+                origin = run_edges(store).get(edge) if store is not None else None
+                found.append(await reader().ask("samples", str(store.folder), origin)
+                             if store is not None and origin else [])
+            except LookupError as exc:
+                found.append([])
+                ui.notify(exc.args[0], type="negative", multi_line=True)
+        if self.inspected == edge and self.runs.report is report:
+            side_by_side(self.inspector.container, edge, report, (found[0], found[1]),
+                         self.inspector.render_sample)
 
     async def inspect(self, edge: str, *, reveal: bool = False) -> None:
         """Show the last values seen on an edge (live, or in the kept run shown).
@@ -113,6 +151,10 @@ class RunActions:
             self.worker.close()
         if self.past is not None:
             self.runs.show(None)
+        if self.runs.report is not None:  # a comparison of kept runs gives way to the run
+            self.runs.report = None
+            self.canvas.mark_changes({})
+            self.legend_box.clear()
         self.canvas.clear_run()
         self.pending_labels.clear()
         self.pending_states.clear()
@@ -126,12 +168,55 @@ class RunActions:
                         plugins=self.plugins)
         self.run_button.disable()
         self.stop_button.enable()
+        self._phase("starting")
 
     def prepare_worker(self) -> None:
-        """Start a worker ahead of time, so that pressing Run starts the flow at once."""
+        """Start a worker ahead of time, so that pressing Run starts the flow at once.
+
+        It imports pandas, scikit-learn, the component families and the estimators the
+        flow names while it waits, and says ``ready`` (the Run button's ``data-worker``).
+        """
         if self.standby is None and not self.closed:
             self.standby = RunWorker(self.inbox.put)
-            self.standby.spawn()
+            self.standby.spawn(tuple(flow_hints(self.doc.data)))
+            self.run_button.props('data-worker="warming"')
+
+    def replay_worker(self) -> RunWorker:
+        """A warm worker for a re-run (the standby one); a fresh standby takes its place."""
+        worker = self.standby or RunWorker(self.inbox.put)
+        self.standby = None
+        ui.timer(0.5, self.prepare_worker, once=True)
+        return worker
+
+    def build_run_phase(self) -> None:
+        """The toolbar's "starting" indicator: from Run until the worker starts the flow."""
+        with ui.row().classes("items-center gap-1 no-wrap").props(
+                'data-testid="run-starting"') as self.starting_badge:
+            ui.spinner(size="1.2em", color="white")
+            ui.label("starting…").classes("text-caption text-white")
+        self.starting_badge.set_visibility(False)
+
+    def build_compare_legend(self) -> None:
+        """Where the legend of a comparison's edge colours goes (over the canvas)."""
+        self.legend_box = ui.element("div")
+
+    def _phase(self, phase: str) -> None:
+        """The run's phase changed: ``starting`` (Run pressed), ``started``, or ``ready``."""
+        if phase == "ready":
+            if self.standby is not None and self.standby.ready:
+                self.run_button.props('data-worker="ready"')
+            return
+        starting = phase == "starting"
+        self.starting_badge.set_visibility(starting)
+        self.run_button.props(f'data-phase="{phase}"')
+        if starting:  # every node waits for the worker, visibly
+            self.pending_states.update({str(n.get("id")): {"state": "starting", "errors": 0}
+                                        for n in self.doc.nodes})
+        else:  # the flow runs: nodes are idle until the first snapshot says otherwise
+            self.pending_states.update({n: {"state": "idle", "errors": 0}
+                                        for n, s in {**self.shown_states,
+                                                     **self.pending_states}.items()
+                                        if s.get("state") == "starting"})
 
     def stop_run(self) -> None:
         """Stop the running flow."""
@@ -158,6 +243,8 @@ class RunActions:
                     self.show_node_error()
             elif kind == "debug_dropped":
                 self.debug.add_dropped(message[1])
+            elif kind in ("started", "ready"):
+                self._phase(kind)
             elif kind == "ended":
                 summary = message[1]
                 self.pending_states.update(stopped(summary["states"])
@@ -210,6 +297,8 @@ class RunActions:
     def _run_finished(self) -> None:
         self.run_button.enable()
         self.stop_button.disable()
+        self._phase("ended")
+        self.pending_states.update(settled({**self.shown_states, **self.pending_states}))
         self.prepare_worker()
         edges = {f"{e.get('source')}->{e.get('target')}" for e in self.doc.edges}
         if self.inspected and self.inspected not in edges:  # deleted since it was clicked
@@ -225,6 +314,7 @@ class RunActions:
         self.canvas.clear_run()
         self.canvas.highlight([])
         self.canvas.mark_changes({})
+        self.legend_box.clear()
         self.node_errors.clear()
         self.show_node_error()
         if store is None:
@@ -313,17 +403,18 @@ class RunActions:
                 marks[edge_id] = ("first" if edge_id in first else
                                   "changed" if edge_id in changed else "same")
         self.canvas.mark_changes(marks)
+        self.legend_box.clear()
+        with self.legend_box:
+            legend(report["run_a"], report["run_b"])
 
-    async def replayed(self, run_id: str) -> None:
+    async def replayed(self, run_id: str, original: runtime.RunStore) -> None:
         """A replay finished: show it, compared with the run it replays."""
-        original = self.past
         self.runs.refresh()
         new = next((s for s in self.runs.runs() if s.id == run_id), None)
         if new is None:
             return
         self.runs.show(new)
-        if original is not None:
-            self.runs.shown = original
-            await self.runs.compare(new)
-            self.runs.shown = new
+        self.runs.shown = original
+        await self.runs.compare(new)
+        self.runs.shown = new
 

@@ -22,6 +22,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from editor.warm_up import warm_up
+from editor.worker_replay import replay
+
 KEEP_PER_EDGE = 20
 WORKER_NICENESS = 5
 DEBUG_PER_WINDOW = 50
@@ -34,24 +37,15 @@ FAILURE_TEXT = 2000
 Message = tuple[Any, ...]
 
 
-WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model_selection",
-                "pyarrow.parquet", "skops.io")
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
 
 
-def _warm_up() -> None:
-    """Import the heavy libraries while the worker waits, so that Run starts at once."""
-    import importlib
+def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
+    """The worker process: wait for a flow; validate, run, report; then answer inspections.
 
-    for name in WARM_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-
-
-def _worker_main(conn: Connection) -> None:
-    """The worker process: wait for a flow; validate, run, report; then answer inspections."""
+    While it waits, it imports what runs need (``editor.warm_up``) and then says ``ready``.
+    A ``replay`` command instead re-runs part of a kept run (``editor.worker_replay``).
+    """
     try:  # the editor and the browser come first: a busy flow must not make them lag
         os.nice(WORKER_NICENESS)
     except OSError:
@@ -60,16 +54,6 @@ def _worker_main(conn: Connection) -> None:
     from runtime.previews import detail, preview
 
     lock = threading.Lock()
-    warm = threading.Thread(target=_warm_up, daemon=True)
-    warm.start()
-    try:
-        command = conn.recv()
-    except (EOFError, OSError):
-        return
-    if command[0] != "run":
-        return
-    flow, base_dir, flow_file = command[1], command[2], command[3]
-    plugins = len(command) > 4 and command[4] is True
 
     def send(*message: Any) -> None:
         with lock:
@@ -77,6 +61,23 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(message)
             except (BrokenPipeError, OSError):
                 pass
+
+    def warm() -> None:
+        warm_up(hints)
+        send("ready")
+
+    threading.Thread(target=warm, daemon=True).start()
+    try:
+        command = conn.recv()
+    except (EOFError, OSError):
+        return
+    if command[0] == "replay":
+        send("replayed", replay(*command[1:]))
+        return
+    if command[0] != "run":
+        return
+    flow, base_dir, flow_file = command[1], command[2], command[3]
+    plugins = len(command) > 4 and command[4] is True
 
     registry = runtime.default_registry()
     if plugins:  # imported afresh for every run, so an edited plugin takes effect now
@@ -169,6 +170,7 @@ def _worker_main(conn: Connection) -> None:
 
     reader = threading.Thread(target=commands, daemon=True)
     reader.start()
+    send("started")
     try:
         result = run.run()
     except Exception as exc:  # noqa: BLE001 - report an engine bug instead of dying silently
@@ -189,7 +191,8 @@ class RunWorker:
     """The editor's handle on one run in a worker process.
 
     ``spawn()`` starts the process early; it imports the heavy libraries while it waits, so
-    that ``run()`` starts the flow at once.
+    that ``run()`` starts the flow at once. It reads the process's messages from then on:
+    ``ready`` (warmed up), ``started`` (the flow was planned and runs), snapshots...
     """
 
     def __init__(self, on_message: Callable[[Message], None]) -> None:
@@ -197,18 +200,25 @@ class RunWorker:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
+        self._replay: asyncio.Future[dict[str, Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
+        self.ready = False
 
-    def spawn(self) -> None:
-        """Start the worker process; it waits for ``run()``."""
+    def spawn(self, hints: tuple[str, ...] = ()) -> None:
+        """Start the worker process; it imports what runs need (and ``hints``), then waits."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._conn = parent
         self._process = context.Process(target=_worker_main, name="edgewise-run",
-                                        args=(child,), daemon=True)
+                                        args=(child, tuple(hints)), daemon=True)
         self._process.start()
         child.close()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
 
     def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
             plugins: bool = False) -> None:
@@ -221,8 +231,24 @@ class RunWorker:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
-        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
         self._send("run", flow, str(base_dir), flow_file, plugins)
+
+    async def replay(self, folder: Path, from_node: str, flow: dict[str, Any],
+                     workspace: Path, *, plugins: bool = False) -> dict[str, Any]:
+        """Re-run ``from_node`` and what is downstream on a kept run's values, in the worker.
+
+        A function call in the (warm) worker, as ``edgewise replay`` makes it; the new run
+        is kept under ``workspace``. The answer has ``run`` and the replay's verdict, or
+        ``error`` saying why it could not run.
+        """
+        if self._process is None:
+            self.spawn()
+        self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        self._replay = future
+        if not self._send("replay", str(folder), from_node, flow, str(workspace), plugins):
+            return {"error": "the worker process is gone; try again"}
+        return await future
 
     def _read(self) -> None:
         conn = self._conn  # close() forgets it; this thread reads until the pipe ends
@@ -236,13 +262,30 @@ class RunWorker:
                 self._resolve(message[1], message[2])
             if message[0] in ("ended", "invalid", "crashed"):
                 self.running = False
+            if message[0] == "ready":
+                self.ready = True
+            if message[0] == "replayed":
+                self._settle_replay(message[1])
+                continue
             self.on_message(message)
+        code = self._process.exitcode if self._process else None
+        self._settle_replay({"error": f"the worker process ended unexpectedly (exit {code})"})
         if self.running:
             self.running = False
-            code = self._process.exitcode if self._process else None
             self.on_message(("crashed", f"the worker process ended unexpectedly (exit {code})"))
         for edge in list(self._waiting):
             self._resolve(edge, [])
+
+    def _settle_replay(self, answer: dict[str, Any]) -> None:
+        future, self._replay = self._replay, None
+        if future is None or self._loop is None:
+            return
+
+        def settle() -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        self._loop.call_soon_threadsafe(settle)
 
     def _resolve(self, edge: str, samples: list[dict[str, Any]]) -> None:
         futures = self._waiting.pop(edge, [])
