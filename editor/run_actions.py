@@ -407,14 +407,12 @@ class RunActions:
         with self.legend_box:
             legend(report["run_a"], report["run_b"])
 
-    async def replayed(self, run_id: str, original: runtime.RunStore) -> None:
+    def replayed(self, run_id: str, original: runtime.RunStore,
+                 report: dict[str, Any]) -> None:
         """A replay finished: show it, compared with the run it replays."""
         self.runs.refresh()
         new = next((s for s in self.runs.runs() if s.id == run_id), None)
         if new is None:
             return
         self.runs.show(new)
-        self.runs.shown = original
-        await self.runs.compare(new)
-        self.runs.shown = new
-
+        self.runs.compared(report)

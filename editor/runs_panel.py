@@ -31,7 +31,7 @@ class RunsPanel:
                  selected_node: Callable[[], str | None],
                  current_flow: Callable[[], dict[str, Any]],
                  on_compared: Callable[[dict[str, Any]], None],
-                 on_replayed: Callable[[str, runtime.RunStore], Awaitable[None]],
+                 on_replayed: Callable[[str, runtime.RunStore, dict[str, Any]], None],
                  confirm_code: Callable[[], Awaitable[bool]], *,
                  replay_worker: Callable[[], RunWorker] | None = None,
                  plugins: Callable[[], bool] = lambda: False,
@@ -186,11 +186,7 @@ class RunsPanel:
             ui.notify(f"cannot compare {base.id} with {other.id}: {exc.args[0]}",
                       type="negative", multi_line=True)
             return
-        first = report["first_changed"]
-        self.status.set_text(f"{base.id} → {other.id}: " + (
-            f"first changed: {', '.join(first)}" if first else "the runs carry the same data"))
-        self.report = report
-        self.on_compared(report)
+        self.compared(report)
 
     # -- re-run from the selected node ---------------------------------------------------
 
@@ -279,5 +275,17 @@ class RunsPanel:
             self.update_replay()
             return
         self.status.set_text(f"replayed as run {answer['run']}")
-        await self.on_replayed(answer["run"], base)
+        self.on_replayed(answer["run"], base, answer["report"])
         self.update_replay()
+
+    def compared(self, report: dict[str, Any]) -> None:
+        """Show a comparison made elsewhere (a replay compares itself with its original)."""
+        if "error" in report:
+            ui.notify(f"cannot compare the runs: {report['error']}", type="negative",
+                      multi_line=True)
+            return
+        first = report["first_changed"]
+        self.status.set_text(f"{report['run_a']} → {report['run_b']}: " + (
+            f"first changed: {', '.join(first)}" if first else "the runs carry the same data"))
+        self.report = report
+        self.on_compared(report)

@@ -16,11 +16,11 @@ def replay(folder: str, from_node: str, flow: dict[str, Any], workspace: str,
     so the replay is trusted here (as ``edgewise replay --trust``).
 
     Returns:
-        ``run`` (the new run's id), ``status`` and the verdict of ``compare_replay``; or
-        ``error``, a message saying why the replay could not run.
+        ``run`` (the new run's id), ``status``, ``seconds`` and ``report``, the new run
+        compared with the one it replays (``runtime.diff_runs``, made here where the values
+        are at hand); or ``error``, a message saying why the replay could not run.
     """
     import runtime
-    from runtime.record.diff import compare_replay
     from runtime.record.replay import plan_replay, run_replay
 
     root = Path(workspace)
@@ -38,6 +38,9 @@ def replay(folder: str, from_node: str, flow: dict[str, Any], workspace: str,
         return {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - an engine bug is reported, not swallowed
         return {"error": f"the replay crashed: {type(exc).__name__}: {exc}"}
-    verdict = compare_replay(store, recorder.store, plan.part)
+    try:
+        report = runtime.diff_runs(store, recorder.store)
+    except LookupError as exc:
+        report = {"error": str(exc)}
     return {"run": recorder.run_id, "status": result.status, "seconds": result.seconds,
-            **verdict}
+            "report": report}

@@ -1,4 +1,4 @@
-"""Runs start on a warm worker, show "starting" until the flow runs, and re-run only when they can."""
+"""Runs start on a warm worker and show "starting" until then; re-run only when it can work."""
 
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ WATCH = """() => {
         .some((t) => t.textContent.trim() !== ''),
     };
     for (const key of Object.keys(now)) {
-      if (now[key] !== seen[key]) { window.__ewLog.push(key + ':' + now[key]); seen[key] = now[key]; }
+      if (now[key] !== seen[key]) {
+        window.__ewLog.push(key + ':' + now[key]);
+        seen[key] = now[key];
+      }
     }
   };
   look();
