@@ -64,10 +64,13 @@ def edge_details(report: dict[str, Any], edge: str) -> list[tuple[str, str]]:
             lines.append((title, ", ".join(schema[key])))
     for column, (was, now) in (schema.get("dtype_changed") or {}).items():
         lines.append(("dtype", f"{column}: {was} → {now}"))
-    for column, stats in (entry.get("columns") or {}).items():
-        shifted = " (shifted)" if stats.get("shifted") else ""
-        lines.append(("drift", f"{column}: PSI {stats['psi']:.3f}, KS {stats['ks']:.3f} "
-                               f"(p={stats['ks_pvalue']:.2g}){shifted}"))
+    columns = entry.get("columns") or {}
+    for column in sorted(columns, key=lambda c: (not columns[c].get("shifted"),
+                                                 -columns[c]["psi"], c)):
+        stats = columns[column]
+        shifted = ", shifted" if stats.get("shifted") else ""
+        lines.append(("drift", f"{column}: PSI {stats['psi']:.3f} · KS {stats['ks']:.3f} "
+                               f"(p={stats['ks_pvalue']:.2g}{shifted})"))
     for key, change in (entry.get("metrics") or {}).items():
         delta = change["change"]
         lines.append(("metric", f"{key}: {_number(change['a'])} → {_number(change['b'])} "
@@ -101,11 +104,24 @@ def legend(run_a: str, run_b: str) -> None:
 
 def side_by_side(container: ui.column, edge: str, report: dict[str, Any],
                  samples: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-                 render: Callable[[ui.column, dict[str, Any]], None]) -> None:
-    """Show an edge's newest value in run A beside run B, under the diff details."""
+                 render: Callable[[ui.column, dict[str, Any]], None], *,
+                 wide: bool = True) -> None:
+    """Show an edge's newest value in run A beside run B, under the diff details.
+
+    With ``wide``, a button opens the same view in a dialog as wide as the window.
+    """
     container.clear()
     with container:
-        ui.label(edge).classes("text-subtitle2 font-mono")
+        with ui.row().classes("w-full items-center no-wrap gap-1"):
+            ui.label(edge).classes("text-subtitle2 font-mono col")
+            if wide:
+                with ui.dialog() as dialog, ui.card().classes("ew-compare-wide").props(
+                        'data-testid="compare-dialog"'):
+                    inner = ui.column().classes("w-full gap-2")
+                    side_by_side(inner, edge, report, samples, render, wide=False)
+                ui.button(icon="open_in_full", on_click=dialog.open).props(
+                    'flat dense round size=sm data-testid="compare-wide"').tooltip(
+                    "Both runs side by side, as wide as the window")
         with ui.column().classes("w-full gap-0").props('data-testid="compare-details"'):
             for topic, text in edge_details(report, edge):
                 with ui.row().classes("gap-2 no-wrap items-baseline").props(

@@ -95,7 +95,7 @@ class RunActions:
             store = runs.get(run_id)
             try:  # the values are read in a helper process, never in the editor's
                 origin = run_edges(store).get(edge) if store is not None else None
-                found.append(await reader().ask("samples", str(store.folder), origin)
+                found.append(await self.ask_kept("samples", str(store.folder), origin)
                              if store is not None and origin else [])
             except LookupError as exc:
                 found.append([])
@@ -118,7 +118,8 @@ class RunActions:
         if self.past is not None:
             store = self.past
             try:  # the values are read in a helper process, never in the editor's
-                samples = await reader().ask("samples", str(store.folder), edge.split("->")[0])
+                samples = await self.ask_kept("samples", str(store.folder),
+                                              edge.split("->")[0])
             except LookupError as exc:
                 samples = []
                 ui.notify(exc.args[0], type="negative", multi_line=True)
@@ -180,6 +181,19 @@ class RunActions:
             self.standby = RunWorker(self.inbox.put)
             self.standby.spawn(tuple(flow_hints(self.doc.data)))
             self.run_button.props('data-worker="warming"')
+
+    async def ask_kept(self, op: str, *args: Any) -> Any:
+        """Ask about kept runs (``samples``, ``diff``) in another process, never this one.
+
+        The warm standby worker answers if it is ready, else the kept-values reader.
+
+        Raises:
+            LookupError: the question could not be answered; the message says why.
+        """
+        worker = self.standby
+        if worker is not None and worker.ready and not worker.running:
+            return await worker.ask(op, *args)
+        return await reader().ask(op, *args)
 
     def replay_worker(self) -> RunWorker:
         """A warm worker for a re-run (the standby one); a fresh standby takes its place."""

@@ -35,7 +35,8 @@ class RunsPanel:
                  confirm_code: Callable[[], Awaitable[bool]], *,
                  replay_worker: Callable[[], RunWorker] | None = None,
                  plugins: Callable[[], bool] = lambda: False,
-                 busy: Callable[[], bool] = lambda: False) -> None:
+                 busy: Callable[[], bool] = lambda: False,
+                 ask: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.workspace = workspace
         self.confirm_code = confirm_code
         self.flow_name = flow_name
@@ -47,6 +48,7 @@ class RunsPanel:
         self.replay_worker = replay_worker
         self.plugins = plugins
         self.busy = busy
+        self.ask = ask or reader().ask
         self.shown: runtime.RunStore | None = None
         self.report: dict[str, Any] | None = None  # the last comparison, while it is shown
         self.replaying = False
@@ -179,8 +181,8 @@ class RunsPanel:
                 return
             base = candidates[0]
         self.status.set_text(f"comparing {base.id} with {other.id}…")
-        try:  # the values are read in a helper process, never in the editor's
-            report = await reader().ask("diff", str(base.folder), str(other.folder))
+        try:  # the values are read in another process, never in the editor's
+            report = await self.ask("diff", str(base.folder), str(other.folder))
         except LookupError as exc:
             self.status.set_text("")
             ui.notify(f"cannot compare {base.id} with {other.id}: {exc.args[0]}",

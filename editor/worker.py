@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from editor.warm_up import warm_up
+from editor.worker_answers import answer
 from editor.worker_replay import replay
 
 KEEP_PER_EDGE = 20
@@ -67,10 +68,14 @@ def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
         send("ready")
 
     threading.Thread(target=warm, daemon=True).start()
-    try:
-        command = conn.recv()
-    except (EOFError, OSError):
-        return
+    while True:  # a waiting worker answers questions about kept runs (it is warm)
+        try:
+            command = conn.recv()
+        except (EOFError, OSError):
+            return
+        if command[0] != "ask":
+            break
+        send("answered", command[1], answer(command[2], command[3]))
     if command[0] == "replay":
         send("replayed", replay(*command[1:]))
         return
@@ -201,6 +206,8 @@ class RunWorker:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
         self._replay: asyncio.Future[dict[str, Any]] | None = None
+        self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._asked = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
         self.ready = False
@@ -267,8 +274,13 @@ class RunWorker:
             if message[0] == "replayed":
                 self._settle_replay(message[1])
                 continue
+            if message[0] == "answered":
+                self._settle(self._answers.pop(message[1], None), message[2])
+                continue
             self.on_message(message)
         code = self._process.exitcode if self._process else None
+        for key in list(self._answers):
+            self._settle(self._answers.pop(key, None), {"error": "the worker ended"})
         self._settle_replay({"error": f"the worker process ended unexpectedly (exit {code})"})
         if self.running:
             self.running = False
@@ -278,6 +290,10 @@ class RunWorker:
 
     def _settle_replay(self, answer: dict[str, Any]) -> None:
         future, self._replay = self._replay, None
+        self._settle(future, answer)
+
+    def _settle(self, future: asyncio.Future[dict[str, Any]] | None,
+                answer: dict[str, Any]) -> None:
         if future is None or self._loop is None:
             return
 
@@ -306,6 +322,30 @@ class RunWorker:
         except (BrokenPipeError, OSError):
             return False
         return True
+
+    async def ask(self, op: str, *args: Any, timeout: float = 60.0) -> Any:
+        """Ask the waiting worker about kept runs (``samples`` or ``diff``, as the reader).
+
+        Raises:
+            LookupError: the answer, when it is an error; or the worker could not answer.
+        """
+        loop = asyncio.get_running_loop()
+        self._loop = self._loop or loop
+        self._asked += 1
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._answers[self._asked] = future
+        if self.running or not self._send("ask", self._asked, op, list(args)):
+            self._answers.pop(self._asked, None)
+            msg = "the worker is not waiting; ask the reader"
+            raise LookupError(msg)
+        try:
+            found = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            msg = f"reading the kept run took more than {timeout:.0f} s"
+            raise LookupError(msg) from None
+        if "error" in found:
+            raise LookupError(found["error"])
+        return found["ok"]
 
     async def inspect(self, edge: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The last values seen on an edge (newest first), during a run or after it."""

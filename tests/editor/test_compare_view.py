@@ -58,13 +58,15 @@ def test_runs_table_and_a_comparison_with_legend_and_both_runs_values(
     page.locator("[data-testid=runs-sort][data-key=started]").click()
     expect(rows.first).to_have_attribute("data-run", newer_id)
 
-    # compare the older run (shown, run A) with the newer (run B)
+    # compare the older run (shown, run A) with the newer (run B); the warm worker waiting
+    # for the next Run reads the kept values (else a helper process, started on first use)
+    expect(page.get_by_test_id("run")).to_have_attribute("data-worker", "ready", timeout=60_000)
     older.get_by_test_id("run-show").click()
     expect(page.get_by_test_id("compare-legend")).to_have_count(0)
     page.locator(f'[data-testid=run-row][data-run="{newer_id}"]').get_by_test_id(
         "run-compare").click()
     legend = page.get_by_test_id("compare-legend")
-    expect(legend).to_be_visible()
+    expect(legend).to_be_visible(timeout=60_000)
     expect(legend).to_contain_text(f"run A {older_id} → run B {newer_id}")
     expect(legend.get_by_test_id("legend-item")).to_have_count(3)
     for mark in ("first", "changed", "same"):
@@ -89,8 +91,18 @@ def test_runs_table_and_a_comparison_with_legend_and_both_runs_values(
     expect(sides.nth(1)).to_contain_text(f"run B · {newer_id}")
     for i in range(2):
         expect(sides.nth(i).get_by_test_id("inspector-shape")).to_contain_text("38 rows")
-    box_a, box_b = sides.nth(0).bounding_box(), sides.nth(1).bounding_box()
-    assert box_a["x"] + box_a["width"] <= box_b["x"] + 1  # side by side, A on the left
+    # as wide as the window, in a dialog: A on the left, B on the right
+    inspector.get_by_test_id("compare-wide").click()
+    dialog = page.get_by_test_id("compare-dialog")
+    expect(dialog).to_be_visible()
+    wide = dialog.get_by_test_id("compare-side")
+    expect(wide).to_have_count(2)
+    expect(dialog.get_by_test_id("compare-details")).to_contain_text("38 → 38")
+    box_a, box_b = wide.nth(0).bounding_box(), wide.nth(1).bounding_box()
+    assert box_a["x"] + box_a["width"] <= box_b["x"] + 1
+    assert box_b["width"] > 400 and abs(box_a["y"] - box_b["y"]) < 2
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
 
     page.locator(EDGE.format("score.metrics->metrics.data") + " [data-testid=edge-label]").click()
     expect(details.locator("[data-topic=metric]").first).to_contain_text("accuracy: ")
