@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from editor.runs_table import (
     with_changes,
 )
 from editor.warm_up import flow_hints, module_of
+from editor.worker import RunWorker
 from editor.worker_replay import replay
 from runtime.record.replay import plan_replay
 
@@ -197,3 +200,50 @@ def test_the_warm_worker_imports_the_estimators_a_flow_names() -> None:
         "steps": [{"estimator": "sklearn.preprocessing.StandardScaler"}]}},
         "junk", {"id": "g", "params": None}]}
     assert flow_hints(flow) == ["sklearn.svm", "sklearn.preprocessing"]
+
+
+def test_a_waiting_worker_warms_up_answers_about_kept_runs_then_replays(
+        kept: tuple[Path, runtime.RunStore]) -> None:
+    """One worker process: ready before any run, answers a diff, then replays in place."""
+    workspace, store = kept
+    messages: list[Any] = []
+    found: dict[str, Any] = {}
+
+    async def drive() -> None:
+        ready = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def take(message: Any) -> None:
+            messages.append(message)
+            if message[0] == "ready":
+                loop.call_soon_threadsafe(ready.set)
+
+        worker = RunWorker(take)
+        worker.spawn(("sklearn.linear_model",))
+        await asyncio.wait_for(ready.wait(), 300)
+        found["ready"] = worker.ready
+        found["diff"] = await worker.ask("diff", str(store.folder), str(store.folder))
+        try:
+            await worker.ask("samples", str(workspace / "no-such-run"), "fit.model")
+        except LookupError as exc:
+            found["refused"] = str(exc)
+        pid = worker._process.pid if worker._process else None
+        found["replay"] = await worker.replay(
+            store.folder, "fit", edited(iris(workspace), "fit", options={"C": 0.5}),
+            workspace)
+        found["same process"] = worker._process is not None and worker._process.pid == pid
+        worker.close()
+
+    # in a thread of its own: the browser tests' Playwright may hold this thread's loop
+    runner = threading.Thread(target=asyncio.run, args=(drive(),))
+    runner.start()
+    runner.join()
+    assert found["ready"] and messages[0] == ("ready",), messages
+    assert found["diff"]["first_changed"] == [] and found["diff"]["run_a"] == store.id
+    assert "no-such-run" in found["refused"]
+    answer = found["replay"]
+    assert answer["status"] == "ok", answer
+    assert answer["report"]["first_changed"] == ["fit.model->predict.model"]
+    assert answer["report"]["run_a"] == store.id and answer["report"]["run_b"] == answer["run"]
+    assert found["same process"]
+    assert [m[0] for m in messages] == ["ready"]  # a replay is no run of the page's

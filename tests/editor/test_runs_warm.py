@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -148,4 +149,30 @@ def test_rerun_is_enabled_only_when_it_can_work_and_runs_in_the_worker(
     # re-running again takes the values of the run the replay replays
     expect(replay).to_be_enabled()
     assert page.js_errors == []
+    assert "Traceback" not in server.output()
+
+
+def test_no_node_stays_starting_or_running_after_stop(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    """Stop as soon as it can be pressed: whatever phase the run is in, it ends settled."""
+    flow = {"edgewise": 1, "name": "endless", "nodes": [
+        {"id": "src", "component": "stream.range", "params": {"count": 10**9},
+         "position": {"x": 40, "y": 60}},
+        {"id": "tally", "component": "stream.count", "position": {"x": 300, "y": 60}}],
+        "edges": [{"source": "src.data", "target": "tally.data"}]}
+    (workspace / "endless.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/endless.json")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    for _ in range(2):
+        page.get_by_test_id("run").click()
+        page.get_by_test_id("stop").click()  # waits until Stop is enabled: the run is on
+        expect(page.get_by_test_id("run")).to_be_enabled(timeout=60_000)
+        expect(page.get_by_test_id("run-starting")).to_be_hidden()
+        for node in ("src", "tally"):
+            expect(page.locator(STATE.format(node))).to_have_attribute(
+                "data-state", re.compile("^(stopped|idle|done)$"))
+        page.wait_for_timeout(500)  # nothing later turns them back
+        expect(page.locator("[data-testid=node-status][data-state=running]")).to_have_count(0)
+        expect(page.locator("[data-testid=node-status][data-state=starting]")).to_have_count(0)
     assert "Traceback" not in server.output()
