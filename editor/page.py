@@ -204,12 +204,12 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 "This flow holds code that was not made or trusted in this editor; "
                 "click to read it")
             self.refresh_trust()
+            self.build_run_phase()
             self.run_button = ui.button("Run", icon="play_arrow", on_click=self.start_run).props(
                 'color=positive data-testid="run"')
             self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(
                 'color=negative data-testid="stop"')
             self.stop_button.disable()
-            self.build_run_phase()
         with self.layout.left_drawer().classes("bg-grey-1 q-pa-sm"):
             self._build_flows()
             ui.separator()

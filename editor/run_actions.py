@@ -204,10 +204,12 @@ class RunActions:
 
     def build_run_phase(self) -> None:
         """The toolbar's "starting" indicator: from Run until the worker starts the flow."""
-        with ui.row().classes("items-center gap-1 no-wrap").props(
+        with ui.row().classes("items-center gap-1 no-wrap q-mr-sm").props(
                 'data-testid="run-starting"') as self.starting_badge:
-            ui.spinner(size="1.2em", color="white")
-            ui.label("starting…").classes("text-caption text-white")
+            ui.spinner(size="20px", color="white", thickness=3)
+            ui.label("starting…").classes("text-body2 text-white")
+        self.starting_badge.tooltip("The run's worker is preparing the flow; the first "
+                                    "labels follow")
         self.starting_badge.set_visibility(False)
 
     def build_compare_legend(self) -> None:
