@@ -250,7 +250,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         lambda: json.loads(json.dumps(self.doc.data)),
                         self.show_changes, self.replayed, self.confirm_code,
                         replay_worker=self.replay_worker, plugins=lambda: self.plugins,
-                        busy=lambda: self.worker is not None and self.worker.running,
+                        busy=self.run_blocker,
                         ask=self.ask_kept)
             self.layout.footer_panels(bpanels)
         # placed between header, drawers and footer by the layout's script (see editor/layout.py)

@@ -165,6 +165,7 @@ class RunActions:
         self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
+        self.run_button.props('data-worker="none"')
         self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name,
                         plugins=self.plugins)
         self.run_button.disable()
@@ -181,6 +182,14 @@ class RunActions:
             self.standby = RunWorker(self.inbox.put)
             self.standby.spawn(tuple(flow_hints(self.doc.data)))
             self.run_button.props('data-worker="warming"')
+
+    def run_blocker(self) -> str | None:
+        """Why nothing can be run now (a run is going on, the flow has problems), or None."""
+        if self.worker is not None and self.worker.running:
+            return "A run is going on: stop it or wait for its end."
+        if self.problems:
+            return f"The flow has {len(self.problems)} problem(s): see Problems."
+        return None
 
     async def ask_kept(self, op: str, *args: Any) -> Any:
         """Ask about kept runs (``samples``, ``diff``) in another process, never this one.
@@ -199,6 +208,7 @@ class RunActions:
         """A warm worker for a re-run (the standby one); a fresh standby takes its place."""
         worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
+        self.run_button.props('data-worker="none"')
         ui.timer(0.5, self.prepare_worker, once=True)
         return worker
 

@@ -35,7 +35,7 @@ class RunsPanel:
                  confirm_code: Callable[[], Awaitable[bool]], *,
                  replay_worker: Callable[[], RunWorker] | None = None,
                  plugins: Callable[[], bool] = lambda: False,
-                 busy: Callable[[], bool] = lambda: False,
+                 busy: Callable[[], str | None] = lambda: None,
                  ask: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.workspace = workspace
         self.confirm_code = confirm_code
@@ -222,8 +222,9 @@ class RunsPanel:
         """Why a re-run cannot work now (None when it can), and the run it would use."""
         if self.replaying:
             return "A re-run is going on.", None
-        if self.busy():
-            return "A run is going on: stop it or wait for its end.", None
+        busy = self.busy()
+        if busy:
+            return busy, None
         base = self.replay_base()
         try:
             facts = self._kept_facts(base) if base is not None else None
