@@ -199,18 +199,37 @@ class RunActions:
         Raises:
             LookupError: the question could not be answered; the message says why.
         """
-        worker = self.standby
-        if worker is not None and worker.ready and not worker.running:
+        worker = self.warm_worker()
+        if worker is not None:
             return await worker.ask(op, *args)
         return await reader().ask(op, *args)
 
-    def replay_worker(self) -> RunWorker:
-        """A warm worker for a re-run (the standby one); a fresh standby takes its place."""
+    def warm_worker(self) -> RunWorker | None:
+        """A worker with everything imported and nothing to do, or None.
+
+        The standby one once it is ready, else the one of the last run (it ran the flow,
+        and waits for inspections).
+        """
+        for worker in (self.standby, self.worker):
+            if worker is not None and worker.alive and not worker.running and (
+                    worker.ready or worker is self.worker):
+                return worker
+        return None
+
+    def replay_worker(self) -> tuple[RunWorker, bool]:
+        """A warm worker for a re-run, and whether to end it after.
+
+        The last run's worker if it waits (it stays, for inspections), else the standby
+        one (a fresh standby takes its place).
+        """
+        warm = self.warm_worker()
+        if warm is not None and warm is self.worker:
+            return warm, False
         worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
         self.run_button.props('data-worker="none"')
         ui.timer(0.5, self.prepare_worker, once=True)
-        return worker
+        return worker, True
 
     def build_run_phase(self) -> None:
         """The toolbar's "starting" indicator: from Run until the worker starts the flow."""

@@ -33,7 +33,7 @@ class RunsPanel:
                  on_compared: Callable[[dict[str, Any]], None],
                  on_replayed: Callable[[str, runtime.RunStore, dict[str, Any]], None],
                  confirm_code: Callable[[], Awaitable[bool]], *,
-                 replay_worker: Callable[[], RunWorker] | None = None,
+                 replay_worker: Callable[[], tuple[RunWorker, bool]] | None = None,
                  plugins: Callable[[], bool] = lambda: False,
                  busy: Callable[[], str | None] = lambda: None,
                  ask: Callable[..., Awaitable[Any]] | None = None) -> None:
@@ -264,12 +264,13 @@ class RunsPanel:
         self.replaying = True
         self.update_replay()
         self.status.set_text(f"re-running from '{node}' on run {base.id}…")
-        worker = self.replay_worker()
+        worker, disposable = self.replay_worker()
         try:
             answer = await worker.replay(base.folder, node, self.current_flow(),
                                          self.workspace, plugins=self.plugins())
         finally:
-            worker.close()
+            if disposable:
+                worker.close()
             self.replaying = False
         if "error" in answer:
             self.status.set_text("")

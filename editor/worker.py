@@ -169,6 +169,11 @@ def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
                 run.stop()
             elif message[0] == "inspect":
                 send("inspected", message[1], inspect(message[1]))
+            elif message[0] == "ask":  # after the run: it is warm for questions and replays
+                send("answered", message[1], answer(message[2], message[3]))
+            elif message[0] == "replay":
+                threading.Thread(target=lambda m=message: send("replayed", replay(*m[1:])),
+                                 daemon=True, name="edgewise-replay").start()
             elif message[0] == "quit":
                 run.stop()
                 return
@@ -211,6 +216,12 @@ class RunWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
         self.ready = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is there to take commands."""
+        return (self._conn is not None and self._process is not None
+                and self._process.is_alive())
 
     def spawn(self, hints: tuple[str, ...] = ()) -> None:
         """Start the worker process; it imports what runs need (and ``hints``), then waits."""
