@@ -84,9 +84,6 @@ def replay_blocker(flow: dict[str, Any], node: str | None,
     now, then = _nodes(flow), _nodes(kept.flow)
     if node not in now:
         return f"There is no node '{node}' in the flow."
-    if node not in then and kept.flow.get("nodes"):
-        return (f"'{node}' was added after run {kept.run}; re-run from a node that was in "
-                "that run, or press Run.")
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(now)
     graph.add_edges_from((_node_of(s), _node_of(t)) for s, t in _edges(flow)

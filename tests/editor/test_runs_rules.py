@@ -63,6 +63,9 @@ def test_rerun_rule_agrees_with_the_runtime_replay_on_what_can_work(
     workspace, store = kept
     facts = facts_of(store)
     flow = iris(workspace)
+    peek = copy.deepcopy(flow)
+    peek["nodes"].append({"id": "peek", "component": "debug"})
+    peek["edges"].append({"source": "split.test", "target": "peek.data"})
     cases = [
         (flow, "fit", None),
         (flow, "load", None),  # a source: nothing to feed
@@ -72,6 +75,7 @@ def test_rerun_rule_agrees_with_the_runtime_replay_on_what_can_work(
          "'split', upstream of 'fit', changed since run"),
         (edited(flow, "split", test_size=0.3), "metrics",
          "'split', upstream of 'metrics', changed"),
+        (peek, "peek", None),  # a node added since: fed what the run recorded
     ]
     for doc, start, reason in cases:
         blocker = replay_blocker(doc, start, facts)
