@@ -209,6 +209,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 "This flow holds code that was not made or trusted in this editor; "
                 "click to read it")
             self.refresh_trust()
+            self.build_run_phase()
             self.run_button = ui.button("Run", icon="play_arrow", on_click=self.start_run).props(
                 'color=positive data-testid="run"')
             self.stop_button = ui.button("Stop", icon="stop", on_click=self.stop_run).props(
@@ -253,12 +254,16 @@ class EditorPage(TrustActions, FileActions, RunActions):
                         lambda: (self.selection["nodes"][0]
                                  if len(self.selection["nodes"]) == 1 else None),
                         lambda: json.loads(json.dumps(self.doc.data)),
-                        self.show_changes, self.replayed, self.confirm_code)
+                        self.show_changes, self.replayed, self.confirm_code,
+                        replay_worker=self.replay_worker, plugins=lambda: self.plugins,
+                        busy=self.run_blocker,
+                        ask=self.ask_kept)
             self.layout.footer_panels(bpanels)
         # placed between header, drawers and footer by the layout's script (see editor/layout.py)
         with ui.element("div").classes("ew-canvas-area").style(
                 self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
+            self.build_compare_legend()
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)

@@ -171,6 +171,11 @@ class Inspector:
             body = ui.column().classes("w-full gap-2")
             self._render(body, samples[0])
 
+    def render_sample(self, body: ui.column, sample: dict[str, Any]) -> None:
+        """Draw one value into ``body``, without the tracing actions (a compared run's)."""
+        self.on_trace = self.on_trained = None
+        self._render(body, sample)
+
     def _render(self, body: ui.column, sample: dict[str, Any]) -> None:
         body.clear()
         with body:

@@ -12,20 +12,35 @@ from nicegui import ui
 
 import runtime
 from editor.canvas import FlowCanvas, edge_label
+from editor.compare_view import edge_entry, legend, side_by_side
 from editor.document import FlowDocument
 from editor.kept_values import reader
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.results_actions import ResultActions
 from editor.runs_panel import RunsPanel
+from editor.warm_up import flow_hints
 from editor.worker import Message, RunWorker
 from editor.workspace import Workspace
+from runtime.record.diff import run_edges
+
+UNENDED = ("starting", "running")
 
 
 def stopped(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The node states of a stopped run: a node that had not ended shows ``stopped``."""
-    return {n: {**s, "state": "stopped"} if s.get("state") == "running" else s
+    return {n: {**s, "state": "stopped"} if s.get("state") in UNENDED else s
             for n, s in states.items()}
+
+
+def settled(states: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The states to show once a run is over: none stays ``starting`` or ``running``.
+
+    A node still ``starting`` never ran (the flow was refused, or the worker died before
+    it began): it is ``idle`` again. One still ``running`` was cut short: ``stopped``.
+    """
+    return {n: {**s, "state": "idle" if s.get("state") == "starting" else "stopped"}
+            for n, s in states.items() if s.get("state") in UNENDED}
 
 
 class RunActions(ResultActions):
@@ -64,8 +79,31 @@ class RunActions(ResultActions):
         raise NotImplementedError
 
     async def on_edge_clicked(self, e: Any) -> None:
-        """Open the inspector on an edge."""
+        """Open the inspector on an edge (both runs' values while two runs are compared)."""
+        report = self.runs.report
+        if report is not None and edge_entry(report, e.args["edge"]) is not None:
+            await self.inspect_compared(e.args["edge"], report)
+            return
         await self.inspect(e.args["edge"], reveal=True)
+
+    async def inspect_compared(self, edge: str, report: dict[str, Any]) -> None:
+        """Show an edge's values in run A beside run B, with what ``edgewise diff`` says."""
+        self.inspected = edge
+        self.tabs.set_value(self.inspect_tab)
+        runs = {s.id: s for s in self.runs.runs()}
+        found: list[list[dict[str, Any]]] = []
+        for run_id in (report["run_a"], report["run_b"]):
+            store = runs.get(run_id)
+            try:  # the values are read in a helper process, never in the editor's
+                origin = run_edges(store).get(edge) if store is not None else None
+                found.append(await self.ask_kept("samples", str(store.folder), origin)
+                             if store is not None and origin else [])
+            except LookupError as exc:
+                found.append([])
+                ui.notify(exc.args[0], type="negative", multi_line=True)
+        if self.inspected == edge and self.runs.report is report:
+            side_by_side(self.inspector.container, edge, report, (found[0], found[1]),
+                         self.inspector.render_sample)
 
     async def inspect(self, edge: str, *, reveal: bool = False) -> None:
         """Show the last values seen on an edge (live, or in the kept run shown).
@@ -81,7 +119,8 @@ class RunActions(ResultActions):
         if self.past is not None:
             store = self.past
             try:  # the values are read in a helper process, never in the editor's
-                samples = await reader().ask("samples", str(store.folder), edge.split("->")[0])
+                samples = await self.ask_kept("samples", str(store.folder),
+                                              edge.split("->")[0])
             except LookupError as exc:
                 samples = []
                 ui.notify(exc.args[0], type="negative", multi_line=True)
@@ -114,6 +153,10 @@ class RunActions(ResultActions):
             self.worker.close()
         if self.past is not None:
             self.runs.show(None)
+        if self.runs.report is not None:  # a comparison of kept runs gives way to the run
+            self.runs.report = None
+            self.canvas.mark_changes({})
+            self.legend_box.clear()
         self.canvas.clear_run()
         self.pending_labels.clear()
         self.pending_states.clear()
@@ -125,16 +168,103 @@ class RunActions(ResultActions):
         self.stopping = False
         self.worker = self.standby or RunWorker(self.inbox.put)
         self.standby = None
+        self.run_button.props('data-worker="none"')
         self.worker.run(json.loads(json.dumps(self.doc.data)), self.workspace.root, self.name,
                         plugins=self.plugins)
         self.run_button.disable()
         self.stop_button.enable()
+        self._phase("starting")
 
     def prepare_worker(self) -> None:
-        """Start a worker ahead of time, so that pressing Run starts the flow at once."""
+        """Start a worker ahead of time, so that pressing Run starts the flow at once.
+
+        It imports pandas, scikit-learn, the component families and the estimators the
+        flow names while it waits, and says ``ready`` (the Run button's ``data-worker``).
+        """
         if self.standby is None and not self.closed:
             self.standby = RunWorker(self.inbox.put)
-            self.standby.spawn()
+            self.standby.spawn(tuple(flow_hints(self.doc.data)))
+            self.run_button.props('data-worker="warming"')
+
+    def run_blocker(self) -> str | None:
+        """Why nothing can be run now (a run is going on, the flow has problems), or None."""
+        if self.worker is not None and self.worker.running:
+            return "A run is going on: stop it or wait for its end."
+        if self.problems:
+            return f"The flow has {len(self.problems)} problem(s): see Problems."
+        return None
+
+    async def ask_kept(self, op: str, *args: Any) -> Any:
+        """Ask about kept runs (``samples``, ``diff``) in another process, never this one.
+
+        The warm standby worker answers if it is ready, else the kept-values reader.
+
+        Raises:
+            LookupError: the question could not be answered; the message says why.
+        """
+        worker = self.warm_worker()
+        if worker is not None:
+            return await worker.ask(op, *args)
+        return await reader().ask(op, *args)
+
+    def warm_worker(self) -> RunWorker | None:
+        """A worker with everything imported and nothing to do, or None.
+
+        The standby one once it is ready, else the one of the last run (it ran the flow,
+        and waits for inspections).
+        """
+        for worker in (self.standby, self.worker):
+            if worker is not None and worker.alive and not worker.running and (
+                    worker.ready or worker is self.worker):
+                return worker
+        return None
+
+    def replay_worker(self) -> tuple[RunWorker, bool]:
+        """A warm worker for a re-run, and whether to end it after.
+
+        The last run's worker if it waits (it stays, for inspections), else the standby
+        one (a fresh standby takes its place).
+        """
+        warm = self.warm_worker()
+        if warm is not None and warm is self.worker:
+            return warm, False
+        worker = self.standby or RunWorker(self.inbox.put)
+        self.standby = None
+        self.run_button.props('data-worker="none"')
+        ui.timer(0.5, self.prepare_worker, once=True)
+        return worker, True
+
+    def build_run_phase(self) -> None:
+        """The toolbar's "starting" indicator: from Run until the worker starts the flow."""
+        with ui.row().classes("items-center gap-1 no-wrap q-mr-sm").props(
+                'data-testid="run-starting"') as self.starting_badge:
+            ui.spinner(size="20px", color="white", thickness=3)
+            ui.label("starting…").classes("text-body2 text-white")
+        self.starting_badge.tooltip("The run's worker is preparing the flow; the first "
+                                    "labels follow")
+        self.starting_badge.set_visibility(False)
+
+    def build_compare_legend(self) -> None:
+        """Where the legend of a comparison's edge colours goes (over the canvas)."""
+        self.legend_box = ui.element("div")
+
+    def _phase(self, phase: str) -> None:
+        """The run's phase changed: ``starting`` (Run pressed), ``started``, or ``ready``."""
+        if phase == "ready":
+            if self.standby is not None and self.standby.ready:
+                self.run_button.props('data-worker="ready"')
+            return
+        starting = phase == "starting"
+        self.starting_badge.set_visibility(starting)
+        self.run_button.props(f'data-phase="{phase}"')
+        if starting:  # every node waits for the worker, visibly
+            self.pending_states.update({str(n.get("id")): {"state": "starting", "errors": 0}
+                                        for n in self.doc.nodes})
+        else:  # the flow runs: nodes are idle until the first snapshot says otherwise
+            self.pending_states.update({n: {"state": "idle", "errors": 0}
+                                        for n, s in {**self.shown_states,
+                                                     **self.pending_states}.items()
+                                        if s.get("state") == "starting"})
 
     def stop_run(self) -> None:
         """Stop the running flow."""
@@ -161,6 +291,8 @@ class RunActions(ResultActions):
                     self.show_node_error()
             elif kind == "debug_dropped":
                 self.debug.add_dropped(message[1])
+            elif kind in ("started", "ready"):
+                self._phase(kind)
             elif kind == "ended":
                 summary = message[1]
                 self.pending_states.update(self.facts.take_states(
@@ -217,6 +349,9 @@ class RunActions(ResultActions):
     def _run_finished(self) -> None:
         self.run_button.enable()
         self.stop_button.disable()
+        self._phase("ended")
+        self.pending_states.update(self.facts.take_states(
+            settled({**self.shown_states, **self.pending_states})))
         self.prepare_worker()
         edges = {f"{e.get('source')}->{e.get('target')}" for e in self.doc.edges}
         if self.inspected and self.inspected not in edges:  # deleted since it was clicked
@@ -232,6 +367,7 @@ class RunActions(ResultActions):
         self.canvas.clear_run()
         self.canvas.highlight([])
         self.canvas.mark_changes({})
+        self.legend_box.clear()
         self.node_errors.clear()
         self.show_node_error()
         self.debug.cards.clear()
@@ -324,17 +460,16 @@ class RunActions(ResultActions):
                 marks[edge_id] = ("first" if edge_id in first else
                                   "changed" if edge_id in changed else "same")
         self.canvas.mark_changes(marks)
+        self.legend_box.clear()
+        with self.legend_box:
+            legend(report["run_a"], report["run_b"])
 
-    async def replayed(self, run_id: str) -> None:
+    def replayed(self, run_id: str, original: runtime.RunStore,
+                 report: dict[str, Any]) -> None:
         """A replay finished: show it, compared with the run it replays."""
-        original = self.past
         self.runs.refresh()
         new = next((s for s in self.runs.runs() if s.id == run_id), None)
         if new is None:
             return
         self.runs.show(new)
-        if original is not None:
-            self.runs.shown = original
-            await self.runs.compare(new)
-            self.runs.shown = new
-
+        self.runs.compared(report)

@@ -22,6 +22,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from editor.warm_up import warm_up
+from editor.worker_answers import answer
+from editor.worker_replay import replay
+
 KEEP_PER_EDGE = 20
 WORKER_NICENESS = 5
 DEBUG_PER_WINDOW = 50
@@ -34,24 +38,15 @@ FAILURE_TEXT = 2000
 Message = tuple[Any, ...]
 
 
-WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model_selection",
-                "pyarrow.parquet", "skops.io")
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
 
 
-def _warm_up() -> None:
-    """Import the heavy libraries while the worker waits, so that Run starts at once."""
-    import importlib
+def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
+    """The worker process: wait for a flow; validate, run, report; then answer inspections.
 
-    for name in WARM_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-
-
-def _worker_main(conn: Connection) -> None:
-    """The worker process: wait for a flow; validate, run, report; then answer inspections."""
+    While it waits, it imports what runs need (``editor.warm_up``) and then says ``ready``.
+    A ``replay`` command instead re-runs part of a kept run (``editor.worker_replay``).
+    """
     try:  # the editor and the browser come first: a busy flow must not make them lag
         os.nice(WORKER_NICENESS)
     except OSError:
@@ -60,16 +55,6 @@ def _worker_main(conn: Connection) -> None:
     from runtime.previews import detail, preview
 
     lock = threading.Lock()
-    warm = threading.Thread(target=_warm_up, daemon=True)
-    warm.start()
-    try:
-        command = conn.recv()
-    except (EOFError, OSError):
-        return
-    if command[0] != "run":
-        return
-    flow, base_dir, flow_file = command[1], command[2], command[3]
-    plugins = len(command) > 4 and command[4] is True
 
     def send(*message: Any) -> None:
         with lock:
@@ -77,6 +62,27 @@ def _worker_main(conn: Connection) -> None:
                 conn.send(message)
             except (BrokenPipeError, OSError):
                 pass
+
+    def warm() -> None:
+        warm_up(hints)
+        send("ready")
+
+    threading.Thread(target=warm, daemon=True).start()
+    while True:  # a waiting worker answers questions about kept runs (it is warm)
+        try:
+            command = conn.recv()
+        except (EOFError, OSError):
+            return
+        if command[0] != "ask":
+            break
+        send("answered", command[1], answer(command[2], command[3]))
+    if command[0] == "replay":
+        send("replayed", replay(*command[1:]))
+        return
+    if command[0] != "run":
+        return
+    flow, base_dir, flow_file = command[1], command[2], command[3]
+    plugins = len(command) > 4 and command[4] is True
 
     registry = runtime.default_registry()
     if plugins:  # imported afresh for every run, so an edited plugin takes effect now
@@ -163,12 +169,18 @@ def _worker_main(conn: Connection) -> None:
                 run.stop()
             elif message[0] == "inspect":
                 send("inspected", message[1], inspect(message[1]))
+            elif message[0] == "ask":  # after the run: it is warm for questions and replays
+                send("answered", message[1], answer(message[2], message[3]))
+            elif message[0] == "replay":
+                threading.Thread(target=lambda m=message: send("replayed", replay(*m[1:])),
+                                 daemon=True, name="edgewise-replay").start()
             elif message[0] == "quit":
                 run.stop()
                 return
 
     reader = threading.Thread(target=commands, daemon=True)
     reader.start()
+    send("started")
     try:
         result = run.run()
     except Exception as exc:  # noqa: BLE001 - report an engine bug instead of dying silently
@@ -189,7 +201,8 @@ class RunWorker:
     """The editor's handle on one run in a worker process.
 
     ``spawn()`` starts the process early; it imports the heavy libraries while it waits, so
-    that ``run()`` starts the flow at once.
+    that ``run()`` starts the flow at once. It reads the process's messages from then on:
+    ``ready`` (warmed up), ``started`` (the flow was planned and runs), snapshots...
     """
 
     def __init__(self, on_message: Callable[[Message], None]) -> None:
@@ -197,18 +210,33 @@ class RunWorker:
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
         self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
+        self._replay: asyncio.Future[dict[str, Any]] | None = None
+        self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._asked = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
+        self.ready = False
 
-    def spawn(self) -> None:
-        """Start the worker process; it waits for ``run()``."""
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is there to take commands."""
+        return (self._conn is not None and self._process is not None
+                and self._process.is_alive())
+
+    def spawn(self, hints: tuple[str, ...] = ()) -> None:
+        """Start the worker process; it imports what runs need (and ``hints``), then waits."""
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._conn = parent
         self._process = context.Process(target=_worker_main, name="edgewise-run",
-                                        args=(child,), daemon=True)
+                                        args=(child, tuple(hints)), daemon=True)
         self._process.start()
         child.close()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
 
     def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
             plugins: bool = False) -> None:
@@ -221,8 +249,24 @@ class RunWorker:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
-        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
         self._send("run", flow, str(base_dir), flow_file, plugins)
+
+    async def replay(self, folder: Path, from_node: str, flow: dict[str, Any],
+                     workspace: Path, *, plugins: bool = False) -> dict[str, Any]:
+        """Re-run ``from_node`` and what is downstream on a kept run's values, in the worker.
+
+        A function call in the (warm) worker, as ``edgewise replay`` makes it; the new run
+        is kept under ``workspace``. The answer has ``run`` and the replay's verdict, or
+        ``error`` saying why it could not run.
+        """
+        if self._process is None:
+            self.spawn()
+        self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
+        self._replay = future
+        if not self._send("replay", str(folder), from_node, flow, str(workspace), plugins):
+            return {"error": "the worker process is gone; try again"}
+        return await future
 
     def _read(self) -> None:
         conn = self._conn  # close() forgets it; this thread reads until the pipe ends
@@ -236,13 +280,39 @@ class RunWorker:
                 self._resolve(message[1], message[2])
             if message[0] in ("ended", "invalid", "crashed"):
                 self.running = False
+            if message[0] == "ready":
+                self.ready = True
+            if message[0] == "replayed":
+                self._settle_replay(message[1])
+                continue
+            if message[0] == "answered":
+                self._settle(self._answers.pop(message[1], None), message[2])
+                continue
             self.on_message(message)
+        code = self._process.exitcode if self._process else None
+        for key in list(self._answers):
+            self._settle(self._answers.pop(key, None), {"error": "the worker ended"})
+        self._settle_replay({"error": f"the worker process ended unexpectedly (exit {code})"})
         if self.running:
             self.running = False
-            code = self._process.exitcode if self._process else None
             self.on_message(("crashed", f"the worker process ended unexpectedly (exit {code})"))
         for edge in list(self._waiting):
             self._resolve(edge, [])
+
+    def _settle_replay(self, answer: dict[str, Any]) -> None:
+        future, self._replay = self._replay, None
+        self._settle(future, answer)
+
+    def _settle(self, future: asyncio.Future[dict[str, Any]] | None,
+                answer: dict[str, Any]) -> None:
+        if future is None or self._loop is None:
+            return
+
+        def settle() -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        self._loop.call_soon_threadsafe(settle)
 
     def _resolve(self, edge: str, samples: list[dict[str, Any]]) -> None:
         futures = self._waiting.pop(edge, [])
@@ -263,6 +333,30 @@ class RunWorker:
         except (BrokenPipeError, OSError):
             return False
         return True
+
+    async def ask(self, op: str, *args: Any, timeout: float = 60.0) -> Any:
+        """Ask the waiting worker about kept runs (``samples`` or ``diff``, as the reader).
+
+        Raises:
+            LookupError: the answer, when it is an error; or the worker could not answer.
+        """
+        loop = asyncio.get_running_loop()
+        self._loop = self._loop or loop
+        self._asked += 1
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._answers[self._asked] = future
+        if self.running or not self._send("ask", self._asked, op, list(args)):
+            self._answers.pop(self._asked, None)
+            msg = "the worker is not waiting; ask the reader"
+            raise LookupError(msg)
+        try:
+            found = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            msg = f"reading the kept run took more than {timeout:.0f} s"
+            raise LookupError(msg) from None
+        if "error" in found:
+            raise LookupError(found["error"])
+        return found["ok"]
 
     async def inspect(self, edge: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The last values seen on an edge (newest first), during a run or after it."""
