@@ -1,6 +1,10 @@
 // The flow canvas: an SVG node editor. The browser keeps its own copy of the graph for
 // dragging, panning, zooming and wiring, and sends Python only final results.
 
+import { clearPorts, connectionProblem, markPorts } from "edgewise-canvas/wiring.js";
+import { EwHelp, EwMenu, EwPicker } from "edgewise-canvas/overlays.js";
+import { editingMethods } from "edgewise-canvas/editing.js";
+
 const NODE_W = 176;
 const HEAD_H = 30;
 const ROW_H = 20;
@@ -201,12 +205,12 @@ const EwEdge = {
 };
 
 export default {
-  components: { EwNode, EwEdge },
+  components: { EwNode, EwEdge, EwMenu, EwPicker, EwHelp },
   props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
-         @dragover.prevent @drop.prevent="onDrop" @wheel.prevent="onWheel"
-         @contextmenu.prevent>
+         @dragover.prevent="onDragOver" @drop.prevent="onDrop" @wheel.prevent="onWheel"
+         @contextmenu.prevent="onContext">
       <svg ref="svg" width="100%" height="100%" @pointerdown="onBackgroundDown"
            @pointerover="onOver" @pointerout="onOut"
            @pointermove="onMove" @pointerup="onUp" @pointerleave="onUp">
@@ -238,6 +242,10 @@ export default {
       <div v-if="refusal" data-testid="connection-refused" class="ew-refusal"
            :style="{left: refusal.x + 'px', top: refusal.y + 'px'}">{{ refusal.text }}</div>
       <div v-if="!nodes.length" class="ew-empty">Drag a component from the palette to start.</div>
+      <ew-menu v-if="menu" :menu="menu" @pick="onMenuPick"></ew-menu>
+      <ew-picker v-if="picker" :key="picker.testid + picker.x + picker.y" :picker="picker"
+                 @pick="onPick" @close="closeOverlays"></ew-picker>
+      <ew-help v-if="helping" @close="closeOverlays"></ew-help>
     </div>`,
   data() {
     return {
@@ -260,6 +268,9 @@ export default {
       pan: null,
       refusal: null,
       tip: null,
+      menu: null,
+      picker: null,
+      helping: false,
     };
   },
   watch: {
@@ -299,6 +310,7 @@ export default {
     document.removeEventListener("dragstart", this.dragStart);
   },
   methods: {
+    ...editingMethods({ NODE_W, HEAD_H, nodeHeight }),
     // ---- called from Python ----
     setGraph(graph, fit) {
       const catalog = this.catalog || {};
@@ -500,6 +512,8 @@ export default {
       const p = this.toCanvas(ev);
       const moving = [...this.selNodes].map((id) => this.byId[id]).filter(Boolean);
       this.drag = { start: p, moved: false, items: moving.map((m) => ({ node: m, x: m.x, y: m.y })) };
+      // one node without wires may be dropped on a wire, to go in between
+      this.drag.loose = moving.length === 1 && !this.edges.some((e) => [e.source, e.target].some((r) => r.split(".")[0] === moving[0].id));
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onEdgeDown(ev, e) {
@@ -518,12 +532,16 @@ export default {
     },
     onPortDown(ev, n, port, dir) {
       if (ev.button !== 0) return;
+      this.closeOverlays();
       const pos = portPos(n, port, dir);
-      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y };
+      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y,
+        cx: ev.clientX, cy: ev.clientY, moved: false };
+      markPorts(this.$el, this.byId, this.edges, this.wire);
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onBackgroundDown(ev) {
       this.$refs.root.focus({ preventScroll: true });
+      this.closeOverlays();
       const p = this.toCanvas(ev);
       if (ev.button === 1 || ev.button === 2 || ev.altKey || ev.ctrlKey || ev.metaKey) {
         this.pan = { x: ev.clientX, y: ev.clientY, tx: this.tx, ty: this.ty };
@@ -533,6 +551,7 @@ export default {
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onMove(ev) {
+      this.pointer = this.toCanvas(ev); // where Ctrl+V pastes
       if (this.drag) {
         const p = this.toCanvas(ev);
         const dx = p.x - this.drag.start.x, dy = p.y - this.drag.start.y;
@@ -542,10 +561,12 @@ export default {
           it.node.y = it.y + dy;
         }
         if (Object.keys(this.labels).length) this.scheduleLabels();
+        if (this.drag.loose) this.markSplice(this.drag.moved ? this.edgeAt(ev) : null);
       } else if (this.wire) {
         const p = this.toCanvas(ev);
         this.wire.x2 = p.x;
         this.wire.y2 = p.y;
+        if (Math.abs(ev.clientX - this.wire.cx) + Math.abs(ev.clientY - this.wire.cy) > 4) this.wire.moved = true;
       } else if (this.box) {
         const p = this.toCanvas(ev);
         this.box.x2 = p.x;
@@ -553,23 +574,34 @@ export default {
       } else if (this.pan) {
         this.tx = this.pan.tx + ev.clientX - this.pan.x;
         this.ty = this.pan.ty + ev.clientY - this.pan.y;
+        if (this.menu && Math.abs(ev.clientX - this.pan.x) + Math.abs(ev.clientY - this.pan.y) > 4) this.menu = null;
       }
     },
     onUp(ev) {
       if (this.drag) {
         const d = this.drag;
         this.drag = null;
-        if (d.moved) {
+        const onto = d.loose && d.moved && ev.type !== "pointerleave" ? this.edgeAt(ev) : null;
+        this.markSplice(null);
+        if (onto) { // one unconnected node dropped on a wire: put it in between
+          const n = d.items[0].node;
+          this.$emit("node_spliced", { node: n.id, edge: onto, x: Math.round(n.x), y: Math.round(n.y) });
+        } else if (d.moved) {
           this.$emit("nodes_moved", { positions: d.items.map((it) => ({ id: it.node.id, x: Math.round(it.node.x), y: Math.round(it.node.y) })) });
         }
       } else if (this.wire) {
         const w = this.wire;
         this.wire = null;
-        if (ev.type === "pointerleave") return;
+        clearPorts(this.$el);
+        // a click on a port (no drag) is not an attempt to connect it to itself
+        if (ev.type === "pointerleave" || !w.moved) return;
         const el = document.elementFromPoint(ev.clientX, ev.clientY);
         const target = el && el.closest("[data-testid=port]");
-        if (!target) return;
-        this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
+        if (target) {
+          if (target.dataset.port !== `${w.node}.${w.port}`) this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
+        } else if (el && !el.closest("[data-testid=node]") && this.$refs.svg.contains(el)) {
+          this.openQuickAdd(w, ev); // a wire dropped on empty canvas: add a node there
+        }
       } else if (this.box) {
         const b = this.box;
         this.box = null;
@@ -589,10 +621,18 @@ export default {
         this.pan = null;
       }
     },
+    // A pinch (the browser sends it as a wheel with ctrlKey), Ctrl+wheel and a mouse wheel's
+    // notches zoom; a trackpad's two-finger scroll (fine or sideways deltas) pans.
     onWheel(ev) {
+      const notch = ev.deltaMode !== 0 || (ev.deltaX === 0 && Math.abs(ev.deltaY) >= 50 && Number.isInteger(ev.deltaY));
+      if (!ev.ctrlKey && !notch) {
+        this.tx -= ev.deltaX;
+        this.ty -= ev.deltaY;
+        return;
+      }
       const rect = this.$refs.svg.getBoundingClientRect();
       const mx = ev.clientX - rect.left, my = ev.clientY - rect.top;
-      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * 0.0015)));
+      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * (ev.ctrlKey && !notch ? 0.01 : 0.0015))));
       this.tx = mx - ((mx - this.tx) * k) / this.k;
       this.ty = my - ((my - this.ty) * k) / this.k;
       this.k = k;
@@ -601,7 +641,12 @@ export default {
       const id = ev.dataTransfer.getData("application/x-edgewise-component") || ev.dataTransfer.getData("text/plain");
       if (!id) return;
       const p = this.toCanvas(ev);
-      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2) });
+      const edge = this.edgeAt(ev); // dropped on a wire: put in between
+      this.markSplice(null);
+      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2), edge });
+    },
+    onDragOver(ev) {
+      this.markSplice(this.edgeAt(ev));
     },
     // ---- connections: checked here for an instant answer, and again in Python ----
     refuse(text, ev) {
@@ -615,44 +660,36 @@ export default {
         return;
       }
       if (w.dir === "in") [src, dst] = [dst, src];
-      const sNode = src.split(".")[0], tNode = dst.split(".")[0];
-      if (sNode === tNode) { this.refuse("cannot connect a node to itself", ev); return; }
-      const id = `${src}->${dst}`;
-      if (this.edges.some((e) => e.id === id)) { this.refuse("this connection exists already", ev); return; }
-      const s = this.byId[sNode], t = this.byId[tNode];
-      if (s.unknown || t.unknown) { this.refuse("a node of an unknown component cannot be wired", ev); return; }
-      const sp = s.outputs.find((p) => p.name === src.split(".")[1]);
-      const tp = t.inputs.find((p) => p.name === dst.split(".")[1]);
-      if (sp && tp && sp.type !== tp.type && sp.type !== "Any" && tp.type !== "Any") {
-        this.refuse(`input '${tp.name}' expects ${tp.type} but '${src}' gives ${sp.type}`, ev);
-        return;
-      }
-      // a path from the target back to the source would close a cycle
-      const seen = new Set([tNode]);
-      const stack = [tNode];
-      while (stack.length) {
-        const cur = stack.pop();
-        if (cur === sNode) { this.refuse("this connection would make a cycle", ev); return; }
-        for (const e of this.edges) {
-          const a = e.source.split(".")[0], b = e.target.split(".")[0];
-          if (a === cur && !seen.has(b)) { seen.add(b); stack.push(b); }
-        }
-      }
+      const problem = connectionProblem(this.byId, this.edges, src, dst);
+      if (problem) { this.refuse(problem, ev); return; }
       this.$emit("edge_added", { source: src, target: dst, x: ev.clientX, y: ev.clientY });
     },
     // ---- keyboard ----
     onKey(e) {
-      const tag = (e.target && e.target.tagName) || "";
-      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
       const mod = e.ctrlKey || e.metaKey;
       const key = e.key.toLowerCase();
-      if (mod && key === "s") { e.preventDefault(); this.$emit("command", { name: "save" }); return; }
+      // Ctrl+S saves wherever the focus is (a params field too); the code editor saves itself
+      if (mod && key === "s") {
+        const inCode = e.target && e.target.closest && e.target.closest(".cm-editor");
+        e.preventDefault();
+        if (!inCode && !e.defaultPrevented) this.$emit("command", { name: "save" });
+        return;
+      }
+      if (key === "escape" && (this.menu || this.picker || this.helping || this.wire)) {
+        this.closeOverlays();
+        return;
+      }
+      const tag = (e.target && e.target.tagName) || "";
+      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
+      if (document.querySelector(".q-dialog")) return; // a dialog of the page has the keys
+      if (mod && key === "f") { e.preventDefault(); this.openFind(); return; }
+      if (e.key === "?") { e.preventDefault(); this.closeOverlays(); this.helping = true; return; }
       if (mod && key === "z") { e.preventDefault(); this.$emit("command", { name: e.shiftKey ? "redo" : "undo" }); return; }
       if (mod && key === "y") { e.preventDefault(); this.$emit("command", { name: "redo" }); return; }
       const sel = { nodes: [...this.selNodes], edges: [...this.selEdges] };
       if (mod && key === "c") { this.$emit("command", { name: "copy", ...sel }); return; }
       if (mod && key === "x") { this.$emit("command", { name: "cut", ...sel }); return; }
-      if (mod && key === "v") { this.$emit("command", { name: "paste" }); return; }
+      if (mod && key === "v") { this.$emit("command", { name: "paste", ...this.pasteAt() }); return; }
       if (mod && key === "a") { e.preventDefault(); this.selNodes = new Set(this.nodes.map((n) => n.id)); this.emitSelection(); return; }
       if (key === "delete" || key === "backspace") {
         if (sel.nodes.length || sel.edges.length) { e.preventDefault(); this.$emit("command", { name: "delete", ...sel }); }

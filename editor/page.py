@@ -12,6 +12,7 @@ from nicegui import run, ui
 import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
+from editor.edit_actions import EditActions
 from editor.file_actions import FileActions
 from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
@@ -127,7 +128,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-class EditorPage(TrustActions, FileActions, RunActions):
+class EditorPage(EditActions, TrustActions, FileActions, RunActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -259,6 +260,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.canvas.on("selection", self.on_selection)
         self.canvas.on("edge_clicked", self.on_edge_clicked)
         self.canvas.on("command", self.on_command)
+        self.canvas.on("node_spliced", self.on_node_spliced)
+        self.canvas.on("quick_add", self.on_quick_add)
         ui.timer(PUSH_INTERVAL, self.pump)
         self.render_params()
         self.refresh_title()
@@ -456,10 +459,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         args = e.args
         if self.registry.get(args["component"]) is None:
             return
-        node_id = self.doc.add_node(args["component"], args["x"], args["y"])
-        self.redraw()
-        self.canvas.select([node_id], [])
-        self.on_selection_values([node_id], [])
+        self.place_node(args["component"], args["x"], args["y"], args.get("edge"))
 
     def on_moved(self, e: Any) -> None:
         """Nodes were dragged to new places (which cannot change what validation says)."""
@@ -501,13 +501,11 @@ class EditorPage(TrustActions, FileActions, RunActions):
             if name == "cut":
                 self.delete(e.args.get("nodes", []), e.args.get("edges", []))
         elif name == "paste":
-            new = self.doc.paste(self.clipboard)
-            if new:
-                self.redraw()
-                self.canvas.select(new, [])
-                self.on_selection_values(new, [])
+            self.paste_clipboard(e.args.get("x"), e.args.get("y"))
         elif name == "delete":
             self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+        else:
+            await self.edit_command(name, e.args)
 
     def delete(self, nodes: list[str], edges: list[str]) -> None:
         """Delete the selection."""
