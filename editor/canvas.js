@@ -671,8 +671,9 @@ export default {
       // Ctrl+S saves wherever the focus is (a params field too); the code editor saves itself
       if (mod && key === "s") {
         const inCode = e.target && e.target.closest && e.target.closest(".cm-editor");
+        const handled = e.defaultPrevented;
         e.preventDefault();
-        if (!inCode && !e.defaultPrevented) this.$emit("command", { name: "save" });
+        if (!inCode && !handled) this.$emit("command", { name: "save" });
         return;
       }
       if (key === "escape" && (this.menu || this.picker || this.helping || this.wire)) {

@@ -13,7 +13,7 @@ import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.edit_actions import EditActions
-from editor.file_actions import FileActions
+from editor.file_actions import FileActions, keeps_typed_keys
 from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
@@ -189,7 +189,7 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
                 'flat color=white data-testid="save"').tooltip("Save (Ctrl+S)")
             with ui.button(icon="more_vert").props('flat color=white data-testid="file-menu"'):
                 with ui.menu():
-                    ui.menu_item("New flow…", on_click=self.new_dialog)
+                    keeps_typed_keys(ui.menu_item("New flow…", on_click=self.new_dialog))
                     ui.menu_item("Save as…", on_click=self.save_as_dialog)
                     ui.menu_item("Rename…", on_click=self.rename_dialog)
                     ui.menu_item("Delete", on_click=self.delete_dialog)
@@ -284,8 +284,8 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
                     "text-body2" + (" text-weight-bold" if entry.name == self.name else ""))
                 link.props(f'data-testid="flow-link" data-flow="{entry.name}"')
                 link.tooltip(entry.name)
-        ui.button("New flow", icon="add", on_click=self.new_dialog).props(
-            'flat dense data-testid="new-flow"')
+        keeps_typed_keys(ui.button("New flow", icon="add", on_click=self.new_dialog).props(
+            'flat dense data-testid="new-flow"'))
 
     def _build_palette(self) -> None:
         ui.label("Components").classes("text-subtitle2")
@@ -420,7 +420,9 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
             if spec is None:
                 self.form = RawParamsForm(params or {}, lambda p: self.set_params(node_id, p))
             else:
-                ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
+                # plain text: docstrings are not markdown (train_test_split is no italics)
+                ui.label(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8").props(
+                    'data-testid="params-doc"')
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
                                        lambda p: self.set_params(node_id, p),
                                        on_save=self.save)
