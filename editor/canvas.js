@@ -422,7 +422,7 @@ export default {
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onMove(ev) {
-      this.pointer = this.toCanvas(ev); // where Ctrl+V pastes
+      this.pointer = { clientX: ev.clientX, clientY: ev.clientY }; // where Ctrl+V pastes
       if (this.drag) {
         const p = this.toCanvas(ev);
         const dx = p.x - this.drag.start.x, dy = p.y - this.drag.start.y;

@@ -8,8 +8,11 @@ import { clearPorts, componentsThatFit } from "edgewise-canvas/wiring.js";
 export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
   return {
     // ---- editing habits: splice, quick-add, context menu, find ----
+    // the last pointer position over the canvas, in canvas units (as panned and zoomed now)
     pasteAt() {
-      return this.pointer ? { x: Math.round(this.pointer.x), y: Math.round(this.pointer.y) } : {};
+      if (!this.pointer) return {};
+      const p = this.toCanvas(this.pointer);
+      return { x: Math.round(p.x), y: Math.round(p.y) };
     },
     // the id of the edge whose wire is under the pointer, or null
     edgeAt(ev) {

@@ -38,8 +38,8 @@ export function reachable(edges, start, forward) {
 
 // Why the edge src -> dst ("node.port" each) would be refused, or null. `closesCycle`
 // (source node, target node) answers the cycle question when many ends of one wire are
-// checked; by default it is worked out here.
-export function connectionProblem(byId, edges, src, dst, closesCycle) {
+// checked (with `edgeIds`, the set of edge ids); by default both are worked out here.
+export function connectionProblem(byId, edges, src, dst, closesCycle, edgeIds) {
   const [sNode, sPort] = split(src), [tNode, tPort] = split(dst);
   if (sNode === tNode) return "cannot connect a node to itself";
   const s = byId[sNode], t = byId[tNode];
@@ -51,7 +51,7 @@ export function connectionProblem(byId, edges, src, dst, closesCycle) {
   if (!tp) return `'${dst}' is not an input`;
   if (!typesCompatible(sp.type, tp.type)) return `input '${tp.name}' expects ${tp.type} but '${src}' gives ${sp.type}`;
   const id = `${src}->${dst}`;
-  if (edges.some((e) => e.id === id)) return "this connection exists already";
+  if (edgeIds ? edgeIds.has(id) : edges.some((e) => e.id === id)) return "this connection exists already";
   const cycle = closesCycle ? closesCycle(sNode, tNode) : reachable(edges, tNode, true).has(sNode);
   if (cycle) return "this connection would make a cycle";
   return null;
@@ -64,11 +64,12 @@ export function markPorts(root, byId, edges, start) {
   const around = reachable(edges, start.node, start.dir !== "out");
   const closesCycle = start.dir === "out" ? (s, t) => around.has(t) : (s) => around.has(s);
   const ref = `${start.node}.${start.port}`;
+  const ids = new Set(edges.map((e) => e.id));
   for (const el of root.querySelectorAll("[data-testid=port]")) {
     let ok = false;
     if (el.dataset.direction !== start.dir) {
       const [src, dst] = start.dir === "out" ? [ref, el.dataset.port] : [el.dataset.port, ref];
-      ok = connectionProblem(byId, edges, src, dst, closesCycle) === null;
+      ok = connectionProblem(byId, edges, src, dst, closesCycle, ids) === null;
     }
     el.classList.toggle("fits", ok);
     el.classList.toggle("unfit", !ok);
