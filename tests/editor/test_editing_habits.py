@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -457,4 +458,28 @@ def test_small_faults(server_factory: Any, example_workspace: Path, page: Any) -
     page.get_by_test_id("new-flow").click()
     page.keyboard.type("fresh-start")
     expect(page.get_by_test_id("name-input")).to_have_value("fresh-start")
+    assert page.js_errors == []
+
+
+def test_an_error_record_reads_without_class_names(server_factory: Any, workspace: Path,
+                                                   page: Any) -> None:
+    flow = {"edgewise": 1, "name": "failing", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+         "position": {"x": 40, "y": 60}},
+        {"id": "bad", "component": "frame.query", "params": {"expr": "target > 'no_such_text'"},
+         "position": {"x": 300, "y": 60}},
+        {"id": "dead", "component": "debug", "position": {"x": 560, "y": 160}}],
+        "edges": [{"source": "load.data", "target": "bad.data"},
+                  {"source": "bad.error", "target": "dead.data"}]}
+    (workspace / "failing.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/failing.json")
+    page.get_by_test_id("run").click()
+    expect(node(page, "dead").get_by_test_id("node-status")).to_have_attribute(
+        "data-state", "done", timeout=60_000)
+    edge(page, "bad.error->dead.data").get_by_test_id("edge-label").click()
+    record = page.get_by_test_id("inspector").get_by_test_id("error-record")
+    expect(record).to_contain_text("no_such_text")
+    text = record.inner_text()
+    assert not re.search(r"\b[A-Z]\w*(Error|Exception)\b|Value error,", text), text
     assert page.js_errors == []
