@@ -1,6 +1,11 @@
 // The flow canvas: an SVG node editor. The browser keeps its own copy of the graph for
 // dragging, panning, zooming and wiring, and sends Python only final results.
 
+import { clearPorts, connectionProblem, markPorts } from "edgewise-canvas/wiring.js";
+import { EwHelp, EwMenu, EwPicker } from "edgewise-canvas/overlays.js";
+import { editingMethods } from "edgewise-canvas/editing.js";
+import { layoutLabels } from "edgewise-canvas/labels.js";
+
 const NODE_W = 176;
 const HEAD_H = 30;
 const ROW_H = 20;
@@ -76,62 +81,6 @@ function edgeEnds(edge, src, dst) {
   const sp = edge.source.slice(edge.source.indexOf(".") + 1);
   const tp = edge.target.slice(edge.target.indexOf(".") + 1);
   return [portPos(src, sp, "out"), portPos(dst, tp, "in")];
-}
-
-// ---- edge labels: text, then a free place along the wire ----
-const SHORT_ZOOM = 0.6; // below this zoom a label shows only its count
-const LABEL_H = 16;
-const LABEL_PAD = 5;
-// parameters along the wire, from the middle outwards
-const T_ORDER = [0.5];
-for (let d = 0.025; d <= 0.42; d += 0.025) T_ORDER.push(0.5 - d, 0.5 + d);
-
-function roundValue(text) {
-  const v = Number(text);
-  if (text === "" || !Number.isFinite(v)) return null;
-  if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 1000 ? String(Math.round(v)) : String(Number(v.toFixed(3)));
-}
-
-// The items of a dict's summary (`{name='score', accuracy=0.9737, f1_macro=0.97…}`), the
-// numbers rounded; null for any other summary.
-function summaryItems(summary) {
-  const m = /^\{(.*?)(…)?\}$/.exec(summary || "");
-  if (!m || !m[1]) return null;
-  const items = [];
-  for (const item of m[1].split(", ")) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) return null;
-    items.push({ key: item.slice(0, eq), text: item.slice(eq + 1), number: roundValue(item.slice(eq + 1)) });
-  }
-  return { items, more: Boolean(m[2]) };
-}
-
-// The parts of a label, most telling first: a record's numbers (metrics), rounded, lead its
-// label; `accuracy 0.974 · f1_macro 0.97 · 1`.
-function labelParts(l) {
-  const metrics = Object.entries(l.metrics || {}).map(([k, v]) => `${k} ${roundValue(String(v))}`);
-  if (metrics.length) return [...metrics, `${l.count}`];
-  const dict = summaryItems(l.summary);
-  if (dict && dict.items.some((i) => i.number !== null)) {
-    return [...dict.items.filter((i) => i.number !== null).map((i) => `${i.key} ${i.number}`), `${l.count}`];
-  }
-  const parts = [`${l.count}`];
-  if (l.rows !== null && l.rows !== undefined) parts.push(`${l.rows} rows`);
-  if (l.summary) parts.push(l.summary);
-  return parts;
-}
-
-// The texts to try, longest first: the whole label, then fewer parts with an ellipsis.
-function labelVariants(parts, count) {
-  const out = [parts.join(" · ")];
-  for (let n = parts.length - 1; n >= 1; n--) out.push(parts.slice(0, n).join(" · ") + " · …");
-  if (!out.includes(`${count}`)) out.push(`${count}`);
-  return out;
-}
-
-function overlaps(a, b) {
-  return a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
 }
 
 const EwNode = {
@@ -224,12 +173,12 @@ const EwEdge = {
 };
 
 export default {
-  components: { EwNode, EwEdge },
+  components: { EwNode, EwEdge, EwMenu, EwPicker, EwHelp },
   props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
-         @dragover.prevent @drop.prevent="onDrop" @wheel.prevent="onWheel"
-         @contextmenu.prevent>
+         @dragover.prevent="onDragOver" @drop.prevent="onDrop" @wheel.prevent="onWheel"
+         @contextmenu.prevent="onContext">
       <svg ref="svg" width="100%" height="100%" @pointerdown="onBackgroundDown"
            @pointerover="onOver" @pointerout="onOut"
            @pointermove="onMove" @pointerup="onUp" @pointerleave="onUp">
@@ -261,6 +210,10 @@ export default {
       <div v-if="refusal" data-testid="connection-refused" class="ew-refusal"
            :style="{left: refusal.x + 'px', top: refusal.y + 'px'}">{{ refusal.text }}</div>
       <div v-if="!nodes.length" class="ew-empty">Drag a component from the palette to start.</div>
+      <ew-menu v-if="menu" :menu="menu" @pick="onMenuPick"></ew-menu>
+      <ew-picker v-if="picker" :key="picker.testid + picker.x + picker.y" :picker="picker"
+                 @pick="onPick" @close="closeOverlays"></ew-picker>
+      <ew-help v-if="helping" @close="closeOverlays"></ew-help>
     </div>`,
   data() {
     return {
@@ -283,6 +236,9 @@ export default {
       pan: null,
       refusal: null,
       tip: null,
+      menu: null,
+      picker: null,
+      helping: false,
     };
   },
   watch: {
@@ -322,6 +278,7 @@ export default {
     document.removeEventListener("dragstart", this.dragStart);
   },
   methods: {
+    ...editingMethods({ NODE_W, HEAD_H, nodeHeight }),
     // ---- called from Python ----
     setGraph(graph, fit) {
       const catalog = this.catalog || {};
@@ -409,83 +366,9 @@ export default {
         this.layoutLabels();
       });
     },
-    // Place every label on an opaque tag on the free part of its wire: outside every node's
-    // box, clear of the other labels and, where possible, of the other wires. A label that
-    // finds no room whole is shortened part by part down to its count. Zoomed out, labels
-    // keep their size on screen (so they take more of the canvas) and show only the count.
+    // Place every label on the free part of its wire (see canvas_modules/labels.js).
     layoutLabels() {
-      const short = this.k < SHORT_ZOOM;
-      const scale = this.k < 1 ? 1 / this.k : 1;
-      this.labelScale = scale;
-      const nodeBoxes = this.nodes.map((n) => ({ x1: n.x - 7, y1: n.y - 3, x2: n.x + NODE_W + 7, y2: n.y + nodeHeight(n) + 3 }));
-      const wires = [];
-      const items = [];
-      for (const e of this.edges) {
-        const s = this.byId[e.source.split(".")[0]], t = this.byId[e.target.split(".")[0]];
-        if (!s || !t) continue;
-        const ends = edgeEnds(e, s, t);
-        const len = Math.hypot(ends[1].x - ends[0].x, ends[1].y - ends[0].y);
-        const steps = Math.min(200, Math.max(16, Math.ceil(len / 6)));
-        const pts = [];
-        for (let i = 0; i <= steps; i++) pts.push(curvePoint(ends[0], ends[1], i / steps));
-        wires.push({ id: e.id, pts });
-        if (this.labels[e.id]) items.push({ e, ends, len });
-      }
-      items.sort((a, b) => a.len - b.len); // short wires have the fewest places: they go first
-      const placed = [];
-      const free = (box, id, strict) => {
-        if (nodeBoxes.some((b) => overlaps(b, box)) || placed.some((b) => overlaps(b, box))) return false;
-        if (!strict) return true;
-        return !wires.some((w) => w.id !== id && w.pts.some((p) => p.x > box.x1 && p.x < box.x2 && p.y > box.y1 && p.y < box.y2));
-      };
-      for (const { e, ends } of items) {
-        const g = this.$el.querySelector(`[data-testid=edge][data-edge="${CSS.escape(e.id)}"] [data-testid=edge-tag]`);
-        if (!g) continue;
-        const text = g.querySelector("text"), rect = g.querySelector("rect");
-        const l = this.labels[e.id];
-        const parts = labelParts(l);
-        const full = parts.join(" · ");
-        text.dataset.full = full;
-        text.dataset.count = `${l.count}`;
-        g.style.display = "";
-        // texts to try at the on-screen size, then the count ever smaller, down to canvas size
-        const tries = (short ? [`${l.count}`] : labelVariants(parts, l.count)).map((v) => [v, scale]);
-        for (let f = scale * 0.8; f > 1; f *= 0.8) tries.push([`${l.count}`, f]);
-        if (scale > 1) tries.push([`${l.count}`, 1]);
-        let spot = null, size = scale;
-        for (const [variant, f] of tries) {
-          text.textContent = variant;
-          size = f;
-          const w = (text.getComputedTextLength() + 2 * LABEL_PAD) * f, h = LABEL_H * f;
-          for (const strict of [true, false]) {
-            for (const t of T_ORDER) {
-              const p = curvePoint(ends[0], ends[1], t);
-              const box = { x1: p.x - w / 2, y1: p.y - h / 2, x2: p.x + w / 2, y2: p.y + h / 2 };
-              if (free(box, e.id, strict)) { spot = box; break; }
-            }
-            if (spot) break;
-          }
-          if (spot) break;
-        }
-        if (!spot) { // nowhere free: the count at the middle, drawn over whatever is there
-          text.textContent = `${l.count}`;
-          size = 1;
-          const w = text.getComputedTextLength() + 2 * LABEL_PAD, h = LABEL_H;
-          const p = curvePoint(ends[0], ends[1], 0.5);
-          spot = { x1: p.x - w / 2, y1: p.y - h / 2, x2: p.x + w / 2, y2: p.y + h / 2 };
-        }
-        placed.push(spot);
-        // drawn around the origin, then moved to the spot and scaled
-        const w = (spot.x2 - spot.x1) / size;
-        g.setAttribute("transform", `translate(${(spot.x1 + spot.x2) / 2},${(spot.y1 + spot.y2) / 2}) scale(${size})`);
-        rect.setAttribute("x", -w / 2);
-        rect.setAttribute("y", -LABEL_H / 2);
-        rect.setAttribute("width", w);
-        rect.setAttribute("height", LABEL_H);
-        text.setAttribute("x", 0);
-        text.setAttribute("y", 4);
-        g.classList.toggle("shortened", text.textContent !== full);
-      }
+      layoutLabels(this, { NODE_W, nodeHeight, edgeEnds, curvePoint });
     },
     // the full text of a label, shown over the canvas while the pointer is on it
     onOver(ev) {
@@ -523,6 +406,8 @@ export default {
       const p = this.toCanvas(ev);
       const moving = [...this.selNodes].map((id) => this.byId[id]).filter(Boolean);
       this.drag = { start: p, moved: false, items: moving.map((m) => ({ node: m, x: m.x, y: m.y })) };
+      // one node without wires may be dropped on a wire, to go in between
+      this.drag.loose = moving.length === 1 && !this.edges.some((e) => [e.source, e.target].some((r) => r.split(".")[0] === moving[0].id));
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onEdgeDown(ev, e) {
@@ -541,12 +426,16 @@ export default {
     },
     onPortDown(ev, n, port, dir) {
       if (ev.button !== 0) return;
+      this.closeOverlays();
       const pos = portPos(n, port, dir);
-      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y };
+      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y,
+        cx: ev.clientX, cy: ev.clientY, moved: false };
+      markPorts(this.$el, this.byId, this.edges, this.wire);
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onBackgroundDown(ev) {
       this.$refs.root.focus({ preventScroll: true });
+      this.closeOverlays();
       const p = this.toCanvas(ev);
       if (ev.button === 1 || ev.button === 2 || ev.altKey || ev.ctrlKey || ev.metaKey) {
         this.pan = { x: ev.clientX, y: ev.clientY, tx: this.tx, ty: this.ty };
@@ -556,6 +445,7 @@ export default {
       this.$refs.svg.setPointerCapture(ev.pointerId);
     },
     onMove(ev) {
+      this.pointer = { clientX: ev.clientX, clientY: ev.clientY }; // where Ctrl+V pastes
       if (this.drag) {
         const p = this.toCanvas(ev);
         const dx = p.x - this.drag.start.x, dy = p.y - this.drag.start.y;
@@ -565,10 +455,12 @@ export default {
           it.node.y = it.y + dy;
         }
         if (Object.keys(this.labels).length) this.scheduleLabels();
+        if (this.drag.loose) this.markSplice(this.drag.moved ? this.edgeAt(ev) : null);
       } else if (this.wire) {
         const p = this.toCanvas(ev);
         this.wire.x2 = p.x;
         this.wire.y2 = p.y;
+        if (Math.abs(ev.clientX - this.wire.cx) + Math.abs(ev.clientY - this.wire.cy) > 4) this.wire.moved = true;
       } else if (this.box) {
         const p = this.toCanvas(ev);
         this.box.x2 = p.x;
@@ -576,23 +468,34 @@ export default {
       } else if (this.pan) {
         this.tx = this.pan.tx + ev.clientX - this.pan.x;
         this.ty = this.pan.ty + ev.clientY - this.pan.y;
+        if (this.menu && Math.abs(ev.clientX - this.pan.x) + Math.abs(ev.clientY - this.pan.y) > 4) this.menu = null;
       }
     },
     onUp(ev) {
       if (this.drag) {
         const d = this.drag;
         this.drag = null;
-        if (d.moved) {
+        const onto = d.loose && d.moved && ev.type !== "pointerleave" ? this.edgeAt(ev) : null;
+        this.markSplice(null);
+        if (onto) { // one unconnected node dropped on a wire: put it in between
+          const n = d.items[0].node;
+          this.$emit("node_spliced", { node: n.id, edge: onto, x: Math.round(n.x), y: Math.round(n.y) });
+        } else if (d.moved) {
           this.$emit("nodes_moved", { positions: d.items.map((it) => ({ id: it.node.id, x: Math.round(it.node.x), y: Math.round(it.node.y) })) });
         }
       } else if (this.wire) {
         const w = this.wire;
         this.wire = null;
-        if (ev.type === "pointerleave") return;
+        clearPorts(this.$el);
+        // a click on a port (no drag) is not an attempt to connect it to itself
+        if (ev.type === "pointerleave" || !w.moved) return;
         const el = document.elementFromPoint(ev.clientX, ev.clientY);
         const target = el && el.closest("[data-testid=port]");
-        if (!target) return;
-        this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
+        if (target) {
+          if (target.dataset.port !== `${w.node}.${w.port}`) this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
+        } else if (el && !el.closest("[data-testid=node]") && this.$refs.svg.contains(el)) {
+          this.openQuickAdd(w, ev); // a wire dropped on empty canvas: add a node there
+        }
       } else if (this.box) {
         const b = this.box;
         this.box = null;
@@ -612,10 +515,18 @@ export default {
         this.pan = null;
       }
     },
+    // A pinch (the browser sends it as a wheel with ctrlKey), Ctrl+wheel and a mouse wheel's
+    // notches zoom; a trackpad's two-finger scroll (fine or sideways deltas) pans.
     onWheel(ev) {
+      const notch = ev.deltaMode !== 0 || (ev.deltaX === 0 && Math.abs(ev.deltaY) >= 50 && Number.isInteger(ev.deltaY));
+      if (!ev.ctrlKey && !notch) {
+        this.tx -= ev.deltaX;
+        this.ty -= ev.deltaY;
+        return;
+      }
       const rect = this.$refs.svg.getBoundingClientRect();
       const mx = ev.clientX - rect.left, my = ev.clientY - rect.top;
-      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * 0.0015)));
+      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * (ev.ctrlKey && !notch ? 0.01 : 0.0015))));
       this.tx = mx - ((mx - this.tx) * k) / this.k;
       this.ty = my - ((my - this.ty) * k) / this.k;
       this.k = k;
@@ -624,7 +535,12 @@ export default {
       const id = ev.dataTransfer.getData("application/x-edgewise-component") || ev.dataTransfer.getData("text/plain");
       if (!id) return;
       const p = this.toCanvas(ev);
-      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2) });
+      const edge = this.edgeAt(ev); // dropped on a wire: put in between
+      this.markSplice(null);
+      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2), edge });
+    },
+    onDragOver(ev) {
+      this.markSplice(this.edgeAt(ev));
     },
     // ---- connections: checked here for an instant answer, and again in Python ----
     refuse(text, ev) {
@@ -638,44 +554,37 @@ export default {
         return;
       }
       if (w.dir === "in") [src, dst] = [dst, src];
-      const sNode = src.split(".")[0], tNode = dst.split(".")[0];
-      if (sNode === tNode) { this.refuse("cannot connect a node to itself", ev); return; }
-      const id = `${src}->${dst}`;
-      if (this.edges.some((e) => e.id === id)) { this.refuse("this connection exists already", ev); return; }
-      const s = this.byId[sNode], t = this.byId[tNode];
-      if (s.unknown || t.unknown) { this.refuse("a node of an unknown component cannot be wired", ev); return; }
-      const sp = s.outputs.find((p) => p.name === src.split(".")[1]);
-      const tp = t.inputs.find((p) => p.name === dst.split(".")[1]);
-      if (sp && tp && sp.type !== tp.type && sp.type !== "Any" && tp.type !== "Any") {
-        this.refuse(`input '${tp.name}' expects ${tp.type} but '${src}' gives ${sp.type}`, ev);
-        return;
-      }
-      // a path from the target back to the source would close a cycle
-      const seen = new Set([tNode]);
-      const stack = [tNode];
-      while (stack.length) {
-        const cur = stack.pop();
-        if (cur === sNode) { this.refuse("this connection would make a cycle", ev); return; }
-        for (const e of this.edges) {
-          const a = e.source.split(".")[0], b = e.target.split(".")[0];
-          if (a === cur && !seen.has(b)) { seen.add(b); stack.push(b); }
-        }
-      }
+      const problem = connectionProblem(this.byId, this.edges, src, dst);
+      if (problem) { this.refuse(problem, ev); return; }
       this.$emit("edge_added", { source: src, target: dst, x: ev.clientX, y: ev.clientY });
     },
     // ---- keyboard ----
     onKey(e) {
-      const tag = (e.target && e.target.tagName) || "";
-      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
       const mod = e.ctrlKey || e.metaKey;
       const key = e.key.toLowerCase();
-      if (mod && key === "s") { e.preventDefault(); this.$emit("command", { name: "save" }); return; }
+      // Ctrl+S saves wherever the focus is (a params field too); the code editor saves itself
+      if (mod && key === "s") {
+        const inCode = e.target && e.target.closest && e.target.closest(".cm-editor");
+        const handled = e.defaultPrevented;
+        e.preventDefault();
+        if (!inCode && !handled) this.$emit("command", { name: "save" });
+        return;
+      }
+      if (key === "escape" && (this.menu || this.picker || this.helping || this.wire)) {
+        this.closeOverlays();
+        return;
+      }
+      const tag = (e.target && e.target.tagName) || "";
+      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
+      if (document.querySelector(".q-dialog")) return; // a dialog of the page has the keys
+      if (mod && key === "f") { e.preventDefault(); this.openFind(); return; }
+      if (e.key === "?") { e.preventDefault(); this.closeOverlays(); this.helping = true; return; }
       if (mod && key === "z") { e.preventDefault(); this.$emit("command", { name: e.shiftKey ? "redo" : "undo" }); return; }
       if (mod && key === "y") { e.preventDefault(); this.$emit("command", { name: "redo" }); return; }
       const sel = { nodes: [...this.selNodes], edges: [...this.selEdges] };
       if (mod && key === "c") { this.$emit("command", { name: "copy", ...sel }); return; }
       if (mod && key === "x") { this.$emit("command", { name: "cut", ...sel }); return; }
-      if (mod && key === "v") { this.$emit("command", { name: "paste" }); return; }
+      if (mod && key === "v") { this.$emit("command", { name: "paste", ...this.pasteAt() }); return; }
       if (mod && key === "a") { e.preventDefault(); this.selNodes = new Set(this.nodes.map((n) => n.id)); this.emitSelection(); return; }
       if (key === "delete" || key === "backspace") {
         if (sel.nodes.length || sel.edges.length) { e.preventDefault(); this.$emit("command", { name: "delete", ...sel }); }

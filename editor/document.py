@@ -24,6 +24,7 @@ from runtime import ComponentSpec, Flow, Registry, connection_problem, resolve_p
 Doc = dict[str, Any]
 HISTORY_LIMIT = 200
 TYPING_PAUSE = 1.5  # seconds: edits of one field closer together than this undo as one
+ERROR_PORT = "error"  # the output every component has for its failures (runtime.registry)
 
 
 def _node_ids(doc: Doc) -> set[str]:
@@ -221,7 +222,10 @@ class FlowDocument:
 
     def connection_problem(self, source: str, target: str) -> str | None:
         """Why the runtime would refuse this new edge, or None."""
-        known = {k: v for k, v in self.data.items() if k in Flow.model_fields}
+        return self._problem(self.data, source, target)
+
+    def _problem(self, data: Doc, source: str, target: str) -> str | None:
+        known = {k: v for k, v in data.items() if k in Flow.model_fields}
         try:
             problem = connection_problem(known, source, target, registry=self.registry)
         except Exception as exc:  # noqa: BLE001 - a broken document: say so, do not crash
@@ -291,10 +295,27 @@ class FlowDocument:
                  and str(e.get("target", "")).split(".")[0] in chosen]
         return {"nodes": nodes, "edges": edges}
 
-    def paste(self, clip: Doc, offset: float = 40) -> list[str]:
-        """Add copies of clipboard nodes (new ids, shifted) and their edges; return new ids."""
+    def paste(self, clip: Doc, offset: float = 40,
+              at: tuple[float, float] | None = None) -> list[str]:
+        """Add copies of clipboard nodes (new ids) and their edges; return the new ids.
+
+        Args:
+            clip: what ``copy`` returned.
+            offset: how far the copies are shifted from the originals, right and down.
+            at: where the copies' top-left corner goes instead (the pointer on the canvas);
+                a copy placed over its original is shifted by ``offset`` still, so that it
+                never hides the original's ports.
+        """
         if not clip.get("nodes"):
             return []
+        if at is not None:
+            xs = [_position(n)[0] for n in clip["nodes"]]
+            ys = [_position(n)[1] for n in clip["nodes"]]
+            dx, dy = at[0] - min(xs), at[1] - min(ys)
+            if abs(dx) < offset and abs(dy) < offset:
+                dx, dy = dx + offset, dy + offset
+            clip = _shifted(clip, dx, dy)
+            offset = 0
         self._checkpoint()
         taken = _node_ids(self.data)
         renamed: dict[str, str] = {}
@@ -312,3 +333,105 @@ class FlowDocument:
             self.data["edges"].append({"source": f"{renamed[src_node]}.{src_port}",
                                        "target": f"{renamed[dst_node]}.{dst_port}"})
         return list(renamed.values())
+
+    # -- wiring a node into place ------------------------------------------------------
+
+    def port_types(self, node: dict[str, Any], side: str) -> list[tuple[str, str]]:
+        """A node's ports on one side (``inputs`` or ``outputs``) as (name, type) pairs."""
+        own = self.ports(node)
+        if own is not None:
+            return [(str(p["name"]), str(p.get("type", "Any"))) for p in own[side]]
+        spec = self.spec(node)
+        if spec is None:
+            return []
+        ports = spec.inputs if side == "inputs" else spec.outputs
+        return [(name, port.type) for name, port in ports.items()]
+
+    def splice(self, node_id: str, edge_id: str, *, new_step: bool = True) -> str | None:
+        """Put a node on an edge: ``source -> node.in`` and ``node.out -> target``.
+
+        The node's first input that accepts the source and its first output (the error
+        port last) that the target accepts are used, as the runtime checks them. The edge
+        and both new edges change in one undo step (or in the step of the edit before,
+        with ``new_step=False``: a node dropped from the palette onto a wire).
+
+        Returns:
+            None when the node was spliced in, otherwise why not (nothing is changed).
+        """
+        edge = next((e for e in self.edges
+                     if f"{e.get('source')}->{e.get('target')}" == edge_id), None)
+        node = self.node(node_id)
+        if edge is None or node is None:
+            return f"there is no edge '{edge_id}' or no node '{node_id}' any more"
+        source, target = str(edge["source"]), str(edge["target"])
+        if node_id in (source.split(".")[0], target.split(".")[0]):
+            return f"node '{node_id}' is an end of edge '{edge_id}' already"
+        trial = copy.deepcopy(self.data)
+        trial["edges"] = [e for e in trial["edges"] if e != edge]
+        into = self._first_fit(trial, node, "inputs", source)
+        if into is None:
+            return f"no input of node '{node_id}' accepts what '{source}' gives"
+        trial["edges"].append({"source": source, "target": into})
+        out = self._first_fit(trial, node, "outputs", target)
+        if out is None:
+            return f"no output of node '{node_id}' gives what '{target}' expects"
+        trial["edges"].append({"source": out, "target": target})
+        if new_step:
+            self._checkpoint()
+        self.data["edges"] = trial["edges"]
+        return None
+
+    def _first_fit(self, data: Doc, node: dict[str, Any], side: str, other: str) -> str | None:
+        """The node's first port on ``side`` that the runtime would join to port ``other``."""
+        names = [name for name, _type in self.port_types(node, side)]
+        names.sort(key=lambda name: name == ERROR_PORT)  # the error port only as a last resort
+        for name in names:
+            ref = f"{node['id']}.{name}"
+            pair = (other, ref) if side == "inputs" else (ref, other)
+            if self._problem(data, *pair) is None:
+                return ref
+        return None
+
+    def add_wired(self, component: str, x: float, y: float, port: str,
+                  direction: str) -> tuple[str, str | None]:
+        """Add a node at a place and wire it to a port, in one undo step.
+
+        Args:
+            component: the new node's component.
+            x: where the node goes on the canvas.
+            y: where the node goes on the canvas.
+            port: the port a wire was dragged from, ``node.port``.
+            direction: that port's side, ``out`` (the new node is fed) or ``in``.
+
+        Returns:
+            The new node's id, and why it could not be wired (it is added all the same).
+        """
+        node_id = self.add_node(component, x, y)
+        node = self.node(node_id)
+        assert node is not None  # noqa: S101 - just added
+        side = "inputs" if direction == "out" else "outputs"
+        ref = self._first_fit(self.data, node, side, port)
+        if ref is None:
+            return node_id, f"no port of '{component}' fits '{port}'"
+        edge = {"source": port, "target": ref} if direction == "out" else {
+            "source": ref, "target": port}
+        self.data["edges"].append(edge)
+        return node_id, None
+
+
+def _position(node: Any) -> tuple[float, float]:
+    pos = node.get("position") if isinstance(node, dict) else None
+    if not isinstance(pos, dict):
+        return 0.0, 0.0
+    x, y = pos.get("x", 0), pos.get("y", 0)
+    return (float(x) if isinstance(x, int | float) else 0.0,
+            float(y) if isinstance(y, int | float) else 0.0)
+
+
+def _shifted(clip: Doc, dx: float, dy: float) -> Doc:
+    """The clipboard with its nodes moved by (dx, dy)."""
+    nodes = []
+    for node in clip["nodes"]:
+        x, y = _position(node)
+        nodes.append({**node, "position": {"x": round(x + dx), "y": round(y + dy)}})
+    return {**clip, "nodes": nodes}

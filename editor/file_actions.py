@@ -11,6 +11,46 @@ from nicegui import ui
 from editor.document import FlowDocument
 from editor.workspace import Workspace, WorkspaceError
 
+# A name dialog is built by the server, a round trip after the click that asks for it: keys
+# typed in between would be lost. TYPE_AHEAD keeps them (run in the browser on the click),
+# and TYPED_AHEAD puts them in the dialog's field once it is there, and focuses it.
+TYPE_AHEAD = """() => {
+  const keys = [];
+  const grab = (e) => {
+    const field = document.querySelector("[data-testid=name-input]");
+    if (field && document.activeElement === field) return stop();
+    if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      keys.push(e.key); e.preventDefault(); e.stopPropagation();
+    }
+  };
+  const stop = () => document.removeEventListener("keydown", grab, true);
+  document.addEventListener("keydown", grab, true);
+  setTimeout(stop, 5000);
+  window.__ewTypeAhead = { keys, stop };
+}"""
+TYPED_AHEAD = """(async () => {
+  for (let i = 0; i < 250; i++) {
+    const field = document.querySelector("[data-testid=name-input]");
+    if (field && field.offsetParent !== null) {
+      const ahead = window.__ewTypeAhead;
+      window.__ewTypeAhead = null;
+      if (ahead) ahead.stop();
+      field.focus();
+      if (ahead && ahead.keys.length) {
+        field.value = ahead.keys.join("");
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+})()"""
+
+
+def keeps_typed_keys(element: ui.element) -> ui.element:
+    """Keep the keys typed after a click on ``element`` for the name dialog it opens."""
+    return element.on("click", js_handler=TYPE_AHEAD)
+
 
 class FileActions:
     """Mixed into EditorPage: what the page does with its flow's file."""
@@ -61,6 +101,7 @@ class FileActions:
                 ui.button("OK", on_click=confirm).props('data-testid="name-ok"')
                 ui.button("Cancel", on_click=dialog.close).props("flat")
         dialog.open()
+        ui.run_javascript(TYPED_AHEAD)
 
     def new_dialog(self) -> None:
         """Ask for a name and create an empty flow."""

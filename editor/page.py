@@ -12,7 +12,8 @@ from nicegui import run, ui
 import runtime
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
-from editor.file_actions import FileActions
+from editor.edit_actions import EditActions
+from editor.file_actions import FileActions, keeps_typed_keys
 from editor.layout import HEADER, Layout
 from editor.node_errors import NodeErrors
 from editor.node_face import face_text
@@ -131,7 +132,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-class EditorPage(TrustActions, FileActions, RunActions):
+class EditorPage(EditActions, TrustActions, FileActions, RunActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -193,7 +194,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 'flat color=white data-testid="save"').tooltip("Save (Ctrl+S)")
             with ui.button(icon="more_vert").props('flat color=white data-testid="file-menu"'):
                 with ui.menu():
-                    ui.menu_item("New flow…", on_click=self.new_dialog)
+                    keeps_typed_keys(ui.menu_item("New flow…", on_click=self.new_dialog))
                     ui.menu_item("Save as…", on_click=self.save_as_dialog)
                     ui.menu_item("Rename…", on_click=self.rename_dialog)
                     ui.menu_item("Delete", on_click=self.delete_dialog)
@@ -270,6 +271,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
         self.canvas.on("selection", self.on_selection)
         self.canvas.on("edge_clicked", self.on_edge_clicked)
         self.canvas.on("command", self.on_command)
+        self.canvas.on("node_spliced", self.on_node_spliced)
+        self.canvas.on("quick_add", self.on_quick_add)
         ui.timer(PUSH_INTERVAL, self.pump)
         self.render_params()
         self.refresh_title()
@@ -292,8 +295,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
                     "text-body2" + (" text-weight-bold" if entry.name == self.name else ""))
                 link.props(f'data-testid="flow-link" data-flow="{entry.name}"')
                 link.tooltip(entry.name)
-        ui.button("New flow", icon="add", on_click=self.new_dialog).props(
-            'flat dense data-testid="new-flow"')
+        keeps_typed_keys(ui.button("New flow", icon="add", on_click=self.new_dialog).props(
+            'flat dense data-testid="new-flow"'))
 
     def _build_palette(self) -> None:
         ui.label("Components").classes("text-subtitle2")
@@ -428,7 +431,9 @@ class EditorPage(TrustActions, FileActions, RunActions):
             if spec is None:
                 self.form = RawParamsForm(params or {}, lambda p: self.set_params(node_id, p))
             else:
-                ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
+                # plain text: docstrings are not markdown (train_test_split is no italics)
+                ui.label(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8").props(
+                    'data-testid="params-doc"')
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
                                        lambda p: self.set_params(node_id, p),
                                        on_save=self.save)
@@ -470,10 +475,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         args = e.args
         if self.registry.get(args["component"]) is None:
             return
-        node_id = self.doc.add_node(args["component"], args["x"], args["y"])
-        self.redraw()
-        self.canvas.select([node_id], [])
-        self.on_selection_values([node_id], [])
+        self.place_node(args["component"], args["x"], args["y"], args.get("edge"))
 
     def on_moved(self, e: Any) -> None:
         """Nodes were dragged to new places (which cannot change what validation says)."""
@@ -515,13 +517,11 @@ class EditorPage(TrustActions, FileActions, RunActions):
             if name == "cut":
                 self.delete(e.args.get("nodes", []), e.args.get("edges", []))
         elif name == "paste":
-            new = self.doc.paste(self.clipboard)
-            if new:
-                self.redraw()
-                self.canvas.select(new, [])
-                self.on_selection_values(new, [])
+            self.paste_clipboard(e.args.get("x"), e.args.get("y"))
         elif name == "delete":
             self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+        else:
+            await self.edit_command(name, e.args)
 
     def delete(self, nodes: list[str], edges: list[str]) -> None:
         """Delete the selection."""

@@ -11,6 +11,7 @@ from nicegui import ui
 
 from editor.chart_views import distribution_options, importance_bars, show_chart
 from editor.metric_cards import ResultCards
+from editor.node_errors import readable
 
 DEBUG_HISTORY = 100
 DEBUG_CHARTS = 5  # the newest charts are drawn; older ones keep their one-line summary
@@ -216,7 +217,8 @@ class Inspector:
                     importance_bars(sample["importance"])
             elif kind == "errorrecord":
                 value = sample.get("value", {})
-                ui.label(f"{value.get('error')}: {value.get('message')}").classes(
+                # the message in plain words: no exception class name, no pydantic prefix
+                ui.label(readable(str(value.get("message", "")))).classes(
                     "text-negative").props('data-testid="error-record"')
                 ui.label(f"node {value.get('node')} ({value.get('component')}), input "
                          f"messages {value.get('inputs')}").classes("text-caption")
