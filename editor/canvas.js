@@ -1,6 +1,8 @@
 // The flow canvas: an SVG node editor. The browser keeps its own copy of the graph for
 // dragging, panning, zooming and wiring, and sends Python only final results.
 
+import EwMinimap from "edgewise-canvas/minimap.js";
+
 const NODE_W = 176;
 const HEAD_H = 30;
 const ROW_H = 20;
@@ -201,7 +203,7 @@ const EwEdge = {
 };
 
 export default {
-  components: { EwNode, EwEdge },
+  components: { EwNode, EwEdge, EwMinimap },
   props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
@@ -238,6 +240,7 @@ export default {
       <div v-if="refusal" data-testid="connection-refused" class="ew-refusal"
            :style="{left: refusal.x + 'px', top: refusal.y + 'px'}">{{ refusal.text }}</div>
       <div v-if="!nodes.length" class="ew-empty">Drag a component from the palette to start.</div>
+      <ew-minimap :nodes="nodes" :tx="tx" :ty="ty" :k="k" @pan="(p) => { tx = p.tx; ty = p.ty; }"></ew-minimap>
     </div>`,
   data() {
     return {

@@ -32,7 +32,7 @@ def edge_label(count: int, rows: int | None, preview: dict[str, Any] | None) -> 
     return label
 
 
-class FlowCanvas(ui.element, component="canvas.js"):
+class FlowCanvas(ui.element, component="canvas.js", esm={"edgewise-canvas": "canvas_js"}):
     """The node editor, drawn and dragged entirely in the browser.
 
     Python sends it whole graphs and batched updates; it sends back only final results: a

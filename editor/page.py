@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import run, ui
 
 import runtime
+from editor.arrange_actions import ArrangeActions
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.file_actions import FileActions
@@ -127,7 +128,7 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-class EditorPage(TrustActions, FileActions, RunActions):
+class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -198,6 +199,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 'flat color=white data-testid="redo"').tooltip("Redo (Ctrl+Shift+Z)")
             ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
+            self.arrange_controls()
             self.layout.toggle_buttons()
             self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
                 'color=warning data-testid="trust-badge"').tooltip(

@@ -56,7 +56,8 @@ def test_edges_point_right_and_nodes_do_not_overlap(seed: int) -> None:
 def test_columns_are_the_longest_path_from_a_source() -> None:
     heights = dict.fromkeys(["a", "b", "c", "d"], 58.0)
     places = layered_positions(heights, [("a", "b"), ("b", "c"), ("a", "c"), ("d", "c")])
-    column = {n: round((x - places["a"][0]) / (NODE_W + COLUMN_GAP)) for n, (x, _) in places.items()}
+    pitch = NODE_W + COLUMN_GAP
+    column = {n: round((x - places["a"][0]) / pitch) for n, (x, _) in places.items()}
     assert column == {"a": 0, "b": 1, "c": 2, "d": 0}
 
 
