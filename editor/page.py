@@ -193,6 +193,11 @@ class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions):
                     ui.menu_item("Save as…", on_click=self.save_as_dialog)
                     ui.menu_item("Rename…", on_click=self.rename_dialog)
                     ui.menu_item("Delete", on_click=self.delete_dialog)
+                    ui.separator()
+                    ui.menu_item("Import flow file…", on_click=self.import_dialog).props(
+                        'data-testid="import-flow"')
+                    ui.menu_item("Export flow file", on_click=self.export_flow).props(
+                        'data-testid="export-flow"')
             ui.button(icon="undo", on_click=self.undo).props(
                 'flat color=white data-testid="undo"').tooltip("Undo (Ctrl+Z)")
             ui.button(icon="redo", on_click=self.redo).props(
