@@ -2,6 +2,7 @@
 // dragging, panning, zooming and wiring, and sends Python only final results.
 
 import EwMinimap from "edgewise-canvas/minimap.js";
+import EwNotes from "edgewise-canvas/notes.js";
 
 const NODE_W = 176;
 const HEAD_H = 30;
@@ -203,7 +204,7 @@ const EwEdge = {
 };
 
 export default {
-  components: { EwNode, EwEdge, EwMinimap },
+  components: { EwNode, EwEdge, EwMinimap, EwNotes },
   props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
@@ -220,6 +221,7 @@ export default {
         </defs>
         <rect width="100%" height="100%" fill="url(#ew-grid)" class="ew-background"></rect>
         <g :transform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
+          <ew-notes layer="groups" :notes="notes" :by-id="byId" :k="k" @note="(a) => $emit('note', a)"></ew-notes>
           <ew-edge v-for="e in edges" :key="e.id" :edge="e"
                    :src="byId[e.source.split('.')[0]]" :dst="byId[e.target.split('.')[0]]"
                    :selected="selEdges.has(e.id)" :problem="problemEdges.has(e.id)"
@@ -231,6 +233,7 @@ export default {
                    :highlight="lit.has(n.id)"
                    @body-down="(ev) => onNodeDown(ev, n)"
                    @port-down="(ev, port, dir) => onPortDown(ev, n, port, dir)"></ew-node>
+          <ew-notes layer="comments" :notes="notes" :by-id="byId" :k="k" @note="(a) => $emit('note', a)"></ew-notes>
           <rect v-if="box" class="ew-box" :x="Math.min(box.x1, box.x2)" :y="Math.min(box.y1, box.y2)"
                 :width="Math.abs(box.x2 - box.x1)" :height="Math.abs(box.y2 - box.y1)"></rect>
         </g>
@@ -263,6 +266,7 @@ export default {
       pan: null,
       refusal: null,
       tip: null,
+      notes: { comments: [], groups: [] },
     };
   },
   watch: {
@@ -311,6 +315,7 @@ export default {
       const fitted = fit && this.fitTo(nodes);
       this.nodes = nodes;
       this.edges = graph.edges.map((e) => ({ ...e }));
+      this.notes = graph.notes || { comments: [], groups: [] };
       const ids = new Set(this.nodes.map((n) => n.id));
       this.selNodes = new Set([...this.selNodes].filter((id) => ids.has(id)));
       const eids = new Set(this.edges.map((e) => e.id));

@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import run, ui
 
 import runtime
+from editor.annotations import AnnotationActions, canvas_notes
 from editor.arrange_actions import ArrangeActions
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
@@ -125,10 +126,10 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
                       "unknown": spec is None, **extra})
     edges = [{"id": f"{e.get('source')}->{e.get('target')}", "source": str(e.get("source")),
               "target": str(e.get("target"))} for e in doc.edges]
-    return {"nodes": nodes, "edges": edges}
+    return {"nodes": nodes, "edges": edges, "notes": canvas_notes(doc)}
 
 
-class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions):
+class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions, AnnotationActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -205,6 +206,7 @@ class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions):
             ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
             self.arrange_controls()
+            self.annotation_controls()
             self.layout.toggle_buttons()
             self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
                 'color=warning data-testid="trust-badge"').tooltip(
@@ -266,6 +268,7 @@ class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions):
         self.canvas.on("selection", self.on_selection)
         self.canvas.on("edge_clicked", self.on_edge_clicked)
         self.canvas.on("command", self.on_command)
+        self.canvas.on("note", self.on_note)
         ui.timer(PUSH_INTERVAL, self.pump)
         self.render_params()
         self.refresh_title()
