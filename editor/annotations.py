@@ -106,9 +106,9 @@ class AnnotationActions:
     def annotation_controls(self) -> None:
         """The toolbar buttons that add a comment and group the selected nodes."""
         ui.button(icon="sticky_note_2", on_click=self.add_comment_dialog).props(
-            'flat color=white data-testid="add-comment"').tooltip("Add a comment")
+            'flat dense color=blue-grey-8 data-testid="add-comment"').tooltip("Add a comment")
         ui.button(icon="select_all", on_click=self.group_dialog).props(
-            'flat color=white data-testid="group-selection"').tooltip(
+            'flat dense color=blue-grey-8 data-testid="group-selection"').tooltip(
             "Group the selected nodes")
 
     async def view_centre(self) -> tuple[float, float]:

@@ -64,7 +64,7 @@ class ArrangeActions:
         ui.add_head_html(SCRIPT)
         ui.on("ew_auto_layout", self.auto_layout)
         ui.button(icon="account_tree", on_click=self.auto_layout).props(
-            'flat color=white data-testid="auto-layout"').tooltip(
+            'flat dense color=blue-grey-8 data-testid="auto-layout"').tooltip(
             f"Arrange the flow left to right ({SHORTCUT})")
 
     def auto_layout(self, _e: Any = None) -> None:

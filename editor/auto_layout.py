@@ -1,9 +1,11 @@
 """Left-to-right layered placement of a flow's nodes, computed with networkx.
 
 Nodes go into columns by their longest path from a source (networkx's topological
-generations), so every edge points right. Within a column, nodes are ordered by the mean
-row of their neighbours (barycentre sweeps), which removes most edge crossings. Columns
-are far enough apart that an edge's label fits between two nodes.
+generations), so every edge points right. An edge that spans several columns gets a
+placeholder in each column between (as in Sugiyama's method), so that a slot is kept free
+for its wire. Within a column, nodes are ordered by the mean row of their neighbours
+(barycentre sweeps), which removes most edge crossings. Columns are far enough apart that
+an edge's label fits between two nodes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ COLUMN_GAP = 240  # px between columns: room for an edge label ("1 Â· 178 rows Â
 ROW_GAP = 48  # px between two nodes of one column
 ORIGIN = (60.0, 60.0)
 SWEEPS = 4  # barycentre passes, right then left
+WIRE_H = 24  # px: the slot a long edge's placeholder keeps free in a column it crosses
 
 
 def node_height(inputs: int, outputs: int) -> int:
@@ -73,20 +76,61 @@ def layered_positions(heights: Mapping[str, float],
 
     Returns:
         The top-left corner of each node. Every edge's target is in a column right of its
-        source's (unless they share a cycle), and columns are centred on one another.
+        source's (unless they share a cycle); a node sits near the middle of its neighbours.
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(heights)
     graph.add_edges_from((s, t) for s, t in edges if s in heights and t in heights and s != t)
-    columns = _order(_columns(graph), graph)
-    tallest = max((sum(heights[n] for n in col) + ROW_GAP * (len(col) - 1)
-                   for col in columns), default=0.0)
-    places: dict[str, tuple[float, float]] = {}
-    for index, column in enumerate(columns):
-        x = ORIGIN[0] + index * (NODE_W + COLUMN_GAP)
-        total = sum(heights[n] for n in column) + ROW_GAP * (len(column) - 1)
-        y = ORIGIN[1] + (tallest - total) / 2
+    columns = _columns(graph)
+    column_of = {n: i for i, col in enumerate(columns) for n in col}
+    routed = nx.DiGraph()
+    routed.add_nodes_from(graph.nodes)
+    heights = dict(heights)
+    for source, target in graph.edges:
+        span = range(column_of[source] + 1, column_of[target])
+        chain = [source]
+        for index in span:  # a placeholder per column the edge crosses
+            slot = f"\x00{source}>{target}@{index}"
+            columns[index].append(slot)
+            heights[slot] = WIRE_H
+            chain.append(slot)
+        routed.add_edges_from(zip(chain, [*chain[1:], target], strict=True))
+    columns = _order(columns, routed)
+    ys = _rows(columns, routed, heights)
+    top = min(ys.values(), default=0.0)
+    return {node: (ORIGIN[0] + column_of[node] * (NODE_W + COLUMN_GAP),
+                   float(round(ORIGIN[1] + ys[node] - top)))
+            for node in graph.nodes}
+
+
+def _rows(columns: list[list[str]], graph: nx.DiGraph,
+          heights: Mapping[str, float]) -> dict[str, float]:
+    """The top of each node (placeholders too): near its neighbours, in order, not touching.
+
+    Each column is stacked in its order; then, a few times over, each node is drawn
+    towards the mean centre of its neighbours, and pushed down as far as needed to keep its
+    gap from the node above. A column then moves as a whole by its mean pull, so that it
+    is not pushed down without end.
+    """
+    ys: dict[str, float] = {}
+    for column in columns:
+        y = 0.0
         for node in column:
-            places[node] = (x, round(y))
+            ys[node] = y
             y += heights[node] + ROW_GAP
-    return places
+    near = {n: [*graph.predecessors(n), *graph.successors(n)] for n in graph.nodes}
+    for _ in range(SWEEPS * 2):
+        for column in columns:
+            wanted = {}
+            for node in column:
+                centres = [ys[m] + heights[m] / 2 for m in near[node] if m in ys]
+                wanted[node] = (sum(centres) / len(centres) - heights[node] / 2
+                                if centres else ys[node])
+            floor = -float("inf")
+            for node in column:
+                ys[node] = max(wanted[node], floor)
+                floor = ys[node] + heights[node] + ROW_GAP
+            pull = sum(wanted[n] - ys[n] for n in column) / max(1, len(column))
+            for node in column:  # up by the mean pull: the column keeps its gaps
+                ys[node] += pull
+    return ys

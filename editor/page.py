@@ -205,8 +205,6 @@ class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions, Annotati
                 'flat color=white data-testid="redo"').tooltip("Redo (Ctrl+Shift+Z)")
             ui.button(icon="fit_screen", on_click=lambda: self.canvas.fit()).props(
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
-            self.arrange_controls()
-            self.annotation_controls()
             self.layout.toggle_buttons()
             self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
                 'color=warning data-testid="trust-badge"').tooltip(
@@ -262,6 +260,9 @@ class EditorPage(TrustActions, FileActions, RunActions, ArrangeActions, Annotati
         with ui.element("div").classes("ew-canvas-area").style(
                 self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
+            with ui.row().classes("ew-canvas-tools").props('data-testid="canvas-tools"'):
+                self.arrange_controls()
+                self.annotation_controls()
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)

@@ -108,3 +108,21 @@ def test_every_example_flow() -> None:
 
 def test_empty_flow() -> None:
     assert layered_positions({}, []) == {}
+
+
+def test_a_long_edge_keeps_a_free_slot_in_the_columns_it_crosses() -> None:
+    # iris: split -> predict crosses fit's column; a straight wire must miss fit's box
+    heights = dict.fromkeys(["load", "split", "fit", "predict", "score", "metrics"], 78.0)
+    edges = [("load", "split"), ("split", "fit"), ("split", "predict"), ("fit", "predict"),
+             ("predict", "score"), ("score", "metrics")]
+    places = layered_positions(heights, edges)
+    for source, target in edges:
+        (sx, sy), (tx, ty) = places[source], places[target]
+        y1, y2 = sy + heights[source] / 2, ty + heights[target] / 2
+        x1, x2 = sx + NODE_W, tx
+        for node, (nx_, ny) in places.items():
+            if node in (source, target) or not x1 < nx_ < x2:
+                continue
+            for x in (nx_, nx_ + NODE_W):  # the wire's height where it enters and leaves
+                y = y1 + (y2 - y1) * (x - x1) / (x2 - x1)
+                assert not ny <= y <= ny + heights[node], (source, target, node)
