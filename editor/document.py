@@ -9,6 +9,10 @@ a node's params change, edges from or to ports that no longer exist are dropped,
 same undo step as the params. Edits of one field undo as one step while the user types,
 so the drop is worked out from the edges before that step: an edge dropped while a route
 name was half typed comes back when the name is whole again.
+
+The flow's ``meta`` is the editor's own data (comments and groups, see
+``editor/annotations.py``); it is edited one key at a time, with undo, and every key this
+editor does not know is kept.
 """
 
 from __future__ import annotations
