@@ -1,4 +1,4 @@
-"""Benchmark 4: the browser editor's load time, drag frame time and live-label delay."""
+"""Benchmark 4: the browser editor's load time, drag frame time, live-label delay and room."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from bench._browser import browser, editor_server
+from bench._editor_room import SHARE_SIZE, canvas_share, first_label, listed, load_average, row
 from bench._report import heading, parse_args, table, verdict
 from runtime import Params, component
 
@@ -27,10 +28,17 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 NODES = 300
+BIG_NODES = 1000
+EXAMPLE = "iris.json"  # the example flow whose first label is timed (6 nodes)
+EXAMPLE_NODES = 6
 GRID_COLUMNS = 20
 TARGET_USABLE = 1.5  # seconds from navigation to a usable 300-node canvas
 TARGET_FRAME = 20.0  # ms, median frame time while dragging
 TARGET_DELAY = 300.0  # ms, label delay while a source emits as fast as it can
+TARGET_BIG_USABLE = 2.0  # seconds from navigation to a usable 1,000-node canvas
+TARGET_BIG_FRAME = 1000 / 60  # ms, median frame time dragging in the 1,000-node flow
+TARGET_FIRST_LABEL = 1000.0  # ms from Run to the first label on an example flow
+TARGET_SHARE = 0.60  # the canvas's share of a 1280x720 window, at least
 MIN_MOVES = 10  # pointer moves of a drag, however long they take
 TICKER_INTERVAL = 0.01  # seconds between messages of the light source (the delay baseline)
 
@@ -199,10 +207,10 @@ def measure_loads(ctx: BrowserContext, url: str, sizes: Sizes) -> dict[str, list
 
     Returns:
         Painted and usable times in ms, under the keys ``empty painted``, ``empty usable``,
-        ``grid painted`` and ``grid usable``.
+        ``grid painted``, ``grid usable``, ``big painted`` and ``big usable`` (1,000 nodes).
     """
     times: dict[str, list[float]] = {}
-    for name, nodes in [("empty", 0), ("grid", NODES)] * sizes.loads:
+    for name, nodes in [("empty", 0), ("grid", NODES), ("big", BIG_NODES)] * sizes.loads:
         painted, usable = load_once(ctx, f"{url}/flow/{name}.json", nodes)
         times.setdefault(f"{name} painted", []).append(painted)
         times.setdefault(f"{name} usable", []).append(usable)
@@ -269,11 +277,12 @@ def record_frames(page: Page, seconds: float, drag: bool) -> Frames:
     return Frames(frames, rec["work"], sum(moved))
 
 
-def measure_drag(ctx: BrowserContext, url: str, sizes: Sizes) -> tuple[Frames, Frames]:
-    """Frames of the 300-node flow, first idle, then while one node is dragged."""
+def measure_drag(ctx: BrowserContext, url: str, sizes: Sizes,
+                 nodes: int = NODES) -> tuple[Frames, Frames]:
+    """Frames of a grid flow, first idle, then while one node is dragged."""
     page = ctx.new_page()
     try:
-        page.add_init_script(LOAD_PROBE % NODES)
+        page.add_init_script(LOAD_PROBE % nodes)
         page.goto(url)
         page.wait_for_function("window.__ewLoad && window.__ewLoad.painted > 0")
         page.evaluate(FRAMES)
@@ -439,10 +448,13 @@ def _s(value_ms: float) -> str:
 
 def _write_workspace(folder: Path) -> None:
     flows = {"empty.json": grid_flow(0), "grid.json": grid_flow(NODES),
+             "big.json": grid_flow(BIG_NODES),
              "light.json": timestamp_flow("bench.ticker", {"count": 1_000_000}),
              "fast.json": timestamp_flow("bench.clock", {"count": 1_000_000_000})}
     for name, flow in flows.items():
         (folder / name).write_text(json.dumps(flow, indent=1), encoding="utf-8")
+    example = Path(__file__).resolve().parents[1] / "flows" / EXAMPLE
+    (folder / EXAMPLE).write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -459,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat:
         sizes = dataclasses.replace(sizes, loads=args.repeat)
     started = time.perf_counter()
-    load_before = _load_average()
+    load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="ew-bench-editor-") as tmp:
         workspace = Path(tmp) / "flows"
         workspace.mkdir()
@@ -473,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with editor_server(workspace, plugins) as url, browser() as ctx:
             lap("start")
             idle, drag = measure_drag(ctx, url + "/flow/grid.json", sizes)  # warms up, too
+            big_idle, big_drag = measure_drag(ctx, url + "/flow/big.json", sizes, BIG_NODES)
             lap("drag")
             loads = measure_loads(ctx, url, sizes)
             lap("loads")
@@ -481,6 +494,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             fast = label_run(ctx, url + "/flow/fast.json", sizes.fast_seconds, sizes.settle,
                              click=True)
             lap("labels")
+            firsts: dict[str, list[float]] = {"example": [], "ticker": []}
+            warm = sizes.settle * 2.5  # the page's standby worker gets ready
+            for _ in range(sizes.loads):
+                firsts["example"].append(first_label(
+                    ctx, f"{url}/flow/{EXAMPLE}", EXAMPLE_NODES, stop=False, warm=warm))
+                firsts["ticker"].append(first_label(ctx, url + "/flow/light.json", 3,
+                                                    stop=True, warm=warm))
+            lap("first label")
+            share, most = canvas_share(ctx, f"{url}/flow/{EXAMPLE}", EXAMPLE_NODES)
+            lap("share")
         lap("stop")
     med = statistics.median
     heading(f"Editor in headless Chromium: a {NODES}-node flow, and live labels", [
@@ -500,19 +523,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Clicks: pointerdown on a node until it is drawn selected, and until its params",
         "  panel shows it (a round trip through the server); during the fast run, and",
         "  (baseline) before it.",
+        f"First label: pointerdown on Run until the first edge label has text, on {EXAMPLE},",
+        f"  pressed {sizes.settle * 2.5:.0f} s after the page is usable (as a user reading the "
+        "flow would); median",
+        f"  of {sizes.loads} fresh pages. Baseline: the same on the bench.ticker flow, no",
+        "  pandas or scikit-learn in it.",
+        f"Canvas share: the canvas's box over the {SHARE_SIZE[0]}x{SHARE_SIZE[1]} window as "
+        f"{EXAMPLE} opens.",
+        "  Baseline: the share with both drawers closed and the footer folded (the most).",
+        f"1,000 nodes: the load and drag measures above on a {BIG_NODES}-node grid flow.",
     ])
     rows = [
-        _row(f"usable canvas, {NODES} nodes", loads["grid usable"], loads["empty usable"],
+        row(f"usable canvas, {NODES} nodes", loads["grid usable"], loads["empty usable"],
              med, _s, TARGET_USABLE * 1000),
-        _row(f"painted, {NODES} nodes", loads["grid painted"], loads["empty painted"],
+        row(f"painted, {NODES} nodes", loads["grid painted"], loads["empty painted"],
              med, _s),
-        _row("drag frame time, median", drag.frames, idle.frames, med, _ms, TARGET_FRAME),
-        _row("drag frame time, p95", drag.frames, idle.frames, p95, _ms),
-        _row("label delay, median", fast.delays, light.delays, med, _ms, TARGET_DELAY),
-        _row("label delay, p95", fast.delays, light.delays, p95, _ms, TARGET_DELAY),
-        _row("click -> node selected, median", fast.clicks.selected,
+        row("drag frame time, median", drag.frames, idle.frames, med, _ms, TARGET_FRAME),
+        row("drag frame time, p95", drag.frames, idle.frames, p95, _ms),
+        row(f"usable canvas, {BIG_NODES:,} nodes", loads["big usable"], loads["empty usable"],
+             med, _s, TARGET_BIG_USABLE * 1000),
+        row(f"painted, {BIG_NODES:,} nodes", loads["big painted"], loads["empty painted"],
+             med, _s),
+        row(f"drag frame time, {BIG_NODES:,} nodes, median", big_drag.frames,
+             big_idle.frames, med, _ms, TARGET_BIG_FRAME),
+        row(f"drag frame time, {BIG_NODES:,} nodes, p95", big_drag.frames, big_idle.frames,
+             p95, _ms),
+        row(f"Run -> first label, {EXAMPLE}, median", firsts["example"], firsts["ticker"],
+             med, _ms, TARGET_FIRST_LABEL),
+        [f"canvas share at {SHARE_SIZE[0]}x{SHARE_SIZE[1]}", f"{share:.0%}", f"{most:.0%}",
+         f"{share / most:.2f}x" if most else "-", f">= {TARGET_SHARE:.0%}",
+         verdict(share >= TARGET_SHARE)],
+        row("label delay, median", fast.delays, light.delays, med, _ms, TARGET_DELAY),
+        row("label delay, p95", fast.delays, light.delays, p95, _ms, TARGET_DELAY),
+        row("click -> node selected, median", fast.clicks.selected,
              fast.clicks_before.selected, med, _ms),
-        _row("click -> params panel, median", fast.clicks.panel, fast.clicks_before.panel,
+        row("click -> params panel, median", fast.clicks.panel, fast.clicks_before.panel,
              med, _ms),
     ]
     print(table(["measure", "figure", "baseline", "ratio", "target", "verdict"], rows))
@@ -526,38 +571,18 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{light.messages_per_second:,.0f} msg/s, {light.updates_per_second:.1f} updates/s "
           f"per edge, first label {_s(light.first_label)} after Run; browser clock - "
           f"Python clock: {fast.offset[0]:+.1f} ± {fast.offset[1]:.1f} ms")
-    print("each load (ms): " + "; ".join(f"{key} {_list(values)}"
+    print(f"{BIG_NODES:,}-node drag: {len(big_drag.frames)} frames presenting "
+          f"{big_drag.moves} pointer moves; work per move: median {_ms(med(big_drag.work))}, "
+          f"p95 {_ms(p95(big_drag.work))}")
+    print("Run -> first label (ms): " + "; ".join(f"{key} {listed(values)}"
+                                                  for key, values in firsts.items()))
+    print("each load (ms): " + "; ".join(f"{key} {listed(values)}"
                                          for key, values in loads.items()))
     print(f"machine: {os.cpu_count()} CPUs, load average {load_before} before, "
-          f"{_load_average()} after (other processes share the CPUs; compare the ratios)")
+          f"{load_average()} after (other processes share the CPUs; compare the ratios)")
     print(f"total {time.perf_counter() - started:.1f} s ("
           + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases) + ")")
     return 0
-
-
-def _row(name: str, values: Sequence[float], base: Sequence[float],
-         stat: Callable[[Sequence[float]], float], unit: Callable[[float], str],
-         target: float | None = None) -> list[str]:
-    """One line of the table: a statistic of the figures, of the baseline, and the target."""
-    if not values or not base:
-        return [name, "n/a", "n/a", "-", "-" if target is None else f"< {unit(target)}", "-"]
-    figure, baseline = stat(values), stat(base)
-    ratio = f"{figure / baseline:.2f}x" if baseline > 0 else "-"
-    if target is None:
-        return [name, unit(figure), unit(baseline), ratio, "-", "-"]
-    return [name, unit(figure), unit(baseline), ratio, f"< {unit(target)}",
-            verdict(figure < target)]
-
-
-def _load_average() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        return "unknown"
-
-
-def _list(values: Sequence[float]) -> str:
-    return " ".join(f"{v:.0f}" for v in values)
 
 
 if __name__ == "__main__":

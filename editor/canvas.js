@@ -5,6 +5,8 @@ import { clearPorts, connectionProblem, markPorts } from "edgewise-canvas/wiring
 import { EwHelp, EwMenu, EwPicker } from "edgewise-canvas/overlays.js";
 import { editingMethods } from "edgewise-canvas/editing.js";
 import { layoutLabels } from "edgewise-canvas/labels.js";
+import EwMinimap from "edgewise-canvas/minimap.js";
+import EwNotes from "edgewise-canvas/notes.js";
 
 const NODE_W = 176;
 const HEAD_H = 30;
@@ -173,7 +175,7 @@ const EwEdge = {
 };
 
 export default {
-  components: { EwNode, EwEdge, EwMenu, EwPicker, EwHelp },
+  components: { EwNode, EwEdge, EwMenu, EwPicker, EwHelp, EwMinimap, EwNotes },
   props: { graph: Object, catalog: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
@@ -190,6 +192,7 @@ export default {
         </defs>
         <rect width="100%" height="100%" fill="url(#ew-grid)" class="ew-background"></rect>
         <g :transform="'translate(' + tx + ',' + ty + ') scale(' + k + ')'">
+          <ew-notes layer="groups" :notes="notes" :by-id="byId" :k="k" @note="(a) => $emit('note', a)"></ew-notes>
           <ew-edge v-for="e in edges" :key="e.id" :edge="e"
                    :src="byId[e.source.split('.')[0]]" :dst="byId[e.target.split('.')[0]]"
                    :selected="selEdges.has(e.id)" :problem="problemEdges.has(e.id)"
@@ -201,6 +204,7 @@ export default {
                    :highlight="lit.has(n.id)"
                    @body-down="(ev) => onNodeDown(ev, n)"
                    @port-down="(ev, port, dir) => onPortDown(ev, n, port, dir)"></ew-node>
+          <ew-notes layer="comments" :notes="notes" :by-id="byId" :k="k" @note="(a) => $emit('note', a)"></ew-notes>
           <rect v-if="box" class="ew-box" :x="Math.min(box.x1, box.x2)" :y="Math.min(box.y1, box.y2)"
                 :width="Math.abs(box.x2 - box.x1)" :height="Math.abs(box.y2 - box.y1)"></rect>
         </g>
@@ -214,6 +218,7 @@ export default {
       <ew-picker v-if="picker" :key="picker.testid + picker.x + picker.y" :picker="picker"
                  @pick="onPick" @close="closeOverlays"></ew-picker>
       <ew-help v-if="helping" @close="closeOverlays"></ew-help>
+      <ew-minimap :nodes="nodes" :tx="tx" :ty="ty" :k="k" @pan="(p) => { tx = p.tx; ty = p.ty; }"></ew-minimap>
     </div>`,
   data() {
     return {
@@ -239,6 +244,7 @@ export default {
       menu: null,
       picker: null,
       helping: false,
+      notes: { comments: [], groups: [] },
     };
   },
   watch: {
@@ -288,6 +294,7 @@ export default {
       const fitted = fit && this.fitTo(nodes);
       this.nodes = nodes;
       this.edges = graph.edges.map((e) => ({ ...e }));
+      this.notes = graph.notes || { comments: [], groups: [] };
       const ids = new Set(this.nodes.map((n) => n.id));
       this.selNodes = new Set([...this.selNodes].filter((id) => ids.has(id)));
       const eids = new Set(this.edges.map((e) => e.id));

@@ -9,6 +9,10 @@ a node's params change, edges from or to ports that no longer exist are dropped,
 same undo step as the params. Edits of one field undo as one step while the user types,
 so the drop is worked out from the edges before that step: an edge dropped while a route
 name was half typed comes back when the name is whole again.
+
+The flow's ``meta`` is the editor's own data (comments and groups, see
+``editor/annotations.py``); it is edited one key at a time, with undo, and every key this
+editor does not know is kept.
 """
 
 from __future__ import annotations
@@ -242,10 +246,46 @@ class FlowDocument:
             self.data["edges"].append({"source": source, "target": target})
         return reason
 
+    def meta(self, key: str) -> Any:
+        """A value of the flow's ``meta`` (the editor's own data), or None."""
+        meta = self.data.get("meta")
+        return meta.get(key) if isinstance(meta, dict) else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set (or, when empty, remove) one key of the flow's ``meta``, as one undo step.
+
+        Every other key of ``meta``, understood by this editor or not, is kept as it is.
+        """
+        if self.meta(key) == value or (not value and self.meta(key) is None):
+            return
+        self._checkpoint()
+        self._put_meta(key, value)
+
+    def _put_meta(self, key: str, value: Any) -> None:
+        meta = self.data.get("meta")
+        if not isinstance(meta, dict):
+            meta = self.data["meta"] = {}
+        if value:
+            meta[key] = value
+        else:
+            meta.pop(key, None)
+            if not meta:
+                self.data.pop("meta", None)
+
     def delete(self, node_ids: list[str], edge_ids: list[str]) -> None:
-        """Delete nodes (with their edges) and edges."""
+        """Delete nodes (with their edges, and their places in groups) and edges."""
         gone = set(node_ids)
         self._checkpoint()
+        groups = self.meta("groups")
+        if gone and isinstance(groups, list):  # a group of none of the nodes left goes too
+            kept = []
+            for group in groups:
+                if isinstance(group, dict) and isinstance(group.get("nodes"), list):
+                    group = {**group, "nodes": [n for n in group["nodes"] if n not in gone]}
+                    if not group["nodes"]:
+                        continue
+                kept.append(group)
+            self._put_meta("groups", kept)
         self.data["nodes"] = [n for n in self.data["nodes"]
                               if not (isinstance(n, dict) and n.get("id") in gone)]
         self.data["edges"] = [

@@ -1,15 +1,67 @@
-"""File actions of the editor page: save, new, save as, rename and delete."""
+"""File actions of the editor page: save, new, save as, rename, delete, import and export."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nicegui import ui
+from nicegui import events, ui
 
+import runtime
 from editor.document import FlowDocument
-from editor.workspace import Workspace, WorkspaceError
+from editor.workspace import FLOW_SUFFIX, Workspace, WorkspaceError
+
+IMPORT_MAX_BYTES = 10 * 1024 * 1024
+NOT_A_FLOW = ("schema", "file")  # problem codes that mean the file is no flow file at all
+
+
+class ImportRefused(Exception):
+    """An uploaded file is not a flow file; the message says why, for the user."""
+
+
+def check_import(filename: str, content: bytes, registry: runtime.Registry) -> tuple[
+        dict[str, Any], list[runtime.Problem]]:
+    """Read an uploaded flow file: its document and the problems it has as a flow.
+
+    Problems a user fixes in the editor (an unknown component, a param, a missing data
+    file) are returned; a file that is not a flow at all is refused.
+
+    Raises:
+        ImportRefused: when the file is not JSON, not a JSON object or not a flow.
+    """
+    if not filename.lower().endswith(FLOW_SUFFIX):
+        msg = f"'{filename}' is not a .json flow file: export a flow from Edgewise and import that"
+        raise ImportRefused(msg)
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        msg = f"'{filename}' is not valid JSON ({exc}); nothing was imported"
+        raise ImportRefused(msg) from None
+    if not isinstance(data, dict):
+        msg = (f"'{filename}' holds JSON that is not an object, so it is no flow; "
+               "nothing was imported")
+        raise ImportRefused(msg)
+    problems = runtime.validate(json.loads(json.dumps(data)), registry=registry)
+    fatal = [p for p in problems if p.code in NOT_A_FLOW]
+    if fatal:
+        listed = "; ".join(p.message for p in fatal[:3])
+        msg = f"'{filename}' is not a flow file: {listed}; nothing was imported"
+        raise ImportRefused(msg)
+    return data, problems
+
+
+def free_name(workspace: Workspace, filename: str, flow_name: str) -> str:
+    """A file name for an imported flow that no flow of the workspace has yet."""
+    stem = re.sub(r"[^A-Za-z0-9 _.-]", "_", Path(filename).stem).strip(" ._-")
+    if not stem:
+        stem = re.sub(r"[^A-Za-z0-9 _.-]", "_", flow_name).strip(" ._-") or "imported"
+    name, n = f"{stem}{FLOW_SUFFIX}", 2
+    while workspace.path(name).exists():
+        name, n = f"{stem}-{n}{FLOW_SUFFIX}", n + 1
+    return name
 
 # A name dialog is built by the server, a round trip after the click that asks for it: keys
 # typed in between would be lost. TYPE_AHEAD keeps them (run in the browser on the click),
@@ -58,6 +110,7 @@ class FileActions:
     workspace: Workspace
     name: str
     doc: FlowDocument
+    registry: runtime.Registry
     sign: Callable[[str], None]  # TrustActions: trust what a trusted page saved
 
     def refresh_title(self) -> None:
@@ -154,3 +207,46 @@ class FileActions:
                 ui.button("Cancel", on_click=dialog.close).props("flat")
         dialog.open()
 
+
+    # -- import and export ---------------------------------------------------------------
+
+    def export_flow(self) -> None:
+        """Download the flow as the editor holds it (unsaved edits included), as JSON."""
+        text = json.dumps(self.doc.data, indent=2) + "\n"
+        ui.download.content(text, self.name, media_type="application/json")
+
+    def import_dialog(self) -> None:
+        """Upload a .json flow into the workspace, under a name no flow has yet."""
+        with ui.dialog() as dialog, ui.card().props('data-testid="import-dialog"'):
+            ui.label("Import a flow file").classes("text-subtitle1")
+            ui.label("The flow is added to the workspace; this flow and every other file "
+                     "stay as they are.").classes("text-caption text-grey-7")
+            result = ui.column().classes("w-full gap-1")
+
+            async def received(e: events.UploadEventArguments) -> None:
+                result.clear()
+                with result:
+                    try:
+                        data, problems = check_import(e.file.name, await e.file.read(),
+                                                      self.registry)
+                        name = free_name(self.workspace, e.file.name, str(data.get("name", "")))
+                        self.workspace.write(name, json.dumps(data, indent=2) + "\n")
+                    except (ImportRefused, WorkspaceError, OSError) as exc:
+                        ui.label(str(exc)).classes("text-negative text-caption").props(
+                            'data-testid="import-error"')
+                        return
+                    note = (f" with {len(problems)} problem(s) to fix in the editor"
+                            if problems else "")
+                    ui.label(f"Imported as {name}{note}.").classes(
+                        "text-positive text-caption").props(
+                        f'data-testid="import-done" data-flow="{name}"')
+                    ui.button("Open it", on_click=lambda: ui.navigate.to(f"/flow/{name}")).props(
+                        'flat dense data-testid="import-open"')
+
+            ui.upload(on_upload=received, auto_upload=True, max_file_size=IMPORT_MAX_BYTES,
+                      on_rejected=lambda: ui.notify(
+                          "the file is larger than 10 MB: a flow file is much smaller",
+                          type="negative")).props(
+                'accept=".json,application/json" data-testid="import-upload"').classes("w-full")
+            ui.button("Close", on_click=dialog.close).props('flat data-testid="import-close"')
+        dialog.open()

@@ -11,7 +11,9 @@ from nicegui import ui
 
 STORAGE_KEY = "edgewise.layout"
 # narrow enough that the canvas gets over 60% of a 1280x720 window; the user may widen them
-DEFAULTS: dict[str, Any] = {"left": True, "right": True, "lw": 170, "rw": 220, "fh": 200}
+DEFAULTS: dict[str, Any] = {"left": True, "right": True, "lw": 170, "rw": 220, "fh": 200,
+                            "minimap": True}
+PREFS = ("minimap",)  # shown or hidden parts the browser switches itself (canvas_modules/minimap.js)
 HEADER, TAB_BAR = 48, 37  # px: the header's height, the folded footer's
 LIMITS = {"lw": (140, 520), "rw": (200, 720), "fh": (80, 600)}
 
@@ -88,6 +90,7 @@ class Layout:
         self.footer_open = False
         ui.add_head_html(SCRIPT)
         ui.on("ew_layout_resize", self._resized)
+        ui.on("ew_layout_pref", self._pref)
 
     def host_style(self) -> str:
         """Where the canvas host starts, before the script measures the real boxes."""
@@ -176,6 +179,14 @@ class Layout:
             self._apply_footer()
         self._save()
 
+    def _pref(self, e: Any) -> None:
+        """The browser showed or hid a part (the minimap): remember it with the rest."""
+        args = e.args if isinstance(e.args, dict) else {}
+        changed = {k: v for k, v in args.items() if k in PREFS and isinstance(v, bool)}
+        if changed:
+            self.state.update(changed)
+            self._save()
+
     def _save(self) -> None:
         ui.run_javascript(f"localStorage.setItem({json.dumps(STORAGE_KEY)}, "
                           f"{json.dumps(json.dumps(self.state))}); window.ewLayout.fit();")
@@ -195,6 +206,9 @@ class Layout:
         if not isinstance(saved, dict):
             return
         before = dict(self.state)
+        for key in PREFS:  # the browser read these itself: only keep them
+            if isinstance(saved.get(key), bool):
+                self.state[key] = before[key] = saved[key]
         for key in ("left", "right"):
             if isinstance(saved.get(key), bool) and saved[key] != self.state[key]:
                 self.state[key] = saved[key]

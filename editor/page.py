@@ -10,6 +10,8 @@ from typing import Any
 from nicegui import run, ui
 
 import runtime
+from editor.annotations import AnnotationActions, canvas_notes
+from editor.arrange_actions import ArrangeActions
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
 from editor.edit_actions import EditActions
@@ -129,10 +131,11 @@ def canvas_graph(doc: FlowDocument) -> dict[str, Any]:
                       "unknown": spec is None, **extra})
     edges = [{"id": f"{e.get('source')}->{e.get('target')}", "source": str(e.get("source")),
               "target": str(e.get("target"))} for e in doc.edges]
-    return {"nodes": nodes, "edges": edges}
+    return {"nodes": nodes, "edges": edges, "notes": canvas_notes(doc)}
 
 
-class EditorPage(EditActions, TrustActions, FileActions, RunActions):
+class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActions,
+                 AnnotationActions):
     """Builds and drives the editor for one flow file, for one browser tab."""
 
     def __init__(self, workspace: Workspace, name: str) -> None:
@@ -198,6 +201,11 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
                     ui.menu_item("Save as…", on_click=self.save_as_dialog)
                     ui.menu_item("Rename…", on_click=self.rename_dialog)
                     ui.menu_item("Delete", on_click=self.delete_dialog)
+                    ui.separator()
+                    ui.menu_item("Import flow file…", on_click=self.import_dialog).props(
+                        'data-testid="import-flow"')
+                    ui.menu_item("Export flow file", on_click=self.export_flow).props(
+                        'data-testid="export-flow"')
             ui.button(icon="undo", on_click=self.undo).props(
                 'flat color=white data-testid="undo"').tooltip("Undo (Ctrl+Z)")
             ui.button(icon="redo", on_click=self.redo).props(
@@ -265,6 +273,9 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
                 self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
             self.build_compare_legend()
+            with ui.row().classes("ew-canvas-tools").props('data-testid="canvas-tools"'):
+                self.arrange_controls()
+                self.annotation_controls()
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)
@@ -273,6 +284,7 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions):
         self.canvas.on("command", self.on_command)
         self.canvas.on("node_spliced", self.on_node_spliced)
         self.canvas.on("quick_add", self.on_quick_add)
+        self.canvas.on("note", self.on_note)
         ui.timer(PUSH_INTERVAL, self.pump)
         self.render_params()
         self.refresh_title()

@@ -25,6 +25,11 @@ EXPECTED = [
     rf"^label delay, p95 +-?{MS} +-?{MS} +-?{NUMBER}x +< 300\.0 ms +{VERDICT}$",
     rf"^click -> node selected, median +{MS} +{MS} +{NUMBER}x +- +-$",
     rf"^click -> params panel, median +{MS} +{MS} +{NUMBER}x +- +-$",
+    rf"^usable canvas, 1,000 nodes +{SEC} +{SEC} +{NUMBER}x +< 2\.00 s +{VERDICT}$",
+    rf"^drag frame time, 1,000 nodes, median +{MS} +{MS} +{NUMBER}x +< 16\.7 ms +{VERDICT}$",
+    rf"^Run -> first label, iris\.json, median +{MS} +{MS} +{NUMBER}x +< 1,000\.0 ms "
+    rf"+{VERDICT}$",
+    rf"^canvas share at 1280x720 +\d+% +\d+% +{NUMBER}x +>= 60% +{VERDICT}$",
     r"^drag: \d+ frames presenting \d+ pointer moves",
     rf"^fast run: {NUMBER} msg/s at the source, {NUMBER} label updates/s per edge",
 ]
