@@ -13,7 +13,7 @@ STORAGE_KEY = "edgewise.layout"
 # narrow enough that the canvas gets over 60% of a 1280x720 window; the user may widen them
 DEFAULTS: dict[str, Any] = {"left": True, "right": True, "lw": 170, "rw": 220, "fh": 200,
                             "minimap": True}
-PREFS = ("minimap",)  # shown or hidden parts the browser switches itself (canvas_modules/minimap.js)
+PREFS = ("minimap",)  # parts the browser shows or hides itself (canvas_modules/minimap.js)
 HEADER, TAB_BAR = 48, 37  # px: the header's height, the folded footer's
 LIMITS = {"lw": (140, 520), "rw": (200, 720), "fh": (80, 600)}
 
