@@ -11,6 +11,7 @@ from nicegui import run, ui
 
 import runtime
 from editor.canvas import FlowCanvas
+from editor.column_picker import columns_for
 from editor.document import FlowDocument
 from editor.file_actions import FileActions
 from editor.layout import HEADER, Layout
@@ -420,7 +421,8 @@ class EditorPage(TrustActions, FileActions, RunActions):
                 ui.markdown(spec.doc.split("\n\n")[0]).classes("text-caption text-grey-8")
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
                                        lambda p: self.set_params(node_id, p),
-                                       on_save=self.save)
+                                       on_save=self.save,
+                                       columns=columns_for(self, node_id, spec))
         self.render_params_errors()
 
     def render_params_errors(self) -> None:

@@ -1,0 +1,136 @@
+"""Params that know the data, in real Chromium: estimator and column pickers, options, steps."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+NODE = '[data-testid=node][data-node-id="{}"]'
+LOGISTIC = "sklearn.linear_model.LogisticRegression"
+FOREST = "sklearn.ensemble.RandomForestClassifier"
+# 'wide' (dummies of the target) makes the columns unknown before a run: only the run's
+# previews can tell the picker that 'target_1' exists
+WIDE = {"edgewise": 1, "name": "wide", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "wide", "component": "frame.dummies", "params": {"columns": ["target"]},
+     "position": {"x": 40, "y": 300}},
+    {"id": "fit", "component": "ml.fit", "position": {"x": 320, "y": 300},
+     "params": {"estimator": LOGISTIC, "options": {"max_iter": 500}, "target": "target_0"}}],
+    "edges": [{"source": "load.data", "target": "wide.data"},
+              {"source": "wide.data", "target": "fit.data"}]}
+
+
+def saved_params(page: Any, path: Path, node: str) -> dict[str, Any]:
+    """Save with the button and read the node's params back from the file."""
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
+    data = json.loads(path.read_text())
+    params: dict[str, Any] = next(n for n in data["nodes"] if n["id"] == node)["params"]
+    return params
+
+
+def pick(page: Any, field: Any, text: str, option: str | None = None) -> None:
+    """Type into a select's filter and choose the option shown as ``option`` (or press Enter)."""
+    field.locator("input").click()
+    field.locator("input").fill(text)
+    if option is None:
+        field.locator("input").press("Enter")
+    else:
+        page.locator(".q-menu .q-item", has_text=option).first.click()
+    page.keyboard.press("Escape")
+
+
+def test_estimator_options_and_a_column_known_from_the_run(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    path = workspace / "wide.json"
+    path.write_text(json.dumps(WIDE))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/wide.json")
+    page.locator(NODE.format("fit") + " .ew-title").click()
+    target = page.locator('[data-column-param="target"]')
+    expect(target).to_be_visible()
+    target.locator("input").click()  # before any run the dummies' columns are unknown
+    expect(page.locator(".q-menu .q-item", has_text="target_1")).to_have_count(0)
+    page.keyboard.press("Escape")
+
+    page.get_by_test_id("run").click()
+    expect(page.locator(NODE.format("fit") + " [data-testid=node-status]")).to_have_attribute(
+        "data-state", "done", timeout=60_000)
+    page.locator(NODE.format("load") + " .ew-title").click()
+    page.locator(NODE.format("fit") + " .ew-title").click()  # the form again, after the run
+    expect(target).to_have_attribute("data-columns", "7")
+    pick(page, target, "target_", "target_1")
+    expect(target).to_contain_text("target_1")
+    assert saved_params(page, path, "fit")["target"] == "target_1"
+
+    picker = page.get_by_test_id("estimator-picker")
+    pick(page, picker, "RandomForestClassifier")  # a bare class name, resolved to its module
+    expect(picker).to_contain_text(FOREST)
+    # the old options stay, and the one the new class lacks is refused while editing
+    expect(page.locator('[data-param-error="options"]')).to_contain_text(
+        "RandomForestClassifier has no option 'max_iter'")
+    trees = page.locator('[data-option="n_estimators"]')
+    expect(trees.locator("input")).to_have_attribute("placeholder", "100")
+    expect(page.locator('[data-option="criterion"]')).to_be_visible()
+
+    page.get_by_test_id("options-json").click()
+    raw = page.locator('[data-param="options"] textarea')
+    raw.fill("{}")
+    expect(page.locator('[data-param-error="options"]')).to_have_text("")
+    trees.locator("input").fill("50")
+    expect(raw).to_have_value(re.compile(r'"n_estimators": 50'))
+    trees.locator("input").press("Tab")
+    params = saved_params(page, path, "fit")
+    assert params["estimator"] == FOREST
+    assert params["options"] == {"n_estimators": 50}  # only what differs from the defaults
+    assert page.js_errors == []
+
+
+STEPS = {"edgewise": 1, "name": "steps", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "fit", "component": "ml.fit", "position": {"x": 320, "y": 60},
+     "params": {"target": "target", "steps": [
+         {"estimator": "sklearn.svm.SVC"},
+         {"estimator": "sklearn.preprocessing.StandardScaler"}]}}],
+    "edges": [{"source": "load.data", "target": "fit.data"}]}
+
+
+def test_pipeline_steps_are_reordered_and_added(server_factory: Any, workspace: Path,
+                                                 page: Any) -> None:
+    path = workspace / "steps.json"
+    path.write_text(json.dumps(STEPS))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/steps.json")
+    page.locator(NODE.format("fit") + " .ew-title").click()
+    rows = page.get_by_test_id("step-row")
+    expect(rows).to_have_count(2)
+    expect(page.locator('[data-param-error="steps"]')).to_contain_text(
+        "SVC has no transform, so it can only be the last step")
+
+    rows.nth(1).get_by_test_id("row-up").click()  # the scaler first
+    expect(rows.nth(0).get_by_test_id("step-estimator")).to_contain_text("StandardScaler")
+    expect(page.locator('[data-param-error="steps"]')).to_have_text("")
+    assert saved_params(page, path, "fit")["steps"] == [
+        {"estimator": "sklearn.preprocessing.StandardScaler"}, {"estimator": "sklearn.svm.SVC"}]
+
+    page.get_by_test_id("step-add").click()
+    expect(rows).to_have_count(3)
+    pick(page, rows.nth(2).get_by_test_id("step-estimator"), "PCA")
+    expect(rows.nth(2).get_by_test_id("step-estimator")).to_contain_text(
+        "sklearn.decomposition.PCA")
+    rows.nth(2).get_by_test_id("row-up").click()
+    rows.nth(1).get_by_test_id("step-options").click()
+    tol = rows.nth(1).locator('[data-option="tol"] input')
+    tol.fill("0.5")
+    tol.press("Tab")
+    steps = saved_params(page, path, "fit")["steps"]
+    assert steps == [{"estimator": "sklearn.preprocessing.StandardScaler"},
+                     {"estimator": "sklearn.decomposition.PCA", "options": {"tol": 0.5}},
+                     {"estimator": "sklearn.svm.SVC"}]
+    assert page.js_errors == []
