@@ -85,9 +85,29 @@ def run_columns(store: runtime.RunStore | None, sources: Iterable[PortKey]) -> d
         except (LookupError, OSError):
             continue
         columns = preview_columns(message.preview if message else None)
+        if columns is None and message is not None and message.kept == "dataframe":
+            columns = _kept_columns(store, message.id)
         if columns is not None:
             found[(node, port)] = columns
     return found
+
+
+_KEPT: dict[tuple[str, int], list[str]] = {}  # (run folder, message id) -> its columns
+
+
+def _kept_columns(store: runtime.RunStore, message_id: int) -> Columns:
+    """The columns of a kept DataFrame (its preview holds only a summary); read once."""
+    key = (str(store.folder), message_id)
+    if key not in _KEPT:
+        try:
+            value = store.value(message_id)
+        except Exception:  # noqa: BLE001 - a value that cannot be read gives no columns
+            return None
+        columns = getattr(value, "columns", None)
+        if columns is None:
+            return None
+        _KEPT[key] = [str(c) for c in columns]
+    return _KEPT[key]
 
 
 def _order(nodes: list[str], edges: list[tuple[PortKey, PortKey]]) -> list[str]:

@@ -6,6 +6,7 @@ lazily, off the event loop (:func:`load_estimators`), and cached for the process
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import inspect
@@ -70,11 +71,19 @@ def list_estimators() -> tuple[EstimatorInfo, ...]:
                  for name, cls in sorted(all_estimators(), key=lambda item: item[0]))
 
 
+_loading: list[asyncio.Task[tuple[EstimatorInfo, ...] | None]] = []  # the one first load
+
+
 async def load_estimators() -> tuple[EstimatorInfo, ...]:
-    """:func:`list_estimators` without blocking the event loop (the first call imports)."""
+    """:func:`list_estimators` without blocking the event loop (the first call imports).
+
+    Callers that come while the first load runs wait for it, rather than start another.
+    """
     if list_estimators.cache_info().currsize:
         return list_estimators()
-    found = await run.io_bound(list_estimators)
+    if not _loading or _loading[0].done() and _loading[0].result() is None:
+        _loading[:] = [asyncio.ensure_future(run.io_bound(list_estimators))]
+    found = await asyncio.shield(_loading[0])
     return found if found is not None else ()
 
 
@@ -181,7 +190,9 @@ class EstimatorPicker:
                  *, testid: str = "estimator-picker") -> None:
         self.on_pick = on_pick
         self.estimators: tuple[EstimatorInfo, ...] = ()
-        current = {value: value} if value else {}
+        if list_estimators.cache_info().currsize:  # listed already: offer them at once
+            self.estimators = list_estimators()
+        current = self._options(value)
         self.select = ui.select(current, label=title, value=value, with_input=True,
                                 new_value_mode="add-unique", clearable=True,
                                 on_change=self._changed)
@@ -194,11 +205,16 @@ class EstimatorPicker:
         if self.estimators:
             return
         self.estimators = await load_estimators()
-        options = {e.path: e.label() for e in self.estimators}
         value = self.select.value
+        self.select.set_options(self._options(value), value=value)
+
+    def _options(self, value: str | None) -> dict[str, str]:
+        """Dotted path to label of every listed estimator, and of the value (even unlisted)."""
+        options = {e.path: e.label() for e in self.estimators}
         if value and value not in options:
-            options = {value: value, **options}
-        self.select.set_options(options, value=value)
+            module, _, name = value.rpartition(".")
+            options = {value: f"{name} — {module}" if module else value, **options}
+        return options
 
     async def _changed(self, e: Any) -> None:
         value = e.value

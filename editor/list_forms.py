@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -19,6 +20,15 @@ def moved(items: list[Any], index: int, by: int) -> list[Any]:
     result = list(items)
     result.insert(target, result.pop(index))
     return result
+
+
+def outside(box: ui.element) -> Any:
+    """The slot around ``box``: what an edit starts there (a validation timer) outlives a redraw.
+
+    An event handler runs in its element's slot; a row form redraws its rows after an
+    edit, which would delete anything created in the clicked row.
+    """
+    return box.parent_slot if box.parent_slot is not None else contextlib.nullcontext()
 
 
 def _buttons(index: int, count: int, move: Callable[[int, int], None],
@@ -68,7 +78,8 @@ class StepsForm:
     def _emit(self) -> None:
         cleaned = [{k: v for k, v in s.items() if not (k == "options" and not v)}
                    for s in self.steps]
-        self.on_change(cleaned or None)
+        with outside(self.box):
+            self.on_change(cleaned or None)
 
     def _set(self, index: int, key: str, value: Any) -> None:
         if value is None:
@@ -158,7 +169,8 @@ class MappingRows:
                             "give each row its own name" if repeated else "")
         if repeated:
             return
-        self.on_change({str(k): v for k, v in self.rows if k} or None)
+        with outside(self.box):
+            self.on_change({str(k): v for k, v in self.rows if k} or None)
 
     def _set(self, index: int, part: int, value: Any) -> None:
         self.rows[index][part] = value

@@ -81,7 +81,8 @@ class OptionsForm:
             self.fields = []
         except RuntimeError:  # the app is shutting down
             return
-        self.render()
+        if not self.box.is_deleted:  # not drawn anew meanwhile
+            self.render()
 
     def set_options(self, options: dict[str, Any]) -> None:
         """The options were edited elsewhere (as JSON): show them."""
