@@ -218,7 +218,37 @@ class ColumnPicker:
                                 on_change=self._changed)
         props = f'data-testid="column-picker" data-column-param="{name}" input-debounce=0'
         self.select.props(props + (" use-chips" if multiple else ""))
+        self.typed: str | None = None  # text typed since the last choice
+        self.focused = False
+        self.select.on("focus", lambda: setattr(self, "focused", True), [])
+        self.select.on("input-value", self._typed)
+        self.select.on("blur", self._blurred, [])
         self.element: ui.element = self.select
+
+    def _typed(self, e: Any) -> None:
+        """Typing in a single picker sets the column as typed, as a text field would."""
+        text = e.args if isinstance(e.args, str) else None
+        if text is None or not self.focused or (not self.multiple and text == self.select.value):
+            return  # not typed: the field showing its choice again after a blur
+        self.typed = text
+        if not self.multiple:
+            self.on_pick(text.strip() or None)
+
+    def _blurred(self) -> None:
+        """Text typed and left without a choice is taken as a column (one more, if several)."""
+        self.focused = False
+        if self.typed is None:
+            return
+        text, self.typed = self.typed.strip(), None
+        options = [str(o) for o in self.select.options]
+        if self.multiple:
+            if text and text not in (self.select.value or []):
+                self.select.set_options(list(dict.fromkeys([*options, text])),
+                                        value=[*(self.select.value or []), text])
+        elif not text:
+            self.select.set_value(None)
+        elif text != self.select.value:
+            self.select.set_options(list(dict.fromkeys([*options, text])), value=text)
 
     @staticmethod
     def _chosen(value: Any) -> list[str]:
@@ -234,6 +264,7 @@ class ColumnPicker:
         self.select.props(f'data-columns="{len(columns)}"')
 
     def _changed(self, e: Any) -> None:
+        self.typed = None
         value = e.value
         if self.multiple:
             picked = [str(v) for v in value or []]

@@ -198,8 +198,33 @@ class EstimatorPicker:
                                 on_change=self._changed)
         self.select.props(f'data-testid="{testid}" use-chips=false input-debounce=0 '
                           'options-dense')
-        self.select.on("focus", self._load, [])
+        self.select.on("focus", self._focused, [])
+        self.focused = False
+        self.typed: str | None = None  # text typed since the last choice, not yet chosen
+        self.select.on("input-value", self._typed)
+        self.select.on("blur", self._blurred, [])
         self.element: ui.element = self.select
+
+    async def _focused(self) -> None:
+        self.focused = True
+        await self._load()
+
+    def _typed(self, e: Any) -> None:
+        if self.focused:  # not the field showing its choice again after a blur
+            self.typed = e.args if isinstance(e.args, str) else None
+
+    def _blurred(self) -> None:
+        """Text typed and left without a choice is taken as typed (a bare name is resolved)."""
+        self.focused = False
+        if self.typed is None:
+            return
+        text, self.typed = self.typed.strip(), None
+        if not text:
+            self.select.set_value(None)
+        elif text != self.select.value:
+            options = self._options(self.select.value)
+            options.setdefault(text, text)
+            self.select.set_options(options, value=text)
 
     async def _load(self) -> None:
         if self.estimators:
@@ -217,6 +242,7 @@ class EstimatorPicker:
         return options
 
     async def _changed(self, e: Any) -> None:
+        self.typed = None
         value = e.value
         if isinstance(value, str) and "." not in value.strip() and value.strip():
             await self._load()

@@ -53,6 +53,11 @@ class StepsForm:
         self.box = ui.column().classes("w-full gap-1").props('data-testid="steps-form"')
         self.render()
 
+    def set_steps(self, steps: list[Any]) -> None:
+        """The steps were edited elsewhere (as JSON): show them."""
+        self.steps = [dict(s) if isinstance(s, dict) else {} for s in steps]
+        self.render()
+
     def render(self) -> None:
         """Draw one row per step, and the add button."""
         self.box.clear()
@@ -127,6 +132,12 @@ class MappingRows:
         self.functions = functions or []
         self.box = ui.column().classes("w-full gap-0").props('data-testid="mapping-form"')
         self.error = ui.label().classes("text-negative text-caption")
+        self.render()
+
+    def set_value(self, value: dict[str, Any]) -> None:
+        """The mapping was edited elsewhere (as JSON): show it."""
+        self.rows = [[k, v] for k, v in value.items()]
+        self.error.set_text("")
         self.render()
 
     def render(self) -> None:

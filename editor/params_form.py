@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import ui
 
-from editor.column_picker import ColumnPicker, ColumnSource
-from editor.estimator_picker import EstimatorPicker
-from editor.list_forms import MappingRows, StepsForm
-from editor.options_form import OptionsForm
+from editor.column_picker import ColumnSource
+from editor.known_fields import KnownFields
 
 Schema = dict[str, Any]
 CODE_FORMAT = "python-code"  # a string param holding Python code (``python.function``)
@@ -65,36 +62,6 @@ def fits(prop: Schema, kind: Any, items: Schema, value: Any) -> bool:
     return isinstance(value, str) or number
 
 
-def string_or_list(prop: Schema) -> bool:
-    """Whether a param is ``str | list[str]`` (``by``, ``on``): one column or several."""
-    kinds = {(o.get("type"), o.get("items", {}).get("type")) for o in prop.get("anyOf", [])
-             if o.get("type") != "null"}
-    return kinds == {("string", None), ("array", "string")}
-
-
-def mapping_kind(prop: Schema) -> tuple[str, list[str]] | None:
-    """How a mapping param's rows are edited: ("text"|"json"|"pair", functions), or None.
-
-    A mapping of names to strings (routes, expressions, new names) is "text"; of names to
-    lists (a param grid) "json"; of names to ``[column, function]`` pairs (aggregations)
-    "pair", with the functions its schema allows.
-    """
-    options = [prop, *prop.get("anyOf", [])]
-    for option in options:
-        extra = option.get("additionalProperties")
-        if option.get("type") != "object" or not isinstance(extra, dict):
-            continue
-        if extra.get("type") == "string":
-            return "text", []
-        items = extra.get("prefixItems")
-        if extra.get("type") == "array" and isinstance(items, list) and len(items) == 2 \
-                and items[0].get("type") == "string" and "enum" in items[1]:
-            return "pair", [str(v) for v in items[1]["enum"]]
-        if extra.get("type") == "array":
-            return "json", []
-    return None
-
-
 def parse_raw(text: str) -> Any:
     """What the user typed in a raw field: JSON when it reads as JSON, else the text."""
     try:
@@ -103,7 +70,7 @@ def parse_raw(text: str) -> Any:
         return text
 
 
-class ParamsForm:
+class ParamsForm(KnownFields):
     """Edits one node's params. Calls ``on_change(params)`` with the whole new params dict."""
 
     def __init__(self, schema: Schema, params: dict[str, Any],
@@ -117,10 +84,7 @@ class ParamsForm:
         self.columns = columns
         self.required = set(schema.get("required", []))
         self.errors: dict[str, ui.label] = {}
-        self.pickers: dict[str, ColumnPicker] = {}
-        self.options_box: ui.column | None = None
-        self.options_json: ui.textarea | None = None
-        self.options_form: OptionsForm | None = None
+        self._init_known()
         with ui.column().classes("w-full gap-1").props('data-testid="params-form"'):
             properties: dict[str, Schema] = schema.get("properties", {})
             if not properties:
@@ -130,21 +94,6 @@ class ParamsForm:
             self.general = ui.label().classes("text-negative text-caption")
         if self.pickers:
             ui.timer(0, self._fill_columns, once=True)
-
-    async def _fill_columns(self) -> None:
-        """Offer the columns reaching the node's inputs in its column pickers."""
-        if self.columns is None:
-            return
-        try:
-            reaching = await run.io_bound(self.columns.fetch)
-        except RuntimeError:  # the app is shutting down
-            return
-        if reaching is None:
-            return
-        for name, picker in self.pickers.items():
-            ports = self.columns.ports.get(name, [])
-            names = [c for p in ports for c in reaching.get(p, [])]
-            picker.set_columns(list(dict.fromkeys(names)))
 
     def _set(self, name: str, value: Any) -> None:
         if value is None or value == "" or value == [] or value == {}:
@@ -210,72 +159,6 @@ class ParamsForm:
         self.errors[name] = ui.label().classes("text-negative text-caption -mt-1").props(
             f'data-testid="param-error" data-param-error="{name}"')
 
-    def _special_field(self, name: str, title: str, prop: Schema, kind: Any, items: Schema,
-                       value: Any) -> ui.element | None:
-        """A picker or row form where the param's meaning is known; None for the plain field."""
-        properties = self.schema.get("properties", {})
-        if name == "estimator" and kind == "string" and "enum" not in prop and \
-                (value is None or isinstance(value, str)) and "options" in properties:
-            return EstimatorPicker(title, value, self._estimator_picked).element
-        if name == "options" and kind == "object" and "estimator" in properties and \
-                isinstance(value, dict):
-            return self._options_field(name, title, value)
-        if name == "steps" and kind == "array" and "estimator" in items.get("properties", {}) \
-                and (value is None or (isinstance(value, list) and all(
-                    isinstance(s, dict) for s in value))):
-            ui.label(title).classes("text-caption text-grey-8")
-            return StepsForm(value or [], lambda v: self._set("steps", v)).box
-        ports = self.columns.ports if self.columns is not None else {}
-        if name in ports:
-            multiple = kind == "array" and items.get("type") == "string"
-            either = string_or_list(prop)
-            if (kind == "string" and (value is None or isinstance(value, str))) or (
-                    (multiple or either) and (value is None or isinstance(value, str) or (
-                        isinstance(value, list) and all(isinstance(v, str) for v in value)))):
-                picker = ColumnPicker(title, value, multiple=multiple or either,
-                                      keep_list=multiple or isinstance(value, list),
-                                      on_pick=functools.partial(self._set, name), name=name)
-                self.pickers[name] = picker
-                return picker.element
-        rows = mapping_kind(prop)
-        if rows is not None and (value is None or isinstance(value, dict)):
-            ui.label(title).classes("text-caption text-grey-8")
-            form = MappingRows(value or {}, rows[0], functools.partial(self._set, name),
-                               functions=rows[1])
-            return form.box
-        return None
-
-    def _estimator_picked(self, value: str | None) -> None:
-        self._set("estimator", value)
-        if self.options_box is not None:
-            self._render_options()
-
-    def _options_field(self, name: str, title: str, value: dict[str, Any]) -> ui.element:
-        """The estimator's options as fields, with their JSON editable below for the rest."""
-        ui.label(title).classes("text-caption text-grey-8")
-        self.options_box = ui.column().classes("w-full gap-0")
-        self._render_options()
-        with ui.expansion("options as JSON").classes("w-full text-caption").props(
-                'dense data-testid="options-json"'):
-            area = self._json_field(name, "options (JSON)", value)
-            self.options_json = area if isinstance(area, ui.textarea) else None
-        return area
-
-    def _render_options(self) -> None:
-        if self.options_box is None:
-            return
-        self.options_box.clear()
-        estimator = self.params.get("estimator")
-        with self.options_box:
-            self.options_form = OptionsForm(
-                estimator if isinstance(estimator, str) else None,
-                self.params.get("options") or {}, self._options_changed)
-
-    def _options_changed(self, options: dict[str, Any]) -> None:
-        self._set("options", options)
-        if self.options_json is not None:
-            self.options_json.set_value(json.dumps(options, indent=1))
-
     def _code_field(self, name: str, title: str, value: str) -> ui.element:
         """A Python code editor; Ctrl+S inside it saves the flow, as it does on the canvas."""
         ui.label(title).classes("text-caption text-grey-8")
@@ -312,8 +195,8 @@ class ParamsForm:
             if parsed == self.params.get(name, empty):
                 return  # shown again after an edit in the fields: nothing new
             self._set(name, parsed)
-            if name == "options" and self.options_form is not None and isinstance(parsed, dict):
-                self.options_form.set_options(parsed)
+            if name in self.synced:
+                self.synced[name](parsed)
 
         area.on_value_change(changed)
         return area

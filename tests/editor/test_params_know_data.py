@@ -79,7 +79,6 @@ def test_estimator_options_and_a_column_known_from_the_run(
     expect(trees).to_have_attribute("placeholder", "100")
     expect(page.locator('[data-option="criterion"]')).to_be_visible()
 
-    page.get_by_test_id("options-json").click()
     raw = page.locator('textarea[data-param="options"]')
     raw.fill("{}")
     expect(page.locator('[data-param-error="options"]')).to_have_text("")
