@@ -217,7 +217,7 @@ class ColumnPicker:
                                 with_input=True, new_value_mode="add-unique", clearable=True,
                                 on_change=self._changed)
         props = f'data-testid="column-picker" data-column-param="{name}" input-debounce=0'
-        self.select.props(props + (" use-chips" if multiple else ""))
+        self.select.props(props + (" use-chips" if multiple else "")).classes("ew-known")
         self.typed: str | None = None  # text typed since the last choice
         self.focused = False
         self.select.on("focus", lambda: setattr(self, "focused", True), [])

@@ -196,8 +196,8 @@ class EstimatorPicker:
         self.select = ui.select(current, label=title, value=value, with_input=True,
                                 new_value_mode="add-unique", clearable=True,
                                 on_change=self._changed)
-        self.select.props(f'data-testid="{testid}" use-chips=false input-debounce=0 '
-                          'options-dense')
+        self.select.props(f'data-testid="{testid}" input-debounce=0 options-dense')
+        self.select.classes("ew-known")
         self.select.on("focus", self._focused, [])
         self.focused = False
         self.typed: str | None = None  # text typed since the last choice, not yet chosen

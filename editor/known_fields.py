@@ -19,6 +19,8 @@ from editor.list_forms import MappingRows, StepsForm
 from editor.options_form import OptionsForm
 
 Schema = dict[str, Any]
+ROW_LABELS = {"routes": ("route", "query"), "grid": ("param", "values (a JSON list)"),
+              "aggregations": ("output column", "value"), "expr": ("name", "expression")}
 
 
 def string_or_list(prop: Schema) -> bool:
@@ -133,8 +135,10 @@ class KnownFields:
         rows = mapping_kind(prop)
         if rows is not None and (value is None or isinstance(value, dict)):
             ui.label(title).classes("text-caption text-grey-8")
+            key_label, value_label = ROW_LABELS.get(name, ("name", "value"))
             form = MappingRows(value or {}, rows[0],
                                functools.partial(self._from_rows, name, {}),
+                               key_label=key_label, value_label=value_label,
                                functions=rows[1])
             self.synced[name] = lambda v: form.set_value(v if isinstance(v, dict) else {})
             return self._with_json(name, value, {})

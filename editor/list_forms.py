@@ -63,16 +63,16 @@ class StepsForm:
         self.box.clear()
         with self.box:
             for index, step in enumerate(self.steps):
-                with ui.card().classes("w-full p-1 gap-0").props(
-                        f'flat bordered data-testid="step-row" data-index="{index}"'):
+                with ui.column().classes("w-full gap-0 ew-row").props(
+                        f'data-testid="step-row" data-index="{index}"'):
                     with ui.row().classes("w-full items-center no-wrap gap-1"):
-                        ui.label(f"{index + 1}.").classes("text-caption")
-                        picker = EstimatorPicker(
-                            "estimator", step.get("estimator"),
-                            functools.partial(self._set, index, "estimator"),
-                            testid="step-estimator")
-                        picker.element.classes("grow")
+                        ui.label(f"step {index + 1}").classes("text-caption grow")
                         _buttons(index, len(self.steps), self._move, self._remove)
+                    picker = EstimatorPicker(
+                        "estimator", step.get("estimator"),
+                        functools.partial(self._set, index, "estimator"),
+                        testid="step-estimator")
+                    picker.element.classes("w-full")
                     with ui.expansion("options").classes("w-full text-caption").props(
                             'dense data-testid="step-options"'):
                         OptionsForm(step.get("estimator"), step.get("options") or {},
@@ -145,13 +145,15 @@ class MappingRows:
         self.box.clear()
         with self.box:
             for index, (key, value) in enumerate(self.rows):
-                with ui.row().classes("w-full items-center no-wrap gap-1").props(
+                with ui.column().classes("w-full gap-0 ew-row").props(
                         f'data-testid="mapping-row" data-index="{index}"'):
-                    ui.input(self.labels[0], value=str(key),
-                             on_change=lambda e, i=index: self._set(i, 0, e.value)).props(
-                        'dense data-testid="mapping-key"').classes("w-1/3")
-                    self._value_field(index, value)
-                    _buttons(index, len(self.rows), self._move, self._remove)
+                    with ui.row().classes("w-full items-center no-wrap gap-1"):
+                        ui.input(self.labels[0], value=str(key),
+                                 on_change=lambda e, i=index: self._set(i, 0, e.value)).props(
+                            'dense data-testid="mapping-key"').classes("grow")
+                        _buttons(index, len(self.rows), self._move, self._remove)
+                    with ui.row().classes("w-full items-center gap-x-1 gap-y-0"):
+                        self._value_field(index, value)
             ui.button("add", icon="add", on_click=self._add).props(
                 'flat dense size=sm data-testid="mapping-add"')
 
@@ -160,11 +162,11 @@ class MappingRows:
             pair = value if isinstance(value, list) and len(value) == 2 else ["", None]
             ui.input("column", value=str(pair[0] or ""),
                      on_change=lambda e, i=index: self._set_pair(i, 0, e.value)).props(
-                'dense data-testid="mapping-column"').classes("grow")
+                'dense data-testid="mapping-column"').classes("grow").style("min-width: 7rem")
             ui.select(self.functions, label="function",
                       value=pair[1] if pair[1] in self.functions else None,
                       on_change=lambda e, i=index: self._set_pair(i, 1, e.value)).props(
-                'dense data-testid="mapping-function"').classes("w-1/4")
+                'dense data-testid="mapping-function"').style("min-width: 6rem")
             return
         shown = value if self.kind == "text" and isinstance(value, str) else (
             "" if value is None else json.dumps(value))

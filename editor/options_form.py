@@ -93,7 +93,7 @@ class OptionsForm:
     def render(self) -> None:
         """Draw one field per option."""
         self.box.clear()
-        with self.box, ui.grid(columns=2).classes("w-full gap-x-2 gap-y-0"):
+        with self.box, ui.element("div").classes("ew-options-grid"):
             for option in self.fields:
                 self._field(option)
 

@@ -136,3 +136,45 @@ def test_pipeline_steps_are_reordered_and_added(server_factory: Any, workspace: 
                      {"estimator": "sklearn.decomposition.PCA", "options": {"tol": 0.5}},
                      {"estimator": "sklearn.svm.SVC"}]
     assert page.js_errors == []
+
+
+GROUPS = {"edgewise": 1, "name": "groups", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "g", "component": "frame.groupby", "position": {"x": 320, "y": 60},
+     "params": {"by": "target", "aggregations": {"n": ["sepal length (cm)", "count"]}}}],
+    "edges": [{"source": "load.data", "target": "g.data"}]}
+
+
+def test_group_columns_from_the_probe_and_aggregation_rows(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    path = workspace / "groups.json"
+    path.write_text(json.dumps(GROUPS))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/groups.json")
+    page.locator(NODE.format("g") + " .ew-title").click()
+    by = page.locator('[data-column-param="by"]')
+    expect(by).to_have_attribute("data-columns", "5")  # iris's columns, known before a run
+    pick(page, by, "sepal w", "sepal width (cm)")
+    assert saved_params(page, path, "g")["by"] == ["target", "sepal width (cm)"]
+
+    rows = page.get_by_test_id("mapping-row")
+    expect(rows).to_have_count(1)
+    page.get_by_test_id("mapping-add").click()
+    expect(rows).to_have_count(2)
+    rows.nth(1).get_by_test_id("mapping-key").fill("m")
+    rows.nth(1).get_by_test_id("mapping-column").fill("petal width (cm)")
+    rows.nth(1).get_by_test_id("mapping-function").click()
+    page.locator(".q-menu .q-item", has_text=re.compile("^mean$")).click()
+    raw = page.locator('textarea[data-param="aggregations"]')
+    expect(raw).to_have_value(re.compile(r'"m": \[\s*"petal width \(cm\)",\s*"mean"'))
+    rows.nth(1).get_by_test_id("row-up").click()
+    expect(rows.nth(0).get_by_test_id("mapping-key")).to_have_value("m")
+    aggregations = saved_params(page, path, "g")["aggregations"]
+    assert list(aggregations.items()) == [("m", ["petal width (cm)", "mean"]),
+                                          ("n", ["sepal length (cm)", "count"])]
+
+    raw.fill('{"n": ["sepal length (cm)", "size"]}')  # the JSON below redraws the rows
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0).get_by_test_id("mapping-function")).to_contain_text("size")
+    assert page.js_errors == []
