@@ -9,7 +9,7 @@ with what a quick probe of the flow knows before any run: the columns each compo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -182,31 +182,37 @@ class ColumnSource:
     """Where a node's params form gets columns: which params pick them, and how to fetch them."""
 
     def __init__(self, spec: runtime.ComponentSpec,
-                 fetch: Callable[[], dict[str, list[str]]]) -> None:
+                 prepare: Callable[[], Callable[[], dict[str, list[str]]]]) -> None:
         self.ports = column_ports(spec)  # param -> input ports whose columns it names
-        self.fetch = fetch  # blocking: called off the event loop
+        self.prepare = prepare  # on the event loop: a blocking job to run off it
 
 
 def columns_for(page: Any, node_id: str, spec: runtime.ComponentSpec) -> ColumnSource:
     """The column source of a node on an editor page (its flow, registry and kept runs)."""
-    data = json.loads(json.dumps(page.doc.data))  # a copy: the page may change meanwhile
 
-    def fetch() -> dict[str, list[str]]:
+    def prepare() -> Callable[[], dict[str, list[str]]]:
+        data = json.loads(json.dumps(page.doc.data))  # as it is now: the page may change
         store = getattr(page, "past", None)
         runs = getattr(page, "runs", None)
-        if store is None and runs is not None:
-            kept = runs.runs()
-            store = kept[0] if kept else None
-        return gather(data, node_id, page.registry, Path(page.workspace.root), store)
 
-    return ColumnSource(spec, fetch)
+        def fetch() -> dict[str, list[str]]:
+            newest = store
+            if newest is None and runs is not None:
+                kept = runs.runs()
+                newest = kept[0] if kept else None
+            return gather(data, node_id, page.registry, Path(page.workspace.root), newest)
+
+        return fetch
+
+    return ColumnSource(spec, prepare)
 
 
 class ColumnPicker:
     """A select of columns (one or several); a column it does not list can still be typed."""
 
     def __init__(self, title: str, value: Any, *, multiple: bool, keep_list: bool,
-                 on_pick: Callable[[Any], None], name: str) -> None:
+                 on_pick: Callable[[Any], None], name: str,
+                 on_focus: Callable[[], Awaitable[None]] | None = None) -> None:
         self.multiple = multiple
         self.keep_list = keep_list  # str | list params: one column stays a list if it was
         self.on_pick = on_pick
@@ -220,10 +226,16 @@ class ColumnPicker:
         self.select.props(props + (" use-chips" if multiple else "")).classes("ew-known")
         self.typed: str | None = None  # text typed since the last choice
         self.focused = False
-        self.select.on("focus", lambda: setattr(self, "focused", True), [])
+        self.on_focus = on_focus
+        self.select.on("focus", self._focused, [])
         self.select.on("input-value", self._typed)
         self.select.on("blur", self._blurred, [])
         self.element: ui.element = self.select
+
+    async def _focused(self) -> None:
+        self.focused = True
+        if self.on_focus is not None:  # columns may have changed: a run, an upstream edit
+            await self.on_focus()
 
     def _typed(self, e: Any) -> None:
         """Typing in a single picker sets the column as typed, as a text field would."""

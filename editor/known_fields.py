@@ -92,15 +92,19 @@ class KnownFields:
         self.options_form: OptionsForm | None = None
         self.json_areas: dict[str, ui.textarea] = {}
         self.synced: dict[str, Callable[[Any], None]] = {}  # param -> shows a JSON edit
+        self.filling = False  # columns being fetched
 
     async def _fill_columns(self) -> None:
         """Offer the columns reaching the node's inputs in its column pickers."""
-        if self.columns is None:
+        if self.columns is None or self.filling:
             return
+        self.filling = True
         try:
-            reaching = await run.io_bound(self.columns.fetch)
+            reaching = await run.io_bound(self.columns.prepare())
         except RuntimeError:  # the app is shutting down
             return
+        finally:
+            self.filling = False
         for name, picker in self.pickers.items():
             ports = self.columns.ports.get(name, [])
             names = [c for p in ports for c in (reaching or {}).get(p, [])]
@@ -129,7 +133,8 @@ class KnownFields:
         if name in ports and shown:
             picker = ColumnPicker(title, value, multiple=several,
                                   keep_list=kind == "array" or isinstance(value, list),
-                                  on_pick=functools.partial(self._set, name), name=name)
+                                  on_pick=functools.partial(self._set, name), name=name,
+                                  on_focus=self._fill_columns)
             self.pickers[name] = picker
             return picker.element
         rows = mapping_kind(prop)
@@ -175,5 +180,9 @@ class KnownFields:
                 estimator if isinstance(estimator, str) else None,
                 self.params.get("options") or {}, functools.partial(
                     self._from_rows, "options", {}))
-        self.synced["options"] = lambda v: self.options_form.set_options(  # type: ignore[union-attr]
-            v if isinstance(v, dict) else {})
+        self.synced["options"] = self._options_edited
+
+    def _options_edited(self, options: Any) -> None:
+        """The options' JSON was edited: show them in their fields."""
+        if self.options_form is not None:
+            self.options_form.set_options(options if isinstance(options, dict) else {})
