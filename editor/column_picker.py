@@ -93,12 +93,15 @@ def run_columns(store: runtime.RunStore | None, sources: Iterable[PortKey]) -> d
 
 
 _KEPT: dict[tuple[str, int], list[str]] = {}  # (run folder, message id) -> its columns
+KEPT_CACHE = 512  # entries, at most
 
 
 def _kept_columns(store: runtime.RunStore, message_id: int) -> Columns:
     """The columns of a kept DataFrame (its preview holds only a summary); read once."""
     key = (str(store.folder), message_id)
     if key not in _KEPT:
+        if len(_KEPT) > KEPT_CACHE:
+            _KEPT.clear()
         try:
             value = store.value(message_id)
         except Exception:  # noqa: BLE001 - a value that cannot be read gives no columns

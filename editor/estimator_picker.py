@@ -81,7 +81,9 @@ async def load_estimators() -> tuple[EstimatorInfo, ...]:
     """
     if list_estimators.cache_info().currsize:
         return list_estimators()
-    if not _loading or _loading[0].done() and _loading[0].result() is None:
+    if not _loading or (_loading[0].done() and (
+            _loading[0].cancelled() or _loading[0].exception() is not None
+            or _loading[0].result() is None)):  # none yet, or it failed: try (again)
         _loading[:] = [asyncio.ensure_future(run.io_bound(list_estimators))]
     found = await asyncio.shield(_loading[0])
     return found if found is not None else ()
