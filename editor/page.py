@@ -432,7 +432,7 @@ class EditorPage(TrustActions, FileActions, RunActions):
         node = self.selection["nodes"][0]
         errors: dict[str, str] = {}
         for problem in self.problems:
-            if problem.node == node and problem.code in ("param", "missing-file"):
+            if problem.node == node and problem.code in ("param", "missing-file", "unknown-column"):
                 errors[problem.param or "*"] = problem.message
         self.form.show_errors(errors)
 

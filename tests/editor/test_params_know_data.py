@@ -156,6 +156,13 @@ def test_group_columns_from_the_probe_and_aggregation_rows(
     expect(by).to_have_attribute("data-columns", "5")  # iris's columns, known before a run
     pick(page, by, "sepal w", "sepal width (cm)")
     assert saved_params(page, path, "g")["by"] == ["target", "sepal width (cm)"]
+    pick(page, by, "petal lenght (cm)")  # typed, not listed: taken, and its error shown
+    expect(page.locator('[data-param-error="by"]')).to_contain_text(
+        "no column 'petal lenght (cm)' in the data reaching input 'data'")
+    by.locator("xpath=ancestor::label").locator(".q-chip", has_text="lenght").locator(
+        ".q-chip__icon--remove").click()
+    expect(page.locator('[data-param-error="by"]')).to_have_text("")
+    assert saved_params(page, path, "g")["by"] == ["target", "sepal width (cm)"]
 
     rows = page.get_by_test_id("mapping-row")
     expect(rows).to_have_count(1)
@@ -176,4 +183,40 @@ def test_group_columns_from_the_probe_and_aggregation_rows(
     raw.fill('{"n": ["sepal length (cm)", "size"]}')  # the JSON below redraws the rows
     expect(rows).to_have_count(1)
     expect(rows.nth(0).get_by_test_id("mapping-function")).to_contain_text("size")
+    assert page.js_errors == []
+
+
+ROUTED = {"edgewise": 1, "name": "routed", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "r", "component": "frame.route", "position": {"x": 320, "y": 60},
+     "params": {"routes": {"wide": "`sepal width (cm)` > 3"}}}],
+    "edges": [{"source": "load.data", "target": "r.data"}]}
+PORTS = NODE + " [data-testid=port][data-direction=out]"
+
+
+def test_routes_are_rows_and_their_order_is_the_ports_order(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    path = workspace / "routed.json"
+    path.write_text(json.dumps(ROUTED))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/routed.json")
+    page.locator(NODE.format("r") + " .ew-title").click()
+    rows = page.get_by_test_id("mapping-row")
+    expect(rows).to_have_count(1)
+    page.get_by_test_id("mapping-add").click()
+    rows.nth(1).get_by_test_id("mapping-key").fill("long")
+    rows.nth(1).get_by_test_id("mapping-value").fill("`sepal length (cm)` > 6")
+    rows.nth(1).get_by_test_id("mapping-value").press("Tab")
+    ports = page.locator(PORTS.format("r"))
+    expect(ports).to_have_count(4)  # wide, long, otherwise and error
+    rows.nth(1).get_by_test_id("row-up").click()
+    expect(ports.first).to_have_attribute("data-port", "r.long")
+    routes = saved_params(page, path, "r")["routes"]
+    assert list(routes.items()) == [("long", "`sepal length (cm)` > 6"),
+                                    ("wide", "`sepal width (cm)` > 3")]
+
+    rows.nth(0).get_by_test_id("mapping-value").fill("`sepal lenght (cm)` > 6")
+    expect(page.locator('[data-param-error="routes"]')).to_contain_text(
+        "did you mean 'sepal length (cm)'?")
     assert page.js_errors == []
