@@ -83,7 +83,8 @@ class KnownFields:
         raise NotImplementedError
 
     def _json_field(self, name: str, title: str, value: Any,
-                    empty: dict[str, Any] | list[Any] | None = None) -> ui.element:
+                    empty: dict[str, Any] | list[Any] | None = None,
+                    either: bool = False) -> ui.element:
         raise NotImplementedError
 
     def _init_known(self) -> None:
@@ -146,13 +147,15 @@ class KnownFields:
                                key_label=key_label, value_label=value_label,
                                functions=rows[1])
             self.synced[name] = lambda v: form.set_value(v if isinstance(v, dict) else {})
-            return self._with_json(name, value, {})
+            # a grid may also be a list of grids: written in the JSON only
+            return self._with_json(name, value, {}, either=any(
+                o.get("type") == "array" for o in prop.get("anyOf", [])))
         return None
 
-    def _with_json(self, name: str, value: Any, empty: dict[str, Any] | list[Any]
-                   ) -> ui.element:
+    def _with_json(self, name: str, value: Any, empty: dict[str, Any] | list[Any],
+                   either: bool = False) -> ui.element:
         """The param's JSON, below its fields, for values they cannot show."""
-        area = self._json_field(name, f"{name} (JSON)", value, empty=empty)
+        area = self._json_field(name, f"{name} (JSON)", value, empty=empty, either=either)
         area.props("input-class=text-caption").classes("ew-json-fallback")
         if isinstance(area, ui.textarea):
             self.json_areas[name] = area

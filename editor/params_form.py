@@ -174,7 +174,9 @@ class ParamsForm(KnownFields):
         return editor
 
     def _json_field(self, name: str, title: str, value: Any,
-                    empty: dict[str, Any] | list[Any] | None = None) -> ui.element:
+                    empty: dict[str, Any] | list[Any] | None = None,
+                    either: bool = False) -> ui.element:
+        """A JSON text area for a mapping or list param (``either``: a mapping or a list)."""
         empty = {} if empty is None else empty
         text = json.dumps(value if value is not None else empty, indent=1)
         area = ui.textarea(title, value=text).props("autogrow outlined dense")
@@ -185,7 +187,7 @@ class ParamsForm(KnownFields):
             except json.JSONDecodeError as exc:
                 self.errors[name].set_text(f"not valid JSON: {exc.msg} (line {exc.lineno})")
                 return
-            if not isinstance(parsed, type(empty)):
+            if not isinstance(parsed, (dict, list) if either else type(empty)):
                 self.errors[name].set_text(
                     "must be a JSON list, e.g. [{\"estimator\": \"sklearn....\"}]"
                     if isinstance(empty, list) else

@@ -220,3 +220,36 @@ def test_routes_are_rows_and_their_order_is_the_ports_order(
     expect(page.locator('[data-param-error="routes"]')).to_contain_text(
         "did you mean 'sepal length (cm)'?")
     assert page.js_errors == []
+
+
+SEARCH = {"edgewise": 1, "name": "search", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "s", "component": "ml.search", "position": {"x": 320, "y": 60},
+     "params": {"estimator": LOGISTIC, "target": "target", "grid": {"C": [0.1, 1]}}}],
+    "edges": [{"source": "load.data", "target": "s.data"}]}
+
+
+def test_a_grid_is_rows_of_values_or_a_list_of_grids_in_json(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    path = workspace / "search.json"
+    path.write_text(json.dumps(SEARCH))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/search.json")
+    page.locator(NODE.format("s") + " .ew-title").click()
+    rows = page.get_by_test_id("mapping-row")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0).get_by_test_id("mapping-key")).to_have_value("C")
+    expect(rows.nth(0).get_by_test_id("mapping-value")).to_have_value("[0.1, 1]")
+    rows.nth(0).get_by_test_id("mapping-value").fill("[0.1, 1, 10]")
+    page.get_by_test_id("mapping-add").click()
+    rows.nth(1).get_by_test_id("mapping-key").fill("max_iter")
+    rows.nth(1).get_by_test_id("mapping-value").fill("[500]")
+    rows.nth(1).get_by_test_id("mapping-value").press("Tab")
+    assert saved_params(page, path, "s")["grid"] == {"C": [0.1, 1, 10], "max_iter": [500]}
+
+    grids = [{"C": [1]}, {"C": [2], "max_iter": [300]}]
+    page.locator('textarea[data-param="grid"]').fill(json.dumps(grids))
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
+    assert saved_params(page, path, "s")["grid"] == grids
+    assert page.js_errors == []
