@@ -53,10 +53,15 @@ def mapping_kind(prop: Schema) -> tuple[str, list[str]] | None:
 
 
 def is_step_list(name: str, kind: Any, items: Schema, value: Any) -> bool:
-    """Whether a param is a pipeline's steps that the steps form can show."""
-    return name == "steps" and kind == "array" and "estimator" in items.get(
-        "properties", {}) and (value is None or (isinstance(value, list) and all(
-            isinstance(s, dict) for s in value)))
+    """Whether a param is a list of estimators the steps form can show.
+
+    A pipeline's steps, or ``ml.evaluate``'s named contestants, each a class and options
+    (a contestant that is a pipeline of its own keeps the param in JSON).
+    """
+    return kind == "array" and "estimator" in items.get("properties", {}) and (
+        name == "steps" or "name" in items.get("properties", {})) and (
+        value is None or (isinstance(value, list) and all(
+            isinstance(s, dict) and "steps" not in s for s in value)))
 
 
 def column_value(kind: Any, items: Schema, prop: Schema, value: Any) -> tuple[bool, bool]:
@@ -126,7 +131,8 @@ class KnownFields:
             return self._with_json(name, value, {})
         if is_step_list(name, kind, items, value):
             ui.label(title).classes("text-caption text-grey-8")
-            steps = StepsForm(value or [], functools.partial(self._from_rows, name, []))
+            steps = StepsForm(value or [], functools.partial(self._from_rows, name, []),
+                              named="name" in items.get("properties", {}))
             self.synced[name] = lambda v: steps.set_steps(v if isinstance(v, list) else [])
             return self._with_json(name, value, [])
         ports = self.columns.ports if self.columns is not None else {}

@@ -44,12 +44,17 @@ def _buttons(index: int, count: int, move: Callable[[int, int], None],
 
 
 class StepsForm:
-    """The steps of a pipeline: an estimator and its options each, reorderable."""
+    """The steps of a pipeline: an estimator and its options each, reorderable.
+
+    With ``named``, each row also has a name (``ml.evaluate``'s contestants).
+    """
 
     def __init__(self, steps: list[dict[str, Any]],
-                 on_change: Callable[[list[dict[str, Any]] | None], None]) -> None:
+                 on_change: Callable[[list[dict[str, Any]] | None], None], *,
+                 named: bool = False) -> None:
         self.steps = [dict(s) for s in steps]
         self.on_change = on_change
+        self.named = named
         self.box = ui.column().classes("w-full gap-1").props('data-testid="steps-form"')
         self.render()
 
@@ -66,7 +71,13 @@ class StepsForm:
                 with ui.column().classes("w-full gap-0 ew-row").props(
                         f'data-testid="step-row" data-index="{index}"'):
                     with ui.row().classes("w-full items-center no-wrap gap-1"):
-                        ui.label(f"step {index + 1}").classes("text-caption grow")
+                        if self.named:
+                            ui.input("name", value=str(step.get("name", "")),
+                                     on_change=lambda e, i=index: self._set(
+                                         i, "name", e.value or None)).props(
+                                'dense data-testid="step-name"').classes("grow")
+                        else:
+                            ui.label(f"step {index + 1}").classes("text-caption grow")
                         _buttons(index, len(self.steps), self._move, self._remove)
                     picker = EstimatorPicker(
                         "estimator", step.get("estimator"),
@@ -77,7 +88,8 @@ class StepsForm:
                             'dense data-testid="step-options"'):
                         OptionsForm(step.get("estimator"), step.get("options") or {},
                                     functools.partial(self._set, index, "options"))
-            ui.button("add step", icon="add", on_click=self._add).props(
+            ui.button("add estimator" if self.named else "add step", icon="add",
+                      on_click=self._add).props(
                 'flat dense size=sm data-testid="step-add"')
 
     def _emit(self) -> None:

@@ -27,7 +27,7 @@ from editor.estimator_picker import (
     public_path,
     resolve_name,
 )
-from editor.known_fields import column_value, mapping_kind, string_or_list
+from editor.known_fields import column_value, is_step_list, mapping_kind, string_or_list
 from editor.list_forms import moved
 from editor.options_form import changed_options, option_value
 
@@ -237,3 +237,21 @@ def test_mapping_params_get_the_right_rows() -> None:
     (2, 1, ["a", "b", "c"]), (0, 2, ["b", "c", "a"])])
 def test_moving_a_row(index: int, by: int, result: list[str]) -> None:
     assert moved(["a", "b", "c"], index, by) == result
+
+
+def items_of(component: str, param: str) -> dict[str, Any]:
+    schema = spec(component).params_model.model_json_schema()
+    prop = schema["properties"][param]
+    ref = next((o["items"] for o in prop.get("anyOf", [prop]) if "items" in o), {})["$ref"]
+    items: dict[str, Any] = schema["$defs"][ref.rsplit("/", 1)[-1]]
+    return items
+
+
+def test_which_estimator_lists_get_the_steps_form() -> None:
+    steps, named = items_of("ml.fit", "steps"), items_of("ml.evaluate", "estimators")
+    assert is_step_list("steps", "array", steps, None)
+    assert is_step_list("steps", "array", steps, [{"estimator": "sklearn.svm.SVC"}])
+    assert not is_step_list("steps", "array", steps, "sklearn.svm.SVC")  # shown raw
+    assert is_step_list("estimators", "array", named, [{"name": "a", "estimator": "x"}])
+    assert not is_step_list("estimators", "array", named,  # a contestant pipeline: JSON
+                            [{"name": "a", "steps": [{"estimator": "x"}]}])

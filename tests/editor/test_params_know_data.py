@@ -253,3 +253,37 @@ def test_a_grid_is_rows_of_values_or_a_list_of_grids_in_json(
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
     assert saved_params(page, path, "s")["grid"] == grids
     assert page.js_errors == []
+
+
+TREE = "sklearn.tree.DecisionTreeClassifier"
+CONTEST = {"edgewise": 1, "name": "contest", "nodes": [
+    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+     "position": {"x": 40, "y": 60}},
+    {"id": "e", "component": "ml.evaluate", "position": {"x": 320, "y": 60},
+     "params": {"target": "target", "estimators": [
+         {"name": "lr", "estimator": LOGISTIC},
+         {"name": "tree", "estimator": TREE, "options": {"max_depth": 3}}]}}],
+    "edges": [{"source": "load.data", "target": "e.data"}]}
+
+
+def test_named_estimators_are_rows_with_names(server_factory: Any, workspace: Path,
+                                              page: Any) -> None:
+    path = workspace / "contest.json"
+    path.write_text(json.dumps(CONTEST))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/contest.json")
+    page.locator(NODE.format("e") + " .ew-title").click()
+    rows = page.get_by_test_id("step-row")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1).get_by_test_id("step-name")).to_have_value("tree")
+    rows.nth(1).get_by_test_id("step-name").fill("lr")
+    expect(page.locator('[data-param-error="estimators"]')).to_contain_text(
+        "'lr' is used twice")
+    rows.nth(1).get_by_test_id("step-name").fill("dt")
+    expect(page.locator('[data-param-error="estimators"]')).to_have_text("")
+    rows.nth(1).get_by_test_id("row-up").click()
+    expect(rows.nth(0).get_by_test_id("step-name")).to_have_value("dt")
+    assert saved_params(page, path, "e")["estimators"] == [
+        {"name": "dt", "estimator": TREE, "options": {"max_depth": 3}},
+        {"name": "lr", "estimator": LOGISTIC}]
+    assert page.js_errors == []
