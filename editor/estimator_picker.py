@@ -211,9 +211,15 @@ class EstimatorPicker:
         self.focused = True
         await self._load()
 
+    def _shown(self) -> tuple[Any, ...]:
+        """The texts the field shows for its current choice (typing them changes nothing)."""
+        value = self.select.value
+        return (value, self._options(value).get(value)) if value else ("",)
+
     def _typed(self, e: Any) -> None:
-        if self.focused:  # not the field showing its choice again after a blur
-            self.typed = e.args if isinstance(e.args, str) else None
+        # the field showing its choice again (on focus, after a blur) is not typing
+        if self.focused and isinstance(e.args, str) and e.args not in self._shown():
+            self.typed = e.args
 
     def _blurred(self) -> None:
         """Text typed and left without a choice is taken as typed (a bare name is resolved)."""
@@ -221,10 +227,11 @@ class EstimatorPicker:
         if self.typed is None:
             return
         text, self.typed = self.typed.strip(), None
+        value = self.select.value
         if not text:
             self.select.set_value(None)
-        elif text != self.select.value:
-            options = self._options(self.select.value)
+        elif text not in self._shown():
+            options = self._options(value)
             options.setdefault(text, text)
             self.select.set_options(options, value=text)
 

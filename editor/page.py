@@ -347,8 +347,11 @@ class EditorPage(TrustActions, FileActions, RunActions):
     async def revalidate(self) -> None:
         """Validate the document and mark every problem on the canvas and in the list."""
         data = json.loads(json.dumps(self.doc.data))
+        self.validating = asked = getattr(self, "validating", 0) + 1
         problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root,
                                       registry=self.registry)
+        if asked != self.validating:
+            return  # a later edit's validation is under way: its problems are the ones to show
         shown = {str(p) for p in self.problems}
         self.problems = problems or []
         if any(str(p) not in shown for p in self.problems):  # new problems: show them
