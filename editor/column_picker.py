@@ -9,11 +9,11 @@ with what a quick probe of the flow knows before any run: the columns each compo
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 import runtime
 from runtime.graph import resolve_node
@@ -215,7 +215,7 @@ class ColumnPicker:
 
     def __init__(self, title: str, value: Any, *, multiple: bool, keep_list: bool,
                  on_pick: Callable[[Any], None], name: str,
-                 on_focus: Callable[[], Awaitable[None]] | None = None) -> None:
+                 on_focus: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
         self.multiple = multiple
         self.keep_list = keep_list  # str | list params: one column stays a list if it was
         self.on_pick = on_pick
@@ -235,10 +235,10 @@ class ColumnPicker:
         self.select.on("blur", self._blurred, [])
         self.element: ui.element = self.select
 
-    async def _focused(self) -> None:
-        self.focused = True
+    def _focused(self) -> None:
+        self.focused = True  # at once, before the typing that follows is handled
         if self.on_focus is not None:  # columns may have changed: a run, an upstream edit
-            await self.on_focus()
+            background_tasks.create(self.on_focus(), name="columns of a node's inputs")
 
     def _typed(self, e: Any) -> None:
         """Typing in a single picker sets the column as typed, as a text field would."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 KINDS = ("classifier", "regressor", "transformer", "cluster")
 
@@ -207,9 +207,9 @@ class EstimatorPicker:
         self.select.on("blur", self._blurred, [])
         self.element: ui.element = self.select
 
-    async def _focused(self) -> None:
-        self.focused = True
-        await self._load()
+    def _focused(self) -> None:
+        self.focused = True  # at once, before the typing that follows is handled
+        background_tasks.create(self._load(), name="list estimators")
 
     def _shown(self) -> tuple[Any, ...]:
         """The texts the field shows for its current choice (typing them changes nothing)."""
@@ -250,15 +250,22 @@ class EstimatorPicker:
             options = {value: f"{name} — {module}" if module else value, **options}
         return options
 
-    async def _changed(self, e: Any) -> None:
+    def _changed(self, e: Any) -> None:
+        # handlers run in order only while synchronous: a choice must end the typing at once
         self.typed = None
         value = e.value
         if isinstance(value, str) and "." not in value.strip() and value.strip():
-            await self._load()
-            resolved = resolve_name(value, self.estimators)
-            if resolved != value:
-                options = dict(self.select.options)
-                options.pop(value, None)
-                self.select.set_options(options, value=resolved)
-                return  # set_options' change calls this again with the resolved name
+            background_tasks.create(self._resolve(value), name="resolve estimator name")
+            return
         self.on_pick(value if value else None)
+
+    async def _resolve(self, value: str) -> None:
+        """A bare class name: chosen as its dotted path (kept as typed if none fits)."""
+        await self._load()
+        resolved = resolve_name(value, self.estimators)
+        if resolved == value:
+            self.on_pick(value)
+            return
+        options = dict(self.select.options)
+        options.pop(value, None)
+        self.select.set_options(options, value=resolved)  # its change picks the path

@@ -64,8 +64,9 @@ def test_estimator_options_and_a_column_known_from_the_run(
     expect(page.locator(NODE.format("fit") + " [data-testid=node-status]")).to_have_attribute(
         "data-state", "done", timeout=60_000)
     expect(page.get_by_test_id("run")).to_be_enabled()  # the run is over, and kept
-    pick(page, target, "target_", "target_1")  # the open form asks again on focus
+    target.click()  # the open form asks for the columns again on focus
     expect(target).to_have_attribute("data-columns", "7")
+    pick(page, target, "target_", "target_1")
     expect(target).to_have_value("target_1")
     assert saved_params(page, path, "fit")["target"] == "target_1"
 
