@@ -13,6 +13,7 @@ import runtime
 from editor.annotations import AnnotationActions, canvas_notes
 from editor.arrange_actions import ArrangeActions
 from editor.canvas import FlowCanvas
+from editor.column_picker import columns_for
 from editor.document import FlowDocument
 from editor.edit_actions import EditActions
 from editor.file_actions import FileActions, keeps_typed_keys
@@ -372,8 +373,11 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActi
     async def revalidate(self) -> None:
         """Validate the document and mark every problem on the canvas and in the list."""
         data = json.loads(json.dumps(self.doc.data))
+        self.validating = asked = getattr(self, "validating", 0) + 1
         problems = await run.io_bound(runtime.validate, data, base_dir=self.workspace.root,
                                       registry=self.registry)
+        if asked != self.validating:
+            return  # a later edit's validation is under way: its problems are the ones to show
         shown = {str(p) for p in self.problems}
         self.problems = problems or []
         if any(str(p) not in shown for p in self.problems):  # new problems: show them
@@ -448,7 +452,8 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActi
                     'data-testid="params-doc"')
                 self.form = ParamsForm(spec.params_model.model_json_schema(), params or {},
                                        lambda p: self.set_params(node_id, p),
-                                       on_save=self.save)
+                                       on_save=self.save,
+                                       columns=columns_for(self, node_id, spec))
         self.render_params_errors()
 
     def render_params_errors(self) -> None:
@@ -458,7 +463,7 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActi
         node = self.selection["nodes"][0]
         errors: dict[str, str] = {}
         for problem in self.problems:
-            if problem.node == node and problem.code in ("param", "missing-file"):
+            if problem.node == node and problem.code in ("param", "missing-file", "unknown-column"):
                 errors[problem.param or "*"] = problem.message
         self.form.show_errors(errors)
 

@@ -8,6 +8,9 @@ from typing import Any
 
 from nicegui import ui
 
+from editor.column_picker import ColumnSource
+from editor.known_fields import KnownFields
+
 Schema = dict[str, Any]
 CODE_FORMAT = "python-code"  # a string param holding Python code (``python.function``)
 
@@ -67,18 +70,21 @@ def parse_raw(text: str) -> Any:
         return text
 
 
-class ParamsForm:
+class ParamsForm(KnownFields):
     """Edits one node's params. Calls ``on_change(params)`` with the whole new params dict."""
 
     def __init__(self, schema: Schema, params: dict[str, Any],
                  on_change: Callable[[dict[str, Any]], None],
-                 on_save: Callable[[], Any] | None = None) -> None:
+                 on_save: Callable[[], Any] | None = None,
+                 columns: ColumnSource | None = None) -> None:
         self.schema = schema
         self.params = dict(params)
         self.on_change = on_change
         self.on_save = on_save
+        self.columns = columns
         self.required = set(schema.get("required", []))
         self.errors: dict[str, ui.label] = {}
+        self._init_known()
         with ui.column().classes("w-full gap-1").props('data-testid="params-form"'):
             properties: dict[str, Schema] = schema.get("properties", {})
             if not properties:
@@ -86,9 +92,11 @@ class ParamsForm:
             for name, prop in properties.items():
                 self._field(name, prop)
             self.general = ui.label().classes("text-negative text-caption")
+        if self.pickers:
+            ui.timer(0, self._fill_columns, once=True)
 
     def _set(self, name: str, value: Any) -> None:
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or value == [] or value == {}:
             self.params.pop(name, None)
         else:
             self.params[name] = value
@@ -102,7 +110,10 @@ class ParamsForm:
         kind = prop.get("type")
         items, _ = _resolve(prop.get("items", {}), self.schema)
         element: ui.element
-        if prop.get("format") == CODE_FORMAT and (value is None or isinstance(value, str)):
+        special = self._special_field(name, title, prop, kind, items, value)
+        if special is not None:
+            element = special
+        elif prop.get("format") == CODE_FORMAT and (value is None or isinstance(value, str)):
             element = self._code_field(name, title, value or "")
         elif not fits(prop, kind, items, value):
             # Shown as written, so that the user sees the mistake (its error comes below)
@@ -163,7 +174,9 @@ class ParamsForm:
         return editor
 
     def _json_field(self, name: str, title: str, value: Any,
-                    empty: dict[str, Any] | list[Any] | None = None) -> ui.element:
+                    empty: dict[str, Any] | list[Any] | None = None,
+                    either: bool = False) -> ui.element:
+        """A JSON text area for a mapping or list param (``either``: a mapping or a list)."""
         empty = {} if empty is None else empty
         text = json.dumps(value if value is not None else empty, indent=1)
         area = ui.textarea(title, value=text).props("autogrow outlined dense")
@@ -174,14 +187,18 @@ class ParamsForm:
             except json.JSONDecodeError as exc:
                 self.errors[name].set_text(f"not valid JSON: {exc.msg} (line {exc.lineno})")
                 return
-            if not isinstance(parsed, type(empty)):
+            if not isinstance(parsed, (dict, list) if either else type(empty)):
                 self.errors[name].set_text(
                     "must be a JSON list, e.g. [{\"estimator\": \"sklearn....\"}]"
                     if isinstance(empty, list) else
                     "must be a JSON object, e.g. {\"max_iter\": 200}")
                 return
             self.errors[name].set_text("")
+            if parsed == self.params.get(name, empty):
+                return  # shown again after an edit in the fields: nothing new
             self._set(name, parsed)
+            if name in self.synced:
+                self.synced[name](parsed)
 
         area.on_value_change(changed)
         return area
