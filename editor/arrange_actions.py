@@ -9,6 +9,7 @@ from nicegui import ui
 from editor.auto_layout import layered_positions, node_height
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
+from editor.node_face import face_text
 
 SHORTCUT = "Shift+L"
 # Shift+L anywhere but in a text field asks for the auto-layout (one listener per page)
@@ -38,7 +39,8 @@ def node_heights(doc: FlowDocument) -> dict[str, float]:
         else:  # an unknown component is drawn with the ports its edges use
             ins = sum(str(e.get("target", "")).split(".")[0] == node_id for e in doc.edges)
             outs = sum(str(e.get("source", "")).split(".")[0] == node_id for e in doc.edges)
-        heights[node_id] = float(node_height(ins, outs))
+        face = bool(face_text(str(node.get("component")), node.get("params", {})))
+        heights[node_id] = float(node_height(ins, outs, face))
     return heights
 
 

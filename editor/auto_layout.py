@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 import networkx as nx
 
 NODE_W = 176  # px: a node's width on the canvas (canvas.js NODE_W)
-HEAD_H, ROW_H = 30, 20  # px: a node's title bar and port row (canvas.js)
+HEAD_H, ROW_H = 30, 20  # px: a node's title bar and port row (canvas_modules/geometry.js)
+FACE_H, STATUS_H = 13, 14  # px: the key param's line in the head, the status line under the ports
 COLUMN_GAP = 240  # px between columns: room for an edge label ("1 · 178 rows · 178×14 …")
 ROW_GAP = 48  # px between two nodes of one column
 ORIGIN = (60.0, 60.0)
@@ -23,9 +24,9 @@ SWEEPS = 4  # barycentre passes, right then left
 WIRE_H = 24  # px: the slot a long edge's placeholder keeps free in a column it crosses
 
 
-def node_height(inputs: int, outputs: int) -> int:
-    """A node's height on the canvas, from its number of input and output ports."""
-    return HEAD_H + max(inputs, outputs, 1) * ROW_H + 8
+def node_height(inputs: int, outputs: int, face: bool = False) -> int:
+    """A node's height on the canvas, from its ports and whether it shows a key param."""
+    return HEAD_H + (FACE_H if face else 0) + max(inputs, outputs, 1) * ROW_H + 8 + STATUS_H
 
 
 def _columns(graph: nx.DiGraph) -> list[list[str]]:

@@ -8,25 +8,9 @@ import { layoutLabels } from "edgewise-canvas/labels.js";
 import EwMinimap from "edgewise-canvas/minimap.js";
 import EwNotes from "edgewise-canvas/notes.js";
 
-const NODE_W = 176;
-const HEAD_H = 30;
-const ROW_H = 20;
-const FACE_H = 13; // a node's key param, a second line in its head
-const STATUS_H = 14; // a node's one-line run status, under its ports
+import { FACE_H, HEAD_H, NODE_W, ROW_H, STATUS_H, headHeight, nodeHeight, portY } from "edgewise-canvas/geometry.js";
+
 const FACE_CHARS = 28, STATUS_CHARS = 30;
-
-// A node's head: its title, and its key param (the face) when it has one.
-function headHeight(node) {
-  return node.face ? HEAD_H + FACE_H : HEAD_H;
-}
-
-function nodeHeight(node) {
-  return headHeight(node) + Math.max(node.inputs.length, node.outputs.length, 1) * ROW_H + 8 + STATUS_H;
-}
-
-function portY(node, index) {
-  return node.y + headHeight(node) + ROW_H * index + ROW_H / 2;
-}
 
 function clip(text, chars) {
   return text.length > chars ? text.slice(0, chars - 1) + "…" : text;
@@ -355,12 +339,37 @@ export default {
         x1 = Math.min(x1, n.x); y1 = Math.min(y1, n.y);
         x2 = Math.max(x2, n.x + NODE_W); y2 = Math.max(y2, n.y + nodeHeight(n));
       }
+      // The flow goes into the largest free area beside or above what floats over the canvas
+      // (the minimap), so no node or label is fitted under it.
       const pad = 40;
-      const k = Math.min(1.5, (rect.width - 2 * pad) / (x2 - x1), (rect.height - 2 * pad) / (y2 - y1));
-      this.k = Math.max(0.1, k);
-      this.tx = (rect.width - (x2 - x1) * this.k) / 2 - x1 * this.k;
-      this.ty = (rect.height - (y2 - y1) * this.k) / 2 - y1 * this.k;
+      let best = null;
+      for (const area of this.freeAreas(rect)) {
+        const k = Math.max(0.1, Math.min(1.5, (area.x2 - area.x1 - 2 * pad) / (x2 - x1),
+          (area.y2 - area.y1 - 2 * pad) / (y2 - y1)));
+        if (!best || k > best.k + 1e-9) best = { k, area };
+      }
+      const { k, area } = best;
+      this.k = k;
+      this.tx = area.x1 + (area.x2 - area.x1 - (x2 - x1) * k) / 2 - x1 * k;
+      this.ty = area.y1 + (area.y2 - area.y1 - (y2 - y1) * k) / 2 - y1 * k;
       return true;
+    },
+    // The view's areas free of the parts floating over the canvas ([data-fit-avoid]), each
+    // avoiding every such part by keeping left of it or above (below) it.
+    freeAreas(rect) {
+      let areas = [{ x1: 0, y1: 0, x2: rect.width, y2: rect.height }];
+      for (const el of (this.$refs.root.parentElement || this.$refs.root).querySelectorAll("[data-fit-avoid]")) {
+        const r = el.getBoundingClientRect();
+        if (!r.width || !r.height) continue;
+        const o = { x1: r.left - rect.left - 8, y1: r.top - rect.top - 8,
+          x2: r.right - rect.left + 8, y2: r.bottom - rect.top + 8 };
+        const top = o.y1 + o.y2 < rect.height;
+        areas = areas.flatMap((a) => [
+          { ...a, x2: Math.min(a.x2, o.x1) },
+          top ? { ...a, y1: Math.max(a.y1, o.y2) } : { ...a, y2: Math.min(a.y2, o.y1) },
+        ]).filter((a) => a.x2 - a.x1 > 120 && a.y2 - a.y1 > 120);
+      }
+      return areas.length ? areas : [{ x1: 0, y1: 0, x2: rect.width, y2: rect.height }];
     },
     // ---- labels are written straight to the DOM: no Vue render per update ----
     paintLabels() {

@@ -92,7 +92,8 @@ def edge_details(report: dict[str, Any], edge: str) -> list[tuple[str, str]]:
 
 def legend(run_a: str, run_b: str) -> None:
     """Draw the legend of the compared edges' colours (in the current NiceGUI context)."""
-    with ui.column().classes("ew-compare-legend gap-0").props('data-testid="compare-legend"'):
+    with ui.column().classes("ew-compare-legend gap-0").props(
+            'data-testid="compare-legend" data-fit-avoid'):
         ui.label(f"run A {run_a} → run B {run_b}").classes("text-caption font-mono")
         for mark, text in LEGEND:
             with ui.row().classes("items-center gap-1 no-wrap").props(

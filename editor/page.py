@@ -274,7 +274,8 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActi
                 self.layout.host_style()).props('data-testid="canvas-area"'):
             self.canvas = FlowCanvas(canvas_graph(self.doc), catalog(self.registry))
             self.build_compare_legend()
-            with ui.row().classes("ew-canvas-tools").props('data-testid="canvas-tools"'):
+            with ui.row().classes("ew-canvas-tools").props(
+                    'data-testid="canvas-tools" data-fit-avoid'):
                 self.arrange_controls()
                 self.annotation_controls()
         self.canvas.on("node_dropped", self.on_drop)

@@ -8,8 +8,7 @@ const W = 200;
 const H_RANGE = [60, 170]; // px: the height follows the canvas's shape, within these
 const PAD = 60; // canvas px of margin around the flow
 const MARGIN = 0.12; // and a share of its size: the view's frame shows whole when fitted
-const NODE_W = 176; // canvas.js: a node's width, and its height from its port rows
-const nodeHeight = (n) => 30 + Math.max((n.inputs || []).length, (n.outputs || []).length, 1) * 20 + 8;
+import { NODE_W, nodeHeight } from "edgewise-canvas/geometry.js";
 const STORAGE_KEY = "edgewise.layout";
 
 function savedShown() {
@@ -25,7 +24,7 @@ export default {
   props: { nodes: Array, tx: Number, ty: Number, k: Number },
   emits: ["pan"],
   template: `
-    <div class="ew-minimap-wrap" data-testid="minimap-wrap" @pointerdown.stop @wheel.stop>
+    <div class="ew-minimap-wrap" data-testid="minimap-wrap" data-fit-avoid @pointerdown.stop @wheel.stop>
       <div v-show="shown" class="ew-minimap" data-testid="minimap" :data-nodes="painted"
            :style="{width: W + 'px', height: H + 'px'}"
            @pointerdown="down" @pointermove="move" @pointerup="up" @pointercancel="up">

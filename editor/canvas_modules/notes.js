@@ -4,8 +4,7 @@
 // rubber band still starts inside it) and carries its nodes along. A drag ends with one
 // "note" event for Python; a double click asks Python to edit the text.
 
-const NODE_W = 176; // canvas.js: a node's width, and its height from its port rows
-const nodeHeight = (n) => 30 + Math.max((n.inputs || []).length, (n.outputs || []).length, 1) * 20 + 8;
+import { NODE_W, nodeHeight } from "edgewise-canvas/geometry.js";
 const PAD = 16;
 const BAR = 24; // a group's title bar
 const LINE = 16;

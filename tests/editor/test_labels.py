@@ -86,6 +86,14 @@ def check_layout(page: Any, edges: list[str], where: str) -> None:
     for i, a in enumerate(labels):
         for b in labels[i + 1:]:
             assert not overlap(a["tag"], b["tag"]), f"{where}: {a['id']} overlaps {b['id']}"
+    # nothing floating over the canvas (minimap, tool bar) hides a node or a label
+    floating = page.evaluate("""() => [...document.querySelectorAll('[data-fit-avoid]')]
+        .map((el) => el.getBoundingClientRect()).filter((r) => r.width && r.height)
+        .map((r) => ({x1: r.left, y1: r.top, x2: r.right, y2: r.bottom}))""")
+    assert floating, where  # the minimap and the tool bar are there
+    for box in floating:
+        for item in [*nodes, *(lab["tag"] for lab in labels)]:
+            assert not overlap(box, item), f"{where}: {item} under a floating part {box}"
 
 
 @pytest.mark.parametrize("name", QUICK_FLOWS)
