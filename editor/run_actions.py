@@ -257,9 +257,12 @@ class RunActions(ResultActions):
         starting = phase == "starting"
         self.starting_badge.set_visibility(starting)
         self.run_button.props(f'data-phase="{phase}"')
-        if starting:  # every node waits for the worker, visibly
-            self.pending_states.update({str(n.get("id")): {"state": "starting", "errors": 0}
-                                        for n in self.doc.nodes})
+        if starting:  # every node waits for the worker, visibly: shown now, not at the next
+            # tick, which may already bring the worker's "started"
+            waiting = {str(n.get("id")): {"state": "starting", "errors": 0}
+                       for n in self.doc.nodes}
+            self.shown_states.update(waiting)
+            self.canvas.set_states(waiting)
         else:  # the flow runs: nodes are idle until the first snapshot says otherwise
             self.pending_states.update({n: {"state": "idle", "errors": 0}
                                         for n, s in {**self.shown_states,

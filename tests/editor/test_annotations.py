@@ -91,6 +91,7 @@ def dialog_text(page: Any, text: str) -> None:
     field = page.get_by_test_id("note-dialog").locator("textarea, input").first
     field.fill(text)
     page.get_by_test_id("note-ok").click()
+    expect(page.get_by_test_id("note-dialog")).to_be_hidden()  # closed: the canvas is free
 
 
 def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any) -> None:

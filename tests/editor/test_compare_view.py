@@ -98,7 +98,11 @@ def test_runs_table_and_a_comparison_with_legend_and_both_runs_values(
     wide = dialog.get_by_test_id("compare-side")
     expect(wide).to_have_count(2)
     expect(dialog.get_by_test_id("compare-details")).to_contain_text("38 → 38")
-    box_a, box_b = wide.nth(0).bounding_box(), wide.nth(1).bounding_box()
+    # both boxes in one go: the dialog may still be sliding in
+    box_a, box_b = page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid=compare-dialog] [data-testid=compare-side]')].map((el) => {
+          const r = el.getBoundingClientRect();
+          return {x: r.x, y: r.y, width: r.width, height: r.height}; })""")
     assert box_a["x"] + box_a["width"] <= box_b["x"] + 1
     assert box_b["width"] > 400 and abs(box_a["y"] - box_b["y"]) < 2
     page.keyboard.press("Escape")
