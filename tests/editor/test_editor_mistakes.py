@@ -324,6 +324,9 @@ def test_pipeline_steps_are_edited_as_json_and_saved_as_a_list_of_objects(
                            {"estimator": "sklearn.linear_model.LogisticRegression",
                             "options": {"C": 0.5}}]))
     steps.press("Tab")
+    expect(page.get_by_test_id("step-row")).to_have_count(2)  # the rows show the JSON typed
+    # the edit is in the flow (the unsaved marker), not only in the field, before saving
+    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "true")
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")

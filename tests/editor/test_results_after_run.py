@@ -129,6 +129,7 @@ def test_the_cards_show_the_change_since_the_previous_run_coloured(
     page.locator(NODE.format("fit") + " .ew-title").click()
     field = page.locator('input[data-param="estimator"], [data-param="estimator"] input').first
     field.fill("sklearn.dummy.DummyClassifier")
+    field.press("Tab")  # leaving the picker's field takes the name typed into it
     expect(face(page, "fit")).to_have_text("DummyClassifier")  # the face follows the param
     page.locator('[data-param="options"] textarea, textarea[data-param="options"]').first.fill(
         "{}")
