@@ -99,14 +99,26 @@ class KnownFields:
         self.json_areas: dict[str, ui.textarea] = {}
         self.synced: dict[str, Callable[[Any], None]] = {}  # param -> shows a JSON edit
         self.filling = False  # columns being fetched
+        self.fill_again = False  # asked again while fetching: fetch once more
 
     async def _fill_columns(self) -> None:
-        """Offer the columns reaching the node's inputs in its column pickers."""
-        if self.columns is None or self.filling:
+        """Offer the columns reaching the node's inputs in its column pickers.
+
+        Asked again while a fetch is under way (a run was kept meanwhile, say), it fetches
+        once more when that one ends, so the newest ask is the one answered.
+        """
+        if self.columns is None:
+            return
+        if self.filling:
+            self.fill_again = True
             return
         self.filling = True
         try:
-            reaching = await run.io_bound(self.columns.prepare())
+            while True:
+                self.fill_again = False
+                reaching = await run.io_bound(self.columns.prepare())
+                if not self.fill_again:
+                    break
         except RuntimeError:  # the app is shutting down
             return
         finally:
