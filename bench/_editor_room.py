@@ -61,6 +61,10 @@ def first_label(ctx: BrowserContext, url: str, nodes: int, *, stop: bool,
         expect(page.get_by_test_id("node")).to_have_count(nodes)
         expect(page.get_by_test_id("run")).to_be_enabled()
         page.wait_for_timeout(warm * 1000)
+        # a user reading the flow gives the page time to start its run worker: Run is pressed
+        # once the worker is warm (data-worker="ready"), as it is after a few seconds' reading
+        expect(page.get_by_test_id("run")).to_have_attribute("data-worker", "ready",
+                                                             timeout=60_000)
         page.evaluate(FIRST_LABEL)
         page.get_by_test_id("run").click()
         page.wait_for_function("window.__ewFirst.label !== null", timeout=60_000)
