@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import run, ui
+from nicegui import background_tasks, run, ui
 
 from editor.column_picker import ColumnPicker, ColumnSource
 from editor.estimator_picker import EstimatorPicker
@@ -100,6 +100,11 @@ class KnownFields:
         self.synced: dict[str, Callable[[Any], None]] = {}  # param -> shows a JSON edit
         self.filling = False  # columns being fetched
         self.fill_again = False  # asked again while fetching: fetch once more
+
+    def refresh_columns(self) -> None:
+        """Fetch the columns again (a run was kept, or another shown), if the form picks any."""
+        if self.columns is not None and self.pickers:
+            background_tasks.create(self._fill_columns(), name="columns after a run")
 
     async def _fill_columns(self) -> None:
         """Offer the columns reaching the node's inputs in its column pickers.

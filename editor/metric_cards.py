@@ -61,6 +61,23 @@ def delta(value: float, before: float | None) -> tuple[str, str]:
     return (f"+{shown}" if change > 0 else shown), ("up" if change > 0 else "down")
 
 
+LOWER_IS_BETTER = ("error", "loss", "mse", "mae", "rmse", "mape", "deviance", "brier",
+                   "hinge", "log_loss", "max_error")
+
+
+def verdict(name: str, direction: str) -> str:
+    """Whether a change of a metric is ``better`` or ``worse`` (``""`` when it did not move).
+
+    Errors and losses (``mean_squared_error``, ``log_loss``…) are better when they go down;
+    scikit-learn's negated scorers (``neg_mean_squared_error``) and scores when they go up.
+    """
+    if direction not in ("up", "down"):
+        return ""
+    low = name.lower()
+    lower_better = not low.startswith("neg_") and any(w in low for w in LOWER_IS_BETTER)
+    return "better" if (direction == "down") == lower_better else "worse"
+
+
 class ResultCards:
     """The cards of the last run's metrics, compared with the run before it."""
 
@@ -94,8 +111,11 @@ class ResultCards:
                             "ew-card-name").props('data-testid="metric-name"')
                         ui.label(round_number(value)).classes("ew-card-value").props(
                             f'data-testid="metric-value" title="{value!r}"')
-                        ui.label(text).classes(f"ew-card-delta ew-delta-{direction}").props(
-                            f'data-testid="metric-delta" data-direction="{direction}"')
+                        judged = verdict(name, direction)
+                        ui.label(text).classes(
+                            f"ew-card-delta ew-delta-{direction} ew-delta-{judged}").props(
+                            f'data-testid="metric-delta" data-direction="{direction}" '
+                            f'data-verdict="{judged}"')
 
     def clear(self) -> None:
         """Show no cards (a new run started)."""

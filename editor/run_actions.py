@@ -15,6 +15,7 @@ from editor.canvas import FlowCanvas, edge_label
 from editor.compare_view import edge_entry, legend, side_by_side
 from editor.document import FlowDocument
 from editor.kept_values import reader
+from editor.known_fields import KnownFields
 from editor.node_errors import NodeErrors
 from editor.panels import DebugPanel, Inspector
 from editor.results_actions import ResultActions
@@ -67,6 +68,7 @@ class RunActions(ResultActions):
     stopping: bool
     problems: list[runtime.Problem]
     inspected: str | None
+    form: Any  # EditorPage: the open params form, if any
     node_errors: NodeErrors  # EditorPage: what the nodes of the live run failed with
     node_error_box: Any  # EditorPage.render_params: where the selected node's error shows
     selection: dict[str, list[str]]
@@ -356,6 +358,8 @@ class RunActions(ResultActions):
         self.pending_states.update(self.facts.take_states(
             settled({**self.shown_states, **self.pending_states})))
         self.prepare_worker()
+        if isinstance(self.form, KnownFields):  # the run's columns, in the open form's pickers
+            self.form.refresh_columns()
         edges = {f"{e.get('source')}->{e.get('target')}" for e in self.doc.edges}
         if self.inspected and self.inspected not in edges:  # deleted since it was clicked
             self.inspected = None

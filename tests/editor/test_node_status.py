@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import runtime
-from editor.metric_cards import delta, kept_records, metric_ports
+from editor.metric_cards import delta, kept_records, metric_ports, verdict
 from editor.node_face import face_text
 from editor.node_status import RunFacts, round_number, short_metric, status_text
 
@@ -174,3 +174,11 @@ def test_metrics_of_a_kept_run(tmp_path: Path) -> None:
     assert set(found["score.metrics"]) == {"accuracy", "f1_macro"}
     assert 0.9 <= found["score.metrics"]["accuracy"] <= 1.0
     assert kept_records(store, {"load.data"}) == {}
+
+
+def test_a_change_is_judged_better_or_worse_by_what_the_metric_measures() -> None:
+    assert verdict("accuracy", "up") == "better" and verdict("f1_macro", "down") == "worse"
+    assert verdict("mean_squared_error", "down") == "better"
+    assert verdict("log_loss", "up") == "worse"
+    assert verdict("neg_mean_squared_error", "up") == "better"  # scikit-learn's negated scorer
+    assert verdict("r2", "same") == "" and verdict("accuracy", "none") == ""

@@ -122,6 +122,7 @@ def test_the_cards_show_the_change_since_the_previous_run_coloured(
     expect(delta).to_have_attribute("data-direction", "up")
     expect(delta).to_have_text(re.compile(rf"^\+{NUMBER}$"))
     assert "ew-delta-up" in (delta.get_attribute("class") or "")
+    expect(delta).to_have_attribute("data-verdict", "better")  # accuracy up: green
     value = float(accuracy.get_by_test_id("metric-value").text_content() or "")
     assert value > 0.9
 
@@ -136,6 +137,7 @@ def test_the_cards_show_the_change_since_the_previous_run_coloured(
     run_to_the_end(page, ["fit", "score", "metrics"])
     expect(delta).to_have_attribute("data-direction", "down")
     expect(delta).to_have_text(re.compile(rf"^-{NUMBER}$"))
+    expect(delta).to_have_attribute("data-verdict", "worse")
     assert page.js_errors == []
 
 
