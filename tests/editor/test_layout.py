@@ -30,9 +30,19 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def settled_rects(page: Any) -> dict[str, Any]:
-    """The boxes once the drawers' transitions and the canvas placement have settled."""
-    page.wait_for_timeout(600)
-    return dict(page.evaluate(RECTS))
+    """The boxes once the drawers' transitions and the canvas placement have settled.
+
+    A click on a fold handle goes through the server and then a transition, so on a busy
+    machine the boxes can still be moving after any fixed wait: read until two reads a
+    quarter second apart agree (or ten seconds have passed)."""
+    last = dict(page.evaluate(RECTS))
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        now = dict(page.evaluate(RECTS))
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def check_uncovered(page: Any) -> dict[str, Any]:
@@ -69,6 +79,10 @@ def test_nothing_covers_the_canvas(server_factory: Any, example_workspace: Path,
     check_uncovered(page)
     page.get_by_test_id("toggle-left").click()
     page.get_by_test_id("toggle-right").click()
+    expect(page.get_by_test_id("tab-params")).not_to_be_in_viewport()
+    page.wait_for_function(
+        "w => { const b = document.querySelector('[data-testid=canvas]').getBoundingClientRect();"
+        " return b.left === 0 && b.right === w; }", arg=size[0])
     wide = check_uncovered(page)
     assert wide["canvas"]["l"] == 0 and wide["canvas"]["r"] == size[0]
 
