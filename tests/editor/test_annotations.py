@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 import runtime
 from editor import annotations
 from editor.document import FlowDocument
+from tests.editor.waiting import eventually
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 NODE = '[data-testid=node][data-node-id="{}"]'
@@ -94,6 +95,10 @@ def dialog_text(page: Any, text: str) -> None:
     expect(page.get_by_test_id("note-dialog")).to_be_hidden()  # closed: the canvas is free
 
 
+def _near(a: float, b: float, within: float) -> None:
+    assert abs(a - b) < within, (a, b)
+
+
 def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any) -> None:
     (workspace / "iris.json").write_text((FLOWS / "iris.json").read_text())
     server = server_factory(workspace)
@@ -108,12 +113,12 @@ def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any
     # moved by dragging; one undo puts it back
     before = comment.bounding_box()
     drag(page, before, 120, 60)
-    page.wait_for_timeout(300)
-    after = comment.bounding_box()
-    assert after["x"] - before["x"] > 80 and after["y"] - before["y"] > 40
+    def moved() -> None:
+        after = comment.bounding_box()
+        assert after["x"] - before["x"] > 80 and after["y"] - before["y"] > 40
+    eventually(page, moved)
     page.get_by_test_id("undo").click()
-    page.wait_for_timeout(300)
-    assert abs(comment.bounding_box()["x"] - before["x"]) < 2
+    eventually(page, lambda: _near(comment.bounding_box()["x"], before["x"], 2))
     page.get_by_test_id("redo").click()
     # edited by a double click
     comment.dblclick()
@@ -157,14 +162,14 @@ def test_groups_in_the_browser(server_factory: Any, workspace: Path, page: Any) 
     # dragging the title bar moves its nodes, not the others; one undo step
     load, split, fit = body(page, "load"), body(page, "split"), body(page, "fit")
     drag(page, group.get_by_test_id("group-bar").bounding_box(), 60, 90)
-    page.wait_for_timeout(300)
-    for node_id, was in (("load", load), ("split", split)):
-        now = body(page, node_id)
-        assert now["x"] - was["x"] > 40 and now["y"] - was["y"] > 60, node_id
+    def group_moved() -> None:
+        for node_id, was in (("load", load), ("split", split)):
+            now = body(page, node_id)
+            assert now["x"] - was["x"] > 40 and now["y"] - was["y"] > 60, node_id
+    eventually(page, group_moved)
     assert abs(body(page, "fit")["x"] - fit["x"]) < 1
     page.get_by_test_id("undo").click()
-    page.wait_for_timeout(300)
-    assert abs(body(page, "load")["x"] - load["x"]) < 1
+    eventually(page, lambda: _near(body(page, "load")["x"], load["x"], 1))
     # relabelled, saved and reloaded; ungrouping keeps the nodes
     group.get_by_test_id("group-bar").dblclick()
     dialog_text(page, "load and split")

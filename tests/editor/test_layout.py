@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.editor.waiting import settled
+
 NODE = '[data-testid=node][data-node-id="{}"]'
 
 RECTS = """() => {
@@ -30,19 +32,8 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def settled_rects(page: Any) -> dict[str, Any]:
-    """The boxes once the drawers' transitions and the canvas placement have settled.
-
-    A click on a fold handle goes through the server and then a transition, so on a busy
-    machine the boxes can still be moving after any fixed wait: read until two reads a
-    quarter second apart agree (or ten seconds have passed)."""
-    last = dict(page.evaluate(RECTS))
-    for _ in range(40):
-        page.wait_for_timeout(250)
-        now = dict(page.evaluate(RECTS))
-        if now == last:
-            return now
-        last = now
-    return last
+    """The boxes once the drawers' transitions and the canvas placement have settled."""
+    return settled(page, lambda: dict(page.evaluate(RECTS)))
 
 
 def check_uncovered(page: Any) -> dict[str, Any]:

@@ -9,6 +9,9 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from editor.layout import STORAGE_KEY
+from tests.editor.waiting import eventually, settled
+
 NODE = '[data-testid=node][data-node-id="{}"]'
 VIEW = "() => document.querySelector('[data-testid=canvas] svg > g').getAttribute('transform')"
 IRIS_EDGES = [("load", "split"), ("split", "fit"), ("split", "predict"), ("fit", "predict"),
@@ -22,6 +25,17 @@ def boxes(page: Any) -> dict[str, dict[str, float]]:
         assert box is not None
         out[el.get_attribute("data-node-id")] = box
     return out
+
+
+def stored(page: Any, shown: bool) -> None:
+    """Wait until this browser's stored layout says the minimap is `shown`."""
+    key = json.dumps(STORAGE_KEY)
+    read = f"localStorage.getItem({key}) || '{{}}'"
+    eventually(page, lambda: _assert(json.loads(page.evaluate(read)).get("minimap") is shown))
+
+
+def _assert(ok: bool) -> None:
+    assert ok
 
 
 def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -38,14 +52,14 @@ def test_minimap_moves_the_view(server_factory: Any, example_workspace: Path, pa
     expect(minimap).to_have_attribute("data-nodes", "6")  # painted once, all six nodes
     frame = page.get_by_test_id("minimap-viewport")
     expect(frame).to_be_visible()
-    page.wait_for_timeout(400)  # the layout has placed the canvas and fitted the flow
-    before_view, before_frame = page.evaluate(VIEW), frame.bounding_box()
+    # the layout has placed the canvas and fitted the flow
+    before_view, before_frame = settled(page, lambda: (page.evaluate(VIEW), frame.bounding_box()))
     box = minimap.bounding_box()
     assert box is not None and before_frame is not None
     # a click near a corner centres the view there: the canvas pans, the frame follows
     page.mouse.click(box["x"] + 8, box["y"] + 8)
     expect(frame).not_to_have_attribute("style", "")
-    page.wait_for_timeout(100)
+    eventually(page, lambda: _assert(page.evaluate(VIEW) != before_view))
     after_click = page.evaluate(VIEW)
     assert after_click != before_view
     moved = frame.bounding_box()
@@ -74,14 +88,14 @@ def test_minimap_follows_the_flow_and_is_remembered(server_factory: Any,
     expect(page.get_by_test_id("minimap")).to_have_attribute("data-nodes", "5")
     page.get_by_test_id("minimap-toggle").click()
     expect(page.get_by_test_id("minimap")).to_be_hidden()
-    page.wait_for_timeout(300)  # the page stores the choice
+    stored(page, False)  # the page stores the choice
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     expect(page.get_by_test_id("minimap-toggle")).to_have_attribute("data-shown", "false")
     expect(page.get_by_test_id("minimap")).to_be_hidden()
     page.get_by_test_id("minimap-toggle").click()
     expect(page.get_by_test_id("minimap")).to_be_visible()
-    page.wait_for_timeout(300)
+    stored(page, True)
     page.reload()
     expect(page.get_by_test_id("minimap")).to_be_visible()
 
@@ -115,21 +129,20 @@ def test_auto_layout_lays_out_fits_and_undoes(server_factory: Any, workspace: Pa
     expect(page.get_by_test_id("node")).to_have_count(6)
     page.get_by_test_id("auto-layout").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "true")
-    page.wait_for_timeout(300)
-    check_laid_out(page)
+    eventually(page, lambda: check_laid_out(page))
     # one undo step puts every node back on the pile
     page.get_by_test_id("undo").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
-    page.wait_for_timeout(300)
-    places = list(boxes(page).values())
-    assert all(abs(b["x"] - places[0]["x"]) < 1 and abs(b["y"] - places[0]["y"]) < 1
-               for b in places)
+    def piled() -> None:
+        places = list(boxes(page).values())
+        assert all(abs(b["x"] - places[0]["x"]) < 1 and abs(b["y"] - places[0]["y"]) < 1
+                   for b in places)
+    eventually(page, piled)
     # the shortcut does the same, and the places are saved in the file
     page.get_by_test_id("canvas").click(position={"x": 5, "y": 5})
     page.keyboard.press("Shift+L")
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "true")
-    page.wait_for_timeout(300)
-    check_laid_out(page)
+    eventually(page, lambda: check_laid_out(page))
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
     saved = json.loads((workspace / "piled.json").read_text())
