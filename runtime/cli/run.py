@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         checked = plan(Path(args.flow), trust=args.trust, registry=registry)
     except UntrustedFlowError as exc:
-        err.print(f"edgewise run: {exc}", markup=False)
+        err.print(plain(f"edgewise run: {exc}"), markup=False)
         if args.json:
             print(json.dumps({"status": "untrusted", "nodes": {}, "edges": {},
                               "code_nodes": [n for n, _c in exc.code_nodes]}))
@@ -102,7 +102,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             run.record(workspace, policy=policy,
                        links={"flow_file": str(Path(args.flow).resolve())})
         except OSError as exc:
-
             where = exc.filename or runs_root(workspace)
             err.print(plain(f"edgewise run: cannot record the run in {where}: "
                             f"{exc.strerror or exc}; nothing ran (free some space, or run the "
@@ -145,7 +144,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         report.print(f"recorded as run [bold]{recorder.run_id}[/] in "
                      f"{escape(str(recorder.folder))}")
     elif recorder is not None:
-
         err.print(plain(f"edgewise run: recording failed: {recorder.failure}; the run was "
                         f"stopped, and run {recorder.run_id} is kept as far as it got, marked "
                         "incomplete"), markup=False)
