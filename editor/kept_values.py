@@ -89,21 +89,9 @@ def scored_by_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.
 def trace_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
                 row: str | None) -> list[str]:
     """A lineage path as the inspector lists it, one line per message."""
-    lines = []
-    for step in steps:
-        m = step.message
-        rows = f", {m.rows} rows" if m.rows is not None else ""
-        lines.append(f"{PAD * step.depth}← #{m.id} {m.origin} ({step.component}{rows})")
-        for side in step.side_inputs:
-            info = side.preview or {}
-            what = "scored by model" if info.get("kind") == "model" else "with"
-            lines.append(f"{PAD * (step.depth + 1)}{what} #{side.id} {side.origin} "
-                         f"{info.get('summary', '')}")
-        source = step.source or {}
-        if source.get("text"):
-            lines.append(f"{PAD * (step.depth + 1)}source: {source['text']}")
-        if step.note:
-            lines.append(step.note)
+    from runtime.trace_render import render_trace
+
+    lines = [line.text for line in render_trace(steps, pad=PAD)]
     if row is not None:
         lines += scored_by_lines(store, steps)
     return lines

@@ -7,7 +7,12 @@ Hierarchy::
     ├── FlowInvalidError     the flow parsed, but has problems; carries every Problem
     ├── UntrustedFlowError   the flow holds code and is not trusted; nothing ran (exit 2)
     ├── ComponentDefinitionError  a component was declared wrongly (a bug in its package)
-    └── RunAborted           a run was stopped by --fail-fast or by the user
+    ├── RunAborted           a run was stopped by --fail-fast or by the user
+    └── UsageError           a command was asked for something it cannot do as asked (exit 2)
+        ├── RunLookupError   a kept run does not hold what was asked for: a run, message,
+        │                    row, port or model (also a LookupError)
+        └── RunValueError    a kept value is not of the kind a question needs: not a
+                             model, not a table (also a ValueError)
 
 A mistake in the user's own input is always one of these, with a message that says what
 is wrong and where. Anything else that escapes is a bug in Edgewise.
@@ -112,3 +117,26 @@ class ComponentDefinitionError(EdgewiseError):
 
 class RunAborted(EdgewiseError):
     """The run was stopped before every node had ended."""
+
+
+class UsageError(EdgewiseError):
+    """A command was asked for something it cannot do as asked; the message says what to change.
+
+    For example an option that does not fit the others, or an output file that cannot be
+    written. The command line shows the message and exits with code 2, never a traceback.
+    """
+
+
+class RunLookupError(UsageError, LookupError):
+    """A kept run does not hold what was asked for: a run, message, row, port or model.
+
+    It is also a ``LookupError``, so code that asks a run store and treats a missing answer
+    as a ``LookupError`` keeps working.
+    """
+
+
+class RunValueError(UsageError, ValueError):
+    """A kept value is not of the kind a question needs: not a model, not a table.
+
+    It is also a ``ValueError``, for code that already treats it as one.
+    """

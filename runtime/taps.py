@@ -114,6 +114,11 @@ class LiveStats:
             self._dirty_nodes.add(node)
         self.ended = True
 
+    def rows(self, edge: str) -> int | None:
+        """The rows an edge has carried, or None when what it carries is not tables."""
+        stat = self.edges[edge]
+        return stat.rows if stat.rows_mode == "all" or stat.saw_frames else None
+
     def edge_json(self, edge: str, now: float | None = None) -> dict[str, Any]:
         """The statistics of one edge, with a preview of its last value."""
         stat = self.edges[edge]

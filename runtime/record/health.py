@@ -16,6 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from runtime.errors import EdgewiseError
+
 _NAMES = {str: "text", dict: "an object", list: "a list", int: "a whole number",
           float: "a number", bool: "true or false", type(None): "null"}
 
@@ -44,7 +46,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 _COUNTS = ("messages_indexed", "values_kept", "values_not_kept", "bytes")
 
 
-class DamagedRunError(LookupError):
+class DamagedRunError(EdgewiseError, LookupError):
     """A file of a kept run is missing, cut short, or not what a recorder writes.
 
     Attributes:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.errors import RunLookupError, RunValueError
 from runtime.record.store import MessageInfo, RunStore
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class Lineage:
         start = self.store.message(message_id)
         if start is None:
             msg = f"run {self.store.id} has no message {message_id}"
-            raise KeyError(msg)
+            raise RunLookupError(msg)
         if row is not None:
             return self._trace_row(start, row)
         return self._trace_message(start)
@@ -142,13 +143,13 @@ class Lineage:
         if value is None or not hasattr(value, "index"):
             msg = (f"message {start.id} holds no kept DataFrame, so it has no rows to trace"
                    if value is None else f"message {start.id} is not a DataFrame")
-            raise ValueError(msg)
+            raise RunValueError(msg)
         label = _match_label(value.index, row)
         if label is None:
             shown = ", ".join(str(i) for i in list(value.index[:5]))
             msg = (f"message {start.id} ({start.origin}) has no row with id {row!r}; its "
                    f"{len(value)} rows have ids like {shown}")
-            raise LookupError(msg)
+            raise RunLookupError(msg)
         row = label
         steps: list[Step] = []
         message: MessageInfo | None = start
@@ -243,7 +244,7 @@ class Lineage:
         if found is None:
             msg = (f"no model took part in making row {row!r} of message {message_id}; "
                    "its path has no model input")
-            raise LookupError(msg)
+            raise RunLookupError(msg)
         step, model = found
         return {"record": {"message": message_id, "row": _plain(steps[0].row)},
                 "scored_at": {"node": step.message.node, "message": step.message.id},
@@ -275,10 +276,10 @@ class Lineage:
         model = self.store.message(model_id)
         if model is None:
             msg = f"run {self.store.id} has no message {model_id}"
-            raise KeyError(msg)
+            raise RunLookupError(msg)
         if (model.preview or {}).get("kind") != "model":
             msg = f"message {model_id} (from {model.origin}) is not a model"
-            raise ValueError(msg)
+            raise RunValueError(msg)
         import pandas as pd
 
         parts = []

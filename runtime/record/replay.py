@@ -23,7 +23,7 @@ import networkx as nx
 
 from runtime.api import Run
 from runtime.engine import RunResult
-from runtime.errors import FlowInvalidError, Problem
+from runtime.errors import EdgewiseError, FlowInvalidError, Problem
 from runtime.graph import build_plan, path_fields
 from runtime.model import Flow, parse_flow
 from runtime.record.encoding import flow_hash, new_run_id
@@ -37,7 +37,7 @@ REPLAY_PREFIX = "replay_"
 OUTPUTS_DIR = "outputs"
 
 
-class ReplayRefusedError(LookupError):
+class ReplayRefusedError(EdgewiseError, LookupError):
     """The replay cannot be run from what the kept run holds; the message says why."""
 
 

@@ -30,6 +30,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from runtime.errors import EdgewiseError
 from runtime.terminal import plain
 
 PYTHON_DATA_TYPES = ("bool", "int", "float", "complex", "str", "bytes", "bytearray", "list",
@@ -40,7 +41,7 @@ PYTHON_CODE_RUNNERS = ("builtins.eval", "builtins.exec", "builtins.getattr",
                        "builtins.vars", "builtins.breakpoint", "builtins.input")
 
 
-class UnsafeModelError(LookupError):
+class UnsafeModelError(EdgewiseError, LookupError):
     """A kept model names types outside the allow-list, or cannot be read; it is not loaded."""
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from runtime.cli import EXIT_INVALID, DebugPrinter, main
+from runtime.cli import EXIT_INVALID, main
+from runtime.cli.run import DebugPrinter
 from runtime.messages import Batch
 from runtime.model import MAX_FLOW_BYTES
 
@@ -223,7 +224,7 @@ def test_debug_lines_show_escape_sequences_in_values_as_text() -> None:
 
 def test_components_shows_a_plugin_title_with_escapes_as_text(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import runtime.cli
+    import runtime.cli.flows
     from runtime import component, default_registry
 
     @component("shady.title", outputs={"data": "int"})
@@ -232,7 +233,7 @@ def test_components_shows_a_plugin_title_with_escapes_as_text(
         yield 1
 
     registry = default_registry().with_components(shady)
-    monkeypatch.setattr(runtime.cli, "default_registry", lambda: registry)
+    monkeypatch.setattr(runtime.cli.flows, "default_registry", lambda: registry)
 
     code, output = edgewise(capsys, "components")
 

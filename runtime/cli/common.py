@@ -1,21 +1,17 @@
-"""What the run commands of the CLI share: exit codes, usage errors, the console, the workspace."""
+"""What the commands of the CLI share: the console, safe text, the workspace, problem lines."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
+from runtime.errors import Problem
 from runtime.record import runs_root
 from runtime.terminal import plain
-
-EXIT_OK, EXIT_ERRORS, EXIT_INVALID = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for; the message says what and where."""
 
 
 def safe(text: object) -> str:
@@ -39,3 +35,10 @@ def workspace_of(args: argparse.Namespace) -> Path:
     if not runs_root(here).is_dir() and runs_root(here / "flows").is_dir():
         return here / "flows"
     return here
+
+
+def problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
+    """One line per problem, led by the flow file unless the message already names it."""
+    named = (f"{flow}:", f"{Path(flow)}:")
+    return [plain(p.message if p.message.startswith(named) else f"{flow}: {p}")
+            for p in problems]

@@ -6,13 +6,12 @@ import argparse
 import json
 import sqlite3
 
+from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID, EXIT_OK
 from runtime.errors import FlowFileError
 from runtime.model import read_flow_document
 from runtime.registry import default_registry
 from runtime.terminal import plain
 from runtime.trust import TrustStore, code_nodes, digest
-
-EXIT_OK, EXIT_UNTRUSTED, EXIT_INVALID = 0, 1, 2
 
 
 def cmd_trust(args: argparse.Namespace) -> int:
@@ -34,7 +33,7 @@ def cmd_trust(args: argparse.Namespace) -> int:
             if args.check:
                 entry["trusted"] = not nodes or store.is_trusted(doc)
                 if not entry["trusted"]:
-                    code = EXIT_UNTRUSTED
+                    code = EXIT_ERRORS
                 text = ("trusted" if entry["trusted"] and nodes else
                         "holds no code; runs without trust" if not nodes else
                         "NOT trusted; holds code in " + _names(nodes))
@@ -59,19 +58,3 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 def _names(nodes: list[tuple[str, str]]) -> str:
     return ", ".join(f"'{n}' ({c})" for n, c in nodes)
-
-
-def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``trust`` to the CLI's subcommands."""
-    p = sub.add_parser(
-        "trust", help="trust flow files that hold code (after reading them), or check/revoke",
-        description="A flow with code nodes runs only once trusted. Trust is kept per exact "
-                    "content: any change to the file makes it untrusted again. Flows you "
-                    "save in the editor are trusted already.")
-    p.add_argument("flows", nargs="+", metavar="FLOW", help="flow files (.json)")
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--check", action="store_true",
-                      help="only say whether each flow is trusted (exit 1 if one is not)")
-    what.add_argument("--revoke", action="store_true", help="stop trusting these flows")
-    p.add_argument("--json", action="store_true", help="report as JSON")
-    p.set_defaults(func=cmd_trust)

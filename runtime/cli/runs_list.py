@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import shutil
 import sys
 from pathlib import Path
@@ -13,27 +12,13 @@ from typing import Any
 
 from rich.table import Table
 
-from runtime.cli_common import EXIT_ERRORS, EXIT_OK, UsageError, workspace_of
-from runtime.cli_common import out as _out
-from runtime.cli_common import safe as _safe
+from runtime.cli.common import out as _out
+from runtime.cli.common import safe as _safe
+from runtime.cli.common import workspace_of
+from runtime.cli.exits import EXIT_ERRORS, EXIT_OK
+from runtime.errors import UsageError
 from runtime.record import DamagedRunError, RunStore, list_runs, runs_root
 from runtime.terminal import plain
-
-MAX_DAYS = 100_000  # about 270 years: the cut-off date stays a valid date
-
-
-def days(text: str) -> float:
-    """A number of days for ``runs prune --older-than``: finite, from 0 up."""
-    try:
-        value = float(text)
-    except ValueError:
-        msg = f"'{plain(text)}' is not a number of days"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_DAYS:
-        msg = f"{text} days is out of range; give a number of days from 0 to {MAX_DAYS:,}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
