@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +13,11 @@ import pydantic
 
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
 from runtime.model import Edge, Flow, error_text
+from runtime.params import PATH_KEY as PATH_KEY
+from runtime.params import URL_KEY as URL_KEY
+from runtime.params import URL_SCHEME as URL_SCHEME
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
 from runtime.schema import check_columns
-
-PATH_KEY = "x-edgewise-path"
-URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
-URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def types_compatible(source: str, target: str) -> bool:
