@@ -114,7 +114,7 @@ class _Checker:
         self.expr, self.source, self.reading = expr, source, reading
         self.encoded = source.text.encode()
         self.columns = None if columns is None else [str(c) for c in columns]
-        self.known = {column_identifier(c) for c in columns or ()}
+        self.known = {column_identifier(c) for c in (() if columns is None else columns)}
         self.operations = 0
 
     def at(self, node: ast.AST, *, end_minus: int | None = None) -> int:

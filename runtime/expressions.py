@@ -27,7 +27,14 @@ import tokenize
 from collections.abc import Collection, Hashable
 from typing import TYPE_CHECKING, Any
 
-from runtime.expression_reading import ExpressionError, Reading, python_source, read, where
+from runtime.expression_reading import (
+    ExpressionError,
+    Reading,
+    column_identifier,
+    python_source,
+    read,
+    where,
+)
 from runtime.expression_tree import (
     ALLOWED_FIELDS,
     ALLOWED_METHODS,
@@ -42,8 +49,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ALLOWED_FIELDS", "ALLOWED_METHODS", "MAX_DEPTH", "MAX_LENGTH", "MAX_OPERATIONS",
-           "ExpressionError", "Method", "check_expression", "evaluate_frame", "frame_names",
-           "query_frame"]
+           "ExpressionError", "Method", "check_expression", "column_identifier", "evaluate_frame",
+           "expression_tree", "frame_names", "query_frame"]
 
 
 def check_expression(expr: str, *, columns: Collection[Hashable] | None = None) -> None:
@@ -61,7 +68,29 @@ def check_expression(expr: str, *, columns: Collection[Hashable] | None = None) 
     _check(expr, columns)
 
 
+def expression_tree(expr: str, *, columns: Collection[Hashable] | None = None) -> ast.expr:
+    """The syntax tree pandas evaluates for ``expr``, once the expression passed the check.
+
+    For a component that evaluates an expression part by part (``frame.route`` does, to
+    give missing values three-valued logic): names in it are the identifiers pandas gives
+    the columns (see :func:`column_identifier`), and ``ast.unparse`` of a part is an
+    expression :func:`evaluate_frame` takes, checking it again.
+
+    Args:
+        expr: The expression as written in the flow.
+        columns: The names the data has, if known (see :func:`check_expression`).
+
+    Raises:
+        ExpressionError: The expression is refused.
+    """
+    return _checked_tree(expr, columns)[1]
+
+
 def _check(expr: str, columns: Collection[Hashable] | None) -> Reading:
+    return _checked_tree(expr, columns)[0]
+
+
+def _checked_tree(expr: str, columns: Collection[Hashable] | None) -> tuple[Reading, ast.expr]:
     if len(expr) > MAX_LENGTH:
         msg = (f"the expression is {len(expr):,} characters long; the limit is "
                f"{MAX_LENGTH:,}: split it over several nodes")
@@ -90,7 +119,7 @@ def _check(expr: str, columns: Collection[Hashable] | None) -> Reading:
                f"split it over several nodes")
         raise ExpressionError(msg, part="depth") from None
     check_tree(expr, source, reading, tree.body, columns)
-    return reading
+    return reading, tree.body
 
 
 def frame_names(data: pd.DataFrame) -> list[Hashable]:
