@@ -18,8 +18,7 @@ import ast
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from runtime.expression_reading import column_identifier, python_source, read
-from runtime.expressions import evaluate_frame, frame_names
+from runtime.expressions import column_identifier, evaluate_frame, expression_tree, frame_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,7 +140,5 @@ def matches(data: pd.DataFrame, expr: str) -> Any:
         ExpressionError: the query is refused; nothing was evaluated.
         NotTrueOrFalseError: a part of it gives values that are not true or false.
     """
-    source = python_source(expr, read(expr))
-    tree = ast.parse(source.text, mode="eval")
-    answer = _Evaluator(data).truth(tree.body)
+    answer = _Evaluator(data).truth(expression_tree(expr))
     return answer.fillna(False).to_numpy(dtype=bool)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import re
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +14,11 @@ import pydantic
 
 from runtime.errors import ComponentDefinitionError, FlowInvalidError, Problem
 from runtime.model import Edge, Flow, error_text
+from runtime.params import PATH_KEY as PATH_KEY
+from runtime.params import URL_KEY as URL_KEY
+from runtime.params import URL_SCHEME as URL_SCHEME
 from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
 from runtime.schema import check_columns
-
-PATH_KEY = "x-edgewise-path"
-URL_KEY = "x-edgewise-url"  # a path param that also takes a URL (scheme://...) as it is
-URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def types_compatible(source: str, target: str) -> bool:
@@ -79,6 +78,12 @@ class Plan:
 
 def path_fields(model: type[Params]) -> dict[str, str]:
     """Return the params that name files, mapped to ``input`` or ``output``."""
+    return dict(_path_fields(model))
+
+
+@functools.cache
+def _path_fields(model: type[Params]) -> dict[str, str]:
+    """``path_fields`` worked out once per params model (validation asks for every node)."""
     found: dict[str, str] = {}
     for name, info in model.model_fields.items():
         extra = info.json_schema_extra
@@ -248,19 +253,20 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         if edge.source_node in specs and edge.target_node in specs:
             graph.add_edge(edge.source_node, edge.target_node)
 
-    for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph) if len(c) > 1):
-        problems.append(Problem(
-            message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle; flows "
-                    "(version 1) must not loop back", code="cycle", node=cycle[0]))
+    order: list[str] = []  # the run order; known only for a flow without cycles
     position = {node.id: index for index, node in enumerate(flow.nodes)}
-    if nx.is_directed_acyclic_graph(graph):  # params naming columns the data will lack
+    if not nx.is_directed_acyclic_graph(graph):  # cycles are listed only when there are some
+        for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph) if len(c) > 1):
+            problems.append(Problem(
+                message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle; flows "
+                        "(version 1) must not loop back", code="cycle", node=cycle[0]))
+    else:  # params naming columns the data will lack
+        order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
         checked = {n: (s, params.get(n)) for n, s in specs.items()
                    if s is not None and n not in unresolved}
         problems.extend(check_columns(
             checked, [(e.source_node, e.source_port, e.target_node, e.target_port)
-                      for e in good_edges],
-            list(nx.lexicographical_topological_sort(graph, key=position.__getitem__)),
-            position))
+                      for e in good_edges], order, position))
 
     incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for edge in good_edges:
@@ -286,7 +292,6 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     for edge in good_edges:
         nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
             (edge.id, edge.target_node, edge.target_port))
-    order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,14 @@ from typing import Any
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from runtime.graph import PATH_KEY, URL_KEY
 from runtime.model import file_kind
+
+PATH_KEY = "x-edgewise-path"
+"""JSON-schema key marking a param that names a file: its value is ``input`` or ``output``."""
+URL_KEY = "x-edgewise-url"
+"""JSON-schema key marking a path param that also takes a URL (``scheme://...``) as it is."""
+URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+"""The start of a URL (``postgresql://``): such a value of a URL path param is not a path."""
 
 
 def special_file_kind(path: str | Path) -> str | None:

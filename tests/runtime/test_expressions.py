@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import tokenize
 import warnings
@@ -23,7 +24,9 @@ from runtime.expressions import (
     MAX_OPERATIONS,
     ExpressionError,
     check_expression,
+    column_identifier,
     evaluate_frame,
+    expression_tree,
     query_frame,
 )
 
@@ -328,6 +331,38 @@ def test_an_expression_pandas_would_read_differently_is_refused_at_run_time(
     monkeypatch.setattr(expression_reading, "pandas_identifier", lambda name: "renamed")
     with pytest.raises(ExpressionError, match="pandas reads this expression differently"):
         query_frame(frame, "`odd col` > 4")
+
+
+def test_expression_tree_is_the_tree_pandas_evaluates_with_column_identifiers(
+        frame: pd.DataFrame) -> None:
+    data = frame.rename(columns={"age": "age in years"})
+    tree = expression_tree("`age in years` > 30 and not name.isna()", columns=data.columns)
+
+    assert isinstance(tree, ast.BoolOp)
+    compared, negated = tree.values
+    assert isinstance(compared, ast.Compare) and isinstance(compared.left, ast.Name)
+    assert compared.left.id == column_identifier("age in years")
+    assert isinstance(negated, ast.UnaryOp)
+    # each part, unparsed, is an expression evaluate_frame takes
+    part = evaluate_frame(data, ast.unparse(compared))
+    pd.testing.assert_series_equal(part, data["age in years"] > 30, check_names=False)
+
+
+def test_columns_may_be_given_as_a_pandas_index(frame: pd.DataFrame) -> None:
+    check_expression("age > 30", columns=frame.columns)
+    assert "did you mean 'age'" in refusal("agee > 30", columns=frame.columns)
+
+
+@pytest.mark.parametrize(("expr", "columns", "part"), [
+    ("__import__('os')", None, "call of __import__()"),
+    ("age.__class__", None, "attribute '__class__'"),
+    ("agee > 3", ["age"], "name 'agee'"),
+])
+def test_expression_tree_refuses_what_the_check_refuses(expr: str, columns: list[str] | None,
+                                                        part: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        expression_tree(expr, columns=columns)
+    assert info.value.part == part
 
 
 def test_tokenize_of_pandas_is_the_standard_one() -> None:

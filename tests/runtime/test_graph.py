@@ -285,6 +285,20 @@ def test_cycles_are_refused_naming_every_node_in_them() -> None:
         runtime.plan(make_flow(nodes, edges))
 
 
+def test_every_cycle_is_reported_once_and_a_long_chain_runs_in_flow_order() -> None:
+    loops = [rng(), *(node(n, "stream.identity") for n in "abcxy")]
+    problems = check(loops, [("r.data", "a.data"), ("a.data", "b.data"), ("b.data", "c.data"),
+                             ("c.data", "a.data"), ("x.data", "y.data"), ("y.data", "x.data")])
+    assert sorted(p.message.split(" form")[0] for p in problems if p.code == "cycle") == [
+        "nodes 'a', 'b', 'c'", "nodes 'x', 'y'"]
+
+    count = 3_000
+    chain = [rng(), *(node(f"n{i}", "stream.identity") for i in range(count))]
+    edges = [("r.data", "n0.data"), *((f"n{i}.data", f"n{i + 1}.data") for i in range(count - 1))]
+    plan = runtime.plan(make_flow(chain[::-1], edges[::-1]))  # file order is not run order
+    assert plan.order == ["r", *(f"n{i}" for i in range(count))]
+
+
 def test_unconnected_required_input_is_reported() -> None:
     problems = check([node("i", "stream.identity")])
 

@@ -503,3 +503,45 @@ def test_importing_the_component_families_imports_neither_pandas_nor_sklearn() -
     assert not loaded & {"sklearn", "pandas", "scipy"}
     # `edgewise components`, and `edgewise run` of a flow without ml/frame/csv nodes, are
     # checked the same way in test_cli.py (from the import profile of the real command).
+
+
+# --- the SDK modules: one job each, importable as before, and nothing above them ------------
+
+SDK_NAMES = ["ANY", "COLUMN_SELECTORS", "ENTRY_POINT_GROUP", "ERROR_PORT", "ERROR_TYPE",
+             "NEW_ROWS_TAG", "PORT_NAME", "ColumnsFunction", "ComponentSpec", "Emission",
+             "Instance", "NoParams", "Params", "Port", "PortDecl", "PortMode", "PortsFunction",
+             "Registry", "component", "default_registry", "latest"]
+# The component SDK and the helpers components import: none of them may reach the engine,
+# validation, recording or the hosts, even inside a function.
+SDK_LAYER = {"runtime.errors", "runtime.model", "runtime.terminal", "runtime.ports",
+             "runtime.spec", "runtime.declare", "runtime.registry", "runtime.expression_reading",
+             "runtime.expression_tree", "runtime.expressions", "runtime.schema",
+             "runtime.params"}
+
+
+def test_every_name_runtime_registry_offered_is_still_importable_from_it() -> None:
+    import runtime.registry as registry
+
+    assert sorted(registry.__all__) == sorted(SDK_NAMES)
+    for name in SDK_NAMES:
+        assert hasattr(registry, name), name
+    assert registry.Params is runtime.Params and registry.component is runtime.component
+
+
+def runtime_imports(module: str) -> set[str]:
+    """The runtime modules a module imports anywhere in its source (not only at the top)."""
+    import ast
+
+    path = Path(runtime.__file__).parent.parent / (module.replace(".", "/") + ".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("runtime.") or name == "runtime"}
+
+
+@pytest.mark.parametrize("module", sorted(SDK_LAYER))
+def test_the_component_sdk_imports_nothing_above_it(module: str) -> None:
+    assert runtime_imports(module) <= SDK_LAYER, module
