@@ -140,3 +140,17 @@ def test_what_is_a_model_is_decided_once(tmp_path: Path) -> None:
     assert third.kept is None
     reasons = store.manifest()["recording"]["ports"]["s.data"]["why_not_kept"]
     assert reasons == {"not storable (ParamsOnly)": 1, "not storable (type)": 1}
+
+
+def test_every_name_a_run_store_reader_needs_is_importable_from_record() -> None:
+    import runtime.record
+
+    namespace: dict[str, Any] = {}
+    exec("from runtime.record import *", namespace)  # noqa: S102 - the import under test
+
+    assert len(runtime.record.__all__) == len(set(runtime.record.__all__))
+    for name in runtime.record.__all__:
+        value = namespace[name]
+        assert value.__module__.startswith("runtime.record."), name
+    assert {"RunStore", "list_runs", "Lineage", "diff_runs", "run_edges", "scorer",
+            "plan_replay", "run_replay", "record_run"} <= set(runtime.record.__all__)
