@@ -94,7 +94,7 @@ class ValueKeeper:
         }
 
     def keep(self, seq: int, origin: str, ids: range, values: list[Any],
-                     frame_type: Any, parents: range | None) -> None:
+             frame_type: Any, parents: range | None) -> None:
         """Keep the values of batch ``seq`` (ids ``ids``) from ``origin``, as the policy says.
 
         ``frame_type`` is pandas' DataFrame if pandas is loaded; ``parents`` the batch's
