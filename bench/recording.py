@@ -11,6 +11,7 @@ from typing import Any
 import runtime
 from bench._report import Timing, best, heading, parse_args, table, timed, verdict
 from bench.chain import STAGES, chain_flow
+from runtime.record import record_run
 
 
 def streaming_workspace(folder: Path, rows: int) -> Path:
@@ -37,7 +38,7 @@ def streaming_workspace(folder: Path, rows: int) -> Path:
 def measure(plan: runtime.Plan, workspace: Path | None) -> tuple[Timing, Any]:
     """Run a plan once, kept under ``workspace`` when one is given."""
     run = runtime.Run(plan)
-    recorder = run.record(workspace) if workspace is not None else None
+    recorder = record_run(run, workspace) if workspace is not None else None
     timing, _ = timed(run.run)
     return timing, recorder
 

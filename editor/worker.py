@@ -53,6 +53,7 @@ def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
         pass
     import runtime
     from runtime.previews import detail, preview
+    from runtime.record import record_run
 
     lock = threading.Lock()
 
@@ -95,7 +96,7 @@ def _worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
         send("invalid", [p.to_json() for p in [*exc.problems, *broken]])
         return
     run = runtime.Run(checked)
-    recorder = run.record(Path(base_dir), policy=runtime.StoragePolicy(**EDITOR_POLICY),
+    recorder = record_run(run, Path(base_dir), policy=runtime.StoragePolicy(**EDITOR_POLICY),
                           links={"flow_file": flow_file, "started_by": "editor"})
     kept: dict[str, deque[tuple[int, Any]]] = {e: deque(maxlen=KEEP_PER_EDGE)
                                                for e in checked.edge_ids}

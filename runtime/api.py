@@ -20,7 +20,6 @@ from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch
 from runtime.model import Flow, parse_flow, read_flow_document
-from runtime.record import Recorder, StoragePolicy
 from runtime.registry import Registry, default_registry
 from runtime.taps import MIN_INTERVAL, LiveStats, Snapshot
 from runtime.trust import TrustStore, code_nodes, require_trust
@@ -172,7 +171,6 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = threading.Event()
-        self.recorder: Recorder | None = None
 
     @property
     def stats(self) -> LiveStats:
@@ -209,18 +207,6 @@ class Run:
                 callback(node, batch)
 
         self.hooks.add("emitted", emitted)
-
-    def record(self, workspace: Path, *, policy: StoragePolicy | None = None,
-               links: dict[str, Any] | None = None) -> Recorder:
-        """Keep this run under ``<workspace>/.edgewise/runs/<run-id>/`` as it happens.
-
-        Raises:
-            OSError: the run folder cannot be made or written; nothing was kept.
-        """
-        self.recorder = Recorder(self.plan, workspace, policy=policy, links=links)
-        self.recorder.on_failure = self.stop  # a recording that cannot write ends the run
-        self.recorder.attach(self.hooks)
-        return self.recorder
 
     def stop(self) -> None:
         """Ask the run to stop; safe to call from any thread."""
@@ -269,8 +255,6 @@ class Run:
             for task in publishers:
                 task.cancel()
             await asyncio.gather(*publishers, return_exceptions=True)
-        if self.recorder is not None:
-            self.recorder.finish(self.result)
         if self._subscribers:
             final = self.stats.snapshot()
             for callback, _interval in self._subscribers:

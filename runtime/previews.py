@@ -33,7 +33,12 @@ def _is_ndarray(value: Any) -> bool:
     return array is not None and isinstance(value, array)
 
 
-def _is_estimator(value: Any) -> bool:
+def is_model(value: Any) -> bool:
+    """Say whether a value is a model: a fitted or unfitted estimator (not its class).
+
+    This is the one definition the runtime uses: previews show it as a model, recordings
+    store it as skops, and run comparisons compare its params.
+    """
     return (not isinstance(value, type) and callable(getattr(value, "get_params", None))
             and callable(getattr(value, "fit", None)))
 
@@ -91,7 +96,7 @@ def summary(value: Any) -> str:
         return f"{rows}×{cols} DataFrame"
     if _is_ndarray(value):
         return f"{'×'.join(str(n) for n in value.shape)} {value.dtype} array"
-    if _is_estimator(value):
+    if is_model(value):
         return type(value).__name__
     if is_chart(value):
         what = str(value.get("chart") or "chart").replace("_", " ")
@@ -137,7 +142,7 @@ def _preview(value: Any) -> dict[str, Any]:
     if _is_ndarray(value):
         return {"kind": "ndarray", "summary": summary(value), "shape": list(value.shape),
                 "dtype": str(value.dtype)}
-    if _is_estimator(value):
+    if is_model(value):
         features = getattr(value, "feature_names_in_", None)
         return {
             "kind": "model",

@@ -77,7 +77,7 @@ def pick_message(store: RunStore, origin: str, args: argparse.Namespace) -> Mess
 
 def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
     """The message on a port whose DataFrame holds a row id (the newest, if several do)."""
-    from runtime.record.lineage import _match_label
+    from runtime.record.lineage import match_label
 
     holders = []
     labels: list[Any] = []
@@ -89,7 +89,7 @@ def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
         if not hasattr(value, "index"):
             continue
         labels += [value.index.min(), value.index.max()] if len(value) else []
-        if _match_label(value.index, row) is not None:
+        if match_label(value.index, row) is not None:
             holders.append(message)
     if not holders:
         span = ""

@@ -21,7 +21,7 @@ from runtime.errors import FlowFileError, FlowInvalidError, Problem, UntrustedFl
 from runtime.messages import Batch
 from runtime.plugins_dir import registry_for_flow
 from runtime.previews import preview
-from runtime.record import StoragePolicy, runs_root
+from runtime.record import Recorder, StoragePolicy, record_run, runs_root
 from runtime.taps import Snapshot
 from runtime.terminal import plain
 
@@ -95,12 +95,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(json.dumps({"status": "invalid", "nodes": {}, "edges": {}}))
         return EXIT_INVALID
     run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
+    recorder: Recorder | None = None
     if args.record:
         policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
         workspace = Path(args.flow).resolve().parent
         try:
-            run.record(workspace, policy=policy,
-                       links={"flow_file": str(Path(args.flow).resolve())})
+            recorder = record_run(run, workspace, policy=policy,
+                                  links={"flow_file": str(Path(args.flow).resolve())})
         except OSError as exc:
             where = exc.filename or runs_root(workspace)
             err.print(plain(f"edgewise run: cannot record the run in {where}: "
@@ -139,7 +140,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     printer.close()
     print_summary(result, {nid: node.spec.id for nid, node in run.plan.nodes.items()},
                   run.stats, run.hooks.errors, report)
-    recorder = run.recorder
     if recorder is not None and recorder.failure is None:
         report.print(f"recorded as run [bold]{recorder.run_id}[/] in "
                      f"{escape(str(recorder.folder))}")

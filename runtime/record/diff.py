@@ -12,6 +12,7 @@ from typing import Any
 
 import networkx as nx
 
+from runtime.previews import is_model
 from runtime.record.store import RunStore
 
 MAX_ROWS = 200_000
@@ -90,7 +91,7 @@ def _same(a: list[Any], b: list[Any]) -> bool:
         if hasattr(x, "equals") and hasattr(y, "equals"):
             if type(x) is not type(y) or not x.equals(y):
                 return False
-        elif callable(getattr(x, "get_params", None)):
+        elif is_model(x):
             if type(x) is not type(y) or repr(x.get_params()) != repr(y.get_params()):
                 return False
             if repr(getattr(x, "coef_", None)) != repr(getattr(y, "coef_", None)):
@@ -129,7 +130,7 @@ def compare_edge(edge: str, a: RunStore, b: RunStore, origin_a: str | None,
             _cells(result, fa, fb)
     elif va and vb and all(isinstance(v, dict) for v in va + vb):
         _compare_metrics(result, va, vb)
-    elif not same and len(va) == len(vb) == 1 and callable(getattr(va[0], "get_params", None)):
+    elif not same and len(va) == len(vb) == 1 and is_model(va[0]):
         _compare_models(result, va[0], vb[0])
     if not same and not result.reasons:
         result.reasons.append("values differ")

@@ -144,7 +144,7 @@ class Lineage:
             msg = (f"message {start.id} holds no kept DataFrame, so it has no rows to trace"
                    if value is None else f"message {start.id} is not a DataFrame")
             raise RunValueError(msg)
-        label = _match_label(value.index, row)
+        label = match_label(value.index, row)
         if label is None:
             shown = ", ".join(str(i) for i in list(value.index[:5]))
             msg = (f"message {start.id} ({start.origin}) has no row with id {row!r}; its "
@@ -171,7 +171,7 @@ class Lineage:
             for parent in parents:
                 if self._is_frame(parent):
                     frame = self.value(parent.id)
-                    if frame is not None and _match_label(frame.index, row) is not None:
+                    if frame is not None and match_label(frame.index, row) is not None:
                         holders.append(parent)
                     continue
                 others.append(parent)
@@ -335,7 +335,7 @@ def scorer(steps: list[Step]) -> tuple[Step, MessageInfo] | None:
     return None
 
 
-def _match_label(index: Any, row: Any) -> Any:
+def match_label(index: Any, row: Any) -> Any:
     """The index label equal to ``row`` (given as text on the command line), or None."""
     if row in index:
         return row

@@ -13,6 +13,8 @@ folder unless asked to write the flow's own output files.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,13 +23,15 @@ from typing import Any
 
 import networkx as nx
 
-from runtime.api import Run
-from runtime.engine import RunResult
+from runtime.engine import Engine, RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowInvalidError, Problem
-from runtime.graph import build_plan, path_fields
+from runtime.graph import Plan, build_plan, path_fields
+from runtime.hooks import Hooks
+from runtime.local import LocalEngine
 from runtime.model import Flow, parse_flow
-from runtime.record.encoding import flow_hash, new_run_id
-from runtime.record.recorder import Recorder, StoragePolicy
+from runtime.record.identity import flow_hash, new_run_id
+from runtime.record.keeping import StoragePolicy
+from runtime.record.recorder import Recorder
 from runtime.record.store import RunStore, runs_root
 from runtime.registry import ComponentSpec, Registry, component, default_registry
 from runtime.terminal import plain
@@ -234,18 +238,29 @@ def _check_models(store: RunStore, origin: str) -> None:
     """Refuse, before anything runs, recorded models that would not load safely."""
     from runtime.record.safeload import check_model
 
-    for message_id, location in store.db.execute(
-            "SELECT id, location FROM kept WHERE origin = ? AND kind = 'model'", (origin,)):
-        check_model(store.values_dir / location, f"the model of message {message_id} "
-                                                 f"(on {origin})")
+    for message_id, path in store.kept_files(origin, "model"):
+        check_model(path, f"the model of message {message_id} (on {origin})")
 
 
-def run_replay(plan: ReplayPlan, workspace: Path, *,
-               policy: StoragePolicy | None = None) -> tuple[RunResult, Recorder]:
-    """Run a checked replay plan and keep it as a new run."""
+def run_replay(plan: ReplayPlan, workspace: Path, *, policy: StoragePolicy | None = None,
+               engine: Engine | None = None) -> tuple[RunResult, Recorder]:
+    """Run a checked replay plan and keep it as a new run.
+
+    Args:
+        plan: What :func:`plan_replay` checked and said it would run.
+        workspace: The folder whose ``.edgewise/runs/`` keeps the new run.
+        policy: Which values the new run keeps (default: all of them).
+        engine: The engine to run on (default: the local engine).
+
+    Returns:
+        The replay's result, and the recorder that kept it (its ``run_id``, ``store``).
+
+    Raises:
+        FlowInvalidError: the replayed part no longer checks (a component was removed).
+        OSError: the new run's folder cannot be made; nothing ran.
+    """
     assert plan.sub_flow is not None and plan.registry is not None  # noqa: S101 - plan_replay
     checked = build_plan(plan.sub_flow, plan.registry, plan.base_dir)
-    run = Run(checked)
     manifest = plan.store.manifest()
     recorder = Recorder(checked, workspace, policy=policy, run_id=plan.run_id, links={
         "flow_file": manifest.get("flow_file"), "replay_of": plan.store.id,
@@ -253,20 +268,59 @@ def run_replay(plan: ReplayPlan, workspace: Path, *,
         "replay_inputs": {o: REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", o)
                           for o in plan.inputs},
         "replay_outputs": plan.outputs})
-    run.recorder = recorder
-    recorder.attach(run.hooks)
-    result = run.run()
-    return result, recorder
+    hooks = Hooks()
+    return _execute(checked, hooks, recorder, engine or LocalEngine()), recorder
+
+
+def _execute(checked: Plan, hooks: Hooks, recorder: Recorder, engine: Engine) -> RunResult:
+    """Run a plan to its end on an event loop of its own, kept by ``recorder``.
+
+    Inside a running event loop (a notebook, say), the run gets a thread of its own.
+    """
+    async def execute() -> RunResult:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def stop_soon() -> None:  # from the recorder's thread, when it cannot write
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the run has ended and its loop is closed
+                pass
+
+        recorder.attach(hooks, stop=stop_soon)
+        return await engine.execute(checked, hooks, RunOptions(), stop)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(execute())
+    with concurrent.futures.ThreadPoolExecutor(1, "edgewise-replay") as pool:
+        return pool.submit(asyncio.run, execute()).result()
 
 
 def replay(store: RunStore, from_node: str, workspace: Path, *,
            flow: dict[str, Any] | None = None, registry: Registry | None = None,
-           policy: StoragePolicy | None = None,
-           write_outputs: bool = False, trust: bool = False) -> tuple[RunResult, Recorder]:
+           policy: StoragePolicy | None = None, write_outputs: bool = False,
+           trust: bool = False, engine: Engine | None = None) -> tuple[RunResult, Recorder]:
     """Re-run ``from_node`` and its descendants on recorded inputs; keep it as a new run.
 
-    Sinks write inside the new run's folder (``outputs/<node>/<file>``) unless
-    ``write_outputs`` is set.
+    The same as :func:`plan_replay` then :func:`run_replay`; a host that shows the plan
+    before running it calls those two.
+
+    Args:
+        store: The kept run to replay.
+        from_node: The node to re-run; everything downstream of it runs too.
+        workspace: The folder whose ``.edgewise/runs/`` keeps the new run.
+        flow: An edited flow to replay instead of the recorded one.
+        registry: The components to use (default: every installed one).
+        policy: Which values the new run keeps (default: all of them).
+        write_outputs: Let sinks write the flow's own output files; by default they
+            write inside the new run's folder (``outputs/<node>/<file>``).
+        trust: Run replayed nodes that run code even if the flow is not trusted here.
+        engine: The engine to run on (default: the local engine).
+
+    Returns:
+        The replay's result, and the recorder that kept it (its ``run_id``, ``store``).
 
     Raises:
         FlowInvalidError: the (edited) flow is invalid, or the node is not in it.
@@ -276,7 +330,7 @@ def replay(store: RunStore, from_node: str, workspace: Path, *,
     """
     plan = plan_replay(store, from_node, workspace, flow=flow, registry=registry,
                        write_outputs=write_outputs, trust=trust)
-    return run_replay(plan, workspace, policy=policy)
+    return run_replay(plan, workspace, policy=policy, engine=engine)
 
 
 def _check_kept(store: RunStore, origin: str) -> None:

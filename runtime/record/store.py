@@ -15,9 +15,9 @@ last few batches; its manifest still says ``running``, and readers report it as
 Arrow streams hold their DataFrames as Parquet (one row group per message) and still read.
 A damaged run raises ``DamagedRunError`` naming the damaged file and what is wrong with it.
 
-The index stores each batch of messages as one row: ids, parents, time, rows and bytes
-are kept per message in compact arrays, so recording costs little per message while any
-message can still be looked up by id.
+The index's tables and row encoding are ``runtime.record.index``'s; how each kind of value
+is stored is ``runtime.record.values``'; the recorder that writes both is
+``runtime.record.recorder``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,45 +32,9 @@ from typing import Any, TypeVar
 
 from runtime.previews import preview as make_preview
 from runtime.record.health import DamagedRunError, check_manifest, process_status
+from runtime.record.index import BATCH_COLUMNS, check_index, parent_ranges, unpack_ints
+from runtime.record.values import FrameReader, read_file, read_inline
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS batches (
-    seq INTEGER PRIMARY KEY,
-    origin TEXT NOT NULL,
-    first_id INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    parents_kind TEXT NOT NULL,
-    parents_first INTEGER,
-    parents BLOB,
-    t REAL NOT NULL,
-    rows BLOB
-);
-CREATE INDEX IF NOT EXISTS batches_by_id ON batches(first_id);
-CREATE INDEX IF NOT EXISTS batches_by_origin ON batches(origin, first_id);
-CREATE TABLE IF NOT EXISTS kept (
-    id INTEGER PRIMARY KEY,
-    origin TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    location TEXT,
-    part INTEGER,
-    bytes INTEGER,
-    preview TEXT
-);
-CREATE TABLE IF NOT EXISTS inline_values (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    file TEXT NOT NULL,
-    offset INTEGER NOT NULL,
-    length INTEGER NOT NULL
-);
-"""
-
-INDEX_COLUMNS = {
-    "batches": ("seq", "origin", "first_id", "count", "parents_kind", "parents_first",
-                "parents", "t", "rows"),
-    "kept": ("id", "origin", "kind", "location", "part", "bytes", "preview"),
-    "inline_values": ("seq", "kind", "file", "offset", "length"),
-}
 RUNS_DIR = Path(".edgewise") / "runs"
 _MISSING = object()
 
@@ -109,81 +72,6 @@ class MessageInfo:
                 "kept": self.kept, "preview": self.preview}
 
 
-def pack_ints(values: Any) -> bytes:
-    """Pack integers as a compact int64 array."""
-    return array("q", values).tobytes()
-
-
-def unpack_ints(blob: bytes | None) -> list[int]:
-    """Unpack an int64 array."""
-    if not blob:
-        return []
-    data = array("q")
-    data.frombytes(blob)
-    return data.tolist()
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"$error_record"}:
-        from runtime.messages import ErrorRecord
-
-        return ErrorRecord(**value["$error_record"])
-    return value
-
-
-def _ranges_of(entry: Any) -> list[tuple[int, int]]:
-    return [(int(a), int(b)) for a, b in entry]
-
-
-def _parent_ranges(kind: str, first: int | None, blob: Any, index: int) -> list[tuple[int, int]]:
-    """The id ranges of the parents of message ``index`` of a batch, as the index keeps them."""
-    if kind == "none":
-        return []
-    if kind == "range":
-        if first is None:
-            msg = "a range of parents without its first id"
-            raise TypeError(msg)
-        return [(first + index, first + index + 1)]
-    if kind == "list":
-        parent = unpack_ints(blob)[index]
-        return [(parent, parent + 1)]
-    return _ranges_of(json.loads(blob)[index])
-
-
-def _read_stream(path: Path) -> list[Any]:
-    """Every complete record batch of an Arrow IPC stream; a cut-short tail is left out.
-
-    Batches are found by their message headers and decoded only when asked for, so one
-    DataFrame of a long stream reads fast. A stream with dictionary columns is decoded
-    whole, as its dictionaries can change between batches.
-    """
-    import pyarrow as pa
-
-    try:
-        source = pa.memory_map(str(path))
-        messages = pa.ipc.MessageReader.open_stream(source)
-        schema = pa.ipc.read_schema(messages.read_next_message())
-    except (OSError, StopIteration, pa.ArrowException) as exc:
-        msg = f"is not a readable Arrow stream ({exc or 'no schema'})"
-        raise DamagedRunError(path, msg) from exc
-    found: list[Any] = []
-    if any(pa.types.is_dictionary(f.type) for f in schema):
-        reader = pa.ipc.open_stream(pa.memory_map(str(path)))
-        read = reader.read_next_batch
-    else:
-        def read() -> Any:
-            return functools.partial(pa.ipc.read_record_batch, messages.read_next_message(),
-                                     schema)
-    while True:
-        try:
-            found.append(read())
-        except StopIteration:
-            break
-        except (OSError, pa.ArrowException):  # a tail cut short by a crash
-            break
-    return found
-
-
 _Value = TypeVar("_Value", bound=Callable[..., Any])
 
 
@@ -210,7 +98,7 @@ class RunStore:
         self.folder = folder
         self.values_dir = folder / "values"
         self._db: sqlite3.Connection | None = None
-        self._frames: dict[str, list[Any]] = {}
+        self._frames = FrameReader()
 
     @property
     def id(self) -> str:
@@ -233,13 +121,7 @@ class RunStore:
                 raise DamagedRunError(path, "is empty")
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             try:
-                for table, columns in INDEX_COLUMNS.items():
-                    found = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                    if not found:
-                        raise DamagedRunError(path, f"has no table '{table}'")
-                    if missing := [c for c in columns if c not in found]:
-                        msg = f"has a table '{table}' without the column(s) {', '.join(missing)}"
-                        raise DamagedRunError(path, msg)
+                check_index(db, path)
             except sqlite3.DatabaseError as exc:
                 db.close()
                 raise DamagedRunError(path, f"cannot be read as a SQLite index ({exc})") from exc
@@ -308,9 +190,8 @@ class RunStore:
     # -- messages ------------------------------------------------------------------------
 
     def _row(self, message_id: int) -> tuple[Any, ...] | None:
-        row = self._one(
-            "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, rows"
-            " FROM batches WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1", (message_id,))
+        row = self._one(f"SELECT {BATCH_COLUMNS} FROM batches WHERE first_id <= ? "  # noqa: S608
+                        "ORDER BY first_id DESC LIMIT 1", (message_id,))
         if row is None or message_id >= row[2] + row[3]:
             return None
         return row
@@ -319,7 +200,7 @@ class RunStore:
         seq, origin, first, _count, kind, pfirst, pblob, t, rows = row
         message_id = first + index
         try:
-            ranges = _parent_ranges(kind, pfirst, pblob, index)
+            ranges = parent_ranges(kind, pfirst, pblob, index)
             row_counts = unpack_ints(rows)
             if row_counts:
                 row_counts[index]  # noqa: B018 - checks there is one per message
@@ -350,23 +231,7 @@ class RunStore:
         if row is None:
             return missing
         kind, name, offset, length = row
-        path = self.values_dir / name
-        if not path.is_file():
-            raise DamagedRunError(path, "is missing")
-        try:
-            with open(path, "rb") as handle:
-                if kind in ("int64", "float64"):
-                    handle.seek(offset + 8 * index)
-                    data = array("q" if kind == "int64" else "d")
-                    data.frombytes(handle.read(8))
-                    return data[0]
-                handle.seek(offset)
-                value = json.loads(handle.read(length))[index]
-        except (OSError, ValueError, IndexError) as exc:
-            msg = (f"is cut short or garbled: the values of batch {seq} at bytes {offset}.."
-                   f"{offset + length} cannot be read ({type(exc).__name__})")
-            raise DamagedRunError(path, msg) from exc
-        return missing if value is None and kind == "json-partial" else _decode(value)
+        return read_inline(self.values_dir / name, (seq, kind, offset, length), index, missing)
 
     def message(self, message_id: int) -> MessageInfo | None:
         """What the index knows of a message, by id."""
@@ -375,9 +240,8 @@ class RunStore:
 
     def messages(self, origin: str) -> Iterator[MessageInfo]:
         """Every message of one output port (``node.port``), in order."""
-        rows = self._query(
-            "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, rows"
-            " FROM batches WHERE origin = ? ORDER BY first_id", (origin,))
+        rows = self._query(f"SELECT {BATCH_COLUMNS} FROM batches WHERE origin = ? "  # noqa: S608
+                           "ORDER BY first_id", (origin,))
         for row in rows:
             for index in range(row[3]):
                 yield self._info(row, index)
@@ -396,9 +260,8 @@ class RunStore:
         if not 0 <= position < total:
             return None
         done = 0
-        for row in self._query(
-                "SELECT seq, origin, first_id, count, parents_kind, parents_first, parents, t, "
-                "rows FROM batches WHERE origin = ? ORDER BY first_id", (origin,)):
+        for row in self._query(f"SELECT {BATCH_COLUMNS} FROM batches "  # noqa: S608
+                               "WHERE origin = ? ORDER BY first_id", (origin,)):
             if position < done + row[3]:
                 return self._info(row, position - done)
             done += row[3]
@@ -425,25 +288,13 @@ class RunStore:
         """Every output port that made messages."""
         return [r[0] for r in self._query("SELECT DISTINCT origin FROM batches")]
 
+    def kept_files(self, origin: str, kind: str) -> list[tuple[int, Path]]:
+        """The message ids and files of the values of one kind (``model``, ...) on a port."""
+        return [(message_id, self.values_dir / location) for message_id, location in
+                self._query("SELECT id, location FROM kept WHERE origin = ? AND kind = ?",
+                            (origin, kind))]
+
     # -- values --------------------------------------------------------------------------
-
-    def _frame(self, path: Path, part: int) -> Any:
-        """The DataFrame kept as record batch ``part`` of an Arrow stream (or Parquet file)."""
-        if path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return pq.ParquetFile(path).read_row_group(part).to_pandas()
-        batches = self._frames.get(path.name)
-        if batches is None or part >= len(batches):
-            batches = self._frames[path.name] = _read_stream(path)
-        if part >= len(batches):
-            msg = (f"is cut short: it holds {len(batches)} DataFrame(s), but the index "
-                   f"points at number {part + 1}")
-            raise DamagedRunError(path, msg)
-        batch = batches[part]
-        if callable(batch):  # not decoded yet
-            batch = batches[part] = batch()
-        return batch.to_pandas()
 
     @_names_damaged_values
     def value(self, message_id: int) -> Any:
@@ -468,18 +319,7 @@ class RunStore:
         path = self.values_dir / location
         if not path.is_file():
             raise DamagedRunError(path, f"is missing (it holds message {message_id})")
-        if kind == "dataframe":
-            return self._frame(path, part)
-        if kind == "model":
-            from runtime.record.safeload import load_model
-
-            return load_model(path, f"the model of message {message_id}")
-        if kind == "ndarray":
-            import numpy as np
-
-            return np.load(path, allow_pickle=False)
-        msg = f"message {message_id} holds a value of unknown kind '{kind}'"
-        raise KeyError(msg)
+        return read_file(kind, path, part, self._frames, message_id)
 
 
 def runs_root(workspace: Path) -> Path:

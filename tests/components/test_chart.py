@@ -20,6 +20,7 @@ from sklearn.metrics import confusion_matrix
 import components.chart
 import runtime
 from runtime import Run, plan, preview, summary
+from runtime.record import record_run
 from runtime.testing import ComponentRun, run_component
 
 # The family's entry point is read from the installed distribution; until it is reinstalled
@@ -371,7 +372,7 @@ def test_a_recorded_run_keeps_the_chart(iris: pd.DataFrame, tmp_path: Path) -> N
          "params": {"kind": "hist", "y": "petal length (cm)"}},
     ], "edges": [{"source": "load.data", "target": "chart.data"}]}
     run = Run(plan(flow, base_dir=tmp_path))
-    recorder = run.record(tmp_path)
+    recorder = record_run(run, tmp_path)
     assert run.run().status == "ok"
 
     [message] = recorder.store.messages("chart.chart")

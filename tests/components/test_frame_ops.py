@@ -17,6 +17,7 @@ import runtime
 from components._frame_helpers import AGGREGATIONS
 from components._frame_params import AssignParams
 from components.frame_ops import assign
+from runtime.record import record_run
 from runtime.record.lineage import Lineage
 from runtime.testing import run_component
 
@@ -475,7 +476,7 @@ def test_a_row_traces_through_the_family_back_to_its_csv_line(tmp_path: Path) ->
             ("sort.data", "show.data"), ("sort.data", "group.data"),
             ("group.data", "show2.data")]]}
     run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
-    store = run.record(tmp_path).store
+    store = record_run(run, tmp_path).store
     assert run.run().status == "ok"
     [sorted_message] = store.messages("sort.data")
     steps = Lineage(store).trace(sorted_message.id, "3")  # the second 'b', bp 95, line 5
@@ -498,7 +499,7 @@ def test_a_group_whose_key_equals_an_input_row_id_is_not_traced_to_that_row(
          "params": {"by": "k", "aggregations": {"total": ["v", "sum"]}}}],
         "edges": [{"source": "read.data", "target": "group.data"}]}
     run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
-    store = run.record(tmp_path).store
+    store = record_run(run, tmp_path).store
     assert run.run().status == "ok"
     [groups] = store.messages("group.data")
 
@@ -523,7 +524,7 @@ def test_a_joined_row_traces_to_its_left_row_when_the_lookup_uses_the_same_ids(
             ("read.data", "join.left"), ("wards.data", "join.right"),
             ("join.data", "show.data")]]}
     run = runtime.Run(runtime.plan(doc, base_dir=tmp_path))
-    store = run.record(tmp_path).store
+    store = record_run(run, tmp_path).store
     assert run.run().status == "ok"
     [joined_message] = store.messages("join.data")
     # row 1 is also a row id of the lookup table; the join keeps the left row's id

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tampering import tamper
 
 import runtime
+from runtime.record import record_run
 
 GUARD = '''
 import os, sys
@@ -38,7 +39,7 @@ def test_a_kept_model_is_shown_and_a_tampered_one_refused_without_the_server_loa
         server_factory: Any, example_workspace: Path, page: Any, tmp_path: Path,
         monkeypatch: Any) -> None:
     run = runtime.Run(runtime.plan(example_workspace / "iris.json"))
-    store = run.record(example_workspace, links={"flow_file": "iris.json"}).store
+    store = record_run(run, example_workspace, links={"flow_file": "iris.json"}).store
     assert run.run().status == "ok"
     [model] = store.messages("fit.model")
     guard = tmp_path / "guard"

@@ -12,6 +12,7 @@ import runtime
 from editor.metric_cards import delta, kept_records, metric_ports, verdict
 from editor.node_face import face_text
 from editor.node_status import RunFacts, round_number, short_metric, status_text
+from runtime.record import record_run
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 DONE = {"state": "done", "errors": 0, "fired": 1}
@@ -166,7 +167,7 @@ def test_metrics_of_a_kept_run(tmp_path: Path) -> None:
     assert ports == {"score.metrics"}
     checked = runtime.plan(flow, base_dir=tmp_path, registry=registry)
     run = runtime.Run(checked)
-    recorder = run.record(tmp_path)
+    recorder = record_run(run, tmp_path)
     run.run()
     store = next(s for s in runtime.list_runs(tmp_path) if s.id == recorder.run_id)
     found = kept_records(store, ports)

@@ -30,6 +30,7 @@ from editor.estimator_picker import (
 from editor.known_fields import column_value, is_step_list, mapping_kind, string_or_list
 from editor.list_forms import moved
 from editor.options_form import changed_options, option_value
+from runtime.record import record_run
 
 REGISTRY = runtime.default_registry()
 
@@ -208,7 +209,7 @@ def test_a_kept_run_gives_the_columns_the_probe_cannot_know(tmp_path: Path) -> N
                   {"source": "wide.data", "target": "fit.data"}]}
     assert gather(flow, "fit", REGISTRY, tmp_path, None) == {}  # dummies: unknown before
     run = runtime.Run(runtime.plan(flow, base_dir=tmp_path, registry=REGISTRY))
-    run.record(tmp_path)
+    record_run(run, tmp_path)
     run.run()
     store = runtime.list_runs(tmp_path)[-1]
     import sklearn.datasets

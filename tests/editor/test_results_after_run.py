@@ -11,6 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 import runtime
+from runtime.record import record_run
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 NUMBER = r"\d+(\.\d{1,3})?"
@@ -40,7 +41,7 @@ def keep_a_run(workspace: Path, flow: dict[str, Any], name: str) -> None:
     """Run a flow as the editor would and keep it, as if it had been run from the editor."""
     checked = runtime.plan(flow, base_dir=workspace)
     run = runtime.Run(checked)
-    run.record(workspace, links={"flow_file": name, "started_by": "editor"})
+    record_run(run, workspace, links={"flow_file": name, "started_by": "editor"})
     run.run()
 
 

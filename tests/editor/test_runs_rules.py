@@ -26,6 +26,7 @@ from editor.runs_table import (
 from editor.warm_up import flow_hints, module_of
 from editor.worker import RunWorker
 from editor.worker_replay import replay
+from runtime.record import record_run
 from runtime.record.replay import plan_replay
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, runtime.RunSto
     workspace = tmp_path_factory.mktemp("runs") / "flows"
     shutil.copytree(REPO / "flows", workspace, ignore=shutil.ignore_patterns("out"))
     run = runtime.Run(runtime.plan(workspace / "iris.json"))
-    store = run.record(workspace, links={"flow_file": "iris.json"}).store
+    store = record_run(run, workspace, links={"flow_file": "iris.json"}).store
     assert run.run().status == "ok"
     return workspace, store
 

@@ -14,6 +14,7 @@ import pytest
 
 from runtime import Run, plan
 from runtime.cli import EXIT_BUG, EXIT_ERRORS, EXIT_INVALID, EXIT_OK, main
+from runtime.record import record_run
 from runtime.record.lineage import Lineage
 
 
@@ -32,7 +33,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "edges": [{"source": "read.data", "target": "q.data"},
                   {"source": "q.data", "target": "n.data"}]}), encoding="utf-8")
     run = Run(plan(flow))
-    run.record(folder)
+    record_run(run, folder)
     assert run.run().status == "ok"
     return folder
 

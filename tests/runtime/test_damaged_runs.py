@@ -20,7 +20,7 @@ import pytest
 
 from runtime import Run, plan
 from runtime.cli import main
-from runtime.record import RunStore, list_runs
+from runtime.record import RunStore, list_runs, record_run
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 HEALTHY, DAMAGED = "20200101-000000-000-aaaaaa", "20200102-000000-000-bbbbbb"
@@ -33,7 +33,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
     flows = root / "flows"
     shutil.copytree(FLOWS, flows, ignore=shutil.ignore_patterns("out", ".edgewise"))
     run = Run(plan(flows / "streaming-scoring.json"))
-    recorder = run.record(flows)
+    recorder = record_run(run, flows)
     run.run()
     return recorder.store
 
@@ -385,7 +385,7 @@ def test_escape_sequences_in_recorded_values_are_shown_not_obeyed(
         {"id": "q", "component": "frame.query", "params": {"expr": "n > 0"}}],
         "edges": [{"source": "read.data", "target": "q.data"}]}), encoding="utf-8")
     run = Run(plan(flow))
-    store = run.record(tmp_path).store
+    store = record_run(run, tmp_path).store
     run.run()
 
     outputs = []
@@ -413,7 +413,7 @@ def test_a_cut_short_array_file_is_named(tmp_path: Path, capsys: pytest.CaptureF
     flow = {"edgewise": 1, "name": "arrays", "nodes": [{"id": "a", "component": "mem.arrays"}],
             "edges": []}
     run = Run(plan(flow, registry=registry, base_dir=tmp_path))
-    store = run.record(tmp_path).store
+    store = record_run(run, tmp_path).store
     run.run()
     first_id = next(store.messages("a.data")).id
     path = store.values_dir / f"{first_id}.npy"

@@ -19,7 +19,7 @@ import pytest
 from tampering import tamper
 
 from runtime import Run, plan
-from runtime.record import RunStore
+from runtime.record import RunStore, record_run
 from runtime.record.safeload import UnsafeModelError, refused_types
 from runtime.registry import component, default_registry
 
@@ -64,7 +64,7 @@ def model_flow(estimators: list[str]) -> dict[str, Any]:
 def record(flow: dict[str, Any], workspace: Path) -> RunStore:
     registry = default_registry().with_components(scaled_model)
     run = Run(plan(flow, registry=registry, base_dir=workspace))
-    recorder = run.record(workspace)
+    recorder = record_run(run, workspace)
     result = run.run()
     assert result.status == "ok", result.to_json()
     return recorder.store

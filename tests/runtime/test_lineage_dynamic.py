@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import Run, plan
+from runtime.record import record_run
 from runtime.record.lineage import Lineage
 
 CODE = "def process(orders, prices, params):\n    return orders.assign(x=1)\n"
@@ -27,7 +28,7 @@ def _ports(fn: dict[str, Any]) -> list[str]:
 
 def _trace(flow: dict[str, Any], workspace: Path, node: str) -> list[Any]:
     run = Run(plan(flow, base_dir=workspace))
-    store = run.record(workspace).store
+    store = record_run(run, workspace).store
     run.run()
     [out] = store.messages(f"{node}.data")
     return Lineage(store).trace(out.id, 5)

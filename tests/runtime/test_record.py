@@ -20,7 +20,15 @@ from sklearn.model_selection import train_test_split
 
 import runtime
 from runtime import ErrorRecord, FlowInvalidError, Run, RunResult, parse_flow, plan
-from runtime.record import RunStore, StoragePolicy, flow_hash, list_runs, new_run_id, runs_root
+from runtime.record import (
+    RunStore,
+    StoragePolicy,
+    flow_hash,
+    list_runs,
+    new_run_id,
+    record_run,
+    runs_root,
+)
 from runtime.record.diff import diff_runs, psi
 from runtime.record.lineage import Lineage
 from runtime.record.replay import replay
@@ -53,7 +61,7 @@ def record(flow: Path | dict[str, Any], workspace: Path, *,
            policy: StoragePolicy | None = None, registry: Any = None) -> Recorded:
     base_dir = workspace if isinstance(flow, dict) else None
     run = Run(plan(flow, registry=registry, base_dir=base_dir))
-    recorder = run.record(workspace, policy=policy)
+    recorder = record_run(run, workspace, policy=policy)
     result = run.run()
     return Recorded(workspace, result, recorder.store)
 

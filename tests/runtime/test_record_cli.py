@@ -23,7 +23,7 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
 from runtime import Run, parse_flow, plan
-from runtime.record import RunStore, list_runs
+from runtime.record import RunStore, list_runs, record_run
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 STREAM_FLOW = "streaming-scoring.json"
@@ -76,7 +76,7 @@ def copy_flows(dest: Path) -> Path:
 
 def record(flow: Path) -> RunStore:
     run = Run(plan(flow))
-    recorder = run.record(flow.parent)
+    recorder = record_run(run, flow.parent)
     run.run()
     return recorder.store
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from runtime import Run, plan
+from runtime.record import record_run
 from runtime.record.lineage import Lineage
 
 
@@ -19,7 +20,7 @@ def traced_source(workspace: Path, reader: dict[str, Any]) -> dict[str, Any]:
         {"id": "keep", "component": "frame.query", "params": {"expr": "x > 1"}}],
         "edges": [{"source": "read.data", "target": "keep.data"}]}
     run = Run(plan(flow, base_dir=workspace))
-    store = run.record(workspace).store
+    store = record_run(run, workspace).store
     assert run.run().status == "ok"
     [kept] = store.messages("keep.data")
     steps = Lineage(store).trace(kept.id, 2)

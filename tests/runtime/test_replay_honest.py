@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from runtime import Run, plan
-from runtime.record import RunStore
+from runtime.record import RunStore, record_run
 from runtime.record.diff import compare_replay, diff_runs
 from runtime.record.replay import ReplayRefusedError, plan_replay, replay
 
@@ -57,7 +57,7 @@ def workspace(tmp_path: Path) -> Path:
 
 def record(flow: dict[str, Any], workspace: Path) -> RunStore:
     run = Run(plan(flow, base_dir=workspace))
-    recorder = run.record(workspace, links={"flow_file": "flow.json"})
+    recorder = record_run(run, workspace, links={"flow_file": "flow.json"})
     assert run.run().status == "ok"
     return recorder.store
 

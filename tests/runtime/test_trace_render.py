@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime import Run, plan
-from runtime.record import RunStore
+from runtime.record import RunStore, record_run
 from runtime.record.lineage import Lineage, Step
 from runtime.trace_render import MAX_INDENT, render_trace
 
@@ -23,7 +23,7 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> RunStore:
     folder = tmp_path_factory.mktemp("iris")
     shutil.copy(FLOWS / "iris.json", folder / "iris.json")
     run = Run(plan(folder / "iris.json"))
-    recorder = run.record(folder)
+    recorder = record_run(run, folder)
     assert run.run().status == "ok"
     return recorder.store
 
