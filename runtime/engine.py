@@ -57,6 +57,8 @@ class RunOptions:
     batch_size: int = 1024
     queue_batches: int = 4
     source_slice_seconds: float = 0.05
+    # Run chains of single-input, single-consumer nodes as one task (see runtime.fusion).
+    fuse: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
