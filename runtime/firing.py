@@ -33,6 +33,7 @@ output's parents are the ids of the inputs of the call that made it.
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -200,22 +201,21 @@ class FiringRule:
                     self.fail(InitFailed(), ids[i], errors)
             else:
                 call = self.instance.call
-                append = results.append
                 while len(results) < len(values):
-                    try:
-                        for value in itertools.islice(values, len(results), None):
-                            append(call(value))
+                    try:  # extend keeps the results made before a call raises
+                        results.extend(map(call, itertools.islice(values, len(results), None)))
                     except FailFast:
                         results.append(None)  # the failing firing happened too
                         raise
                     except Exception as exc:  # noqa: BLE001 - a component's failure is contained
                         index = len(results)
-                        append(None)
+                        results.append(None)
                         self.fail(exc, ids[index], errors)
         finally:
             self.fired += len(results)
         parents: Sequence[Parents] = ids
-        if any(r is None for r in results):
+        # "is None", never "==": a DataFrame compared with None is not a truth value.
+        if any(map(operator.is_, results, itertools.repeat(None))):
             keep = [i for i, r in enumerate(results) if r is not None]
             results = [results[i] for i in keep]
             parents = [ids[i] for i in keep]

@@ -11,6 +11,8 @@ is bounded in rows, not only in messages.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +51,16 @@ def _rows(value: Any) -> int:
     return int(shape[0]) if shape else 1
 
 
+def _slices(threaded: bool, limit: int) -> Iterator[int]:
+    """How many messages to take at a time: one for a threaded source, else up to 64."""
+    if threaded:
+        while True:
+            yield 1
+    while limit > 0:
+        yield min(64, limit)
+        limit -= 64
+
+
 def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
          seconds: float) -> tuple[Outputs, bool]:
     """Take the next slice of a source's messages; say whether the source is exhausted.
@@ -58,46 +70,53 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
         stream: What :func:`first_call` returned.
         limit: The most messages in the slice.
         seconds: How long to keep pulling before handing the slice over; a threaded
-            source hands over every message at once.
+            source hands over every message as soon as it exists.
 
     Returns:
         The output batches of the slice, and whether the source ended.
     """
     clock = time.perf_counter
     deadline = clock() + seconds
-    threaded = rule.spec.threaded
-    check_every = 1 if threaded else 64
     raw = rule.single_output is not None and rule.spec.is_generator
-    values: list[Any] = []
-    out = Collector()
+    items: list[Any] = []
     exhausted = True
     rows = 0
     counts_rows: bool | None = None
+    error: Exception | None = None
     try:
-        for item in stream:
-            value = item if raw else item[1]
-            if raw:
-                if item is not None:
-                    values.append(item)
-            else:
-                out.add(item[0], item[1], NO_PARENTS)
-                values.append(None)
-            if counts_rows is None:
-                counts_rows = getattr(value, "shape", None) is not None
+        for size in _slices(rule.spec.threaded, limit):
+            before = len(items)
+            items.extend(itertools.islice(stream, size))  # keeps what came before a raise
+            if len(items) - before < size:
+                break
+            if rule.spec.threaded and all(v is None for v in items):
+                continue  # a generator may yield None: nothing to hand over yet
+            if counts_rows is None:  # frames are cut by rows; plain values are not counted
+                counts_rows = getattr(items[0] if raw else items[0][1], "shape", None) is not None
             if counts_rows:
-                rows += _rows(value)
-            if (threaded and values) or len(values) >= limit or rows >= MAX_BATCH_ROWS or (
-                    len(values) % check_every == 0 and clock() > deadline):
+                rows += sum(_rows(v if raw else v[1]) for v in items[before:])
+            if (rule.spec.threaded or len(items) >= limit or rows >= MAX_BATCH_ROWS
+                    or clock() > deadline):
                 exhausted = False
                 break
+        else:
+            exhausted = False
     except FailFast:
         raise
     except Exception as exc:  # noqa: BLE001 - a source's failure ends it, contained
-        rule.fail(exc, NO_PARENTS, out)
+        error = exc
+    out = Collector()
+    if not raw:
+        for port, value in items:
+            out.add(port, value, NO_PARENTS)
+    if error is not None:
+        rule.fail(error, NO_PARENTS, out)
     batches = rule.batches(out)
-    if raw and values:
+    if raw and any(map(operator.is_, items, itertools.repeat(None))):
+        items = [v for v in items if v is not None]
+    if raw and items:
         port = rule.single_output
         assert port is not None  # noqa: S101 - raw implies one output
-        batches[port] = Batch(rule.origins[port], rule.context.alloc(len(values)),
-                              [NO_PARENTS] * len(values), values)
+        batches[port] = Batch(rule.origins[port], rule.context.alloc(len(items)),
+                              [NO_PARENTS] * len(items), items)
     return batches, exhausted
