@@ -51,16 +51,6 @@ def _rows(value: Any) -> int:
     return int(shape[0]) if shape else 1
 
 
-def _slices(threaded: bool, limit: int) -> Iterator[int]:
-    """How many messages to take at a time: one for a threaded source, else up to 64."""
-    if threaded:
-        while True:
-            yield 1
-    while limit > 0:
-        yield min(64, limit)
-        limit -= 64
-
-
 def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
          seconds: float) -> tuple[Outputs, bool]:
     """Take the next slice of a source's messages; say whether the source is exhausted.
@@ -83,20 +73,23 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     rows = 0
     counts_rows: bool | None = None
     error: Exception | None = None
+    threaded = rule.spec.threaded
     try:
-        for size in _slices(rule.spec.threaded, limit):
+        while len(items) < limit:
+            # Frames and threaded messages one at a time (so rows and waiting are
+            # bounded); plain values in slices of up to 64.
+            size = 1 if threaded or counts_rows is not False else min(64, limit - len(items))
             before = len(items)
             items.extend(itertools.islice(stream, size))  # keeps what came before a raise
             if len(items) - before < size:
                 break
-            if rule.spec.threaded and all(v is None for v in items):
+            if threaded and all(v is None for v in items):
                 continue  # a generator may yield None: nothing to hand over yet
             if counts_rows is None:  # frames are cut by rows; plain values are not counted
                 counts_rows = getattr(items[0] if raw else items[0][1], "shape", None) is not None
             if counts_rows:
                 rows += sum(_rows(v if raw else v[1]) for v in items[before:])
-            if (rule.spec.threaded or len(items) >= limit or rows >= MAX_BATCH_ROWS
-                    or clock() > deadline):
+            if threaded or rows >= MAX_BATCH_ROWS or clock() > deadline:
                 exhausted = False
                 break
         else:

@@ -14,7 +14,7 @@ import runtime
 from runtime import ErrorRecord, Port, component, default_registry, latest
 from runtime.firing import FailFast, FiringRule, RunContext
 from runtime.messages import Batch, IdRanges
-from runtime.sources import first_call, pull
+from runtime.sources import MAX_BATCH_ROWS, first_call, pull
 from runtime.testing import memory_source
 
 
@@ -234,3 +234,40 @@ def test_the_firing_rule_needs_no_event_loop(module: str) -> None:
     assert "asyncio" not in imported
     assert not {"runtime.local", "runtime.api"} & {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+
+def test_a_slice_of_frames_is_cut_by_rows_not_only_by_messages() -> None:
+    import pandas as pd
+
+    rows = MAX_BATCH_ROWS // 2 + 1
+    frames = [pd.DataFrame({"x": range(rows)}) for _ in range(5)]
+    registry = default_registry().with_components(memory_source("f.frames", frames,
+                                                                "DataFrame"))
+    plan = runtime.plan(make_flow({"s": "f.frames"}, []), registry=registry)
+    src = FiringRule(plan.nodes["s"], RunContext())
+    src.start()
+    stream = first_call(src)
+    sizes = []
+    done = False
+    while not done:
+        out, done = pull(src, stream, 1024, 60.0)
+        sizes.append(len(values(out)))
+    assert sizes == [2, 2, 1]  # two frames pass the row bound; a third would exceed it
+
+
+def test_a_threaded_source_hands_over_each_message_as_soon_as_it_exists() -> None:
+    made: list[int] = []
+
+    @component("f.slow", outputs={"data": "Any"}, threaded=True)
+    def slow() -> Iterator[int]:
+        for i in range(3):
+            made.append(i)
+            yield i
+
+    registry = default_registry().with_components(slow)
+    plan = runtime.plan(make_flow({"s": "f.slow"}, []), registry=registry)
+    src = FiringRule(plan.nodes["s"], RunContext())
+    src.start()
+    stream = first_call(src)
+    out, done = pull(src, stream, 1024, 60.0)
+    assert values(out) == [0] and made == [0] and not done  # nothing read ahead
