@@ -66,7 +66,9 @@ class Engine(abc.ABC):
     """Runs a checked plan with the firing rule, lineage and error semantics of Edgewise.
 
     Every engine calls the hooks in ``runtime.hooks`` and honours ``stop``; a later engine
-    (Ray actors) must give the same results as the local one for the same flow.
+    (Ray actors) must give the same results as the local one for the same flow, which it
+    does by driving the same ``runtime.firing.FiringRule`` for each node (and
+    ``runtime.sources`` for its sources) instead of writing the rule again.
     """
 
     name: str = "engine"
