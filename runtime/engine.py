@@ -57,6 +57,8 @@ class RunOptions:
     batch_size: int = 1024
     queue_batches: int = 4
     source_slice_seconds: float = 0.05
+    # Run chains of single-input, single-consumer nodes as one task (see runtime.fusion).
+    fuse: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,7 +66,9 @@ class Engine(abc.ABC):
     """Runs a checked plan with the firing rule, lineage and error semantics of Edgewise.
 
     Every engine calls the hooks in ``runtime.hooks`` and honours ``stop``; a later engine
-    (Ray actors) must give the same results as the local one for the same flow.
+    (Ray actors) must give the same results as the local one for the same flow, which it
+    does by driving the same ``runtime.firing.FiringRule`` for each node (and
+    ``runtime.sources`` for its sources) instead of writing the rule again.
     """
 
     name: str = "engine"
