@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.core.computation import parsing
-from test_cli import edgewise, no_traceback, write_flow
+from test_cli import edgewise, no_traceback
 
 from runtime import expression_reading
 from runtime.expressions import (
@@ -26,6 +26,7 @@ from runtime.expressions import (
     evaluate_frame,
     query_frame,
 )
+from tests.flowkit import write_flow
 
 
 def refusal(expr: str, **kwargs: Any) -> str:
