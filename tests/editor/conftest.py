@@ -62,7 +62,7 @@ class EditorServer:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("the editor did not start:\n" + self.output()) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
             else:
                 break
 
