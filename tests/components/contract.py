@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 import runtime
+from tests.flowkit import make_flow
 
 
 def described(component_id: str) -> dict[str, Any]:
@@ -24,9 +25,7 @@ def family_ids(module: str) -> list[str]:
 
 
 def one_node_flow(component_id: str, params: dict[str, Any]) -> runtime.Flow:
-    return runtime.Flow.model_validate({
-        "edgewise": 1, "name": "t",
-        "nodes": [{"id": "n", "component": component_id, "params": params}], "edges": []})
+    return make_flow({"n": (component_id, params)})
 
 
 def param_problems(component_id: str, params: dict[str, Any]) -> list[runtime.Problem]:

@@ -14,6 +14,7 @@ from contract import contract_tests, one_node_flow
 
 import runtime
 from runtime.testing import run_component
+from tests.flowkit import make_flow
 
 FAMILY_MODULE = "components.csvio"
 CONTRACT: dict[str, dict[str, Any]] = {
@@ -215,11 +216,8 @@ def _run_cut_short(tmp_path: Path, how: str) -> runtime.RunResult:
         yield frame([3])
 
     registry = runtime.default_registry().with_components(cut_short)
-    flow = runtime.Flow.model_validate({
-        "edgewise": 1, "name": "cut",
-        "nodes": [{"id": "src", "component": "testing.cut_short"},
-                  {"id": "write", "component": "csv.write", "params": {"path": "out.csv"}}],
-        "edges": [{"source": "src.data", "target": "write.data"}]})
+    flow = make_flow({"src": "testing.cut_short", "write": ("csv.write", {"path": "out.csv"})},
+                     ["src.data->write.data"])
     run = runtime.Run(runtime.plan(flow, registry=registry, base_dir=tmp_path),
                       options=runtime.RunOptions(fail_fast=True, batch_size=1))
     holder.append(run)
@@ -248,14 +246,16 @@ def test_write_leaves_no_partial_file_when_aborted_during_its_first_chunk(
         tmp_path: Path) -> None:
     # The run is aborted while the writer is still busy (in its worker thread) with its first
     # chunk. Whatever the writer does after the abort, no temporary file may stay behind.
-    busy, ended = threading.Event(), threading.Event()
+    # The writer stays busy until the source has failed, which is what aborts the run (the
+    # run cannot end while the writer is busy, so waiting for its end would only time out).
+    busy, source_failed = threading.Event(), threading.Event()
 
     class SlowLabel:
         """A column label that is slow to turn into text (a stand-in for a big chunk)."""
 
         def __str__(self) -> str:
             busy.set()
-            ended.wait(5)
+            source_failed.wait(10)
             return "slow"
 
     @runtime.component("testing.abort_while_writing", outputs={"data": "DataFrame"},
@@ -268,27 +268,20 @@ def test_write_leaves_no_partial_file_when_aborted_during_its_first_chunk(
         raise RuntimeError(msg)
 
     registry = runtime.default_registry().with_components(abort_while_writing)
-    flow = runtime.Flow.model_validate({
-        "edgewise": 1, "name": "abort",
-        "nodes": [{"id": "src", "component": "testing.abort_while_writing"},
-                  {"id": "write", "component": "csv.write", "params": {"path": "out.csv"}}],
-        "edges": [{"source": "src.data", "target": "write.data"}]})
+    flow = make_flow({"src": "testing.abort_while_writing",
+                      "write": ("csv.write", {"path": "out.csv"})}, ["src.data->write.data"])
     run = runtime.Run(runtime.plan(flow, registry=registry, base_dir=tmp_path),
                       options=runtime.RunOptions(fail_fast=True, batch_size=1))
-    run.hooks.add("run_ended", lambda result: ended.set())
+    run.hooks.add("failed", lambda node, record: node == "src" and source_failed.set())
     result = run.run()
-    assert busy.is_set()
+    assert busy.is_set() and source_failed.is_set()
     assert result.status == "aborted"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_write_in_a_flow_fed_by_chunked_read(tmp_path: Path, numbers_csv: Path) -> None:
-    flow = runtime.Flow.model_validate({
-        "edgewise": 1, "name": "copy",
-        "nodes": [{"id": "read", "component": "csv.read",
-                   "params": {"path": "numbers.csv", "chunk_rows": 4}},
-                  {"id": "write", "component": "csv.write", "params": {"path": "copy.csv"}}],
-        "edges": [{"source": "read.data", "target": "write.data"}]})
+    flow = make_flow({"read": ("csv.read", {"path": "numbers.csv", "chunk_rows": 4}),
+                      "write": ("csv.write", {"path": "copy.csv"})}, ["read.data->write.data"])
     result = runtime.run_flow(flow, base_dir=tmp_path)
     assert result.status == "ok"
     assert result.edges["read.data->write.data"] == 7

@@ -62,7 +62,7 @@ class EditorServer:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("the editor did not start:\n" + self.output()) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
             else:
                 break
 
@@ -110,18 +110,23 @@ def server_factory() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def browser_context_factory() -> Iterator[Any]:
+    """Fresh browser contexts (nothing shared: no cookies, storage or cache between them).
+
+    Chromium starts once per module and set of extra arguments; each context is new.
+    """
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is needed for the editor tests; not found at {CHROMIUM}")
     with sync_playwright() as p:
+        browsers: dict[tuple[str, ...], Any] = {}
         contexts: list[Any] = []
 
         def make(*extra_args: str) -> Any:
-            ctx = p.chromium.launch_persistent_context(
-                tempfile.mkdtemp(prefix="ew-chromium-"), executable_path=CHROMIUM,
-                headless=True, args=[*CHROMIUM_ARGS, *extra_args],
-                viewport={"width": 1500, "height": 900})
+            if extra_args not in browsers:
+                browsers[extra_args] = p.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+            ctx = browsers[extra_args].new_context(viewport={"width": 1500, "height": 900})
             ctx.set_default_timeout(20_000)
             contexts.append(ctx)
             return ctx
@@ -129,6 +134,8 @@ def browser_context_factory() -> Iterator[Any]:
         yield make
         for ctx in contexts:
             ctx.close()
+        for browser in browsers.values():
+            browser.close()
 
 
 @pytest.fixture

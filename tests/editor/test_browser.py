@@ -13,20 +13,13 @@ import pandas as pd
 from playwright.sync_api import expect
 
 import runtime
-
-NODE = '[data-testid=node][data-node-id="{}"]'
+from tests.editor.pagekit import NODE, center, select_node
 
 
 def drop(page: Any, component: str, x: int, y: int) -> None:
     item = page.locator(f'[data-testid=palette-item][data-component="{component}"]')
     item.scroll_into_view_if_needed()
     item.drag_to(page.get_by_test_id("canvas"), target_position={"x": x, "y": y})
-
-
-def center(locator: Any) -> tuple[float, float]:
-    box = locator.bounding_box()
-    assert box is not None
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 def port(page: Any, ref: str, direction: str) -> Any:
@@ -42,11 +35,6 @@ def wire(page: Any, source: str, target: str, directions: tuple[str, str] = ("ou
     page.mouse.move((sx + tx) / 2, (sy + ty) / 2, steps=4)
     page.mouse.move(tx, ty, steps=4)
     page.mouse.up()
-
-
-def select_node(page: Any, node_id: str) -> None:
-    page.locator(NODE.format(node_id) + " .ew-title").click()
-    expect(page.get_by_test_id("params-node")).to_have_text(node_id)
 
 
 def fill(page: Any, param: str, value: str) -> None:

@@ -8,14 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-NODE = '[data-testid=node][data-node-id="{}"]'
-STATE = NODE + " [data-testid=node-status]"
-EDGE = '[data-testid=edge][data-edge="{}"]'
-
-
-def select_node(page: Any, node_id: str) -> None:
-    page.locator(NODE.format(node_id) + " .ew-title").click()
-    expect(page.get_by_test_id("params-node")).to_have_text(node_id)
+from tests.editor.pagekit import EDGE, STATE, select_node
 
 
 def run_to_the_end(page: Any, rows: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import runtime
 from editor.document import FlowDocument
-from tests.editor.test_document import IRIS
+from tests.editor.test_document import IRIS, edge_ids
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +21,6 @@ def registry() -> runtime.Registry:
 @pytest.fixture
 def iris(registry: runtime.Registry) -> FlowDocument:
     return FlowDocument(copy.deepcopy(IRIS), registry)
-
-
-def edge_ids(doc: FlowDocument) -> set[str]:
-    return {f"{e['source']}->{e['target']}" for e in doc.edges}
 
 
 def valid(doc: FlowDocument) -> bool:

@@ -8,8 +8,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-NODE = '[data-testid=node][data-node-id="{}"]'
-EDGE = '[data-testid=edge][data-edge="{}"]'
+from tests.editor.pagekit import EDGE, NODE, center
+
 ROUTES = {"wide": "`sepal width (cm)` > 3", "long": "`sepal length (cm)` > 6"}
 FLOW: dict[str, Any] = {
     "edgewise": 1, "name": "routed",
@@ -49,12 +49,6 @@ def expect_outputs(page: Any, node_id: str, names: list[str]) -> None:
 
 def routes_field(page: Any) -> Any:
     return page.locator('[data-param="routes"] textarea, textarea[data-param="routes"]').first
-
-
-def center(locator: Any) -> tuple[float, float]:
-    box = locator.bounding_box()
-    assert box is not None
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 def test_editing_routes_redraws_ports_drops_edges_and_undo_restores_both(

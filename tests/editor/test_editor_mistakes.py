@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from editor.workspace import Workspace, WorkspaceError
+from tests.editor.pagekit import param_input, select_node
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,17 +98,6 @@ def test_edit_help_explains_the_token_and_host_options() -> None:
 
 
 # -- the params form ---------------------------------------------------------------------
-
-NODE = '[data-testid=node][data-node-id="{}"]'
-
-
-def select_node(page: Any, node_id: str) -> None:
-    page.locator(NODE.format(node_id) + " .ew-title").click()
-    expect(page.get_by_test_id("params-node")).to_have_text(node_id)
-
-
-def param_input(page: Any, param: str) -> Any:
-    return page.locator(f'input[data-param="{param}"], [data-param="{param}"] input').first
 
 
 def test_a_param_of_the_wrong_type_is_shown_raw_with_its_error(

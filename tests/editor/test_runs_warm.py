@@ -9,8 +9,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-NODE = '[data-testid=node][data-node-id="{}"]'
-STATE = NODE + " [data-testid=node-status]"
+from tests.editor.pagekit import STATE, param_input, select_node
+
 IRIS_NODES = ("load", "split", "fit", "predict", "score", "metrics")
 
 # Logs, in the order the page shows them, changes of what a user sees: the toolbar's
@@ -40,15 +40,6 @@ WATCH = """() => {
   window.__ewWatch.observe(document.body,
     {subtree: true, childList: true, attributes: true, characterData: true});
 }"""
-
-
-def select_node(page: Any, node_id: str) -> None:
-    page.locator(NODE.format(node_id) + " .ew-title").click()
-    expect(page.get_by_test_id("params-node")).to_have_text(node_id)
-
-
-def param_input(page: Any, param: str) -> Any:
-    return page.locator(f'input[data-param="{param}"], [data-param="{param}"] input').first
 
 
 def test_run_starts_on_a_warm_worker_and_shows_starting_until_the_flow_runs(

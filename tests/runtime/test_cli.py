@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import runtime
+from tests.flowkit import node, write_flow
 
 CORE_IDS = {"dataset.load", "csv.read", "csv.write", "jsonl.write", "stream.range",
             "stream.identity", "stream.chunks", "stream.collect", "stream.count",
@@ -66,20 +67,6 @@ def edgewise(*args: str | Path, cwd: Path | None = None) -> Result:
 
 def no_traceback(result: Result) -> None:
     assert "Traceback" not in result.output, result.output
-
-
-def write_flow(folder: Path, nodes: list[dict[str, Any]], edges: list[tuple[str, str]],
-               name: str = "flow.json") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    doc = {"edgewise": 1, "name": path.stem, "nodes": nodes,
-           "edges": [{"source": s, "target": t} for s, t in edges]}
-    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    return path
-
-
-def node(node_id: str, comp: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": comp, "params": params}
 
 
 COUNT_NODES = [node("r", "stream.range", count=5), node("i", "stream.identity"),

@@ -12,6 +12,7 @@ import runtime
 from runtime import ComponentDefinitionError, Params, Registry, component, latest
 from runtime.registry import PortDecl
 from runtime.testing import MemorySink, memory_source, run_component
+from tests.flowkit import make_flow
 
 
 class TotalParams(Params):
@@ -64,15 +65,9 @@ def spread(data: int, *, params: SpreadParams) -> dict[str, int]:
 REGISTRY = Registry([total, weighted, spread])
 
 
-def flow(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> runtime.Flow:
-    return runtime.Flow.model_validate({
-        "edgewise": 1, "name": "t", "nodes": nodes,
-        "edges": [{"source": s, "target": t} for s, t in edges]})
-
-
 def problems_of(nodes: list[dict[str, Any]], edges: list[tuple[str, str]],
                 registry: Registry = REGISTRY) -> list[runtime.Problem]:
-    return runtime.validate(flow(nodes, edges), registry=registry)
+    return runtime.validate(make_flow(nodes, edges), registry=registry)
 
 
 # -- what a declaration gives -----------------------------------------------------------
@@ -191,8 +186,8 @@ def test_a_port_name_the_params_make_invalid_is_a_problem_on_the_node() -> None:
 def test_connection_check_uses_the_resolved_ports() -> None:
     nodes = [{"id": "sp", "component": "test.spread", "params": {"outs": ["hi"]}},
              {"id": "t", "component": "test.total", "params": {"names": ["a", "k"]}}]
-    assert runtime.connection_problem(flow(nodes, []), "sp.hi", "t.k", registry=REGISTRY) is None
-    refused = runtime.connection_problem(flow(nodes, []), "sp.x", "t.k", registry=REGISTRY)
+    assert runtime.connection_problem(make_flow(nodes), "sp.hi", "t.k", registry=REGISTRY) is None
+    refused = runtime.connection_problem(make_flow(nodes), "sp.x", "t.k", registry=REGISTRY)
     assert refused is not None and "has no output 'x'" in refused.message
 
 
@@ -208,7 +203,7 @@ def run_flow_collect(nodes: list[dict[str, Any]], edges: list[tuple[str, str]],
                            for n, s in zip(sources, specs, strict=True)],
                  {"id": "sink", "component": sink.spec.id}]
     registry = REGISTRY.with_components(*specs, sink.spec)
-    run = runtime.Run(runtime.plan(flow(all_nodes, [*edges, (watch, "sink.data")]),
+    run = runtime.Run(runtime.plan(make_flow(all_nodes, [*edges, (watch, "sink.data")]),
                                    registry=registry))
     sink.watch(run, [f"{watch}->sink.data"])
     return run.run(), sink.values

@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from flowkit import make_run, run_guarded
 
 import runtime
 from runtime import (
@@ -26,6 +25,7 @@ from runtime import (
     latest,
 )
 from runtime.testing import memory_source
+from tests.flowkit import make_run, run_guarded
 
 # -- helpers ----------------------------------------------------------------------------
 

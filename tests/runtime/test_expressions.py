@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.core.computation import parsing
-from test_cli import edgewise, no_traceback, write_flow
+from test_cli import edgewise, no_traceback
 
 from runtime import expression_reading
 from runtime.expressions import (
@@ -29,6 +29,7 @@ from runtime.expressions import (
     expression_tree,
     query_frame,
 )
+from tests.flowkit import write_flow
 
 
 def refusal(expr: str, **kwargs: Any) -> str:

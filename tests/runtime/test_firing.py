@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flowkit import make_flow
 
 import runtime
 from runtime import ErrorRecord, Port, component, default_registry, latest
@@ -16,6 +15,7 @@ from runtime.firing import FailFast, FiringRule, RunContext
 from runtime.messages import Batch, IdRanges
 from runtime.sources import MAX_BATCH_ROWS, first_call, pull
 from runtime.testing import memory_source
+from tests.flowkit import make_flow
 
 
 @component("f.pair", inputs={"left": "Any", "right": "Any"}, outputs={"data": "Any"})

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flowkit import make_flow, make_run, run_guarded
 
 import runtime
 from runtime import ErrorRecord, Run, RunOptions, RunResult, component, default_registry
 from runtime.fusion import chains
+from tests.flowkit import make_flow, make_run, run_guarded
 
 
 @component("u.heavy", inputs={"data": "Any"}, outputs={"data": "Any"}, threaded=True)

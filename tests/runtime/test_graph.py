@@ -11,7 +11,6 @@ import pytest
 
 import runtime
 from runtime import (
-    Flow,
     FlowInvalidError,
     NoParams,
     Plan,
@@ -20,13 +19,8 @@ from runtime import (
     component,
     default_registry,
     latest,
-    parse_flow,
 )
-
-
-def make_flow(nodes: list[dict[str, Any]], edges: Sequence[tuple[str, str]] = ()) -> Flow:
-    return parse_flow({"edgewise": 1, "name": "test", "nodes": nodes,
-                       "edges": [{"source": s, "target": t} for s, t in edges]})
+from tests.flowkit import make_flow, node, write_flow
 
 
 def check(nodes: list[dict[str, Any]], edges: Sequence[tuple[str, str]] = (),
@@ -42,10 +36,6 @@ def one(problems: list[Problem], code: str) -> Problem:
 
 def rng(node_id: str = "r", count: int = 3) -> dict[str, Any]:
     return {"id": node_id, "component": "stream.range", "params": {"count": count}}
-
-
-def node(node_id: str, comp: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": comp, "params": params}
 
 
 def test_a_good_flow_has_no_problems_and_plans() -> None:
@@ -364,14 +354,6 @@ def test_all_problems_are_collected_at_once() -> None:
 # --- files -------------------------------------------------------------------------------
 
 
-def _write_flow(folder: Path, nodes: list[dict[str, Any]], edges: list[tuple[str, str]],
-                name: str = "flow.json") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(make_flow(nodes, edges).to_json_text(), encoding="utf-8")
-    return path
-
-
 def test_relative_paths_resolve_against_the_flow_files_folder(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:
@@ -379,7 +361,7 @@ def test_relative_paths_resolve_against_the_flow_files_folder(tmp_path: Path,
     (project / "data").mkdir(parents=True)
     (project / "data" / "in.csv").write_text("a\n1\n", encoding="utf-8")
     absolute = tmp_path / "elsewhere" / "abs.csv"
-    path = _write_flow(project / "flows", [
+    path = write_flow(project / "flows", [
         node("read", "csv.read", path="../data/in.csv"),
         node("write", "csv.write", path="out/result.csv"),
         node("keep", "csv.write", path=str(absolute)),
@@ -398,7 +380,7 @@ def test_relative_paths_resolve_against_the_flow_files_folder(tmp_path: Path,
 
 
 def test_a_missing_input_file_is_reported_with_where_it_was_looked_for(tmp_path: Path) -> None:
-    path = _write_flow(tmp_path, [node("read", "csv.read", path="data/nope.csv"),
+    path = write_flow(tmp_path, [node("read", "csv.read", path="data/nope.csv"),
                                   node("d", "debug")], [("read.data", "d.data")])
 
     problem = one(runtime.validate(path), "missing-file")
@@ -410,7 +392,7 @@ def test_a_missing_input_file_is_reported_with_where_it_was_looked_for(tmp_path:
 
 def test_a_folder_given_as_input_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    path = _write_flow(tmp_path, [node("read", "csv.read", path="data"), node("d", "debug")],
+    path = write_flow(tmp_path, [node("read", "csv.read", path="data"), node("d", "debug")],
                        [("read.data", "d.data")])
 
     problem = one(runtime.validate(path), "missing-file")
@@ -419,7 +401,7 @@ def test_a_folder_given_as_input_file_is_reported(tmp_path: Path) -> None:
 
 
 def test_an_output_file_need_not_exist_yet(tmp_path: Path) -> None:
-    path = _write_flow(tmp_path, [rng(), node("w", "jsonl.write", path="out/new.jsonl")],
+    path = write_flow(tmp_path, [rng(), node("w", "jsonl.write", path="out/new.jsonl")],
                        [("r.data", "w.data")])
 
     assert runtime.validate(path) == []

@@ -8,6 +8,7 @@ from typing import Any
 from runtime import Run, plan
 from runtime.record import record_run
 from runtime.record.lineage import Lineage
+from tests.flowkit import flow_doc
 
 CODE = "def process(orders, prices, params):\n    return orders.assign(x=1)\n"
 
@@ -18,8 +19,7 @@ def _flow(fn: dict[str, Any]) -> dict[str, Any]:
              fn, {"id": "show", "component": "debug"}]
     edges = [("orders.data", f"{fn['id']}.{_ports(fn)[0]}"),
              ("prices.data", f"{fn['id']}.{_ports(fn)[1]}"), (f"{fn['id']}.data", "show.data")]
-    return {"edgewise": 1, "name": "t", "nodes": nodes,
-            "edges": [{"source": s, "target": t} for s, t in edges]}
+    return flow_doc(nodes, edges)
 
 
 def _ports(fn: dict[str, Any]) -> list[str]:

@@ -34,6 +34,7 @@ from runtime.record.lineage import Lineage
 from runtime.record.replay import replay
 from runtime.registry import component, default_registry
 from runtime.testing import memory_source
+from tests.flowkit import flow_doc, node
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
@@ -64,15 +65,6 @@ def record(flow: Path | dict[str, Any], workspace: Path, *,
     recorder = record_run(run, workspace, policy=policy)
     result = run.run()
     return Recorded(workspace, result, recorder.store)
-
-
-def flow_doc(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"edgewise": 1, "name": "t", "nodes": nodes,
-            "edges": [{"source": s, "target": t} for s, t in edges]}
-
-
-def node(node_id: str, comp: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": comp, "params": params}
 
 
 def write_csv(path: Path, rows: int, shift: float = 0.0) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 
 from runtime import Run, parse_flow, plan
 from runtime.record import RunStore, list_runs, record_run
+from tests.flowkit import flow_doc, node
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 STREAM_FLOW = "streaming-scoring.json"
@@ -85,10 +86,6 @@ def values(store: RunStore, port: str) -> list[Any]:
     return [store.value(m.id) for m in store.messages(port)]
 
 
-def node(node_id: str, comp: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": comp, "params": params}
-
-
 def write_flow(folder: Path, nodes: list[dict[str, Any]], edges: list[tuple[str, str]],
                rows: int = 20) -> Path:
     """A flow file, and data/in.csv with ``rows`` rows of columns a and b."""
@@ -96,9 +93,7 @@ def write_flow(folder: Path, nodes: list[dict[str, Any]], edges: list[tuple[str,
     pd.DataFrame({"a": range(rows), "b": [i * i for i in range(rows)]}).to_csv(
         folder / "data" / "in.csv", index=False)
     path = folder / "flow.json"
-    path.write_text(json.dumps({"edgewise": 1, "name": "t", "nodes": nodes,
-                                "edges": [{"source": s, "target": t} for s, t in edges]}),
-                    encoding="utf-8")
+    path.write_text(json.dumps(flow_doc(nodes, edges)), encoding="utf-8")
     return path
 
 

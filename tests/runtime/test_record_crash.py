@@ -26,6 +26,7 @@ from codeplugin import write_dist
 from runtime.cli import main
 from runtime.record import RunStore, list_runs, runs_root
 from runtime.record.health import DamagedRunError
+from tests.flowkit import write_flow
 
 REPO = Path(__file__).resolve().parents[2]
 WAIT = 120.0  # a bound on every wait, so a broken recorder fails the test instead of hanging
@@ -108,11 +109,7 @@ def gated_flow(workspace: Path) -> tuple[Path, Path]:
              {"id": "same", "component": "stream.identity"}]
     edges = [("frames.data", "query.data"), ("query.data", "save.data"),
              ("numbers.data", "same.data")]
-    flow = workspace / "gated.json"
-    flow.write_text(json.dumps({"edgewise": 1, "name": "gated", "nodes": nodes,
-                                "edges": [{"source": s, "target": t} for s, t in edges]}),
-                    encoding="utf-8")
-    return flow, gate
+    return write_flow(workspace, nodes, edges, name="gated.json"), gate
 
 
 def set_gate(gate: Path, steps: int) -> None:

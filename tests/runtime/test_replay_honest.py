@@ -20,15 +20,7 @@ from runtime import Run, plan
 from runtime.record import RunStore, record_run
 from runtime.record.diff import compare_replay, diff_runs
 from runtime.record.replay import ReplayRefusedError, plan_replay, replay
-
-
-def node(node_id: str, comp: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": comp, "params": params}
-
-
-def flow_doc(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"edgewise": 1, "name": "t", "nodes": nodes,
-            "edges": [{"source": s, "target": t} for s, t in edges]}
+from tests.flowkit import flow_doc, node
 
 
 def small_flow() -> dict[str, Any]:

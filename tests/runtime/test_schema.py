@@ -15,18 +15,10 @@ import runtime
 from components._columns import BUNDLED_COLUMNS
 from runtime import ComponentDefinitionError, Params, Problem, component, default_registry
 from runtime.testing import run_component
+from tests.flowkit import flow_doc, node
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 CSV = "city,pop,area\nAx,10,2.5\nBy,20,4.0\nCz,30,1.5\n"
-
-
-def node(node_id: str, component_id: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "component": component_id, "params": params}
-
-
-def flow_doc(nodes: list[dict[str, Any]], edges: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"edgewise": 1, "name": "schema", "nodes": nodes,
-            "edges": [{"source": s, "target": t} for s, t in edges]}
 
 
 def column_problems(nodes: list[dict[str, Any]], edges: list[tuple[str, str]],

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from flowkit import make_run, run_guarded
 
 import runtime
 from runtime import (
@@ -24,6 +23,7 @@ from runtime import (
     component,
 )
 from runtime.testing import memory_source
+from tests.flowkit import make_run, run_guarded
 
 # -- helpers ----------------------------------------------------------------------------
 

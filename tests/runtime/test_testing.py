@@ -10,8 +10,9 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import runtime
-from runtime import ErrorRecord, Flow, FlowInvalidError, Registry, Run, component
+from runtime import ErrorRecord, FlowInvalidError, Registry, Run, component
 from runtime.testing import ComponentRun, MemorySink, memory_source, run_component
+from tests.flowkit import make_flow
 
 
 @pytest.fixture
@@ -140,13 +141,6 @@ def test_run_component_with_a_class_component_and_its_end() -> None:
 # -- memory_source and MemorySink --------------------------------------------------------
 
 
-def _flow(nodes: list[tuple[str, str]], edges: list[tuple[str, str]]) -> Flow:
-    return Flow.model_validate({
-        "edgewise": 1, "name": "t",
-        "nodes": [{"id": n, "component": c} for n, c in nodes],
-        "edges": [{"source": s, "target": t} for s, t in edges]})
-
-
 def test_memory_source_and_sink_carry_values_through_a_flow() -> None:
     values = [{"a": 1}, [2], "three", 4]
     source = memory_source("mytests.values", values)
@@ -154,8 +148,8 @@ def test_memory_source_and_sink_carry_values_through_a_flow() -> None:
     sink = MemorySink()
     assert sink.spec.id == "testing.sink"
     registry = Registry([source, sink.spec])
-    run = Run(runtime.plan(_flow([("src", "mytests.values"), ("out", "testing.sink")],
-                                 [("src.data", "out.data")]), registry=registry))
+    run = Run(runtime.plan(make_flow({"src": "mytests.values", "out": "testing.sink"},
+                                     [("src.data", "out.data")]), registry=registry))
     sink.watch(run, ["src.data->out.data"])
     result = run.run()
     assert result.status == "ok"
@@ -169,8 +163,8 @@ def test_memory_sink_watches_several_edges_in_arrival_order() -> None:
     second = memory_source("mytests.second", [10, 20])
     sink = MemorySink("mytests.sink")
     registry = Registry([first, second, sink.spec])
-    run = Run(runtime.plan(_flow(
-        [("a", "mytests.first"), ("b", "mytests.second"), ("out", "mytests.sink")],
+    run = Run(runtime.plan(make_flow(
+        {"a": "mytests.first", "b": "mytests.second", "out": "mytests.sink"},
         [("a.data", "out.data"), ("b.data", "out.data")]), registry=registry))
     sink.watch(run, ["a.data->out.data", "b.data->out.data"])
     run.run()
@@ -185,7 +179,7 @@ def test_memory_source_declares_its_output_type() -> None:
     assert typed.category == "testing"
     assert memory_source("mytests.any", []).outputs["data"].type == "Any"
     registry = runtime.default_registry().with_components(typed)
-    flow = _flow([("n", "mytests.numbers"), ("q", "frame.query")], [("n.data", "q.data")])
+    flow = make_flow({"n": "mytests.numbers", "q": "frame.query"}, [("n.data", "q.data")])
     problems = runtime.validate(flow, registry=registry)
     assert any("expects DataFrame" in p.message for p in problems)
 

@@ -19,6 +19,7 @@ from runtime.cli import EXIT_INVALID, main
 from runtime.cli.run import DebugPrinter
 from runtime.messages import Batch
 from runtime.model import MAX_FLOW_BYTES
+from tests.flowkit import write_flow
 
 RAW = ("\x1b", "\x07")  # ESC and BEL: what a terminal acts on
 TITLE, CLEAR = "\x1b]0;pwned\x07", "\x1b[2J"
@@ -48,15 +49,6 @@ def guarded(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int,
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """A wide console, so that rich does not wrap a message in the middle of a name."""
     monkeypatch.setenv("COLUMNS", "400")
-
-
-def flow_file(folder: Path, nodes: list[dict[str, Any]],
-              edges: list[tuple[str, str]] | None = None, name: str = "flow.json") -> Path:
-    path = folder / name
-    path.write_text(json.dumps({
-        "edgewise": 1, "name": "mistakes", "nodes": nodes,
-        "edges": [{"source": s, "target": t} for s, t in edges or []]}, indent=2))
-    return path
 
 
 # -- numbers too long to read ------------------------------------------------------------
@@ -99,7 +91,7 @@ def test_a_nul_character_in_a_path_names_the_node_and_param(
     else:
         nodes.append({"id": "r", "component": "dataset.load", "params": {"name": "iris"}})
         edges = [("r.data", "files.data")]
-    code, output = edgewise(capsys, command, flow_file(tmp_path, nodes, edges))
+    code, output = edgewise(capsys, command, write_flow(tmp_path, nodes, edges))
     assert code == EXIT_INVALID
     assert "node 'files', param 'path': the path holds a NUL character" in output
     assert list(tmp_path.iterdir()) == [tmp_path / "flow.json"]
@@ -163,7 +155,7 @@ def assert_no_raw_controls(output: str) -> None:
 @pytest.mark.parametrize("as_json", [False, True])
 def test_validate_shows_escape_sequences_from_the_flow_as_text(
         tmp_path: Path, as_json: bool, capsys: pytest.CaptureFixture[str]) -> None:
-    flow = flow_file(tmp_path, [
+    flow = write_flow(tmp_path, [
         {"id": "r", "component": "stream.range", "label": TITLE,
          "params": {"count": 2, CLEAR: 1}},
         {"id": "x", "component": f"no{TITLE}such"},
@@ -178,7 +170,7 @@ def test_validate_shows_escape_sequences_from_the_flow_as_text(
 
 def test_a_flow_file_name_with_escapes_is_shown_as_text(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    flow = flow_file(tmp_path, [], name=f"flow{CLEAR}.json")
+    flow = write_flow(tmp_path, [], name=f"flow{CLEAR}.json")
     code, output = edgewise(capsys, "validate", flow)
     assert code == 0
     assert_no_raw_controls(output)
@@ -190,7 +182,7 @@ def test_run_shows_escape_sequences_in_error_messages_as_text(
         tmp_path: Path, as_json: bool, capsys: pytest.CaptureFixture[str]) -> None:
     # The column name reaches the terminal inside the error message of a failed firing;
     # frame.dummies' columns are not known before the run, so validation cannot tell.
-    flow = flow_file(tmp_path, [
+    flow = write_flow(tmp_path, [
         {"id": "load", "component": "dataset.load", "label": TITLE, "params": {"name": "iris"}},
         {"id": "dum", "component": "frame.dummies"},
         {"id": "fit", "component": "ml.fit",
