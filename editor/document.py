@@ -23,7 +23,8 @@ import re
 import time
 from typing import Any
 
-from runtime import ComponentSpec, Flow, Registry, connection_problem, resolve_ports
+from runtime import ComponentSpec, Flow, Registry, connection_problem, parse_flow, resolve_ports
+from runtime.connections import fitting_ports
 
 Doc = dict[str, Any]
 HISTORY_LIMIT = 200
@@ -237,6 +238,17 @@ class FlowDocument:
             text = problems[0].message if problems else (str(exc) or type(exc).__name__)
             return f"cannot check this connection while the flow has errors: {text}"
         return problem.message if problem else None
+
+    def fitting_ports(self, port: str, side: str) -> list[str]:
+        """The ports a new edge at ``port`` (side ``out`` or ``in``) may join, by the runtime.
+
+        None while the flow cannot be read (a wire dropped anyway is told why).
+        """
+        known = {k: v for k, v in self.data.items() if k in Flow.model_fields}
+        try:
+            return fitting_ports(parse_flow(known), port, side, self.registry)
+        except Exception:  # noqa: BLE001 - a broken document: nothing fits, do not crash
+            return []
 
     def add_edge(self, source: str, target: str) -> str | None:
         """Add an edge if the runtime would accept it; otherwise return the reason."""
