@@ -27,9 +27,6 @@ DEBUG_WINDOW = 0.05
 DEBUG_TEXT = 1000
 FAILURE_EVERY = 0.5  # a node failing on every message reports its error this often
 FAILURE_TEXT = 2000
-
-
-
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
 
 
