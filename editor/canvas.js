@@ -1,166 +1,21 @@
 // The flow canvas: an SVG node editor. The browser keeps its own copy of the graph for
 // dragging, panning, zooming and wiring, and sends Python only final results.
 
-import { clearPorts, connectionProblem, markPorts } from "edgewise-canvas/wiring.js";
+import { EwEdge, EwNode, curve, curvePoint, edgeEnds } from "edgewise-canvas/drawing.js";
+import { inputMethods } from "edgewise-canvas/input.js";
+import { markPorts } from "edgewise-canvas/wiring.js";
 import { EwHelp, EwMenu, EwPicker } from "edgewise-canvas/overlays.js";
 import { editingMethods } from "edgewise-canvas/editing.js";
 import { layoutLabels } from "edgewise-canvas/labels.js";
 import EwMinimap from "edgewise-canvas/minimap.js";
 import EwNotes from "edgewise-canvas/notes.js";
 
-import { FACE_H, HEAD_H, NODE_W, ROW_H, STATUS_H, headHeight, nodeHeight, portY } from "edgewise-canvas/geometry.js";
+import { HEAD_H, NODE_W, nodeHeight } from "edgewise-canvas/geometry.js";
 
-const FACE_CHARS = 28, STATUS_CHARS = 30;
-
-function clip(text, chars) {
-  return text.length > chars ? text.slice(0, chars - 1) + "…" : text;
-}
-
-function portPos(node, port, direction) {
-  const list = direction === "in" ? node.inputs : node.outputs;
-  const i = Math.max(0, list.findIndex((p) => p.name === port));
-  return { x: direction === "in" ? node.x : node.x + NODE_W, y: portY(node, i) };
-}
-
-const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-function esc(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
-
-// A node's ports are drawn as one piece of markup instead of four Vue-managed elements per
-// port: a 300-node flow has 900 ports. They change only when Python sends the graph again
-// (a node whose ports follow its params, after a params edit), which redraws the node.
-function portsMarkup(node) {
-  const rows = [];
-  const id = esc(node.id);
-  const head = headHeight(node);
-  node.inputs.forEach((p, i) => {
-    const y = head + ROW_H * i + ROW_H / 2;
-    const cls = p.mode === "latest" ? "ew-port latest" : "ew-port";
-    rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="in" class="${cls}" cx="0" cy="${y}" r="6"></circle>`,
-      `<text class="ew-port-label" x="10" y="${y + 4}">${esc(p.name)}</text>`);
-  });
-  node.outputs.forEach((p, i) => {
-    const y = head + ROW_H * i + ROW_H / 2;
-    const cls = p.name === "error" ? "ew-port error" : "ew-port";
-    rows.push(`<circle data-testid="port" data-port="${id}.${esc(p.name)}" data-direction="out" class="${cls}" cx="${NODE_W}" cy="${y}" r="6"></circle>`,
-      `<text class="ew-port-label" x="${NODE_W - 10}" text-anchor="end" y="${y + 4}">${esc(p.name)}</text>`);
-  });
-  return rows.join("");
-}
-
-function curve(x1, y1, x2, y2) {
-  const dx = Math.max(40, Math.abs(x2 - x1) / 2);
-  return `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
-}
-
-// The point at parameter t of the same cubic curve that curve() draws.
-function curvePoint(a, b, t) {
-  const dx = Math.max(40, Math.abs(b.x - a.x) / 2);
-  const u = 1 - t, w0 = u * u * u, w1 = 3 * u * u * t, w2 = 3 * u * t * t, w3 = t * t * t;
-  return { x: w0 * a.x + w1 * (a.x + dx) + w2 * (b.x - dx) + w3 * b.x,
-    y: w0 * a.y + w1 * a.y + w2 * b.y + w3 * b.y };
-}
-
-function edgeEnds(edge, src, dst) {
-  const sp = edge.source.slice(edge.source.indexOf(".") + 1);
-  const tp = edge.target.slice(edge.target.indexOf(".") + 1);
-  return [portPos(src, sp, "out"), portPos(dst, tp, "in")];
-}
-
-const EwNode = {
-  props: ["node", "selected", "status", "problem", "highlight"],
-  emits: ["body-down", "port-down"],
-  template: `
-    <g data-testid="node" :data-node-id="node.id" :data-component="node.component"
-       :class="['ew-node', {selected, unknown: node.unknown, problem, highlight}]"
-       :transform="'translate(' + node.x + ',' + node.y + ')'" @pointerdown.stop="down">
-      <title>{{ tooltip }}</title>
-      <rect class="ew-body" :width="W" :height="height" rx="6"></rect>
-      <text class="ew-title" x="10" y="19">{{ caption }}</text>
-      <text v-if="node.face" data-testid="node-face" :data-full="node.face" class="ew-face" x="10" y="34">{{ faceCaption }}</text>
-      <text v-if="status.text" data-testid="node-status-text" :data-full="status.text"
-            :class="['ew-status-text', 'ew-status-' + status.state]" x="10" :y="height - 6">{{ statusCaption }}</text>
-      <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
-        <circle r="6" :class="'ew-state-' + status.state"></circle>
-        <text v-if="status.errors" x="-10" y="4" text-anchor="end" class="ew-errors">{{ status.errors }}</text>
-      </g>
-      <g class="ew-ports" v-html="portsHtml"></g>
-    </g>`,
-  methods: {
-    // One listener per node: a press on a port starts a wire, anywhere else a drag.
-    down(ev) {
-      const port = ev.target.dataset && ev.target.dataset.port;
-      if (port) {
-        this.$emit("port-down", ev, port.slice(port.indexOf(".") + 1), ev.target.dataset.direction);
-      } else {
-        this.$emit("body-down", ev);
-      }
-    },
-  },
-  data() {
-    return { W: NODE_W, HEAD_H, ROW_H };
-  },
-  computed: {
-    height() {
-      return nodeHeight(this.node);
-    },
-    portsHtml() {
-      return portsMarkup(this.node);
-    },
-    tooltip() {
-      // One tooltip per node, naming its state and its ports' types, instead of one per port.
-      const ports = (list, arrow) => list.map((p) => `${arrow} ${p.name}: ${p.type}${p.mode === "latest" ? " (latest)" : ""}`);
-      const lines = [this.node.title, ...(this.node.face ? [this.node.face] : []),
-        `state: ${this.status.state}${this.status.text ? ` (${this.status.text})` : this.status.errors ? ` (${this.status.errors} errors)` : ""}`,
-        ...ports(this.node.inputs, "in "), ...ports(this.node.outputs, "out")];
-      if (this.node.doc) lines.push("", this.node.doc);
-      return lines.join("\n");
-    },
-    caption() {
-      const text = this.node.label || this.node.id;
-      return text.length > 20 ? text.slice(0, 19) + "…" : text;
-    },
-    faceCaption() {
-      return clip(this.node.face, FACE_CHARS);
-    },
-    statusCaption() {
-      return clip(this.status.text, STATUS_CHARS);
-    },
-  },
-};
-
-const EwEdge = {
-  // Each edge computes its own path from its two nodes, so dragging a node re-renders
-  // only that node and the edges touching it.
-  props: ["edge", "src", "dst", "selected", "problem", "highlight", "change"],
-  emits: ["edge-down"],
-  template: `
-    <g data-testid="edge" :data-edge="edge.id" :data-change="change || null"
-       :class="['ew-edge', change ? 'change-' + change : '', {selected, problem, highlight, error: edge.source.endsWith('.error')}]">
-      <path class="ew-edge-hit" :d="d" @pointerdown.stop="$emit('edge-down', $event)"></path>
-      <path class="ew-edge-line" :d="d"></path>
-      <g class="ew-edge-tag" data-testid="edge-tag" style="display: none"
-         @pointerdown.stop="$emit('edge-down', $event)">
-        <rect data-testid="edge-label-bg" class="ew-edge-label-bg" rx="4" ry="4"></rect>
-        <text data-testid="edge-label" class="ew-edge-label" text-anchor="middle"></text>
-      </g>
-    </g>`,
-  computed: {
-    ends() {
-      return this.src && this.dst ? edgeEnds(this.edge, this.src, this.dst) : null;
-    },
-    d() {
-      const e = this.ends;
-      return e ? curve(e[0].x, e[0].y, e[1].x, e[1].y) : "";
-    },
-  },
-};
 
 export default {
   components: { EwNode, EwEdge, EwMenu, EwPicker, EwHelp, EwMinimap, EwNotes },
-  props: { graph: Object, catalog: Object },
+  props: { graph: Object, catalog: Object, fits: Object },
   template: `
     <div data-testid="canvas" class="ew-canvas" tabindex="0" ref="root"
          @dragover.prevent="onDragOver" @drop.prevent="onDrop" @wheel.prevent="onWheel"
@@ -229,6 +84,7 @@ export default {
       picker: null,
       helping: false,
       notes: { comments: [], groups: [] },
+      fitTable: this.fits || {},
     };
   },
   watch: {
@@ -254,7 +110,7 @@ export default {
     this.keyHandler = (e) => this.onKey(e);
     document.addEventListener("keydown", this.keyHandler);
     this.dragStart = (e) => {
-      const item = e.target.closest && e.target.closest("[data-testid=palette-item]");
+      const item = e.target.closest && e.target.closest("[draggable=true][data-component]");
       if (item) {
         e.dataTransfer.setData("application/x-edgewise-component", item.dataset.component);
         e.dataTransfer.setData("text/plain", item.dataset.component);
@@ -269,8 +125,10 @@ export default {
   },
   methods: {
     ...editingMethods({ NODE_W, HEAD_H, nodeHeight }),
+    ...inputMethods,
     // ---- called from Python ----
     setGraph(graph, fit) {
+      this.dropAt = null;
       const catalog = this.catalog || {};
       const nodes = graph.nodes.map((n) => ({ ...(catalog[n.component] || {}), ...n }));
       // Fit from the nodes' coordinates before drawing them, so measuring the view does not
@@ -296,7 +154,7 @@ export default {
       this.labels = {};
       this.states = {};
       this.tip = null;
-      for (const el of this.$el.querySelectorAll("[data-testid=edge-tag]")) {
+      for (const el of this.$el.querySelectorAll(".ew-edge-tag")) {
         el.style.display = "none";
         el.querySelector("text").textContent = "";
       }
@@ -318,11 +176,20 @@ export default {
     markChanges(changes) {
       this.changes = changes || {};
     },
+    // A refusal without a place answers the wire dropped last, and is shown where it was.
     showRefusal(text, x, y) {
-      const rect = this.$refs.root.getBoundingClientRect();
-      this.refusal = { text, x: x ?? rect.width / 2 - 120, y: y ?? 16 };
+      const rect = this.$refs.root.getBoundingClientRect(), at = this.dropAt || {};
+      this.dropAt = null;
+      this.refusal = { text, x: x ?? at.x ?? rect.width / 2 - 120, y: y ?? at.y ?? 16 };
       clearTimeout(this.refusalTimer);
       this.refusalTimer = setTimeout(() => (this.refusal = null), 3000);
+    },
+    setFits(table) {
+      this.fitTable = table || {};
+    },
+    // Python's answer to "wire_started": the ports the held wire may join (by the runtime).
+    markFits(answer) {
+      if (this.wire && this.wire.key === answer.key) markPorts(this.$el, this.wire, new Set(answer.fits));
     },
     fit() {
       this.fitTo(this.nodes);
@@ -388,223 +255,20 @@ export default {
     },
     // the full text of a label, shown over the canvas while the pointer is on it
     onOver(ev) {
-      const tag = ev.target.closest && ev.target.closest("[data-testid=edge-tag]");
+      const tag = ev.target.closest && ev.target.closest(".ew-edge-tag");
       if (!tag || this.drag || this.pan || this.box || this.wire) return;
       const text = tag.querySelector("text").dataset.full;
       const root = this.$refs.root.getBoundingClientRect(), r = tag.getBoundingClientRect();
       this.tip = { text, x: r.left - root.left, y: Math.max(0, r.top - root.top - 26) };
     },
     onOut(ev) {
-      const tag = ev.target.closest && ev.target.closest("[data-testid=edge-tag]");
+      const tag = ev.target.closest && ev.target.closest(".ew-edge-tag");
       if (tag && !(ev.relatedTarget && tag.contains(ev.relatedTarget))) this.tip = null;
     },
     // ---- geometry ----
     toCanvas(ev) {
       const rect = this.$refs.svg.getBoundingClientRect();
       return { x: (ev.clientX - rect.left - this.tx) / this.k, y: (ev.clientY - rect.top - this.ty) / this.k };
-    },
-    // ---- pointer handling ----
-    emitSelection() {
-      this.$emit("selection", { nodes: [...this.selNodes], edges: [...this.selEdges] });
-    },
-    onNodeDown(ev, n) {
-      if (ev.button !== 0) return;
-      this.$refs.root.focus({ preventScroll: true });
-      if (ev.shiftKey) {
-        const s = new Set(this.selNodes);
-        s.has(n.id) ? s.delete(n.id) : s.add(n.id);
-        this.selNodes = s;
-      } else if (!this.selNodes.has(n.id)) {
-        this.selNodes = new Set([n.id]);
-        this.selEdges = new Set();
-      }
-      this.emitSelection();
-      const p = this.toCanvas(ev);
-      const moving = [...this.selNodes].map((id) => this.byId[id]).filter(Boolean);
-      this.drag = { start: p, moved: false, items: moving.map((m) => ({ node: m, x: m.x, y: m.y })) };
-      // one node without wires may be dropped on a wire, to go in between
-      this.drag.loose = moving.length === 1 && !this.edges.some((e) => [e.source, e.target].some((r) => r.split(".")[0] === moving[0].id));
-      this.$refs.svg.setPointerCapture(ev.pointerId);
-    },
-    onEdgeDown(ev, e) {
-      if (ev.button !== 0) return;
-      this.$refs.root.focus({ preventScroll: true });
-      if (ev.shiftKey) {
-        const s = new Set(this.selEdges);
-        s.has(e.id) ? s.delete(e.id) : s.add(e.id);
-        this.selEdges = s;
-      } else {
-        this.selEdges = new Set([e.id]);
-        this.selNodes = new Set();
-      }
-      this.emitSelection();
-      this.$emit("edge_clicked", { edge: e.id });
-    },
-    onPortDown(ev, n, port, dir) {
-      if (ev.button !== 0) return;
-      this.closeOverlays();
-      const pos = portPos(n, port, dir);
-      this.wire = { node: n.id, port, dir, x1: pos.x, y1: pos.y, x2: pos.x, y2: pos.y,
-        cx: ev.clientX, cy: ev.clientY, moved: false };
-      markPorts(this.$el, this.byId, this.edges, this.wire);
-      this.$refs.svg.setPointerCapture(ev.pointerId);
-    },
-    onBackgroundDown(ev) {
-      this.$refs.root.focus({ preventScroll: true });
-      this.closeOverlays();
-      const p = this.toCanvas(ev);
-      if (ev.button === 1 || ev.button === 2 || ev.altKey || ev.ctrlKey || ev.metaKey) {
-        this.pan = { x: ev.clientX, y: ev.clientY, tx: this.tx, ty: this.ty };
-      } else if (ev.button === 0) {
-        this.box = { x1: p.x, y1: p.y, x2: p.x, y2: p.y, add: ev.shiftKey };
-      }
-      this.$refs.svg.setPointerCapture(ev.pointerId);
-    },
-    onMove(ev) {
-      this.pointer = { clientX: ev.clientX, clientY: ev.clientY }; // where Ctrl+V pastes
-      if (this.drag) {
-        const p = this.toCanvas(ev);
-        const dx = p.x - this.drag.start.x, dy = p.y - this.drag.start.y;
-        if (Math.abs(dx) + Math.abs(dy) > 2) this.drag.moved = true;
-        for (const it of this.drag.items) {
-          it.node.x = it.x + dx;
-          it.node.y = it.y + dy;
-        }
-        if (Object.keys(this.labels).length) this.scheduleLabels();
-        if (this.drag.loose) this.markSplice(this.drag.moved ? this.edgeAt(ev) : null);
-      } else if (this.wire) {
-        const p = this.toCanvas(ev);
-        this.wire.x2 = p.x;
-        this.wire.y2 = p.y;
-        if (Math.abs(ev.clientX - this.wire.cx) + Math.abs(ev.clientY - this.wire.cy) > 4) this.wire.moved = true;
-      } else if (this.box) {
-        const p = this.toCanvas(ev);
-        this.box.x2 = p.x;
-        this.box.y2 = p.y;
-      } else if (this.pan) {
-        this.tx = this.pan.tx + ev.clientX - this.pan.x;
-        this.ty = this.pan.ty + ev.clientY - this.pan.y;
-        if (this.menu && Math.abs(ev.clientX - this.pan.x) + Math.abs(ev.clientY - this.pan.y) > 4) this.menu = null;
-      }
-    },
-    onUp(ev) {
-      if (this.drag) {
-        const d = this.drag;
-        this.drag = null;
-        const onto = d.loose && d.moved && ev.type !== "pointerleave" ? this.edgeAt(ev) : null;
-        this.markSplice(null);
-        if (onto) { // one unconnected node dropped on a wire: put it in between
-          const n = d.items[0].node;
-          this.$emit("node_spliced", { node: n.id, edge: onto, x: Math.round(n.x), y: Math.round(n.y) });
-        } else if (d.moved) {
-          this.$emit("nodes_moved", { positions: d.items.map((it) => ({ id: it.node.id, x: Math.round(it.node.x), y: Math.round(it.node.y) })) });
-        }
-      } else if (this.wire) {
-        const w = this.wire;
-        this.wire = null;
-        clearPorts(this.$el);
-        // a click on a port (no drag) is not an attempt to connect it to itself
-        if (ev.type === "pointerleave" || !w.moved) return;
-        const el = document.elementFromPoint(ev.clientX, ev.clientY);
-        const target = el && el.closest("[data-testid=port]");
-        if (target) {
-          if (target.dataset.port !== `${w.node}.${w.port}`) this.tryConnect(w, target.dataset.port, target.dataset.direction, ev);
-        } else if (el && !el.closest("[data-testid=node]") && this.$refs.svg.contains(el)) {
-          this.openQuickAdd(w, ev); // a wire dropped on empty canvas: add a node there
-        }
-      } else if (this.box) {
-        const b = this.box;
-        this.box = null;
-        const x1 = Math.min(b.x1, b.x2), x2 = Math.max(b.x1, b.x2), y1 = Math.min(b.y1, b.y2), y2 = Math.max(b.y1, b.y2);
-        if (x2 - x1 < 3 && y2 - y1 < 3) {
-          if (!b.add) { this.selNodes = new Set(); this.selEdges = new Set(); this.emitSelection(); }
-          return;
-        }
-        const s = b.add ? new Set(this.selNodes) : new Set();
-        for (const n of this.nodes) {
-          if (n.x < x2 && n.x + NODE_W > x1 && n.y < y2 && n.y + nodeHeight(n) > y1) s.add(n.id);
-        }
-        this.selNodes = s;
-        if (!b.add) this.selEdges = new Set();
-        this.emitSelection();
-      } else if (this.pan) {
-        this.pan = null;
-      }
-    },
-    // A pinch (the browser sends it as a wheel with ctrlKey), Ctrl+wheel and a mouse wheel's
-    // notches zoom; a trackpad's two-finger scroll (fine or sideways deltas) pans.
-    onWheel(ev) {
-      const notch = ev.deltaMode !== 0 || (ev.deltaX === 0 && Math.abs(ev.deltaY) >= 50 && Number.isInteger(ev.deltaY));
-      if (!ev.ctrlKey && !notch) {
-        this.tx -= ev.deltaX;
-        this.ty -= ev.deltaY;
-        return;
-      }
-      const rect = this.$refs.svg.getBoundingClientRect();
-      const mx = ev.clientX - rect.left, my = ev.clientY - rect.top;
-      const k = Math.min(3, Math.max(0.1, this.k * Math.exp(-ev.deltaY * (ev.ctrlKey && !notch ? 0.01 : 0.0015))));
-      this.tx = mx - ((mx - this.tx) * k) / this.k;
-      this.ty = my - ((my - this.ty) * k) / this.k;
-      this.k = k;
-    },
-    onDrop(ev) {
-      const id = ev.dataTransfer.getData("application/x-edgewise-component") || ev.dataTransfer.getData("text/plain");
-      if (!id) return;
-      const p = this.toCanvas(ev);
-      const edge = this.edgeAt(ev); // dropped on a wire: put in between
-      this.markSplice(null);
-      this.$emit("node_dropped", { component: id, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2), edge });
-    },
-    onDragOver(ev) {
-      this.markSplice(this.edgeAt(ev));
-    },
-    // ---- connections: checked here for an instant answer, and again in Python ----
-    refuse(text, ev) {
-      const rect = this.$refs.root.getBoundingClientRect();
-      this.showRefusal(text, ev.clientX - rect.left + 12, ev.clientY - rect.top + 12);
-    },
-    tryConnect(w, portRef, direction, ev) {
-      let src = `${w.node}.${w.port}`, dst = portRef;
-      if (w.dir === direction) {
-        this.refuse(direction === "in" ? "cannot connect an input to an input" : "cannot connect an output to an output", ev);
-        return;
-      }
-      if (w.dir === "in") [src, dst] = [dst, src];
-      const problem = connectionProblem(this.byId, this.edges, src, dst);
-      if (problem) { this.refuse(problem, ev); return; }
-      this.$emit("edge_added", { source: src, target: dst, x: ev.clientX, y: ev.clientY });
-    },
-    // ---- keyboard ----
-    onKey(e) {
-      const mod = e.ctrlKey || e.metaKey;
-      const key = e.key.toLowerCase();
-      // Ctrl+S saves wherever the focus is (a params field too); the code editor saves itself
-      if (mod && key === "s") {
-        const inCode = e.target && e.target.closest && e.target.closest(".cm-editor");
-        const handled = e.defaultPrevented;
-        e.preventDefault();
-        if (!inCode && !handled) this.$emit("command", { name: "save" });
-        return;
-      }
-      if (key === "escape" && (this.menu || this.picker || this.helping || this.wire)) {
-        this.closeOverlays();
-        return;
-      }
-      const tag = (e.target && e.target.tagName) || "";
-      if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) || (e.target && e.target.isContentEditable)) return;
-      if (document.querySelector(".q-dialog")) return; // a dialog of the page has the keys
-      if (mod && key === "f") { e.preventDefault(); this.openFind(); return; }
-      if (e.key === "?") { e.preventDefault(); this.closeOverlays(); this.helping = true; return; }
-      if (mod && key === "z") { e.preventDefault(); this.$emit("command", { name: e.shiftKey ? "redo" : "undo" }); return; }
-      if (mod && key === "y") { e.preventDefault(); this.$emit("command", { name: "redo" }); return; }
-      const sel = { nodes: [...this.selNodes], edges: [...this.selEdges] };
-      if (mod && key === "c") { this.$emit("command", { name: "copy", ...sel }); return; }
-      if (mod && key === "x") { this.$emit("command", { name: "cut", ...sel }); return; }
-      if (mod && key === "v") { this.$emit("command", { name: "paste", ...this.pasteAt() }); return; }
-      if (mod && key === "a") { e.preventDefault(); this.selNodes = new Set(this.nodes.map((n) => n.id)); this.emitSelection(); return; }
-      if (key === "delete" || key === "backspace") {
-        if (sel.nodes.length || sel.edges.length) { e.preventDefault(); this.$emit("command", { name: "delete", ...sel }); }
-      }
     },
   },
 };

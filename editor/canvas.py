@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
+
+from runtime import types_compatible
 
 MAX_METRICS = 8  # numbers of a record shown on its edge's label
 
@@ -32,6 +35,35 @@ def edge_label(count: int, rows: int | None, preview: dict[str, Any] | None) -> 
     return label
 
 
+def _port_types(items: Any) -> set[str]:
+    """The types of the ports of catalogue entries or drawn nodes."""
+    return {str(p.get("type", "Any")) for item in items for side in ("inputs", "outputs")
+            for p in item.get(side) or []}
+
+
+def fit_table(catalog: dict[str, Any], types: set[str]) -> dict[str, dict[str, list[str]]]:
+    """For each port type, the components a wire from a port of that type may add.
+
+    Args:
+        catalog: the components, as the canvas gets them (ports with their types).
+        types: the port types to answer for.
+
+    Returns:
+        ``{type: {"out": [...], "in": [...]}}``: for a wire from an output of that type,
+        the components with an input it may feed; for a wire from an input, those with an
+        output that may feed it. By the runtime's type rule (``types_compatible``).
+    """
+    def having(side: str, fits: Callable[[str], bool]) -> list[str]:
+        return sorted(cid for cid, c in catalog.items()
+                      if any(fits(str(p.get("type", "Any"))) for p in c.get(side) or []))
+
+    table = {}
+    for t in sorted(types):
+        table[t] = {"out": having("inputs", lambda want: types_compatible(t, want)),  # noqa: B023
+                    "in": having("outputs", lambda have: types_compatible(have, t))}  # noqa: B023
+    return table
+
+
 class FlowCanvas(ui.element, component="canvas.js",
                  esm={"edgewise-canvas": "canvas_modules"}):
     """The node editor, drawn and dragged entirely in the browser.
@@ -44,12 +76,34 @@ class FlowCanvas(ui.element, component="canvas.js",
         super().__init__()
         self._props["graph"] = graph
         self._props["catalog"] = catalog
+        self._catalog = catalog
+        self._types = _port_types(catalog.values()) | _port_types(graph["nodes"])
+        self._props["fits"] = fit_table(catalog, self._types)
         self.classes("ew-canvas-host")
 
     def set_graph(self, graph: dict[str, Any], fit: bool = False) -> None:
         """Replace the drawn graph (after an edit, undo or redo)."""
         self._props["graph"] = graph
+        types = _port_types(graph["nodes"])
+        if not types <= self._types:  # a node's own ports brought a type of their own
+            self._types |= types
+            self._props["fits"] = fit_table(self._catalog, self._types)
+            self.run_method("setFits", self._props["fits"])
         self.run_method("setGraph", graph, fit)
+
+    def answer_wires(self, fitting: Callable[[str, str], list[str]]) -> None:
+        """Light up where a picked-up wire may end, as ``fitting(port, side)`` says.
+
+        Args:
+            fitting: the ``node.port`` refs a new edge at ``port`` may join, ``side`` being
+                ``out`` or ``in`` (``FlowDocument.fitting_ports``, the runtime's rule).
+        """
+        def started(e: Any) -> None:
+            args = e.args
+            fits = fitting(str(args["port"]), str(args["side"]))
+            self.run_method("markFits", {"key": args["key"], "fits": fits})
+
+        self.on("wire_started", started)
 
     def set_labels(self, labels: dict[str, dict[str, Any]]) -> None:
         """Update the live labels of some edges, in one message."""

@@ -1,4 +1,4 @@
-"""The flow being edited: the raw document, edits with undo and redo, and the dirty marker.
+"""The flow being edited: the raw document and its edits (undo, redo: ``editor/history.py``).
 
 The document is kept as the decoded JSON, not as runtime models, so that whatever this
 install does not understand (an unknown component, its params, an odd key) survives a save
@@ -19,126 +19,27 @@ from __future__ import annotations
 
 import copy
 import json
-import re
-import time
 from typing import Any
 
-from runtime import ComponentSpec, Flow, Registry, connection_problem, resolve_ports
+from editor.clipboard import copies, fresh_id, taken_ids
+from editor.history import History, params_text
+from runtime import ComponentSpec, Flow, Registry, connection_problem, parse_flow, resolve_ports
+from runtime.connections import fitting_ports
 
 Doc = dict[str, Any]
-HISTORY_LIMIT = 200
-TYPING_PAUSE = 1.5  # seconds: edits of one field closer together than this undo as one
 ERROR_PORT = "error"  # the output every component has for its failures (runtime.registry)
 
 
-def _node_ids(doc: Doc) -> set[str]:
-    return {str(n["id"]) for n in doc.get("nodes", []) if isinstance(n, dict) and "id" in n}
-
-
-def fresh_id(base: str, taken: set[str]) -> str:
-    """A node id from ``base`` (e.g. the component id) that is not taken yet."""
-    stem = re.sub(r"[^A-Za-z0-9_-]", "_", base.split(".")[-1]) or "node"
-    if not stem[0].isalpha():
-        stem = "n" + stem
-    if stem not in taken:
-        return stem
-    # a copy of load2 is load3, not load22
-    numbered = re.fullmatch(r"(.*\D)(\d+)", stem)
-    stem, n = (numbered.group(1), int(numbered.group(2)) + 1) if numbered else (stem, 2)
-    while f"{stem}{n}" in taken:
-        n += 1
-    return f"{stem}{n}"
-
-
-def _canonical(value: Any, in_params: bool = False) -> Any:
-    """The document with its mappings' keys sorted, except inside a node's param values.
-
-    A param value may be an ordered mapping (``frame.route``'s routes, ``frame.assign``'s
-    columns), whose order is part of what it says; the order of every other key is not.
-    """
-    if isinstance(value, dict):
-        if in_params:
-            return {k: _canonical(v, in_params=True) for k, v in value.items()}
-        return {k: _params(v) if k == "params" else _canonical(v)
-                for k, v in sorted(value.items(), key=_key)}
-    if isinstance(value, list):
-        return [_canonical(v, in_params) for v in value]
-    return value
-
-
-def _key(item: tuple[Any, Any]) -> str:
-    return str(item[0])
-
-
-def _params(params: Any) -> Any:
-    """Params with their names sorted, and each value's own key order kept."""
-    if not isinstance(params, dict):
-        return params
-    return {k: _canonical(v, in_params=True) for k, v in sorted(params.items(), key=_key)}
-
-
-def _params_text(params: Any) -> str:
-    return json.dumps(_params(params), default=str)
-
-
-class FlowDocument:
-    """A flow document with undoable edits. Every edit is a whole-document snapshot."""
+class FlowDocument(History):
+    """A flow document with undoable edits (see ``History``). Every edit is a snapshot."""
 
     def __init__(self, data: Doc, registry: Registry) -> None:
-        self.data: Doc = data
         self.registry = registry
-        self._undo: list[str] = []
-        self._redo: list[str] = []
         data.setdefault("nodes", [])
         data.setdefault("edges", [])
-        self._saved = self._text()
-        self._last_field: tuple[str, float] | None = None
+        super().__init__(data)
         # the last ports worked out for each node with ports set by params
         self._ports: dict[str, dict[str, list[dict[str, Any]]]] = {}
-
-    def _text(self) -> str:
-        # the document with its own keys sorted, but the order inside params values kept
-        return json.dumps(_canonical(self.data), default=str)
-
-    def _snapshot(self) -> str:
-        # key order kept: an ordered mapping in params (frame.route's routes) means it
-        return json.dumps(self.data)
-
-    @property
-    def dirty(self) -> bool:
-        """Whether there are changes since the last save."""
-        return self._text() != self._saved
-
-    def mark_saved(self) -> None:
-        """Record that the current state is what is on disk."""
-        self._saved = self._text()
-
-    def _checkpoint(self, field: str | None = None) -> None:
-        now = time.monotonic()
-        last, self._last_field = self._last_field, (field, now) if field else None
-        if field and last and last[0] == field and now - last[1] < TYPING_PAUSE:
-            return
-        self._undo.append(self._snapshot())
-        del self._undo[:-HISTORY_LIMIT]
-        self._redo.clear()
-
-    def undo(self) -> bool:
-        """Go back one edit; return whether there was one."""
-        if not self._undo:
-            return False
-        self._redo.append(self._snapshot())
-        self.data = json.loads(self._undo.pop())
-        self._last_field = None
-        return True
-
-    def redo(self) -> bool:
-        """Redo one undone edit; return whether there was one."""
-        if not self._redo:
-            return False
-        self._undo.append(self._snapshot())
-        self.data = json.loads(self._redo.pop())
-        self._last_field = None
-        return True
 
     # -- reading -----------------------------------------------------------------------
 
@@ -211,7 +112,7 @@ class FlowDocument:
     def add_node(self, component: str, x: float, y: float) -> str:
         """Add a node of a component at a canvas position; return its id."""
         self._checkpoint()
-        node_id = fresh_id(component, _node_ids(self.data))
+        node_id = fresh_id(component, taken_ids(self.data))
         self.data["nodes"].append({"id": node_id, "component": component,
                                    "position": {"x": round(x), "y": round(y)}})
         return node_id
@@ -237,6 +138,17 @@ class FlowDocument:
             text = problems[0].message if problems else (str(exc) or type(exc).__name__)
             return f"cannot check this connection while the flow has errors: {text}"
         return problem.message if problem else None
+
+    def fitting_ports(self, port: str, side: str) -> list[str]:
+        """The ports a new edge at ``port`` (side ``out`` or ``in``) may join, by the runtime.
+
+        None while the flow cannot be read (a wire dropped anyway is told why).
+        """
+        known = {k: v for k, v in self.data.items() if k in Flow.model_fields}
+        try:
+            return fitting_ports(parse_flow(known), port, side, self.registry)
+        except Exception:  # noqa: BLE001 - a broken document: nothing fits, do not crash
+            return []
 
     def add_edge(self, source: str, target: str) -> str | None:
         """Add an edge if the runtime would accept it; otherwise return the reason."""
@@ -302,7 +214,7 @@ class FlowDocument:
         do not give are dropped, in the same undo step.
         """
         node = self.node(node_id)
-        if node is None or _params_text(node.get("params", {})) == _params_text(params):
+        if node is None or params_text(node.get("params", {})) == params_text(params):
             return
         self.ports(node)  # remember the ports of the params being replaced
         self._checkpoint(f"params:{node_id}")
@@ -339,40 +251,15 @@ class FlowDocument:
               at: tuple[float, float] | None = None) -> list[str]:
         """Add copies of clipboard nodes (new ids) and their edges; return the new ids.
 
-        Args:
-            clip: what ``copy`` returned.
-            offset: how far the copies are shifted from the originals, right and down.
-            at: where the copies' top-left corner goes instead (the pointer on the canvas);
-                a copy placed over its original is shifted by ``offset`` still, so that it
-                never hides the original's ports.
+        ``offset`` and ``at`` place the copies as ``editor.clipboard.copies`` says.
         """
         if not clip.get("nodes"):
             return []
-        if at is not None:
-            xs = [_position(n)[0] for n in clip["nodes"]]
-            ys = [_position(n)[1] for n in clip["nodes"]]
-            dx, dy = at[0] - min(xs), at[1] - min(ys)
-            if abs(dx) < offset and abs(dy) < offset:
-                dx, dy = dx + offset, dy + offset
-            clip = _shifted(clip, dx, dy)
-            offset = 0
+        nodes, edges = copies(clip, taken_ids(self.data), offset, at)
         self._checkpoint()
-        taken = _node_ids(self.data)
-        renamed: dict[str, str] = {}
-        for node in clip["nodes"]:
-            new = copy.deepcopy(node)
-            new["id"] = fresh_id(str(node.get("id", "node")), taken)
-            taken.add(new["id"])
-            renamed[str(node.get("id"))] = new["id"]
-            pos = new.get("position") or {"x": 0, "y": 0}
-            new["position"] = {"x": pos.get("x", 0) + offset, "y": pos.get("y", 0) + offset}
-            self.data["nodes"].append(new)
-        for edge in clip.get("edges", []):
-            src_node, _, src_port = str(edge["source"]).partition(".")
-            dst_node, _, dst_port = str(edge["target"]).partition(".")
-            self.data["edges"].append({"source": f"{renamed[src_node]}.{src_port}",
-                                       "target": f"{renamed[dst_node]}.{dst_port}"})
-        return list(renamed.values())
+        self.data["nodes"].extend(nodes)
+        self.data["edges"].extend(edges)
+        return [str(n["id"]) for n in nodes]
 
     # -- wiring a node into place ------------------------------------------------------
 
@@ -457,21 +344,3 @@ class FlowDocument:
             "source": ref, "target": port}
         self.data["edges"].append(edge)
         return node_id, None
-
-
-def _position(node: Any) -> tuple[float, float]:
-    pos = node.get("position") if isinstance(node, dict) else None
-    if not isinstance(pos, dict):
-        return 0.0, 0.0
-    x, y = pos.get("x", 0), pos.get("y", 0)
-    return (float(x) if isinstance(x, int | float) else 0.0,
-            float(y) if isinstance(y, int | float) else 0.0)
-
-
-def _shifted(clip: Doc, dx: float, dy: float) -> Doc:
-    """The clipboard with its nodes moved by (dx, dy)."""
-    nodes = []
-    for node in clip["nodes"]:
-        x, y = _position(node)
-        nodes.append({**node, "position": {"x": round(x + dx), "y": round(y + dy)}})
-    return {**clip, "nodes": nodes}

@@ -281,6 +281,7 @@ class EditorPage(EditActions, TrustActions, FileActions, RunActions, ArrangeActi
         self.canvas.on("node_dropped", self.on_drop)
         self.canvas.on("nodes_moved", self.on_moved)
         self.canvas.on("edge_added", self.on_edge_added)
+        self.canvas.answer_wires(lambda port, side: self.doc.fitting_ports(port, side))
         self.canvas.on("selection", self.on_selection)
         self.canvas.on("edge_clicked", self.on_edge_clicked)
         self.canvas.on("command", self.on_command)

@@ -85,7 +85,7 @@ class ParamsForm(KnownFields):
         self.required = set(schema.get("required", []))
         self.errors: dict[str, ui.label] = {}
         self._init_known()
-        with ui.column().classes("w-full gap-1").props('data-testid="params-form"'):
+        with ui.column().classes("w-full gap-1 ew-params-form").props('data-testid="params-form"'):
             properties: dict[str, Schema] = schema.get("properties", {})
             if not properties:
                 ui.label("This component has no params.").classes("text-grey-7")
@@ -217,7 +217,7 @@ class RawParamsForm:
     def __init__(self, params: dict[str, Any],
                  on_change: Callable[[dict[str, Any]], None]) -> None:
         self.on_change = on_change
-        with ui.column().classes("w-full").props('data-testid="params-form"'):
+        with ui.column().classes("w-full ew-params-form").props('data-testid="params-form"'):
             ui.label("This component is not installed here. Its params are kept as they are; "
                      "you can still edit them as JSON.").classes("text-caption text-warning")
             self.area = ui.textarea("params (JSON)", value=json.dumps(params, indent=1)).props(

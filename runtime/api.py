@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from runtime.calling import FlowResult, add_feeds, watch_ports, with_values
+from runtime.connections import check_connection
 from runtime.engine import Engine, RunOptions, RunResult
 from runtime.errors import EdgewiseError, FlowFileError, FlowInvalidError, Problem
-from runtime.graph import Plan, build_plan, check_connection, check_flow, resolve_node
+from runtime.graph import Plan, build_plan, check_flow, resolve_node
 from runtime.hooks import Hooks
 from runtime.local import LocalEngine
 from runtime.messages import Batch

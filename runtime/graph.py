@@ -295,51 +295,6 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
 
 
-def check_connection(flow: Flow, source: str, target: str, registry: Registry) -> Problem | None:
-    """Say why the runtime would refuse a new edge from ``source`` to ``target``, or None.
-
-    Checks the same rules as validation: both ends exist, an output feeds an input, the
-    types fit, the edge is not a duplicate, and it closes no cycle.
-    """
-    try:
-        edge = Edge.model_validate({"source": source, "target": target})
-    except pydantic.ValidationError:
-        return Problem(message=f"an edge joins '<node>.<port>' to '<node>.<port>'; "
-                               f"'{source}' -> '{target}' does not", code="schema",
-                       edge=f"{source}->{target}")
-    specs: dict[str, ComponentSpec | None] = {}
-    unresolved: set[str] = set()
-    for node in flow.nodes:
-        spec = registry.get(node.component)
-        if spec is not None and spec.dynamic_sides:
-            spec, _params, known = resolve_node(node.id, spec, node.params, Path.cwd(), [])
-            if not known:
-                unresolved.add(node.id)
-        specs[node.id] = spec
-    if any(e.id == edge.id for e in flow.edges):
-        return Problem(message=f"edge '{edge.id}' exists already", code="duplicate-edge",
-                       edge=edge.id)
-    problems: list[Problem] = []
-    if not _check_edge(edge, len(flow.edges), specs, problems, frozenset(unresolved)):
-        if problems:
-            return problems[0]
-        if edge.source_node in unresolved or edge.target_node in unresolved:
-            return Problem(message=f"edge '{edge.id}': the ports of a node whose params are "
-                                   "invalid are not known yet; fix its params first",
-                           code="unresolved-ports", edge=edge.id)
-        return Problem(message=f"edge '{edge.id}': a node of an unknown component cannot be "
-                               "wired", code="unknown-component", edge=edge.id)
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(specs)
-    graph.add_edges_from((e.source_node, e.target_node) for e in flow.edges)
-    if nx.has_path(graph, edge.target_node, edge.source_node):
-        path = nx.shortest_path(graph, edge.target_node, edge.source_node)
-        return Problem(message=f"edge '{edge.id}' would close a cycle through "
-                               f"{' → '.join(path + [edge.target_node])}", code="cycle",
-                       edge=edge.id)
-    return None
-
-
 def build_plan(flow: Flow, registry: Registry, base_dir: Path) -> Plan:
     """Return the checked plan of a flow, or raise FlowInvalidError with every problem."""
     plan, problems = check_flow(flow, registry, base_dir)

@@ -17,7 +17,7 @@ export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
     // the id of the edge whose wire is under the pointer, or null
     edgeAt(ev) {
       for (const el of document.elementsFromPoint(ev.clientX, ev.clientY)) {
-        if (el.classList && el.classList.contains("ew-edge-hit")) return el.closest("[data-testid=edge]").dataset.edge;
+        if (el.classList && el.classList.contains("ew-edge-hit")) return el.closest(".ew-edge").dataset.edge;
         if (el === this.$refs.svg) break;
       }
       return null;
@@ -25,9 +25,9 @@ export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
     markSplice(edgeId) {
       if (this.spliceEdge === edgeId) return;
       this.spliceEdge = edgeId;
-      for (const el of this.$el.querySelectorAll("[data-testid=edge].splice")) el.classList.remove("splice");
+      for (const el of this.$el.querySelectorAll(".ew-edge.splice")) el.classList.remove("splice");
       if (edgeId) {
-        const el = this.$el.querySelector(`[data-testid=edge][data-edge="${CSS.escape(edgeId)}"]`);
+        const el = this.$el.querySelector(`.ew-edge[data-edge="${CSS.escape(edgeId)}"]`);
         if (el) el.classList.add("splice");
       }
     },
@@ -47,7 +47,7 @@ export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
       const port = (w.dir === "out" ? this.byId[w.node].outputs : this.byId[w.node].inputs).find((p) => p.name === w.port);
       const at = this.toCanvas(ev);
       this.picker = { ...this.overlayAt(ev), testid: "quick-add", title: `add a node wired to ${w.node}.${w.port}`,
-        options: componentsThatFit(this.catalog, port ? port.type : "Any", w.dir),
+        options: componentsThatFit(this.fitTable, this.catalog, port ? port.type : "Any", w.dir),
         action: { kind: "wired", port: `${w.node}.${w.port}`, dir: w.dir, x: Math.round(at.x - (w.dir === "out" ? 0 : NODE_W)), y: Math.round(at.y - HEAD_H / 2) } };
     },
     openFind() {
@@ -83,8 +83,8 @@ export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
       if (this.pan && (Math.abs(ev.clientX - this.pan.x) + Math.abs(ev.clientY - this.pan.y) > 4)) return;
       this.picker = null;
       this.helping = false;
-      const nodeEl = ev.target.closest && ev.target.closest("[data-testid=node]");
-      const edgeEl = !nodeEl && ev.target.closest && ev.target.closest("[data-testid=edge]");
+      const nodeEl = ev.target.closest && ev.target.closest(".ew-node");
+      const edgeEl = !nodeEl && ev.target.closest && ev.target.closest(".ew-edge");
       const at = this.overlayAt(ev, 180, 200);
       this.menuPoint = this.toCanvas(ev);
       if (nodeEl) {
@@ -124,7 +124,7 @@ export function editingMethods({ NODE_W, HEAD_H, nodeHeight }) {
         const sp = this.byId[s[0]].outputs.find((q) => q.name === s[1]);
         const tp = this.byId[t[0]].inputs.find((q) => q.name === t[1]);
         this.picker = { ...this.overlayAt(screen), testid: "quick-add", title: `insert a node on ${m.edge}`,
-          options: componentsThatFit(this.catalog, sp ? sp.type : "Any", "out", tp ? tp.type : "Any"),
+          options: componentsThatFit(this.fitTable, this.catalog, sp ? sp.type : "Any", "out", tp ? tp.type : "Any"),
           action: { kind: "add", edge: m.edge, x: Math.round(p.x - NODE_W / 2), y: Math.round(p.y - HEAD_H / 2) } };
       } else if (action === "inspect") this.$emit("edge_clicked", { edge: m.edge });
       else this.$emit("command", { name: action, ...sel });

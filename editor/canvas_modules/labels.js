@@ -87,7 +87,7 @@ export function layoutLabels(vm, { NODE_W, nodeHeight, edgeEnds, curvePoint }) {
     return !wires.some((w) => w.id !== id && w.pts.some((p) => p.x > box.x1 && p.x < box.x2 && p.y > box.y1 && p.y < box.y2));
   };
   for (const { e, ends } of items) {
-    const g = vm.$el.querySelector(`[data-testid=edge][data-edge="${CSS.escape(e.id)}"] [data-testid=edge-tag]`);
+    const g = vm.$el.querySelector(`.ew-edge[data-edge="${CSS.escape(e.id)}"] .ew-edge-tag`);
     if (!g) continue;
     const text = g.querySelector("text"), rect = g.querySelector("rect");
     const l = vm.labels[e.id];

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 import runtime
-from editor import document
-from editor.document import TYPING_PAUSE, FlowDocument, fresh_id
+from editor import history
+from editor.document import FlowDocument, fresh_id
+from editor.history import TYPING_PAUSE
 
 # like flows/iris.json, but fixed here so that edits of the example do not matter
 IRIS: dict[str, Any] = {
@@ -68,7 +69,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr(document.time, "monotonic", fake)
+    monkeypatch.setattr(history.time, "monotonic", fake)
     return fake
 
 

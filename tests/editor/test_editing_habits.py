@@ -210,6 +210,9 @@ def lit_ports(page: Any, ref: str, direction: str) -> tuple[set[str], set[str]]:
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 25, y + 15, steps=3)
+    # the runtime's answer lights every port, one way or the other
+    expect(page.locator("[data-testid=port].fits, [data-testid=port].unfit")).to_have_count(
+        page.get_by_test_id("port").count())
     fits = set(page.locator("[data-testid=port].fits").evaluate_all(
         "els => els.map((e) => e.dataset.port + ':' + e.dataset.direction)"))
     unfit = set(page.locator("[data-testid=port].unfit").evaluate_all(

@@ -12,7 +12,8 @@ from typing import Any
 from playwright.sync_api import expect
 
 from editor.node_errors import NodeErrors, plain_message, readable
-from editor.worker import FAILURE_EVERY, RunWorker
+from editor.worker import RunWorker
+from editor.worker_process import FAILURE_EVERY
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 # 'wide' makes the columns unknown before the run (dummies of the target), so the typos
