@@ -8,12 +8,14 @@ so moving a group moves its nodes. Entries this editor cannot read are kept as t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
 from editor.canvas import FlowCanvas
 from editor.document import FlowDocument
+from editor.selection import Selection
 
 COMMENT_W = 200  # px: how far left of the view's centre a new comment starts
 MAX_TEXT = 4000  # characters of one comment or group label
@@ -92,18 +94,26 @@ def delete_note(doc: FlowDocument, kind: str, note_id: str) -> None:
     doc.set_meta(_key(kind), entries)
 
 
-class AnnotationActions:
-    """Mixed into EditorPage: add, edit, move and delete comments and groups."""
+class Annotations:
+    """Adds, edits, moves and deletes the comments and groups of a page's flow."""
 
-    doc: FlowDocument
-    canvas: FlowCanvas
-    selection: dict[str, list[str]]
+    def __init__(self, doc: FlowDocument, canvas: FlowCanvas, selection: Selection,
+                 redraw: Callable[[], None]) -> None:
+        """Annotate one page's flow.
 
-    def redraw(self) -> None:
-        """Send the whole graph to the canvas (EditorPage has it)."""
-        raise NotImplementedError
+        Args:
+            doc: the page's document.
+            canvas: the page's canvas (its notes are moved and double-clicked there).
+            selection: the page's selection (the nodes a new group holds).
+            redraw: sends the whole graph to the canvas and validates again.
+        """
+        self.doc = doc
+        self.canvas = canvas
+        self.selection = selection
+        self.redraw = redraw
+        canvas.on("note", self.on_note)
 
-    def annotation_controls(self) -> None:
+    def controls(self) -> None:
         """The toolbar buttons that add a comment and group the selected nodes."""
         ui.button(icon="sticky_note_2", on_click=self.add_comment_dialog).props(
             'flat dense color=blue-grey-8 data-testid="add-comment"').tooltip("Add a comment")
@@ -162,7 +172,7 @@ class AnnotationActions:
 
     def group_dialog(self) -> None:
         """Ask for a label and group the selected nodes."""
-        nodes = list(self.selection["nodes"])
+        nodes = list(self.selection.nodes)
         if not nodes:
             ui.notify("Select the nodes to group first (drag a box around them).")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
@@ -51,17 +52,23 @@ def arranged(doc: FlowDocument) -> dict[str, tuple[float, float]]:
     return layered_positions(node_heights(doc), edges)
 
 
-class ArrangeActions:
-    """Mixed into EditorPage: lay the flow out left to right, as one undoable step."""
+class Arranger:
+    """Lays a page's flow out left to right, as one undoable step."""
 
-    doc: FlowDocument
-    canvas: FlowCanvas
+    def __init__(self, doc: FlowDocument, canvas: FlowCanvas,
+                 redraw: Callable[[], None]) -> None:
+        """Arrange one page's flow.
 
-    def redraw(self) -> None:
-        """Send the whole graph to the canvas (EditorPage has it)."""
-        raise NotImplementedError
+        Args:
+            doc: the page's document.
+            canvas: the page's canvas.
+            redraw: sends the whole graph to the canvas and validates again.
+        """
+        self.doc = doc
+        self.canvas = canvas
+        self.redraw = redraw
 
-    def arrange_controls(self) -> None:
+    def controls(self) -> None:
         """The toolbar button, and the page's shortcut for it."""
         ui.add_head_html(SCRIPT)
         ui.on("ew_auto_layout", self.auto_layout)

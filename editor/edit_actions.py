@@ -1,43 +1,127 @@
-"""Editing habits of the editor page: splice a node into a wire, quick-add, context menu."""
+"""Editing on the canvas: drops, wires, keys, undo, splice, quick-add and the context menu."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import ui
 
 from editor.canvas import FlowCanvas
-from editor.document import FlowDocument
-from editor.runs_panel import RunsPanel
+from editor.flow_file import OpenFlow
+from editor.selection import Selection
 
 DUPLICATE_OFFSET = 40  # canvas units right and down from the original
 
 
-class EditActions:
-    """Mixed into EditorPage: what the canvas's drops, pick lists and context menu ask for."""
+class EditController:
+    """Turns what the canvas asks for into edits of the document, and shows them."""
 
-    doc: FlowDocument
-    canvas: FlowCanvas
-    runs: RunsPanel
-    clipboard: dict[str, Any]
-    selection: dict[str, list[str]]
+    def __init__(self, flow: OpenFlow, canvas: FlowCanvas, selection: Selection, *,
+                 redraw: Callable[[], None], refresh_title: Callable[[], None],
+                 set_label: Callable[[str, str], None], save: Callable[[], Awaitable[None]],
+                 undone: Callable[[], None], rerun: Callable[[], Awaitable[None]]) -> None:
+        """Edit one page's flow.
 
-    def redraw(self) -> None:
-        """Send the graph to the canvas again (EditorPage has it)."""
-        raise NotImplementedError
+        Args:
+            flow: the page's flow.
+            canvas: the page's canvas.
+            selection: the page's selection.
+            redraw: sends the whole graph to the canvas and validates again.
+            refresh_title: shows whether the flow has unsaved changes.
+            set_label: sets a node's label (display name).
+            save: saves the flow (Ctrl+S).
+            undone: an undo or redo changed the document (the params form is drawn again).
+            rerun: re-runs the kept run from the selected node.
+        """
+        self.doc = flow.doc
+        self.canvas = canvas
+        self.selection = selection
+        self.redraw = redraw
+        self.refresh_title = refresh_title
+        self.set_label = set_label
+        self.save = save
+        self.undone = undone
+        self.rerun = rerun
+        self.clipboard: dict[str, Any] = {}
 
-    def on_selection_values(self, nodes: list[str], edges: list[str]) -> None:
-        """Remember a selection (EditorPage has it)."""
-        raise NotImplementedError
+    def connect(self) -> None:
+        """Listen to the canvas's editing events."""
+        self.canvas.on("node_dropped", self.on_drop)
+        self.canvas.on("nodes_moved", self.on_moved)
+        self.canvas.on("edge_added", self.on_edge_added)
+        self.canvas.answer_wires(lambda port, side: self.doc.fitting_ports(port, side))
+        self.canvas.on("command", self.on_command)
+        self.canvas.on("node_spliced", self.on_node_spliced)
+        self.canvas.on("quick_add", self.on_quick_add)
 
-    def set_label(self, node_id: str, label: str) -> None:
-        """Set a node's label (EditorPage has it)."""
-        raise NotImplementedError
+    # -- canvas events -------------------------------------------------------------------
+
+    def on_drop(self, e: Any) -> None:
+        """A component was dropped from the palette."""
+        args = e.args
+        if self.doc.registry.get(args["component"]) is None:
+            return
+        self.place_node(args["component"], args["x"], args["y"], args.get("edge"))
+
+    def on_moved(self, e: Any) -> None:
+        """Nodes were dragged to new places (which cannot change what validation says)."""
+        self.doc.move_nodes({p["id"]: (p["x"], p["y"]) for p in e.args["positions"]})
+        self.refresh_title()
+
+    def on_edge_added(self, e: Any) -> None:
+        """The user drew an edge; the runtime has the final word on it."""
+        reason = self.doc.add_edge(e.args["source"], e.args["target"])
+        if reason:
+            self.canvas.refuse(reason)
+            return
+        self.redraw()
+
+    async def on_command(self, e: Any) -> None:
+        """Keyboard commands from the canvas."""
+        name = e.args["name"]
+        if name == "save":
+            await self.save()
+        elif name == "undo":
+            self.undo()
+        elif name == "redo":
+            self.redo()
+        elif name in ("copy", "cut"):
+            self.clipboard = self.doc.copy(e.args.get("nodes", []))
+            if name == "cut":
+                self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+        elif name == "paste":
+            self.paste_clipboard(e.args.get("x"), e.args.get("y"))
+        elif name == "delete":
+            self.delete(e.args.get("nodes", []), e.args.get("edges", []))
+        else:
+            await self.edit_command(name, e.args)
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def delete(self, nodes: list[str], edges: list[str]) -> None:
+        """Delete the selection."""
+        if not nodes and not edges:
+            return
+        self.doc.delete(nodes, edges)
+        self.selection.set([], [])
+        self.redraw()
+
+    def undo(self) -> None:
+        """Undo one edit."""
+        if self.doc.undo():
+            self.redraw()
+            self.undone()
+
+    def redo(self) -> None:
+        """Redo one edit."""
+        if self.doc.redo():
+            self.redraw()
+            self.undone()
 
     def select_new(self, node_ids: list[str]) -> None:
         """Select nodes just added, on the canvas and in the params panel."""
-        self.canvas.select(node_ids, [])
-        self.on_selection_values(node_ids, [])
+        self.selection.select(node_ids, [])
 
     def place_node(self, component: str, x: float, y: float, edge: str | None = None) -> str:
         """Add a node; dropped on a wire (``edge``), it goes in between, in the same undo step.
@@ -94,8 +178,8 @@ class EditActions:
         elif name == "rename" and len(nodes) == 1:
             self.rename_dialog_for(nodes[0])
         elif name == "rerun" and len(nodes) == 1:
-            self.on_selection_values(nodes, [])
-            await self.runs.replay()
+            self.selection.set(nodes, [])
+            await self.rerun()
 
     def rename_dialog_for(self, node_id: str) -> None:
         """Ask for a node's label (its display name); an empty one shows the id."""

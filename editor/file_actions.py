@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import events, ui
 
 import runtime
-from editor.document import FlowDocument
+from editor.flow_file import OpenFlow
 from editor.workspace import FLOW_SUFFIX, Workspace, WorkspaceError
 
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
@@ -69,7 +69,7 @@ def free_name(workspace: Workspace, filename: str, flow_name: str) -> str:
 TYPE_AHEAD = """() => {
   const keys = [];
   const grab = (e) => {
-    const field = document.querySelector("[data-testid=name-input]");
+    const field = document.querySelector("[data-role=name-input]");
     if (field && document.activeElement === field) return stop();
     if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
       keys.push(e.key); e.preventDefault(); e.stopPropagation();
@@ -82,7 +82,7 @@ TYPE_AHEAD = """() => {
 }"""
 TYPED_AHEAD = """(async () => {
   for (let i = 0; i < 250; i++) {
-    const field = document.querySelector("[data-testid=name-input]");
+    const field = document.querySelector("[data-role=name-input]");
     if (field && field.offsetParent !== null) {
       const ahead = window.__ewTypeAhead;
       window.__ewTypeAhead = null;
@@ -104,18 +104,28 @@ def keeps_typed_keys(element: ui.element) -> ui.element:
     return element.on("click", js_handler=TYPE_AHEAD)
 
 
-class FileActions:
-    """Mixed into EditorPage: what the page does with its flow's file."""
+class FileController:
+    """What a page does with its flow's file: save, new, save as, rename, delete, import."""
 
-    workspace: Workspace
-    name: str
-    doc: FlowDocument
-    registry: runtime.Registry
-    sign: Callable[[str], None]  # TrustActions: trust what a trusted page saved
+    def __init__(self, flow: OpenFlow, *, sign: Callable[[str], None],
+                 refresh_title: Callable[[], None]) -> None:
+        """Act on one open flow.
 
-    def refresh_title(self) -> None:
-        """Show the flow's name and the unsaved marker (EditorPage has it)."""
-        raise NotImplementedError
+        Args:
+            flow: the page's flow.
+            sign: trusts what a trusted page saved, given the file's name.
+            refresh_title: shows the flow's name and whether it has unsaved changes.
+        """
+        self.flow = flow
+        self.workspace = flow.workspace
+        self.doc = flow.doc
+        self.sign = sign
+        self.refresh_title = refresh_title
+
+    @property
+    def name(self) -> str:
+        """The open file's name."""
+        return self.flow.name
 
     async def save(self) -> None:
         """Save atomically; a flow with problems is saved too, and they stay listed."""
@@ -133,7 +143,7 @@ class FileActions:
         with ui.dialog() as dialog, ui.card().props('data-testid="name-dialog"'):
             ui.label(title).classes("text-subtitle1")
             field = ui.input("file name", value=value).props(
-                'autofocus data-testid="name-input"').classes("w-64")
+                'autofocus data-testid="name-input" data-role="name-input"').classes("w-64")
             error = ui.label().classes("text-negative text-caption").props(
                 'data-testid="name-error"')
 
@@ -207,7 +217,6 @@ class FileActions:
                 ui.button("Cancel", on_click=dialog.close).props("flat")
         dialog.open()
 
-
     # -- import and export ---------------------------------------------------------------
 
     def export_flow(self) -> None:
@@ -228,7 +237,7 @@ class FileActions:
                 with result:
                     try:
                         data, problems = check_import(e.file.name, await e.file.read(),
-                                                      self.registry)
+                                                      self.flow.registry)
                         name = free_name(self.workspace, e.file.name, str(data.get("name", "")))
                         self.workspace.write(name, json.dumps(data, indent=2) + "\n")
                     except (ImportRefused, WorkspaceError, OSError) as exc:

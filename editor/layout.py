@@ -28,7 +28,7 @@ window.ewLayout = {
     return b.width > 0 && b.height > 0 ? b : null;
   },
   fit() {
-    const host = document.querySelector('[data-testid="canvas-area"]');
+    const host = document.querySelector('[data-role="canvas-area"]');
     if (!host) return;
     const W = window.innerWidth, H = window.innerHeight;
     const header = this.box('.q-header'), footer = this.box('.q-footer');
@@ -44,7 +44,7 @@ window.ewLayout = {
   drag(ev, which, min, max) {
     ev.preventDefault();
     const footer = which === 'fh';
-    const el = footer ? document.querySelector('[data-testid="footer-panels"]')
+    const el = footer ? document.querySelector('[data-role="footer-panels"]')
       : document.querySelector(which === 'lw' ? '.q-drawer--left' : '.q-drawer--right');
     if (!el) return;
     const b = el.getBoundingClientRect();
@@ -132,7 +132,7 @@ class Layout:
     def footer_panels(self, panels: ui.tab_panels) -> None:
         """Take charge of the footer's panels: their height, and collapsed or not."""
         self.panels = panels
-        panels.props('data-testid="footer-panels"')
+        panels.props('data-testid="footer-panels" data-role="footer-panels"')
         self._apply_footer()
 
     def _handle(self, which: str, classes: str, testid: str) -> None:

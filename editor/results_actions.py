@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import runtime
 from editor.document import FlowDocument
 from editor.layout import Layout
 from editor.metric_cards import kept_records, metric_ports
@@ -21,31 +20,42 @@ def tab_name(value: Any) -> str:
     return str(props.get("name")) if isinstance(props, dict) else str(value)
 
 
-class ResultActions:
-    """Mixed into EditorPage: words node statuses, and shows a finished run's results."""
+def in_view(layout: Layout, bottom_tabs: Any, name: str) -> bool:
+    """Whether a footer tab is in view: it is chosen and the footer is open."""
+    return layout.footer_open and tab_name(bottom_tabs.value) == name
 
-    doc: FlowDocument
-    registry: runtime.Registry
-    debug: DebugPanel
-    runs: RunsPanel
-    layout: Layout
-    bottom_tabs: Any
-    facts: RunFacts
+
+class Results:
+    """Words node statuses, and shows a finished run's results in the Debug tab."""
+
+    def __init__(self, doc: FlowDocument, debug: DebugPanel, runs: RunsPanel, layout: Layout,
+                 bottom_tabs: Any) -> None:
+        """Show one page's results.
+
+        Args:
+            doc: the page's document.
+            debug: the Debug panel (its metric cards).
+            runs: the Runs panel (the kept run a result is compared with).
+            layout: the page's frame (the footer is opened to show results).
+            bottom_tabs: the footer's tabs.
+        """
+        self.doc = doc
+        self.debug = debug
+        self.runs = runs
+        self.layout = layout
+        self.bottom_tabs = bottom_tabs
+        self.facts = RunFacts({})
 
     def new_facts(self) -> RunFacts:
         """Forget the last run's facts: a run starts, or a kept run is shown."""
         order = {}
         for node in self.doc.nodes:
-            spec = self.registry.get(str(node.get("component")))
+            spec = self.doc.registry.get(str(node.get("component")))
             if spec is not None:
                 order[str(node.get("id"))] = list(spec.outputs)
         self.facts = RunFacts({str(n.get("id")): str(n.get("component"))
                                for n in self.doc.nodes}, order)
         return self.facts
-
-    def debug_in_view(self) -> bool:
-        """Whether the Debug panel is in view: its tab chosen and the footer open."""
-        return self.layout.footer_open and tab_name(self.bottom_tabs.value) == DEBUG_TAB
 
     def show_results(self, run_id: str | None, reveal: bool = True) -> None:
         """A run ended (or a kept run is shown): its metrics as cards, and the Debug tab.
@@ -54,7 +64,7 @@ class ResultActions:
         ``reveal``, the Debug tab is shown (and the footer opened) if the run has anything to
         show, unless the user is reading the Runs tab; its badge then counts what came.
         """
-        ports = metric_ports(self.doc.nodes, self.registry)
+        ports = metric_ports(self.doc.nodes, self.doc.registry)
         records = self.facts.records(ports)
         previous = None
         if records:
@@ -67,7 +77,7 @@ class ResultActions:
         self.debug.cards.show(records, previous, titles)
         if not reveal or not (records or self.debug.received):
             return
-        if self.layout.footer_open and tab_name(self.bottom_tabs.value) == RUNS_TAB:
+        if in_view(self.layout, self.bottom_tabs, RUNS_TAB):
             return
         self.bottom_tabs.set_value(DEBUG_TAB)
         self.layout.open_footer()

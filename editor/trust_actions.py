@@ -8,12 +8,11 @@ from typing import Any
 from nicegui import ui
 
 import runtime
-from editor.document import FlowDocument
-from editor.workspace import Workspace
+from editor.flow_file import OpenFlow
 
 
-class TrustActions:
-    """Mixed into EditorPage: whether its flow's code may run, and asking the user.
+class Trust:
+    """Whether a page's flow code may run, and asking the user.
 
     A page is trusted when its file held no code, or exactly this content was trusted
     before (saved in this editor, or ``edgewise trust``). Saving from a trusted page trusts
@@ -21,22 +20,32 @@ class TrustActions:
     with code shows a badge, and Run first shows every code node with its params and asks.
     """
 
-    workspace: Workspace
-    name: str
-    doc: FlowDocument
-    registry: runtime.Registry
-    trusted: bool
-    trust_badge: ui.button
+    def __init__(self, flow: OpenFlow) -> None:
+        """Judge the flow as it was read: trusted only as it was trusted before."""
+        self.flow = flow
+        self.trusted = not runtime.untrusted_code(flow.doc.data, registry=flow.registry)
+        self.trust_badge: ui.button | None = None
+
+    def badge(self) -> ui.button:
+        """The header's badge: shown while the flow holds untrusted code; a click reads it."""
+        self.trust_badge = ui.button(icon="gpp_maybe", on_click=self.review_code).props(
+            'color=warning data-testid="trust-badge"').tooltip(
+            "This flow holds code that was not made or trusted in this editor; "
+            "click to read it")
+        self.refresh_trust()
+        return self.trust_badge
 
     def foreign_code(self) -> list[tuple[str, str]]:
         """The code nodes that would run unasked-for: none once the page is trusted."""
         if self.trusted:
             return []
-        return runtime.untrusted_code(self.doc.data, registry=self.registry)
+        return runtime.untrusted_code(self.flow.doc.data, registry=self.flow.registry)
 
     def refresh_trust(self) -> None:
         """Show or hide the header badge that counts the untrusted code nodes."""
         found = self.foreign_code()
+        if self.trust_badge is None:
+            return
         self.trust_badge.set_text(f"untrusted code ({len(found)})")
         self.trust_badge.set_visibility(bool(found))
 
@@ -44,7 +53,7 @@ class TrustActions:
         """After a save: trust the saved content if this page is trusted."""
         if self.trusted:
             try:
-                runtime.trust_flow(self.doc.data, self.workspace.root / name)
+                runtime.trust_flow(self.flow.doc.data, self.flow.workspace.root / name)
             except OSError as exc:
                 ui.notify(f"saved, but could not record it as trusted: {exc}", type="warning")
 
@@ -53,12 +62,12 @@ class TrustActions:
         found = self.foreign_code()
         if not found:
             return True
-        nodes = {str(n.get("id")): n for n in self.doc.nodes}
+        nodes = {str(n.get("id")): n for n in self.flow.doc.nodes}
         with ui.dialog() as dialog, ui.card().props('data-testid="trust-dialog"').style(
                 "max-width: 720px"):
             ui.label("This flow holds code that will run on this machine").classes(
                 "text-subtitle1 text-weight-bold")
-            ui.label(f"{self.name} was not made or trusted in this editor. Read the code "
+            ui.label(f"{self.flow.name} was not made or trusted in this editor. Read the code "
                      "of each node below; run it only if you trust where it came from.")
             for node_id, component_id in found:
                 params = nodes.get(node_id, {}).get("params") or {}
@@ -79,7 +88,7 @@ class TrustActions:
             return False
         self.trusted = True
         try:
-            runtime.trust_flow(self.doc.data, self.workspace.root / self.name)
+            runtime.trust_flow(self.flow.doc.data, self.flow.workspace.root / self.flow.name)
         except OSError as exc:
             ui.notify(f"running it, but could not record it as trusted: {exc}", type="warning")
         self.refresh_trust()
