@@ -78,11 +78,18 @@ class _ChainTask:
         self.open_edges = {p: len(edges) for p, edges in pn.incoming.items()}
         self.threaded = pn.spec.threaded
         self._inflight: asyncio.Future[Any] | None = None
+        # the event loop, when this chain's work runs in worker threads
+        self._loop = asyncio.get_running_loop() if self.threaded else None
 
     # -- synchronous work, inline or in a worker thread ----------------------------------
 
     def _cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool) -> None:
-        """Record stage ``index``'s outputs, and hand them on down the chain."""
+        """Record stage ``index``'s outputs, and hand them on down the chain.
+
+        In a worker thread, what the chain did so far is reported on the event loop before
+        the next stage starts its (possibly long) work, so the edge into that stage counts
+        its batch and the stage shows as running while it works, as an unfused node would.
+        """
         stages = self.stages
         while True:
             steps.append((index, out, processed))
@@ -93,6 +100,11 @@ class _ChainTask:
             if batch is None or not batch.values:
                 return
             index += 1
+            # in a worker thread; steps that deliver to other chains wait for the loop's puts
+            if self._loop is not None and all(stages[i].link is not None for i, _o, _p in steps):
+                early = steps[:]
+                steps.clear()
+                self._loop.call_soon_threadsafe(self._report, early, index)
             out = stages[index].rule.process([(link[1], batch)])
             processed = True
 
@@ -158,10 +170,15 @@ class _ChainTask:
             stage.started = True
             self.shared.hooks.call("node_started", stage.rule.id)
 
-    async def _publish(self, steps: list[Step]) -> None:
-        """Report each step through the hooks and put outputs on the edges leaving the chain."""
+    def _report(self, steps: list[Step], next_stage: int | None = None) -> list[
+            tuple[_ChainTask, str, Batch]]:
+        """Call the hooks for ``steps``, in order; return what goes to other chains' inboxes.
+
+        With ``next_stage``, that stage has just been handed a batch and shows as started.
+        """
         hooks = self.shared.hooks
         counts = self.shared.edge_counts
+        deliveries: list[tuple[_ChainTask, str, Batch]] = []
         for index, out, processed in steps:
             stage = self.stages[index]
             if processed:
@@ -177,12 +194,20 @@ class _ChainTask:
                     if hooks.emitted:
                         hooks.call("emitted", edge_id, batch)
                     if target is not None:
-                        await target.inbox.put((target_port, batch))
+                        deliveries.append((target, target_port, batch))
             if processed:
                 fired = stage.rule.fired
                 if hooks.fired:
                     hooks.call("fired", stage.rule.id, fired - stage.reported)
                 stage.reported = fired
+        if next_stage is not None:
+            self._mark_started(self.stages[next_stage])
+        return deliveries
+
+    async def _publish(self, steps: list[Step]) -> None:
+        """Report each step through the hooks and put outputs on the edges leaving the chain."""
+        for target, port, batch in self._report(steps):
+            await target.inbox.put((port, batch))
 
     async def run(self) -> None:
         """Run the chain from start to end, then tell every downstream task it ended."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -166,3 +168,50 @@ def test_a_chain_of_three_thousand_nodes_runs_to_its_end(fuse: bool) -> None:
     assert result.nodes["n"].fired == 2
     assert result.messages == 2 * (size + 1)
     assert all(r.state == "done" for r in result.nodes.values())
+
+
+GATE = threading.Event()
+WORKING = threading.Event()
+
+
+@component("u.gated", inputs={"data": "Any"}, outputs={"data": "Any"}, threaded=True)
+def gated(data: Any) -> Any:
+    """A threaded step that works until the test lets it finish."""
+    WORKING.set()
+    GATE.wait(120)
+    return data
+
+
+@component("u.heavy_source", outputs={"data": "Any"}, threaded=True)
+def heavy_source() -> Iterator[int]:
+    """A threaded source of one message."""
+    yield 1
+
+
+def test_a_long_step_inside_a_threaded_chain_shows_running_and_its_input_counted() -> None:
+    # The editor shows a fit as running while it works; fused into its source's chain it
+    # must show the same, and the edge into it must already count the batch it works on.
+    GATE.clear()
+    WORKING.clear()
+    registry = default_registry().with_components(gated, heavy_source)
+    flow = make_flow({"s": "u.heavy_source", "g": "u.gated"}, ["s.data->g.data"])
+    assert chains(runtime.plan(flow, registry=registry)) == [["s", "g"]]
+    run = make_run({"s": "u.heavy_source", "g": "u.gated"}, ["s.data->g.data"],
+                   [*SPECS, gated, heavy_source])
+    seen: list[tuple[str, str]] = []
+    run.hooks.add("node_started", lambda node: seen.append(("started", node)))
+    run.hooks.add("emitted", lambda edge, batch: seen.append(("emitted", edge)))
+    box: dict[str, RunResult] = {}
+    thread = threading.Thread(target=lambda: box.update(result=run.run()), daemon=True)
+    thread.start()
+    try:
+        assert WORKING.wait(30)
+        deadline = time.monotonic() + 15
+        while ("started", "g") not in seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ("started", "g") in seen
+        assert ("emitted", "s.data->g.data") in seen
+    finally:
+        GATE.set()
+        thread.join(30)
+    assert box["result"].status == "ok"
