@@ -27,7 +27,19 @@ DEBUG_WINDOW = 0.05
 DEBUG_TEXT = 1000
 FAILURE_EVERY = 0.5  # a node failing on every message reports its error this often
 FAILURE_TEXT = 2000
+ORPHAN_POLL = 0.5  # seconds between checks that the editor is still there
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
+
+
+def _end_with_editor(editor: int) -> None:
+    """End this process once the editor that started it is gone.
+
+    A run busy in a long fit never reads its pipe, so it would not notice the editor was
+    killed (or crashed) and would burn the machine on for nobody. Its parent changes then.
+    """
+    while os.getppid() == editor:
+        time.sleep(ORPHAN_POLL)
+    os._exit(0)
 
 
 def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
@@ -40,6 +52,8 @@ def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    threading.Thread(target=_end_with_editor, args=(os.getppid(),), daemon=True,
+                     name="edgewise-orphan-watch").start()
     import runtime
     from runtime.previews import detail, preview
     from runtime.record import record_run
