@@ -2,10 +2,12 @@
 
 Flink calls this operator chaining. Node B joins the chain of node A when A's only
 outgoing edge goes to B, B's only incoming edge comes from A, and both run on the same
-kind of thread (both ``threaded`` or neither). A chain is then fired as one unit: A's
-output batch is handed to B directly. Every edge inside a chain is still observed, batch
-by batch, through the same hooks, so taps, lineage and recording cannot tell the
-difference; only the queue hop, and the thread switch between two heavy nodes, are gone.
+kind of thread (both ``threaded`` or neither), and A is not a threaded source (a heavy
+source ends on its own, and says so, while its consumer may still be working). A chain
+is then fired as one unit: A's output batch is handed to B directly. Every edge inside a
+chain is still observed, batch by batch, through the same hooks, so taps, lineage and
+recording cannot tell the difference; only the queue hop, and the thread switch between
+two heavy nodes, are gone.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def _fuses(plan: Plan, upstream: str) -> str | None:
         return None
     if node.spec.threaded != plan.nodes[upstream].spec.threaded:
         return None
+    if node.spec.threaded and not plan.nodes[upstream].incoming:
+        return None  # a heavy source ends on its own, while its consumer still works
     return target
 
 

@@ -193,13 +193,16 @@ def test_a_long_step_inside_a_threaded_chain_shows_running_and_its_input_counted
     # must show the same, and the edge into it must already count the batch it works on.
     GATE.clear()
     WORKING.clear()
-    registry = default_registry().with_components(gated, heavy_source)
-    flow = make_flow({"s": "u.heavy_source", "g": "u.gated"}, ["s.data->g.data"])
-    assert chains(runtime.plan(flow, registry=registry)) == [["s", "g"]]
-    run = make_run({"s": "u.heavy_source", "g": "u.gated"}, ["s.data->g.data"],
-                   [*SPECS, gated, heavy_source])
+    nodes = {"s": "u.heavy_source", "h": "u.heavy", "g": "u.gated"}
+    edges = ["s.data->h.data", "h.data->g.data"]
+    registry = default_registry().with_components(heavy, gated, heavy_source)
+    # a heavy source is not fused: it ends on its own while its consumers still work
+    assert chains(runtime.plan(make_flow(nodes, edges), registry=registry)) == [
+        ["s"], ["h", "g"]]
+    run = make_run(nodes, edges, [*SPECS, gated, heavy_source])
     seen: list[tuple[str, str]] = []
     run.hooks.add("node_started", lambda node: seen.append(("started", node)))
+    run.hooks.add("node_ended", lambda node, state: seen.append((state, node)))
     run.hooks.add("emitted", lambda edge, batch: seen.append(("emitted", edge)))
     box: dict[str, RunResult] = {}
     thread = threading.Thread(target=lambda: box.update(result=run.run()), daemon=True)
@@ -210,7 +213,8 @@ def test_a_long_step_inside_a_threaded_chain_shows_running_and_its_input_counted
         while ("started", "g") not in seen and time.monotonic() < deadline:
             time.sleep(0.01)
         assert ("started", "g") in seen
-        assert ("emitted", "s.data->g.data") in seen
+        assert ("emitted", "h.data->g.data") in seen
+        assert ("done", "s") in seen
     finally:
         GATE.set()
         thread.join(30)
