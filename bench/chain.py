@@ -22,8 +22,17 @@ from bench._report import (
     verdict,
 )
 from bench._spread import spread
-from runtime import Flow, Plan, Registry, Run, RunResult, Snapshot, default_registry, plan
-from runtime.engine import RunOptions
+from runtime import (
+    Flow,
+    Plan,
+    Registry,
+    Run,
+    RunOptions,
+    RunResult,
+    Snapshot,
+    default_registry,
+    plan,
+)
 
 STAGES = 10
 COUNT = 200_000

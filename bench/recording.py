@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import runtime
+import runtime.runs
 from bench._report import Timing, best, heading, parse_args, table, timed, verdict
 from bench._spread import spread
 from bench.chain import STAGES, chain_flow
-from runtime.record import record_run
+from runtime import record_run
 
 CHAIN_TARGET = 1.2
 STREAMING_TARGET = 1.5
@@ -99,16 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _, big_recorder = measure(runtime.plan(chain_flow(big)), work / "big")
         store = big_recorder.store
         messages = store.manifest()["recording"]["messages_indexed"]
-        lineage = runtime.Lineage(store)
+        lineage = runtime.runs.Lineage(store)
         last = store.message_at(f"step{STAGES}.data", -1)
         assert last is not None  # noqa: S101 - the run made it
         trace_time, steps = timed(lambda: lineage.trace(last.id))
-        st = runtime.RunStore(recorder.folder)
+        st = runtime.runs.RunStore(recorder.folder)
         middle = st.message_at("predict.data", len(list(st.messages("predict.data"))) // 2)
         assert middle is not None  # noqa: S101 - the run made it
         frame = st.value(middle.id)
         row_id = frame.index[len(frame) // 2]
-        row_lineage = runtime.Lineage(st)
+        row_lineage = runtime.runs.Lineage(st)
         row_time, row_steps = timed(lambda: row_lineage.trace(middle.id, row_id))
         print(table(["trace", "messages in run", "steps", "seconds", "target"], [
             ["one message back to its source", f"{messages:,}", str(len(steps)),

@@ -9,8 +9,7 @@ from typing import Any
 
 from bench._report import heading, parse_args, table, timed, verdict
 from bench._spread import spread
-from runtime import Flow, Plan, Run, plan
-from runtime.engine import RunOptions
+from runtime import Flow, Plan, Run, RunOptions, plan
 
 SIZES = (1_000, 5_000, 10_000)
 QUICK_SIZES = (200, 1_000)

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runtime.schema import Columns, added
+from runtime import Columns
+from runtime import added_columns as added
 
 _IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 _WINE = ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",

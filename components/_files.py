@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from runtime.params import special_file_kind
+from runtime import special_file_kind
 
 try:
     import fcntl

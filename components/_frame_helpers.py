@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from runtime.terminal import plain
+from runtime import plain
 
 if TYPE_CHECKING:
     import pandas as pd

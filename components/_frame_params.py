@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from components._frame_helpers import Aggregation, JoinHow, as_list
-from runtime import Params
-from runtime.expressions import ExpressionError, check_expression
+from runtime import ExpressionError, Params, check_expression
 
 Scalar = bool | int | float | str
 Columns = str | list[str]

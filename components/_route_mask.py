@@ -18,7 +18,7 @@ import ast
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from runtime.expressions import column_identifier, evaluate_frame, expression_tree, frame_names
+from runtime import column_identifier, evaluate_frame, expression_tree, frame_names
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,7 @@ from typing import Any
 
 from pydantic import ValidationInfo
 
-from runtime.graph import URL_SCHEME
-from runtime.terminal import plain
+from runtime import URL_SCHEME, plain
 
 
 def is_url(database: str) -> bool:

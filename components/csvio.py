@@ -9,8 +9,7 @@ from pydantic import Field
 
 from components._columns import csv_columns
 from components._files import AtomicOutput
-from runtime import Params, component
-from runtime.params import input_path, output_path
+from runtime import Params, component, input_path, output_path
 
 if TYPE_CHECKING:
     import pandas as pd

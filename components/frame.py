@@ -7,10 +7,15 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 
 from components._columns import select_columns
-from runtime import Params, component
-from runtime.expressions import ExpressionError, check_expression, query_frame
-from runtime.schema import same_columns
-from runtime.terminal import plain
+from runtime import (
+    ExpressionError,
+    Params,
+    check_expression,
+    component,
+    plain,
+    query_frame,
+    same_columns,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

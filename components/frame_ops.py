@@ -28,10 +28,15 @@ from components._frame_params import (
     SampleParams,
     SortParams,
 )
-from runtime import NEW_ROWS_TAG, component, latest
-from runtime.expressions import ExpressionError, evaluate_frame
-from runtime.schema import same_columns
-from runtime.terminal import plain
+from runtime import (
+    NEW_ROWS_TAG,
+    ExpressionError,
+    component,
+    evaluate_frame,
+    latest,
+    plain,
+    same_columns,
+)
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,9 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from components._files import AtomicOutput
-from runtime import Params, component
-from runtime.params import output_path
-from runtime.previews import loaded_type
+from runtime import Params, component, loaded_type, output_path
 
 
 class WriteParams(Params):

@@ -16,8 +16,7 @@ from components._estimators import (
     require,
 )
 from components._scoring import PROBA_PREFIX, SHORT_METRICS, check_metrics, score_columns
-from runtime import NEW_ROWS_TAG, Params, component, latest
-from runtime.schema import same_columns
+from runtime import NEW_ROWS_TAG, Params, component, latest, same_columns
 
 if TYPE_CHECKING:
     import pandas as pd

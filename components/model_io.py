@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from components._files import AtomicOutput
-from runtime import Params, component
-from runtime.params import input_path, output_path
-from runtime.terminal import plain
+from runtime import Params, component, input_path, output_path, plain
 
 
 class UntrustedModelError(LookupError):
@@ -47,7 +45,7 @@ class Save:
         """Serialise one model and make it the file's content."""
         import skops.io
 
-        from runtime.record.safeload import refused_types
+        from runtime import refused_types
 
         with self.out.firing():
             data = skops.io.dumps(model)
@@ -97,7 +95,7 @@ def load(*, params: LoadParams) -> Any:
     """
     import skops.io
 
-    from runtime.record.safeload import UnsafeModelError, load_model, refused_types
+    from runtime import UnsafeModelError, load_model, refused_types
 
     path = Path(params.path)
     try:

@@ -12,8 +12,7 @@ from pydantic import Field
 
 from components._columns import parquet_columns
 from components._files import AtomicOutput, WriteError
-from runtime import Params, component
-from runtime.params import input_path, output_path
+from runtime import Params, component, input_path, output_path
 
 if TYPE_CHECKING:
     import pandas as pd

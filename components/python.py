@@ -22,9 +22,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from components._python_code import CODE_FILE, code_problem
-from runtime import Params, component, latest
-from runtime.registry import PortDecl
-from runtime.terminal import plain
+from runtime import Params, PortDecl, component, latest, plain
 
 PORT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE_FORMAT = "python-code"

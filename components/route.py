@@ -9,10 +9,15 @@ from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_va
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from components._columns import route_columns
-from runtime import Params, component
-from runtime.expressions import ExpressionError, check_expression, frame_names
-from runtime.registry import PortDecl
-from runtime.terminal import plain
+from runtime import (
+    ExpressionError,
+    Params,
+    PortDecl,
+    check_expression,
+    component,
+    frame_names,
+    plain,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -25,9 +25,7 @@ from pydantic import (
 
 from components._problems import param_problem
 from components._sql_url import is_url, open_engine, resolved_url, shown
-from runtime import Params, component
-from runtime.params import input_path, output_path, special_file_kind
-from runtime.terminal import plain
+from runtime import Params, component, input_path, output_path, plain, special_file_kind
 
 if TYPE_CHECKING:
     import pandas as pd

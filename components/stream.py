@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from runtime import Params, component
-from runtime.schema import same_columns
+from runtime import Params, component, same_columns
 
 if TYPE_CHECKING:
     import pandas as pd

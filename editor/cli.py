@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime.terminal import plain
+from runtime import plain
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TOKEN_ENV = "EDGEWISE_TOKEN"

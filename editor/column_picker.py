@@ -16,8 +16,8 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 import runtime
-from runtime.graph import resolve_node
-from runtime.schema import split_selector
+import runtime.runs
+from runtime import resolve_node, split_selector
 
 PICKED = ("target", "features", "columns", "by", "on")
 """Params that name columns even where a component does not declare them in column_params."""
@@ -66,7 +66,7 @@ def preview_columns(preview: Mapping[str, Any] | None) -> Columns:
     return [str(c) for c in columns] if isinstance(columns, list) else None
 
 
-def run_columns(store: runtime.RunStore | None, sources: Iterable[PortKey]) -> dict[PortKey,
+def run_columns(store: runtime.runs.RunStore | None, sources: Iterable[PortKey]) -> dict[PortKey,
                                                                                    list[str]]:
     """The columns of the last message each output port sent in a kept run."""
     found: dict[PortKey, list[str]] = {}
@@ -96,7 +96,7 @@ _KEPT: dict[tuple[str, int], list[str]] = {}  # (run folder, message id) -> its 
 KEPT_CACHE = 512  # entries, at most
 
 
-def _kept_columns(store: runtime.RunStore, message_id: int) -> Columns:
+def _kept_columns(store: runtime.runs.RunStore, message_id: int) -> Columns:
     """The columns of a kept DataFrame (its preview holds only a summary); read once."""
     key = (str(store.folder), message_id)
     if key not in _KEPT:
@@ -173,7 +173,7 @@ def input_columns(node_id: str, edges: Iterable[Mapping[str, Any]],
 
 
 def gather(data: Mapping[str, Any], node_id: str, registry: runtime.Registry,
-           base_dir: Path, store: runtime.RunStore | None) -> dict[str, list[str]]:
+           base_dir: Path, store: runtime.runs.RunStore | None) -> dict[str, list[str]]:
     """The columns reaching each input of a node: the run's previews, then the probe's."""
     edges = [e for e in data.get("edges") or [] if isinstance(e, dict)]
     feeding = [key for keys in incoming(edges, node_id).values() for key in keys]

@@ -1,6 +1,6 @@
 """Compare view: the legend of compared edges, and one edge's values in run A beside run B.
 
-The details are those of ``edgewise diff`` (``runtime.diff_runs``): message and row counts,
+The details are those of ``edgewise diff`` (``runtime.runs.diff_runs``): message and row counts,
 schema changes, PSI and KS per numeric column, changed params and metric deltas.
 """
 

@@ -23,8 +23,15 @@ from typing import Any
 
 from editor.clipboard import copies, fresh_id, taken_ids
 from editor.history import History, params_text
-from runtime import ComponentSpec, Flow, Registry, connection_problem, parse_flow, resolve_ports
-from runtime.connections import fitting_ports
+from runtime import (
+    ComponentSpec,
+    Flow,
+    Registry,
+    connection_problem,
+    fitting_ports,
+    parse_flow,
+    resolve_ports,
+)
 
 Doc = dict[str, Any]
 ERROR_PORT = "error"  # the output every component has for its failures (runtime.registry)

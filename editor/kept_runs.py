@@ -9,6 +9,7 @@ from typing import Any
 from nicegui import ui
 
 import runtime
+import runtime.runs
 from editor.canvas import FlowCanvas, edge_label
 from editor.compare_view import edge_entry, legend, side_by_side
 from editor.document import FlowDocument
@@ -19,7 +20,7 @@ from editor.params_panel import ParamsPanel
 from editor.results_actions import Results
 from editor.run_workers import Workers
 from editor.runs_panel import RunsPanel
-from runtime.record.diff import run_edges
+from runtime.runs import run_edges
 
 UNENDED = ("starting", "running")
 
@@ -63,7 +64,7 @@ class KeptRuns:
         self.params = params
         self.legend_box = legend_box
         self.show_inspector = show_inspector
-        self.past: runtime.RunStore | None = None  # the kept run shown, None while live
+        self.past: runtime.runs.RunStore | None = None  # the kept run shown, None while live
         self.inspected: str | None = None  # the edge in the inspector
 
     def connect(self) -> None:
@@ -152,7 +153,7 @@ class KeptRuns:
             self.canvas.mark_changes({})
             self.legend_box.clear()
 
-    def show_past(self, store: runtime.RunStore | None) -> None:
+    def show_past(self, store: runtime.runs.RunStore | None) -> None:
         """Show a kept run's counts and states on the canvas, or go back to live."""
         self.past = store
         self.canvas.clear_run()
@@ -195,7 +196,7 @@ class KeptRuns:
                 self.node_errors.take(node, record, int(state["errors"]))
         self.params.show_node_error()
 
-    async def trace(self, store: runtime.RunStore, message_id: int,
+    async def trace(self, store: runtime.runs.RunStore, message_id: int,
                     row: str | None = None) -> None:
         """Trace a message (or one of its rows) of a kept run and light up the path.
 
@@ -212,7 +213,7 @@ class KeptRuns:
         self.canvas.highlight(answer["items"])
         self.inspector.show_trace(answer["lines"])
 
-    async def trained_on(self, store: runtime.RunStore, model_id: int) -> None:
+    async def trained_on(self, store: runtime.runs.RunStore, model_id: int) -> None:
         """Which records trained a model of a kept run: list them, light up their path."""
         try:
             answer = await reader().ask("trained_on", str(store.folder), model_id, False)
@@ -255,7 +256,7 @@ class KeptRuns:
         with self.legend_box:
             legend(report["run_a"], report["run_b"])
 
-    def replayed(self, run_id: str, original: runtime.RunStore,
+    def replayed(self, run_id: str, original: runtime.runs.RunStore,
                  report: dict[str, Any]) -> None:
         """A replay finished: show it, compared with the run it replays."""
         self.runs.refresh()

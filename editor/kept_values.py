@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import runtime
+import runtime.runs
 
 ANSWER_TIMEOUT = 120.0
 TRAINING_ROWS_SHOWN = 20
 PAD = chr(160) * 3
 
 
-def run_samples(store: runtime.RunStore, origin: str, keep: int = 20) -> list[dict[str, Any]]:
+def run_samples(store: runtime.runs.RunStore, origin: str, keep: int = 20) -> list[dict[str, Any]]:
     """The last values recorded on a port, newest first, as the inspector shows them."""
     messages = list(store.messages(origin))[-keep:]
     samples = []
@@ -41,7 +42,7 @@ def run_samples(store: runtime.RunStore, origin: str, keep: int = 20) -> list[di
     return samples
 
 
-def trace_items(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
+def trace_items(store: runtime.runs.RunStore, steps: list[runtime.runs.Step],
                 ) -> list[str]:
     """The node and edge ids on a lineage path, for highlighting on the canvas."""
     edges = [f"{e['source']}->{e['target']}" for e in store.flow().get("edges", [])]
@@ -63,16 +64,16 @@ def trace_items(store: runtime.RunStore, steps: list[runtime.record.lineage.Step
     return sorted(ids)
 
 
-def scored_by_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
+def scored_by_lines(store: runtime.runs.RunStore, steps: list[runtime.runs.Step],
                     ) -> list[str]:
     """Which model scored a traced row: its estimator, params, when and what it was fitted on."""
-    from runtime.record.lineage import scorer
+    from runtime.runs import scorer
 
     found = scorer(steps)
     if found is None:
         return []
     step, model = found
-    facts = runtime.Lineage(store).model_facts(model)
+    facts = runtime.runs.Lineage(store).model_facts(model)
     trained = facts["trained"]
     data = ", ".join(f"#{d['message']} {d['node']} ({d['rows']} rows)"
                      for d in facts["training_data"][:5])
@@ -86,10 +87,10 @@ def scored_by_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.
                                                             if more > 0 else "")]
 
 
-def trace_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step],
+def trace_lines(store: runtime.runs.RunStore, steps: list[runtime.runs.Step],
                 row: str | None) -> list[str]:
     """A lineage path as the inspector lists it, one line per message."""
-    from runtime.trace_render import render_trace
+    from runtime.runs import render_trace
 
     lines = [line.text for line in render_trace(steps, pad=PAD)]
     if row is not None:
@@ -98,14 +99,14 @@ def trace_lines(store: runtime.RunStore, steps: list[runtime.record.lineage.Step
 
 
 def _trace(folder: str, message_id: int, row: str | None) -> dict[str, Any]:
-    store = runtime.RunStore(Path(folder))
-    steps = runtime.Lineage(store).trace(message_id, row)
+    store = runtime.runs.RunStore(Path(folder))
+    steps = runtime.runs.Lineage(store).trace(message_id, row)
     return {"items": trace_items(store, steps), "lines": trace_lines(store, steps, row)}
 
 
 def _trained_on(folder: str, model_id: int, as_csv: bool) -> dict[str, Any]:
-    store = runtime.RunStore(Path(folder))
-    lineage = runtime.Lineage(store)
+    store = runtime.runs.RunStore(Path(folder))
+    lineage = runtime.runs.Lineage(store)
     facts, rows = lineage.trained_on(model_id)
     if as_csv:
         return {"csv": rows.to_csv(index_label="_row")}
@@ -123,9 +124,10 @@ def _answer(request: dict[str, Any]) -> Any:
     """Answer one request of the editor (runs in the helper process)."""
     op, args = request["op"], request["args"]
     if op == "samples":
-        return run_samples(runtime.RunStore(Path(args[0])), args[1])
+        return run_samples(runtime.runs.RunStore(Path(args[0])), args[1])
     if op == "diff":
-        return runtime.diff_runs(runtime.RunStore(Path(args[0])), runtime.RunStore(Path(args[1])))
+        return runtime.runs.diff_runs(runtime.runs.RunStore(Path(args[0])),
+                                      runtime.runs.RunStore(Path(args[1])))
     if op == "trace":
         return _trace(args[0], int(args[1]), args[2])
     if op == "trained_on":

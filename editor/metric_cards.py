@@ -11,6 +11,7 @@ from typing import Any
 from nicegui import ui
 
 import runtime
+import runtime.runs
 from editor.node_status import numbers, round_number
 
 Records = dict[str, dict[str, float]]  # "node.port" -> metric -> value
@@ -28,7 +29,7 @@ def metric_ports(doc_nodes: list[dict[str, Any]], registry: runtime.Registry) ->
     return ports
 
 
-def kept_records(store: runtime.RunStore, ports: set[str]) -> Records:
+def kept_records(store: runtime.runs.RunStore, ports: set[str]) -> Records:
     """The last metrics a kept run sent on the given ports; nothing from a damaged run."""
     found: Records = {}
     try:

@@ -8,6 +8,7 @@ from typing import Any
 from nicegui import ui
 
 import runtime
+import runtime.runs
 from editor.column_picker import columns_for
 from editor.flow_file import OpenFlow
 from editor.known_fields import KnownFields
@@ -24,7 +25,7 @@ class ColumnContext:
     """Where a params form's column pickers look: the flow, and the kept run shown or newest."""
 
     def __init__(self, flow: OpenFlow, runs: RunsPanel,
-                 past: Callable[[], runtime.RunStore | None]) -> None:
+                 past: Callable[[], runtime.runs.RunStore | None]) -> None:
         """Look at one page's flow and kept runs (``past``: the kept run shown, if any)."""
         self.doc = flow.doc
         self.registry = flow.registry
@@ -33,7 +34,7 @@ class ColumnContext:
         self._past = past
 
     @property
-    def past(self) -> runtime.RunStore | None:
+    def past(self) -> runtime.runs.RunStore | None:
         """The kept run shown on the canvas, or None while live."""
         return self._past()
 

@@ -35,7 +35,7 @@ class KeptFacts:
 
 
 def facts_of(store: Any) -> KeptFacts:
-    """Read a kept run's flow, status and recorded ports (``store`` is a runtime.RunStore)."""
+    """Read a kept run's flow, status and recorded ports (``store`` is a runtime.runs.RunStore)."""
     damage = store.damage
     if damage:
         return KeptFacts(run=store.id, flow={}, status="damaged", damage=damage)

@@ -10,6 +10,7 @@ from typing import Any
 from nicegui import ui
 
 import runtime
+import runtime.runs
 from editor.kept_values import reader
 from editor.replay_rule import KeptFacts, replay_blocker
 from editor.replay_rule import facts_of as kept_facts
@@ -27,11 +28,11 @@ class RunsPanel:
     """Lists the kept runs of the flow being edited and acts on them."""
 
     def __init__(self, workspace: Path, flow_name: str,
-                 on_show: Callable[[runtime.RunStore | None], None],
+                 on_show: Callable[[runtime.runs.RunStore | None], None],
                  selected_node: Callable[[], str | None],
                  current_flow: Callable[[], dict[str, Any]],
                  on_compared: Callable[[dict[str, Any]], None],
-                 on_replayed: Callable[[str, runtime.RunStore, dict[str, Any]], None],
+                 on_replayed: Callable[[str, runtime.runs.RunStore, dict[str, Any]], None],
                  confirm_code: Callable[[], Awaitable[bool]], *,
                  replay_worker: Callable[[], tuple[RunWorker, bool]] | None = None,
                  plugins: Callable[[], bool] = lambda: False,
@@ -49,7 +50,7 @@ class RunsPanel:
         self.plugins = plugins
         self.busy = busy
         self.ask = ask or reader().ask
-        self.shown: runtime.RunStore | None = None
+        self.shown: runtime.runs.RunStore | None = None
         self.report: dict[str, Any] | None = None  # the last comparison, while it is shown
         self.replaying = False
         self.sort_key, self.descending = "started", True
@@ -74,10 +75,10 @@ class RunsPanel:
 
     # -- the kept runs -------------------------------------------------------------------
 
-    def runs(self) -> list[runtime.RunStore]:
+    def runs(self) -> list[runtime.runs.RunStore]:
         """Kept runs of this flow, newest first."""
         found = []
-        for store in reversed(runtime.list_runs(self.workspace)):
+        for store in reversed(runtime.runs.list_runs(self.workspace)):
             try:
                 manifest = store.manifest()
             except LookupError:  # damaged: an unreadable manifest cannot say which flow ran
@@ -87,7 +88,7 @@ class RunsPanel:
                 found.append(store)
         return found
 
-    def facts(self, store: runtime.RunStore) -> RunFacts:
+    def facts(self, store: runtime.runs.RunStore) -> RunFacts:
         """The table's facts of a run (kept once the run has finished: it no longer changes)."""
         known = self._facts.get(store.id)
         if known is not None:
@@ -129,7 +130,7 @@ class RunsPanel:
             for facts in rows:
                 self._row(stores[facts.id], facts)
 
-    def _row(self, store: runtime.RunStore, facts: RunFacts) -> None:
+    def _row(self, store: runtime.runs.RunStore, facts: RunFacts) -> None:
         damage = store.damage
         shown = self.shown is not None and self.shown.id == store.id
         with ui.element("div").classes("ew-runs-grid text-caption q-px-xs" +
@@ -163,7 +164,7 @@ class RunsPanel:
                     'flat dense size=sm data-testid="run-compare"').tooltip(
                     "Compare the run shown on the canvas (run A) with this one (run B)")
 
-    def show(self, store: runtime.RunStore | None) -> None:
+    def show(self, store: runtime.runs.RunStore | None) -> None:
         """Show a kept run on the canvas (None: back to live runs)."""
         self.shown = store
         self.report = None
@@ -171,7 +172,7 @@ class RunsPanel:
         self.status.set_text(f"showing run {store.id}" if store else "live")
         self.refresh()
 
-    async def compare(self, other: runtime.RunStore) -> None:
+    async def compare(self, other: runtime.runs.RunStore) -> None:
         """Compare the shown run (or the newest other one) with ``other``."""
         base = self.shown
         if base is None or base.id == other.id:
@@ -192,7 +193,7 @@ class RunsPanel:
 
     # -- re-run from the selected node ---------------------------------------------------
 
-    def replay_base(self) -> runtime.RunStore | None:
+    def replay_base(self) -> runtime.runs.RunStore | None:
         """The kept run a re-run takes its values from: the one shown, else the newest.
 
         A replay recorded only its own part of the flow, so re-running from a replay takes
@@ -210,7 +211,7 @@ class RunsPanel:
             base = original
         return base
 
-    def _kept_facts(self, store: runtime.RunStore) -> KeptFacts:
+    def _kept_facts(self, store: runtime.runs.RunStore) -> KeptFacts:
         known = self._kept.get(store.id)
         if known is None:
             known = kept_facts(store)
@@ -218,7 +219,7 @@ class RunsPanel:
                 self._kept[store.id] = known
         return known
 
-    def replay_blocker(self) -> tuple[str | None, runtime.RunStore | None]:
+    def replay_blocker(self) -> tuple[str | None, runtime.runs.RunStore | None]:
         """Why a re-run cannot work now (None when it can), and the run it would use."""
         if self.replaying:
             return "A re-run is going on.", None
@@ -237,7 +238,7 @@ class RunsPanel:
         node = self.selected_node()
         key = (node, json.dumps(self.current_flow(), sort_keys=True, default=str),
                self.shown.id if self.shown else None, self.replaying, self.busy(),
-               len(runtime.list_runs(self.workspace)))
+               len(runtime.runs.list_runs(self.workspace)))
         if key == self._rule:
             return
         self._rule = key

@@ -123,7 +123,7 @@ def sort_runs(runs: list[RunFacts], key: str, descending: bool) -> list[RunFacts
 
 
 def facts_of(store: Any) -> RunFacts:
-    """Read the table's facts of a kept run (``store`` is a runtime.RunStore, not damaged)."""
+    """Read the table's facts of a kept run (``store`` is a runtime.runs.RunStore, not damaged)."""
     manifest = store.manifest()
     previews: dict[str, Any] = {}
     for origin, info in store.port_summary().items():

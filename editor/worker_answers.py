@@ -12,7 +12,7 @@ def answer(op: str, args: list[Any]) -> dict[str, Any]:
 
     Args:
         op: ``samples`` (folder, origin): the last values on a port, as the inspector shows
-            them; or ``diff`` (folder A, folder B): ``runtime.diff_runs``.
+            them; or ``diff`` (folder A, folder B): ``runtime.runs.diff_runs``.
         args: the question's arguments.
     """
     import runtime
@@ -20,10 +20,10 @@ def answer(op: str, args: list[Any]) -> dict[str, Any]:
 
     try:
         if op == "samples":
-            found: Any = run_samples(runtime.RunStore(Path(args[0])), str(args[1]))
+            found: Any = run_samples(runtime.runs.RunStore(Path(args[0])), str(args[1]))
         elif op == "diff":
-            found = runtime.diff_runs(runtime.RunStore(Path(args[0])),
-                                      runtime.RunStore(Path(args[1])))
+            found = runtime.runs.diff_runs(runtime.runs.RunStore(Path(args[0])),
+                                      runtime.runs.RunStore(Path(args[1])))
         else:
             return {"error": f"unknown question '{op}'"}
         return {"ok": json.loads(json.dumps(found, default=str))}  # as the reader sends it

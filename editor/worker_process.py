@@ -55,8 +55,7 @@ def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
     threading.Thread(target=_end_with_editor, args=(os.getppid(),), daemon=True,
                      name="edgewise-orphan-watch").start()
     import runtime
-    from runtime.previews import detail, preview
-    from runtime.record import record_run
+    from runtime import detail, preview, record_run
 
     lock = threading.Lock()
 

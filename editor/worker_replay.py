@@ -17,17 +17,17 @@ def replay(folder: str, from_node: str, flow: dict[str, Any], workspace: str,
 
     Returns:
         ``run`` (the new run's id), ``status``, ``seconds`` and ``report``, the new run
-        compared with the one it replays (``runtime.diff_runs``, made here where the values
+        compared with the one it replays (``runtime.runs.diff_runs``, made here where the values
         are at hand); or ``error``, a message saying why the replay could not run.
     """
     import runtime
-    from runtime.record.replay import plan_replay, run_replay
+    from runtime.runs import plan_replay, run_replay
 
     root = Path(workspace)
     registry = runtime.default_registry()
     if plugins:
         registry = runtime.workspace_registry(root, registry)
-    store = runtime.RunStore(Path(folder))
+    store = runtime.runs.RunStore(Path(folder))
     try:
         plan = plan_replay(store, from_node, root, flow=flow, registry=registry, trust=True)
         result, recorder = run_replay(plan, root,
@@ -39,7 +39,7 @@ def replay(folder: str, from_node: str, flow: dict[str, Any], workspace: str,
     except Exception as exc:  # noqa: BLE001 - an engine bug is reported, not swallowed
         return {"error": f"the replay crashed: {type(exc).__name__}: {exc}"}
     try:
-        report = runtime.diff_runs(store, recorder.store)
+        report = runtime.runs.diff_runs(store, recorder.store)
     except LookupError as exc:
         report = {"error": str(exc)}
     return {"run": recorder.run_id, "status": result.status, "seconds": result.seconds,

@@ -1,6 +1,17 @@
-"""Edgewise runtime: flow files, validation, the streaming engine, taps, and the component SDK.
+"""Edgewise runtime: flow files, validation, running flows, and the component SDK.
 
-The editor and the command line use only the names exported here.
+Three faces, one per audience; every other module of this package is private:
+
+- ``runtime`` (this module): what flow hosts (the CLI, the editor, your own program) and
+  component authors need: load, validate, plan and run a flow; declare a component, its
+  params and ports; the helpers components share (paths, expressions, columns, safe text).
+- ``runtime.engines``: what an engine writer needs: the engine interface, the firing rule
+  every engine drives, hooks, messages and taps.
+- ``runtime.runs``: what a reader of kept runs needs: the run store, lineage, diffs,
+  replays and the text of a lineage path.
+
+``runtime.testing`` holds the kit for testing components, and ``runtime.cli`` is the
+``edgewise`` command.
 """
 
 from runtime.api import (
@@ -17,102 +28,134 @@ from runtime.api import (
     untrusted_code,
     validate,
 )
-from runtime.engine import Engine, NodeResult, RunOptions, RunResult
+from runtime.connections import fitting_ports
+from runtime.engine import NodeResult, RunOptions, RunResult
 from runtime.errors import (
     ComponentDefinitionError,
     EdgewiseError,
     FlowFileError,
     FlowInvalidError,
     Problem,
-    RunAborted,
+    RunLookupError,
+    RunValueError,
     UntrustedFlowError,
+    UsageError,
 )
-from runtime.graph import PATH_KEY, Plan, types_compatible
-from runtime.hooks import HOOK_NAMES, Hooks
-from runtime.local import LocalEngine
-from runtime.messages import END, Batch, Envelope, ErrorRecord
+from runtime.expressions import (
+    ExpressionError,
+    check_expression,
+    column_identifier,
+    evaluate_frame,
+    expression_tree,
+    frame_names,
+    query_frame,
+)
+from runtime.graph import Plan, resolve_node, types_compatible
+from runtime.messages import Batch, Envelope, ErrorRecord
 from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
-from runtime.params import input_path, output_path
+from runtime.params import URL_SCHEME, input_path, output_path, special_file_kind
 from runtime.plugins_dir import flow_trusted, workspace_registry
-from runtime.previews import detail, preview, summary
-from runtime.record import MessageInfo, Recorder, RunStore, StoragePolicy, list_runs
-from runtime.record.diff import diff_runs
-from runtime.record.lineage import Lineage
+from runtime.previews import detail, loaded_type, preview, summary
+from runtime.record import (
+    Recorder,
+    StoragePolicy,
+    UnsafeModelError,
+    load_model,
+    record_run,
+    refused_types,
+)
 from runtime.registry import (
     NEW_ROWS_TAG,
     ComponentSpec,
     NoParams,
     Params,
     Port,
+    PortDecl,
     Registry,
     component,
     default_registry,
     latest,
 )
+from runtime.schema import Columns, same_columns, split_selector
+from runtime.schema import added as added_columns
 from runtime.taps import LiveStats, Snapshot
+from runtime.terminal import plain
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DISPLAY_TAG",
-    "END",
-    "HOOK_NAMES",
     "NEW_ROWS_TAG",
-    "PATH_KEY",
+    "URL_SCHEME",
     "Batch",
+    "Columns",
     "ComponentDefinitionError",
     "ComponentSpec",
     "Edge",
     "EdgewiseError",
-    "Engine",
     "Envelope",
     "ErrorRecord",
+    "ExpressionError",
     "Flow",
     "FlowFileError",
     "FlowInvalidError",
     "FlowResult",
-    "Hooks",
-    "Lineage",
     "LiveStats",
-    "LocalEngine",
-    "MessageInfo",
     "Node",
     "NodeResult",
     "NoParams",
     "Params",
     "Plan",
     "Port",
+    "PortDecl",
     "Position",
     "Problem",
     "Recorder",
     "Registry",
     "Run",
-    "RunAborted",
+    "RunLookupError",
     "RunOptions",
     "RunResult",
-    "RunStore",
+    "RunValueError",
     "Snapshot",
     "StoragePolicy",
+    "UnsafeModelError",
     "UntrustedFlowError",
+    "UsageError",
     "__version__",
+    "added_columns",
+    "check_expression",
+    "column_identifier",
     "component",
     "components",
     "connection_problem",
     "default_registry",
     "detail",
-    "diff_runs",
+    "evaluate_frame",
+    "expression_tree",
+    "fitting_ports",
     "flow_json_schema",
     "flow_trusted",
+    "frame_names",
     "input_path",
     "latest",
-    "list_runs",
     "load",
+    "load_model",
+    "loaded_type",
     "output_path",
     "parse_flow",
+    "plain",
     "plan",
     "preview",
+    "query_frame",
+    "record_run",
+    "refused_types",
+    "resolve_node",
     "resolve_ports",
     "run_flow",
+    "same_columns",
+    "special_file_kind",
+    "split_selector",
     "summary",
     "trust_flow",
     "types_compatible",

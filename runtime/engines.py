@@ -1,32 +1,49 @@
 """The face for engine writers: what an engine needs to run a plan the way every engine must.
 
 An engine turns a validated ``Plan`` into a ``RunResult``. The local engine
-(``LocalEngine``) is the reference; another engine (Ray) gives the same results by driving
-the same firing rule and firing the same hooks. Flow hosts do not need this module:
-``runtime.run_flow`` picks the engine.
+(``LocalEngine``) is the reference: a thin asyncio driver over ``FiringRule``, the
+engine-neutral firing rule (the input join, the fast path, end of stream, containment,
+lineage). Another engine (Ray) gives the same results by driving the same rule, pumping
+sources with the same functions and firing the same hooks. Flow hosts do not need this
+module: ``runtime.run_flow`` and ``runtime.Run`` pick the engine.
 """
 
 from runtime.engine import Engine, NodeResult, RunOptions, RunResult
+from runtime.firing import Collector, FailFast, FiringRule, Outputs, RunContext
+from runtime.fusion import chains
 from runtime.graph import PATH_KEY, Plan
 from runtime.hooks import HOOK_NAMES, Hooks
 from runtime.local import LocalEngine
 from runtime.messages import END, Batch, Envelope, ErrorRecord
+from runtime.previews import is_model
+from runtime.sources import MAX_BATCH_ROWS, first_call, pull, start_failed
 from runtime.taps import LiveStats, Snapshot
 
 __all__ = [
     "END",
     "HOOK_NAMES",
+    "MAX_BATCH_ROWS",
     "PATH_KEY",
     "Batch",
+    "Collector",
     "Engine",
     "Envelope",
     "ErrorRecord",
+    "FailFast",
+    "FiringRule",
     "Hooks",
     "LiveStats",
     "LocalEngine",
     "NodeResult",
+    "Outputs",
     "Plan",
+    "RunContext",
     "RunOptions",
     "RunResult",
     "Snapshot",
+    "chains",
+    "first_call",
+    "is_model",
+    "pull",
+    "start_failed",
 ]

@@ -7,7 +7,6 @@ Hierarchy::
     ├── FlowInvalidError     the flow parsed, but has problems; carries every Problem
     ├── UntrustedFlowError   the flow holds code and is not trusted; nothing ran (exit 2)
     ├── ComponentDefinitionError  a component was declared wrongly (a bug in its package)
-    ├── RunAborted           a run was stopped by --fail-fast or by the user
     └── UsageError           a command was asked for something it cannot do as asked (exit 2)
         ├── RunLookupError   a kept run does not hold what was asked for: a run, message,
         │                    row, port or model (also a LookupError)
@@ -113,10 +112,6 @@ class UntrustedFlowError(EdgewiseError):
 
 class ComponentDefinitionError(EdgewiseError):
     """A component's declaration is inconsistent; this is a bug in the component package."""
-
-
-class RunAborted(EdgewiseError):
-    """The run was stopped before every node had ended."""
 
 
 class UsageError(EdgewiseError):

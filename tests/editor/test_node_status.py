@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import runtime
+import runtime.runs
 from editor.metric_cards import delta, kept_records, metric_ports, verdict
 from editor.node_face import face_text
 from editor.node_status import RunFacts, round_number, short_metric, status_text
@@ -169,7 +170,7 @@ def test_metrics_of_a_kept_run(tmp_path: Path) -> None:
     run = runtime.Run(checked)
     recorder = record_run(run, tmp_path)
     run.run()
-    store = next(s for s in runtime.list_runs(tmp_path) if s.id == recorder.run_id)
+    store = next(s for s in runtime.runs.list_runs(tmp_path) if s.id == recorder.run_id)
     found = kept_records(store, ports)
     assert set(found) == {"score.metrics"}
     assert set(found["score.metrics"]) == {"accuracy", "f1_macro"}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import runtime
+import runtime.runs
 from editor.column_picker import (
     column_ports,
     gather,
@@ -211,7 +212,7 @@ def test_a_kept_run_gives_the_columns_the_probe_cannot_know(tmp_path: Path) -> N
     run = runtime.Run(runtime.plan(flow, base_dir=tmp_path, registry=REGISTRY))
     record_run(run, tmp_path)
     run.run()
-    store = runtime.list_runs(tmp_path)[-1]
+    store = runtime.runs.list_runs(tmp_path)[-1]
     import sklearn.datasets
 
     iris = sklearn.datasets.load_iris(as_frame=True).frame

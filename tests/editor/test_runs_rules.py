@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import runtime
+import runtime.runs
 from editor.compare_view import edge_details, edge_mark
 from editor.replay_rule import KeptFacts, facts_of, replay_blocker
 from editor.run_actions import settled, stopped
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def kept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, runtime.RunStore]:
+def kept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, runtime.runs.RunStore]:
     """A workspace with the iris flow and one kept run of it."""
     workspace = tmp_path_factory.mktemp("runs") / "flows"
     shutil.copytree(REPO / "flows", workspace, ignore=shutil.ignore_patterns("out"))
@@ -60,7 +61,7 @@ def edited(flow: dict[str, Any], node_id: str, **params: Any) -> dict[str, Any]:
 
 
 def test_rerun_rule_agrees_with_the_runtime_replay_on_what_can_work(
-        kept: tuple[Path, runtime.RunStore]) -> None:
+        kept: tuple[Path, runtime.runs.RunStore]) -> None:
     workspace, store = kept
     facts = facts_of(store)
     flow = iris(workspace)
@@ -88,7 +89,7 @@ def test_rerun_rule_agrees_with_the_runtime_replay_on_what_can_work(
 
 
 def test_rerun_rule_refuses_what_the_runtime_replay_refuses(
-        kept: tuple[Path, runtime.RunStore]) -> None:
+        kept: tuple[Path, runtime.runs.RunStore]) -> None:
     workspace, store = kept
     flow = iris(workspace)
     renamed = copy.deepcopy(flow)  # 'split' renamed: the recording has no node 'part'
@@ -122,7 +123,7 @@ def test_rerun_rule_says_why_without_a_run_a_node_or_a_finished_run() -> None:
 
 
 def test_a_rerun_in_the_worker_is_a_function_call_that_keeps_and_compares_a_run(
-        kept: tuple[Path, runtime.RunStore]) -> None:
+        kept: tuple[Path, runtime.runs.RunStore]) -> None:
     workspace, store = kept
     flow = iris(workspace)
     same = replay(str(store.folder), "fit", flow, str(workspace))
@@ -137,7 +138,7 @@ def test_a_rerun_in_the_worker_is_a_function_call_that_keeps_and_compares_a_run(
 
 
 def test_compare_details_are_those_of_edgewise_diff(
-        kept: tuple[Path, runtime.RunStore]) -> None:
+        kept: tuple[Path, runtime.runs.RunStore]) -> None:
     workspace, store = kept
     answer = replay(str(store.folder), "fit",
                     edited(iris(workspace), "fit", options={"C": 0.01, "max_iter": 500}),
@@ -208,7 +209,7 @@ def test_the_warm_worker_imports_the_estimators_a_flow_names() -> None:
 
 
 def test_a_waiting_worker_warms_up_answers_about_kept_runs_then_replays(
-        kept: tuple[Path, runtime.RunStore]) -> None:
+        kept: tuple[Path, runtime.runs.RunStore]) -> None:
     """One worker process: ready before any run, answers a diff, then replays in place."""
     workspace, store = kept
     messages: list[Any] = []

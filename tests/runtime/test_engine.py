@@ -16,7 +16,6 @@ import pytest
 import runtime
 from runtime import (
     ErrorRecord,
-    Hooks,
     Port,
     Run,
     RunOptions,
@@ -24,6 +23,7 @@ from runtime import (
     component,
     latest,
 )
+from runtime.engines import Hooks
 from runtime.testing import memory_source
 from tests.flowkit import make_run, run_guarded
 

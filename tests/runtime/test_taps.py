@@ -13,8 +13,6 @@ import pytest
 
 import runtime
 from runtime import (
-    HOOK_NAMES,
-    Hooks,
     LiveStats,
     Run,
     RunOptions,
@@ -22,6 +20,7 @@ from runtime import (
     Snapshot,
     component,
 )
+from runtime.engines import HOOK_NAMES, Hooks
 from runtime.testing import memory_source
 from tests.flowkit import make_run, run_guarded
 
