@@ -1,6 +1,6 @@
 """How the components' output columns follow from their params and inputs, for validation.
 
-Each function here is a ``columns=`` declaration (see ``runtime.schema``): it gives the
+Each function here is a ``columns=`` declaration (see ``runtime._schema``): it gives the
 columns of each output that can be known before a run, and None for any it cannot. They
 are quick and import nothing heavy, except the file readers, which read only a header.
 """

@@ -33,7 +33,7 @@ class AssignParams(Params):
         description="New column name to a pandas expression, e.g. {\"bmi_bp\": \"bmi * bp\"}, "
                     "evaluated in order with DataFrame.eval, so a later expression may use an "
                     "earlier new column. A column of the same name is replaced. Expressions "
-                    "take what frame.query takes (see runtime/expressions.py).")
+                    "take what frame.query takes (see the README section on expressions).")
 
     @field_validator("columns")
     @classmethod

@@ -48,7 +48,7 @@ def query(data: pd.DataFrame, *, params: QueryParams) -> pd.DataFrame:
     """Keep the rows for which a pandas query is true; row ids are kept.
 
     The query is checked again against the data's own columns before pandas evaluates it:
-    only the expressions of :mod:`runtime.expressions` run.
+    only the expressions of :mod:`runtime._expressions` run.
     """
     columns = plain(", ".join(map(str, data.columns)))
     try:

@@ -34,7 +34,7 @@ from runtime import (
 )
 
 Doc = dict[str, Any]
-ERROR_PORT = "error"  # the output every component has for its failures (runtime.registry)
+ERROR_PORT = "error"  # the output every component has for its failures (runtime._registry)
 
 
 class FlowDocument(History):

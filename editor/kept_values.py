@@ -4,7 +4,7 @@ A kept run may come from someone else, and its values are files: Parquet tables 
 models. The editor server only reads a run's index and manifest; every question that needs
 a value (the inspector's samples, a comparison, a row's trace, a model's training rows) is
 answered by a separate process, which sends back JSON text only. A value that is refused
-(see ``runtime.record.safeload``) or a process that dies is reported as a message.
+(see ``runtime._record.safeload``) or a process that dies is reported as a message.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Three faces, one per audience; every other module of this package is private:
 ``edgewise`` command.
 """
 
-from runtime.api import (
+from runtime._api import (
     DISPLAY_TAG,
     FlowResult,
     Run,
@@ -28,9 +28,9 @@ from runtime.api import (
     untrusted_code,
     validate,
 )
-from runtime.connections import fitting_ports
-from runtime.engine import NodeResult, RunOptions, RunResult
-from runtime.errors import (
+from runtime._connections import fitting_ports
+from runtime._engine import NodeResult, RunOptions, RunResult
+from runtime._errors import (
     ComponentDefinitionError,
     EdgewiseError,
     FlowFileError,
@@ -41,7 +41,7 @@ from runtime.errors import (
     UntrustedFlowError,
     UsageError,
 )
-from runtime.expressions import (
+from runtime._expressions import (
     ExpressionError,
     check_expression,
     column_identifier,
@@ -50,13 +50,13 @@ from runtime.expressions import (
     frame_names,
     query_frame,
 )
-from runtime.graph import Plan, resolve_node, types_compatible
-from runtime.messages import Batch, Envelope, ErrorRecord
-from runtime.model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
-from runtime.params import URL_SCHEME, input_path, output_path, special_file_kind
-from runtime.plugins_dir import flow_trusted, workspace_registry
-from runtime.previews import detail, loaded_type, preview, summary
-from runtime.record import (
+from runtime._graph import Plan, resolve_node, types_compatible
+from runtime._messages import Batch, Envelope, ErrorRecord
+from runtime._model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
+from runtime._params import URL_SCHEME, input_path, output_path, special_file_kind
+from runtime._plugins_dir import flow_trusted, workspace_registry
+from runtime._previews import detail, loaded_type, preview, summary
+from runtime._record import (
     Recorder,
     StoragePolicy,
     UnsafeModelError,
@@ -64,7 +64,7 @@ from runtime.record import (
     record_run,
     refused_types,
 )
-from runtime.registry import (
+from runtime._registry import (
     NEW_ROWS_TAG,
     ComponentSpec,
     NoParams,
@@ -76,10 +76,10 @@ from runtime.registry import (
     default_registry,
     latest,
 )
-from runtime.schema import Columns, same_columns, split_selector
-from runtime.schema import added as added_columns
-from runtime.taps import LiveStats, Snapshot
-from runtime.terminal import plain
+from runtime._schema import Columns, same_columns, split_selector
+from runtime._schema import added as added_columns
+from runtime._taps import LiveStats, Snapshot
+from runtime._terminal import plain
 
 __version__ = "0.1.0"
 

@@ -8,16 +8,16 @@ sources with the same functions and firing the same hooks. Flow hosts do not nee
 module: ``runtime.run_flow`` and ``runtime.Run`` pick the engine.
 """
 
-from runtime.engine import Engine, NodeResult, RunOptions, RunResult
-from runtime.firing import Collector, FailFast, FiringRule, Outputs, RunContext
-from runtime.fusion import chains
-from runtime.graph import PATH_KEY, Plan
-from runtime.hooks import HOOK_NAMES, Hooks
-from runtime.local import LocalEngine
-from runtime.messages import END, Batch, Envelope, ErrorRecord
-from runtime.previews import is_model
-from runtime.sources import MAX_BATCH_ROWS, first_call, pull, start_failed
-from runtime.taps import LiveStats, Snapshot
+from runtime._engine import Engine, NodeResult, RunOptions, RunResult
+from runtime._firing import Collector, FailFast, FiringRule, Outputs, RunContext
+from runtime._fusion import chains
+from runtime._graph import PATH_KEY, Plan
+from runtime._hooks import HOOK_NAMES, Hooks
+from runtime._local import LocalEngine
+from runtime._messages import END, Batch, Envelope, ErrorRecord
+from runtime._previews import is_model
+from runtime._sources import MAX_BATCH_ROWS, first_call, pull, start_failed
+from runtime._taps import LiveStats, Snapshot
 
 __all__ = [
     "END",

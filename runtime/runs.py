@@ -6,7 +6,7 @@ each edge, answer the audit questions (which model scored this record, which rec
 trained this model, why did the output change) and replay part of a run is here.
 """
 
-from runtime.record import (
+from runtime._record import (
     DamagedRunError,
     Lineage,
     MessageInfo,
@@ -27,7 +27,7 @@ from runtime.record import (
     scorer,
     stored_flow_problem,
 )
-from runtime.trace_render import TraceLine, render_trace
+from runtime._trace_render import TraceLine, render_trace
 
 __all__ = [
     "DamagedRunError",

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.api import Run
-from runtime.calling import memory_source as memory_source  # part of the testing kit
-from runtime.engine import RunOptions, RunResult
-from runtime.graph import build_plan, resolve_node
-from runtime.messages import Batch, Envelope, ErrorRecord
-from runtime.model import Flow
-from runtime.registry import ANY, ERROR_PORT, ComponentSpec, Registry, component, default_registry
+from runtime._api import Run
+from runtime._calling import memory_source as memory_source  # part of the testing kit
+from runtime._engine import RunOptions, RunResult
+from runtime._graph import build_plan, resolve_node
+from runtime._messages import Batch, Envelope, ErrorRecord
+from runtime._model import Flow
+from runtime._registry import ANY, ERROR_PORT, ComponentSpec, Registry, component, default_registry
 
 
 class MemorySink:

@@ -13,10 +13,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from runtime._errors import EdgewiseError
+from runtime._terminal import plain
 from runtime.cli.exits import EXIT_BUG, EXIT_ERRORS, EXIT_INVALID, EXIT_OK
 from runtime.cli.parser import build_parser
-from runtime.errors import EdgewiseError
-from runtime.terminal import plain
 
 __all__ = ["EXIT_BUG", "EXIT_ERRORS", "EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from runtime.terminal import plain
+from runtime._terminal import plain
 
 MAX_ID = 2**63 - 1
 MAX_DAYS = 100_000  # about 270 years: the cut-off date stays a valid date

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from runtime.errors import Problem
-from runtime.record import runs_root
-from runtime.terminal import plain
+from runtime._errors import Problem
+from runtime._record import runs_root
+from runtime._terminal import plain
 
 
 def safe(text: object) -> str:

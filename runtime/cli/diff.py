@@ -14,7 +14,7 @@ from runtime.cli.finding import open_run
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare two runs edge by edge, naming the most upstream change."""
-    from runtime.record.diff import diff_runs
+    from runtime._record.diff import diff_runs
 
     a, b = open_run(args, args.run_a), open_run(args, args.run_b)
     report = diff_runs(a, b)

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runtime._errors import RunLookupError
+from runtime._record import MessageInfo, RunStore, list_runs, runs_root
+from runtime._terminal import plain
 from runtime.cli.common import workspace_of
-from runtime.errors import RunLookupError
-from runtime.record import MessageInfo, RunStore, list_runs, runs_root
-from runtime.terminal import plain
 
 
 def open_run(args: argparse.Namespace, ref: str) -> RunStore:
@@ -77,7 +77,7 @@ def pick_message(store: RunStore, origin: str, args: argparse.Namespace) -> Mess
 
 def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
     """The message on a port whose DataFrame holds a row id (the newest, if several do)."""
-    from runtime.record.lineage import match_label
+    from runtime._record.lineage import match_label
 
     holders = []
     labels: list[Any] = []

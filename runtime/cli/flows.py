@@ -11,13 +11,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from runtime.api import components, validate
+from runtime._api import components, validate
+from runtime._model import flow_json_schema
+from runtime._plugins_dir import registry_for_flow
+from runtime._registry import default_registry
+from runtime._terminal import plain
 from runtime.cli.common import problem_lines
 from runtime.cli.exits import EXIT_INVALID, EXIT_OK
-from runtime.model import flow_json_schema
-from runtime.plugins_dir import registry_for_flow
-from runtime.registry import default_registry
-from runtime.terminal import plain
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

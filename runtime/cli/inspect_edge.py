@@ -8,11 +8,11 @@ import json
 
 from rich.table import Table
 
+from runtime._errors import RunLookupError
+from runtime._record import MessageInfo
 from runtime.cli.common import out, safe
 from runtime.cli.exits import EXIT_OK
 from runtime.cli.finding import open_run, pick_message
-from runtime.errors import RunLookupError
-from runtime.record import MessageInfo
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     except KeyError:  # the storage policy did not keep it
         value = None
     if args.json:
-        from runtime.previews import detail
+        from runtime._previews import detail
 
         print(json.dumps({"run": store.id, "edge": args.edge, "message": message.to_json(),
                           "value": detail(value) if value is not None else None}))

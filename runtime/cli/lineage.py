@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runtime._errors import UsageError
+from runtime._record.lineage import Lineage
+from runtime._trace_render import render_trace
 from runtime.cli.common import out, safe
 from runtime.cli.exits import EXIT_OK
 from runtime.cli.finding import open_run, pick_message
-from runtime.errors import UsageError
-from runtime.record.lineage import Lineage
-from runtime.trace_render import render_trace
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

@@ -14,9 +14,9 @@ import sys
 from typing import Any
 
 import runtime
+from runtime._model import MAX_FLOW_BYTES
 from runtime.cli.argtypes import count, days, message_id, whole
 from runtime.cli.exits import EPILOG
-from runtime.model import MAX_FLOW_BYTES
 
 COMMANDS_GROUP = "edgewise.commands"
 FLOW_HELP = f"the flow file (.json, at most {MAX_FLOW_BYTES // 2**20} MiB)"

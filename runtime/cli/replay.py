@@ -8,17 +8,17 @@ from typing import Any
 
 from rich.console import Console
 
+from runtime._errors import FlowFileError, FlowInvalidError, UsageError
+from runtime._model import read_flow_document
 from runtime.cli.common import out, safe
 from runtime.cli.exits import EXIT_ERRORS, EXIT_OK
 from runtime.cli.finding import open_run
-from runtime.errors import FlowFileError, FlowInvalidError, UsageError
-from runtime.model import read_flow_document
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Re-run a node and everything downstream on a run's recorded inputs; compare."""
-    from runtime.record.diff import compare_replay
-    from runtime.record.replay import plan_replay, run_replay
+    from runtime._record.diff import compare_replay
+    from runtime._record.replay import plan_replay, run_replay
 
     store = open_run(args, args.run)
     edited = None

@@ -12,18 +12,18 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from runtime.api import Run, plan
+from runtime._api import Run, plan
+from runtime._engine import RunOptions
+from runtime._errors import FlowFileError, FlowInvalidError, Problem, UntrustedFlowError
+from runtime._messages import Batch
+from runtime._plugins_dir import registry_for_flow
+from runtime._previews import preview
+from runtime._record import Recorder, StoragePolicy, record_run, runs_root
+from runtime._taps import Snapshot
+from runtime._terminal import plain
 from runtime.cli.common import problem_lines
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID
 from runtime.cli.summary import print_summary, progress_table
-from runtime.engine import RunOptions
-from runtime.errors import FlowFileError, FlowInvalidError, Problem, UntrustedFlowError
-from runtime.messages import Batch
-from runtime.plugins_dir import registry_for_flow
-from runtime.previews import preview
-from runtime.record import Recorder, StoragePolicy, record_run, runs_root
-from runtime.taps import Snapshot
-from runtime.terminal import plain
 
 DEBUG_LINES_PER_SECOND = 20
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from rich.table import Table
 
+from runtime._errors import UsageError
+from runtime._record import DamagedRunError, RunStore, list_runs, runs_root
+from runtime._terminal import plain
 from runtime.cli.common import out as _out
 from runtime.cli.common import safe as _safe
 from runtime.cli.common import workspace_of
 from runtime.cli.exits import EXIT_ERRORS, EXIT_OK
-from runtime.errors import UsageError
-from runtime.record import DamagedRunError, RunStore, list_runs, runs_root
-from runtime.terminal import plain
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
+from runtime._engine import NodeResult, RunResult
+from runtime._taps import LiveStats
 from runtime.cli.common import safe
-from runtime.engine import NodeResult, RunResult
-from runtime.taps import LiveStats
 
 TOP = 20
 """Tables longer than this show only the busiest rows."""

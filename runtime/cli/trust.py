@@ -6,12 +6,12 @@ import argparse
 import json
 import sqlite3
 
+from runtime._errors import FlowFileError
+from runtime._model import read_flow_document
+from runtime._registry import default_registry
+from runtime._terminal import plain
+from runtime._trust import TrustStore, code_nodes, digest
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID, EXIT_OK
-from runtime.errors import FlowFileError
-from runtime.model import read_flow_document
-from runtime.registry import default_registry
-from runtime.terminal import plain
-from runtime.trust import TrustStore, code_nodes, digest
 
 
 def cmd_trust(args: argparse.Namespace) -> int:

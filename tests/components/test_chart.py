@@ -20,7 +20,7 @@ from sklearn.metrics import confusion_matrix
 import components.chart
 import runtime
 from runtime import Run, plan, preview, summary
-from runtime.record import record_run
+from runtime._record import record_run
 from runtime.testing import ComponentRun, run_component
 
 # The family's entry point is read from the installed distribution; until it is reinstalled

@@ -17,8 +17,8 @@ import runtime
 from components._frame_helpers import AGGREGATIONS
 from components._frame_params import AssignParams
 from components.frame_ops import assign
-from runtime.record import record_run
-from runtime.record.lineage import Lineage
+from runtime._record import record_run
+from runtime._record.lineage import Lineage
 from runtime.testing import run_component
 
 FAMILY_MODULE = "components.frame_ops"

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from editor.svg_safe import UnsafeSvg, sanitize_svg
-from runtime.previews import detail, distributions, importance
+from runtime._previews import detail, distributions, importance
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 LABEL = '[data-testid=edge][data-edge="{}"] [data-testid=edge-label]'

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from tampering import tamper
 
 import runtime
-from runtime.record import record_run
+from runtime._record import record_run
 
 GUARD = '''
 import os, sys

@@ -13,7 +13,7 @@ import runtime.runs
 from editor.metric_cards import delta, kept_records, metric_ports, verdict
 from editor.node_face import face_text
 from editor.node_status import RunFacts, round_number, short_metric, status_text
-from runtime.record import record_run
+from runtime._record import record_run
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 DONE = {"state": "done", "errors": 0, "fired": 1}

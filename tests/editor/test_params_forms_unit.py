@@ -31,7 +31,7 @@ from editor.estimator_picker import (
 from editor.known_fields import column_value, is_step_list, mapping_kind, string_or_list
 from editor.list_forms import moved
 from editor.options_form import changed_options, option_value
-from runtime.record import record_run
+from runtime._record import record_run
 
 REGISTRY = runtime.default_registry()
 

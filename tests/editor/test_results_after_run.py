@@ -11,7 +11,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 import runtime
-from runtime.record import record_run
+from runtime._record import record_run
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 NUMBER = r"\d+(\.\d{1,3})?"

@@ -27,8 +27,8 @@ from editor.runs_table import (
 from editor.warm_up import flow_hints, module_of
 from editor.worker import RunWorker
 from editor.worker_replay import replay
-from runtime.record import record_run
-from runtime.record.replay import plan_replay
+from runtime._record import record_run
+from runtime._record.replay import plan_replay
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from typing import Any
 from codeplugin import install, plugin_env
 from playwright.sync_api import expect
 
-from runtime.trust import TrustStore
+from runtime._trust import TrustStore
 
 NODE = '[data-testid=node][data-node-id="{}"]'
 

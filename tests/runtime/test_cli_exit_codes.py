@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from runtime import Run, plan
+from runtime._record import record_run
+from runtime._record.lineage import Lineage
 from runtime.cli import EXIT_BUG, EXIT_ERRORS, EXIT_INVALID, EXIT_OK, main
-from runtime.record import record_run
-from runtime.record.lineage import Lineage
 
 
 @pytest.fixture(scope="module")

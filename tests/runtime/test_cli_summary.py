@@ -11,10 +11,10 @@ import pytest
 from rich.console import Console
 
 from runtime import Flow, plan
+from runtime._engine import NodeResult, RunResult
+from runtime._taps import LiveStats
 from runtime.cli import main
 from runtime.cli.summary import TOP, print_summary, progress_table
-from runtime.engine import NodeResult, RunResult
-from runtime.taps import LiveStats
 
 
 def chains(big: int, small: int) -> dict[str, Any]:

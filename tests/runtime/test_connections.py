@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime import default_registry, parse_flow, resolve_ports
-from runtime.connections import check_connection, fitting_ports
+from runtime._connections import check_connection, fitting_ports
 
 FLOWS = sorted((Path(__file__).parents[2] / "flows").glob("*.json"))
 

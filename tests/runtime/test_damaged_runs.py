@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from runtime import Run, plan
+from runtime._record import RunStore, list_runs, record_run
 from runtime.cli import main
-from runtime.record import RunStore, list_runs, record_run
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 HEALTHY, DAMAGED = "20200101-000000-000-aaaaaa", "20200102-000000-000-bbbbbb"
@@ -405,7 +405,7 @@ def test_a_cut_short_array_file_is_named(tmp_path: Path, capsys: pytest.CaptureF
                                          ) -> None:
     import numpy as np
 
-    from runtime.registry import default_registry
+    from runtime._registry import default_registry
     from runtime.testing import memory_source
 
     registry = default_registry().with_components(

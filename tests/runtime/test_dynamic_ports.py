@@ -10,7 +10,7 @@ from pydantic import Field
 
 import runtime
 from runtime import ComponentDefinitionError, Params, Registry, component, latest
-from runtime.registry import PortDecl
+from runtime._registry import PortDecl
 from runtime.testing import MemorySink, memory_source, run_component
 from tests.flowkit import make_flow
 

@@ -15,8 +15,8 @@ import pytest
 from pandas.core.computation import parsing
 from test_cli import edgewise, no_traceback
 
-from runtime import expression_reading
-from runtime.expressions import (
+from runtime import _expression_reading as expression_reading
+from runtime._expressions import (
     ALLOWED_FIELDS,
     ALLOWED_METHODS,
     MAX_DEPTH,

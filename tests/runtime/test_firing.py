@@ -11,9 +11,9 @@ import pytest
 
 import runtime
 from runtime import ErrorRecord, Port, component, default_registry, latest
-from runtime.firing import FailFast, FiringRule, RunContext
-from runtime.messages import Batch, IdRanges
-from runtime.sources import MAX_BATCH_ROWS, first_call, pull
+from runtime._firing import FailFast, FiringRule, RunContext
+from runtime._messages import Batch, IdRanges
+from runtime._sources import MAX_BATCH_ROWS, first_call, pull
 from runtime.testing import memory_source
 from tests.flowkit import make_flow
 
@@ -232,7 +232,7 @@ def test_the_firing_rule_needs_no_event_loop(module: str) -> None:
     imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom)}
     assert "asyncio" not in imported
-    assert not {"runtime.local", "runtime.api"} & {
+    assert not {"runtime._local", "runtime._api"} & {
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
 
 

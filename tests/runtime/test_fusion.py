@@ -11,7 +11,7 @@ import pytest
 
 import runtime
 from runtime import ErrorRecord, Run, RunOptions, RunResult, component, default_registry
-from runtime.fusion import chains
+from runtime._fusion import chains
 from tests.flowkit import make_flow, make_run, run_guarded
 
 

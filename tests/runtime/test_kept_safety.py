@@ -19,9 +19,9 @@ import pytest
 from tampering import tamper
 
 from runtime import Run, plan
-from runtime.record import RunStore, record_run
-from runtime.record.safeload import UnsafeModelError, refused_types
-from runtime.registry import component, default_registry
+from runtime._record import RunStore, record_run
+from runtime._record.safeload import UnsafeModelError, refused_types
+from runtime._registry import component, default_registry
 
 ESTIMATORS = ["sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge",
               "sklearn.ensemble.RandomForestClassifier",
@@ -141,7 +141,7 @@ def test_other_code_running_callables_are_refused_too(tmp_path: Path, kept: RunS
     copy = tmp_path / "model.skops"
     copy.write_bytes((kept.values_dir / f"{message.id}.skops").read_bytes())
     tamper(copy, tmp_path / "marker.txt", module, name)
-    from runtime.record.safeload import load_model
+    from runtime._record.safeload import load_model
 
     with pytest.raises(UnsafeModelError, match=f"names {module}.{name}"):
         load_model(copy, "the model")
@@ -149,7 +149,7 @@ def test_other_code_running_callables_are_refused_too(tmp_path: Path, kept: RunS
 
 
 def test_a_damaged_model_file_is_refused_with_a_message(tmp_path: Path) -> None:
-    from runtime.record.safeload import load_model
+    from runtime._record.safeload import load_model
 
     broken = tmp_path / "model.skops"
     broken.write_bytes(b"not a zip file")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from runtime import Run, plan
-from runtime.record import record_run
-from runtime.record.lineage import Lineage
+from runtime._record import record_run
+from runtime._record.lineage import Lineage
 from tests.flowkit import flow_doc
 
 CODE = "def process(orders, prices, params):\n    return orders.assign(x=1)\n"

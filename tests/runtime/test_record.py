@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 
 import runtime
 from runtime import ErrorRecord, FlowInvalidError, Run, RunResult, parse_flow, plan
-from runtime.record import (
+from runtime._record import (
     RunStore,
     StoragePolicy,
     flow_hash,
@@ -29,10 +29,10 @@ from runtime.record import (
     record_run,
     runs_root,
 )
-from runtime.record.diff import diff_runs, psi
-from runtime.record.lineage import Lineage
-from runtime.record.replay import replay
-from runtime.registry import component, default_registry
+from runtime._record.diff import diff_runs, psi
+from runtime._record.lineage import Lineage
+from runtime._record.replay import replay
+from runtime._registry import component, default_registry
 from runtime.testing import memory_source
 from tests.flowkit import flow_doc, node
 

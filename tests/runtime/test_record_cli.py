@@ -23,7 +23,7 @@ from sklearn.datasets import load_iris
 from sklearn.model_selection import train_test_split
 
 from runtime import Run, parse_flow, plan
-from runtime.record import RunStore, list_runs, record_run
+from runtime._record import RunStore, list_runs, record_run
 from tests.flowkit import flow_doc, node
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"

@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 from codeplugin import write_dist
 
+from runtime._record import RunStore, list_runs, runs_root
+from runtime._record.health import DamagedRunError
 from runtime.cli import main
-from runtime.record import RunStore, list_runs, runs_root
-from runtime.record.health import DamagedRunError
 from tests.flowkit import write_flow
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,18 +11,18 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from runtime import Run, plan
-from runtime.engine import RunOptions
-from runtime.hooks import Hooks
-from runtime.local import LocalEngine
-from runtime.previews import is_model, preview
-from runtime.record import Recorder, RunStore, record_run
-from runtime.record.diff import diff_runs
-from runtime.record.replay import replay
-from runtime.registry import default_registry
+from runtime._engine import RunOptions
+from runtime._hooks import Hooks
+from runtime._local import LocalEngine
+from runtime._previews import is_model, preview
+from runtime._record import Recorder, RunStore, record_run
+from runtime._record.diff import diff_runs
+from runtime._record.replay import replay
+from runtime._registry import default_registry
 from runtime.testing import memory_source
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
-ABOVE_RECORD = ("runtime.api", "runtime.cli", "runtime.calling", "runtime.testing", "editor",
+ABOVE_RECORD = ("runtime._api", "runtime.cli", "runtime._calling", "runtime.testing", "editor",
                 "components")
 
 
@@ -38,7 +38,7 @@ def imported(path: Path) -> set[str]:
 
 
 def test_api_does_not_import_record() -> None:
-    assert not [m for m in imported(RUNTIME / "api.py") if m.startswith("runtime.record")]
+    assert not [m for m in imported(RUNTIME / "api.py") if m.startswith("runtime._record")]
 
 
 def test_no_record_module_imports_a_layer_above_the_engine() -> None:
@@ -143,14 +143,14 @@ def test_what_is_a_model_is_decided_once(tmp_path: Path) -> None:
 
 
 def test_every_name_a_run_store_reader_needs_is_importable_from_record() -> None:
-    import runtime.record
+    import runtime._record
 
     namespace: dict[str, Any] = {}
-    exec("from runtime.record import *", namespace)  # noqa: S102 - the import under test
+    exec("from runtime._record import *", namespace)  # noqa: S102 - the import under test
 
-    assert len(runtime.record.__all__) == len(set(runtime.record.__all__))
-    for name in runtime.record.__all__:
+    assert len(runtime._record.__all__) == len(set(runtime._record.__all__))
+    for name in runtime._record.__all__:
         value = namespace[name]
-        assert value.__module__.startswith("runtime.record."), name
+        assert value.__module__.startswith("runtime._record."), name
     assert {"RunStore", "list_runs", "Lineage", "diff_runs", "run_edges", "scorer",
-            "plan_replay", "run_replay", "record_run"} <= set(runtime.record.__all__)
+            "plan_replay", "run_replay", "record_run"} <= set(runtime._record.__all__)

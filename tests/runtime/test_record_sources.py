@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from runtime import Run, plan
-from runtime.record import record_run
-from runtime.record.lineage import Lineage
+from runtime._record import record_run
+from runtime._record.lineage import Lineage
 
 
 def traced_source(workspace: Path, reader: dict[str, Any]) -> dict[str, Any]:

@@ -513,14 +513,14 @@ SDK_NAMES = ["ANY", "COLUMN_SELECTORS", "ENTRY_POINT_GROUP", "ERROR_PORT", "ERRO
              "Registry", "component", "default_registry", "latest"]
 # The component SDK and the helpers components import: none of them may reach the engine,
 # validation, recording or the hosts, even inside a function.
-SDK_LAYER = {"runtime.errors", "runtime.model", "runtime.terminal", "runtime.ports",
-             "runtime.spec", "runtime.declare", "runtime.registry", "runtime.expression_reading",
-             "runtime.expression_tree", "runtime.expressions", "runtime.schema",
-             "runtime.params"}
+SDK_LAYER = {"runtime._errors", "runtime._model", "runtime._terminal", "runtime._ports",
+             "runtime._spec", "runtime._declare", "runtime._registry",
+             "runtime._expression_reading", "runtime._expression_tree", "runtime._expressions",
+             "runtime._schema", "runtime._params"}
 
 
 def test_every_name_runtime_registry_offered_is_still_importable_from_it() -> None:
-    import runtime.registry as registry
+    import runtime._registry as registry
 
     assert sorted(registry.__all__) == sorted(SDK_NAMES)
     for name in SDK_NAMES:

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from runtime import Run, plan
-from runtime.record import RunStore, record_run
-from runtime.record.diff import compare_replay, diff_runs
-from runtime.record.replay import ReplayRefusedError, plan_replay, replay
+from runtime._record import RunStore, record_run
+from runtime._record.diff import compare_replay, diff_runs
+from runtime._record.replay import ReplayRefusedError, plan_replay, replay
 from tests.flowkit import flow_doc, node
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from runtime import Run, plan
-from runtime.record import RunStore, record_run
-from runtime.record.lineage import Lineage, Step
-from runtime.trace_render import MAX_INDENT, render_trace
+from runtime._record import RunStore, record_run
+from runtime._record.lineage import Lineage, Step
+from runtime._trace_render import MAX_INDENT, render_trace
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 NBSP = chr(160)

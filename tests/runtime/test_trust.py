@@ -13,9 +13,9 @@ import pytest
 from codeplugin import install, plugin_env
 
 from runtime import Registry, UntrustedFlowError, default_registry, plan, run_flow
+from runtime._registry import component
+from runtime._trust import TrustStore, code_nodes, digest
 from runtime.cli import main
-from runtime.registry import component
-from runtime.trust import TrustStore, code_nodes, digest
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from runtime._messages import Batch
+from runtime._model import MAX_FLOW_BYTES
 from runtime.cli import EXIT_INVALID, main
 from runtime.cli.run import DebugPrinter
-from runtime.messages import Batch
-from runtime.model import MAX_FLOW_BYTES
 from tests.flowkit import write_flow
 
 RAW = ("\x1b", "\x07")  # ESC and BEL: what a terminal acts on

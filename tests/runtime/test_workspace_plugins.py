@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import runtime
-from runtime.plugins_dir import registry_for_flow, workspace_registry
+from runtime._plugins_dir import registry_for_flow, workspace_registry
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,322 @@
+"""The firing rule of one node: how its inputs are joined, fired, ended and contained.
+
+This module is engine-neutral and synchronous: a ``FiringRule`` takes input batches and
+returns output batches, with no queue, thread or event loop of its own. The local engine
+drives it from asyncio tasks; another engine (Ray actors) drives the same class, so every
+engine joins inputs, numbers messages and reports errors the same way.
+
+How a node's inputs are joined, for component authors:
+
+- **One stream input:** the component is called once per message, in order.
+- **Several stream inputs** are paired one to one: the first message of each input makes
+  the first call, the second messages the second call, and so on. Fan-in on one port
+  (two edges into it) merges those edges in arrival order first.
+- **A ``latest`` input** holds the newest value that arrived on it. Stream messages wait
+  until every latest input has a value, then each call uses the latest values of that
+  moment. A newer value replaces the old one for later calls.
+- **Only ``latest`` inputs:** the node fires on every update of any of them, once all of
+  them have a value.
+- **An unconnected optional input** gets ``None``.
+- **Streams that end unevenly** (messages left on one stream input with no partner on
+  another) produce one error record listing the unpaired messages; so do stream messages
+  still waiting for a latest input that never got a value.
+
+When every input has ended, ``end()`` lets a class component emit its final messages
+(``stream.collect``, ``stream.count``); their parents are every message the node received.
+
+Errors are contained: a call that raises gives an ``ErrorRecord`` on the node's ``error``
+port instead of an output, and the run goes on, unless the run is ``fail_fast``, in which
+case ``FailFast`` is raised for the engine to abort the run. Lineage costs only ids: each
+output's parents are the ids of the inputs of the call that made it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from runtime._graph import PlanNode
+from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
+from runtime._registry import ERROR_PORT, Emission, Instance
+
+Outputs = dict[str, Batch]
+NO_PARENTS: tuple[int, ...] = ()
+MAX_ERROR_INPUTS = 1000
+
+
+class FailFast(Exception):  # noqa: N818 - a signal to the engine, not an error of its own
+    """A firing failed in a ``fail_fast`` run: the engine aborts the run."""
+
+    def __init__(self, record: ErrorRecord) -> None:
+        super().__init__(str(record))
+        self.record = record
+
+
+class InitFailed(Exception):
+    """The component could not be built for this node; the cause is chained."""
+
+
+class RunContext:
+    """What every node of one run shares: message ids, the fail-fast switch, the first error.
+
+    Ids are handed out under a lock, so rules may fire in several threads at once.
+    """
+
+    def __init__(self, *, fail_fast: bool = False) -> None:
+        self._next_id = 1
+        self._lock = threading.Lock()
+        self.fail_fast = fail_fast
+        self.first_error: ErrorRecord | None = None
+
+    def alloc(self, count: int) -> range:
+        """Reserve ``count`` consecutive message ids."""
+        with self._lock:
+            first = self._next_id
+            self._next_id += count
+        return range(first, first + count)
+
+
+class Collector:
+    """Gathers one firing's emissions per output port, then turns them into batches."""
+
+    __slots__ = ("values", "parents")
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Any]] = {}
+        self.parents: dict[str, list[Parents]] = {}
+
+    def add(self, port: str, value: Any, parents: Parents) -> None:
+        """Keep one emission of ``port`` and the parents of the call that made it."""
+        if port not in self.values:
+            self.values[port] = []
+            self.parents[port] = []
+        self.values[port].append(value)
+        self.parents[port].append(parents)
+
+    def add_all(self, emissions: Iterator[Emission], parents: Parents) -> None:
+        """Keep every ``(port, value)`` emission, all with the same parents."""
+        for port, value in emissions:
+            self.add(port, value, parents)
+
+    def batches(self, origins: dict[str, str], context: RunContext) -> Outputs:
+        """One batch per port, with fresh message ids."""
+        return {port: Batch(origins[port], context.alloc(len(values)), self.parents[port],
+                            values)
+                for port, values in self.values.items()}
+
+
+def _parents_key(envs: Sequence[Envelope]) -> Parents:
+    return envs[0].id if len(envs) == 1 else tuple(e.id for e in envs)
+
+
+class FiringRule:
+    """Joins one node's input batches, calls its component, and returns its output batches.
+
+    Call ``start()`` once, ``process(items)`` with each run of ``(port, Batch)`` items that
+    arrived, ``finish()`` when every input has ended, and ``close()`` last. Error records
+    made on the way are kept in ``failures`` for the engine to report (and then clear).
+    """
+
+    def __init__(self, pn: PlanNode, context: RunContext) -> None:
+        self.id = pn.id
+        self.pn = pn
+        self.spec = pn.spec
+        self.context = context
+        inputs = pn.spec.inputs
+        self.stream_ports = [p for p in pn.incoming if inputs[p].mode == "stream"]
+        self.latest_ports = [p for p in pn.incoming if inputs[p].mode == "latest"]
+        self.unconnected = [p for p in inputs if p not in pn.incoming]
+        self.pending: dict[str, deque[Envelope]] = {p: deque() for p in self.stream_ports}
+        self.latest: dict[str, Envelope] = {}
+        self.origins = {p: f"{pn.id}.{p}" for p in pn.spec.outputs}
+        self.instance: Instance | None = None
+        self.init_error: BaseException | None = None
+        # A component that emits when it ends (collect, count) was computed from every
+        # message it received: their ids, as ranges, become the parents of what it emits.
+        self.track = pn.spec.is_class and callable(getattr(pn.spec.target, "end", None))
+        self.consumed: list[range] = []
+        self.fired = 0
+        self.errors = 0
+        self.failures: list[ErrorRecord] = []
+        self.finished = False
+        outputs = pn.spec.data_outputs
+        # A component whose outputs are set by params always returns a dict of them.
+        self.single_output = (outputs[0] if len(outputs) == 1
+                              and "outputs" not in pn.spec.dynamic_sides else None)
+        # The fast path passes the value by position; inputs set by params go by name.
+        self.fast = (len(self.stream_ports) == 1 and not self.latest_ports
+                     and not self.unconnected and not pn.spec.is_generator
+                     and self.single_output is not None
+                     and "inputs" not in pn.spec.dynamic_sides)
+
+    def batches(self, out: Collector) -> Outputs:
+        """The collected emissions as output batches of this node."""
+        return out.batches(self.origins, self.context)
+
+    def fail(self, exc: BaseException, parents: Parents, out: Collector) -> None:
+        """Turn a failed call into an error record on the ``error`` port (or FailFast)."""
+        cause = self.init_error if isinstance(exc, InitFailed) else exc
+        assert cause is not None  # noqa: S101 - InitFailed only when init failed
+        ids = [parents] if isinstance(parents, int) else list(itertools.islice(
+            parents, MAX_ERROR_INPUTS))
+        message = str(cause)
+        if not isinstance(parents, int) and len(parents) > MAX_ERROR_INPUTS:
+            message += f" (the first {MAX_ERROR_INPUTS} of {len(parents)} input ids are listed)"
+        record = ErrorRecord(node=self.id, component=self.spec.id,
+                             error=type(cause).__name__, message=message, inputs=ids)
+        self.errors += 1
+        if self.context.first_error is None:
+            self.context.first_error = record
+        self.failures.append(record)
+        if self.context.fail_fast:
+            raise FailFast(record)
+        out.add(ERROR_PORT, record, parents)
+
+    def _call(self, kwargs: dict[str, Any], parents: Parents, out: Collector) -> None:
+        self.fired += 1
+        try:
+            if self.instance is None:
+                raise InitFailed() from self.init_error
+            out.add_all(self.instance.emissions(self.instance.call(**kwargs)), parents)
+        except FailFast:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a component's failure is contained
+            self.fail(exc, parents, out)
+
+    def _process_fast(self, batch: Batch, out: Outputs) -> None:
+        """One stream input, one output, one call per message: the common, hot case."""
+        port = self.single_output
+        assert port is not None  # noqa: S101 - guaranteed by self.fast
+        values, ids = batch.values, batch.ids
+        errors = Collector()
+        results: list[Any] = []
+        try:
+            if self.instance is None:
+                for i in range(len(values)):
+                    results.append(None)
+                    self.fail(InitFailed(), ids[i], errors)
+            else:
+                call = self.instance.call
+                while len(results) < len(values):
+                    try:  # extend keeps the results made before a call raises
+                        results.extend(map(call, itertools.islice(values, len(results), None)))
+                    except FailFast:
+                        results.append(None)  # the failing firing happened too
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - a component's failure is contained
+                        index = len(results)
+                        results.append(None)
+                        self.fail(exc, ids[index], errors)
+        finally:
+            self.fired += len(results)
+        parents: Sequence[Parents] = ids
+        # "is None", never "==": a DataFrame compared with None is not a truth value.
+        if any(map(operator.is_, results, itertools.repeat(None))):
+            keep = [i for i, r in enumerate(results) if r is not None]
+            results = [results[i] for i in keep]
+            parents = [ids[i] for i in keep]
+        if results:
+            out[port] = Batch(self.origins[port], self.context.alloc(len(results)), parents,
+                              results)
+        out.update(self.batches(errors))
+
+    def _fire_ready(self, out: Collector) -> None:
+        pending, latest = self.pending, self.latest
+        if len(latest) < len(self.latest_ports) or not self.stream_ports:
+            return
+        while all(pending[p] for p in self.stream_ports):
+            envs = {p: pending[p].popleft() for p in self.stream_ports}
+            envs.update(latest)
+            kwargs = {p: e.value for p, e in envs.items()}
+            for p in self.unconnected:
+                kwargs[p] = None
+            self._call(kwargs, _parents_key(list(envs.values())), out)
+
+    def _consume_ids(self, ids: Sequence[int]) -> None:
+        parts = [ids] if isinstance(ids, range) and ids.step == 1 else [
+            range(i, i + 1) for i in ids]
+        consumed = self.consumed
+        for part in parts:
+            if consumed and consumed[-1].stop == part.start:
+                consumed[-1] = range(consumed[-1].start, part.stop)
+            elif len(part):
+                consumed.append(part)
+
+    def process(self, items: Sequence[tuple[str, Batch]]) -> Outputs:
+        """Handle a run of ``(input port, Batch)`` items and return what the node emitted."""
+        if self.track:
+            for _port, batch in items:
+                self._consume_ids(batch.ids)
+        if self.fast:
+            out: Outputs = {}
+            if len(items) == 1:
+                batch = items[0][1]
+            else:  # several batches waited: one pass over all of them, one output batch
+                batch = Batch(items[0][1].origin, [i for _p, b in items for i in b.ids], [],
+                              [v for _p, b in items for v in b.values])
+            self._process_fast(batch, out)
+            return out
+        collector = Collector()
+        for port, batch in items:
+            if port in self.pending:
+                self.pending[port].extend(batch)
+                self._fire_ready(collector)
+                continue
+            self.latest[port] = batch.envelope(len(batch) - 1)
+            if self.stream_ports:
+                self._fire_ready(collector)
+            elif len(self.latest) == len(self.latest_ports):
+                envs = list(self.latest.values())
+                kwargs = {p: e.value for p, e in self.latest.items()}
+                kwargs.update(dict.fromkeys(self.unconnected))
+                self._call(kwargs, _parents_key(envs), collector)
+        return self.batches(collector)
+
+    def start(self) -> None:
+        """Build the component instance for this node; a failure is kept, not raised."""
+        try:
+            self.instance = self.spec.instantiate(self.pn.params)
+        except Exception as exc:  # noqa: BLE001 - reported on each firing as an error record
+            self.init_error = exc
+
+    def finish(self) -> Outputs:
+        """Let the component emit its final messages, and report inputs that never fired."""
+        self.finished = True
+        out = Collector()
+        parents: Parents = IdRanges(self.consumed) if self.consumed else NO_PARENTS
+        if self.instance is not None:
+            try:
+                out.add_all(self.instance.end(), parents)
+            except FailFast:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a component's failure is contained
+                self.fail(exc, parents, out)
+        waiting = sum(len(q) for q in self.pending.values())
+        missing = [p for p in self.latest_ports if p not in self.latest]
+        if waiting and missing:
+            parents = tuple(e.id for q in self.pending.values() for e in q)
+            ports = ", ".join(f"'{p}'" for p in missing)
+            never = RuntimeError(f"input {ports} never received a value, so {waiting} "
+                                 "message(s) were not processed")
+            self.fail(never, parents, out)
+        elif waiting:
+            parents = tuple(e.id for q in self.pending.values() for e in q)
+            left = ", ".join(f"{len(q)} on '{p}'" for p, q in self.pending.items() if q)
+            unpaired = RuntimeError(f"the inputs ended unevenly: {left} had no partner "
+                                    "message on the other stream input(s)")
+            self.fail(unpaired, parents, out)
+        return self.batches(out)
+
+    def close(self) -> None:
+        """Release what the component holds."""
+        if self.instance is not None:
+            self.instance.close()
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether stream messages wait for a partner or for a latest value."""
+        return any(self.pending.values())
