@@ -223,7 +223,7 @@ def test_a_source_that_raises_ends_with_an_error_record_after_what_it_made() -> 
     assert [r.message for r in values(out, "error")] == ["disk gone"]
 
 
-@pytest.mark.parametrize("module", ["firing.py", "sources.py"])
+@pytest.mark.parametrize("module", ["_firing.py", "_sources.py"])
 def test_the_firing_rule_needs_no_event_loop(module: str) -> None:
     # A Ray engine reuses these modules as they are: they must not depend on asyncio.
     tree = ast.parse((Path(runtime.__file__).parent / module).read_text(encoding="utf-8"))
