@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from bench._report import heading, parse_args, table, timed, verdict
 from bench._spread import spread
-from runtime import Flow, Plan, Run, RunOptions, plan
+from bench.chain import chain_flow
+from runtime import Plan, Run, RunOptions, plan
 
 SIZES = (1_000, 5_000, 10_000)
 QUICK_SIZES = (200, 1_000)
@@ -17,23 +17,6 @@ MESSAGES = 2
 REPEAT = 3
 TARGET_SECONDS = 5.0
 TARGET_NODES = 10_000
-
-
-def identity_chain(nodes: int, messages: int = MESSAGES) -> Flow:
-    """``stream.range`` -> ``nodes`` x ``stream.identity`` -> ``stream.count``."""
-    node_list: list[dict[str, Any]] = [
-        {"id": "source", "component": "stream.range", "params": {"count": messages}}]
-    edges: list[dict[str, str]] = []
-    previous = "source"
-    for index in range(nodes):
-        node = f"n{index}"
-        node_list.append({"id": node, "component": "stream.identity"})
-        edges.append({"source": f"{previous}.data", "target": f"{node}.data"})
-        previous = node
-    node_list.append({"id": "count", "component": "stream.count"})
-    edges.append({"source": f"{previous}.data", "target": "count.data"})
-    return Flow.model_validate({"edgewise": 1, "name": f"scale-{nodes}", "nodes": node_list,
-                                "edges": edges})
 
 
 def run_once(checked: Plan, *, fuse: bool) -> None:
@@ -60,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     ok = True
     for size in sizes:
-        flow = identity_chain(size)
+        flow = chain_flow(MESSAGES, stages=size)
         plans = [timed(functools.partial(plan, flow)) for _ in range(repeat)]
         checked = plans[0][1]
         fused = [timed(functools.partial(run_once, checked, fuse=True))[0].wall
