@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -27,3 +29,16 @@ def select_node(page: Any, node_id: str) -> None:
 def param_input(page: Any, param: str) -> Any:
     """The inspector's text input for one param."""
     return page.locator(f'input[data-param="{param}"], [data-param="{param}"] input').first
+
+
+def write_failing_flow(workspace: Path) -> None:
+    """``failing.json``: iris into a query that fails on every row, its errors into a debug."""
+    flow = {"edgewise": 1, "name": "failing", "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
+         "position": {"x": 40, "y": 60}},
+        {"id": "bad", "component": "frame.query", "params": {"expr": "target > 'no_such_text'"},
+         "position": {"x": 300, "y": 60}},
+        {"id": "dead", "component": "debug", "position": {"x": 560, "y": 160}}],
+        "edges": [{"source": "load.data", "target": "bad.data"},
+                  {"source": "bad.error", "target": "dead.data"}]}
+    (workspace / "failing.json").write_text(json.dumps(flow))

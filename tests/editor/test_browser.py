@@ -13,7 +13,7 @@ import pandas as pd
 from playwright.sync_api import expect
 
 import runtime
-from tests.editor.pagekit import NODE, center, select_node
+from tests.editor.pagekit import NODE, center, select_node, write_failing_flow
 
 
 def drop(page: Any, component: str, x: int, y: int) -> None:
@@ -159,15 +159,7 @@ def test_undo_and_redo(server_factory: Any, example_workspace: Path, page: Any) 
 
 def test_a_failing_node_shows_failed_and_its_error_records(
         server_factory: Any, workspace: Path, page: Any) -> None:
-    flow = {"edgewise": 1, "name": "failing", "nodes": [
-        {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
-         "position": {"x": 40, "y": 60}},
-        {"id": "bad", "component": "frame.query", "params": {"expr": "target > 'no_such_text'"},
-         "position": {"x": 300, "y": 60}},
-        {"id": "dead", "component": "debug", "position": {"x": 560, "y": 160}}],
-        "edges": [{"source": "load.data", "target": "bad.data"},
-                  {"source": "bad.error", "target": "dead.data"}]}
-    (workspace / "failing.json").write_text(json.dumps(flow))
+    write_failing_flow(workspace)
     server = server_factory(workspace)
     page.goto(server.url + "/flow/failing.json")
     page.get_by_test_id("run").click()

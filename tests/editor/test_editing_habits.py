@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 import runtime
 from editor.document import FlowDocument
 from editor.page import canvas_graph, catalog
+from tests.editor.pagekit import write_failing_flow
 from tests.editor.test_canvas_interactions import (
     click_background,
     edge,
@@ -466,15 +467,7 @@ def test_small_faults(server_factory: Any, example_workspace: Path, page: Any) -
 
 def test_an_error_record_reads_without_class_names(server_factory: Any, workspace: Path,
                                                    page: Any) -> None:
-    flow = {"edgewise": 1, "name": "failing", "nodes": [
-        {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
-         "position": {"x": 40, "y": 60}},
-        {"id": "bad", "component": "frame.query", "params": {"expr": "target > 'no_such_text'"},
-         "position": {"x": 300, "y": 60}},
-        {"id": "dead", "component": "debug", "position": {"x": 560, "y": 160}}],
-        "edges": [{"source": "load.data", "target": "bad.data"},
-                  {"source": "bad.error", "target": "dead.data"}]}
-    (workspace / "failing.json").write_text(json.dumps(flow))
+    write_failing_flow(workspace)
     server = server_factory(workspace)
     page.goto(server.url + "/flow/failing.json")
     page.get_by_test_id("run").click()
