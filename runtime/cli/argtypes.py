@@ -11,13 +11,17 @@ MAX_ID = 2**63 - 1
 MAX_DAYS = 100_000  # about 270 years: the cut-off date stays a valid date
 
 
-def count(text: str) -> int:
-    """A whole number from 0 up (``--keep-values``, ``--sample``)."""
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         msg = f"'{plain(text)}' is not a whole number"
         raise argparse.ArgumentTypeError(msg) from None
+
+
+def count(text: str) -> int:
+    """A whole number from 0 up (``--keep-values``, ``--sample``)."""
+    value = _integer(text)
     if value < 0:
         msg = f"{value} is negative; give 0 or more"
         raise argparse.ArgumentTypeError(msg)
@@ -26,11 +30,7 @@ def count(text: str) -> int:
 
 def whole(text: str) -> int:
     """A whole number that fits a message id or position."""
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"'{plain(text)}' is not a whole number"
-        raise argparse.ArgumentTypeError(msg) from None
+    value = _integer(text)
     if not -MAX_ID <= value <= MAX_ID:
         msg = f"{text} is too large; message ids and positions go up to {MAX_ID}"
         raise argparse.ArgumentTypeError(msg)
