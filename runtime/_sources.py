@@ -4,7 +4,10 @@ A source (a node with no inputs) is called once; its result is an iterator that 
 pulls from in slices, each slice becoming one output batch. A plain source gives up to
 ``limit`` messages or what it made in ``seconds``. A threaded source (heavy messages: file
 chunks, frames) hands over each message as soon as it exists, and is only pulled when the
-engine has room downstream, so read-ahead is a few messages, never a growing buffer.
+engine has room downstream, so read-ahead is a few messages, never a growing buffer. A
+threaded source that waits for something (a request, a file, a tick) yields ``None`` while it
+waits, at least every tenth of a second; each ``None`` hands control back to the engine, so a
+stop is never held up by a source that has nothing to say.
 Batches are also cut at ``MAX_BATCH_ROWS`` rows of DataFrame-like values, so read-ahead
 is bounded in rows, not only in messages.
 """
@@ -83,8 +86,12 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
             items.extend(itertools.islice(stream, size))  # keeps what came before a raise
             if len(items) - before < size:
                 break
-            if threaded and all(v is None for v in items):
-                continue  # a generator may yield None: nothing to hand over yet
+            if threaded and items[-1] is None:
+                # Nothing to hand over yet: a source that waits (for a request, a file, a
+                # tick) yields None now and then, so the engine can stop or drain it.
+                items.pop()
+                exhausted = False
+                break
             if counts_rows is None:  # frames are cut by rows; plain values are not counted
                 counts_rows = getattr(items[0] if raw else items[0][1], "shape", None) is not None
             if counts_rows:

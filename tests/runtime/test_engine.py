@@ -909,3 +909,32 @@ def test_hooks_of_a_run_see_every_node_end_and_the_run_end() -> None:
     result = run_guarded(run)
     assert sorted(ended) == [("d", "done"), ("n", "done"), ("s", "done")]
     assert results == [result]
+
+
+def test_a_threaded_source_that_waits_lets_the_run_stop() -> None:
+    # A source waiting for something (a request, a tick) yields None while it waits; the
+    # run stops at once instead of waiting for the source's next real message.
+    release = threading.Event()
+    seen: list[int] = []
+    holder: dict[str, Run] = {}
+
+    @component("t.waiting", outputs={"data": "Any"}, threaded=True)
+    def waiting() -> Iterator[int | None]:
+        yield 1
+        while not release.wait(0.02):
+            yield None
+        yield 2
+
+    @component("t.sink", inputs={"data": "Any"}, outputs={})
+    def sink(data: int) -> None:
+        seen.append(data)
+        holder["run"].stop()
+
+    run = make_run({"s": "t.waiting", "k": "t.sink"}, ["s.data->k.data"], [waiting, sink])
+    holder["run"] = run
+    try:
+        result = run_guarded(run)
+    finally:
+        release.set()
+    assert result.status == "stopped"
+    assert seen == [1]
