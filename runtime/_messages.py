@@ -35,7 +35,8 @@ class IdRanges:
     def __eq__(self, other: object) -> bool:
         """Equal to another IdRanges or a tuple holding the same ids."""
         if isinstance(other, IdRanges | tuple):
-            return tuple(self) == tuple(other)
+            # lengths first: comparing with () must not spell out millions of ids
+            return len(self) == len(other) and tuple(self) == tuple(other)
         return NotImplemented
 
     def __hash__(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 from runtime._previews import is_model
 from runtime._record.index import IndexWriter
+from runtime._record.sameness import RecentBatches
 from runtime._record.values import (
     SCALARS,
     UNSTORABLE,
@@ -25,8 +26,6 @@ from runtime._record.values import (
     write_array,
     write_model,
 )
-
-RECENT_BATCHES = 512
 
 
 @dataclass
@@ -71,7 +70,7 @@ class ValueKeeper:
         self.index = index
         self.policy = policy
         self.ports: dict[str, PortState] = {}
-        self._recent: dict[int, tuple[range, list[Any], tuple[Any, ...], set[type]]] = {}
+        self._recent = RecentBatches()
 
     def flush(self) -> None:
         """Hand every value written so far to the OS."""
@@ -103,24 +102,25 @@ class ValueKeeper:
         state = self.ports.get(origin)
         if state is None:
             state = self.ports[origin] = PortState(PortFiles(self.folder, origin))
-        whole = self.policy.max_values is None or state.seen + len(values) <= self.policy.max_values
-        types = set(map(type, values))
-        if whole and types <= SCALARS:
-            # The common case of a fast stream: plain values, all kept, one array.
-            state.seen += len(values)
-            state.kept += len(values)
-            parent = self._recent.get(parents.start) if parents is not None else None
-            if (parent is not None and parent[0] == parents and parent[1] == values
-                    and (types == parent[3] if len(types) == 1
-                         else list(map(type, parent[1])) == list(map(type, values)))):
-                # Passed on unchanged (one output per input, equal values of the same types):
-                # point at the bytes already written for the parent batch.
-                self.index.add_inline(seq, parent[2])
-                self._remember(ids, values, parent[2], types)
+        count = len(values)
+        whole = self.policy.max_values is None or state.seen + count <= self.policy.max_values
+        if whole and parents is not None:
+            where = self._recent.passed_on(parents, values)
+            if where is not None:
+                # Passed on unchanged: point at the bytes already written for the parent.
+                state.seen += count
+                state.kept += count
+                self.index.add_inline(seq, where)
+                self._recent.remember(ids, values, where)
                 return
+        types = set(map(type, values)) if whole else None
+        if types is not None and types <= SCALARS:
+            # The common case of a fast stream: plain values, all kept, one array.
+            state.seen += count
+            state.kept += count
             where = state.files.append(*encode_scalars(values, types))
             self.index.add_inline(seq, where)
-            self._remember(ids, values, where, types)
+            self._recent.remember(ids, values, where)
             return
         inline: list[Any] = []
         for message_id, value in zip(ids, values, strict=True):
@@ -164,9 +164,3 @@ class ValueKeeper:
             return stored
         self.index.add_kept(message_id, origin, kind, *stored)
         return None
-
-    def _remember(self, ids: range, values: list[Any], where: tuple[Any, ...],
-                  types: set[type]) -> None:
-        self._recent[ids.start] = (ids, values, where, types)
-        if len(self._recent) > RECENT_BATCHES:
-            del self._recent[next(iter(self._recent))]

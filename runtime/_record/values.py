@@ -83,6 +83,9 @@ def _decode(value: Any) -> Any:
     return value
 
 
+VALUES_BUFFER = 1 << 20
+
+
 class PortFiles:
     """The files one output port writes its values to: its values file and Arrow stream."""
 
@@ -104,7 +107,10 @@ class PortFiles:
     def append(self, kind: str, payload: bytes) -> tuple[str, str, int, int]:
         """Append a batch's small values; return kind, file, offset and length."""
         if self.values_file is None:
-            self.values_file = open(self.folder / self.values_name, "ab")  # noqa: SIM115
+            # a large buffer: the file is written at each commit, not once per batch, so
+            # the recorder's thread rarely gives up the GIL and waits to get it back
+            self.values_file = open(self.folder / self.values_name, "ab",  # noqa: SIM115
+                                    buffering=VALUES_BUFFER)
         offset = self.values_offset
         self.values_file.write(payload)
         self.values_offset += len(payload)

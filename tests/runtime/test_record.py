@@ -375,6 +375,48 @@ def test_values_read_back_with_their_own_type(tmp_path: Path) -> None:
     assert [type(v) for v in floats] == [float] * 4
 
 
+def test_a_batch_passed_on_unchanged_is_stored_once_and_a_changed_one_again(
+        tmp_path: Path) -> None:
+    # 0 == False and 1 == True: a stage that makes bools of 0/1 ints is not passing them on.
+    @component("testing.as_bool", inputs={"data": "int"}, outputs={"data": "bool"})
+    def as_bool(data: int) -> bool:
+        """The number as a truth value."""
+        return bool(data)
+
+    flow = flow_doc([node("r", "stream.range", count=2), node("i", "stream.identity"),
+                     node("b", "testing.as_bool"), node("show", "debug")],
+                    [("r.data", "i.data"), ("i.data", "b.data"), ("b.data", "show.data")])
+
+    run = record(flow, tmp_path, registry=default_registry().with_components(as_bool))
+
+    def values(port: str) -> list[Any]:
+        return [run.store.value(m.id) for m in run.store.messages(port)]
+
+    assert values("i.data") == [0, 1]
+    assert [type(v) for v in values("i.data")] == [int, int]
+    assert values("b.data") == [False, True]
+    assert [type(v) for v in values("b.data")] == [bool, bool]
+    folder = run.store.folder / "values"
+    assert (folder / "r.data.values").stat().st_size > 0
+    assert not (folder / "i.data.values").exists()  # pointed at r.data's bytes
+    assert (folder / "b.data.values").stat().st_size > 0
+
+
+def test_recent_batches_match_the_very_same_objects_only() -> None:
+    from runtime._record.sameness import RecentBatches
+
+    recent = RecentBatches(budget=4)
+    big = [10**30 + i for i in range(3)]
+    recent.remember(range(0, 3), big, ("int64", "f", 0, 24))
+    assert recent.passed_on(range(0, 3), list(big)) == ("int64", "f", 0, 24)
+    assert recent.passed_on(range(0, 3), [10**30 + i for i in range(3)]) is None  # equal only
+    assert recent.passed_on(range(0, 3), [float(v) for v in big]) is None
+    assert recent.passed_on(range(1, 3), big[1:]) is None  # not the parent batch
+    recent.remember(range(3, 6), [1, 2, 3], ("int64", "f", 24, 24))
+    assert recent.passed_on(range(0, 3), big) is None  # over budget: forgotten
+    assert recent.passed_on(range(3, 6), [1, 2, 3]) == ("int64", "f", 24, 24)
+
+
 def test_the_default_policy_keeps_everything() -> None:
     assert all(StoragePolicy().keeps(i) for i in range(1000))
     assert [StoragePolicy(max_values=1, sample_every=2).keeps(i) for i in range(6)] == \
