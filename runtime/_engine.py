@@ -54,7 +54,10 @@ class RunOptions:
     """How to run a plan."""
 
     fail_fast: bool = False
-    batch_size: int = 1024
+    # The most plain messages a source hands over at once (a slice also ends after
+    # source_slice_seconds, and frames at MAX_BATCH_ROWS rows): larger batches cost less
+    # per message to run, observe and record.
+    batch_size: int = 4096
     queue_batches: int = 4
     source_slice_seconds: float = 0.05
     # Run chains of single-input, single-consumer nodes as one task (see runtime._fusion).
