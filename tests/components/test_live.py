@@ -283,3 +283,24 @@ def test_watch_settings_are_checked_at_validation(tmp_path: Path, params: dict[s
                                                   param: str) -> None:
     problems = param_problems("file.watch", {"folder": str(tmp_path), **params})
     assert [p.param for p in problems] == [param]
+
+
+def test_a_watched_row_is_traced_to_its_file_and_line(tmp_path: Path) -> None:
+    from runtime.runs import Lineage
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "in.csv").write_text("x\n0\n1\n2\n3\n")
+    pd.DataFrame({"x": [5, 6]}, index=[40, 41]).to_parquet(inbox / "in.parquet")
+    flow = write_flow(tmp_path, {
+        "w": watch_params(inbox, output="data", settle=0, max_files=2),
+        "keep": ("frame.query", {"expr": "x > 1"})}, ["w.data->keep.data"])
+    run = runtime.Run(runtime.plan(flow))
+    store = runtime.record_run(run, tmp_path).store
+    assert run_guarded(run).status == "ok"
+    sources = {}
+    for kept in store.messages("keep.data"):
+        row = 2 if store.value(kept.id).index[0] == 2 else 41
+        sources[row] = Lineage(store).trace(kept.id, row)[-1].source
+    assert sources[2]["text"] == f"{inbox / 'in.csv'} line 4"
+    assert sources[41]["text"] == f"{inbox / 'in.parquet'} row 41"
