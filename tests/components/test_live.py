@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ Keep = Callable[[Any, runtime.Run], None]
 
 
 def run_into(source: tuple[str, dict[str, Any]], keep: Keep | None = None,
-             name: str = "t.keep") -> tuple[runtime.RunResult, list[Any], list[Any]]:
+             name: str = "t.keep", specs: tuple[runtime.ComponentSpec, ...] = (),
+             ) -> tuple[runtime.RunResult, list[Any], list[Any]]:
     """Run ``source -> consumer``; return the result, the data kept and the error records.
 
     ``keep(value, run)`` is called in the consumer for every data message (to stop the run,
@@ -63,13 +64,30 @@ def run_into(source: tuple[str, dict[str, Any]], keep: Keep | None = None,
         errors.append(data)
 
     run = make_run({"s": source, "k": name, "e": f"{name}.errors"},
-                   ["s.data->k.data", "s.error->e.data"], [consume, collect])
+                   ["s.data->k.data", "s.error->e.data"], [consume, collect, *specs])
     holder["run"] = run
     return run_guarded(run), kept, errors
 
 
 def watch_params(folder: Path, **params: Any) -> tuple[str, dict[str, Any]]:
     return "file.watch", {"folder": str(folder), "poll": 0.02, "settle": 0.2, **params}
+
+
+def test_a_threaded_source_that_yields_an_exception_goes_on_after_its_error_record() -> None:
+    # the engine rule file.watch relies on: yielded, an exception is an error record on
+    # the error port and the source keeps running; raised, it ends the source
+    @runtime.component("t.goes_on", outputs={"data": "Any"}, threaded=True)
+    def goes_on() -> Iterator[Any]:
+        yield 1
+        yield ValueError("the second file is bad")
+        yield None
+        yield 3
+
+    result, kept, errors = run_into(("t.goes_on", {}), specs=(goes_on,))
+    assert result.status == "errors"
+    assert kept == [1, 3]
+    assert [(e.node, e.error, e.message) for e in errors] == [
+        ("s", "ValueError", "the second file is bad")]
 
 
 # -- timer ------------------------------------------------------------------------------
