@@ -316,7 +316,7 @@ def test_a_watched_row_is_traced_to_its_file_and_line(tmp_path: Path) -> None:
     run = runtime.Run(runtime.plan(flow))
     store = runtime.record_run(run, tmp_path).store
     assert run_guarded(run).status == "ok"
-    sources = {}
+    sources: dict[int, Any] = {}
     for kept in store.messages("keep.data"):
         row = 2 if store.value(kept.id).index[0] == 2 else 41
         sources[row] = Lineage(store).trace(kept.id, row)[-1].source
