@@ -118,7 +118,7 @@ class Request:
     parallel, never more than ``concurrency`` at once. The output has the same row ids,
     so lineage and ``http.out`` still find where each row came from, with two more
     columns: ``status`` (the HTTP status) and ``response`` (the answer's JSON, decoded,
-    or its text when it is not JSON).
+    or its text when it is not JSON). Redirects are followed.
 
     If any request of a message fails (no connection, no answer within ``timeout``, or a
     status other than 2xx with ``fail_on_status``), the message goes to the ``error``
@@ -136,7 +136,7 @@ class Request:
         limits = httpx.Limits(max_connections=params.concurrency,
                               max_keepalive_connections=params.concurrency)
         self.client = httpx.Client(timeout=params.timeout, limits=limits,
-                                   headers=params.headers)
+                                   headers=params.headers, follow_redirects=True)
         self.pool = ThreadPoolExecutor(max_workers=params.concurrency,
                                        thread_name_prefix="http.request")
 

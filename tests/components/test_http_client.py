@@ -39,7 +39,8 @@ class Server:
     Paths: ``/hold`` makes the first requests wait at ``barrier`` until as many as it has
     parties are in flight at once (they fail with 500 if that never happens); ``/slow``
     answers only when the test ends; ``/missing`` answers 404; ``/text`` answers plain
-    text; anything else echoes the method, path, body and the ``X-Token`` header as JSON.
+    text, to which ``/moved`` redirects; anything else echoes the method, path, body and
+    the ``X-Token`` header as JSON.
     """
 
     def __init__(self) -> None:
@@ -102,6 +103,13 @@ class Server:
             status, kind, payload = 404, "text/plain", b"no such item"
         elif request.path == "/text":
             kind, payload = "text/plain", b"hello"
+        elif request.path == "/moved":
+            self.answered()
+            request.send_response(302)
+            request.send_header("location", "/text")
+            request.send_header("content-length", "0")
+            request.end_headers()
+            return
         if not payload:
             payload = json.dumps({"method": request.command, "path": request.path,
                                   "body": json.loads(raw) if raw else None,
@@ -149,12 +157,12 @@ def test_each_row_gets_its_answer_under_its_own_row_id(server: Server) -> None:
     ]
 
 
-def test_get_sends_no_body_and_a_text_answer_stays_text(server: Server) -> None:
+def test_get_sends_no_body_and_a_text_answer_after_a_redirect_stays_text(server: Server) -> None:
     frame = pd.DataFrame({"q": [1]})
     (answer,) = call(frame, url=server.url + "/echo?q={q}")["data"]
     assert answer["response"].iloc[0]["body"] is None
     assert answer["response"].iloc[0]["path"] == "/echo?q=1"
-    (text,) = call(frame, url=server.url + "/text", keep_columns=False)["data"]
+    (text,) = call(frame, url=server.url + "/moved", keep_columns=False)["data"]
     assert list(text.columns) == ["status", "response"]
     assert text["response"].tolist() == ["hello"]
 
