@@ -202,7 +202,10 @@ class Request:
         urls = [self._url(row, row_id) for row, row_id in zip(records, data.index,
                                                                strict=True)]
         bodies = [self._body(row) if self.send_body else None for row in records]
-        answers = list(self.pool.map(self._send, urls, bodies))
+        if len(urls) == 1:  # one row: no hand-over to a pool thread
+            answers = [self._send(urls[0], bodies[0])]
+        else:
+            answers = list(self.pool.map(self._send, urls, bodies))
         failed = [(row_id, url, answer) for row_id, url, answer
                   in zip(data.index, urls, answers, strict=True) if isinstance(answer, str)]
         if failed:
