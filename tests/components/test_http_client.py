@@ -244,3 +244,19 @@ def test_request_settings_are_checked_at_validation(params: dict[str, Any], para
 def test_a_password_in_the_url_is_not_shown() -> None:
     problems = param_problems("http.request", {"url": "ftp://user:hunter2@example.com"})
     assert problems and "hunter2" not in problems[0].message
+
+
+def test_a_timer_tick_goes_straight_into_a_request(server: Server) -> None:
+    from runtime.testing import MemorySink
+    from tests.flowkit import make_run, run_guarded
+
+    sink = MemorySink()
+    run = make_run({"tick": ("timer", {"interval": 0.01, "count": 3}),
+                    "call": ("http.request", {"url": server.url + "/tick/{count}"}),
+                    "keep": sink.spec.id},
+                   ["tick.data->call.data", "call.data->keep.data"], [sink.spec])
+    sink.watch(run, ["call.data->keep.data"])
+    assert run_guarded(run).status == "ok"
+    assert [f["response"].iloc[0]["path"] for f in sink.values] == [
+        "/tick/1", "/tick/2", "/tick/3"]
+    assert [f.index.tolist() for f in sink.values] == [[1], [2], [3]]
