@@ -7,7 +7,9 @@ chunks, frames) hands over each message as soon as it exists, and is only pulled
 engine has room downstream, so read-ahead is a few messages, never a growing buffer. A
 threaded source that waits for something (a request, a file, a tick) yields ``None`` while it
 waits, at least every tenth of a second; each ``None`` hands control back to the engine, so a
-stop is never held up by a source that has nothing to say.
+stop is never held up by a source that has nothing to say. A threaded source that goes on
+after a failure (a bad file among good ones) yields the exception instead of raising it: it
+becomes an error record on the ``error`` port, and the source keeps running.
 Batches are also cut at ``MAX_BATCH_ROWS`` rows of DataFrame-like values, so read-ahead
 is bounded in rows, not only in messages.
 """
@@ -76,6 +78,7 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     rows = 0
     counts_rows: bool | None = None
     error: Exception | None = None
+    failures: list[Exception] = []
     threaded = rule.spec.threaded
     try:
         while len(items) < limit:
@@ -92,6 +95,10 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
                 items.pop()
                 exhausted = False
                 break
+            if threaded and isinstance(items[-1], Exception):
+                failures.append(items.pop())  # yielded, not raised: the source goes on
+                exhausted = False
+                break
             if counts_rows is None:  # frames are cut by rows; plain values are not counted
                 counts_rows = getattr(items[0] if raw else items[0][1], "shape", None) is not None
             if counts_rows:
@@ -106,6 +113,8 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     except Exception as exc:  # noqa: BLE001 - a source's failure ends it, contained
         error = exc
     out = Collector()
+    for failure in failures:
+        rule.fail(failure, NO_PARENTS, out)
     if not raw:
         for port, value in items:
             out.add(port, value, NO_PARENTS)

@@ -74,7 +74,8 @@ class Lineage:
     def source_of(self, message: MessageInfo, row: Any) -> dict[str, Any] | None:
         """Where a row of a source message came from, with ``text`` saying it in words.
 
-        For ``csv.read``, the file and line; for ``parquet.read``, the file and row id; for
+        For ``csv.read`` (and a CSV file of ``file.watch``), the file and line; for
+        ``parquet.read`` (and a Parquet file of ``file.watch``), the file and row id; for
         ``sql.read``, the database, query and row id; for ``dataset.load``, the data set.
         """
         component = self.components.get(message.node)
@@ -84,6 +85,13 @@ class Lineage:
         row = _plain(row)
         if component == "csv.read":
             path = str(Path(str(params.get("path", ""))))
+            return {"component": component, "file": path, "line": int(row) + 2, "row": row,
+                    "text": f"{path} line {int(row) + 2}"}
+        if component == "file.watch":  # each message names its own file
+            path = str(getattr(self.value(message.id), "attrs", {}).get("source_file", "?"))
+            if params.get("format") == "parquet" or path.lower().endswith((".parquet", ".pq")):
+                return {"component": component, "file": path, "row": row,
+                        "text": f"{path} row {row}"}
             return {"component": component, "file": path, "line": int(row) + 2, "row": row,
                     "text": f"{path} line {int(row) + 2}"}
         if component == "parquet.read":

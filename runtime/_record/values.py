@@ -103,6 +103,7 @@ class PortFiles:
         self.location = ""
         self.index_field: str | None = None
         self.columns: list[Any] | None = None
+        self.attrs: dict[Any, Any] = {}
 
     def append(self, kind: str, payload: bytes) -> tuple[str, str, int, int]:
         """Append a batch's small values; return kind, file, offset and length."""
@@ -126,7 +127,8 @@ class PortFiles:
         import pyarrow as pa
 
         batch = None
-        if self.schema is not None and self.columns == list(frame.columns):
+        if self.schema is not None and self.columns == list(frame.columns) and \
+                frame.attrs == self.attrs:
             # Same columns as the port's last frame: build the record batch from the column
             # arrays with the schema already made, several times faster than from_pandas.
             try:
@@ -141,7 +143,9 @@ class PortFiles:
                 batch = pa.RecordBatch.from_pandas(frame, preserve_index=True)
             except Exception as exc:  # noqa: BLE001 - counted as not kept, with the reason
                 return f"DataFrame not storable as Arrow ({type(exc).__name__})"
-        if self.writer is None or not batch.schema.equals(self.schema):
+        # a segment keeps one schema, with its first frame's attrs: other attrs, new segment
+        if self.writer is None or not batch.schema.equals(self.schema) or \
+                frame.attrs != self.attrs:
             self._new_segment(batch, frame)
         self.writer.write_batch(batch)
         self.part += 1
@@ -156,6 +160,7 @@ class PortFiles:
             self.segment += 1
         self.location = f"{self.origin}.{self.segment}.arrows"
         self.schema = batch.schema
+        self.attrs = dict(frame.attrs)
         meta = batch.schema.pandas_metadata or {}
         index = meta.get("index_columns") or [None]
         self.index_field = index[0] if len(index) == 1 and isinstance(index[0], str) else None
