@@ -1,0 +1,143 @@
+"""Serving a flow: requests become rows, answers reach their own request, exactly once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+from servekit import GATE, serving
+
+from tests.flowkit import node
+
+ECHO = [node("in", "http.in", path="/echo"), node("out", "http.out")]
+
+
+def post(url: str, body: Any, **kwargs: Any) -> httpx.Response:
+    return httpx.post(url, json=body, timeout=20, **kwargs)
+
+
+def test_an_object_or_a_list_of_objects_comes_back_as_rows() -> None:
+    with serving(ECHO, ["in.data->out.data"]) as served:
+        one = post(f"{served.url}/echo", {"x": 1, "name": "a"})
+        many = post(f"{served.url}/echo", [{"x": 2}, {"x": 3, "y": 0.5}])
+    assert one.status_code == 200
+    assert one.json() == [{"x": 1, "name": "a"}]
+    assert one.headers["X-Request-Id"]
+    assert many.json() == [{"x": 2, "y": None}, {"x": 3, "y": 0.5}]
+    assert many.headers["X-Request-Id"] != one.headers["X-Request-Id"]
+
+
+def test_concurrent_requests_through_a_route_each_get_their_own_rows() -> None:
+    nodes = [node("in", "http.in", path="/score"),
+             node("route", "frame.route", routes={"big": "x >= 50"}),
+             node("label_big", "frame.assign", columns={"size": "'big'"}),
+             node("label_small", "frame.assign", columns={"size": "'small'"}),
+             node("out", "http.out", columns=["x", "size", "double"]),
+             node("double", "frame.assign", columns={"double": "x * 2"})]
+    edges = ["in.data->double.data", "double.data->route.data",
+             "route.big->label_big.data", "route.otherwise->label_small.data",
+             "label_big.data->out.data", "label_small.data->out.data"]
+    with serving(nodes, edges) as served:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda x: post(f"{served.url}/score", {"x": x}),
+                                    range(0, 100, 2)))
+        outcome = served.stop()
+    assert [a.status_code for a in answers] == [200] * 50
+    assert [a.json() for a in answers] == [
+        [{"x": x, "size": "big" if x >= 50 else "small", "double": 2 * x}]
+        for x in range(0, 100, 2)]
+    assert outcome.clean and outcome.late == 0
+
+
+def test_concurrent_requests_joined_with_a_latest_table_each_get_their_own_rows() -> None:
+    nodes = [node("in", "http.in", path="/j"), node("labels", "test.table"),
+             node("join", "frame.join", on="x", how="left"), node("out", "http.out")]
+    edges = ["in.data->join.left", "labels.data->join.right", "join.data->out.data"]
+    with serving(nodes, edges) as served:
+        def ask(k: int) -> httpx.Response:
+            return post(f"{served.url}/j", [{"x": k}, {"x": 99 - k}])
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(40)))
+    assert [a.json() for a in answers] == [
+        [{"x": k, "label": f"L{k}"}, {"x": 99 - k, "label": f"L{99 - k}"}] for k in range(40)]
+
+
+def test_micro_batches_are_split_back_to_their_requests() -> None:
+    nodes = [node("in", "http.in", path="/b", batch_window_ms=50, max_batch_rows=64),
+             node("double", "frame.assign", columns={"double": "x * 2"}),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->double.data", "double.data->out.data"]) as served:
+        def ask(k: int) -> httpx.Response:
+            return post(f"{served.url}/b", [{"x": k, "n": n} for n in range(k % 3 + 1)])
+
+        with ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(ask, range(64)))
+        fired = served.server.run.stats.nodes["double"]["fired"]
+    assert [a.json() for a in answers] == [
+        [{"x": k, "n": n, "double": 2 * k} for n in range(k % 3 + 1)] for k in range(64)]
+    assert fired < 64  # some requests went through together
+
+
+def test_a_schema_mismatch_is_422_naming_the_field_and_bad_json_is_400() -> None:
+    nodes = [node("in", "http.in", path="/s", schema={"x": "float", "name": "str"}),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->out.data"]) as served:
+        url = f"{served.url}/s"
+        wrong = post(url, {"x": "high", "name": "a"})
+        missing = post(url, [{"x": 1.0, "name": "a"}, {"x": 2.0}])
+        extra = post(url, {"x": 1.0, "name": "a", "z": 1})
+        bad = httpx.post(url, content=b"{not json", timeout=20)
+        good = post(url, {"x": 1, "name": "a"})
+        docs = httpx.get(f"{served.url}/openapi.json", timeout=20).json()
+    assert wrong.status_code == 422
+    assert "field 'x'" in wrong.json()["detail"] and "must be float" in wrong.json()["detail"]
+    assert missing.status_code == 422 and "'name' is missing in object 1" in missing.text
+    assert extra.status_code == 422 and "'z'" in extra.text
+    assert bad.status_code == 400 and "not valid JSON" in bad.text
+    assert good.json() == [{"x": 1.0, "name": "a"}]
+    body = docs["paths"]["/s"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["oneOf"][0]["properties"] == {"x": {"type": "number"}, "name": {"type": "string"}}
+
+
+def test_a_request_whose_rows_failed_gets_500_with_the_error() -> None:
+    nodes = [node("in", "http.in", path="/c"), node("check", "test.check"),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->check.data", "check.data->out.data"]) as served:
+        failed = post(f"{served.url}/c", {"x": -1})
+        fine = post(f"{served.url}/c", {"x": 1})
+    assert failed.status_code == 500
+    assert "x must not be negative" in failed.json()["error"]
+    assert failed.json()["node"] == "check"
+    assert fine.status_code == 200
+
+
+def test_no_answer_in_time_is_504_and_the_late_rows_go_to_the_error_port() -> None:
+    nodes = [node("in", "http.in", path="/slow", timeout_ms=200), node("hold", "test.gate"),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->hold.data", "hold.data->out.data"]) as served:
+        late = post(f"{served.url}/slow", {"x": 1})
+        GATE.set()
+        outcome = served.stop()
+    assert late.status_code == 504 and "200 ms" in late.text
+    assert outcome.late == 1
+    assert outcome.result.nodes["out"].errors == 1
+
+
+def test_overload_is_refused_at_once_with_429_and_retry_after() -> None:
+    nodes = [node("in", "http.in", path="/o", max_in_flight=2), node("hold", "test.gate"),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->hold.data", "hold.data->out.data"]) as served:
+        with ThreadPoolExecutor(2) as pool:
+            held = [pool.submit(post, f"{served.url}/o", {"x": k}) for k in range(2)]
+            deadline_hits = 0
+            while served.server.hub.endpoints["POST /o"].in_flight < 2 and deadline_hits < 2000:
+                deadline_hits += 1
+                GATE.wait(0.01)
+            refused = post(f"{served.url}/o", {"x": 9})
+            GATE.set()
+            answers = [f.result() for f in held]
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert [a.json() for a in answers] == [[{"x": 0}], [{"x": 1}]]
