@@ -80,6 +80,7 @@ from runtime._schema import Columns, same_columns, split_selector
 from runtime._schema import added as added_columns
 from runtime._serve import (
     ENDPOINT_TAG,
+    Deployment,
     EndpointConfig,
     FlowServer,
     ServeOutcome,
@@ -98,6 +99,7 @@ __all__ = [
     "URL_SCHEME",
     "Batch",
     "Columns",
+    "Deployment",
     "ComponentDefinitionError",
     "ComponentSpec",
     "Edge",

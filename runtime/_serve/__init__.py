@@ -6,7 +6,8 @@
 - :mod:`runtime._serve.body`: request bodies to rows, checked against a schema.
 - :mod:`runtime._serve.metrics`: request metrics and the Prometheus text of ``/metrics``.
 - :mod:`runtime._serve.app`: the FastAPI app (routes, ``/health``, ``/metrics``, token).
-- :mod:`runtime._serve.server`: ``FlowServer``, which runs the flow and the app until stopped.
+- :mod:`runtime._serve.server`: ``FlowServer``, which runs the flow and the app until
+  stopped, and ``Deployment``, one running version of the flow (``switch`` redeploys).
 """
 
 from runtime._serve.hub import (
@@ -18,7 +19,7 @@ from runtime._serve.hub import (
     ServingHub,
     serving_hub,
 )
-from runtime._serve.server import FlowServer, ServeOutcome, bind, endpoint_configs
+from runtime._serve.server import Deployment, FlowServer, ServeOutcome, bind, endpoint_configs
 
-__all__ = ["ENDPOINT_TAG", "Endpoint", "EndpointConfig", "FlowServer", "Refused", "Request",
-           "ServeOutcome", "ServingHub", "bind", "endpoint_configs", "serving_hub"]
+__all__ = ["ENDPOINT_TAG", "Deployment", "Endpoint", "EndpointConfig", "FlowServer", "Refused",
+           "Request", "ServeOutcome", "ServingHub", "bind", "endpoint_configs", "serving_hub"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runtime._serve.body import error_body, openapi_body, parse_rows
 from runtime._serve.hub import EndpointConfig, Refused, ServingHub
-from runtime._serve.metrics import CONTENT_TYPE
+from runtime._serve.metrics import CONTENT_TYPE, RequestMetrics
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request, Response
@@ -28,6 +28,7 @@ class Front:
 
     hub: ServingHub
     token: str | None
+    metrics: RequestMetrics
 
     def health(self) -> dict[str, Any]:
         """The JSON of ``/health``."""
@@ -54,25 +55,29 @@ def _route(front: Front, config: EndpointConfig) -> Callable[[Request], Awaitabl
     async def endpoint(request: Request) -> Response:
         from fastapi import Response
 
-        hub = front.hub
         started = time.perf_counter()
+        body_bytes = await request.body()
+        hub = front.hub  # the current version of the flow, read after the body came
+        endpoint = hub.endpoints.get(key)
         try:
-            rows = parse_rows(await request.body(), hub.endpoints[key].config.schema)
-            admitted = hub.admit(key, rows)
+            if endpoint is None:
+                msg = f"{key} is no longer served: the flow was redeployed without it"
+                raise Refused(404, msg)
+            admitted = hub.admit(key, parse_rows(body_bytes, endpoint.config.schema))
         except Refused as exc:
-            hub.metrics.observe(key, exc.status)
+            front.metrics.observe(key, exc.status)
             return _refusal(exc)
-        timeout = hub.endpoints[key].config.timeout_ms / 1000
+        timeout_ms = endpoint.config.timeout_ms
         try:
-            status, body = await asyncio.wait_for(asyncio.shield(admitted.future), timeout)
+            status, body = await asyncio.wait_for(asyncio.shield(admitted.future),
+                                                  timeout_ms / 1000)
         except TimeoutError:
-            message = (f"no answer from the flow within {config.timeout_ms} ms "
-                       "(the endpoint's timeout_ms)")
+            message = f"no answer from the flow within {timeout_ms} ms (the endpoint's timeout_ms)"
             if not hub.answer(admitted.id, 504, error_body(message)):
                 status, body = admitted.future.result()  # answered in the meantime
             else:
                 status, body = 504, error_body(message)
-        hub.metrics.observe(key, status, time.perf_counter() - started)
+        front.metrics.observe(key, status, time.perf_counter() - started)
         return Response(body, status_code=status, media_type=JSON,
                         headers={"X-Request-Id": admitted.id})
 
@@ -96,7 +101,7 @@ class _TokenGuard:
         if scope["type"] == "http":
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                self.front.hub.metrics.observe(f"{scope['method']} {scope['path']}", 401)
+                self.front.metrics.observe(f"{scope['method']} {scope['path']}", 401)
                 body = error_body("this server needs its token: send the header "
                                   "'Authorization: Bearer <token>'")
                 await send({"type": "http.response.start", "status": 401,
@@ -108,11 +113,8 @@ class _TokenGuard:
         await self.app(scope, receive, send)
 
 
-def build_app(front: Front, title: str, configs: list[EndpointConfig]) -> FastAPI:
-    """The FastAPI app serving ``configs`` through ``front``, with health and metrics."""
-    from fastapi import FastAPI, Response
-
-    app = FastAPI(title=title, description="A flow served by Edgewise.")
+def add_routes(app: FastAPI, front: Front, configs: list[EndpointConfig]) -> None:
+    """Add a route per endpoint to ``app`` (the docs are rebuilt at their next request)."""
     for config in configs:
         app.add_api_route(
             config.path, _route(front, config), methods=[config.method], response_model=None,
@@ -123,6 +125,15 @@ def build_app(front: Front, title: str, configs: list[EndpointConfig]) -> FastAP
                        429: {"description": "The flow is busy; retry after Retry-After s"},
                        500: {"description": "The request's rows failed in the flow"},
                        504: {"description": "No answer within timeout_ms"}})
+    app.openapi_schema = None
+
+
+def build_app(front: Front, title: str, configs: list[EndpointConfig]) -> FastAPI:
+    """The FastAPI app serving ``configs`` through ``front``, with health and metrics."""
+    from fastapi import FastAPI, Response
+
+    app = FastAPI(title=title, description="A flow served by Edgewise.")
+    add_routes(app, front, configs)
 
     async def health() -> Response:
         return Response(json.dumps(front.health()), media_type=JSON)

@@ -28,8 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime._serve.metrics import RequestMetrics
-
 ENDPOINT_TAG = "http.endpoint"
 """Tag of a component whose nodes are HTTP endpoints; its params have ``endpoint()``."""
 
@@ -140,7 +138,6 @@ class ServingHub:
 
     def __init__(self, configs: Sequence[EndpointConfig]) -> None:
         self.endpoints = {c.key: Endpoint(c) for c in configs}
-        self.metrics = RequestMetrics()
         self.pending: dict[str, Request] = {}
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None

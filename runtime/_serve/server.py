@@ -8,10 +8,12 @@ The flow's run and the HTTP server (uvicorn) share one event loop. Usage::
     ...                                   # requests are answered
     outcome = await server.stop(drain_timeout=10)
 
-Stopping drains: the endpoints admit no more requests (503), each ``http.in`` emits what it
-had queued and ends, the run drains (``Run.drain``: other sources end, messages in flight
-reach the sinks), requests that got no answer by the run's end are answered 503, and only
-then does the HTTP server close. ``ServeOutcome`` says whether anything was left undone.
+A ``Deployment`` is one running version of the flow; ``switch`` swaps in the next version
+without a restart (the redeploy). Stopping drains: the endpoints admit no more requests
+(503), each ``http.in`` emits what it had queued and ends, the run drains (``Run.drain``:
+other sources end, messages in flight reach the sinks), requests that got no answer by the
+run's end are answered 503, and only then does the HTTP server close. ``ServeOutcome`` says
+whether anything was left undone.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from typing import Any
 from runtime._api import Run
 from runtime._engine import RunOptions, RunResult
 from runtime._graph import Plan
-from runtime._serve.app import Front, build_app
+from runtime._serve.app import Front, add_routes, build_app
 from runtime._serve.body import error_body
 from runtime._serve.hub import ENDPOINT_TAG, EndpointConfig, ServingHub, run_serving
 from runtime._serve.lineage import RequestLineage
-from runtime._serve.metrics import render
+from runtime._serve.metrics import RequestMetrics, render
 
 
 def endpoint_configs(plan: Plan) -> list[EndpointConfig]:
@@ -78,28 +80,84 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class Deployment:
+    """One running version of a served flow: its run, its hub, and the lineage between them.
+
+    A server has one current deployment; a redeploy starts the next one next to it, routes
+    new requests to it (:meth:`FlowServer.switch`) and drains the old one.
+    """
+
+    def __init__(self, plan: Plan, options: RunOptions | None = None) -> None:
+        self.plan = plan
+        self.configs = endpoint_configs(plan)
+        self.hub = ServingHub(self.configs)
+        self.run = Run(plan, options=options)
+        _ = self.run.stats
+        RequestLineage(plan, self.hub).attach(self.run.hooks)
+        self.task: asyncio.Task[RunResult] | None = None
+
+    def start(self) -> None:
+        """Start the run in the running event loop (observers attach before this)."""
+        self.hub.loop = asyncio.get_running_loop()
+        self.task = asyncio.create_task(self._run(), name="served-flow")
+
+    async def _run(self) -> RunResult:
+        run_serving(self.hub)  # this task's context: every node's task inherits it
+        return await self.run.run_async()
+
+    async def drain(self, timeout: float = 10.0) -> ServeOutcome:
+        """Admit no more requests, let what was admitted through, and end the run."""
+        assert self.task is not None  # noqa: S101 - start() came first
+        self.hub.close()
+        deadline = time.monotonic() + timeout
+        while self.hub.queued() and time.monotonic() < deadline and not self.task.done():
+            await asyncio.sleep(0.02)
+        self.run.drain(max(0.0, deadline - time.monotonic()))
+        result = await self.task
+        unanswered = self.hub.answer_all(503, error_body(
+            "the flow stopped before answering this request; send it again"))
+        return ServeOutcome(result, unanswered=unanswered, late=self.hub.late)
+
+
 class FlowServer(Front):
     """Serves one flow over HTTP until stopped; the building block of ``edgewise serve``."""
 
     def __init__(self, plan: Plan, *, host: str = "127.0.0.1", port: int = 8090,
                  token: str | None = None, options: RunOptions | None = None,
                  name: str | None = None) -> None:
-        self.plan = plan
         self.host = host
         self.port = port
         self.token = token
         self.name = name or "flow"
-        self.configs = endpoint_configs(plan)
-        self.hub = ServingHub(self.configs)
-        self.run = Run(plan, options=options)
-        _ = self.run.stats
-        RequestLineage(plan, self.hub).attach(self.run.hooks)
+        self.options = options
+        self.metrics = RequestMetrics()
+        self.deployment = Deployment(plan, options)
         self.started = time.monotonic()
         self.state = "starting"
-        self.run_task: asyncio.Task[RunResult] | None = None
+        self._app: Any = None
         self._http: Any = None
         self._http_task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
+
+    @property
+    def hub(self) -> ServingHub:  # type: ignore[override]
+        """The current deployment's hub: where new requests go."""
+        return self.deployment.hub
+
+    @property
+    def run(self) -> Run:
+        """The current deployment's run (attach recorders before ``start``)."""
+        return self.deployment.run
+
+    @property
+    def run_task(self) -> asyncio.Task[RunResult] | None:
+        """The task running the current deployment's flow."""
+        return self.deployment.task
+
+    @property
+    def configs(self) -> list[EndpointConfig]:
+        """The endpoints of the current deployment."""
+        return self.deployment.configs
 
     @property
     def url(self) -> str:
@@ -117,12 +175,11 @@ class FlowServer(Front):
 
         self._socket = bind(self.host, self.port)
         self.port = self._socket.getsockname()[1]
-        self.hub.loop = asyncio.get_running_loop()
-        app = build_app(self, self.name, self.configs)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=5)
+        self._app = build_app(self, self.name, self.configs)
+        config = uvicorn.Config(self._app, log_level="warning", access_log=False,
+                                lifespan="off", timeout_graceful_shutdown=5)
         self._http = uvicorn.Server(config)
-        self.run_task = asyncio.create_task(self._run(), name="served-flow")
+        self.deployment.start()
         self._http_task = asyncio.create_task(self._serve_http(), name="http")
         while not self._http.started and not self._http_task.done():
             await asyncio.sleep(0.01)
@@ -131,30 +188,34 @@ class FlowServer(Front):
         self.started = time.monotonic()
         self.state = "serving"
 
-    async def _run(self) -> RunResult:
-        run_serving(self.hub)  # this task's context: every node's task inherits it
-        return await self.run.run_async()
-
     async def _serve_http(self) -> None:
         server = self._http
         serve = getattr(server, "_serve", None)  # serve() without taking over the signals
         await (serve or server.serve)(sockets=[self._socket])
 
+    async def switch(self, deployment: Deployment, drain_timeout: float = 10.0) -> ServeOutcome:
+        """Start ``deployment``, send new requests to it, and drain the one it replaces.
+
+        Endpoints the new version adds get routes (and show in ``/docs``); endpoints it
+        drops answer 404. No admitted request is dropped: the old version answers what it
+        admitted before it ends.
+        """
+        old = self.deployment
+        deployment.start()
+        known = {c.key for c in old.configs}
+        self.deployment = deployment
+        added = [c for c in deployment.configs if c.key not in known]
+        if added:
+            add_routes(self._app, self, added)
+        return await old.drain(drain_timeout)
+
     async def stop(self, drain_timeout: float = 10.0) -> ServeOutcome:
         """Drain the flow and close the HTTP server; say what was left undone."""
-        assert self.run_task is not None  # noqa: S101 - start() came first
         self.state = "draining"
-        self.hub.close()
-        deadline = time.monotonic() + drain_timeout
-        while self.hub.queued() and time.monotonic() < deadline and not self.run_task.done():
-            await asyncio.sleep(0.02)
-        self.run.drain(max(0.0, deadline - time.monotonic()))
-        result = await self.run_task
-        unanswered = self.hub.answer_all(503, error_body(
-            "the flow stopped before answering this request; send it again"))
+        outcome = await self.deployment.drain(drain_timeout)
         self.state = "stopped"
         await self.close_http()
-        return ServeOutcome(result, unanswered=unanswered, late=self.hub.late)
+        return outcome
 
     async def close_http(self) -> None:
         """Close the HTTP server, letting answers already made reach their clients."""
@@ -175,7 +236,7 @@ class FlowServer(Front):
             "endpoints": [c.key for c in self.configs],
             "in_flight": len(self.hub.pending),
             "queued": self.hub.queued(),
-            "requests": self.hub.metrics.by_code(),
+            "requests": self.metrics.by_code(),
             "nodes": {n: dict(info) for n, info in sorted(stats.nodes.items())},
             "edges": {e: s.count for e, s in sorted(stats.edges.items())},
         }
@@ -183,5 +244,5 @@ class FlowServer(Front):
     def metrics_text(self) -> str:
         """The Prometheus text of ``/metrics``."""
         flight = {key: e.in_flight for key, e in self.hub.endpoints.items()}
-        return render(self.run.stats, self.hub.metrics, flight,
+        return render(self.run.stats, self.metrics, flight,
                       time.monotonic() - self.started)

@@ -6,9 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from servekit import GATE, serving
+from servekit import GATE, SPECS, serving
 
-from tests.flowkit import node
+import runtime
+from runtime import Deployment, ServeOutcome
+from tests.flowkit import make_flow, node
+
+REGISTRY = runtime.default_registry().with_components(*SPECS)
 
 ECHO = [node("in", "http.in", path="/echo"), node("out", "http.out")]
 
@@ -141,3 +145,31 @@ def test_overload_is_refused_at_once_with_429_and_retry_after() -> None:
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "1"
     assert [a.json() for a in answers] == [[{"x": 0}], [{"x": 1}]]
+
+
+def test_a_switch_to_a_new_version_answers_every_request_exactly_once() -> None:
+    def version(n: int) -> list[dict[str, Any]]:
+        return [node("in", "http.in", path="/v"),
+                node("tag", "frame.assign", columns={"version": str(n)}),
+                node("out", "http.out")]
+
+    edges = ["in.data->tag.data", "tag.data->out.data"]
+    with serving(version(1), edges) as served:
+        second = Deployment(runtime.plan(make_flow(version(2), edges), registry=REGISTRY))
+        switched: list[ServeOutcome] = []
+
+        def ask(k: int) -> httpx.Response:
+            if k == 30:
+                switched.append(served.call(served.server.switch(second)))
+            return post(f"{served.url}/v", {"k": k})
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(ask, range(80)))
+        after = post(f"{served.url}/v", {"k": 80})
+        outcome = served.stop()
+    assert [a.status_code for a in answers] == [200] * 80
+    assert [a.json()[0]["k"] for a in answers] == list(range(80))
+    assert {a.json()[0]["version"] for a in answers} == {1, 2}
+    assert after.json() == [{"k": 80, "version": 2}]
+    assert switched[0].clean and switched[0].result.status == "ok"
+    assert outcome.clean and outcome.late == 0 and switched[0].late == 0
