@@ -128,11 +128,19 @@ class OutParams(Params):
 
 
 def _plain(value: Any) -> Any:
-    """A value JSON can carry: NaN and missing values become null, numpy scalars Python's."""
-    if isinstance(value, float) and math.isnan(value):
+    """A value JSON can carry: missing ones null, times ISO text, numpy scalars Python's."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    import pandas as pd
+
+    if value is pd.NA or value is pd.NaT:
         return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     item = getattr(value, "item", None)
-    if item is not None and not isinstance(value, str | bytes):
+    if item is not None:
         return _plain(item())
     return value
 

@@ -53,6 +53,8 @@ class ServeOutcome:
     """Requests admitted that the flow never answered (they got a 503 at the end)."""
     late: int = 0
     """Answers that came after their request was answered (timed out, or answered twice)."""
+    ended_alone: bool = False
+    """The flow ended by itself (its sources ended or failed) before it was asked to stop."""
 
     @property
     def clean(self) -> bool:

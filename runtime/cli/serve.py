@@ -111,10 +111,13 @@ async def _serve(server: FlowServer, drain_timeout: float) -> ServeOutcome | Non
     waiter = asyncio.create_task(stop.wait())
     await asyncio.wait({waiter, server.run_task}, return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
-    if server.run_task.done() and not stop.is_set():
+    ended_alone = server.run_task.done() and not stop.is_set()
+    if ended_alone:
         _say("the flow ended by itself (a source failed or ended); stopping the server",
              err=True)
-    return await server.stop(drain_timeout)
+    outcome = await server.stop(drain_timeout)
+    outcome.ended_alone = ended_alone
+    return outcome
 
 
 def _report(outcome: ServeOutcome, recorder: Recorder | None) -> int:
@@ -129,6 +132,8 @@ def _report(outcome: ServeOutcome, recorder: Recorder | None) -> int:
         left = ", ".join(f"{n}: {c}" for n, c in result.undone.items()) or "none queued"
         _say(f"the drain did not finish in time; messages left unhandled per node: {left}",
              err=True)
+        code = EXIT_ERRORS
+    if outcome.ended_alone:
         code = EXIT_ERRORS
     if outcome.unanswered:
         _say(f"{outcome.unanswered} request(s) got no answer from the flow (answered 503)",

@@ -173,3 +173,12 @@ def test_a_switch_to_a_new_version_answers_every_request_exactly_once() -> None:
     assert after.json() == [{"k": 80, "version": 2}]
     assert switched[0].clean and switched[0].result.status == "ok"
     assert outcome.clean and outcome.late == 0 and switched[0].late == 0
+
+
+def test_missing_values_and_times_are_answered_as_json() -> None:
+    nodes = [node("in", "http.in", path="/t"),
+             node("when", "frame.assign", columns={"half": "x / 2"}), node("out", "http.out")]
+    with serving(nodes, ["in.data->when.data", "when.data->out.data"]) as served:
+        answer = post(f"{served.url}/t", [{"x": 1, "s": "a"}, {"x": None, "s": None}])
+    assert answer.json() == [{"x": 1.0, "s": "a", "half": 0.5},
+                             {"x": None, "s": None, "half": None}]
