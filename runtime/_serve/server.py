@@ -27,6 +27,7 @@ from typing import Any
 
 from runtime._api import Run
 from runtime._engine import RunOptions, RunResult
+from runtime._errors import FlowInvalidError, Problem
 from runtime._graph import Plan
 from runtime._serve.app import Front, add_routes, build_app
 from runtime._serve.body import error_body
@@ -36,12 +37,26 @@ from runtime._serve.metrics import RequestMetrics, render
 
 
 def endpoint_configs(plan: Plan) -> list[EndpointConfig]:
-    """The endpoints the plan's endpoint nodes (``http.in``) declare, in node order."""
-    found: list[EndpointConfig] = []
-    for node in plan.nodes.values():
+    """The endpoints the plan's endpoint nodes (``http.in``) declare, in node order.
+
+    Raises:
+        FlowInvalidError: two nodes serve the same method and path.
+    """
+    found: dict[str, tuple[str, EndpointConfig]] = {}
+    problems: list[Problem] = []
+    for nid, node in plan.nodes.items():
         if ENDPOINT_TAG in node.spec.tags:
-            found.append(node.params.endpoint())  # type: ignore[attr-defined]
-    return found
+            config: EndpointConfig = node.params.endpoint()  # type: ignore[attr-defined]
+            if config.key in found:
+                problems.append(Problem(
+                    message=f"node '{nid}': nodes '{found[config.key][0]}' and '{nid}' both "
+                            f"serve {config.key}; give each {node.spec.id} its own path",
+                    code="endpoint-taken", node=nid, param="path"))
+                continue
+            found[config.key] = (nid, config)
+    if problems:
+        raise FlowInvalidError(problems=problems)
+    return [config for _nid, config in found.values()]
 
 
 @dataclass

@@ -56,8 +56,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for line in problem_lines(args.flow, problems):
             _say(line, err=True)
         return EXIT_INVALID
-    server = FlowServer(checked, host=args.host, port=args.port, token=token,
-                        options=RunOptions(), name=flow.stem)
+    try:
+        server = FlowServer(checked, host=args.host, port=args.port, token=token,
+                            options=RunOptions(), name=flow.stem)
+    except FlowInvalidError as exc:
+        for line in problem_lines(args.flow, exc.problems):
+            _say(line, err=True)
+        return EXIT_INVALID
     if not server.configs:
         return _fail(f"{args.flow} has no http.in node, so there is nothing to serve; add "
                      "one, or run the flow with `edgewise run`")

@@ -181,6 +181,9 @@ def test_binding_beyond_this_machine_needs_a_token(host: str) -> None:
 def test_mistakes_get_one_clear_line_and_no_traceback(tmp_path: Path) -> None:
     bad = write_flow(tmp_path, [node("in", "http.in", path="health")], name="bad.json")
     nothing = write_flow(tmp_path, [node("r", "stream.range", count=1)], name="plain.json")
+    twice = write_flow(tmp_path, [node("a", "http.in", path="/x"), node("b", "http.in", path="/x"),
+                                  node("out", "http.out")],
+                       ["a.data->out.data", "b.data->out.data"], name="twice.json")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -189,13 +192,15 @@ def test_mistakes_get_one_clear_line_and_no_traceback(tmp_path: Path) -> None:
     unreadable = edgewise("serve", str(FLOW), "--token-file", str(tmp_path / "missing"))
     invalid = edgewise("serve", str(bad))
     no_endpoint = edgewise("serve", str(nothing))
-    for done in (in_use, unreadable, invalid, no_endpoint):
+    taken_twice = edgewise("serve", str(twice))
+    for done in (in_use, unreadable, invalid, no_endpoint, taken_twice):
         assert done.returncode == 2, done
         assert "Traceback" not in done.stderr
     assert "cannot listen on 127.0.0.1" in in_use.stderr and "--port" in in_use.stderr
     assert "cannot read the token file" in unreadable.stderr
     assert "'health' is not an endpoint path" in invalid.stderr
     assert "has no http.in node" in no_endpoint.stderr
+    assert "nodes 'a' and 'b' both serve POST /x" in taken_twice.stderr
 
 
 def test_running_a_served_flow_says_to_serve_it(tmp_path: Path) -> None:
