@@ -37,6 +37,10 @@ class RequestLineage:
         hooks.add("failed", self._failed)
 
     def _keep(self, message: int, requests: tuple[str, ...]) -> None:
+        """Remember the requests still waiting that ``message`` came from."""
+        requests = tuple(r for r in requests if self.hub.is_open(r))
+        if not requests:
+            return
         self.owner[message] = requests
         for rid in requests:
             self.messages.setdefault(rid, []).append(message)
@@ -46,10 +50,7 @@ class RequestLineage:
             if port in self.ports:
                 for mid, value in zip(batch.ids, batch.values, strict=True):
                     attrs: dict[str, Any] = getattr(value, "attrs", {})
-                    requests = tuple(r for r in attrs.get(REQUESTS_ATTR, ())
-                                     if self.hub.is_open(r))
-                    if requests:
-                        self._keep(mid, requests)
+                    self._keep(mid, tuple(attrs.get(REQUESTS_ATTR, ())))
                 return
             owner = self.owner
             if not owner:

@@ -110,7 +110,8 @@ class Deployment:
         self.hub = ServingHub(self.configs)
         self.run = Run(plan, options=options)
         _ = self.run.stats
-        RequestLineage(plan, self.hub).attach(self.run.hooks)
+        self.lineage = RequestLineage(plan, self.hub)
+        self.lineage.attach(self.run.hooks)
         self.task: asyncio.Task[RunResult] | None = None
 
     def start(self) -> None:

@@ -79,9 +79,12 @@ def test_micro_batches_are_split_back_to_their_requests() -> None:
         with ThreadPoolExecutor(32) as pool:
             answers = list(pool.map(ask, range(64)))
         fired = served.server.run.stats.nodes["double"]["fired"]
+        lineage = served.server.deployment.lineage
+        kept = (dict(lineage.owner), dict(lineage.messages))
     assert [a.json() for a in answers] == [
         [{"x": k, "n": n, "double": 2 * k} for n in range(k % 3 + 1)] for k in range(64)]
     assert fired < 64  # some requests went through together
+    assert kept == ({}, {})  # nothing is kept of requests answered
 
 
 def test_a_schema_mismatch_is_422_naming_the_field_and_bad_json_is_400() -> None:
