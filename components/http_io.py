@@ -9,7 +9,6 @@ every node that keeps row ids (split, filter, route, join with a latest input, p
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from runtime import ENDPOINT_TAG, EndpointConfig, Params, component, serving_hub
+from runtime import ANSWER_TAG, ENDPOINT_TAG, EndpointConfig, Params, component, serving_hub
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -157,14 +156,17 @@ def _by_request(data: pd.DataFrame) -> dict[str, list[int]]:
     return groups
 
 
-@component("http.out", inputs={"data": "DataFrame"}, params=OutParams, category="output")
+@component("http.out", inputs={"data": "DataFrame"}, params=OutParams, category="output",
+           tags=[ANSWER_TAG])
 def http_out(data: pd.DataFrame, *, params: OutParams) -> None:
-    """Answer HTTP requests: each request whose rows arrive gets them back as JSON records.
+    """Answer HTTP requests: each request gets its rows back as JSON records, exactly once.
 
-    A request is answered once, by the first message that holds rows of it: with all of
-    its rows in that message. Rows of a request answered already (or timed out, or not a
-    request's at all) go to the error port. A request none of whose rows arrive is answered
-    by its ``http.in``'s timeout (504), or with 500 if its rows failed in a node.
+    A request is answered when every row of it has arrived here or gone elsewhere
+    (filtered away, or to an error port), with all the rows that arrived, in arrival order,
+    so rows split or routed on the way are answered together. A request none of whose rows
+    arrive gets 500 with the error if they failed in a node, ``[]`` if they were filtered
+    away, and 504 at its ``http.in``'s timeout if a node kept them. Rows of a request
+    answered already (or timed out, or not from ``http.in``) go to the error port.
     """
     hub = _hub("http.out")
     if params.columns is not None:
@@ -176,15 +178,12 @@ def http_out(data: pd.DataFrame, *, params: OutParams) -> None:
         data = data[params.columns]
     names = [str(c) for c in data.columns]
     groups = _by_request(data)
-    if not groups and len(data) == 0:
-        for request in data.attrs.get("requests", ()):  # every row was filtered away
-            groups[str(request)] = []
     refused = [str(i) for i in data.index if "/" not in str(i)]
     values = data.to_numpy(dtype=object).tolist()
     for request, positions in groups.items():
         records = [{n: _plain(v) for n, v in zip(names, values[p], strict=True)}
                    for p in positions]
-        if not hub.answer(request, params.status, json.dumps(records).encode()):
+        if not hub.deliver(request, params.status, records):
             refused.extend(str(data.index[p]) for p in positions)
     if refused:
         shown = ", ".join(refused[:5]) + (" …" if len(refused) > 5 else "")

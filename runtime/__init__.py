@@ -79,6 +79,7 @@ from runtime._registry import (
 from runtime._schema import Columns, same_columns, split_selector
 from runtime._schema import added as added_columns
 from runtime._serve import (
+    ANSWER_TAG,
     ENDPOINT_TAG,
     Deployment,
     EndpointConfig,
@@ -93,6 +94,7 @@ from runtime._terminal import plain
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANSWER_TAG",
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",

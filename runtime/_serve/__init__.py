@@ -19,7 +19,9 @@ from runtime._serve.hub import (
     ServingHub,
     serving_hub,
 )
+from runtime._serve.lineage import ANSWER_TAG, RequestLineage
 from runtime._serve.server import Deployment, FlowServer, ServeOutcome, bind, endpoint_configs
 
-__all__ = ["ENDPOINT_TAG", "Deployment", "Endpoint", "EndpointConfig", "FlowServer", "Refused",
-           "Request", "ServeOutcome", "ServingHub", "bind", "endpoint_configs", "serving_hub"]
+__all__ = ["ANSWER_TAG", "ENDPOINT_TAG", "Deployment", "Endpoint", "EndpointConfig", "FlowServer",
+           "Refused", "Request", "RequestLineage", "ServeOutcome", "ServingHub", "bind",
+           "endpoint_configs", "serving_hub"]

@@ -5,11 +5,11 @@ One hub serves one running flow (a *deployment*). The HTTP side admits a request
 ``http.in`` node takes them from there (:meth:`Endpoint.take`) and emits them as one
 DataFrame whose index carries the request id (``"<request id>/<row n>"``), so the request
 travels with its rows through every node that keeps row ids. The flow's ``http.out`` node
-answers (:meth:`ServingHub.answer`). Each request is answered exactly once: by the first of
-its rows reaching ``http.out`` (200, or the status the node sets), an error record derived
-from it (500, see :mod:`runtime._serve.lineage`), its timeout (504), or the end of the run
-(503). Everything else that arrives for that request later is refused, and ``http.out``
-puts it on its error port.
+hands over the rows it receives (:meth:`ServingHub.deliver`). Each request is answered
+exactly once (:meth:`ServingHub.answer`): when all of its rows have arrived or gone
+elsewhere (200 with its rows, or 500 when they failed; see :mod:`runtime._serve.lineage`),
+at its timeout (504), or at the end of the run (503). Rows that arrive for a request
+answered already are refused, and ``http.out`` puts them on its error port.
 
 Components find the hub of the flow they run in with :func:`serving_hub`: the server sets it
 in the context of the run's task, which every node's task and worker thread inherits.
@@ -145,7 +145,7 @@ class ServingHub:
         self._prefix = os.urandom(3).hex()
         self.closed = False
         self.late = 0  # answers refused because their request was answered already
-        self.on_finish: list[Any] = []  # callbacks(request id) once a request is answered
+        self.tracker: Any = None  # the RequestLineage that decides when a request is complete
 
     def endpoint(self, path: str, method: str = "POST") -> Endpoint:
         """The endpoint an ``http.in`` node reads from.
@@ -199,8 +199,8 @@ class ServingHub:
                 self.late += 1
                 return False
             self.endpoints[request.endpoint].in_flight -= 1
-        for callback in self.on_finish:
-            callback(request_id)
+        if self.tracker is not None:
+            self.tracker.finished(request_id)
         loop = self.loop
         if loop is None:
             return True
@@ -216,6 +216,22 @@ class ServingHub:
             except RuntimeError:  # the loop is closed: no one waits any more
                 pass
         return True
+
+    def deliver(self, request_id: str, status: int, records: list[Any]) -> bool:
+        """Rows of a request reached an answer node (any thread); False if it was answered.
+
+        The request is answered once every row of it has arrived or gone elsewhere (see
+        :mod:`runtime._serve.lineage`); with no lineage, at once.
+        """
+        if self.tracker is not None:
+            taken = bool(self.tracker.deliver(request_id, status, records))
+            if not taken:
+                with self.lock:
+                    self.late += 1
+            return taken
+        import json
+
+        return self.answer(request_id, status, json.dumps(records).encode())
 
     def is_open(self, request_id: str) -> bool:
         """Whether a request waits for its answer."""

@@ -185,3 +185,56 @@ def test_missing_values_and_times_are_answered_as_json() -> None:
         answer = post(f"{served.url}/t", [{"x": 1, "s": "a"}, {"x": None, "s": None}])
     assert answer.json() == [{"x": 1.0, "s": "a", "half": 0.5},
                              {"x": None, "s": None, "half": None}]
+
+
+def by_x(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: r["x"])
+
+
+def test_rows_of_one_request_routed_apart_are_answered_together() -> None:
+    nodes = [node("in", "http.in", path="/r", batch_window_ms=20),
+             node("route", "frame.route", routes={"big": "x >= 50"}),
+             node("label_big", "frame.assign", columns={"size": "'big'"}),
+             node("hold", "test.gate"),
+             node("out", "http.out")]
+    edges = ["in.data->route.data", "route.big->label_big.data", "route.otherwise->hold.data",
+             "label_big.data->out.data", "hold.data->out.data"]
+    with serving(nodes, edges) as served:
+        GATE.set()
+
+        def ask(k: int) -> httpx.Response:
+            return post(f"{served.url}/r", [{"x": k}, {"x": 50 + k}, {"x": 100 + k}])
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(ask, range(40)))
+    assert [by_x(a.json()) for a in answers] == [
+        [{"x": k}, {"x": 50 + k, "size": "big"}, {"x": 100 + k, "size": "big"}]
+        for k in range(40)]
+
+
+def test_chunks_filters_and_two_answer_nodes_still_give_one_whole_answer() -> None:
+    nodes = [node("in", "http.in", path="/w"), node("chunks", "stream.chunks", rows=1),
+             node("keep", "frame.query", expr="x != 3"),
+             node("route", "frame.route", routes={"even": "x % 2 == 0"}),
+             node("even", "http.out"), node("odd", "http.out", status=202)]
+    edges = ["in.data->chunks.data", "chunks.data->keep.data", "keep.data->route.data",
+             "route.even->even.data", "route.otherwise->odd.data"]
+    with serving(nodes, edges) as served:
+        whole = post(f"{served.url}/w", [{"x": x} for x in range(6)])
+        none_left = post(f"{served.url}/w", {"x": 3})
+        outcome = served.stop()
+    assert whole.status_code in (200, 202)
+    assert by_x(whole.json()) == [{"x": x} for x in (0, 1, 2, 4, 5)]
+    assert (none_left.status_code, none_left.json()) == (200, [])
+    assert outcome.clean and outcome.late == 0
+
+
+def test_rows_that_failed_are_left_out_and_a_request_whose_rows_all_failed_gets_500() -> None:
+    nodes = [node("in", "http.in", path="/p"), node("chunks", "stream.chunks", rows=1),
+             node("check", "test.check"), node("out", "http.out")]
+    edges = ["in.data->chunks.data", "chunks.data->check.data", "check.data->out.data"]
+    with serving(nodes, edges) as served:
+        some = post(f"{served.url}/p", [{"x": 1}, {"x": -1}, {"x": 2}])
+        none = post(f"{served.url}/p", [{"x": -1}, {"x": -2}])
+    assert (some.status_code, by_x(some.json())) == (200, [{"x": 1}, {"x": 2}])
+    assert none.status_code == 500 and "must not be negative" in none.json()["error"]
