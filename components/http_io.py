@@ -4,7 +4,8 @@ A flow with these nodes is served with ``edgewise serve FLOW``, which runs it un
 ``http.in`` turns each request's JSON (an object, or a list of objects) into DataFrame rows
 whose row ids are ``"<request id>/<row n>"``, so a request's rows keep their request through
 every node that keeps row ids (split, filter, route, join with a latest input, predict).
-``http.out`` answers each request whose rows reach it, with those rows as JSON records.
+``http.out`` answers each request with its rows as JSON records, once every row of it has
+arrived or gone elsewhere (see ``runtime._serve.lineage``).
 """
 
 from __future__ import annotations
