@@ -135,8 +135,9 @@ def _report(outcome: ServeOutcome, recorder: Recorder | None) -> int:
         _say(f"first error: {result.first_error}", err=True)
     if result.status in ("stopped", "aborted"):
         left = ", ".join(f"{n}: {c}" for n, c in result.undone.items()) or "none queued"
-        _say(f"the drain did not finish in time; messages left unhandled per node: {left}",
-             err=True)
+        busy = ", ".join(n for n, r in result.nodes.items() if r.state == "stopped") or "none"
+        _say(f"the drain did not finish in time; messages left unhandled per node: {left}; "
+             f"nodes cut short: {busy}", err=True)
         code = EXIT_ERRORS
     if outcome.ended_alone:
         code = EXIT_ERRORS
