@@ -238,3 +238,26 @@ def test_rows_that_failed_are_left_out_and_a_request_whose_rows_all_failed_gets_
         none = post(f"{served.url}/p", [{"x": -1}, {"x": -2}])
     assert (some.status_code, by_x(some.json())) == (200, [{"x": 1}, {"x": 2}])
     assert none.status_code == 500 and "must not be negative" in none.json()["error"]
+
+
+def test_a_full_queue_behind_http_in_is_refused_with_429_and_nothing_is_queued_unbounded() -> None:
+    nodes = [node("in", "http.in", path="/f", max_queued=1), node("hold", "test.gate"),
+             node("out", "http.out")]
+    with serving(nodes, ["in.data->hold.data", "hold.data->out.data"]) as served:
+        endpoint = served.server.hub.endpoints["POST /f"]
+        with ThreadPoolExecutor(32) as pool:
+            admitted, refused = [], None
+            for k in range(30):  # the engine's queues hold a few batches; then the endpoint's
+                sent = pool.submit(post, f"{served.url}/f", {"x": k})
+                while endpoint.in_flight == len(admitted) and not sent.done():
+                    GATE.wait(0.005)
+                if sent.done() and sent.result().status_code == 429:
+                    refused = sent.result()
+                    break
+                admitted.append(sent)
+            GATE.set()
+            answers = [f.result() for f in admitted]
+    assert refused is not None and refused.headers["Retry-After"] == "1"
+    assert "busy" in refused.json()["detail"]
+    assert len(admitted) < 30
+    assert [a.json() for a in answers] == [[{"x": k}] for k in range(len(admitted))]
