@@ -78,21 +78,35 @@ from runtime._registry import (
 )
 from runtime._schema import Columns, same_columns, split_selector
 from runtime._schema import added as added_columns
+from runtime._serve import (
+    ANSWER_TAG,
+    ENDPOINT_TAG,
+    Deployment,
+    EndpointConfig,
+    FlowServer,
+    ServeOutcome,
+    ServingHub,
+    serving_hub,
+)
 from runtime._taps import LiveStats, Snapshot
 from runtime._terminal import plain
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ANSWER_TAG",
     "DISPLAY_TAG",
+    "ENDPOINT_TAG",
     "NEW_ROWS_TAG",
     "URL_SCHEME",
     "Batch",
     "Columns",
+    "Deployment",
     "ComponentDefinitionError",
     "ComponentSpec",
     "Edge",
     "EdgewiseError",
+    "EndpointConfig",
     "Envelope",
     "ErrorRecord",
     "ExpressionError",
@@ -100,6 +114,7 @@ __all__ = [
     "FlowFileError",
     "FlowInvalidError",
     "FlowResult",
+    "FlowServer",
     "LiveStats",
     "Node",
     "NodeResult",
@@ -117,6 +132,8 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "RunValueError",
+    "ServeOutcome",
+    "ServingHub",
     "Snapshot",
     "StoragePolicy",
     "UnsafeModelError",
@@ -154,6 +171,7 @@ __all__ = [
     "resolve_ports",
     "run_flow",
     "same_columns",
+    "serving_hub",
     "special_file_kind",
     "split_selector",
     "summary",

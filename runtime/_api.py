@@ -172,6 +172,8 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = threading.Event()
+        self._drain: asyncio.Event | None = None
+        self._drain_timeout: float | None = None
 
     @property
     def stats(self) -> LiveStats:
@@ -218,6 +220,31 @@ class Run:
             except RuntimeError:  # the run has ended and its loop is closed: nothing to stop
                 pass
 
+    def drain(self, timeout: float = 10.0) -> None:
+        """Ask the run to end gracefully; safe to call from any thread.
+
+        Sources end at their next slice (a waiting source within a tenth of a second),
+        every message already in flight flows on to the sinks, and the run ends as usual
+        (``ok`` or ``errors``). If it has not ended ``timeout`` seconds later, it is
+        stopped: its status is then ``stopped`` and ``result.undone`` says, per node, how
+        many received messages were not handled.
+        """
+        if self._drain_timeout is not None:
+            return
+        self._drain_timeout = max(0.0, timeout)
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._start_drain)
+            except RuntimeError:  # the run has ended and its loop is closed
+                pass
+
+    def _start_drain(self) -> None:
+        """On the run's loop: let the sources end, and stop the run at the deadline."""
+        if self._drain is None or self._stop is None or self._drain_timeout is None:
+            return
+        self._drain.set()
+        asyncio.get_running_loop().call_later(self._drain_timeout, self._stop.set)
+
     async def _publish(self) -> None:
         """Take one snapshot of the changes per tick; give each subscriber its own merge."""
         stats = self.stats
@@ -246,12 +273,15 @@ class Run:
         """Run to the end in the running event loop and return the result."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._drain = asyncio.Event()
         if self._stop_requested.is_set():
             self._stop.set()
+        if self._drain_timeout is not None:
+            self._start_drain()
         publishers = [asyncio.create_task(self._publish())] if self._subscribers else []
         try:
             self.result = await self.engine.execute(self.plan, self.hooks, self.options,
-                                                    self._stop)
+                                                    self._stop, self._drain)
         finally:
             for task in publishers:
                 task.cancel()

@@ -33,6 +33,8 @@ class RunResult:
     seconds: float
     first_error: ErrorRecord | None = None
     messages: int = 0
+    # A run stopped before its end: per node, the messages it had received but not handled.
+    undone: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -78,5 +80,9 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     async def execute(self, plan: Plan, hooks: Hooks, options: RunOptions,
-                      stop: asyncio.Event) -> RunResult:
-        """Run the plan to its end (or until ``stop`` is set) and return the result."""
+                      stop: asyncio.Event, drain: asyncio.Event | None = None) -> RunResult:
+        """Run the plan to its end (or until ``stop`` is set) and return the result.
+
+        When ``drain`` is set, every source ends at its next slice (its iterator is
+        closed), and the messages already in flight flow on to the end as usual.
+        """

@@ -34,11 +34,13 @@ Step = tuple[int, Outputs, bool]
 class _Shared:
     """What every task of one run shares: the run context, hooks, options and edge counts."""
 
-    def __init__(self, hooks: Hooks, options: RunOptions) -> None:
+    def __init__(self, hooks: Hooks, options: RunOptions,
+                 drain: asyncio.Event | None = None) -> None:
         self.context = RunContext(fail_fast=options.fail_fast)
         self.hooks = hooks
         self.options = options
         self.edge_counts: dict[str, int] = {}
+        self.drain = drain  # set: sources end at their next slice, the rest flows on
 
 
 class _Stage:
@@ -249,11 +251,20 @@ class _ChainTask:
             head.reported = self.head.fired
         done = stream is None
         while not done:
+            if self.shared.drain is not None and self.shared.drain.is_set():
+                # Closing the iterator lets the source release what it holds (a file, a queue).
+                await self._work(getattr(stream, "close", lambda: None))
+                break
             steps, done = await self._work(self._pull, stream, options.batch_size,
                                            options.source_slice_seconds)
             await self._publish(steps)
             await asyncio.sleep(0)
         await self._end_outputs()
+
+    def undone(self) -> int:
+        """Messages this chain received but had not handled: in its inbox or waiting to fire."""
+        return (sum(len(b.values) for _p, b in getattr(self.inbox, "_queue", ()) if b is not END)
+                + sum(len(q) for s in self.stages for q in s.rule.pending.values()))
 
     async def _consume(self) -> None:
         inbox = self.inbox
@@ -342,9 +353,13 @@ class LocalEngine(Engine):
     name = "local"
 
     async def execute(self, plan: Plan, hooks: Hooks, options: RunOptions,
-                      stop: asyncio.Event) -> RunResult:
-        """Run every node to its end, or until ``stop`` is set or --fail-fast trips."""
-        shared = _Shared(hooks, options)
+                      stop: asyncio.Event, drain: asyncio.Event | None = None) -> RunResult:
+        """Run every node to its end, or until ``stop`` is set or --fail-fast trips.
+
+        When ``drain`` is set, sources end at their next slice and what is in flight flows
+        on; a stop cuts that short, and ``undone`` counts what each node had not handled.
+        """
+        shared = _Shared(hooks, options, drain)
         tasks, stages = _build(plan, shared)
         started = time.perf_counter()
         status: RunStatus = "ok"
@@ -362,6 +377,7 @@ class LocalEngine(Engine):
                 if not isinstance(exc, FailFast):
                     raise exc  # type: ignore[misc]  # a bug in the engine: let it show
                 status = "aborted"
+            undone = {t.head.id: n for t in tasks if (n := t.undone())} if stopper in done else {}
         finally:
             stopper.cancel()
             finished.cancel()
@@ -378,6 +394,6 @@ class LocalEngine(Engine):
         result = RunResult(status=status, nodes=nodes, edges=dict(shared.edge_counts),
                            seconds=time.perf_counter() - started,
                            first_error=shared.context.first_error,
-                           messages=sum(shared.edge_counts.values()))
+                           messages=sum(shared.edge_counts.values()), undone=undone)
         hooks.call("run_ended", result)
         return result

@@ -298,6 +298,13 @@ def check_test_and_score(out: Outcome) -> None:
         name: cross_val_predict(model, x, y, cv=folds) for name, model in models.items()}))
 
 
+def check_serve_model(out: Outcome) -> None:
+    # served with `edgewise serve` (tests/serve); a plain run fits the model, then says so
+    assert out.result.status == "errors"
+    assert out.result.nodes["fit"].fired == 1
+    assert "edgewise serve" in str(out.result.first_error)
+
+
 CHECKS: dict[str, Callable[[Outcome], None]] = {
     "iris.json": check_iris,
     "streaming-scoring.json": check_streaming_scoring,
@@ -307,6 +314,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "feature-engineering.json": check_feature_engineering,
     "confidence-routing.json": check_confidence_routing,
     "test-and-score.json": check_test_and_score,
+    "serve-model.json": check_serve_model,
 }
 
 

@@ -71,6 +71,7 @@ def _flow_commands(sub: Any) -> None:
     p.add_argument("--sample", type=count, default=0, metavar="K",
                    help="with --keep-values: past the cap, keep one value in K")
     p.set_defaults(func=_command("run", "cmd_run"))
+    _serve_command(sub)
     p = sub.add_parser("validate", help="list every problem of a flow")
     p.add_argument("flow", metavar="FLOW", help=FLOW_HELP)
     p.add_argument("--json", action="store_true", help="print the problems as JSON")
@@ -80,6 +81,31 @@ def _flow_commands(sub: Any) -> None:
     p.set_defaults(func=_command("flows", "cmd_components"))
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=_command("flows", "cmd_schema"))
+
+
+def _serve_command(sub: Any) -> None:
+    from runtime.cli.hosting import add_listen_options
+
+    p = sub.add_parser(
+        "serve", help="serve a flow over HTTP until stopped (its http.in endpoints)",
+        description="Run a flow until SIGINT or SIGTERM, answering HTTP requests on its "
+                    "http.in endpoints, with /health, /metrics and /docs. A stop drains: "
+                    "sources end, what is in flight is answered, sinks close. Exit 0 when "
+                    "everything was drained, 1 when something was left undone.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("flow", metavar="FLOW", help=FLOW_HELP)
+    add_listen_options(p, 8090)
+    p.add_argument("--drain-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="on stop, how long what is in flight may take (default 10)")
+    p.add_argument("--trust", action="store_true",
+                   help="serve it this once even if it holds code and is not trusted")
+    p.add_argument("--record", action="store_true",
+                   help="keep the run under .edgewise/runs/ next to the flow file")
+    p.add_argument("--keep-values", type=count, default=None, metavar="N",
+                   help="with --record: keep at most N values per output port (default: all)")
+    p.add_argument("--sample", type=count, default=0, metavar="K",
+                   help="with --keep-values: past the cap, keep one value in K")
+    p.set_defaults(func=_command("serve", "cmd_serve"))
 
 
 def _workspace(p: argparse.ArgumentParser) -> None:
