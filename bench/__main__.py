@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "editor")
+BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "serve", "editor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

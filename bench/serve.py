@@ -22,14 +22,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench._report import heading, parse_args, table, verdict
 from bench._spread import spread
 
 CONCURRENCY = (1, 8, 64)
 REQUESTS = {1: 400, 8: 1_600, 64: 3_200}
-QUICK_REQUESTS = {1: 40, 8: 80, 64: 192}
+QUICK_REQUESTS = {1: 20, 8: 48, 64: 128}
 REPEAT = 3
 BATCH_WINDOW_MS = 2.0
 LATENCY_TARGET = 1.5
@@ -126,8 +125,10 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [c.replace("{port}", str(self.port)) for c in command]
-        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True)
+        # what the server says goes to a file: a pipe nobody reads could fill and stall it
+        self.log = cwd / f"{name.split(',')[0].replace(' ', '-')}-{self.port}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=log)
         self._wait_ready(ready_path)
 
     def _wait_ready(self, path: str) -> None:
@@ -137,7 +138,7 @@ class Server:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                msg = f"{self.name} ended at start-up: {self.process.stderr.read()[-2000:]}"
+                msg = f"{self.name} ended at start-up: {self.log.read_text()[-2000:]}"
                 raise RuntimeError(msg)
             try:
                 with urllib.request.urlopen(self.url + path, timeout=2):  # noqa: S310 - local

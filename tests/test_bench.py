@@ -51,6 +51,15 @@ EXPECTED = {
         rf"^one message back to its source +{NUMBER} +\d+ +{NUMBER} +{VERDICT}$",
         rf"^one row back to its CSV line +{NUMBER} +\d+ +{NUMBER} +{VERDICT}$",
     ],
+    "serve": [
+        *(rf"^{server}, {clients} +{NUMBER} +{NUMBER} +{NUMBER} +{SPREAD} +0 +0$"
+          for server in ("bare FastAPI", "flow", r"flow, micro-batching [\d.]+ ms")
+          for clients in ("1 client", "8 clients", "64 clients")),
+        rf"^flow p50 within 1\.5x of bare FastAPI, 1 client +{NUMBER}x \({SPREAD}\) +{VERDICT}$",
+        rf"^micro-batching beats bare FastAPI at 64 clients +{NUMBER} vs {NUMBER} requests/s +"
+        rf"{VERDICT}$",
+        r"^no request lost or answered wrongly +0 lost or wrong +met$",
+    ],
     "scale": [
         rf"^200 +{SPREAD} +{SPREAD} +{SPREAD} +{NUMBER} us +{NUMBER} us$",
         rf"^1,000 +{SPREAD} +{SPREAD} +{SPREAD} +{NUMBER} us +{NUMBER} us$",
@@ -73,5 +82,5 @@ def test_unknown_benchmark_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, recording, scale, "
-            "editor"
+            "serve, editor"
             in done.stderr)
