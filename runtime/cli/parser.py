@@ -64,12 +64,7 @@ def _flow_commands(sub: Any) -> None:
     p.add_argument("--trust", action="store_true",
                    help="run it this once even if it holds code and is not trusted "
                         "(see `edgewise trust`)")
-    p.add_argument("--record", action="store_true",
-                   help="keep the run under .edgewise/runs/ next to the flow file")
-    p.add_argument("--keep-values", type=count, default=None, metavar="N",
-                   help="with --record: keep at most N values per output port (default: all)")
-    p.add_argument("--sample", type=count, default=0, metavar="K",
-                   help="with --keep-values: past the cap, keep one value in K")
+    _record_options(p)
     p.set_defaults(func=_command("run", "cmd_run"))
     _serve_command(sub)
     p = sub.add_parser("validate", help="list every problem of a flow")
@@ -81,6 +76,16 @@ def _flow_commands(sub: Any) -> None:
     p.set_defaults(func=_command("flows", "cmd_components"))
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=_command("flows", "cmd_schema"))
+
+
+def _record_options(p: argparse.ArgumentParser) -> None:
+    """--record and its storage policy, the same for ``run`` and ``serve``."""
+    p.add_argument("--record", action="store_true",
+                   help="keep the run under .edgewise/runs/ next to the flow file")
+    p.add_argument("--keep-values", type=count, default=None, metavar="N",
+                   help="with --record: keep at most N values per output port (default: all)")
+    p.add_argument("--sample", type=count, default=0, metavar="K",
+                   help="with --keep-values: past the cap, keep one value in K")
 
 
 def _serve_command(sub: Any) -> None:
@@ -99,12 +104,7 @@ def _serve_command(sub: Any) -> None:
                    help="on stop, how long what is in flight may take (default 10)")
     p.add_argument("--trust", action="store_true",
                    help="serve it this once even if it holds code and is not trusted")
-    p.add_argument("--record", action="store_true",
-                   help="keep the run under .edgewise/runs/ next to the flow file")
-    p.add_argument("--keep-values", type=count, default=None, metavar="N",
-                   help="with --record: keep at most N values per output port (default: all)")
-    p.add_argument("--sample", type=count, default=0, metavar="K",
-                   help="with --keep-values: past the cap, keep one value in K")
+    _record_options(p)
     p.set_defaults(func=_command("serve", "cmd_serve"))
 
 
