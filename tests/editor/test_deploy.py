@@ -1,0 +1,246 @@
+"""Deploy in a real headless Chromium: the flow is served from the editor's worker, its URL is in
+the header, the test form answers, the live labels count requests, Redeploy swaps versions
+without losing or doubling a request, Stop drains, and mistakes are told in the page."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.editor.pagekit import param_input, select_node
+from tests.editor.waiting import eventually
+
+EDGE = '[data-testid=edge][data-edge="{}"] [data-testid=edge-label]'
+SERVE_TIMEOUT = 60_000  # ms: the worker imports pandas and scikit-learn before it serves
+
+
+def double_flow() -> dict[str, Any]:
+    """http.in -> frame.assign (y = x * 2) -> http.out."""
+    return {"edgewise": 1, "name": "double", "nodes": [
+        {"id": "requests", "component": "http.in",
+         "params": {"path": "/double", "schema": {"x": "float"}, "timeout_ms": 10_000},
+         "position": {"x": 40, "y": 60}},
+        {"id": "calc", "component": "frame.assign",
+         "params": {"columns": {"y": "x * 2"}}, "position": {"x": 300, "y": 60}},
+        {"id": "answer", "component": "http.out", "params": {"columns": ["y"]},
+         "position": {"x": 560, "y": 60}}],
+        "edges": [{"source": "requests.data", "target": "calc.data"},
+                  {"source": "calc.data", "target": "answer.data"}]}
+
+
+def deploy(page: Any, port: str = "") -> str:
+    """Press Deploy, choose the port, and wait until the header names the endpoint's URL."""
+    page.get_by_test_id("deploy").click()
+    if port:
+        field(page, "deploy-port").fill(port)
+    page.get_by_test_id("deploy-start").click()
+    endpoints = page.get_by_test_id("deploy-endpoints")
+    expect(endpoints).to_be_visible(timeout=SERVE_TIMEOUT)
+    url = endpoints.get_attribute("data-url")
+    assert url and url.startswith("http://127.0.0.1:")
+    return url
+
+
+def field(page: Any, testid: str) -> Any:
+    """The text field (input or textarea) a form part with this test id holds."""
+    return page.locator(f'input[data-testid="{testid}"], textarea[data-testid="{testid}"], '
+                        f'[data-testid="{testid}"] input, [data-testid="{testid}"] textarea').first
+
+
+def set_status(page: Any, status: str) -> None:
+    """Edit the http.out's status code on the canvas's flow."""
+    select_node(page, "answer")
+    field = param_input(page, "status")
+    field.fill(status)
+    field.press("Tab")
+
+
+def edge_count(page: Any, edge: str) -> int:
+    text = page.locator(EDGE.format(edge)).get_attribute("data-count") or "0"
+    return int(re.sub(r"\D", "", text) or 0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_deploy_shows_the_url_answers_the_form_and_counts_requests(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page)
+    endpoints = page.get_by_test_id("deploy-endpoints")
+    expect(endpoints).to_contain_text(f"POST {url}/double")
+    expect(page.get_by_test_id("run")).to_be_hidden()
+    expect(page.get_by_test_id("redeploy")).to_be_visible()
+    expect(page.get_by_test_id("stop")).to_be_enabled()
+
+    endpoints.click()
+    expect(page.get_by_test_id("endpoint-url")).to_have_attribute("data-url", f"{url}/double")
+    body = field(page, "deploy-body")
+    expect(body).to_have_value('{"x": 1.0}')  # an example row from the endpoint's schema
+    body.fill('[{"x": 3}, {"x": 4.5}]')
+    page.get_by_test_id("deploy-send").click()
+    expect(page.get_by_test_id("deploy-status")).to_have_text("200")
+    answer = page.get_by_test_id("deploy-answer")
+    expect(answer).to_contain_text('"y": 6.0')
+    expect(answer).to_contain_text('"y": 9.0')
+    body.fill("{not json")
+    page.get_by_test_id("deploy-send").click()
+    expect(page.get_by_test_id("deploy-status")).to_have_text("not sent")
+    expect(answer).to_contain_text("the body is not JSON")
+    page.keyboard.press("Escape")
+
+    # requests from outside move the live labels
+    for i in range(5):
+        reply = httpx.post(f"{url}/double", json={"x": i}, timeout=20)
+        assert reply.status_code == 200
+        assert reply.json() == [{"y": 2.0 * i}]
+    eventually(page, lambda: _at_least(edge_count(page, "calc.data->answer.data"), 6))
+    assert httpx.get(f"{url}/health", timeout=10).json()["status"] == "serving"
+
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("run")).to_be_visible(timeout=SERVE_TIMEOUT)
+    expect(page.get_by_test_id("deploy")).to_be_visible()
+    expect(endpoints).to_be_hidden()
+    with_error = eventually(page, lambda: _refused(f"{url}/double"))
+    assert with_error
+
+
+def _at_least(value: int, least: int) -> int:
+    assert value >= least, value
+    return value
+
+
+def _refused(url: str) -> bool:
+    try:
+        httpx.post(url, json={"x": 1}, timeout=2)
+    except httpx.TransportError:
+        return True
+    raise AssertionError(f"{url} still answers after Stop")
+
+
+def test_redeploy_under_load_answers_every_request_once(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page)
+
+    answers: list[tuple[int, float, Any]] = []
+    stop = threading.Event()
+
+    def client(offset: int) -> None:
+        with httpx.Client(timeout=30) as http:
+            n = 0
+            while not stop.is_set() and n < 400:
+                x = offset * 1000 + n
+                reply = http.post(f"{url}/double", json={"x": x})
+                answers.append((reply.status_code, x, reply.json()))
+                n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        eventually(page, lambda: _at_least(len(answers), 10), timeout=30)
+        # the new version answers 201; Redeploy serves the flow as it is on the canvas
+        set_status(page, "201")
+        page.get_by_test_id("redeploy").click()
+        expect(page.locator(".q-notification", has_text="redeployed")).to_be_visible(
+            timeout=SERVE_TIMEOUT)
+        eventually(page, lambda: _at_least(
+            sum(1 for code, _x, _body in answers if code == 201), 5), timeout=30)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert answers
+    for code, x, body in answers:  # each request got its own answer, from one version
+        assert code in (200, 201), (code, body)
+        assert body == [{"y": 2.0 * x}], (x, body)
+    assert any(code == 200 for code, _x, _body in answers)
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
+
+
+def test_an_invalid_new_version_is_refused_and_the_old_one_keeps_serving(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page)
+    set_status(page, "9999")
+    expect(page.get_by_test_id("problems")).to_contain_text("status")
+    page.get_by_test_id("redeploy").click()
+    toast = page.locator(".q-notification", has_text="redeploy refused")
+    expect(toast).to_contain_text("the served version keeps serving")
+    expect(toast).to_contain_text("status")
+    assert httpx.post(f"{url}/double", json={"x": 5}, timeout=20).json() == [{"y": 10.0}]
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
+
+
+def test_mistakes_are_told_in_the_page(server_factory: Any, workspace: Path,
+                                       page: Any) -> None:
+    plain = double_flow()
+    plain["nodes"] = [{"id": "load", "component": "dataset.load", "params": {"name": "iris"}}]
+    plain["edges"] = []
+    (workspace / "plain.json").write_text(json.dumps(plain))
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/plain.json")
+    expect(page.get_by_test_id("node")).to_have_count(1)
+    page.get_by_test_id("deploy").click()
+    expect(page.locator(".q-notification", has_text="no http.in node")).to_be_visible()
+    expect(page.get_by_test_id("deploy-dialog")).to_have_count(0)
+
+    with socket.socket() as taken:  # a port in use is refused with what to do
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        page.goto(server.url + "/flow/double.json")
+        expect(page.get_by_test_id("node")).to_have_count(3)
+        page.get_by_test_id("deploy").click()
+        field(page, "deploy-port").fill(port)
+        page.get_by_test_id("deploy-start").click()
+        toast = page.locator(".q-notification", has_text=f"cannot listen on 127.0.0.1:{port}")
+        expect(toast).to_contain_text("choose another port", timeout=SERVE_TIMEOUT)
+    expect(page.get_by_test_id("deploy")).to_be_enabled()
+    expect(page.get_by_test_id("run")).to_be_visible()
+    expect(page.locator("text=Traceback")).to_have_count(0)
+
+
+def test_the_endpoints_need_the_editors_token(server_factory: Any, workspace: Path,
+                                               page: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    port = free_port()
+    server = server_factory(workspace, "--token", "s3cret")
+    page.goto(server.url + "/flow/double.json?token=s3cret")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page, str(port))
+    assert url == f"http://127.0.0.1:{port}"
+    assert httpx.post(f"{url}/double", json={"x": 1}, timeout=20).status_code == 401
+    good = httpx.post(f"{url}/double", json={"x": 1}, timeout=20,
+                      headers={"Authorization": "Bearer s3cret"})
+    assert good.json() == [{"y": 2.0}]
+    page.get_by_test_id("deploy-endpoints").click()
+    expect(page.get_by_test_id("deploy-token-note")).to_be_visible()
+    page.get_by_test_id("deploy-send").click()  # the form sends the token itself
+    expect(page.get_by_test_id("deploy-status")).to_have_text("200")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
