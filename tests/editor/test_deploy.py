@@ -128,7 +128,8 @@ def _refused(url: str) -> bool:
         httpx.post(url, json={"x": 1}, timeout=2)
     except httpx.TransportError:
         return True
-    raise AssertionError(f"{url} still answers after Stop")
+    msg = f"{url} still answers after Stop"
+    raise AssertionError(msg)
 
 
 def test_redeploy_under_load_answers_every_request_once(
