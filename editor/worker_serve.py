@@ -64,7 +64,7 @@ class Served:
         self.flow_file = flow_file
         self.server: runtime.FlowServer | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.stop_asked: asyncio.Event | None = None
+        self.stop_asked = threading.Event()  # set from the command thread, even before serving
         self.drain_timeout = DRAIN_TIMEOUT
         self.run_id: str | None = None
         self.kept: dict[str, deque[tuple[int, Any]]] = {}
@@ -147,7 +147,6 @@ class Served:
                     token: str | None) -> None:
         """Serve until asked to stop (or the flow ends by itself); then drain and report."""
         self.loop = asyncio.get_running_loop()
-        self.stop_asked = asyncio.Event()
         checked = self.plan(flow, plugins)
         if isinstance(checked, list):
             self.send("invalid", self.problems)
@@ -180,11 +179,10 @@ class Served:
             task = server.run_task
             if task is not None and task.done() and not self.switching:
                 break
-            try:
-                await asyncio.wait_for(self.stop_asked.wait(), 0.1)
-            except TimeoutError:
-                pass
+            await asyncio.sleep(0.1)
         ended_alone = not self.stop_asked.is_set()
+        while self.switching:  # a redeploy drains the old version first; then this one drains
+            await asyncio.sleep(0.05)
         outcome = await server.stop(self.drain_timeout)
         summary = outcome.result.to_json()
         summary["states"] = {n: {"state": r.state, "errors": r.errors, "fired": r.fired}
@@ -218,8 +216,7 @@ class Served:
     def ask_stop(self, drain_timeout: float) -> None:
         """Stop serving (from the command thread): drain for at most ``drain_timeout``."""
         self.drain_timeout = drain_timeout
-        if self.loop is not None and self.stop_asked is not None:
-            self.loop.call_soon_threadsafe(self.stop_asked.set)
+        self.stop_asked.set()
 
 
 def serve_flow(conn: Connection, send: Send, flow: dict[str, Any], base_dir: str,

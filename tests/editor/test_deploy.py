@@ -21,11 +21,12 @@ EDGE = '[data-testid=edge][data-edge="{}"] [data-testid=edge-label]'
 SERVE_TIMEOUT = 60_000  # ms: the worker imports pandas and scikit-learn before it serves
 
 
-def double_flow() -> dict[str, Any]:
-    """http.in -> frame.assign (y = x * 2) -> http.out."""
+def double_flow(**endpoint: Any) -> dict[str, Any]:
+    """http.in (with ``endpoint`` params) -> frame.assign (y = x * 2) -> http.out."""
     return {"edgewise": 1, "name": "double", "nodes": [
         {"id": "requests", "component": "http.in",
-         "params": {"path": "/double", "schema": {"x": "float"}, "timeout_ms": 10_000},
+         "params": {"path": "/double", "schema": {"x": "float"}, "timeout_ms": 10_000,
+                    **endpoint},
          "position": {"x": 40, "y": 60}},
         {"id": "calc", "component": "frame.assign",
          "params": {"columns": {"y": "x * 2"}}, "position": {"x": 300, "y": 60}},
@@ -245,3 +246,59 @@ def test_the_endpoints_need_the_editors_token(server_factory: Any, workspace: Pa
     page.keyboard.press("Escape")
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
+
+
+def test_stop_drains_a_request_in_flight(server_factory: Any, workspace: Path,
+                                         page: Any) -> None:
+    """A request waiting in a long micro-batch window when Stop is pressed is still answered."""
+    flow = double_flow(batch_window_ms=10_000, timeout_ms=30_000)  # held until the drain
+    (workspace / "double.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page)
+    answers: list[httpx.Response] = []
+    sender = threading.Thread(target=lambda: answers.append(
+        httpx.post(f"{url}/double", json={"x": 21}, timeout=30)))
+    sender.start()
+    eventually(page, lambda: _at_least(
+        httpx.get(f"{url}/health", timeout=10).json()["in_flight"], 1), timeout=20)
+    page.get_by_test_id("stop").click()
+    sender.join(30)
+    assert [(a.status_code, a.json()) for a in answers] == [(200, [{"y": 42.0}])]
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
+    eventually(page, lambda: _refused(f"{url}/double"), timeout=20)
+
+
+def test_no_served_port_outlives_its_tab_or_its_editor(server_factory: Any, workspace: Path,
+                                                       browser_context_factory: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    urls = []
+    for _ in range(2):
+        context = browser_context_factory()
+        tab = context.new_page()
+        tab.goto(server.url + "/flow/double.json")
+        expect(tab.get_by_test_id("node")).to_have_count(3)
+        urls.append(deploy(tab))
+        assert httpx.post(f"{urls[-1]}/double", json={"x": 1}, timeout=20).status_code == 200
+        if len(urls) == 1:  # the first tab closes: its deployed flow ends with it
+            tab.close()
+            context.close()
+            _wait_refused(f"{urls[0]}/double")
+    server.stop()  # the editor ends: the second tab's worker ends with it
+    _wait_refused(f"{urls[1]}/double")
+
+
+def _wait_refused(url: str, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _refused(url)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
