@@ -131,8 +131,7 @@ class DeployPanel:
     def _target_changed(self) -> None:
         endpoint = self._endpoint()
         if endpoint is not None and not self.body.value:
-            path = endpoint["url"].split("/", 3)[-1]
-            self.body.set_value(example_body(self.nodes(), "/" + path))
+            self.body.set_value(example_body(self.nodes(), str(endpoint.get("path", ""))))
 
     def _endpoint(self) -> dict[str, Any] | None:
         return next((e for e in self.endpoints if e["url"] == self.target.value), None)

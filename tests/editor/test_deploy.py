@@ -174,6 +174,11 @@ def test_redeploy_under_load_answers_every_request_once(
         assert code in (200, 201), (code, body)
         assert body == [{"y": 2.0 * x}], (x, body)
     assert any(code == 200 for code, _x, _body in answers)
+    assert len({(x, code) for code, x, _body in answers}) == len(answers)
+    counted = httpx.get(f"{url}/health", timeout=10).json()["requests"]["POST /double"]
+    assert counted == {"200": sum(c == 200 for c, _x, _b in answers),
+                       "201": sum(c == 201 for c, _x, _b in answers)}  # answered once each
+    expect(page.locator(".q-notification", has_text="redeployed")).not_to_contain_text("503")
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
 
@@ -302,3 +307,26 @@ def _wait_refused(url: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_the_example_serve_model_flow_answers_the_form(server_factory: Any,
+                                                       example_workspace: Path,
+                                                       page: Any) -> None:
+    server = server_factory(example_workspace)
+    page.goto(server.url + "/flow/serve-model.json")
+    expect(page.get_by_test_id("node")).to_have_count(5)
+    url = deploy(page)
+    page.get_by_test_id("deploy-endpoints").click()
+    expect(page.get_by_test_id("endpoint-url")).to_have_text(f"POST {url}/predict")
+    field(page, "deploy-body").fill('{"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, '
+                                    '"petal length (cm)": 1.4, "petal width (cm)": 0.2}')
+    page.get_by_test_id("deploy-send").click()
+    expect(page.get_by_test_id("deploy-status")).to_have_text("200")
+    expect(page.get_by_test_id("deploy-answer")).to_contain_text('"prediction": 0')
+    field(page, "deploy-body").fill('{"sepal length (cm)": "long"}')
+    page.get_by_test_id("deploy-send").click()
+    expect(page.get_by_test_id("deploy-status")).to_have_text("422")
+    expect(page.get_by_test_id("deploy-answer")).to_contain_text("is missing in the body")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
