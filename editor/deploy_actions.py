@@ -75,7 +75,7 @@ class DeployController:
             'color=primary data-testid="deploy" data-state="idle"').tooltip(
             "Serve this flow's http.in endpoints from the editor until stopped")
         self.redeploy_button = ui.button("Redeploy", icon="sync", on_click=self.redeploy).props(
-            'color=primary data-testid="redeploy"').tooltip(
+            'dense color=primary data-testid="redeploy"').classes("q-px-sm").tooltip(
             "Serve the flow as it is now: new requests go to it, the old version drains")
         self.redeploy_button.set_visibility(False)
         run.listeners.append(self.heard)

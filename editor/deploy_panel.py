@@ -66,7 +66,8 @@ class DeployPanel:
         self.token = token
         self.endpoints: list[dict[str, Any]] = []
         with ui.button(icon="lan").props(
-                'no-caps color=positive data-testid="deploy-endpoints"') as self.button:
+                'no-caps dense color=positive data-testid="deploy-endpoints"').classes(
+                "q-px-sm").style("max-width: 260px") as self.button:
             with ui.menu().props('data-testid="deploy-menu"') as self.menu, ui.card().classes(
                     "q-pa-sm").style("min-width: 460px"):
                 ui.label("Served endpoints").classes("text-subtitle2")
@@ -90,8 +91,8 @@ class DeployPanel:
                 self.answer = ui.code("", language="json").classes("w-full").props(
                     'data-testid="deploy-answer"')
                 self.answer.set_visibility(False)
-        self.button.tooltip("The deployed flow's endpoints; click to copy a URL or send a "
-                            "test request")
+        self.button.tooltip("The deployed flow's endpoints on 127.0.0.1; click to copy a "
+                            "URL or send a test request")
         self.button.set_visibility(False)
 
     def show(self, info: dict[str, Any]) -> None:
@@ -102,7 +103,8 @@ class DeployPanel:
             return
         first = self.endpoints[0]
         more = f"  +{len(self.endpoints) - 1}" if len(self.endpoints) > 1 else ""
-        self.button.set_text(f"{first['method']} {first['url']}{more}")
+        short = first["url"].removeprefix(str(info.get("url", "")).rsplit(":", 1)[0])
+        self.button.set_text(f"{first['method']} {short}{more}")  # the host is 127.0.0.1
         self.button.props(f'data-url="{info.get("url", "")}"')
         self.list_box.clear()
         with self.list_box:

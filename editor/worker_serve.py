@@ -10,6 +10,7 @@ Each version of the flow is kept as a run, as the editor's runs are.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -29,11 +30,25 @@ KEEP_PER_EDGE = 20
 FAILURE_EVERY = 0.5
 FAILURE_TEXT = 2000
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}
+DEBUG_PER_WINDOW = 50  # debug entries sent at most per window: a served flow never ends
+DEBUG_WINDOW = 0.05
+DEBUG_TEXT = 1000
 
 NO_ENDPOINT = ("the flow has no http.in node, so there is nothing to serve; add one (each "
                "http.in is an endpoint), or use Run")
 
 Send = Callable[..., None]
+
+
+def shown(node: str, mid: int, value: Any) -> dict[str, Any]:
+    """A debug node's entry for one value, as the Debug panel lists it."""
+    info = runtime.preview(value)
+    if info["kind"] in ("dataframe", "model", "ndarray") or "value" not in info:
+        text = str(info["summary"])
+    else:
+        text = info["value"] if isinstance(info["value"], str) else json.dumps(info["value"])
+    return {"node": node, "id": mid, "kind": info["kind"], "text": text[:DEBUG_TEXT],
+            "t": time.time()}
 
 
 def port_problem(port: int, exc: OSError) -> str:
@@ -69,7 +84,9 @@ class Served:
         self.run_id: str | None = None
         self.kept: dict[str, deque[tuple[int, Any]]] = {}
         self.kept_lock = threading.Lock()
-        self.failures: dict[str, float] = {}
+        self.failures: dict[str, float] = {}  # node -> when its last error was sent
+        self.failed: dict[str, int] = {}  # node -> errors so far
+        self.window = [0.0, 0.0]  # when the debug window began, entries sent in it
         self.switching = False
         self.problems: list[dict[str, Any]] = []
 
@@ -117,14 +134,28 @@ class Served:
 
         def failed(node: str, record: runtime.ErrorRecord) -> None:
             now = time.monotonic()
+            self.failed[node] = self.failed.get(node, 0) + 1
             if now - self.failures.get(node, -FAILURE_EVERY) >= FAILURE_EVERY:
                 self.failures[node] = now
                 data = record.to_json()
                 data["message"] = str(data["message"])[:FAILURE_TEXT]
-                self.send("failure", node, data, 1)
+                self.send("failure", node, data, self.failed[node])
+
+        def show(node: str, batch: runtime.Batch) -> None:
+            now = time.monotonic()
+            if now - self.window[0] > DEBUG_WINDOW:
+                self.window = [now, 0.0]
+            room = min(DEBUG_PER_WINDOW - int(self.window[1]), len(batch))
+            if room < len(batch):
+                self.send("debug_dropped", len(batch) - max(room, 0))
+            if room > 0 and current():
+                self.window[1] += room
+                self.send("debug", [shown(node, mid, value) for mid, value in zip(
+                    batch.ids[:room], batch.values[:room], strict=False)])
 
         run.hooks.add("emitted", keep)
         run.hooks.add("failed", failed)
+        run.on_display(show)
         run.subscribe(lambda snap: self.send("snapshot", snap) if current() else None)
 
     def endpoints(self) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def test_deploy_shows_the_url_answers_the_form_and_counts_requests(
     expect(page.get_by_test_id("node")).to_have_count(3)
     url = deploy(page)
     endpoints = page.get_by_test_id("deploy-endpoints")
-    expect(endpoints).to_contain_text(f"POST {url}/double")
+    expect(endpoints).to_contain_text(f"POST :{url.rsplit(':', 1)[1]}/double")
     expect(page.get_by_test_id("run")).to_be_hidden()
     expect(page.get_by_test_id("redeploy")).to_be_visible()
     expect(page.get_by_test_id("stop")).to_be_enabled()
@@ -328,5 +328,25 @@ def test_the_example_serve_model_flow_answers_the_form(server_factory: Any,
     expect(page.get_by_test_id("deploy-status")).to_have_text("422")
     expect(page.get_by_test_id("deploy-answer")).to_contain_text("is missing in the body")
     page.keyboard.press("Escape")
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
+
+
+def test_a_debug_node_of_the_served_flow_lists_what_requests_bring(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    flow = double_flow()
+    flow["nodes"].append({"id": "show", "component": "debug", "position": {"x": 560, "y": 200}})
+    flow["edges"].append({"source": "calc.data", "target": "show.data"})
+    (workspace / "double.json").write_text(json.dumps(flow))
+    server = server_factory(workspace)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(4)
+    url = deploy(page)
+    assert httpx.post(f"{url}/double", json=[{"x": 1}, {"x": 2}], timeout=20).status_code == 200
+    page.get_by_test_id("tab-debug").click()
+    entry = page.locator('[data-testid=debug-entry][data-node-id="show"]')
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text("2×2 DataFrame")
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
