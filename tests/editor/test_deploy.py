@@ -5,7 +5,9 @@ without losing or doubling a request, Stop drains, and mistakes are told in the 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import threading
 from pathlib import Path
@@ -291,8 +293,47 @@ def test_no_served_port_outlives_its_tab_or_its_editor(server_factory: Any, work
             tab.close()
             context.close()
             _wait_refused(f"{urls[0]}/double")
-    server.stop()  # the editor ends: the second tab's worker ends with it
+    server.process.kill()  # the editor dies: the second tab's worker ends with it
+    server.process.wait(30)
     _wait_refused(f"{urls[1]}/double")
+
+
+def test_a_serving_worker_that_dies_is_told_and_frees_its_port(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+    url = deploy(page)
+    pid = listener_pid(int(url.rsplit(":", 1)[1]))
+    assert pid is not None
+    assert pid != server.process.pid  # the worker serves, not the editor
+    os.kill(pid, signal.SIGKILL)
+    toast = page.locator(".q-notification", has_text="the run crashed")
+    expect(toast).to_contain_text("the worker process ended unexpectedly")
+    expect(page.get_by_test_id("deploy")).to_be_visible()
+    expect(page.get_by_test_id("deploy-endpoints")).to_be_hidden()
+    expect(page.get_by_test_id("run")).to_be_enabled()
+    _wait_refused(f"{url}/double")
+
+
+def listener_pid(port: int) -> int | None:
+    """The process that listens on 127.0.0.1:``port`` (read from /proc)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state = fields[1], fields[3]
+        if state == "0A" and int(local.split(":")[1], 16) == port:
+            inodes.add(f"socket:[{fields[9]}]")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                return int(proc.name)
+        except OSError:
+            continue
+    return None
 
 
 def _wait_refused(url: str, timeout: float = 30.0) -> None:
