@@ -373,7 +373,7 @@ def test_the_example_serve_model_flow_answers_the_form(server_factory: Any,
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
 
 
-def test_a_debug_node_of_the_served_flow_lists_what_requests_bring(
+def test_a_served_flows_debug_node_and_inspector_show_what_requests_bring(
         server_factory: Any, workspace: Path, page: Any) -> None:
     flow = double_flow()
     flow["nodes"].append({"id": "show", "component": "debug", "position": {"x": 560, "y": 200}})
@@ -389,5 +389,9 @@ def test_a_debug_node_of_the_served_flow_lists_what_requests_bring(
     entry = page.locator('[data-testid=debug-entry][data-node-id="show"]')
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("2×2 DataFrame")
+    page.locator(EDGE.format("calc.data->answer.data")).click()  # inspected while it serves
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector.get_by_test_id("inspector-shape")).to_contain_text("2 rows")
+    expect(inspector.get_by_test_id("inspector-table")).to_contain_text("y")
     page.get_by_test_id("stop").click()
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
