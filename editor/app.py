@@ -219,6 +219,7 @@ def serve(root: str | Path, *, host: str = "127.0.0.1", port: int = 8080,
     workspace.ensure()
     if token:
         app.add_middleware(TokenMiddleware, token=token)
+    app.state.edgewise_token = token  # flows deployed from the editor need it too
     app.add_middleware(HostGuard, names=host_names(host, allow_hosts))  # the outermost
     setup(workspace, start)
     ui.run(host=host, port=port, title="Edgewise", reload=False, show=False,

@@ -13,6 +13,7 @@ from editor import sidebar
 from editor.annotations import Annotations
 from editor.arrange_actions import Arranger
 from editor.canvas import FlowCanvas
+from editor.deploy_actions import DeployController
 from editor.edit_actions import EditController
 from editor.file_actions import FileController, keeps_typed_keys
 from editor.flow_file import open_flow
@@ -128,6 +129,7 @@ class EditorPage:
                 'flat color=white data-testid="fit"').tooltip("Fit the flow to the view")
             self.layout.toggle_buttons()
             self.trust.badge()
+            self.deploy_slot = ui.row().classes("items-center no-wrap gap-1")  # DeployController
             self.bar = RunBar()
         self.workers = Workers(self.doc, self.bar.worker_state)
 
@@ -181,6 +183,8 @@ class EditorPage:
                                  kept=self.kept, params=self.params, problems=self.problems,
                                  node_errors=self.node_errors, selection=self.selection,
                                  confirm_code=self.trust.confirm_code)
+        with self.deploy_slot:
+            self.deploy = DeployController(self.flow, self.bar, self.run, self.problems)
         self.selection.when_nodes_change(self._nodes_changed)
         self.canvas.on("selection", lambda e: self.selection.set(
             e.args.get("nodes", []), e.args.get("edges", [])))

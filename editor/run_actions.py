@@ -19,6 +19,7 @@ from editor.results_actions import Results
 from editor.run_workers import Workers
 from editor.runs_panel import RunsPanel
 from editor.selection import Selection
+from editor.worker import Message, RunWorker
 
 __all__ = ["RunBar", "RunController", "run_blocker", "settled", "stopped"]
 
@@ -111,20 +112,27 @@ class RunController:
         self.pending_states: dict[str, dict[str, Any]] = {}
         self.shown_states: dict[str, dict[str, Any]] = {}
         self.stopping = False
+        self.listeners: list[Callable[[Message], None]] = []  # also told every message
         bar.run_button.on_click(self.start_run)
         bar.stop_button.on_click(self.stop_run)
 
     async def start_run(self) -> None:
         """Run the flow as it is now, in a worker process."""
+        await self.launch(lambda worker: worker.run(
+            self.flow.data(), self.flow.workspace.root, self.flow.name,
+            plugins=self.flow.plugins))
+
+    async def launch(self, start: Callable[[RunWorker], None]) -> bool:
+        """Start the flow as it is now in a worker (``start`` tells it how); False if not."""
         if self.workers.running:
-            return
+            return False
         await self.problems.revalidate()
         if self.problems.problems:
             ui.notify(f"the flow has {len(self.problems.problems)} problem(s); see Problems",
                       type="warning")
-            return
+            return False
         if not await self.confirm_code():
-            return
+            return False
         self.kept.back_to_live()
         self.canvas.clear_run()
         self.pending_labels.clear()
@@ -135,11 +143,10 @@ class RunController:
         self.results.new_facts()
         self.debug.start_run()
         self.stopping = False
-        worker = self.workers.for_run()
-        worker.run(self.flow.data(), self.flow.workspace.root, self.flow.name,
-                   plugins=self.flow.plugins)
+        start(self.workers.for_run())
         self.bar.running(True)
         self._phase("starting")
+        return True
 
     def stop_run(self) -> None:
         """Stop the running flow."""
@@ -176,6 +183,8 @@ class RunController:
             except queue.Empty:
                 break
             kind = message[0]
+            for listen in self.listeners:
+                listen(message)
             if kind == "snapshot":
                 self._merge(message[1])
             elif kind == "debug":
@@ -209,6 +218,9 @@ class RunController:
             elif kind == "invalid":
                 ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
                           type="negative", multi_line=True)
+                self._run_finished()
+            elif kind == "refused":  # a deployed flow could not start serving
+                ui.notify(message[1], type="negative", multi_line=True)
                 self._run_finished()
             elif kind == "crashed" and self.stopping:  # it did not stop in time: ended
                 self.pending_states.update(self.results.facts.take_states(

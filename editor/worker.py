@@ -17,6 +17,7 @@ from typing import Any
 from editor.worker_process import worker_main
 
 STOP_GRACE = 3.0
+SERVE_GRACE = 15.0  # a deployed flow drains for up to 10 s (editor.worker_serve) before it ends
 
 Message = tuple[Any, ...]
 
@@ -39,6 +40,7 @@ class RunWorker:
         self._asked = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
+        self.serving = False
         self.ready = False
 
     @property
@@ -75,6 +77,22 @@ class RunWorker:
         self.running = True
         self._send("run", flow, str(base_dir), flow_file, plugins)
 
+    def deploy(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
+               plugins: bool = False, port: int = 0, token: str | None = None) -> None:
+        """Serve a flow from the worker on 127.0.0.1:``port`` (0: any free port) until stopped.
+
+        See ``editor.worker_serve``; ``stop()`` drains it, ``redeploy()`` replaces it.
+        """
+        if self._process is None:
+            self.spawn()
+        self._loop = asyncio.get_running_loop()
+        self.running = self.serving = True
+        self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token)
+
+    def redeploy(self, flow: dict[str, Any], *, plugins: bool = False) -> bool:
+        """Serve a new version of the deployed flow; False when the worker is gone."""
+        return self._send("redeploy", flow, plugins)
+
     async def replay(self, folder: Path, from_node: str, flow: dict[str, Any],
                      workspace: Path, *, plugins: bool = False) -> dict[str, Any]:
         """Re-run ``from_node`` and what is downstream on a kept run's values, in the worker.
@@ -102,8 +120,8 @@ class RunWorker:
                 break
             if message[0] == "inspected":
                 self._resolve(message[1], message[2])
-            if message[0] in ("ended", "invalid", "crashed"):
-                self.running = False
+            if message[0] in ("ended", "invalid", "crashed", "refused"):
+                self.running = self.serving = False
             if message[0] == "ready":
                 self.ready = True
             if message[0] == "replayed":
@@ -200,8 +218,10 @@ class RunWorker:
         if process is None:
             return
 
+        grace = SERVE_GRACE if self.serving else STOP_GRACE
+
         def reap() -> None:
-            process.join(STOP_GRACE)
+            process.join(grace)
             if process.is_alive() and self.running:
                 process.terminate()
                 process.join(1.0)

@@ -82,6 +82,11 @@ def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
     if command[0] == "replay":
         send("replayed", replay(*command[1:]))
         return
+    if command[0] == "deploy":  # serve the flow until stopped (editor.worker_serve)
+        from editor.worker_serve import serve_flow
+
+        serve_flow(conn, send, *command[1:])
+        return
     if command[0] != "run":
         return
     flow, base_dir, flow_file = command[1], command[2], command[3]
