@@ -31,6 +31,7 @@ from runtime._errors import FlowInvalidError, Problem
 from runtime._graph import Plan
 from runtime._serve.app import Front, add_routes, build_app
 from runtime._serve.body import error_body
+from runtime._serve.deploys import Deployments
 from runtime._serve.hub import ENDPOINT_TAG, EndpointConfig, ServingHub, run_serving
 from runtime._serve.lineage import RequestLineage
 from runtime._serve.metrics import RequestMetrics, render
@@ -150,6 +151,7 @@ class FlowServer(Front):
         self.options = options
         self.metrics = RequestMetrics()
         self.deployment = Deployment(plan, options)
+        self.deploys = Deployments()
         self.started = time.monotonic()
         self.state = "starting"
         self._app: Any = None
@@ -215,16 +217,23 @@ class FlowServer(Front):
         """Start ``deployment``, send new requests to it, and drain the one it replaces.
 
         Endpoints the new version adds get routes (and show in ``/docs``); endpoints it
-        drops answer 404. No admitted request is dropped: the old version answers what it
-        admitted before it ends.
+        drops answer 404, saying so, and leave ``/docs``. No admitted request is dropped:
+        the old version answers what it admitted before it ends.
         """
         old = self.deployment
         deployment.start()
         known = {c.key for c in old.configs}
         self.deployment = deployment
+        self.deploys.deployed()
         added = [c for c in deployment.configs if c.key not in known]
         if added:
             add_routes(self._app, self, added)
+        serving = {c.key for c in deployment.configs}
+        for route in getattr(self._app, "routes", ()):  # /docs lists what is served now
+            methods = getattr(route, "methods", None) or ()
+            if any(f"{m} {getattr(route, 'path', '')}" in known - serving for m in methods):
+                route.include_in_schema = False
+                self._app.openapi_schema = None
         return await old.drain(drain_timeout)
 
     async def stop(self, drain_timeout: float = 10.0) -> ServeOutcome:
@@ -250,6 +259,7 @@ class FlowServer(Front):
         return {
             "status": self.state,
             "flow": self.name,
+            **self.deploys.health(),
             "uptime_seconds": round(time.monotonic() - self.started, 3),
             "endpoints": [c.key for c in self.configs],
             "in_flight": len(self.hub.pending),
@@ -263,4 +273,4 @@ class FlowServer(Front):
         """The Prometheus text of ``/metrics``."""
         flight = {key: e.in_flight for key, e in self.hub.endpoints.items()}
         return render(self.run.stats, self.metrics, flight,
-                      time.monotonic() - self.started)
+                      time.monotonic() - self.started) + self.deploys.metrics_text()

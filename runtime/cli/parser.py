@@ -99,8 +99,12 @@ def _serve_command(sub: Any) -> None:
                    help="on stop, how long what is in flight may take (default 10)")
     p.add_argument("--trust", action="store_true",
                    help="serve it this once even if it holds code and is not trusted")
+    p.add_argument("--watch", action="store_true",
+                   help="redeploy without a restart each time the flow file is saved and "
+                        "validates (a version that does not is refused, and logged)")
     p.add_argument("--record", action="store_true",
-                   help="keep the run under .edgewise/runs/ next to the flow file")
+                   help="keep the run under .edgewise/runs/ next to the flow file (with "
+                        "--watch, each version as its own run)")
     p.add_argument("--keep-values", type=count, default=None, metavar="N",
                    help="with --record: keep at most N values per output port (default: all)")
     p.add_argument("--sample", type=count, default=0, metavar="K",
