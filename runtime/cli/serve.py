@@ -92,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
         recorders.append((version, record_run(deployment.run, workspace, policy=policy, links={
             "flow_file": str(flow.resolve()), "started_by": "edgewise serve",
-            "version": version})))
+            "flow_version": version})))
 
     if args.record:
         try:

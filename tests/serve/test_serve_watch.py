@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.flowkit import flow_doc, node
-from tests.serve.test_serve_command import Serving
+from tests.serve.test_serve_command import Serving, edgewise
 
 WAIT = 60.0
 V1: tuple[list[dict[str, Any]], list[str]] = (
@@ -68,15 +68,16 @@ def echo(server: Serving, x: int, path: str = "/echo") -> httpx.Response:
 class Client(threading.Thread):
     """Sends requests one after another until told to stop (at most ``limit``)."""
 
-    def __init__(self, server: Serving, limit: int = 2000) -> None:
+    def __init__(self, server: Serving, base: int = 0, limit: int = 2000) -> None:
         super().__init__(daemon=True)
         self.server = server
+        self.base = base
         self.limit = limit
         self.answers: list[tuple[int, httpx.Response]] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
-        for x in range(self.limit):
+        for x in range(self.base, self.base + self.limit):
             if self.halt.is_set():
                 return
             self.answers.append((x, echo(self.server, x)))
@@ -102,25 +103,30 @@ def versions(answers: list[tuple[int, httpx.Response]]) -> list[int]:
 def test_a_hot_redeploy_under_load_answers_every_request_once_switching_at_one_point(
         tmp_path: Path, servers: list[Serving]) -> None:
     server, flow = serve(tmp_path, servers)
-    client = Client(server)
-    client.start()
-    wait_until = time.monotonic() + WAIT
-    while len(client.answers) < 20:  # traffic is flowing before the save
-        assert time.monotonic() < wait_until and client.is_alive()
-        time.sleep(0.01)
+    clients = [Client(server, base=k * 10_000) for k in range(4)]
+    for client in clients:
+        client.start()
+
+    def each_answered(count: int) -> list[int]:  # how many each client has had answered
+        deadline = time.monotonic() + WAIT
+        while any(len(c.answers) < count for c in clients):
+            assert time.monotonic() < deadline and all(c.is_alive() for c in clients)
+            time.sleep(0.01)
+        return [len(c.answers) for c in clients]
+
+    each_answered(20)  # traffic is flowing before the save
     flow.write_text(text(V2))
     state = wait_for(server, "version 2", lambda h: h["version"] == 2)
     assert state["deploys"] == 2 and state["refused_deploys"] == 0
-    count = len(client.answers)
-    while len(client.answers) < count + 20:  # and after it
-        assert time.monotonic() < wait_until and client.is_alive()
-        time.sleep(0.01)
-    answers = client.finish()
-    seen = versions(answers)
-    switch = seen.index(2)
-    assert seen == [1] * switch + [2] * (len(seen) - switch)  # one switch, never back
-    assert switch >= 20
-    ids = [a.headers["X-Request-Id"] for _x, a in answers]
+    each_answered(max(len(c.answers) for c in clients) + 20)  # and after it
+    ids: list[str] = []
+    for client in clients:
+        answers = client.finish()
+        seen = versions(answers)
+        switch = seen.index(2)
+        assert seen == [1] * switch + [2] * (len(seen) - switch)  # one switch, never back
+        assert switch >= 20
+        ids += [a.headers["X-Request-Id"] for _x, a in answers]
     assert len(set(ids)) == len(ids)  # each request its own answer
     metrics = httpx.get(f"{server.url}/metrics", timeout=WAIT).text
     assert "edgewise_deploys_total 2" in metrics
@@ -129,6 +135,33 @@ def test_a_hot_redeploy_under_load_answers_every_request_once_switching_at_one_p
     assert "version 2 serves new requests" in server.out
     assert "nodes 2 -> 3; edges 1 -> 2; +plus" in server.out
     assert "version 1 drained and stopped: ok" in server.out
+    assert "Traceback" not in server.err
+
+
+def test_with_record_each_version_is_its_own_kept_run(tmp_path: Path,
+                                                      servers: list[Serving]) -> None:
+    flow = tmp_path / "flow.json"
+    flow.write_text(text(V1))
+    server = Serving(str(flow), "--watch", "--record")
+    servers.append(server)
+    server.wait_ready()
+    first = echo(server, 1)
+    flow.write_text(text(V2))
+    wait_for(server, "version 2", lambda h: h["version"] == 2)
+    second = echo(server, 2)
+    assert second.json() == [{"x": 2, "y": 1002}]
+    assert server.stop() == 0, server.err
+    manifests = [json.loads(m.read_text())
+                 for m in sorted((tmp_path / ".edgewise" / "runs").glob("*/manifest.json"))]
+    assert [m["flow_version"] for m in manifests] == [1, 2]
+    assert [m["status"] for m in manifests] == ["ok", "ok"]
+    assert "recorded version 1 as run" in server.out and "recorded version 2" in server.out
+    trace = edgewise("trace", "latest", "plus.data", "--row",
+                     f"{second.headers['X-Request-Id']}/0", "-w", str(tmp_path))
+    assert trace.returncode == 0, trace.stderr
+    before = edgewise("trace", "latest~1", "in.data", "--row",
+                      f"{first.headers['X-Request-Id']}/0", "-w", str(tmp_path))
+    assert before.returncode == 0, before.stderr
 
 
 def test_an_invalid_save_is_refused_and_logged_and_a_later_valid_save_deploys(
