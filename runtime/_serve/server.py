@@ -120,6 +120,19 @@ class Deployment:
         self.hub.loop = asyncio.get_running_loop()
         self.task = asyncio.create_task(self._run(), name="served-flow")
 
+    async def ready(self) -> None:
+        """Wait until every ``http.in`` takes requests, or the run has ended.
+
+        An ``http.in`` takes requests once its start-up work (its imports) is done.
+        A drain asked while a source is still starting waits for it, since a thread's work
+        cannot be cut short: a server that said it was serving before this could overrun
+        its drain timeout with nothing queued (a slow first import on a loaded machine).
+        """
+        assert self.task is not None  # noqa: S101 - start() came first
+        while not self.task.done() and not all(
+                e.ready.is_set() for e in self.hub.endpoints.values()):
+            await asyncio.sleep(0.01)
+
     async def _run(self) -> RunResult:
         run_serving(self.hub)  # this task's context: every node's task inherits it
         return await self.run.run_async()
@@ -200,6 +213,7 @@ class FlowServer(Front):
                                 lifespan="off", timeout_graceful_shutdown=5)
         self._http = uvicorn.Server(config)
         self.deployment.start()
+        await self.deployment.ready()  # requests wait in the socket's backlog meanwhile
         self._http_task = asyncio.create_task(self._serve_http(), name="http")
         while not self._http.started and not self._http_task.done():
             await asyncio.sleep(0.01)
@@ -222,6 +236,7 @@ class FlowServer(Front):
         """
         old = self.deployment
         deployment.start()
+        await deployment.ready()  # the old version serves until the new one takes requests
         known = {c.key for c in old.configs}
         self.deployment = deployment
         self.deploys.deployed()

@@ -240,7 +240,7 @@ class FlowWatcher:
             switching = asyncio.ensure_future(self.server.switch(deployment,
                                                                  self.drain_timeout))
             while self.server.deployment is not deployment and not switching.done():
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.002)  # the new version starts until it takes requests
             took = (time.perf_counter() - started) * 1000
             version = self.server.deploys.version
             self.say(f"redeployed {self.path}: version {version} serves new requests "

@@ -123,17 +123,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(server: FlowServer, drain_timeout: float,
                  watcher: FlowWatcher | None = None) -> ServeOutcome | None:
     """Serve until a signal (or the flow ends by itself); then drain."""
-    await server.start()
-    assert server.run_task is not None  # noqa: S101 - set by start()
-    paths = ", ".join(f"{c.method} {server.url}{c.path}" for c in server.configs)
-    suffix = " (send 'Authorization: Bearer <token>')" if server.token else ""
-    _say(f"serving {server.name}: {paths}; docs at {server.url}/docs, health at "
-         f"{server.url}/health, metrics at {server.url}/metrics{suffix}. "
-         "Stop with Ctrl-C (or SIGTERM).")
-    if watcher is not None:
-        watcher.start()
-        _say(f"watching {watcher.path}: each saved version that validates is deployed "
-             "without a restart")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = 0
@@ -148,8 +137,19 @@ async def _serve(server: FlowServer, drain_timeout: float,
         else:
             server.run.stop()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a signal while starting drains after it
         loop.add_signal_handler(sig, on_signal)
+    await server.start()
+    assert server.run_task is not None  # noqa: S101 - set by start()
+    paths = ", ".join(f"{c.method} {server.url}{c.path}" for c in server.configs)
+    suffix = " (send 'Authorization: Bearer <token>')" if server.token else ""
+    _say(f"serving {server.name}: {paths}; docs at {server.url}/docs, health at "
+         f"{server.url}/health, metrics at {server.url}/metrics{suffix}. "
+         "Stop with Ctrl-C (or SIGTERM).")
+    if watcher is not None:
+        watcher.start()
+        _say(f"watching {watcher.path}: each saved version that validates is deployed "
+             "without a restart")
     waiter = asyncio.create_task(stop.wait())
     while True:
         current = server.run_task
