@@ -7,7 +7,8 @@ then rename), so what matters is when the file has *stopped* changing. A version
 up once the file has been unchanged for a whole poll; a file that cannot be read as a flow
 (half-written JSON, a missing file in the middle of a rename) is given ``settle`` seconds
 more before it is refused. Content equal to the version serving (same SHA-256) is no
-redeploy, and content refused already is not checked or logged again.
+redeploy. A refused version is checked again only when the file is saved again (or
+touched): after ``edgewise trust FLOW``, say.
 
 A version that validates (the caller's ``check``: the same checks as at start) is started
 with :meth:`FlowServer.switch`: new requests go to it at once, and the old version answers
@@ -139,7 +140,6 @@ class FlowWatcher:
         self._changed = time.monotonic()
         self._settled = self._last
         self._serving = digest(path)
-        self._refused: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._switching = False
         self._closing = False
@@ -185,7 +185,7 @@ class FlowWatcher:
         content = digest(self.path)
         if content is None:
             return
-        if content in (self._serving, self._refused):
+        if content == self._serving:
             self._settled = now
             return
         checked = await asyncio.to_thread(self.check, self.path)
@@ -198,7 +198,6 @@ class FlowWatcher:
             self.say(f"warning: {line}", err=True)
         deployment = self._deployment(checked)
         if deployment is None:
-            self._refused = content
             self.server.deploys.refuse()
             return
         self._serving = content

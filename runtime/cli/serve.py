@@ -41,18 +41,21 @@ def _fail(message: str) -> int:
     return EXIT_INVALID
 
 
-def check_version(flow: Path, *, trust: bool, name: str) -> Checked:
+def check_version(flow: Path, *, trust: bool, name: str, redeploy: bool = False) -> Checked:
     """Check a version of the flow file as the serve command does; never raises.
 
     The same checks and messages as ``edgewise validate`` (plugins next to the flow, trust),
-    then what serving needs: endpoints that do not clash, and at least one.
+    then what serving needs: endpoints that do not clash, and at least one. A ``redeploy``
+    (a version saved while serving) is never covered by ``--trust``.
     """
-    registry, warnings = registry_for_flow(flow, trust=trust,
-                                           trust_once="`edgewise serve --trust`")
+    registry, warnings = registry_for_flow(
+        flow, trust=trust, trust_once=None if redeploy else "`edgewise serve --trust`")
     try:
         checked = plan(flow, trust=trust, registry=registry)
     except UntrustedFlowError as exc:
-        return Checked(None, [f"edgewise serve: {exc}"], warnings)
+        note = (" (--trust covers only the version served at start: trust this one with "
+                f"`edgewise trust {name}`, then save it again)") if redeploy else ""
+        return Checked(None, [f"edgewise serve: {exc}{note}"], warnings)
     except FlowFileError as exc:
         lines = problem_lines(name, [Problem(message=str(exc), code="file")])
         return Checked(None, lines, warnings, unreadable=True)
@@ -104,7 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     watcher: FlowWatcher | None = None
     if args.watch:
         watcher = FlowWatcher(
-            server, flow, lambda path: check_version(path, trust=False, name=args.flow),
+            server, flow,
+            lambda path: check_version(path, trust=False, name=args.flow, redeploy=True),
             say=_say, drain_timeout=args.drain_timeout, options=RunOptions(),
             prepare=record if args.record else None)
     try:

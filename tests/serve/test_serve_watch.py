@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -219,3 +220,38 @@ def test_an_endpoint_that_moves_answers_404_at_its_old_path(
     assert "/echo2" in docs["paths"] and "/echo" not in docs["paths"]
     assert server.stop() == 0, server.err
     assert "endpoints +POST /echo2, -POST /echo" in server.out
+
+
+CODE = '''def process(data, params):
+    data["y"] = data["x"] + {add}
+    return data
+'''
+
+
+def test_trust_given_at_start_does_not_cover_a_later_version_with_code(
+        tmp_path: Path, servers: list[Serving]) -> None:
+    def version(add: int) -> str:
+        doc = flow_doc([node("in", "http.in", path="/echo"),
+                        node("f", "python.function", code=CODE.format(add=add)),
+                        node("out", "http.out")], ["in.data->f.data", "f.data->out.data"],
+                       name="flow")
+        return json.dumps(doc)
+
+    flow = tmp_path / "flow.json"
+    flow.write_text(version(1))
+    server = Serving(str(flow), "--watch", "--trust")
+    servers.append(server)
+    server.wait_ready()
+    assert echo(server, 1).json() == [{"x": 1, "y": 2}]
+    flow.write_text(version(2))  # new code, not trusted: refused
+    wait_for(server, "the refusal", lambda h: h["refused_deploys"] == 1)
+    assert echo(server, 1).json() == [{"x": 1, "y": 2}]
+    trusted = edgewise("trust", str(flow))
+    assert trusted.returncode == 0, trusted.stderr
+    stat = flow.stat()  # trusting does not change the file: saving it again deploys it
+    os.utime(flow, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    wait_for(server, "version 2", lambda h: h["version"] == 2)
+    assert echo(server, 1).json() == [{"x": 1, "y": 3}]
+    assert server.stop() == 0, server.err
+    refusal = server.err[server.err.index("was not deployed"):]
+    assert "edgewise trust" in refusal and "Traceback" not in server.err
