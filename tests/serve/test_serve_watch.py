@@ -219,7 +219,8 @@ def test_an_endpoint_that_moves_answers_404_at_its_old_path(
     docs = httpx.get(f"{server.url}/openapi.json", timeout=WAIT).json()
     assert "/echo2" in docs["paths"] and "/echo" not in docs["paths"]
     assert server.stop() == 0, server.err
-    assert "endpoints +POST /echo2, -POST /echo" in server.out
+    assert "nodes 2 -> 2; edges 1 -> 1; changed in; endpoints +POST /echo2, -POST /echo" \
+        in server.out
 
 
 CODE = '''def process(data, params):
