@@ -8,6 +8,9 @@
 - :mod:`runtime._serve.app`: the FastAPI app (routes, ``/health``, ``/metrics``, token).
 - :mod:`runtime._serve.server`: ``FlowServer``, which runs the flow and the app until
   stopped, and ``Deployment``, one running version of the flow (``switch`` redeploys).
+- :mod:`runtime._serve.deploys`: the version serving, and the deploy and refusal counters.
+- :mod:`runtime._serve.watch`: ``FlowWatcher``, which redeploys each saved version of the
+  flow file that validates (``edgewise serve --watch``).
 """
 
 from runtime._serve.hub import (

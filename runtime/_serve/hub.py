@@ -80,6 +80,8 @@ class Endpoint:
         self.config = config
         self.queue: queue.Queue[Request] = queue.Queue(maxsize=config.max_queued)
         self.closed = threading.Event()
+        self.ready = threading.Event()
+        """Set once the ``http.in`` node looks at the queue: its start-up work is done."""
         self.in_flight = 0
         self.taken = 0
 
@@ -99,6 +101,7 @@ class Endpoint:
         up to ``max_batch_rows`` rows in all (the first request always goes, whatever its
         size).
         """
+        self.ready.set()
         first = self.take(wait)
         if first is None:
             return None if self.closed.is_set() and self.queue.empty() else []

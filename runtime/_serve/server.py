@@ -31,6 +31,7 @@ from runtime._errors import FlowInvalidError, Problem
 from runtime._graph import Plan
 from runtime._serve.app import Front, add_routes, build_app
 from runtime._serve.body import error_body
+from runtime._serve.deploys import Deployments
 from runtime._serve.hub import ENDPOINT_TAG, EndpointConfig, ServingHub, run_serving
 from runtime._serve.lineage import RequestLineage
 from runtime._serve.metrics import RequestMetrics, render
@@ -119,6 +120,19 @@ class Deployment:
         self.hub.loop = asyncio.get_running_loop()
         self.task = asyncio.create_task(self._run(), name="served-flow")
 
+    async def ready(self) -> None:
+        """Wait until every ``http.in`` takes requests, or the run has ended.
+
+        An ``http.in`` takes requests once its start-up work (its imports) is done.
+        A drain asked while a source is still starting waits for it, since a thread's work
+        cannot be cut short: a server that said it was serving before this could overrun
+        its drain timeout with nothing queued (a slow first import on a loaded machine).
+        """
+        assert self.task is not None  # noqa: S101 - start() came first
+        while not self.task.done() and not all(
+                e.ready.is_set() for e in self.hub.endpoints.values()):
+            await asyncio.sleep(0.01)
+
     async def _run(self) -> RunResult:
         run_serving(self.hub)  # this task's context: every node's task inherits it
         return await self.run.run_async()
@@ -150,6 +164,7 @@ class FlowServer(Front):
         self.options = options
         self.metrics = RequestMetrics()
         self.deployment = Deployment(plan, options)
+        self.deploys = Deployments()
         self.started = time.monotonic()
         self.state = "starting"
         self._app: Any = None
@@ -198,6 +213,7 @@ class FlowServer(Front):
                                 lifespan="off", timeout_graceful_shutdown=5)
         self._http = uvicorn.Server(config)
         self.deployment.start()
+        await self.deployment.ready()  # requests wait in the socket's backlog meanwhile
         self._http_task = asyncio.create_task(self._serve_http(), name="http")
         while not self._http.started and not self._http_task.done():
             await asyncio.sleep(0.01)
@@ -215,16 +231,24 @@ class FlowServer(Front):
         """Start ``deployment``, send new requests to it, and drain the one it replaces.
 
         Endpoints the new version adds get routes (and show in ``/docs``); endpoints it
-        drops answer 404. No admitted request is dropped: the old version answers what it
-        admitted before it ends.
+        drops answer 404, saying so, and leave ``/docs``. No admitted request is dropped:
+        the old version answers what it admitted before it ends.
         """
         old = self.deployment
         deployment.start()
+        await deployment.ready()  # the old version serves until the new one takes requests
         known = {c.key for c in old.configs}
         self.deployment = deployment
+        self.deploys.deployed()
         added = [c for c in deployment.configs if c.key not in known]
         if added:
             add_routes(self._app, self, added)
+        serving = {c.key for c in deployment.configs}
+        for route in getattr(self._app, "routes", ()):  # /docs lists what is served now
+            methods = getattr(route, "methods", None) or ()
+            if any(f"{m} {getattr(route, 'path', '')}" in known - serving for m in methods):
+                route.include_in_schema = False
+                self._app.openapi_schema = None
         return await old.drain(drain_timeout)
 
     async def stop(self, drain_timeout: float = 10.0) -> ServeOutcome:
@@ -250,6 +274,7 @@ class FlowServer(Front):
         return {
             "status": self.state,
             "flow": self.name,
+            **self.deploys.health(),
             "uptime_seconds": round(time.monotonic() - self.started, 3),
             "endpoints": [c.key for c in self.configs],
             "in_flight": len(self.hub.pending),
@@ -263,4 +288,4 @@ class FlowServer(Front):
         """The Prometheus text of ``/metrics``."""
         flight = {key: e.in_flight for key, e in self.hub.endpoints.items()}
         return render(self.run.stats, self.metrics, flight,
-                      time.monotonic() - self.started)
+                      time.monotonic() - self.started) + self.deploys.metrics_text()

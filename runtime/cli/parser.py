@@ -104,6 +104,9 @@ def _serve_command(sub: Any) -> None:
                    help="on stop, how long what is in flight may take (default 10)")
     p.add_argument("--trust", action="store_true",
                    help="serve it this once even if it holds code and is not trusted")
+    p.add_argument("--watch", action="store_true",
+                   help="redeploy without a restart each time the flow file is saved and "
+                        "validates (a version that does not is refused, and logged)")
     _record_options(p)
     p.set_defaults(func=_command("serve", "cmd_serve"))
 

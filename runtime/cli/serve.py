@@ -4,6 +4,11 @@ SIGINT or SIGTERM drains the flow (see ``runtime._serve.server``); a second one 
 once. The exit code is 0 when everything was drained and every request answered, 1 when
 something was left undone (the drain timed out, requests got no answer, the recording
 failed), 2 for a mistake in what was asked (an invalid flow, a port in use, a bad token).
+
+With ``--watch``, each saved version of the flow file that validates is deployed without a
+restart (``runtime._serve.watch``); a version that does not is refused and logged, and the
+one serving goes on. ``--trust`` covers only the version served at start: a later version
+that holds code must be trusted (``edgewise trust FLOW``) to be deployed.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from runtime._engine import RunOptions
 from runtime._errors import FlowFileError, FlowInvalidError, Problem, UntrustedFlowError
 from runtime._plugins_dir import registry_for_flow
 from runtime._record import Recorder, StoragePolicy, record_run, runs_root
-from runtime._serve import FlowServer, ServeOutcome
+from runtime._serve import Deployment, FlowServer, ServeOutcome, endpoint_configs
+from runtime._serve.watch import Checked, FlowWatcher
 from runtime._terminal import plain
 from runtime.cli.common import problem_lines
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID, EXIT_OK
@@ -35,6 +41,37 @@ def _fail(message: str) -> int:
     return EXIT_INVALID
 
 
+def check_version(flow: Path, *, trust: bool, name: str, redeploy: bool = False) -> Checked:
+    """Check a version of the flow file as the serve command does; never raises.
+
+    The same checks and messages as ``edgewise validate`` (plugins next to the flow, trust),
+    then what serving needs: endpoints that do not clash, and at least one. A ``redeploy``
+    (a version saved while serving) is never covered by ``--trust``.
+    """
+    registry, warnings = registry_for_flow(
+        flow, trust=trust, trust_once=None if redeploy else "`edgewise serve --trust`")
+    try:
+        checked = plan(flow, trust=trust, registry=registry)
+    except UntrustedFlowError as exc:
+        note = (" (--trust covers only the version served at start: trust this one with "
+                f"`edgewise trust {name}`, then save it again)") if redeploy else ""
+        return Checked(None, [f"edgewise serve: {exc}{note}"], warnings)
+    except FlowFileError as exc:
+        lines = problem_lines(name, [Problem(message=str(exc), code="file")])
+        return Checked(None, lines, warnings, unreadable=True)
+    except FlowInvalidError as exc:
+        return Checked(None, problem_lines(name, exc.problems), warnings)
+    try:
+        configs = endpoint_configs(checked)
+    except FlowInvalidError as exc:
+        return Checked(None, problem_lines(name, exc.problems), warnings)
+    if not configs:
+        return Checked(None, [f"edgewise serve: {name} has no http.in node, so there is "
+                              "nothing to serve; add one, or run the flow with `edgewise run`"],
+                       warnings)
+    return Checked(checked, [], warnings)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve a flow until SIGINT or SIGTERM."""
     token, problem = read_token(args)
@@ -42,61 +79,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     flow = Path(args.flow)
-    registry, warnings = registry_for_flow(flow, trust=args.trust,
-                                           trust_once="`edgewise serve --trust`")
-    for line in warnings:
+    checked = check_version(flow, trust=args.trust, name=args.flow)
+    for line in checked.warnings:
         _say(f"warning: {line}", err=True)
-    try:
-        checked = plan(flow, trust=args.trust, registry=registry)
-    except UntrustedFlowError as exc:
-        return _fail(str(exc))
-    except (FlowFileError, FlowInvalidError) as exc:
-        problems = exc.problems if isinstance(exc, FlowInvalidError) else [
-            Problem(message=str(exc), code="file")]
-        for line in problem_lines(args.flow, problems):
-            _say(line, err=True)
+    for line in checked.problems:
+        _say(line, err=True)
+    if checked.plan is None:
         return EXIT_INVALID
-    try:
-        server = FlowServer(checked, host=args.host, port=args.port, token=token,
-                            options=RunOptions(), name=flow.stem)
-    except FlowInvalidError as exc:
-        for line in problem_lines(args.flow, exc.problems):
-            _say(line, err=True)
-        return EXIT_INVALID
-    if not server.configs:
-        return _fail(f"{args.flow} has no http.in node, so there is nothing to serve; add "
-                     "one, or run the flow with `edgewise run`")
-    recorder: Recorder | None = None
-    if args.record:
+    server = FlowServer(checked.plan, host=args.host, port=args.port, token=token,
+                        options=RunOptions(), name=flow.stem)
+    recorders: list[tuple[int, Recorder]] = []
+    workspace = flow.resolve().parent
+
+    def record(deployment: Deployment, version: int) -> None:
         policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
-        workspace = flow.resolve().parent
+        recorders.append((version, record_run(deployment.run, workspace, policy=policy, links={
+            "flow_file": str(flow.resolve()), "started_by": "edgewise serve",
+            "flow_version": version})))
+
+    if args.record:
         try:
-            recorder = record_run(server.run, workspace, policy=policy,
-                                  links={"flow_file": str(flow.resolve()),
-                                         "started_by": "edgewise serve"})
+            record(server.deployment, 1)
         except OSError as exc:
             where = exc.filename or runs_root(workspace)
             return _fail(f"cannot record the run in {where}: {exc.strerror or exc}; nothing "
                          "was served (free some space, or serve without --record)")
+    watcher: FlowWatcher | None = None
+    if args.watch:
+        watcher = FlowWatcher(
+            server, flow,
+            lambda path: check_version(path, trust=False, name=args.flow, redeploy=True),
+            say=_say, drain_timeout=args.drain_timeout, options=RunOptions(),
+            prepare=record if args.record else None)
     try:
-        outcome = asyncio.run(_serve(server, args.drain_timeout))
+        outcome = asyncio.run(_serve(server, args.drain_timeout, watcher))
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; "
                      "choose another --port, or stop what uses it")
     if outcome is None:
         return EXIT_INVALID
-    return _report(outcome, recorder)
+    code = _report(outcome, recorders)
+    if watcher is not None and watcher.left_undone:
+        code = EXIT_ERRORS
+    return code
 
 
-async def _serve(server: FlowServer, drain_timeout: float) -> ServeOutcome | None:
+async def _serve(server: FlowServer, drain_timeout: float,
+                 watcher: FlowWatcher | None = None) -> ServeOutcome | None:
     """Serve until a signal (or the flow ends by itself); then drain."""
-    await server.start()
-    assert server.run_task is not None  # noqa: S101 - set by start()
-    paths = ", ".join(f"{c.method} {server.url}{c.path}" for c in server.configs)
-    suffix = " (send 'Authorization: Bearer <token>')" if server.token else ""
-    _say(f"serving {server.name}: {paths}; docs at {server.url}/docs, health at "
-         f"{server.url}/health, metrics at {server.url}/metrics{suffix}. "
-         "Stop with Ctrl-C (or SIGTERM).")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals = 0
@@ -111,11 +141,29 @@ async def _serve(server: FlowServer, drain_timeout: float) -> ServeOutcome | Non
         else:
             server.run.stop()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a signal while starting drains after it
         loop.add_signal_handler(sig, on_signal)
+    await server.start()
+    assert server.run_task is not None  # noqa: S101 - set by start()
+    paths = ", ".join(f"{c.method} {server.url}{c.path}" for c in server.configs)
+    suffix = " (send 'Authorization: Bearer <token>')" if server.token else ""
+    _say(f"serving {server.name}: {paths}; docs at {server.url}/docs, health at "
+         f"{server.url}/health, metrics at {server.url}/metrics{suffix}. "
+         "Stop with Ctrl-C (or SIGTERM).")
+    if watcher is not None:
+        watcher.start()
+        _say(f"watching {watcher.path}: each saved version that validates is deployed "
+             "without a restart")
     waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait({waiter, server.run_task}, return_when=asyncio.FIRST_COMPLETED)
+    while True:
+        current = server.run_task
+        assert current is not None  # noqa: S101 - every deployment serving has started
+        await asyncio.wait({waiter, current}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set() or server.run_task is current:
+            break  # a signal, or the version serving ended by itself (not replaced)
     waiter.cancel()
+    if watcher is not None:
+        await watcher.close()
     ended_alone = server.run_task.done() and not stop.is_set()
     if ended_alone:
         _say("the flow ended by itself (a source failed or ended); stopping the server",
@@ -125,7 +173,7 @@ async def _serve(server: FlowServer, drain_timeout: float) -> ServeOutcome | Non
     return outcome
 
 
-def _report(outcome: ServeOutcome, recorder: Recorder | None) -> int:
+def _report(outcome: ServeOutcome, recorders: list[tuple[int, Recorder]]) -> int:
     result = outcome.result
     nodes = ", ".join(f"{n}: {r.fired} fired" + (f", {r.errors} failed" if r.errors else "")
                       for n, r in result.nodes.items())
@@ -145,9 +193,12 @@ def _report(outcome: ServeOutcome, recorder: Recorder | None) -> int:
         _say(f"{outcome.unanswered} request(s) got no answer from the flow (answered 503)",
              err=True)
         code = EXIT_ERRORS
-    if recorder is not None and recorder.failure is None:
-        _say(f"recorded as run {recorder.run_id} in {recorder.folder}")
-    elif recorder is not None:
-        _say(f"recording failed: {recorder.failure}", err=True)
-        code = EXIT_ERRORS
+    several = len(recorders) > 1
+    for version, recorder in recorders:
+        which = f"version {version} " if several else ""
+        if recorder.failure is None:
+            _say(f"recorded {which}as run {recorder.run_id} in {recorder.folder}")
+        else:
+            _say(f"recording {which}failed: {recorder.failure}", err=True)
+            code = EXIT_ERRORS
     return code
