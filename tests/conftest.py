@@ -19,33 +19,34 @@ def _own_config_dir(tmp_path_factory: pytest.TempPathFactory,
     return folder
 
 
-# Modules whose tests are slow and share no module fixture: run first, so that the two
-# workers of `pytest -n 2` do not end with one of them alone on a long test.
+# Modules whose tests are slow but need no browser: they start first too (see below).
 SLOW_FIRST = ("tests/test_bench_editor.py", "tests/test_bench.py", "tests/test_flows.py",
               "tests/runtime/test_replay_honest.py", "tests/runtime/test_schema.py")
+BROWSER_FIXTURES = {"page", "server_factory", "examples_server"}
 
 
-def _shares_a_module_fixture(item: pytest.Item) -> bool:
+def _weight(item: pytest.Item) -> int:
+    """0 for a slow test (a browser, an editor server, a SLOW_FIRST module); 1 for a test
+    sharing a module fixture; 2 for the rest."""
     info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+    names = info.name2fixturedefs if info is not None else {}
+    if item.nodeid.startswith(SLOW_FIRST) or BROWSER_FIXTURES & set(names):
+        return 0
+    if any(defs and defs[-1].scope == "module" for defs in names.values()):
+        return 1
+    return 2
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep a module's tests on one worker when they share a module fixture; slow ones first.
+    """Put the modules with slow tests first, keeping each module's tests together.
 
-    With ``--dist loadgroup`` (as ``./dev test`` runs), a module fixture (a recorded run, an
-    editor's Chromium) is then made once instead of once per worker; the other tests are
-    spread one by one. Before the grouping, tests of SLOW_FIRST modules are moved ahead.
+    ``./dev test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each module
+    goes whole to one worker (a module fixture, such as a recorded run or an editor's
+    Chromium, is made once, not once per worker), in this order, so the two workers end on
+    short modules and finish together.
     """
-    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
-    sharing: dict[str, list[pytest.Item]] = {}
+    weight: dict[str, int] = {}
     for item in items:
-        if _shares_a_module_fixture(item):
-            sharing.setdefault(item.nodeid.split("::")[0], []).append(item)
-    for module, grouped in sharing.items():
-        if len(grouped) > 1:
-            for item in grouped:
-                item.add_marker(pytest.mark.xdist_group(name=module))
+        module = item.nodeid.split("::")[0]
+        weight[module] = min(weight.get(module, 2), _weight(item))
+    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])
