@@ -17,3 +17,36 @@ def _own_config_dir(tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("EDGEWISE_CONFIG_DIR", str(folder))
     return folder
+
+
+# Modules whose tests are slow but need no browser: they start first too (see below).
+SLOW_FIRST = ("tests/test_bench_editor.py", "tests/test_bench.py", "tests/test_flows.py",
+              "tests/runtime/test_replay_honest.py", "tests/runtime/test_schema.py")
+BROWSER_FIXTURES = {"page", "server_factory", "examples_server"}
+
+
+def _weight(item: pytest.Item) -> int:
+    """0 for a slow test (a browser, an editor server, a SLOW_FIRST module); 1 for a test
+    sharing a module fixture; 2 for the rest."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = info.name2fixturedefs if info is not None else {}
+    if item.nodeid.startswith(SLOW_FIRST) or BROWSER_FIXTURES & set(names):
+        return 0
+    if any(defs and defs[-1].scope == "module" for defs in names.values()):
+        return 1
+    return 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules with slow tests first, keeping each module's tests together.
+
+    ``./dev test`` runs ``pytest -n 2 --dist loadfile --no-loadscope-reorder``: each module
+    goes whole to one worker (a module fixture, such as a recorded run or an editor's
+    Chromium, is made once, not once per worker), in this order, so the two workers end on
+    short modules and finish together.
+    """
+    weight: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        weight[module] = min(weight.get(module, 2), _weight(item))
+    items.sort(key=lambda item: weight[item.nodeid.split("::")[0]])

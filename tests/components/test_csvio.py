@@ -202,7 +202,7 @@ def _run_cut_short(tmp_path: Path, how: str) -> runtime.RunResult:
     holder: list[runtime.Run] = []
 
     @runtime.component("testing.cut_short", outputs={"data": "DataFrame"}, threaded=True)
-    def cut_short() -> Iterator[pd.DataFrame]:
+    def cut_short() -> Iterator[pd.DataFrame | None]:
         """Emit a chunk, wait until the writer has begun its file, then fail or stop."""
         yield frame([1, 2])
         deadline = time.monotonic() + 5
@@ -212,7 +212,9 @@ def _run_cut_short(tmp_path: Path, how: str) -> runtime.RunResult:
             msg = "source broke"
             raise RuntimeError(msg)
         holder[0].stop()
-        ended.wait(10)
+        deadline = time.monotonic() + 10
+        while not ended.wait(0.02) and time.monotonic() < deadline:
+            yield None  # nothing to say: control goes back to the engine, which stops
         yield frame([3])
 
     registry = runtime.default_registry().with_components(cut_short)

@@ -109,6 +109,23 @@ def server_factory() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
+def examples_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditorServer]:
+    """One editor on a copy of the example flows, shared by a module's tests.
+
+    Only for tests that change no file and do not count kept runs: each fresh server costs
+    seconds (its start, and its first import of scikit-learn). Others use server_factory.
+    """
+    root = tmp_path_factory.mktemp("examples")
+    folder = root / "flows"
+    shutil.copytree(REPO / "flows", folder, ignore=shutil.ignore_patterns("out", ".edgewise"))
+    config = root / "config"  # its own trust store, as each test's server has
+    config.mkdir()
+    server = EditorServer(folder, env={"EDGEWISE_CONFIG_DIR": str(config)})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def browser_context_factory() -> Iterator[Any]:
     """Fresh browser contexts (nothing shared: no cookies, storage or cache between them).
 

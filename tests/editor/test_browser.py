@@ -118,9 +118,8 @@ def test_a_new_user_builds_saves_and_runs_a_flow(server_factory: Any, workspace:
     assert page.js_errors == []
 
 
-def test_a_refused_connection_says_why(server_factory: Any, example_workspace: Path,
-                                       page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_a_refused_connection_says_why(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     wire(page, "fit.model", "score.data")
@@ -134,8 +133,8 @@ def test_a_refused_connection_says_why(server_factory: Any, example_workspace: P
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
 
 
-def test_undo_and_redo(server_factory: Any, example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_undo_and_redo(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     drop(page, "stream.identity", 400, 420)

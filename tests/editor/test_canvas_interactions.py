@@ -92,9 +92,8 @@ def edge_ids(data: dict[str, Any]) -> set[str]:
     return {f"{e['source']}->{e['target']}" for e in data["edges"]}
 
 
-def test_box_select_and_shift_click(server_factory: Any, example_workspace: Path,
-                                    page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_box_select_and_shift_click(examples_server: Any, page: Any) -> None:
+    server = examples_server
     open_flow(page, server, "iris.json", 6)
     box_select(page, "load", "split")
     expect_selection(page, ["load", "split"], ["fit", "predict", "score", "metrics"])
@@ -298,9 +297,8 @@ def test_debug_panel_reveal_pause_and_clear(server_factory: Any, example_workspa
     assert page.js_errors == []
 
 
-def test_a_problem_made_in_the_browser_selects_its_node(
-        server_factory: Any, example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_a_problem_made_in_the_browser_selects_its_node(examples_server: Any, page: Any) -> None:
+    server = examples_server
     open_flow(page, server, "iris.json", 6)
     problems = page.get_by_test_id("problems")
     expect(problems).to_contain_text("No problems.")

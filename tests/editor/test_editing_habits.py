@@ -155,10 +155,8 @@ def expected_quick_add(type_: str, direction: str) -> list[str]:
         for p in getattr(spec, side).values()))
 
 
-def test_wire_dropped_on_empty_canvas_offers_what_fits(server_factory: Any,
-                                                        example_workspace: Path,
-                                                        page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_wire_dropped_on_empty_canvas_offers_what_fits(examples_server: Any, page: Any) -> None:
+    server = examples_server
     open_flow(page, server, "iris.json", 6)
     quick = page.get_by_test_id("quick-add")
 
@@ -224,9 +222,10 @@ def lit_ports(page: Any, ref: str, direction: str) -> tuple[set[str], set[str]]:
 
 
 @pytest.mark.parametrize(("flow", "count"), [("iris.json", 6), ("confidence-routing.json", 14)])
-def test_lit_ports_follow_the_runtime_rule(server_factory: Any, example_workspace: Path,
+def test_lit_ports_follow_the_runtime_rule(examples_server: Any,
                                            page: Any, flow: str, count: int) -> None:
-    data = json.loads((example_workspace / flow).read_text())
+    server = examples_server
+    data = json.loads((server.workspace / flow).read_text())
     doc = FlowDocument(copy.deepcopy(data), runtime.default_registry())
     # the ports the page draws: the catalogue's, or a node's own (ports set by its params)
     known = catalog(doc.registry)
@@ -234,7 +233,6 @@ def test_lit_ports_follow_the_runtime_rule(server_factory: Any, example_workspac
     ins = {f"{n['id']}.{p['name']}" for n in nodes for p in n["inputs"]}
     outs = {f"{n['id']}.{p['name']}" for n in nodes for p in n["outputs"]}
     every = {f"{r}:in" for r in ins} | {f"{r}:out" for r in outs}
-    server = server_factory(example_workspace)
     open_flow(page, server, flow, count)
     for ref, direction in sorted([(r, "out") for r in outs] + [(r, "in") for r in ins]):
         fits, unfit = lit_ports(page, ref, direction)
@@ -337,9 +335,8 @@ def test_context_menus(server_factory: Any, example_workspace: Path, page: Any) 
     assert page.js_errors == []
 
 
-def test_paste_at_the_pointer(server_factory: Any, example_workspace: Path,
-                              page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_paste_at_the_pointer(examples_server: Any, page: Any) -> None:
+    server = examples_server
     open_flow(page, server, "iris.json", 6)
     node(page, "score").locator(".ew-title").click()
     page.keyboard.press("Control+c")
@@ -361,8 +358,8 @@ def test_paste_at_the_pointer(server_factory: Any, example_workspace: Path,
     assert page.js_errors == []
 
 
-def test_find_a_node(server_factory: Any, example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_find_a_node(examples_server: Any, page: Any) -> None:
+    server = examples_server
     open_flow(page, server, "confidence-routing.json", 14)
     click_background(page)
     page.mouse.wheel(300, 200)  # pan away, so that centring is seen

@@ -130,11 +130,11 @@ def test_messages_lose_class_names_and_pydantic_prefixes() -> None:
 
 def test_the_worker_reports_an_unwired_failure_bounded_and_its_last_error(
         tmp_path: Path) -> None:
-    """A node failing on each of 1,797 messages sends a few reports, the last one always."""
+    """A node failing on each of 599 messages sends a few reports, the last one always."""
     flow = {"edgewise": 1, "name": "many", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "digits"}},
         {"id": "wide", "component": "frame.dummies", "params": {"columns": ["target"]}},
-        {"id": "chunks", "component": "stream.chunks", "params": {"rows": 1}},
+        {"id": "chunks", "component": "stream.chunks", "params": {"rows": 3}},
         {"id": "q", "component": "frame.query", "params": {"expr": "pixel_0_O > 1"}}],
         "edges": [{"source": "load.data", "target": "wide.data"},
                   {"source": "wide.data", "target": "chunks.data"},
@@ -161,11 +161,11 @@ def test_the_worker_reports_an_unwired_failure_bounded_and_its_last_error(
     runner.join()
     summary = messages[-1][1]
     assert messages[-1][0] == "ended", messages[-1]
-    assert summary["states"]["q"]["errors"] == 1797
+    assert summary["states"]["q"]["errors"] == 599
     failures = [m for m in messages if m[0] == "failure"]
     assert {m[1] for m in failures} == {"q"}
     counts = [m[3] for m in failures]
-    assert counts[0] == 1 and counts[-1] == 1797 and counts == sorted(set(counts))
+    assert counts[0] == 1 and counts[-1] == 599 and counts == sorted(set(counts))
     assert len(failures) <= 2 + summary["seconds"] / FAILURE_EVERY
     first, last = failures[0][2], failures[-1][2]
     assert first["component"] == "frame.query"

@@ -98,9 +98,9 @@ def check_layout(page: Any, edges: list[str], where: str) -> None:
 
 @pytest.mark.parametrize("name", QUICK_FLOWS)
 def test_labels_clear_nodes_and_each_other_at_fit_zoom(
-        server_factory: Any, example_workspace: Path, page: Any, name: str) -> None:
-    server = server_factory(example_workspace)
-    edges = carrying_edges(example_workspace / name)
+        examples_server: Any, page: Any, name: str) -> None:
+    server = examples_server
+    edges = carrying_edges(server.workspace / name)
     page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
     run_flow(page, server, name, edges)
     for width, height in SIZES:
@@ -109,11 +109,10 @@ def test_labels_clear_nodes_and_each_other_at_fit_zoom(
     assert page.js_errors == []
 
 
-def test_metrics_lead_and_hover_shows_the_full_text(
-        server_factory: Any, example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_metrics_lead_and_hover_shows_the_full_text(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.set_viewport_size({"width": 1600, "height": 1000})
-    run_flow(page, server, "iris.json", carrying_edges(example_workspace / "iris.json"))
+    run_flow(page, server, "iris.json", carrying_edges(server.workspace / "iris.json"))
     metrics = page.locator(LABEL.format("score.metrics->metrics.data"))
     value = r"\d+(\.\d{1,3})?"
     expect(metrics).to_have_attribute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,9 +53,8 @@ def share(rects: dict[str, Any]) -> float:
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1600, 1000)])
-def test_nothing_covers_the_canvas(server_factory: Any, example_workspace: Path, page: Any,
-                                   size: tuple[int, int]) -> None:
-    server = server_factory(example_workspace)
+def test_nothing_covers_the_canvas(examples_server: Any, page: Any, size: tuple[int, int]) -> None:
+    server = examples_server
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
@@ -78,9 +76,8 @@ def test_nothing_covers_the_canvas(server_factory: Any, example_workspace: Path,
     assert wide["canvas"]["l"] == 0 and wide["canvas"]["r"] == size[0]
 
 
-def test_drawers_fold_and_are_remembered(server_factory: Any, example_workspace: Path,
-                                         page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_drawers_fold_and_are_remembered(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
@@ -109,10 +106,8 @@ def test_drawers_fold_and_are_remembered(server_factory: Any, example_workspace:
     check_uncovered(page)
 
 
-def test_a_drawer_resized_by_its_handle_is_remembered(server_factory: Any,
-                                                      example_workspace: Path,
-                                                      page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_a_drawer_resized_by_its_handle_is_remembered(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
@@ -132,9 +127,8 @@ def test_a_drawer_resized_by_its_handle_is_remembered(server_factory: Any,
     assert again["left"]["r"] == pytest.approx(width + 60, abs=2)
 
 
-def test_a_run_leaves_the_form_being_edited(server_factory: Any, example_workspace: Path,
-                                            page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_a_run_leaves_the_form_being_edited(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
@@ -159,10 +153,8 @@ def test_a_run_leaves_the_form_being_edited(server_factory: Any, example_workspa
     expect(page.get_by_test_id("inspector")).to_be_hidden()
 
 
-def test_the_footer_resized_by_its_handle_is_remembered(server_factory: Any,
-                                                        example_workspace: Path,
-                                                        page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_the_footer_resized_by_its_handle_is_remembered(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.set_viewport_size({"width": 1280, "height": 720})
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)

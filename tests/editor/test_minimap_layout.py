@@ -43,8 +43,8 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
             and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
 
 
-def test_minimap_moves_the_view(server_factory: Any, example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_minimap_moves_the_view(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     minimap = page.get_by_test_id("minimap")
@@ -78,9 +78,8 @@ def test_minimap_moves_the_view(server_factory: Any, example_workspace: Path, pa
     assert page.js_errors == []
 
 
-def test_minimap_follows_the_flow_and_is_remembered(server_factory: Any,
-                                                   example_workspace: Path, page: Any) -> None:
-    server = server_factory(example_workspace)
+def test_minimap_follows_the_flow_and_is_remembered(examples_server: Any, page: Any) -> None:
+    server = examples_server
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("minimap")).to_have_attribute("data-nodes", "6")
     page.locator(NODE.format("metrics")).locator(".ew-title").click()

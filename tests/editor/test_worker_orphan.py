@@ -13,12 +13,21 @@ REPO = Path(__file__).resolve().parents[2]
 
 # The editor side: start a worker, give it a run that never ends, say the worker's pid.
 EDITOR = """
-import asyncio, sys
+import asyncio, sys, time
 from pathlib import Path
 from editor.worker import RunWorker
 
+fitting = []
+
+def on_message(message):
+    # the fit has its data once the edge into it has carried a value: it is under way
+    if message[0] == "snapshot" and not fitting and any(
+            edge["count"] for edge in message[1]["edges"].values()):
+        fitting.append(True)
+        print("fitting", flush=True)
+
 async def main():
-    worker = RunWorker(lambda message: None)
+    worker = RunWorker(on_message)
     worker.spawn()
     flow = {"edgewise": 1, "name": "slow-fit", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "digits"}},
@@ -28,8 +37,10 @@ async def main():
         "edges": [{"source": "load.data", "target": "fit.data"}]}
     worker.run(flow, Path(sys.argv[1]))
     print(worker._process.pid, flush=True)
-    while True:
-        await asyncio.sleep(1)
+    deadline = time.monotonic() + 120
+    while fitting or time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    print("the fit never started", flush=True)
 
 asyncio.run(main())
 """
@@ -52,7 +63,8 @@ def test_the_worker_ends_when_its_editor_is_killed(tmp_path: Path) -> None:
     try:
         assert editor.stdout is not None
         worker = int(editor.stdout.readline())
-        time.sleep(8)  # the fit is under way (its worker is busy, not reading its pipe)
+        # the fit is under way (its worker is busy, not reading its pipe)
+        assert editor.stdout.readline().strip() == "fitting"
         assert alive(worker)
         editor.send_signal(signal.SIGKILL)
         editor.wait(30)
