@@ -14,7 +14,7 @@ from typing import Any
 
 from runtime._previews import is_model
 from runtime._record.index import IndexWriter
-from runtime._record.sameness import RecentBatches
+from runtime._record.sameness import RecentBatches, item_addresses
 from runtime._record.values import (
     SCALARS,
     UNSTORABLE,
@@ -104,14 +104,15 @@ class ValueKeeper:
             state = self.ports[origin] = PortState(PortFiles(self.folder, origin))
         count = len(values)
         whole = self.policy.max_values is None or state.seen + count <= self.policy.max_values
+        addresses = item_addresses(values) if whole else None
         if whole and parents is not None:
-            where = self._recent.passed_on(parents, values)
+            where = self._recent.passed_on(parents, values, addresses)
             if where is not None:
                 # Passed on unchanged: point at the bytes already written for the parent.
                 state.seen += count
                 state.kept += count
                 self.index.add_inline(seq, where)
-                self._recent.remember(ids, values, where)
+                self._recent.remember(ids, values, where, addresses)
                 return
         types = set(map(type, values)) if whole else None
         if types is not None and types <= SCALARS:
@@ -120,7 +121,7 @@ class ValueKeeper:
             state.kept += count
             where = state.files.append(*encode_scalars(values, types))
             self.index.add_inline(seq, where)
-            self._recent.remember(ids, values, where)
+            self._recent.remember(ids, values, where, addresses)
             return
         inline: list[Any] = []
         for message_id, value in zip(ids, values, strict=True):

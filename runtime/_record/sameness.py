@@ -64,20 +64,25 @@ class RecentBatches:
             int, tuple[range, list[Any], bytes | None, tuple[Any, ...]]] = (
             collections.OrderedDict())
 
-    def passed_on(self, parents: range, values: list[Any]) -> tuple[Any, ...] | None:
-        """Where the parent batch's bytes are, if ``values`` are its very objects."""
+    def passed_on(self, parents: range, values: list[Any],
+                  addresses: bytes | None) -> tuple[Any, ...] | None:
+        """Where the parent batch's bytes are, if ``values`` are its very objects.
+
+        ``addresses`` are those of ``values`` (:func:`item_addresses`), read once by the
+        caller and given to :meth:`remember` too.
+        """
         entry = self._batches.get(parents.start)
         if entry is None or entry[0] != parents or len(entry[1]) != len(values):
             return None
-        addresses = entry[2]
-        same = (addresses == item_addresses(values) if addresses is not None
+        same = (entry[2] == addresses if addresses is not None
                 else all(map(operator.is_, entry[1], values)))
         return entry[3] if same else None
 
-    def remember(self, ids: range, values: list[Any], where: tuple[Any, ...]) -> None:
+    def remember(self, ids: range, values: list[Any], where: tuple[Any, ...],
+                 addresses: bytes | None) -> None:
         """Keep a written batch to compare its children with; forget the oldest past budget."""
         batches = self._batches
-        batches[ids.start] = (ids, values, item_addresses(values), where)
+        batches[ids.start] = (ids, values, addresses, where)
         self._held += len(values)
         while self._held > self.budget and len(batches) > 1:
             _first, (_ids, old, _addresses, _where) = batches.popitem(last=False)

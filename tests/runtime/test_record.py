@@ -403,18 +403,21 @@ def test_a_batch_passed_on_unchanged_is_stored_once_and_a_changed_one_again(
 
 
 def test_recent_batches_match_the_very_same_objects_only() -> None:
-    from runtime._record.sameness import RecentBatches
+    from runtime._record.sameness import RecentBatches, item_addresses
+
+    def passed_on(recent: RecentBatches, parents: range, values: list[Any]) -> Any:
+        return recent.passed_on(parents, values, item_addresses(values))
 
     recent = RecentBatches(budget=4)
     big = [10**30 + i for i in range(3)]
-    recent.remember(range(0, 3), big, ("int64", "f", 0, 24))
-    assert recent.passed_on(range(0, 3), list(big)) == ("int64", "f", 0, 24)
-    assert recent.passed_on(range(0, 3), [10**30 + i for i in range(3)]) is None  # equal only
-    assert recent.passed_on(range(0, 3), [float(v) for v in big]) is None
-    assert recent.passed_on(range(1, 3), big[1:]) is None  # not the parent batch
-    recent.remember(range(3, 6), [1, 2, 3], ("int64", "f", 24, 24))
-    assert recent.passed_on(range(0, 3), big) is None  # over budget: forgotten
-    assert recent.passed_on(range(3, 6), [1, 2, 3]) == ("int64", "f", 24, 24)
+    recent.remember(range(0, 3), big, ("int64", "f", 0, 24), item_addresses(big))
+    assert passed_on(recent, range(0, 3), list(big)) == ("int64", "f", 0, 24)
+    assert passed_on(recent, range(0, 3), [10**30 + i for i in range(3)]) is None  # equal only
+    assert passed_on(recent, range(0, 3), [float(v) for v in big]) is None
+    assert passed_on(recent, range(1, 3), big[1:]) is None  # not the parent batch
+    recent.remember(range(3, 6), [1, 2, 3], ("int64", "f", 24, 24), item_addresses([1, 2, 3]))
+    assert passed_on(recent, range(0, 3), big) is None  # over budget: forgotten
+    assert passed_on(recent, range(3, 6), [1, 2, 3]) == ("int64", "f", 24, 24)
 
 
 def test_the_default_policy_keeps_everything() -> None:
