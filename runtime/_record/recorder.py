@@ -36,8 +36,8 @@ from runtime._record.keeping import StoragePolicy, ValueKeeper
 from runtime._record.manifest import ended_fields, folder_bytes, started_fields, write_manifest
 from runtime._record.store import RunStore, runs_root
 
-QUEUE_GROUPS = 16
-GROUP_BATCHES = 64
+QUEUE_GROUPS = 64
+GROUP_BATCHES = 4
 GROUP_SECONDS = 0.5
 MAX_WAITING = QUEUE_GROUPS * GROUP_BATCHES
 COMMIT_SECONDS = 0.5
@@ -95,9 +95,12 @@ class Recorder:
         self.on_failure: Callable[[], None] | None = None
         self.started = time.time()
         self._clock0 = time.perf_counter()
-        # The loop appends batches to the inbox and wakes the writer once per group, which
-        # keeps the two threads from trading the GIL on every batch; the writer also looks
-        # every COMMIT_SECONDS, so a batch never waits long for the index even in a lull.
+        # The loop appends batches to the inbox and wakes the writer once per small group:
+        # not on every batch, so the two threads do not trade the GIL each time, yet soon
+        # enough that the writer reads values still in the cache and few of them are held
+        # alive (waking every 64 batches made recording the chain 1.44x instead of 1.29x).
+        # The writer also looks every COMMIT_SECONDS, so a batch never waits long for the
+        # index even in a lull.
         self._inbox: collections.deque[tuple[str, Batch, float]] = collections.deque()
         self._wake = threading.Event()
         self._room = threading.Event()
