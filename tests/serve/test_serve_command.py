@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,14 +74,6 @@ class Serving:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate(timeout=WAIT)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Serving]]:
-    started: list[Serving] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def test_the_example_serves_the_iris_model_as_scikit_learn_predicts_it(

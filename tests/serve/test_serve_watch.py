@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,6 @@ V2: tuple[list[dict[str, Any]], list[str]] = (
 
 def text(version: tuple[list[dict[str, Any]], list[str]]) -> str:
     return json.dumps(flow_doc(*version, name="flow"), indent=2)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Serving]]:
-    started: list[Serving] = []
-    yield started
-    for server in started:
-        server.kill()
 
 
 def serve(tmp_path: Path, servers: list[Serving]) -> tuple[Serving, Path]:
