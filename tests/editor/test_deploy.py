@@ -76,12 +76,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def open_double(server_factory: Any, workspace: Path, page: Any) -> None:
+    """Open the doubling flow in a fresh editor on ``workspace``."""
+    (workspace / "double.json").write_text(json.dumps(double_flow()))
+    page.goto(server_factory(workspace).url + "/flow/double.json")
+    expect(page.get_by_test_id("node")).to_have_count(3)
+
+
 def test_deploy_shows_the_url_answers_the_form_and_counts_requests(
         server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+    open_double(server_factory, workspace, page)
     url = deploy(page)
     endpoints = page.get_by_test_id("deploy-endpoints")
     expect(endpoints).to_contain_text(f"POST :{url.rsplit(':', 1)[1]}/double")
@@ -137,10 +141,7 @@ def _refused(url: str) -> bool:
 
 def test_redeploy_under_load_answers_every_request_once(
         server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+    open_double(server_factory, workspace, page)
     url = deploy(page)
 
     answers: list[tuple[int, float, Any]] = []
@@ -187,10 +188,7 @@ def test_redeploy_under_load_answers_every_request_once(
 
 def test_an_invalid_new_version_is_refused_and_the_old_one_keeps_serving(
         server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+    open_double(server_factory, workspace, page)
     url = deploy(page)
     set_status(page, "9999")
     expect(page.get_by_test_id("problems")).to_contain_text("status")
