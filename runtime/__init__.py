@@ -28,6 +28,7 @@ from runtime._api import (
     untrusted_code,
     validate,
 )
+from runtime._call_context import CONTEXT_TAG, CallContext, call_context
 from runtime._connections import fitting_ports
 from runtime._engine import NodeResult, RunOptions, RunResult
 from runtime._errors import (
@@ -95,11 +96,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ANSWER_TAG",
+    "CONTEXT_TAG",
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",
     "URL_SCHEME",
     "Batch",
+    "CallContext",
     "Columns",
     "Deployment",
     "ComponentDefinitionError",
@@ -141,6 +144,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "added_columns",
+    "call_context",
     "check_expression",
     "column_identifier",
     "component",

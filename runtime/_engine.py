@@ -64,6 +64,8 @@ class RunOptions:
     source_slice_seconds: float = 0.05
     # Run chains of single-input, single-consumer nodes as one task (see runtime._fusion).
     fuse: bool = True
+    # The kept run's id, set by the recorder; components see it in ``call_context()``.
+    run_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
 from runtime._registry import ERROR_PORT, Emission, Instance
@@ -66,10 +67,11 @@ class RunContext:
     Ids are handed out under a lock, so rules may fire in several threads at once.
     """
 
-    def __init__(self, *, fail_fast: bool = False) -> None:
+    def __init__(self, *, fail_fast: bool = False, run_id: str | None = None) -> None:
         self._next_id = 1
         self._lock = threading.Lock()
         self.fail_fast = fail_fast
+        self.run_id = run_id
         self.first_error: ErrorRecord | None = None
 
     def alloc(self, count: int) -> range:
@@ -143,6 +145,9 @@ class FiringRule:
         self.errors = 0
         self.failures: list[ErrorRecord] = []
         self.finished = False
+        # A component that asks where its inputs came from (``runtime.call_context``) is
+        # told around each call; it never takes the fast path, which calls per batch.
+        self.wants_context = CONTEXT_TAG in pn.spec.tags
         outputs = pn.spec.data_outputs
         # A component whose outputs are set by params always returns a dict of them.
         self.single_output = (outputs[0] if len(outputs) == 1
@@ -151,7 +156,7 @@ class FiringRule:
         self.fast = (len(self.stream_ports) == 1 and not self.latest_ports
                      and not self.unconnected and not pn.spec.is_generator
                      and self.single_output is not None
-                     and "inputs" not in pn.spec.dynamic_sides)
+                     and "inputs" not in pn.spec.dynamic_sides and not self.wants_context)
 
     def batches(self, out: Collector) -> Outputs:
         """The collected emissions as output batches of this node."""
@@ -176,8 +181,12 @@ class FiringRule:
             raise FailFast(record)
         out.add(ERROR_PORT, record, parents)
 
-    def _call(self, kwargs: dict[str, Any], parents: Parents, out: Collector) -> None:
+    def _call(self, kwargs: dict[str, Any], parents: Parents, out: Collector,
+              envs: dict[str, Envelope] | None = None) -> None:
         self.fired += 1
+        if self.wants_context and envs is not None:
+            set_call_context(CallContext(self.context.run_id, self.id,
+                                         {p: e.id for p, e in envs.items()}))
         try:
             if self.instance is None:
                 raise InitFailed() from self.init_error
@@ -186,6 +195,9 @@ class FiringRule:
             raise
         except Exception as exc:  # noqa: BLE001 - a component's failure is contained
             self.fail(exc, parents, out)
+        finally:
+            if self.wants_context:
+                set_call_context(None)
 
     def _process_fast(self, batch: Batch, out: Outputs) -> None:
         """One stream input, one output, one call per message: the common, hot case."""
@@ -234,7 +246,7 @@ class FiringRule:
             kwargs = {p: e.value for p, e in envs.items()}
             for p in self.unconnected:
                 kwargs[p] = None
-            self._call(kwargs, _parents_key(list(envs.values())), out)
+            self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
     def _consume_ids(self, ids: Sequence[int]) -> None:
         parts = [ids] if isinstance(ids, range) and ids.step == 1 else [
@@ -273,7 +285,7 @@ class FiringRule:
                 envs = list(self.latest.values())
                 kwargs = {p: e.value for p, e in self.latest.items()}
                 kwargs.update(dict.fromkeys(self.unconnected))
-                self._call(kwargs, _parents_key(envs), collector)
+                self._call(kwargs, _parents_key(envs), collector, self.latest)
         return self.batches(collector)
 
     def start(self) -> None:

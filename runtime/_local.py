@@ -36,7 +36,7 @@ class _Shared:
 
     def __init__(self, hooks: Hooks, options: RunOptions,
                  drain: asyncio.Event | None = None) -> None:
-        self.context = RunContext(fail_fast=options.fail_fast)
+        self.context = RunContext(fail_fast=options.fail_fast, run_id=options.run_id)
         self.hooks = hooks
         self.options = options
         self.edge_counts: dict[str, int] = {}

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from runtime._engine import RunResult
+from runtime._engine import RunOptions, RunResult
 from runtime._graph import Plan
 from runtime._hooks import Hooks
 from runtime._messages import Batch
@@ -46,10 +46,11 @@ COMMIT_BATCHES = 256
 
 
 class _Run(Protocol):
-    """What :func:`record_run` needs of a run: its plan, hooks, and a way to stop it."""
+    """What :func:`record_run` needs of a run: its plan, hooks, options, a way to stop it."""
 
     plan: Plan
     hooks: Hooks
+    options: RunOptions
 
     def stop(self) -> None: ...
 
@@ -75,6 +76,7 @@ def record_run(run: _Run, workspace: Path, *, policy: StoragePolicy | None = Non
         OSError: the run folder cannot be made or written; nothing was kept.
     """
     recorder = Recorder(run.plan, workspace, policy=policy, links=links)
+    run.options.run_id = recorder.run_id
     recorder.attach(run.hooks, stop=run.stop)
     return recorder
 

@@ -288,7 +288,7 @@ def _execute(checked: Plan, hooks: Hooks, recorder: Recorder, engine: Engine) ->
                 pass
 
         recorder.attach(hooks, stop=stop_soon)
-        return await engine.execute(checked, hooks, RunOptions(), stop)
+        return await engine.execute(checked, hooks, RunOptions(run_id=recorder.run_id), stop)
 
     try:
         asyncio.get_running_loop()
