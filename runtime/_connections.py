@@ -2,7 +2,8 @@
 
 The same rules as validation (``runtime._graph``), applied to one edge that is not in the
 flow yet: both ends exist, an output feeds an input, the types fit, the edge is not a
-duplicate, and it closes no cycle. ``fitting_ports`` answers for every port of the flow
+duplicate, and it closes no loop of stream edges (a loop through a ``latest`` input, a
+feedback edge, is allowed). ``fitting_ports`` answers for every port of the flow
 in one pass, for an editor lighting up where a wire may end.
 """
 
@@ -14,7 +15,7 @@ import networkx as nx
 import pydantic
 
 from runtime._errors import Problem
-from runtime._graph import _check_edge, resolve_node
+from runtime._graph import _check_edge, into_latest, resolve_node
 from runtime._model import Edge, Flow
 from runtime._registry import ComponentSpec, Registry
 
@@ -34,9 +35,11 @@ class _Wiring:
             self.specs[node.id] = spec
         self.unresolved = frozenset(unresolved)
         self.edge_ids = {e.id for e in flow.edges}
+        # the stream edges only: a loop through a latest input (a feedback edge) is allowed
         self.graph: nx.DiGraph = nx.DiGraph()
         self.graph.add_nodes_from(self.specs)
-        self.graph.add_edges_from((e.source_node, e.target_node) for e in flow.edges)
+        self.graph.add_edges_from((e.source_node, e.target_node) for e in flow.edges
+                                  if not into_latest(self.specs, e))
 
     def refusal(self, edge: Edge) -> Problem | None:
         """Why the edge is refused by any rule but the cycle rule, or None."""
@@ -60,7 +63,7 @@ def check_connection(flow: Flow, source: str, target: str, registry: Registry) -
     """Say why the runtime would refuse a new edge from ``source`` to ``target``, or None.
 
     Checks the same rules as validation: both ends exist, an output feeds an input, the
-    types fit, the edge is not a duplicate, and it closes no cycle.
+    types fit, the edge is not a duplicate, and it closes no loop of stream edges.
     """
     try:
         edge = Edge.model_validate({"source": source, "target": target})
@@ -72,10 +75,12 @@ def check_connection(flow: Flow, source: str, target: str, registry: Registry) -
     refused = wiring.refusal(edge)
     if refused is not None:
         return refused
-    if nx.has_path(wiring.graph, edge.target_node, edge.source_node):
+    if not into_latest(wiring.specs, edge) and nx.has_path(
+            wiring.graph, edge.target_node, edge.source_node):
         path = nx.shortest_path(wiring.graph, edge.target_node, edge.source_node)
         return Problem(message=f"edge '{edge.id}' would close a cycle through "
-                               f"{' → '.join(path + [edge.target_node])}", code="cycle",
+                               f"{' → '.join(path + [edge.target_node])}; a loop must pass "
+                               "through a 'latest' input (a feedback edge)", code="cycle",
                        edge=edge.id)
     return None
 
@@ -106,7 +111,7 @@ def fitting_ports(flow: Flow, port: str, side: str, registry: Registry) -> list[
               else nx.descendants(wiring.graph, node_id))
     fits = []
     for other_id, spec in wiring.specs.items():
-        if spec is None or other_id in around:
+        if spec is None:
             continue
         for name in (spec.inputs if side == "out" else spec.outputs):
             ends = (port, f"{other_id}.{name}") if side == "out" else (f"{other_id}.{name}", port)
@@ -114,6 +119,8 @@ def fitting_ports(flow: Flow, port: str, side: str, registry: Registry) -> list[
                 edge = Edge.model_validate({"source": ends[0], "target": ends[1]})
             except pydantic.ValidationError:
                 continue
+            if other_id in around and not into_latest(wiring.specs, edge):
+                continue  # it would close a loop of stream edges
             if wiring.refusal(edge) is None:
                 fits.append(f"{other_id}.{name}")
     return fits

@@ -24,7 +24,9 @@ def _fuses(plan: Plan, upstream: str) -> str | None:
     out = _edges_out(plan, upstream)
     if len(out) != 1:
         return None
-    _edge, target, _port = out[0]
+    edge, target, _port = out[0]
+    if edge in plan.feedback:
+        return None  # a loop keeps a queue, where it is never made to wait
     node = plan.nodes[target]
     if sum(len(edges) for edges in node.incoming.values()) != 1:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ class Plan:
     nodes: dict[str, PlanNode]
     order: list[str]
     base_dir: Path
+    # Edges into a ``latest`` input that close a loop (a model fed back to its scorer):
+    # an engine must never let a full queue on one of them hold up the loop.
+    feedback: frozenset[str] = frozenset()
 
     @property
     def edge_ids(self) -> list[str]:
@@ -251,22 +255,33 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
         if _check_edge(edge, index, specs, problems, frozenset(unresolved)):
             good_edges.append(edge)
         if edge.source_node in specs and edge.target_node in specs:
-            graph.add_edge(edge.source_node, edge.target_node)
+            # a pair of nodes joined by a stream edge too is no feedback pair
+            graph.add_edge(edge.source_node, edge.target_node, latest=into_latest(
+                specs, edge) and graph.get_edge_data(
+                    edge.source_node, edge.target_node, {"latest": True})["latest"])
 
-    order: list[str] = []  # the run order; known only for a flow without cycles
+    order: list[str] = []  # the run order; known only for a flow without stream cycles
+    feedback: frozenset[str] = frozenset()
     position = {node.id: index for index, node in enumerate(flow.nodes)}
+    feedback_pairs = _feedback(graph)
+    if feedback_pairs:
+        graph.remove_edges_from(feedback_pairs)
     if not nx.is_directed_acyclic_graph(graph):  # cycles are listed only when there are some
         for cycle in sorted(sorted(c) for c in nx.simple_cycles(graph) if len(c) > 1):
             problems.append(Problem(
-                message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle; flows "
-                        "(version 1) must not loop back", code="cycle", node=cycle[0]))
+                message=f"nodes {', '.join(repr(n) for n in cycle)} form a cycle of stream "
+                        "edges; a loop must pass through a 'latest' input (a feedback edge, "
+                        "such as a model sent back to its scorer)", code="cycle",
+                node=cycle[0]))
     else:  # params naming columns the data will lack
         order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+        feedback = frozenset(e.id for e in good_edges
+                             if (e.source_node, e.target_node) in feedback_pairs)
         checked = {n: (s, params.get(n)) for n, s in specs.items()
                    if s is not None and n not in unresolved}
         problems.extend(check_columns(
             checked, [(e.source_node, e.source_port, e.target_node, e.target_port)
-                      for e in good_edges], order, position))
+                      for e in good_edges if e.id not in feedback], order, position))
 
     incoming: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for edge in good_edges:
@@ -292,7 +307,25 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     for edge in good_edges:
         nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
             (edge.id, edge.target_node, edge.target_port))
-    return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir), []
+    return Plan(flow=flow, nodes=nodes, order=order, base_dir=base_dir, feedback=feedback), []
+
+
+def _feedback(graph: nx.DiGraph) -> set[tuple[str, str]]:
+    """The edges into ``latest`` inputs that lie on a loop (both ends in one strong component).
+
+    Without them the flow is acyclic exactly when every loop passes through a latest input;
+    found in time linear in the flow's size.
+    """
+    component = {n: i for i, c in enumerate(nx.strongly_connected_components(graph)) for n in c}
+    return {(s, t) for s, t, latest in graph.edges(data="latest")
+            if latest and component[s] == component[t] and s != t}
+
+
+def into_latest(specs: Mapping[str, ComponentSpec | None], edge: Edge) -> bool:
+    """Whether ``edge`` feeds a ``latest`` input: such an edge may close a loop."""
+    spec = specs.get(edge.target_node)
+    port = spec.inputs.get(edge.target_port) if spec is not None else None
+    return port is not None and port.mode == "latest"
 
 
 def build_plan(flow: Flow, registry: Registry, base_dir: Path) -> Plan:

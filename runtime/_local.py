@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from runtime._delivery import FeedbackEdge, until_done
 from runtime._engine import Engine, NodeResult, RunOptions, RunResult, RunStatus
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._fusion import chains
@@ -27,6 +28,7 @@ from runtime._messages import END, Batch
 from runtime._sources import first_call, pull, start_failed
 
 InboxItem = tuple[str, Any]
+FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
 # (stage index, its outputs, whether they came from processing inputs)
 Step = tuple[int, Outputs, bool]
 
@@ -40,6 +42,7 @@ class _Shared:
         self.hooks = hooks
         self.options = options
         self.edge_counts: dict[str, int] = {}
+        self.feedback: dict[str, FeedbackEdge] = {}  # edge id -> its sender (loops only)
         self.drain = drain  # set: sources end at their next slice, the rest flows on
 
 
@@ -173,14 +176,14 @@ class _ChainTask:
             self.shared.hooks.call("node_started", stage.rule.id)
 
     def _report(self, steps: list[Step], next_stage: int | None = None) -> list[
-            tuple[_ChainTask, str, Batch]]:
+            tuple[_ChainTask, str, Batch, str]]:
         """Call the hooks for ``steps``, in order; return what goes to other chains' inboxes.
 
         With ``next_stage``, that stage has just been handed a batch and shows as started.
         """
         hooks = self.shared.hooks
         counts = self.shared.edge_counts
-        deliveries: list[tuple[_ChainTask, str, Batch]] = []
+        deliveries: list[tuple[_ChainTask, str, Batch, str]] = []
         for index, out, processed in steps:
             stage = self.stages[index]
             if processed:
@@ -196,7 +199,7 @@ class _ChainTask:
                     if hooks.emitted:
                         hooks.call("emitted", edge_id, batch)
                     if target is not None:
-                        deliveries.append((target, target_port, batch))
+                        deliveries.append((target, target_port, batch, edge_id))
             if processed:
                 fired = stage.rule.fired
                 if hooks.fired:
@@ -208,8 +211,12 @@ class _ChainTask:
 
     async def _publish(self, steps: list[Step]) -> None:
         """Report each step through the hooks and put outputs on the edges leaving the chain."""
-        for target, port, batch in self._report(steps):
-            await target.inbox.put((port, batch))
+        feedback = self.shared.feedback
+        for target, port, batch, edge_id in self._report(steps):
+            if edge_id in feedback:
+                feedback[edge_id].send((port, batch))
+            else:
+                await target.inbox.put((port, batch))
 
     async def run(self) -> None:
         """Run the chain from start to end, then tell every downstream task it ended."""
@@ -229,8 +236,10 @@ class _ChainTask:
         await self._publish(await self._work(self._finish))
         for stage in self.stages:
             for targets in stage.targets.values():
-                for _edge, target, target_port in targets:
-                    if target is not None:
+                for edge_id, target, target_port in targets:
+                    if edge_id in self.shared.feedback:
+                        self.shared.feedback[edge_id].send((target_port, FEEDBACK_END))
+                    elif target is not None:
                         await target.inbox.put((target_port, END))
 
     async def _produce(self) -> None:
@@ -251,7 +260,8 @@ class _ChainTask:
             head.reported = self.head.fired
         done = stream is None
         while not done:
-            if self.shared.drain is not None and self.shared.drain.is_set():
+            if (self.shared.drain is not None and self.shared.drain.is_set()
+                    or self._consumers_ended()):
                 # Closing the iterator lets the source release what it holds (a file, a queue).
                 await self._work(getattr(stream, "close", lambda: None))
                 break
@@ -260,6 +270,12 @@ class _ChainTask:
             await self._publish(steps)
             await asyncio.sleep(0)
         await self._end_outputs()
+
+    def _consumers_ended(self) -> bool:
+        """Whether every node this source feeds has ended (a timer, say, feeding a latest input)."""
+        heads = [t for s in self.stages for ts in s.targets.values() for _e, t, _p in ts
+                 if t is not None]
+        return bool(heads) and all(t.head.finished for t in heads)
 
     def undone(self) -> int:
         """Messages this chain received but had not handled: in its inbox or waiting to fire."""
@@ -271,16 +287,22 @@ class _ChainTask:
         head = self.head
         stream_edges = sum(self.open_edges[p] for p in head.stream_ports)
         edges_open = sum(self.open_edges.values())
+        # latest inputs that may still bring a value stream messages wait for (not loops)
+        holding = edges_open - stream_edges - len(
+            [e for p in head.latest_ports for e in head.pn.incoming[p]
+             if e in self.shared.feedback])
         while edges_open:
             items = [await inbox.get()]
             while not inbox.empty() and len(items) < 64:
                 items.append(inbox.get_nowait())
             work: list[tuple[str, Batch]] = []
             for port, payload in items:
-                if payload is END:
+                if payload is END or payload is FEEDBACK_END:
                     edges_open -= 1
                     if port in head.pending:
                         stream_edges -= 1
+                    elif payload is END:
+                        holding -= 1
                 elif not head.finished:
                     work.append((port, payload))
             if work:
@@ -288,8 +310,9 @@ class _ChainTask:
                 await self._publish(await self._work(self._process, work))
             streams_done = stream_edges == 0 if head.stream_ports else edges_open == 0
             # Inputs still waiting for a latest value hold the node open until it arrives
-            # or every edge into a latest port has ended.
-            waiting = head.has_pending and edges_open > stream_edges
+            # or every edge into a latest port has ended; a feedback edge holds nothing
+            # open, since it can only bring a value once this node has ended.
+            waiting = head.has_pending and holding > 0
             if streams_done and not waiting and not head.finished:
                 await self._end_outputs()
         if not head.finished:
@@ -315,36 +338,11 @@ def _build(plan: Plan, shared: _Shared) -> tuple[list[_ChainTask], dict[str, _St
             stage.targets[port] = [
                 (eid, None if link is not None else task_of[dst], dport)
                 for eid, dst, dport in edges]
-            for eid, _dst, _dport in edges:
+            for eid, dst, _dport in edges:
                 shared.edge_counts[eid] = 0
+                if eid in plan.feedback:
+                    shared.feedback[eid] = FeedbackEdge(task_of[dst].inbox)
     return tasks, stages
-
-
-async def _until_done(running: list[asyncio.Task[None]]) -> asyncio.Task[None] | None:
-    """Wait until every task ended (None) or one raised (that task), in time linear in tasks.
-
-    Each task reports its own end through a callback, so nothing waits over all tasks at
-    every step.
-    """
-    loop = asyncio.get_running_loop()
-    outcome: asyncio.Future[asyncio.Task[None] | None] = loop.create_future()
-    remaining = len(running)
-
-    def ended(task: asyncio.Task[None]) -> None:
-        nonlocal remaining
-        remaining -= 1
-        if outcome.done():
-            return
-        if not task.cancelled() and task.exception() is not None:
-            outcome.set_result(task)
-        elif remaining == 0:
-            outcome.set_result(None)
-
-    if not running:
-        return None
-    for task in running:
-        task.add_done_callback(ended)
-    return await outcome
 
 
 class LocalEngine(Engine):
@@ -365,7 +363,7 @@ class LocalEngine(Engine):
         status: RunStatus = "ok"
         running = [asyncio.create_task(t.run(), name=f"node:{t.head.id}") for t in tasks]
         stopper = asyncio.create_task(stop.wait(), name="stop")
-        finished = asyncio.ensure_future(_until_done(running))
+        finished = asyncio.ensure_future(until_done(running))
         try:
             done, _ = await asyncio.wait({finished, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
@@ -383,6 +381,8 @@ class LocalEngine(Engine):
             finished.cancel()
             for task in running:
                 task.cancel()
+            for edge in shared.feedback.values():
+                edge.cancel()
             await asyncio.gather(*running, stopper, finished, return_exceptions=True)
         if status == "ok" and any(s.rule.errors for s in stages.values()):
             status = "errors"

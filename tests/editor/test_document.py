@@ -179,9 +179,17 @@ def test_add_edge_refuses_with_the_runtimes_reason(iris: FlowDocument, source: s
 
 
 def test_the_cycle_refusal_names_the_path(iris: FlowDocument) -> None:
-    refusal = iris.add_edge("predict.data", "fit.data")
+    refusal = iris.add_edge("predict.data", "split.data")
     assert refusal is not None
-    assert "cycle" in refusal and "fit → predict → fit" in refusal
+    assert "cycle" in refusal and "split → predict → split" in refusal
+    assert "must pass through a 'latest' input" in refusal
+
+
+def test_a_loop_through_a_latest_input_is_a_feedback_edge_the_editor_accepts(
+        iris: FlowDocument) -> None:
+    # predictions fed back into the fit: a new model reaches predict's latest 'model' input
+    assert iris.add_edge("predict.data", "fit.data") is None
+    assert runtime.validate(iris.data) == []
 
 
 def test_an_unknown_component_node_cannot_be_wired(iris: FlowDocument) -> None:
