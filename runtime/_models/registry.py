@@ -21,7 +21,6 @@ from typing import Any
 
 from runtime._models.aliases import LOG_FILE, AliasMove, append_move, read_log
 from runtime._models.errors import (
-    DamagedModelError,
     ModelLookupError,
     ModelRegistryError,
     check_alias,

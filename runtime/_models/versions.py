@@ -139,13 +139,13 @@ def read_meta(name: str, number: int, folder: Path) -> ModelVersion:
     if not isinstance(meta, dict) or not isinstance(meta.get("estimator"), str):
         return ModelVersion(name, number, folder,
                             damage=f"{path} is not the meta file of a model version")
-    source = meta.get("source")
-    features = meta.get("features")
+    source, features = meta.get("source"), meta.get("features")
+    params, metrics = meta.get("params"), meta.get("metrics")
     return ModelVersion(
         name, number, folder, estimator=meta["estimator"],
-        params=meta.get("params") if isinstance(meta.get("params"), dict) else {},
+        params=params if isinstance(params, dict) else {},
         features=[str(f) for f in features] if isinstance(features, list) else None,
-        metrics=meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
+        metrics=metrics if isinstance(metrics, dict) else {},
         created=str(meta.get("created", "")),
         source=source if isinstance(source, dict) else None)
 
