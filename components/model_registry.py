@@ -28,31 +28,33 @@ from runtime import (
     latest,
     plain,
 )
+from runtime.engines import PATH_KEY
 from runtime.models import ModelRegistry, ModelRegistryError
 
 WAIT_SECONDS = 0.05
 """The longest ``model.get`` sleeps before handing control back to the engine."""
 EVENT_COLUMNS = ("name", "version", "alias")
+DEFAULT_REGISTRY = ".edgewise/models"
+REGISTRY_HELP = ("The registry folder, relative to the flow file's folder; by default the "
+                 "workspace's registry, .edgewise/models next to the flow file.")
 
 
 def _registry_folder(value: str, info: ValidationInfo) -> str:
-    """The registry folder, absolute: relative to the flow file's folder; empty: its registry."""
-    from runtime.models import registry_root
-
+    """The registry folder, made absolute against the flow file's folder."""
     if "\x00" in value:
         msg = "the folder holds a NUL character (\\x00), which no folder name can hold"
         raise ValueError(msg)
     base = (info.context or {}).get("base_dir")
     base = base if isinstance(base, Path) else Path()
-    folder = registry_root(base) if not value else base / value
+    folder = base / (value or DEFAULT_REGISTRY)
     try:
         folder = folder.resolve()
     except (OSError, RuntimeError) as exc:
         msg = f"the folder '{value}' cannot be used: {exc}"
         raise ValueError(msg) from exc
     if folder.exists() and not folder.is_dir():
-        msg = (f"'{value or folder}' is not a folder (looked at {folder}); name the registry "
-               "folder, or leave it empty for the workspace's .edgewise/models")
+        msg = (f"'{value}' is not a folder (looked at {folder}); name the registry folder, "
+               f"or leave the default, {DEFAULT_REGISTRY}")
         raise ValueError(msg)
     return str(folder)
 
@@ -64,8 +66,6 @@ def _checked(check: Any, value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-REGISTRY_HELP = ("The registry folder; relative to the flow file's folder. Leave empty for "
-                 "the workspace's registry, .edgewise/models next to the flow file.")
 
 
 class RegisterParams(Params):
@@ -76,7 +76,9 @@ class RegisterParams(Params):
         default=None,
         description="Point this alias (e.g. 'champion' or 'challenger') at each new "
                     "version; leave empty to set none.")
-    registry: str = Field(default="", validate_default=True, description=REGISTRY_HELP)
+    # marked as an output path, so that a replay registers inside the new run's folder
+    registry: str = Field(default=DEFAULT_REGISTRY, validate_default=True,
+                          description=REGISTRY_HELP, json_schema_extra={PATH_KEY: "output"})
     why: str = Field(default="", description="Why the alias is moved, kept in its log.")
 
     @field_validator("name")
@@ -190,7 +192,8 @@ class GetParams(Params):
     name: str = Field(description="The model's name in the registry, e.g. 'churn'.")
     alias: str = Field(default="champion",
                        description="The alias whose version to emit, e.g. 'champion'.")
-    registry: str = Field(default="", validate_default=True, description=REGISTRY_HELP)
+    registry: str = Field(default=DEFAULT_REGISTRY, validate_default=True,
+                          description=REGISTRY_HELP)
     follow: bool = Field(
         default=True,
         description="Keep watching the alias and emit the new version each time it moves, "

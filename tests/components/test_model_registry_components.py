@@ -20,7 +20,7 @@ import runtime
 from components._model_label import model_label, registry_tag
 from runtime import Batch, Run, component, record_run
 from runtime.models import ModelRegistry, registry_root
-from runtime.runs import Lineage, RunStore
+from runtime.runs import Lineage, RunStore, replay
 from runtime.testing import memory_source
 from tests.flowkit import node, run_guarded, write_flow
 
@@ -34,13 +34,13 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "inputs": {"model": ("Model", "stream"), "metrics": ("Any", "latest")},
         "outputs": {"event": "DataFrame", "model": "Model"},
         "required": {"name"},
-        "defaults": {"alias": None, "registry": "", "why": ""},
+        "defaults": {"alias": None, "registry": ".edgewise/models", "why": ""},
     },
     "model.get": {
         "inputs": {},
         "outputs": {"model": "Model"},
         "required": {"name"},
-        "defaults": {"alias": "champion", "registry": "", "follow": True,
+        "defaults": {"alias": "champion", "registry": ".edgewise/models", "follow": True,
                      "poll_seconds": 0.5},
     },
 }
@@ -323,3 +323,14 @@ def test_closing_model_get_ends_it_at_once_and_leaves_no_thread(tmp_path: Path,
     with pytest.raises(StopIteration):
         next(source)
     assert threading.active_count() == threads
+
+
+def test_a_replay_registers_inside_its_own_run_folder_not_in_the_workspace(
+        tmp_path: Path) -> None:
+    recorder, _ = train(tmp_path)
+    result, replayed = replay(recorder.store, "reg", tmp_path)
+    assert result.status == "ok"
+    assert [v.version for v in ModelRegistry(registry_root(tmp_path)).versions("iris")] == [1]
+    inside = ModelRegistry(replayed.folder / "outputs" / "reg" / "models")
+    assert [v.version for v in inside.versions("iris")] == [1]
+    assert inside.version("iris", 1).source["run"] == replayed.run_id
