@@ -21,7 +21,7 @@ from components._model_label import model_label, registry_tag
 from runtime import Batch, Run, component, record_run
 from runtime.models import ModelRegistry, registry_root
 from runtime.runs import Lineage, RunStore, replay
-from runtime.testing import memory_source
+from runtime.testing import memory_source, run_component
 from tests.flowkit import node, run_guarded, write_flow
 
 # The family's entry point is read from the installed distribution; until it is reinstalled
@@ -334,3 +334,20 @@ def test_a_replay_registers_inside_its_own_run_folder_not_in_the_workspace(
     inside = ModelRegistry(replayed.folder / "outputs" / "reg" / "models")
     assert [v.version for v in inside.versions("iris")] == [1]
     assert inside.version("iris", 1).source["run"] == replayed.run_id
+
+
+def test_registering_a_model_from_model_get_keeps_no_old_version_tag(
+        tmp_path: Path, iris_x: Any) -> None:
+    from components._model_label import tag_model
+
+    model = LogisticRegression(max_iter=300).fit(iris_x, load_iris().target)
+    tagged = tag_model(model, "old", 7)
+    out = run_component("model.register", {"model": [tagged]},
+                        {"name": "iris", "registry": str(tmp_path)})
+    assert out.errors == []
+    (emitted,) = out["model"]
+    assert registry_tag(emitted) == ("iris", 1) and registry_tag(tagged) == ("old", 7)
+    assert registry_tag(ModelRegistry(tmp_path).load("iris", 1)) is None
+    source = ModelRegistry(tmp_path).version("iris", 1).source
+    assert source is not None and source["run"] is None  # the run was not kept
+    assert isinstance(source["message"], int) and source["registered_by"]
