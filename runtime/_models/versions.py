@@ -110,13 +110,23 @@ def features_of(model: Any) -> list[str] | None:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary name, flushed and renamed into place."""
+    """Write ``data`` to ``path`` through a temporary name, fsynced and renamed into place."""
     temporary = path.with_name(f".{path.name}.tmp")
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    try:  # make the rename itself durable, where the system lets a folder be synced
+        folder = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(folder)
+    except OSError:
+        pass
+    finally:
+        os.close(folder)
 
 
 def write_meta(version: ModelVersion) -> None:
