@@ -1,6 +1,6 @@
 """Edgewise runtime: flow files, validation, running flows, and the component SDK.
 
-Three faces, one per audience; every other module of this package is private:
+Four faces, one per audience; every other module of this package is private:
 
 - ``runtime`` (this module): what flow hosts (the CLI, the editor, your own program) and
   component authors need: load, validate, plan and run a flow; declare a component, its
@@ -9,6 +9,7 @@ Three faces, one per audience; every other module of this package is private:
   every engine drives, hooks, messages and taps.
 - ``runtime.runs``: what a reader of kept runs needs: the run store, lineage, diffs,
   replays and the text of a lineage path.
+- ``runtime.models``: the model registry: versions of named models and their aliases.
 
 ``runtime.testing`` holds the kit for testing components, and ``runtime.cli`` is the
 ``edgewise`` command.

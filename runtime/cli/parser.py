@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_store_commands(sub)
     _lineage_commands(sub)
     _trust_command(sub)
+    _models_command(sub)
     for ep in importlib.metadata.entry_points(group=COMMANDS_GROUP):
         try:
             ep.load()(sub)
@@ -207,3 +208,19 @@ def _trust_command(sub: Any) -> None:
     what.add_argument("--revoke", action="store_true", help="stop trusting these flows")
     p.add_argument("--json", action="store_true", help="report as JSON")
     p.set_defaults(func=_command("trust", "cmd_trust"))
+
+
+def _models_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "models", help="list registered models, show one, move an alias, read its log",
+        description="The workspace's model registry (.edgewise/models): `models list`, "
+                    "`models show NAME`, `models alias NAME ALIAS VERSION [--why TEXT]`, "
+                    "`models log NAME`.")
+    p.add_argument("action", nargs="?", choices=["list", "show", "alias", "log"],
+                   default="list")
+    p.add_argument("words", nargs="*", metavar="ARG", help="NAME, or NAME ALIAS VERSION")
+    p.add_argument("--why", default=None, metavar="TEXT", help="alias: why it is moved")
+    p.add_argument("-w", "--workspace", default=None,
+                   help="folder whose .edgewise/models to use (default: . or ./flows)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_command("models", "cmd_models"))

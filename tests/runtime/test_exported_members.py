@@ -18,7 +18,8 @@ import pytest
 import runtime
 
 INCLUDED_PRIVATE_MEMBERS = {"__version__"}
-FACES = [name for name in ("runtime", "runtime.engines", "runtime.runs")
+FACES = [name for name in ("runtime", "runtime.engines", "runtime.runs",
+                                    "runtime.models")
          if importlib.util.find_spec(name) is not None]
 
 
