@@ -67,6 +67,7 @@ from runtime._record import (
 )
 from runtime._registry import (
     NEW_ROWS_TAG,
+    UNPAIRED_TAG,
     ComponentSpec,
     NoParams,
     Params,
@@ -100,6 +101,7 @@ __all__ = [
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",
+    "UNPAIRED_TAG",
     "URL_SCHEME",
     "Batch",
     "CallContext",
