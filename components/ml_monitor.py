@@ -1,0 +1,324 @@
+"""The ``ml`` family's monitoring: input drift per window, and prequential scoring by model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, ModelWrapValidatorHandler, field_validator, model_validator
+
+from components._drift_stats import compared_columns, drift_row, plain_value
+from components._label_join import LabelJoin, ModelState, Prediction
+from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
+from components._problems import param_problem
+from components._scoring import PROBA_PREFIX, TASK_ATTR, check_metrics, score_frame, task_of
+from runtime import NEW_ROWS_TAG, UNPAIRED_TAG, Params, component, latest
+from runtime.runs import PSI_BINS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+Window = tuple[str, int, list[Prediction], int, str | None]
+"""A model's window to score: model, window number, rows, unlabelled so far, recorded task."""
+CLASSIFIER_METRICS = ["accuracy", "f1_macro"]
+REGRESSOR_METRICS = ["r2", "mae"]
+
+
+def _frame(value: Any, component_id: str, port: str, what: str) -> pd.DataFrame:
+    """``value`` if it is a DataFrame; else a TypeError saying what the port needs."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        msg = (f"{component_id}'s '{port}' input needs a DataFrame ({what}), not "
+               f"{type(value).__name__}")
+        raise TypeError(msg)
+    return value
+
+
+def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([row], index=pd.Index([window], name="window_id"))
+
+
+class DriftParams(Params):
+    """Settings of ``ml.drift``."""
+
+    window_rows: int = Field(default=500, ge=1,
+                             description="Rows per window; windows span the incoming frames.")
+    columns: list[str] | None = Field(
+        default=None, min_length=1,
+        description="The columns to compare; leave empty for every column that the data "
+                    "and the reference share, but those in 'exclude'.")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="Columns never compared when 'columns' is empty (the target, an id).")
+    psi_threshold: float = Field(
+        default=0.25, gt=0,
+        description="A column whose PSI reaches this has drifted (0.25: a major shift).")
+    psi_warn: float = Field(
+        default=0.1, gt=0,
+        description="A column whose PSI reaches this, below psi_threshold, is listed in "
+                    "'warned' (0.1: a moderate shift).")
+    ks_threshold: float = Field(
+        default=0.2, gt=0, le=1,
+        description="A numeric column whose two-sample KS statistic reaches this has "
+                    "drifted. 0.2 is about what a normal column shifted by half a standard "
+                    "deviation gives (whose PSI is about 0.25); by chance alone a window of "
+                    "500 rows reaches it with a probability below 1e-8.")
+    bins: int = Field(default=PSI_BINS, ge=2,
+                      description="PSI bins of a numeric column: quantiles of the reference, "
+                                  "as edgewise diff cuts them.")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _bands(cls, data: Any, handler: ModelWrapValidatorHandler[DriftParams]) -> DriftParams:
+        params = handler(data)
+        if params.psi_warn >= params.psi_threshold:
+            msg = (f"psi_warn ({params.psi_warn}) must be below psi_threshold "
+                   f"({params.psi_threshold}): it marks a moderate shift, short of drift")
+            raise param_problem(msg, field="psi_warn", value=params.psi_warn,
+                                model=cls.__name__)
+        both = sorted(set(params.columns or []) & set(params.exclude))
+        if both:
+            msg = (f"column(s) {both} are both compared ('columns') and excluded "
+                   "('exclude'); name each in one of them")
+            raise param_problem(msg, field="exclude", value=params.exclude, model=cls.__name__)
+        return params
+
+
+@component("ml.drift",
+           inputs={"data": "DataFrame",
+                   "reference": latest("DataFrame", "The reference rows: the training "
+                                       "data, or a window of it.")},
+           outputs={"report": "DataFrame"}, params=DriftParams, tags=[NEW_ROWS_TAG],
+           column_params={"data": ["columns"], "reference": ["columns"]})
+class Drift:
+    """Compare each window of incoming rows with the reference; emit one report per window.
+
+    Numeric columns get the PSI (``bins`` quantile bins of the reference) and the
+    two-sample KS statistic, exactly as ``edgewise diff`` computes them; other columns get
+    a categorical PSI (the reference's categories, plus an "other" bucket for unseen
+    values; an empty bucket counts as a share of 1e-6, as in the numeric PSI). Missing
+    values are dropped first. Each ``report`` row has ``window``, ``rows``, ``first_row``
+    and ``last_row`` (row ids), ``psi:<column>``, ``ks:<column>`` (numeric columns),
+    ``drifted`` (the drifted columns, comma-separated), ``drift`` and ``warned`` (columns
+    past ``psi_warn`` but not drifted). The rows left at the end make a last, shorter
+    window (see its ``rows``).
+    """
+
+    def __init__(self, params: DriftParams) -> None:
+        self.params = params
+        self.parts: list[pd.DataFrame] = []
+        self.buffered = 0
+        self.window = 0
+        self.reference: pd.DataFrame | None = None
+
+    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """Add one frame of rows; report every window it completes."""
+        import pandas as pd
+
+        data = _frame(data, "ml.drift", "data", "the rows to check")
+        self.reference = _frame(reference, "ml.drift", "reference", "the training rows")
+        self.parts.append(data)
+        self.buffered += len(data)
+        size = self.params.window_rows
+        windows: list[tuple[int, pd.DataFrame]] = []
+        if self.buffered >= size:
+            rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+            cut = 0
+            while len(rows) - cut >= size:
+                windows.append((self.window, rows.iloc[cut:cut + size]))
+                self.window += 1
+                cut += size
+            self.parts = [rows.iloc[cut:]] if cut < len(rows) else []
+            self.buffered = len(rows) - cut
+        # reported lazily: a window that fails is an error record, those before it are out
+        return (self._report(number, rows) for number, rows in windows)
+
+    def _report(self, window: int, rows: pd.DataFrame) -> pd.DataFrame:
+        assert self.reference is not None  # noqa: S101 - set by every call
+        p = self.params
+        columns = compared_columns(rows, self.reference, p.columns, p.exclude)
+        stats = drift_row(rows, self.reference, columns, bins=p.bins,
+                          psi_threshold=p.psi_threshold, psi_warn=p.psi_warn,
+                          ks_threshold=p.ks_threshold)
+        row = {"window": window, "rows": len(rows), "first_row": plain_value(rows.index[0]),
+               "last_row": plain_value(rows.index[-1]), **stats}
+        return _one_row(row, window)
+
+    def end(self) -> pd.DataFrame | None:
+        """Report the last, shorter window, if rows are left."""
+        if not self.buffered or self.reference is None:
+            return None
+        import pandas as pd
+
+        rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+        self.parts, self.buffered = [], 0
+        self.window += 1
+        return self._report(self.window - 1, rows)
+
+
+class MonitorParams(Params):
+    """Settings of ``ml.monitor``."""
+
+    target: str = Field(description="The label column in 'labels'.")
+    prediction: str = Field(default="prediction",
+                            description="The prediction column in 'predictions'.")
+    key: str | None = Field(
+        default=None,
+        description="A column of both inputs that joins a label to its predictions; leave "
+                    "empty to join on the row id.")
+    max_wait_rows: int = Field(
+        default=10_000, ge=1,
+        description="At most this many predictions per model wait for their label (the "
+                    "oldest is given up, and counted in 'unlabelled'), and at most this "
+                    "many labels are kept for predictions still to come.")
+    window_rows: int = Field(default=500, ge=1,
+                             description="Labelled rows per window and model.")
+    metrics: list[str] | None = Field(
+        default=None,
+        description="Metric names as ml.score takes them (any scikit-learn scorer name, or "
+                    "mae, mse, rmse); by default accuracy and f1_macro for classifiers, r2 "
+                    "and mae for regressors.")
+    task: Literal["auto", "classification", "regression"] = Field(
+        default="auto",
+        description="What the predictions are; 'auto' takes the task ml.predict recorded, "
+                    "or guesses it from the window as ml.score does.")
+
+    @field_validator("metrics")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        return check_metrics(names, short=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _columns(cls, data: Any,
+                 handler: ModelWrapValidatorHandler[MonitorParams]) -> MonitorParams:
+        params = handler(data)
+        if params.target == params.prediction:
+            msg = (f"target and prediction both name column '{params.target}'; the label "
+                   "and the prediction must be different columns")
+            raise param_problem(msg, field="prediction", value=params.prediction,
+                                model=cls.__name__)
+        return params
+
+
+@component("ml.monitor",
+           inputs={"predictions": "DataFrame", "labels": "DataFrame"},
+           outputs={"metrics": "DataFrame"}, params=MonitorParams,
+           tags=[NEW_ROWS_TAG, UNPAIRED_TAG],
+           column_params={"predictions": ["prediction", "key"], "labels": ["target", "key"]})
+class Monitor:
+    """Score each model's predictions as their labels arrive, window by window.
+
+    Predictions (with the ``model`` and ``model_message`` columns a scorer writes; several
+    edges may feed them, as the champion's and challenger's in shadow mode) and labels
+    arrive independently; a label joins the predictions of every model for the same row id
+    (or ``key``). Every ``window_rows`` joined rows of a model make one ``metrics`` row:
+    ``window``, ``model``, ``model_message``, ``rows``, ``unlabelled`` (predictions given
+    up on so far), ``first_row``, ``last_row``, then one column per metric, each exactly
+    what ml.score gives on the window's rows. Memory is bounded by ``max_wait_rows``. At
+    the end, the predictions still waiting count as unlabelled, and each model's last,
+    shorter window is emitted when it has rows.
+    """
+
+    def __init__(self, params: MonitorParams) -> None:
+        self.params = params
+        self.join = LabelJoin(params.max_wait_rows)
+
+    def __call__(self, predictions: pd.DataFrame | None,
+                 labels: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
+        """Take one frame of predictions or of labels; emit the windows it completes."""
+        joined = (self._predicted(predictions) if predictions is not None
+                  else self._labelled(labels))
+        windows = []
+        for one in joined:
+            state = self.join.model(one.model)
+            state.window.append(one)
+            if len(state.window) >= self.params.window_rows:
+                windows.append(self._cut(one.model, state))
+        # reported lazily: a window that fails is an error record, those before it are out
+        return (self._report(*window) for window in windows)
+
+    def _keys(self, frame: pd.DataFrame, port: str) -> list[Any]:
+        key = self.params.key
+        if key is None:
+            return list(frame.index)
+        if key not in frame.columns:
+            msg = (f"key column '{key}' is not in the '{port}' input; its columns are "
+                   f"{', '.join(map(str, frame.columns))}")
+            raise KeyError(msg)
+        return list(frame[key])
+
+    def _predicted(self, frame: Any) -> list[Prediction]:
+        frame = _frame(frame, "ml.monitor", "predictions", "a scorer's output rows")
+        needed = [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            msg = (f"the predictions lack column(s) {missing}; ml.monitor needs the "
+                   f"prediction column '{self.params.prediction}' (set 'prediction') and "
+                   "the 'model' and 'model_message' columns that ml.serve writes")
+            raise KeyError(msg)
+        task = frame.attrs.get(TASK_ATTR)
+        columns = (self.params.prediction, *[c for c in frame.columns
+                                             if isinstance(c, str) and c.startswith(PROBA_PREFIX)])
+        keys = self._keys(frame, "predictions")
+        joined: list[Prediction] = []
+        for key, row, model, message, values in zip(
+                keys, frame.index, frame[MODEL_COLUMN].astype(str),
+                frame[MODEL_MESSAGE_COLUMN], frame[list(columns)].itertuples(index=False),
+                strict=True):
+            state = self.join.model(model)
+            if state.task is None and task is not None:
+                state.task = str(task)
+            one = Prediction(plain_value(row), model, int(message), columns, tuple(values))
+            joined.extend(self.join.predicted(key, one))
+        return joined
+
+    def _labelled(self, frame: Any) -> list[Prediction]:
+        frame = _frame(frame, "ml.monitor", "labels", "rows with the true labels")
+        if self.params.target not in frame.columns:
+            msg = (f"target column '{self.params.target}' is not in the labels; their "
+                   f"columns are {', '.join(map(str, frame.columns))}")
+            raise KeyError(msg)
+        joined: list[Prediction] = []
+        for key, label in zip(self._keys(frame, "labels"), frame[self.params.target],
+                              strict=True):
+            joined.extend(self.join.labelled(key, label))
+        return joined
+
+    @staticmethod
+    def _cut(model: str, state: ModelState) -> Window:
+        """Take a model's window of joined rows, with its number and the count so far."""
+        rows, state.window = state.window, []
+        state.windows += 1
+        return model, state.windows - 1, rows, state.unlabelled, state.task
+
+    def _report(self, model: str, window: int, rows: list[Prediction], unlabelled: int,
+                recorded: str | None) -> pd.DataFrame:
+        import pandas as pd
+
+        p = self.params
+        frame = pd.DataFrame([dict(zip(r.columns, r.values, strict=True)) for r in rows],
+                             index=[r.row for r in rows])
+        frame[p.target] = [r.label for r in rows]
+        if recorded is not None:
+            frame.attrs[TASK_ATTR] = recorded
+        task = task_of(frame, p.target, p.prediction, p.task)
+        names = p.metrics or (CLASSIFIER_METRICS if task == "classification"
+                              else REGRESSOR_METRICS)
+        scores = score_frame(frame, p.target, p.prediction, names, task)
+        row = {"window": window, "model": model, "model_message": rows[-1].message,
+               "rows": len(rows), "unlabelled": unlabelled,
+               "first_row": rows[0].row, "last_row": rows[-1].row, **scores}
+        return _one_row(row, window)
+
+    def end(self) -> Iterator[pd.DataFrame]:
+        """Give up on the predictions still waiting; emit each model's last, shorter window."""
+        self.join.give_up()
+        windows = [self._cut(model, state) for model, state in self.join.models.items()
+                   if state.window]
+        for window in windows:
+            yield self._report(*window)
