@@ -35,8 +35,9 @@ class DriftParams(Params):
         default=0.2, gt=0, le=1,
         description="A numeric column whose two-sample KS statistic reaches this has "
                     "drifted. 0.2 is about what a normal column shifted by half a standard "
-                    "deviation gives (whose PSI is about 0.25); by chance alone a window of "
-                    "500 rows reaches it with a probability below 1e-8.")
+                    "deviation gives (whose 10-bin PSI is about 0.24); by chance alone a "
+                    "window of 500 rows reaches it, against a reference of at least as many "
+                    "rows, with a probability below 1e-8.")
     bins: int = Field(default=PSI_BINS, ge=2,
                       description="PSI bins of a numeric column: quantiles of the reference, "
                                   "as edgewise diff cuts them.")

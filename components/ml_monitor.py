@@ -9,6 +9,7 @@ from components._label_join import LabelJoin, ModelState, Prediction
 from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
 from components._monitor_params import DriftParams, MonitorParams
 from components._scoring import PROBA_PREFIX, TASK_ATTR, score_frame, task_of
+from components.ml_eval import one_line
 from runtime import NEW_ROWS_TAG, UNPAIRED_TAG, component, latest
 
 if TYPE_CHECKING:
@@ -189,10 +190,12 @@ class Monitor:
             msg = (f"target column '{self.params.target}' is not in the labels; their "
                    f"columns are {', '.join(map(str, frame.columns))}")
             raise KeyError(msg)
+        labels = frame[self.params.target]
         joined: list[Prediction] = []
-        for key, label in zip(self._keys(frame, "labels"), frame[self.params.target],
-                              strict=True):
-            joined.extend(self.join.labelled(key, label))
+        for key, label, missing in zip(self._keys(frame, "labels"), labels, labels.isna(),
+                                       strict=True):
+            if not missing:  # a row whose label is missing has no label yet
+                joined.extend(self.join.labelled(key, label))
         return joined
 
     @staticmethod
@@ -215,7 +218,13 @@ class Monitor:
         task = task_of(frame, p.target, p.prediction, p.task)
         names = p.metrics or (CLASSIFIER_METRICS if task == "classification"
                               else REGRESSOR_METRICS)
-        scores = score_frame(frame, p.target, p.prediction, names, task)
+        try:
+            scores = score_frame(frame, p.target, p.prediction, names, task)
+        except Exception as exc:  # noqa: BLE001 - a scorer of the user's settings
+            msg = (f"scoring window {window} of model '{model}' ({len(rows)} rows, rows "
+                   f"{rows[0].row} to {rows[-1].row}) as a {task} failed: {one_line(exc)}; "
+                   "check 'metrics' (and 'task') against what the model predicts")
+            raise ValueError(msg) from exc
         row = {"window": window, "model": model, "model_message": rows[-1].message,
                "rows": len(rows), "unlabelled": unlabelled,
                "first_row": rows[0].row, "last_row": rows[-1].row, **scores}

@@ -401,6 +401,34 @@ def test_predictions_without_a_model_column_are_an_error_record_and_the_node_goe
     assert [r["rows"].item() for r in node.out] == [50, 50]
 
 
+def test_a_window_that_cannot_be_scored_is_an_error_record_and_the_next_ones_are_not() -> None:
+    rng = np.random.default_rng(12)
+    truth = rng.normal(size=300)
+    frame = pd.DataFrame({"prediction": truth + 0.5, "model": "r:1", "model_message": 2})
+    node = Node("ml.monitor", {"target": "y", "window_rows": 100, "metrics": ["accuracy"]},
+                ["predictions", "labels"])
+    node.feed("predictions", frame)
+    node.feed("labels", pd.DataFrame({"y": truth}))  # accuracy of real numbers: refused
+    [error] = node.errors
+    assert error.error == "ValueError" and node.out == []
+    assert "scoring window 0 of model 'r:1' (100 rows, rows 0 to 99)" in error.message
+    assert "check 'metrics'" in error.message
+
+
+def test_labels_that_are_missing_are_not_labels() -> None:
+    frame, labels = predictions(100, "m:1", 3, seed=13)
+    node = Node("ml.monitor", {"target": "label", "window_rows": 1000},
+                ["predictions", "labels"])
+    node.feed("predictions", frame)
+    gaps = labels.astype(float)
+    gaps.loc[:29, "label"] = np.nan
+    node.feed("labels", gaps)
+    node.finish()
+    [report] = node.out
+    assert (report["rows"].item(), report["unlabelled"].item()) == (70, 30)
+    assert report["accuracy"].item() == expected(frame, labels, frame.index[30:])["accuracy"]
+
+
 def test_a_flow_run_joins_a_shadow_pair_and_late_labels_end_to_end() -> None:
     champion, labels = predictions(400, "m:1", 3, seed=11, accuracy=0.9)
     challenger, _ = predictions(400, "m:2", 4, seed=11, accuracy=0.5)
