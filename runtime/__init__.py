@@ -67,7 +67,6 @@ from runtime._record import (
 )
 from runtime._registry import (
     NEW_ROWS_TAG,
-    UNPAIRED_TAG,
     ComponentSpec,
     NoParams,
     Params,
@@ -90,6 +89,7 @@ from runtime._serve import (
     ServingHub,
     serving_hub,
 )
+from runtime._spec import UNPAIRED_TAG
 from runtime._taps import LiveStats, Snapshot
 from runtime._terminal import plain
 

@@ -29,7 +29,6 @@ from runtime._ports import (
 from runtime._spec import (
     COLUMN_SELECTORS,
     NEW_ROWS_TAG,
-    UNPAIRED_TAG,
     ColumnsFunction,
     ComponentSpec,
     Emission,
@@ -41,7 +40,7 @@ from runtime._spec import (
 __all__ = ["ANY", "COLUMN_SELECTORS", "ENTRY_POINT_GROUP", "ERROR_PORT", "ERROR_TYPE",
            "NEW_ROWS_TAG", "PORT_NAME", "ColumnsFunction", "ComponentSpec", "Emission",
            "Instance", "NoParams", "Params", "Port", "PortDecl", "PortMode", "PortsFunction",
-           "Registry", "UNPAIRED_TAG", "component", "default_registry", "latest"]
+           "Registry", "component", "default_registry", "latest"]
 
 ENTRY_POINT_GROUP = "edgewise.components"
 """The entry-point group under which packages register their components."""
