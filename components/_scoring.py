@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 # Short names kept from the first ml.score; the error metrics are positive, unlike scorers.
 SHORT_METRICS = ("mae", "mse", "rmse")
 PROBA_PREFIX = "proba_"
+TASK_ATTR = "edgewise.task"
+"""The frame attribute where ml.predict records its model's task."""
 
 
 def scorer_names() -> list[str]:
@@ -139,3 +141,44 @@ def score_columns(names: list[str], task: str, y: pd.Series, predicted: pd.Serie
                 raise ValueError(msg) from exc
             raise
     return result
+
+
+def task_of(data: pd.DataFrame, target: str, prediction: str, task: str = "auto") -> str:
+    """Classification or regression: as set, as ml.predict recorded, or guessed.
+
+    The guess, when the frame lost the task ml.predict recorded: regression if either
+    column holds floats that are not whole numbers, or predicted floats the truth never
+    takes; classification otherwise.
+    """
+    if task != "auto":
+        return task
+    recorded = data.attrs.get(TASK_ATTR)
+    if recorded in ("classification", "regression"):
+        return str(recorded)
+    truth, predicted = data[target].dropna(), data[prediction].dropna()
+    floats = [c for c in (truth, predicted) if c.dtype.kind == "f"]
+    if not floats:
+        return "classification"
+    if any(not (c % 1 == 0).all() for c in floats):
+        return "regression"
+    if not set(predicted.unique()) <= set(truth.unique()):
+        return "regression"  # a classifier predicts the labels it learnt
+    return "classification"
+
+
+def score_frame(data: pd.DataFrame, target: str, prediction: str, names: list[str],
+                task: str) -> dict[str, float]:
+    """Each metric of ``names`` (scorer names, or mae, mse, rmse) of a frame's predictions.
+
+    Exactly what ``ml.score`` reports: scikit-learn's scorer of each name, computed from
+    the ``prediction`` column (and the ``proba_<class>`` columns when a scorer needs them),
+    against the ``target`` column.
+    """
+    from sklearn import metrics as m
+
+    y, p = data[target], data[prediction]
+    short = {"mae": m.mean_absolute_error, "mse": m.mean_squared_error,
+             "rmse": m.root_mean_squared_error}
+    scored = score_columns([n for n in names if n not in SHORT_METRICS], task, y, p, data)
+    return {name: float(short[name](y, p)) if name in SHORT_METRICS else scored[name]
+            for name in names}

@@ -15,13 +15,12 @@ from components._estimators import (
     problem,
     require,
 )
-from components._scoring import PROBA_PREFIX, SHORT_METRICS, check_metrics, score_columns
+from components._scoring import PROBA_PREFIX, TASK_ATTR, check_metrics, score_frame, task_of
 from runtime import NEW_ROWS_TAG, Params, component, latest, same_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
-TASK_ATTR = "edgewise.task"
 CLASSIFIER_METRICS = ["accuracy", "f1_macro"]
 REGRESSOR_METRICS = ["r2", "mae"]
 
@@ -300,24 +299,6 @@ class ScoreParams(Params):
         return name if name is not None or not node else str(node)
 
 
-def _task(data: pd.DataFrame, params: ScoreParams) -> str:
-    """Classification or regression: as set, as ml.predict recorded, or guessed (see task)."""
-    if params.task != "auto":
-        return params.task
-    recorded = data.attrs.get(TASK_ATTR)
-    if recorded in ("classification", "regression"):
-        return str(recorded)
-    truth, predicted = data[params.target].dropna(), data[params.prediction].dropna()
-    floats = [c for c in (truth, predicted) if c.dtype.kind == "f"]
-    if not floats:
-        return "classification"
-    if any(not (c % 1 == 0).all() for c in floats):
-        return "regression"
-    if not set(predicted.unique()) <= set(truth.unique()):
-        return "regression"  # a classifier predicts the labels it learnt
-    return "classification"
-
-
 @component("ml.score", inputs={"data": "DataFrame"},
            outputs={"metrics": "Metrics", "confusion": "DataFrame"},
            params=ScoreParams, threaded=True, tags=[NEW_ROWS_TAG],
@@ -338,20 +319,13 @@ def score(data: pd.DataFrame, *, params: ScoreParams) -> dict[str, Any]:
     require(data, params.target, "target")
     require(data, params.prediction, "prediction")
     y, p = data[params.target], data[params.prediction]
-    task = _task(data, params)
+    task = task_of(data, params.target, params.prediction, params.task)
     chosen = params.metrics or (CLASSIFIER_METRICS if task == "classification"
                                 else REGRESSOR_METRICS)
-    short = {
-        "mae": lambda: m.mean_absolute_error(y, p),
-        "mse": lambda: m.mean_squared_error(y, p),
-        "rmse": lambda: m.root_mean_squared_error(y, p),
-    }
-    scored = score_columns([n for n in chosen if n not in SHORT_METRICS], task, y, p, data)
     result: dict[str, Any] = {}
     if params.name is not None:
         result["name"] = params.name
-    for name in chosen:
-        result[name] = float(short[name]()) if name in SHORT_METRICS else scored[name]
+    result.update(score_frame(data, params.target, params.prediction, chosen, task))
     result["rows"] = len(data)
     confusion = None
     if task == "classification":

@@ -22,6 +22,9 @@ How a node's inputs are joined, for component authors:
   still waiting for a latest input that never got a value.
 - **A feedback edge** (into a ``latest`` input, closing a loop) holds nothing open: when a
   node ends is decided by its stream edges alone (see ``runtime._delivery``).
+- **A component tagged ``unpaired``** (``UNPAIRED_TAG``) is called once per message of
+  any stream input, in arrival order, with None on its other stream inputs: it joins its
+  streams itself (labels that arrive later than the predictions they grade).
 
 When every input has ended, ``end()`` lets a class component emit its final messages
 (``stream.collect``, ``stream.count``); their parents are every message the node received.
@@ -45,6 +48,7 @@ from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
 from runtime._registry import ERROR_PORT, Emission, Instance
+from runtime._spec import UNPAIRED_TAG
 
 Outputs = dict[str, Batch]
 NO_PARENTS: tuple[int, ...] = ()
@@ -150,6 +154,7 @@ class FiringRule:
         # A component that asks where its inputs came from (``runtime.call_context``) is
         # told around each call; it never takes the fast path, which calls per batch.
         self.wants_context = CONTEXT_TAG in pn.spec.tags
+        self.unpaired = UNPAIRED_TAG in pn.spec.tags
         outputs = pn.spec.data_outputs
         # A component whose outputs are set by params always returns a dict of them.
         self.single_output = (outputs[0] if len(outputs) == 1
@@ -242,6 +247,9 @@ class FiringRule:
         pending, latest = self.pending, self.latest
         if len(latest) < len(self.latest_ports) or not self.stream_ports:
             return
+        if self.unpaired:
+            self._fire_each(out)
+            return
         while all(pending[p] for p in self.stream_ports):
             envs = {p: pending[p].popleft() for p in self.stream_ports}
             envs.update(latest)
@@ -249,6 +257,16 @@ class FiringRule:
             for p in self.unconnected:
                 kwargs[p] = None
             self._call(kwargs, _parents_key(list(envs.values())), out, envs)
+
+    def _fire_each(self, out: Collector) -> None:
+        """Call once per waiting stream message, the other stream inputs being None."""
+        for port in self.stream_ports:
+            while self.pending[port]:
+                envs = {port: self.pending[port].popleft(), **self.latest}
+                kwargs: dict[str, Any] = dict.fromkeys(self.stream_ports)
+                kwargs.update(dict.fromkeys(self.unconnected))
+                kwargs.update({p: e.value for p, e in envs.items()})
+                self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
     def _consume_ids(self, ids: Sequence[int]) -> None:
         parts = [ids] if isinstance(ids, range) and ids.step == 1 else [

@@ -7,6 +7,7 @@ trained this model, why did the output change) and replay part of a run is here.
 """
 
 from runtime._record import (
+    PSI_BINS,
     DamagedRunError,
     Lineage,
     MessageInfo,
@@ -17,9 +18,12 @@ from runtime._record import (
     compare_replay,
     diff_runs,
     flow_hash,
+    ks_test,
     list_runs,
     new_run_id,
+    numeric_values,
     plan_replay,
+    psi,
     replay,
     run_edges,
     run_replay,
@@ -30,6 +34,7 @@ from runtime._record import (
 from runtime._trace_render import TraceLine, render_trace
 
 __all__ = [
+    "PSI_BINS",
     "DamagedRunError",
     "Lineage",
     "MessageInfo",
@@ -41,9 +46,12 @@ __all__ = [
     "compare_replay",
     "diff_runs",
     "flow_hash",
+    "ks_test",
     "list_runs",
     "new_run_id",
+    "numeric_values",
     "plan_replay",
+    "psi",
     "render_trace",
     "replay",
     "run_edges",

@@ -5,7 +5,15 @@ A host keeps a run with ``record_run(run, workspace)`` before starting it; the e
 Everything a reader of kept runs needs is importable from here.
 """
 
-from runtime._record.diff import compare_replay, diff_runs, run_edges
+from runtime._record.diff import (
+    PSI_BINS,
+    compare_replay,
+    diff_runs,
+    ks_test,
+    numeric_values,
+    psi,
+    run_edges,
+)
 from runtime._record.health import DamagedRunError
 from runtime._record.identity import flow_hash, new_run_id
 from runtime._record.keeping import StoragePolicy
@@ -22,8 +30,9 @@ from runtime._record.replay import (
 from runtime._record.safeload import UnsafeModelError, load_model, refused_types
 from runtime._record.store import MessageInfo, RunStore, list_runs, runs_root
 
-__all__ = ["DamagedRunError", "Lineage", "MessageInfo", "Recorder", "ReplayPlan",
+__all__ = ["PSI_BINS", "DamagedRunError", "Lineage", "MessageInfo", "Recorder", "ReplayPlan",
            "ReplayRefusedError", "RunStore", "Step", "StoragePolicy", "UnsafeModelError",
-           "compare_replay", "diff_runs", "flow_hash", "list_runs", "load_model",
-           "new_run_id", "plan_replay", "record_run", "refused_types", "replay", "run_edges",
-           "run_replay", "runs_root", "scorer", "stored_flow_problem"]
+           "compare_replay", "diff_runs", "flow_hash", "ks_test", "list_runs", "load_model",
+           "new_run_id", "numeric_values", "plan_replay", "psi", "record_run",
+           "refused_types", "replay", "run_edges", "run_replay", "runs_root", "scorer",
+           "stored_flow_problem"]

@@ -64,6 +64,26 @@ def psi(expected: Any, actual: Any, bins: int = PSI_BINS) -> float:
     return float(np.sum((pb - pa) * np.log(pb / pa)))
 
 
+def numeric_values(column: Any) -> Any:
+    """What psi and ks_test compare of a column: its values as floats, missing ones dropped.
+
+    None when the column is not numeric (its dtype is not an integer or float one).
+    """
+    if column.dtype.kind not in "iuf":
+        return None
+    return column.dropna().to_numpy(float)
+
+
+def ks_test(expected: Any, actual: Any) -> Any:
+    """The two-sample Kolmogorov-Smirnov test of ``actual`` against ``expected`` (scipy's).
+
+    The result has the KS ``statistic`` and its ``pvalue``.
+    """
+    from scipy import stats
+
+    return stats.ks_2samp(expected, actual)
+
+
 def _values(store: RunStore, origin: str) -> list[Any] | None:
     out = []
     for message in store.messages(origin):
@@ -140,8 +160,6 @@ def compare_edge(edge: str, a: RunStore, b: RunStore, origin_a: str | None,
 
 
 def _compare_frames(result: EdgeDiff, fa: Any, fb: Any) -> None:
-    from scipy import stats
-
     result.rows = (len(fa), len(fb))
     if len(fa) != len(fb):
         result.reasons.append(f"rows {len(fa)} → {len(fb)}")
@@ -157,14 +175,11 @@ def _compare_frames(result: EdgeDiff, fa: Any, fb: Any) -> None:
     label_a = {str(c): c for c in fa.columns}  # column labels need not be strings (a
     label_b = {str(c): c for c in fb.columns}  # confusion matrix of integer classes)
     for column in cols_a.keys() & cols_b.keys():
-        left, right = fa[label_a[column]], fb[label_b[column]]
-        if left.dtype.kind not in "iuf" or right.dtype.kind not in "iuf":
-            continue
-        x, y = left.dropna().to_numpy(float), right.dropna().to_numpy(float)
-        if len(x) == 0 or len(y) == 0:
+        x, y = numeric_values(fa[label_a[column]]), numeric_values(fb[label_b[column]])
+        if x is None or y is None or len(x) == 0 or len(y) == 0:
             continue
         index = psi(x, y)
-        ks = stats.ks_2samp(x, y)
+        ks = ks_test(x, y)
         shifted = index > PSI_SHIFT or float(ks.pvalue) < KS_ALPHA
         result.columns[column] = {"psi": round(index, 6), "ks": round(float(ks.statistic), 6),
                                   "ks_pvalue": float(ks.pvalue),

@@ -1,0 +1,239 @@
+"""The ``ml`` family's monitoring: input drift per window, and prequential scoring by model."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from components._drift_stats import compared_columns, drift_row, plain_value
+from components._label_join import LabelJoin, ModelState, Prediction
+from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
+from components._monitor_params import DriftParams, MonitorParams
+from components._scoring import PROBA_PREFIX, TASK_ATTR, score_frame, task_of
+from components.ml_eval import one_line
+from runtime import NEW_ROWS_TAG, UNPAIRED_TAG, component, latest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pandas as pd
+
+Window = tuple[str, int, list[Prediction], int, str | None]
+"""A model's window to score: model, window number, rows, unlabelled so far, recorded task."""
+CLASSIFIER_METRICS = ["accuracy", "f1_macro"]
+REGRESSOR_METRICS = ["r2", "mae"]
+
+
+def _frame(value: Any, component_id: str, port: str, what: str) -> pd.DataFrame:
+    """``value`` if it is a DataFrame; else a TypeError saying what the port needs."""
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        msg = (f"{component_id}'s '{port}' input needs a DataFrame ({what}), not "
+               f"{type(value).__name__}")
+        raise TypeError(msg)
+    return value
+
+
+def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([row], index=pd.Index([window], name="window_id"))
+
+
+@component("ml.drift",
+           inputs={"data": "DataFrame",
+                   "reference": latest("DataFrame", "The reference rows: the training "
+                                       "data, or a window of it.")},
+           outputs={"report": "DataFrame"}, params=DriftParams, tags=[NEW_ROWS_TAG],
+           column_params={"data": ["columns"], "reference": ["columns"]})
+class Drift:
+    """Compare each window of incoming rows with the reference; emit one report per window.
+
+    Numeric columns get the PSI (``bins`` quantile bins of the reference) and the
+    two-sample KS statistic, exactly as ``edgewise diff`` computes them; other columns get
+    a categorical PSI (the reference's categories, plus an "other" bucket for unseen
+    values; an empty bucket counts as a share of 1e-6, as in the numeric PSI). Missing
+    values are dropped first. Each ``report`` row has ``window``, ``rows``, ``first_row``
+    and ``last_row`` (row ids), ``psi:<column>``, ``ks:<column>`` (numeric columns),
+    ``drifted`` (the drifted columns, comma-separated), ``drift`` and ``warned`` (columns
+    past ``psi_warn`` but not drifted). The rows left at the end make a last, shorter
+    window (see its ``rows``).
+    """
+
+    def __init__(self, params: DriftParams) -> None:
+        self.params = params
+        self.parts: list[pd.DataFrame] = []
+        self.buffered = 0
+        self.window = 0
+        self.reference: pd.DataFrame | None = None
+
+    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """Add one frame of rows; report every window it completes."""
+        import pandas as pd
+
+        data = _frame(data, "ml.drift", "data", "the rows to check")
+        self.reference = _frame(reference, "ml.drift", "reference", "the training rows")
+        self.parts.append(data)
+        self.buffered += len(data)
+        size = self.params.window_rows
+        windows: list[tuple[int, pd.DataFrame]] = []
+        if self.buffered >= size:
+            rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+            cut = 0
+            while len(rows) - cut >= size:
+                windows.append((self.window, rows.iloc[cut:cut + size]))
+                self.window += 1
+                cut += size
+            self.parts = [rows.iloc[cut:]] if cut < len(rows) else []
+            self.buffered = len(rows) - cut
+        # reported lazily: a window that fails is an error record, those before it are out
+        return (self._report(number, rows) for number, rows in windows)
+
+    def _report(self, window: int, rows: pd.DataFrame) -> pd.DataFrame:
+        assert self.reference is not None  # noqa: S101 - set by every call
+        p = self.params
+        columns = compared_columns(rows, self.reference, p.columns, p.exclude)
+        stats = drift_row(rows, self.reference, columns, bins=p.bins,
+                          psi_threshold=p.psi_threshold, psi_warn=p.psi_warn,
+                          ks_threshold=p.ks_threshold)
+        row = {"window": window, "rows": len(rows), "first_row": plain_value(rows.index[0]),
+               "last_row": plain_value(rows.index[-1]), **stats}
+        return _one_row(row, window)
+
+    def end(self) -> pd.DataFrame | None:
+        """Report the last, shorter window, if rows are left."""
+        if not self.buffered or self.reference is None:
+            return None
+        import pandas as pd
+
+        rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+        self.parts, self.buffered = [], 0
+        self.window += 1
+        return self._report(self.window - 1, rows)
+
+
+@component("ml.monitor",
+           inputs={"predictions": "DataFrame", "labels": "DataFrame"},
+           outputs={"metrics": "DataFrame"}, params=MonitorParams,
+           tags=[NEW_ROWS_TAG, UNPAIRED_TAG],
+           column_params={"predictions": ["prediction", "key"], "labels": ["target", "key"]})
+class Monitor:
+    """Score each model's predictions as their labels arrive, window by window.
+
+    Predictions (with the ``model`` and ``model_message`` columns a scorer writes; several
+    edges may feed them, as the champion's and challenger's in shadow mode) and labels
+    arrive independently; a label joins the predictions of every model for the same row id
+    (or ``key``). Every ``window_rows`` joined rows of a model make one ``metrics`` row:
+    ``window``, ``model``, ``model_message``, ``rows``, ``unlabelled`` (predictions given
+    up on so far), ``first_row``, ``last_row``, then one column per metric, each exactly
+    what ml.score gives on the window's rows. Memory is bounded by ``max_wait_rows``. At
+    the end, the predictions still waiting count as unlabelled, and each model's last,
+    shorter window is emitted when it has rows.
+    """
+
+    def __init__(self, params: MonitorParams) -> None:
+        self.params = params
+        self.join = LabelJoin(params.max_wait_rows)
+
+    def __call__(self, predictions: pd.DataFrame | None,
+                 labels: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
+        """Take one frame of predictions or of labels; emit the windows it completes."""
+        joined = (self._predicted(predictions) if predictions is not None
+                  else self._labelled(labels))
+        windows = []
+        for one in joined:
+            state = self.join.model(one.model)
+            state.window.append(one)
+            if len(state.window) >= self.params.window_rows:
+                windows.append(self._cut(one.model, state))
+        # reported lazily: a window that fails is an error record, those before it are out
+        return (self._report(*window) for window in windows)
+
+    def _keys(self, frame: pd.DataFrame, port: str) -> list[Any]:
+        key = self.params.key
+        if key is None:
+            return list(frame.index)
+        if key not in frame.columns:
+            msg = (f"key column '{key}' is not in the '{port}' input; its columns are "
+                   f"{', '.join(map(str, frame.columns))}")
+            raise KeyError(msg)
+        return list(frame[key])
+
+    def _predicted(self, frame: Any) -> list[Prediction]:
+        frame = _frame(frame, "ml.monitor", "predictions", "a scorer's output rows")
+        needed = [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            msg = (f"the predictions lack column(s) {missing}; ml.monitor needs the "
+                   f"prediction column '{self.params.prediction}' (set 'prediction') and "
+                   "the 'model' and 'model_message' columns that ml.serve writes")
+            raise KeyError(msg)
+        task = frame.attrs.get(TASK_ATTR)
+        columns = (self.params.prediction, *[c for c in frame.columns
+                                             if isinstance(c, str) and c.startswith(PROBA_PREFIX)])
+        keys = self._keys(frame, "predictions")
+        joined: list[Prediction] = []
+        for key, row, model, message, values in zip(
+                keys, frame.index, frame[MODEL_COLUMN].astype(str),
+                frame[MODEL_MESSAGE_COLUMN], frame[list(columns)].itertuples(index=False),
+                strict=True):
+            state = self.join.model(model)
+            if state.task is None and task is not None:
+                state.task = str(task)
+            one = Prediction(plain_value(row), model, int(message), columns, tuple(values))
+            joined.extend(self.join.predicted(key, one))
+        return joined
+
+    def _labelled(self, frame: Any) -> list[Prediction]:
+        frame = _frame(frame, "ml.monitor", "labels", "rows with the true labels")
+        if self.params.target not in frame.columns:
+            msg = (f"target column '{self.params.target}' is not in the labels; their "
+                   f"columns are {', '.join(map(str, frame.columns))}")
+            raise KeyError(msg)
+        labels = frame[self.params.target]
+        joined: list[Prediction] = []
+        for key, label, missing in zip(self._keys(frame, "labels"), labels, labels.isna(),
+                                       strict=True):
+            if not missing:  # a row whose label is missing has no label yet
+                joined.extend(self.join.labelled(key, label))
+        return joined
+
+    @staticmethod
+    def _cut(model: str, state: ModelState) -> Window:
+        """Take a model's window of joined rows, with its number and the count so far."""
+        rows, state.window = state.window, []
+        state.windows += 1
+        return model, state.windows - 1, rows, state.unlabelled, state.task
+
+    def _report(self, model: str, window: int, rows: list[Prediction], unlabelled: int,
+                recorded: str | None) -> pd.DataFrame:
+        import pandas as pd
+
+        p = self.params
+        frame = pd.DataFrame([dict(zip(r.columns, r.values, strict=True)) for r in rows],
+                             index=[r.row for r in rows])
+        frame[p.target] = [r.label for r in rows]
+        if recorded is not None:
+            frame.attrs[TASK_ATTR] = recorded
+        task = task_of(frame, p.target, p.prediction, p.task)
+        names = p.metrics or (CLASSIFIER_METRICS if task == "classification"
+                              else REGRESSOR_METRICS)
+        try:
+            scores = score_frame(frame, p.target, p.prediction, names, task)
+        except Exception as exc:  # noqa: BLE001 - a scorer of the user's settings
+            msg = (f"scoring window {window} of model '{model}' ({len(rows)} rows, rows "
+                   f"{rows[0].row} to {rows[-1].row}) as a {task} failed: {one_line(exc)}; "
+                   "check 'metrics' (and 'task') against what the model predicts")
+            raise ValueError(msg) from exc
+        row = {"window": window, "model": model, "model_message": rows[-1].message,
+               "rows": len(rows), "unlabelled": unlabelled,
+               "first_row": rows[0].row, "last_row": rows[-1].row, **scores}
+        return _one_row(row, window)
+
+    def end(self) -> Iterator[pd.DataFrame]:
+        """Give up on the predictions still waiting; emit each model's last, shorter window."""
+        self.join.give_up()
+        windows = [self._cut(model, state) for model, state in self.join.models.items()
+                   if state.window]
+        for window in windows:
+            yield self._report(*window)
