@@ -221,7 +221,7 @@ def test_an_alias_moved_while_the_flow_runs_switches_the_scorer_to_the_new_versi
     registry.register(first, "iris")
     registry.register(second, "iris")
     registry.set_alias("iris", "champion", 1, by="test", why="start")
-    gate = Gate([iris_x.iloc[:50], iris_x.iloc[50:]])
+    gate = Gate([iris_x.iloc[:50], iris_x.iloc[50:100], iris_x.iloc[100:]])
     path = write_flow(tmp_path, [node("get", "model.get", name="iris", poll_seconds=0.05),
                                  node("rows", "t.gated"), node("predict", "ml.predict"),
                                  node("out", "debug")],
@@ -245,18 +245,24 @@ def test_an_alias_moved_while_the_flow_runs_switches_the_scorer_to_the_new_versi
         registry.set_alias("iris", "other", 1, by="test", why="another alias")
         registry.set_alias("iris", "champion", 1, by="test", why="roll back")
         wait_for("the third model", lambda: len(seen.get("get.model", [])) >= 3)
+        gate.opened.release()
+        # the rows end, so does the scorer, and model.get, which feeds nothing else, with it
+        thread.join(DEADLINE)
     finally:
         run.stop()
         thread.join(10)
     assert not thread.is_alive()
+    assert box["result"].status == "ok"
     # moves that leave the champion where it is emit nothing
     assert [registry_tag(m) for _, m in seen["get.model"]] == [("iris", 1), ("iris", 2),
                                                                ("iris", 1)]
-    (_, before), (_, after) = seen["predict.data"]
+    (_, before), (_, after), (_, back) = seen["predict.data"]
     pd.testing.assert_frame_equal(
         before, iris_x.iloc[:50].assign(prediction=first.predict(iris_x.iloc[:50])))
     pd.testing.assert_frame_equal(
-        after, iris_x.iloc[50:].assign(prediction=second.predict(iris_x.iloc[50:])))
+        after, iris_x.iloc[50:100].assign(prediction=second.predict(iris_x.iloc[50:100])))
+    pd.testing.assert_frame_equal(
+        back, iris_x.iloc[100:].assign(prediction=first.predict(iris_x.iloc[100:])))
 
 
 def test_model_get_following_waits_for_a_model_not_registered_yet(
