@@ -68,19 +68,20 @@ def serve_columns(params: Any, inputs: dict[str, Columns]) -> dict[str, Columns]
 def canary_mask(index: pd.Index, percent: float) -> np.ndarray:
     """Which rows the challenger answers in canary mode: a stable hash of each row id.
 
-    The hash is blake2b of ``repr`` of the row id as a plain Python value (``Index.tolist``),
-    read as a fraction in [0, 1): never Python's ``hash``, which is salted per process, so
-    a row id goes the same way in every run and every process.
+    A row goes to the challenger when the 8-byte blake2b digest of ``repr`` of its row id
+    (as a plain Python value, from ``Index.tolist``), read as a big-endian number, is below
+    ``percent`` / 100 of 2**64. It is never Python's ``hash``, which is salted per process,
+    so a row id goes the same way in every run and every process.
     """
     import hashlib
 
     import numpy as np
 
-    share = percent / 100
-    scale = float(2 ** 64)
+    limit = int(percent / 100 * 2 ** 64)
+    blake, number = hashlib.blake2b, int.from_bytes
     return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "big")
-         / scale < share for row in index.tolist()), dtype=bool, count=len(index))
+        (number(blake(repr(row).encode(), digest_size=8).digest(), "big") < limit
+         for row in index.tolist()), dtype=bool, count=len(index))
 
 
 class ModelFailedError(RuntimeError):
