@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN, model_label
-from components.ml import TASK_ATTR, PredictParams, predict
+from components.ml import PredictParams, predict
 from runtime import (
     CONTEXT_TAG,
     Columns,
@@ -165,10 +165,10 @@ class Serve:
     def _scored(self, rows: pd.DataFrame, which: _Model) -> pd.DataFrame:
         """``ml.predict``'s output for these rows with this model, and which model it was."""
         out: pd.DataFrame = predict(rows, which.model, params=self.params)
-        task = out.attrs.get(TASK_ATTR)
-        out = out.assign(**{MODEL_COLUMN: which.label, MODEL_MESSAGE_COLUMN: which.message})
-        out.attrs[TASK_ATTR] = task
-        return out
+        # assign keeps the attrs, so the task that ml.predict recorded goes along
+        scored: pd.DataFrame = out.assign(**{MODEL_COLUMN: which.label,
+                                             MODEL_MESSAGE_COLUMN: which.message})
+        return scored
 
     def _answered(self, rows: pd.DataFrame, first: _Model, second: _Model | None,
                   notes: list[tuple[str, str]]) -> tuple[pd.DataFrame, _Model]:
@@ -210,9 +210,8 @@ class Serve:
             return parts[0][1]
         if not parts:
             return self._scored(data, first)  # no rows: the champion's empty frame
-        task = parts[0][1].attrs.get(TASK_ATTR)
+        # concat keeps the attrs (the task ml.predict recorded) when both parts share them
         joined = pd.concat([out for _p, out in parts])
         order = np.argsort(np.concatenate([p for p, _out in parts]), kind="stable")
         result: pd.DataFrame = joined.iloc[order]
-        result.attrs[TASK_ATTR] = task
         return result

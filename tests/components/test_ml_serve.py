@@ -146,6 +146,7 @@ def test_a_classifier_gives_exactly_what_scikit_learn_gives(
         pd.testing.assert_frame_equal(served, expected_served(
             batch, features, mode, 30, (champion, "iris:1"), (challenger, "iris:2"), ids,
             probabilities=probabilities))
+        assert served.attrs.get("edgewise.task") == "classification"  # for ml.score
     if mode == "shadow":
         for batch, shadow in zip(batches, out["shadow"], strict=True):
             pd.testing.assert_frame_equal(shadow, by_sklearn(
