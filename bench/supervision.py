@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -134,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     times: dict[str, list[Timing]] = {mode: [] for mode in MODES}
     for rep in range(repeat):
         for mode in MODES[rep % 3:] + MODES[:rep % 3]:
-            times[mode].append(timed(lambda m=mode: run_once(plans[m], len(chunks)))[0])
+            times[mode].append(timed(functools.partial(run_once, plans[mode], len(chunks)))[0])
     print(table(["mode", "best s", "CPU s", "rows/s"], [
         (mode, f"{best(times[mode]).wall:.3f}", f"{best(times[mode]).cpu:.3f}",
          rate(rows, best(times[mode]).wall)) for mode in MODES]))
