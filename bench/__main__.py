@@ -9,7 +9,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "serve", "editor")
+BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "serve", "supervision",
+              "editor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,8 +31,10 @@ When every input has ended, ``end()`` lets a class component emit its final mess
 
 Errors are contained: a call that raises gives an ``ErrorRecord`` on the node's ``error``
 port instead of an output, and the run goes on, unless the run is ``fail_fast``, in which
-case ``FailFast`` is raised for the engine to abort the run. Lineage costs only ids: each
-output's parents are the ids of the inputs of the call that made it.
+case ``FailFast`` is raised for the engine to abort the run. A component that contains a
+failure itself (a scorer whose other model answered) returns an ``ErrorRecord`` on
+``error`` beside its outputs; it is counted and reported as a failed call's is. Lineage
+costs only ids: each output's parents are the ids of the inputs of the call that made it.
 """
 
 from __future__ import annotations
@@ -178,8 +180,12 @@ class FiringRule:
         message = str(cause)
         if not isinstance(parents, int) and len(parents) > MAX_ERROR_INPUTS:
             message += f" (the first {MAX_ERROR_INPUTS} of {len(parents)} input ids are listed)"
-        record = ErrorRecord(node=self.id, component=self.spec.id,
-                             error=type(cause).__name__, message=message, inputs=ids)
+        self.report(ErrorRecord(node=self.id, component=self.spec.id,
+                                error=type(cause).__name__, message=message, inputs=ids),
+                    parents, out)
+
+    def report(self, record: ErrorRecord, parents: Parents, out: Collector) -> None:
+        """Count an error record, keep it for the engine, and put it on the ``error`` port."""
         self.errors += 1
         if self.context.first_error is None:
             self.context.first_error = record
@@ -197,7 +203,11 @@ class FiringRule:
         try:
             if self.instance is None:
                 raise InitFailed() from self.init_error
-            out.add_all(self.instance.emissions(self.instance.call(**kwargs)), parents)
+            for port, value in self.instance.emissions(self.instance.call(**kwargs)):
+                if port == ERROR_PORT and isinstance(value, ErrorRecord):  # a failure that the
+                    self.report(value, parents, out)  # component contained, counted as one
+                else:
+                    out.add(port, value, parents)
         except FailFast:
             raise
         except Exception as exc:  # noqa: BLE001 - a component's failure is contained

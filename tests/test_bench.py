@@ -64,6 +64,11 @@ EXPECTED = {
         rf"^200 +{SPREAD} +{SPREAD} +{SPREAD} +{NUMBER} us +{NUMBER} us$",
         rf"^1,000 +{SPREAD} +{SPREAD} +{SPREAD} +{NUMBER} us +{NUMBER} us$",
     ],
+    "supervision": [
+        *(rf"^{mode} +{NUMBER} +{NUMBER} +{NUMBER}$" for mode in ("champion", "shadow", "canary")),
+        *(rf"^{mode} +{NUMBER}x +{NUMBER}x +{SPREAD}$" for mode in ("shadow", "canary")),
+        rf"^shadow within 2\.1x of champion mode, median +{NUMBER}x +{VERDICT}$",
+    ],
 }
 
 
@@ -82,5 +87,5 @@ def test_unknown_benchmark_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, recording, scale, "
-            "serve, editor"
+            "serve, supervision, editor"
             in done.stderr)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from runtime._registry import ComponentSpec
 
 MAX_ANCESTORS = 500
+# The columns in which a champion/challenger scorer names the model that answered each row
+# (the row format of ``ml.serve``): its label, and the id of the model's message.
+MODEL_COLUMN, MODEL_MESSAGE_COLUMN = "model", "model_message"
 
 
 @dataclass
@@ -254,10 +257,33 @@ class Lineage:
                    "its path has no model input")
             raise RunLookupError(msg)
         step, model = found
+        model, label = self._answering_model(step, model)
         return {"record": {"message": message_id, "row": _plain(steps[0].row)},
                 "scored_at": {"node": step.message.node, "message": step.message.id},
-                "model": self.model_facts(model),
+                "model": {**self.model_facts(model), "label": label},
                 "path": [s.to_json() for s in steps]}
+
+    def _answering_model(self, step: Step, model: MessageInfo) -> tuple[MessageInfo, str | None]:
+        """The model that answered the row at a scoring step, and its label where it has one.
+
+        A scorer with several models (a champion and a challenger) names the one that
+        answered each row in its ``model_message`` column; otherwise the step's model input
+        answered.
+        """
+        frame = self.value(step.message.id)
+        if MODEL_MESSAGE_COLUMN not in getattr(frame, "columns", ()):
+            return model, None
+        rows = frame.loc[frame.index == step.row]
+        if rows.empty or rows[MODEL_MESSAGE_COLUMN].isna().iloc[0]:
+            return model, None
+        named = int(rows[MODEL_MESSAGE_COLUMN].iloc[0])
+        answered = self.store.message(named)
+        if answered is None:
+            msg = (f"row {step.row!r} of message {step.message.id} names model message "
+                   f"{named}, which run {self.store.id} does not have")
+            raise RunLookupError(msg)
+        label = rows[MODEL_COLUMN].iloc[0] if MODEL_COLUMN in rows.columns else None
+        return answered, None if label is None else str(label)
 
     def model_facts(self, model: MessageInfo) -> dict[str, Any]:
         """What a model message was: estimator, params, when it was trained, on which data."""

@@ -43,9 +43,10 @@ def cmd_scored_by(args: argparse.Namespace) -> int:
         return EXIT_OK
     model = answer["model"]
     console = out()
+    by = (f"model {model['label']} (message {model['message']})" if model.get("label")
+          else f"model message {model['message']}")
     console.print(safe(f"row {args.row} of message {message.id} ({message.origin}) was scored "
-                       f"at node '{answer['scored_at']['node']}' by model message "
-                       f"{model['message']}"))
+                       f"at node '{answer['scored_at']['node']}' by {by}"))
     console.print(safe(f"  estimator: {model['estimator']}"))
     console.print(safe(f"  params:    {json.dumps(model['params'])}"))
     if model.get("features"):
