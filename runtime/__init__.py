@@ -66,7 +66,9 @@ from runtime._record import (
     refused_types,
 )
 from runtime._registry import (
+    DECISIONS_TAG,
     NEW_ROWS_TAG,
+    UNPAIRED_TAG,
     ComponentSpec,
     NoParams,
     Params,
@@ -97,9 +99,11 @@ __version__ = "0.1.0"
 __all__ = [
     "ANSWER_TAG",
     "CONTEXT_TAG",
+    "DECISIONS_TAG",
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",
+    "UNPAIRED_TAG",
     "URL_SCHEME",
     "Batch",
     "CallContext",

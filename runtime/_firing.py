@@ -10,7 +10,9 @@ How a node's inputs are joined, for component authors:
 - **One stream input:** the component is called once per message, in order.
 - **Several stream inputs** are paired one to one: the first message of each input makes
   the first call, the second messages the second call, and so on. Fan-in on one port
-  (two edges into it) merges those edges in arrival order first.
+  (two edges into it) merges those edges in arrival order first. A component tagged
+  ``unpaired`` is instead called once per stream message, in arrival order, with None on
+  its other stream inputs.
 - **A ``latest`` input** holds the newest value that arrived on it. Stream messages wait
   until every latest input has a value, then each call uses the latest values of that
   moment. A newer value replaces the old one for later calls.
@@ -42,7 +44,7 @@ from typing import Any
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
-from runtime._registry import ERROR_PORT, Emission, Instance
+from runtime._registry import ERROR_PORT, UNPAIRED_TAG, Emission, Instance
 
 Outputs = dict[str, Batch]
 NO_PARENTS: tuple[int, ...] = ()
@@ -134,6 +136,9 @@ class FiringRule:
         self.unconnected = [p for p in inputs if p not in pn.incoming]
         self.pending: dict[str, deque[Envelope]] = {p: deque() for p in self.stream_ports}
         self.latest: dict[str, Envelope] = {}
+        # Unpaired stream inputs: the ports of the waiting messages, in arrival order.
+        self.unpaired = UNPAIRED_TAG in pn.spec.tags and len(self.stream_ports) > 1
+        self.arrivals: deque[str] = deque()
         self.origins = {p: f"{pn.id}.{p}" for p in pn.spec.outputs}
         self.instance: Instance | None = None
         self.init_error: BaseException | None = None
@@ -240,6 +245,13 @@ class FiringRule:
         pending, latest = self.pending, self.latest
         if len(latest) < len(self.latest_ports) or not self.stream_ports:
             return
+        while self.arrivals:  # unpaired: one call per message, the other streams None
+            port = self.arrivals.popleft()
+            envs = {port: pending[port].popleft(), **latest}
+            kwargs = {p: e.value for p, e in envs.items()}
+            kwargs.update(dict.fromkeys(p for p in self.stream_ports if p != port))
+            kwargs.update(dict.fromkeys(self.unconnected))
+            self._call(kwargs, _parents_key(list(envs.values())), out, envs)
         while all(pending[p] for p in self.stream_ports):
             envs = {p: pending[p].popleft() for p in self.stream_ports}
             envs.update(latest)
@@ -276,6 +288,8 @@ class FiringRule:
         for port, batch in items:
             if port in self.pending:
                 self.pending[port].extend(batch)
+                if self.unpaired:
+                    self.arrivals.extend(itertools.repeat(port, len(batch)))
                 self._fire_ready(collector)
                 continue
             self.latest[port] = batch.envelope(len(batch) - 1)
