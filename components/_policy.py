@@ -118,6 +118,7 @@ class Policy:
         self._evidence = _Evidence()
         self._cool_metrics = 0
         self._cool_drift = 0
+        self._last: float | None = None  # the champion's metric in its latest window
 
     def see_models(self, champion: str, challenger: str | None) -> None:
         """Take note of the labels on the champion and challenger inputs of this call.
@@ -150,6 +151,7 @@ class Policy:
         if label == self.champion:
             if self.quarantined:
                 return None
+            self._last = seen.value
             if self._cool_metrics > 0:
                 self._cool_metrics -= 1
                 return None
@@ -183,7 +185,7 @@ class Policy:
         span = _span(drifted[0].window, seen.window)
         reason = (f"the input of {self.champion} drifted in {len(drifted)} consecutive "
                   f"windows ({span}; columns: {', '.join(columns) or 'not named'})")
-        return self._roll_back(seen.window, seen.rows, None, reason,
+        return self._roll_back(seen.window, seen.rows, self._last, reason,
                                tuple(d.message for d in drifted))
 
     def _floor(self, seen: MetricsWindow) -> Decision | None:
@@ -262,6 +264,7 @@ class Policy:
 
     def _reset(self, *, cooldown: bool) -> None:
         self._evidence = _Evidence()
+        self._last = None
         if cooldown:  # the supervisor itself now sends out the champion
             self._cool_metrics = self._cool_drift = self.rules.cooldown_windows
             # A scorer names an unregistered model ("#<id>") by the message it arrived in,

@@ -175,6 +175,7 @@ def test_a_champion_whose_input_drifts_for_drift_windows_is_rolled_back() -> Non
     assert decision is not None and decision.action == "rollback"
     assert decision.evidence == (feed.next_id - 1, feed.next_id)
     assert decision.rows == 40
+    assert decision.champion_value is None  # no window of m:2 as champion yet
     assert "2 consecutive windows (windows 4 to 5; columns: y, z)" in decision.reason
     assert (decision.from_label, decision.to_label) == ("m:2", "m:1")
 
@@ -206,7 +207,9 @@ def test_drift_reports_cool_down_too() -> None:
     feed = policy(windows=1, drift_windows=1, cooldown_windows=1)
     feed.pair(0, 0.7, 0.9)
     assert feed.drift(0, True) is None
-    assert feed.drift(1, True) is not None
+    assert feed.metrics(1, "m:2", 0.85) is None  # cooling down, but its value is noted
+    decision = feed.drift(1, True)
+    assert decision is not None and decision.champion_value == 0.85
 
 
 def test_a_lower_is_better_metric_promotes_the_lower_error() -> None:
