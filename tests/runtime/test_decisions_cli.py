@@ -187,3 +187,26 @@ def test_evidence_whose_value_was_not_kept_is_still_named(
     assert fifth["message"] == ids["monitor.data"][4]
     assert fifth["values"] is None and "not kept" in fifth["note"]
     assert fifth["origin"] == "monitor.data" and fifth["trace"]
+
+
+def test_a_replay_of_the_supervisor_makes_the_same_decisions(tmp_path: Path) -> None:
+    from runtime.runs import RunStore, list_runs, replay
+
+    run_id, _ids = supervised(tmp_path)
+    [store] = [r for r in list_runs(tmp_path) if r.id == run_id]
+    result, recorder = replay(store, "sup", tmp_path, registry=REGISTRY)
+    assert result.status == "ok"
+    [again] = [r for r in list_runs(tmp_path) if r.id == recorder.run_id]
+
+    def made(kept: RunStore) -> list[dict[str, Any]]:
+        listed = decisions_command.run_decisions(kept)
+        for decision in listed:
+            evidence = decision.pop("evidence")
+            decision["evidence"] = [
+                (e["values"]["window"], e["values"]["model"]) for e in evidence]
+            for key in ("time", "t", "message"):
+                decision.pop(key)
+        return listed
+
+    assert [d["action"] for d in made(store)] == ["promote", "rollback"]
+    assert made(again) == made(store)
