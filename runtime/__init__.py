@@ -66,9 +66,7 @@ from runtime._record import (
     refused_types,
 )
 from runtime._registry import (
-    DECISIONS_TAG,
     NEW_ROWS_TAG,
-    UNPAIRED_TAG,
     ComponentSpec,
     NoParams,
     Params,
@@ -91,6 +89,7 @@ from runtime._serve import (
     ServingHub,
     serving_hub,
 )
+from runtime._spec import DECISIONS_TAG, UNPAIRED_TAG
 from runtime._taps import LiveStats, Snapshot
 from runtime._terminal import plain
 

@@ -44,7 +44,8 @@ from typing import Any
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
-from runtime._registry import ERROR_PORT, UNPAIRED_TAG, Emission, Instance
+from runtime._registry import ERROR_PORT, Emission, Instance
+from runtime._spec import UNPAIRED_TAG
 
 Outputs = dict[str, Batch]
 NO_PARENTS: tuple[int, ...] = ()

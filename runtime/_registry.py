@@ -28,9 +28,7 @@ from runtime._ports import (
 )
 from runtime._spec import (
     COLUMN_SELECTORS,
-    DECISIONS_TAG,
     NEW_ROWS_TAG,
-    UNPAIRED_TAG,
     ColumnsFunction,
     ComponentSpec,
     Emission,
@@ -39,10 +37,10 @@ from runtime._spec import (
     Params,
 )
 
-__all__ = ["ANY", "COLUMN_SELECTORS", "DECISIONS_TAG", "ENTRY_POINT_GROUP", "ERROR_PORT",
-           "ERROR_TYPE", "NEW_ROWS_TAG", "PORT_NAME", "UNPAIRED_TAG", "ColumnsFunction",
-           "ComponentSpec", "Emission", "Instance", "NoParams", "Params", "Port", "PortDecl",
-           "PortMode", "PortsFunction", "Registry", "component", "default_registry", "latest"]
+__all__ = ["ANY", "COLUMN_SELECTORS", "ENTRY_POINT_GROUP", "ERROR_PORT", "ERROR_TYPE",
+           "NEW_ROWS_TAG", "PORT_NAME", "ColumnsFunction", "ComponentSpec", "Emission",
+           "Instance", "NoParams", "Params", "Port", "PortDecl", "PortMode", "PortsFunction",
+           "Registry", "component", "default_registry", "latest"]
 
 ENTRY_POINT_GROUP = "edgewise.components"
 """The entry-point group under which packages register their components."""

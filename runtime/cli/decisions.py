@@ -15,7 +15,8 @@ from typing import Any
 
 from runtime._errors import RunLookupError
 from runtime._record import RunStore
-from runtime._registry import DECISIONS_TAG, default_registry
+from runtime._registry import default_registry
+from runtime._spec import DECISIONS_TAG
 from runtime.cli.common import out, safe
 from runtime.cli.exits import EXIT_OK
 from runtime.cli.finding import open_run
