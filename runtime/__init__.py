@@ -15,6 +15,7 @@ Three faces, one per audience; every other module of this package is private:
 """
 
 from runtime._api import (
+    DECISIONS_TAG,
     DISPLAY_TAG,
     FlowResult,
     Run,
@@ -89,7 +90,7 @@ from runtime._serve import (
     ServingHub,
     serving_hub,
 )
-from runtime._spec import DECISIONS_TAG, UNPAIRED_TAG
+from runtime._spec import UNPAIRED_TAG
 from runtime._taps import LiveStats, Snapshot
 from runtime._terminal import plain
 

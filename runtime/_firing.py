@@ -10,9 +10,7 @@ How a node's inputs are joined, for component authors:
 - **One stream input:** the component is called once per message, in order.
 - **Several stream inputs** are paired one to one: the first message of each input makes
   the first call, the second messages the second call, and so on. Fan-in on one port
-  (two edges into it) merges those edges in arrival order first. A component tagged
-  ``unpaired`` is instead called once per stream message, in arrival order, with None on
-  its other stream inputs.
+  (two edges into it) merges those edges in arrival order first.
 - **A ``latest`` input** holds the newest value that arrived on it. Stream messages wait
   until every latest input has a value, then each call uses the latest values of that
   moment. A newer value replaces the old one for later calls.
@@ -22,6 +20,9 @@ How a node's inputs are joined, for component authors:
 - **Streams that end unevenly** (messages left on one stream input with no partner on
   another) produce one error record listing the unpaired messages; so do stream messages
   still waiting for a latest input that never got a value.
+- **A component tagged ``unpaired``** (``UNPAIRED_TAG``) is called once per message of
+  any stream input, in arrival order, with None on its other stream inputs: it joins its
+  streams itself (labels that arrive later than the predictions they grade).
 
 When every input has ended, ``end()`` lets a class component emit its final messages
 (``stream.collect``, ``stream.count``); their parents are every message the node received.
@@ -137,9 +138,6 @@ class FiringRule:
         self.unconnected = [p for p in inputs if p not in pn.incoming]
         self.pending: dict[str, deque[Envelope]] = {p: deque() for p in self.stream_ports}
         self.latest: dict[str, Envelope] = {}
-        # Unpaired stream inputs: the ports of the waiting messages, in arrival order.
-        self.unpaired = UNPAIRED_TAG in pn.spec.tags and len(self.stream_ports) > 1
-        self.arrivals: deque[str] = deque()
         self.origins = {p: f"{pn.id}.{p}" for p in pn.spec.outputs}
         self.instance: Instance | None = None
         self.init_error: BaseException | None = None
@@ -154,6 +152,7 @@ class FiringRule:
         # A component that asks where its inputs came from (``runtime.call_context``) is
         # told around each call; it never takes the fast path, which calls per batch.
         self.wants_context = CONTEXT_TAG in pn.spec.tags
+        self.unpaired = UNPAIRED_TAG in pn.spec.tags
         outputs = pn.spec.data_outputs
         # A component whose outputs are set by params always returns a dict of them.
         self.single_output = (outputs[0] if len(outputs) == 1
@@ -246,13 +245,9 @@ class FiringRule:
         pending, latest = self.pending, self.latest
         if len(latest) < len(self.latest_ports) or not self.stream_ports:
             return
-        while self.arrivals:  # unpaired: one call per message, the other streams None
-            port = self.arrivals.popleft()
-            envs = {port: pending[port].popleft(), **latest}
-            kwargs = {p: e.value for p, e in envs.items()}
-            kwargs.update(dict.fromkeys(p for p in self.stream_ports if p != port))
-            kwargs.update(dict.fromkeys(self.unconnected))
-            self._call(kwargs, _parents_key(list(envs.values())), out, envs)
+        if self.unpaired:
+            self._fire_each(out)
+            return
         while all(pending[p] for p in self.stream_ports):
             envs = {p: pending[p].popleft() for p in self.stream_ports}
             envs.update(latest)
@@ -260,6 +255,16 @@ class FiringRule:
             for p in self.unconnected:
                 kwargs[p] = None
             self._call(kwargs, _parents_key(list(envs.values())), out, envs)
+
+    def _fire_each(self, out: Collector) -> None:
+        """Call once per waiting stream message, the other stream inputs being None."""
+        for port in self.stream_ports:
+            while self.pending[port]:
+                envs = {port: self.pending[port].popleft(), **self.latest}
+                kwargs: dict[str, Any] = dict.fromkeys(self.stream_ports)
+                kwargs.update(dict.fromkeys(self.unconnected))
+                kwargs.update({p: e.value for p, e in envs.items()})
+                self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
     def _consume_ids(self, ids: Sequence[int]) -> None:
         parts = [ids] if isinstance(ids, range) and ids.step == 1 else [
@@ -289,8 +294,6 @@ class FiringRule:
         for port, batch in items:
             if port in self.pending:
                 self.pending[port].extend(batch)
-                if self.unpaired:
-                    self.arrivals.extend(itertools.repeat(port, len(batch)))
                 self._fire_ready(collector)
                 continue
             self.latest[port] = batch.envelope(len(batch) - 1)

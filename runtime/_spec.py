@@ -21,12 +21,8 @@ NEW_ROWS_TAG = "new_rows"
 """Tag of components whose DataFrame outputs are new rows (a group-by, a table of scores):
 their row ids name groups or folds, not input rows, so row lineage stops there."""
 UNPAIRED_TAG = "unpaired"
-"""Tag of components whose stream inputs are not paired: each message makes a call of its
-own, in arrival order, with None on the other stream inputs (a supervisor's metrics and
-drift reports come at their own rates)."""
-DECISIONS_TAG = "decisions"
-"""Tag of components whose ``decisions`` output records the decisions they took (the
-supervisor's promotions and rollbacks), which ``edgewise decisions`` lists."""
+"""Tag of components called once per message of any stream input, the other stream inputs
+being None: they join their streams themselves (a monitor joining labels that arrive later)."""
 COLUMN_SELECTORS = ("", "keys", "values", "expressions", "assignments")
 """How a ``column_params`` entry ``param.kind`` reads the param (see ``runtime._schema``)."""
 ColumnsFunction = Callable[[Any, dict[str, list[str] | None]], Mapping[str, list[str] | None]]

@@ -13,10 +13,10 @@ import json
 import math
 from typing import Any
 
+from runtime._api import DECISIONS_TAG
 from runtime._errors import RunLookupError
 from runtime._record import RunStore
 from runtime._registry import default_registry
-from runtime._spec import DECISIONS_TAG
 from runtime.cli.common import out, safe
 from runtime.cli.exits import EXIT_OK
 from runtime.cli.finding import open_run
