@@ -26,10 +26,12 @@ from runtime import (
     component,
     latest,
 )
+from runtime.engines import PATH_KEY
 
 if TYPE_CHECKING:
     import pandas as pd
 
+DEFAULT_REGISTRY = ".edgewise/models"
 DECISION_COLUMNS = ["time", "window", "action", "from", "to", "metric", "champion_value",
                     "challenger_value", "rows", "reason", "evidence"]
 """The columns of a ``decisions`` message, in order."""
@@ -81,10 +83,12 @@ class SupervisorParams(Params):
                     "is not touched.")
     alias: str = Field(default="champion",
                        description="The alias to move in the registry (with registry_name).")
-    workspace: str | None = Field(
-        default=None, validate_default=True,
-        description="The folder whose .edgewise/models is the registry, relative to the "
-                    "flow's folder. Empty: the flow's folder.")
+    # an output folder, as model.register's: a replay moves aliases inside its own folder
+    registry: str = Field(
+        default=DEFAULT_REGISTRY, validate_default=True, json_schema_extra={PATH_KEY: "output"},
+        description="The registry folder, relative to the flow file's folder (default: the "
+                    "workspace's, .edgewise/models next to the flow file). Where it does not "
+                    "exist, as in a replay, no alias is moved.")
 
     @field_validator("metric")
     @classmethod
@@ -106,13 +110,15 @@ class SupervisorParams(Params):
             raise problem(text)
         return alias
 
-    @field_validator("workspace")
+    @field_validator("registry")
     @classmethod
-    def _workspace(cls, folder: str | None, info: ValidationInfo) -> str | None:
+    def _registry(cls, folder: str, info: ValidationInfo) -> str:
+        if "\x00" in folder:
+            text = "the folder holds a NUL character (\\x00), which no folder name can hold"
+            raise problem(text)
         base = (info.context or {}).get("base_dir")
-        if base is None:
-            return folder
-        return str((Path(base) / (folder or ".")).resolve())
+        base = Path(base) if base is not None else Path()
+        return str((base / (folder or DEFAULT_REGISTRY)).resolve())
 
     def rules(self) -> Rules:
         """The policy's thresholds."""
@@ -173,12 +179,14 @@ def _number(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
-def move_alias(workspace: Path, name: str, alias: str, label: str, *, by: str,
-               why: str) -> None:
-    """Point ``name``'s ``alias`` at the registry version that ``label`` names.
+def move_alias(root: Path, name: str, alias: str, label: str, *, by: str, why: str) -> None:
+    """Point ``name``'s ``alias`` in the registry at ``root`` at the version ``label`` names.
+
+    Nothing is moved when the registry folder does not exist (a replay's registry is a
+    folder of its own, which holds no models).
 
     Raises:
-        ValueError: the model is not a version of ``name`` in the registry.
+        ValueError: the model is not a version of ``name``, or the registry refused the move.
     """
     wanted, _, version = label.rpartition(":")
     if wanted != name or not version.isdigit():
@@ -186,9 +194,14 @@ def move_alias(workspace: Path, name: str, alias: str, label: str, *, by: str,
                f"{label}, is not a registered version of '{name}'; give champion and "
                "challenger from model.get of that name")
         raise ValueError(msg)
+    if not root.is_dir():
+        return
     models = importlib.import_module("runtime.models")
-    registry = models.ModelRegistry(models.registry_root(workspace))
-    registry.set_alias(name, alias, int(version), by=by, why=why)
+    try:
+        models.ModelRegistry(root).set_alias(name, alias, int(version), by=by, why=why)
+    except (models.ModelRegistryError, OSError) as exc:
+        msg = f"the registry alias {name}:{alias} was not moved to version {version}: {exc}"
+        raise ValueError(msg) from exc
 
 
 @component(
@@ -251,7 +264,7 @@ class Supervisor:
             yield {"champion": served, "decisions": decision_frame(decision, self.decided)}
             self.decided += 1
             if self.params.registry_name and decision.to_label is not None:
-                move_alias(Path(self.params.workspace or "."), self.params.registry_name,
+                move_alias(Path(self.params.registry), self.params.registry_name,
                            self.params.alias, decision.to_label,
                            by=f"model.supervisor node '{node}'", why=decision.reason)
 

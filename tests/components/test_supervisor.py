@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ from components._policy import (
 )
 from components.supervisor import DECISION_COLUMNS, Supervisor
 from runtime import Batch, record_run
+from runtime.engines import PATH_KEY
 from runtime.testing import MemorySink, memory_source
 from tests.flowkit import flow_doc, make_run, run_guarded
 
@@ -35,7 +37,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "defaults": {"metric": "accuracy", "higher_is_better": None, "min_gain": 0.01,
                      "min_rows": 50, "windows": 3, "floor": None, "drift_windows": None,
                      "cooldown_windows": 3, "fallback": "previous", "registry_name": None,
-                     "alias": "champion", "workspace": None},
+                     "alias": "champion", "registry": ".edgewise/models"},
     },
 }
 REGISTRY = runtime.default_registry().with_components(Supervisor)
@@ -410,6 +412,25 @@ def test_a_registry_alias_that_cannot_move_is_an_error_after_the_decision() -> N
     assert "not a registered version of 'other'" in record.message
 
 
+def test_no_alias_moves_where_the_registry_folder_does_not_exist(tmp_path: Path) -> None:
+    nowhere = tmp_path / "no-registry"
+    flow = Supervised(WINNING[:4], {"windows": 2, "registry_name": "m",
+                                    "registry": str(nowhere)})
+    assert flow.go().status == "ok"
+    assert len(flow.values("decisions")) == 1 and flow.values("error") == []
+    assert not nowhere.exists()
+
+
+def test_the_registry_folder_is_an_output_path_resolved_against_the_flow() -> None:
+    spec = REGISTRY.get("model.supervisor")
+    assert spec is not None
+    base = Path("/flows/here")
+    made = spec.params_model.model_validate({}, context={"base_dir": base})
+    assert made.registry == str((base / ".edgewise/models").resolve())
+    field = spec.params_model.model_fields["registry"]
+    assert field.json_schema_extra == {PATH_KEY: "output"}  # a replay redirects it
+
+
 def test_a_replayed_run_of_the_same_inputs_makes_the_same_decisions() -> None:
     def decisions() -> pd.DataFrame:
         flow = Supervised(WINNING + [metrics_frame(6, "m:2", 0.1)],
@@ -449,7 +470,7 @@ def test_the_direction_of_the_metric_is_derived_unless_set() -> None:
 
 
 @pytest.mark.parametrize("port", ["champion", "decisions"])
-def test_a_recorded_run_keeps_the_decisions(tmp_path: Any, port: str) -> None:
+def test_a_recorded_run_keeps_the_decisions(tmp_path: Path, port: str) -> None:
     flow = Supervised(WINNING, {"windows": 2, "cooldown_windows": 0})
     recorder = record_run(flow.run, tmp_path)
     assert flow.go().status == "ok"
