@@ -144,12 +144,11 @@ def _columns(frame: Any, needed: list[str], port: str, source: str) -> None:
 
 def metrics_windows(frame: pd.DataFrame, metric: str, message: int) -> list[MetricsWindow]:
     """The windows of one ``ml.monitor`` metrics message."""
-    if metric not in getattr(frame, "columns", ()):
-        _columns(frame, ["window", "model", "rows"], "metrics", "ml.monitor's metrics")
+    _columns(frame, ["window", "model", "rows"], "metrics", "ml.monitor's metrics")
+    if metric not in frame.columns:
         msg = (f"the metrics have no '{metric}' column (they have {list(frame.columns)}); "
                "set the supervisor's metric to one that ml.monitor computes")
         raise KeyError(msg)
-    _columns(frame, ["window", "model", "rows"], "metrics", "ml.monitor's metrics")
     return [MetricsWindow(int(w), str(m), int(r), float(v), message) for w, m, r, v in zip(
         frame["window"], frame["model"], frame["rows"], frame[metric], strict=True)]
 

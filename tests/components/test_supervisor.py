@@ -404,6 +404,15 @@ def test_metrics_without_the_metric_column_give_an_error_record() -> None:
     assert "set the supervisor's metric" in record.message
 
 
+def test_a_drift_input_that_is_not_a_drift_report_gives_an_error_record() -> None:
+    flow = Supervised([metrics_frame(0, "m:1", 0.8)], {},
+                      drift=[metrics_frame(0, "m:1", 0.8)], challenger=False)
+    flow.go()
+    [record] = flow.values("error")
+    assert "lacks column(s) ['drift', 'drifted']" in record.message
+    assert "connect ml.drift's report" in record.message
+
+
 def test_a_registry_alias_that_cannot_move_is_an_error_after_the_decision() -> None:
     flow = Supervised(WINNING[:4], {"windows": 2, "registry_name": "other"})
     flow.go()
