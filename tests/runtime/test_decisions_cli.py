@@ -210,3 +210,12 @@ def test_a_replay_of_the_supervisor_makes_the_same_decisions(tmp_path: Path) -> 
 
     assert [d["action"] for d in made(store)] == ["promote", "rollback"]
     assert made(again) == made(store)
+
+
+def test_a_decision_whose_row_was_not_kept_is_still_listed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_id, _ids = supervised(tmp_path, StoragePolicy(max_values=1))
+    code, out, _err = edgewise(capsys, "decisions", run_id, "-w", str(tmp_path))
+    assert code == EXIT_OK
+    assert "1. promote m:1 -> m:2" in out
+    assert "2. node 'sup', message" in out and "its value was not kept" in out
