@@ -20,6 +20,8 @@ How a node's inputs are joined, for component authors:
 - **Streams that end unevenly** (messages left on one stream input with no partner on
   another) produce one error record listing the unpaired messages; so do stream messages
   still waiting for a latest input that never got a value.
+- **A feedback edge** (into a ``latest`` input, closing a loop) holds nothing open: when a
+  node ends is decided by its stream edges alone (see ``runtime._delivery``).
 - **A component tagged ``unpaired``** (``UNPAIRED_TAG``) is called once per message of
   any stream input, in arrival order, with None on its other stream inputs: it joins its
   streams itself (labels that arrive later than the predictions they grade).
