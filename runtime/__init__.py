@@ -16,6 +16,7 @@ Four faces, one per audience; every other module of this package is private:
 """
 
 from runtime._api import (
+    DECISIONS_TAG,
     DISPLAY_TAG,
     FlowResult,
     Run,
@@ -99,6 +100,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANSWER_TAG",
     "CONTEXT_TAG",
+    "DECISIONS_TAG",
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",

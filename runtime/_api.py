@@ -26,6 +26,9 @@ from runtime._taps import MIN_INTERVAL, LiveStats, Snapshot
 from runtime._trust import TrustStore, code_nodes, require_trust
 
 DISPLAY_TAG = "display"
+DECISIONS_TAG = "decisions"
+"""Tag of components whose ``decisions`` output records the decisions they took (the
+supervisor's promotions and rollbacks), which ``edgewise decisions`` lists."""
 
 
 def load(path: str | Path) -> Flow:
@@ -360,6 +363,6 @@ def run_flow(flow: FlowSource, *, inputs: Mapping[str, Any] | None = None,
     return with_values(run.run(), captured)
 
 
-__all__ = ["DISPLAY_TAG", "EdgewiseError", "FlowResult", "Run", "components",
+__all__ = ["DECISIONS_TAG", "DISPLAY_TAG", "EdgewiseError", "FlowResult", "Run", "components",
            "connection_problem", "load", "plan", "resolve_ports", "run_flow", "trust_flow",
            "untrusted_code", "validate"]

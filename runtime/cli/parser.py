@@ -194,6 +194,11 @@ def _lineage_commands(sub: Any) -> None:
     _workspace(p)
     p.set_defaults(func=_command("lineage", "cmd_trained_on"))
 
+    p = sub.add_parser("decisions", help="list a run's supervisor decisions and their evidence")
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
+    _workspace(p)
+    p.set_defaults(func=_command("decisions", "cmd_decisions"))
+
 
 def _trust_command(sub: Any) -> None:
     p = sub.add_parser(
