@@ -1,7 +1,8 @@
-"""The ``stream`` family: make, pass, split, gather and count streams of messages."""
+"""The ``stream`` family: make, pass, pace, split, gather and count streams of messages."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +32,53 @@ def range_(*, params: RangeParams) -> Iterator[int]:
 def identity(data: Any) -> Any:
     """Pass every message on unchanged."""
     return data
+
+
+class ThrottleParams(Params):
+    """Settings of ``stream.throttle``."""
+
+    rows_per_second: float = Field(
+        gt=0, description="The pace: rows of a DataFrame (or messages of anything else) "
+                          "passed on per second, at most.")
+    delay_seconds: float = Field(
+        default=0.0, ge=0,
+        description="Wait this long before passing on the first message, as labels "
+                    "arrive some time after the rows they grade.")
+
+
+@component("stream.throttle", inputs={"data": "Any"}, outputs={"data": "Any"},
+           params=ThrottleParams, threaded=True, columns=same_columns())
+class Throttle:
+    """Pass every message on unchanged, no faster than ``rows_per_second``.
+
+    Plays a file at the pace of a live stream: a message whose first row is row ``n`` of
+    the stream goes on ``delay_seconds + n / rows_per_second`` seconds after the first
+    message arrived, or as soon as it arrives when it is late. Time spent downstream
+    does not add up: the pace is kept against the clock, not per message.
+    """
+
+    def __init__(self, params: ThrottleParams) -> None:
+        self.params = params
+        self.start: float | None = None
+        self.rows = 0
+
+    def __call__(self, data: Any) -> Any:
+        """Wait until the message is due, then pass it on."""
+        now = time.monotonic()
+        if self.start is None:
+            self.start = now + self.params.delay_seconds
+        due = self.start + self.rows / self.params.rows_per_second
+        if due > now:
+            time.sleep(due - now)
+        self.rows += _rows(data)
+        return data
+
+
+def _rows(data: Any) -> int:
+    """Rows of a DataFrame; 1 for any other message."""
+    if type(data).__name__ == "DataFrame" and hasattr(data, "shape"):
+        return int(data.shape[0])
+    return 1
 
 
 class ChunksParams(Params):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -36,6 +37,12 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "outputs": {"data": "DataFrame"},
         "required": set(),
         "defaults": {},
+    },
+    "stream.throttle": {
+        "inputs": {"data": ("Any", "stream")},
+        "outputs": {"data": "Any"},
+        "required": {"rows_per_second"},
+        "defaults": {"delay_seconds": 0.0},
     },
     "stream.count": {
         "inputs": {"data": ("Any", "stream")},
@@ -267,3 +274,30 @@ def test_count_needs_a_known_unit() -> None:
     problems = param_problems("stream.count", {"unit": "bytes"})
     assert [(p.node, p.param) for p in problems] == [("n", "unit")]
     assert "'messages' or 'rows'" in problems[0].message
+
+
+# -- stream.throttle --------------------------------------------------------------------
+
+def test_throttle_passes_every_message_on_unchanged_at_no_more_than_its_pace() -> None:
+    frame = pd.DataFrame({"a": range(1000)}, index=pd.RangeIndex(1000) * 3)
+    parts = [frame.iloc[i:i + 100] for i in range(0, 1000, 100)]
+    started = time.monotonic()
+    result, out = run_chain(parts, [("t", "stream.throttle",
+                                     {"rows_per_second": 2000, "delay_seconds": 0.1})])
+    elapsed = time.monotonic() - started
+    assert result.status == "ok"
+    pd.testing.assert_frame_equal(pd.concat(out), frame)  # values and row ids kept
+    assert elapsed >= 0.1 + 900 / 2000  # the last part starts at row 900: not before then
+
+
+def test_throttle_counts_a_message_that_is_not_a_frame_as_one_row() -> None:
+    started = time.monotonic()
+    result, out = run_chain(list(range(5)), [("t", "stream.throttle", {"rows_per_second": 20})])
+    assert result.status == "ok" and out == list(range(5))
+    assert time.monotonic() - started >= 4 / 20
+
+
+@pytest.mark.parametrize("params", [{"rows_per_second": 0}, {"rows_per_second": 5,
+                                                             "delay_seconds": -1}, {}])
+def test_throttle_refuses_a_pace_that_means_nothing(params: dict[str, Any]) -> None:
+    assert param_problems("stream.throttle", params)
