@@ -16,6 +16,7 @@ from sklearn import datasets
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import (
+    accuracy_score,
     confusion_matrix,
     get_scorer,
     mean_absolute_error,
@@ -34,6 +35,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import runtime
+from components._model_label import registry_tag
 
 FLOWS = Path(__file__).resolve().parents[1] / "flows"
 FLOW_FILES = sorted(FLOWS.glob("*.json"))
@@ -298,6 +300,53 @@ def check_test_and_score(out: Outcome) -> None:
         name: cross_val_predict(model, x, y, cv=folds) for name, model in models.items()}))
 
 
+def check_supervised_scoring(out: Outcome) -> None:
+    assert out.result.status == "ok", out.result.first_error
+    data = out.folder / "data" / "supervised"
+    early, late = pd.read_csv(data / "train_early.csv"), pd.read_csv(data / "train_late.csv")
+    stream, labels = pd.read_csv(data / "stream.csv"), pd.read_csv(data / "labels.csv")
+    x = stream.drop(columns="id")
+    fitted = {name: LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"),
+                                                          frame["target"])
+              for name, frame in (("champion", early), ("challenger", late))}
+    old = "%s:%d" % registry_tag(_only(out.edges, "champion.model->serve.champion"))
+    new = "%s:%d" % registry_tag(_only(out.edges, "challenger.model->serve.challenger"))
+    estimator = {old: fitted["champion"], new: fitted["challenger"]}
+
+    # every row served once, in order: by the champion, then, from the promotion on, by
+    # the challenger; never before the rows that proved it better were graded (to 3,499)
+    scored = pd.read_csv(out.folder / "out" / "scored.csv")
+    assert list(scored["id"]) == list(range(6000))
+    switch = int(np.argmax(scored["model"].to_numpy() == new))
+    assert 3500 <= switch
+    assert list(scored["model"]) == [old] * switch + [new] * (6000 - switch)
+    assert list(scored["prediction"]) == list(np.where(
+        np.arange(6000) < switch, fitted["champion"].predict(x), fitted["challenger"].predict(x)))
+
+    # one decision: the promotion, on the second window after the concept changed at row
+    # 3,000 (windows of 250 labelled rows: 12 and 13), with those windows as its evidence
+    [decision] = [frame.iloc[0] for frame in out.shown["decisions"]]
+    assert (decision["action"], decision["from"], decision["to"], decision["window"]) == (
+        "promote", old, new, 13)
+    graded = dict(out.edges["monitor.metrics->supervisor.metrics"])
+    assert {(graded[i].iloc[0]["window"], graded[i].iloc[0]["model"])
+            for i in decision["evidence"]} == {(12, new), (12, old), (13, new), (13, old)}
+
+    # each window's accuracy is scikit-learn's on exactly its rows, for the model it names
+    for window in graded.values():
+        row = window.iloc[0]
+        rows = slice(int(row["first_row"]), int(row["last_row"]) + 1)
+        assert row["rows"] == 250
+        assert row["accuracy"] == accuracy_score(
+            labels["target"].iloc[rows], estimator[row["model"]].predict(x.iloc[rows]))
+
+    # the inputs drifted too: x3 from the first window wholly past row 3,000, never before
+    reports = [frame.iloc[0] for frame in out.shown["drift_report"]]
+    assert [r["window"] for r in reports] == list(range(24))
+    assert [bool(r["drift"]) for r in reports] == [False] * 12 + [True] * 12
+    assert all("x3" in r["drifted"].split(",") for r in reports[12:])
+
+
 def check_serve_model(out: Outcome) -> None:
     # served with `edgewise serve` (tests/serve); a plain run fits the model, then says so
     assert out.result.status == "errors"
@@ -315,6 +364,7 @@ CHECKS: dict[str, Callable[[Outcome], None]] = {
     "confidence-routing.json": check_confidence_routing,
     "test-and-score.json": check_test_and_score,
     "serve-model.json": check_serve_model,
+    "supervised-scoring.json": check_supervised_scoring,
 }
 
 

@@ -27,6 +27,7 @@ A run kept by someone else may have been edited; this is what makes opening it s
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,22 @@ def _sklearn_types() -> set[str]:
     return {_name(t) for t in classes if t.__module__.startswith("sklearn.")}
 
 
-@functools.cache
+_LISTING = threading.Lock()
+
+
 def trusted_types() -> frozenset[str]:
-    """Every type name a kept model may hold (see the module docstring for the rule)."""
+    """Every type name a kept model may hold (see the module docstring for the rule).
+
+    Worked out once, under a lock: scikit-learn lists its estimators by importing every
+    one of its modules, which two threads doing at once can break (two nodes registering
+    or saving models at the same time).
+    """
+    with _LISTING:
+        return _trusted_types()
+
+
+@functools.cache
+def _trusted_types() -> frozenset[str]:
     names = {f"builtins.{t}" for t in PYTHON_DATA_TYPES}
     names |= _numpy_types() | _scipy_types() | _sklearn_types()
     return frozenset(names - set(PYTHON_CODE_RUNNERS))

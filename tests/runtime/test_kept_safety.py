@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,28 @@ def test_the_tampered_kept_model_really_runs_its_payload_if_trusted_blindly(
     skops.io.load(copy, trusted=skops.io.get_untrusted_types(file=copy))
     assert blind_marker.read_text() == "ran"
     assert not marker.exists()
+
+
+def test_two_threads_asking_for_the_allow_list_at_once_both_get_it() -> None:
+    # Two nodes registering (or saving) models at the same moment: scikit-learn lists its
+    # estimators by importing its modules, which two threads at once could break.
+    from runtime._record import safeload
+
+    safeload._trusted_types.cache_clear()
+    answers: list[frozenset[str]] = []
+    failures: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            answers.append(safeload.trusted_types())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(answers) == 4 and len(set(answers)) == 1
+    assert "sklearn.linear_model._logistic.LogisticRegression" in answers[0]
