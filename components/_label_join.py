@@ -23,6 +23,9 @@ class Prediction:
     columns: tuple[str, ...]
     values: tuple[Any, ...]
     label: Any = None
+    # the ids of the messages that brought the prediction and the label (for lineage)
+    source: int = 0
+    label_source: int = 0
 
 
 @dataclass
@@ -42,7 +45,7 @@ class LabelJoin:
     def __init__(self, max_wait: int) -> None:
         self.max_wait = max_wait
         self.models: dict[str, ModelState] = {}
-        self.labels: OrderedDict[Any, Any] = OrderedDict()
+        self.labels: OrderedDict[Any, tuple[Any, int]] = OrderedDict()  # key -> label, message
         self.dropped_labels = 0
 
     def model(self, label: str) -> ModelState:
@@ -55,7 +58,7 @@ class LabelJoin:
         """Take one prediction; return it joined if its label is here, else keep it waiting."""
         state = self.model(prediction.model)
         if key in self.labels:
-            prediction.label = self.labels[key]
+            prediction.label, prediction.label_source = self.labels[key]
             return [prediction]
         if state.waiting.pop(key, None) is not None:
             state.unlabelled += 1  # the same row again before a label: the older one is given up
@@ -65,16 +68,16 @@ class LabelJoin:
             state.unlabelled += 1
         return []
 
-    def labelled(self, key: Any, label: Any) -> list[Prediction]:
-        """Take one label; return the waiting predictions (of any model) it completes."""
+    def labelled(self, key: Any, label: Any, source: int = 0) -> list[Prediction]:
+        """Take one label (from message ``source``); return the predictions it completes."""
         joined = []
         for state in self.models.values():
             prediction = state.waiting.pop(key, None)
             if prediction is not None:
-                prediction.label = label
+                prediction.label, prediction.label_source = label, source
                 joined.append(prediction)
         self.labels.pop(key, None)
-        self.labels[key] = label
+        self.labels[key] = (label, source)
         while len(self.labels) > self.max_wait:
             self.labels.popitem(last=False)
             self.dropped_labels += 1

@@ -10,7 +10,15 @@ from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
 from components._monitor_params import DriftParams, MonitorParams
 from components._scoring import PROBA_PREFIX, TASK_ATTR, score_frame, task_of
 from components.ml_eval import one_line
-from runtime import NEW_ROWS_TAG, UNPAIRED_TAG, component, latest
+from runtime import (
+    CONTEXT_TAG,
+    NEW_ROWS_TAG,
+    UNPAIRED_TAG,
+    MadeFrom,
+    call_context,
+    component,
+    latest,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -115,7 +123,7 @@ class Drift:
 @component("ml.monitor",
            inputs={"predictions": "DataFrame", "labels": "DataFrame"},
            outputs={"metrics": "DataFrame"}, params=MonitorParams,
-           tags=[NEW_ROWS_TAG, UNPAIRED_TAG],
+           tags=[NEW_ROWS_TAG, UNPAIRED_TAG, CONTEXT_TAG],
            column_params={"predictions": ["prediction", "key"], "labels": ["target", "key"]})
 class Monitor:
     """Score each model's predictions as their labels arrive, window by window.
@@ -136,10 +144,13 @@ class Monitor:
         self.join = LabelJoin(params.max_wait_rows)
 
     def __call__(self, predictions: pd.DataFrame | None,
-                 labels: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
+                 labels: pd.DataFrame | None) -> Iterator[MadeFrom]:
         """Take one frame of predictions or of labels; emit the windows it completes."""
-        joined = (self._predicted(predictions) if predictions is not None
-                  else self._labelled(labels))
+        where = call_context()
+        source = where.inputs.get("predictions" if predictions is not None else "labels", 0) \
+            if where is not None else 0
+        joined = (self._predicted(predictions, source) if predictions is not None
+                  else self._labelled(labels, source))
         windows = []
         for one in joined:
             state = self.join.model(one.model)
@@ -159,7 +170,7 @@ class Monitor:
             raise KeyError(msg)
         return list(frame[key])
 
-    def _predicted(self, frame: Any) -> list[Prediction]:
+    def _predicted(self, frame: Any, source: int) -> list[Prediction]:
         frame = _frame(frame, "ml.monitor", "predictions", "a scorer's output rows")
         needed = [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN]
         missing = [c for c in needed if c not in frame.columns]
@@ -180,11 +191,12 @@ class Monitor:
             state = self.join.model(model)
             if state.task is None and task is not None:
                 state.task = str(task)
-            one = Prediction(plain_value(row), model, int(message), columns, tuple(values))
+            one = Prediction(plain_value(row), model, int(message), columns, tuple(values),
+                             source=source)
             joined.extend(self.join.predicted(key, one))
         return joined
 
-    def _labelled(self, frame: Any) -> list[Prediction]:
+    def _labelled(self, frame: Any, source: int) -> list[Prediction]:
         frame = _frame(frame, "ml.monitor", "labels", "rows with the true labels")
         if self.params.target not in frame.columns:
             msg = (f"target column '{self.params.target}' is not in the labels; their "
@@ -195,7 +207,7 @@ class Monitor:
         for key, label, missing in zip(self._keys(frame, "labels"), labels, labels.isna(),
                                        strict=True):
             if not missing:  # a row whose label is missing has no label yet
-                joined.extend(self.join.labelled(key, label))
+                joined.extend(self.join.labelled(key, label, source))
         return joined
 
     @staticmethod
@@ -206,7 +218,7 @@ class Monitor:
         return model, state.windows - 1, rows, state.unlabelled, state.task
 
     def _report(self, model: str, window: int, rows: list[Prediction], unlabelled: int,
-                recorded: str | None) -> pd.DataFrame:
+                recorded: str | None) -> MadeFrom:
         import pandas as pd
 
         p = self.params
@@ -228,9 +240,11 @@ class Monitor:
         row = {"window": window, "model": model, "model_message": rows[-1].message,
                "rows": len(rows), "unlabelled": unlabelled,
                "first_row": rows[0].row, "last_row": rows[-1].row, **scores}
-        return _one_row(row, window)
+        # made from every prediction and label message of the window: trace walks them all
+        made_from = {r.source for r in rows} | {r.label_source for r in rows}
+        return MadeFrom(_one_row(row, window), tuple(made_from - {0}))
 
-    def end(self) -> Iterator[pd.DataFrame]:
+    def end(self) -> Iterator[MadeFrom]:
         """Give up on the predictions still waiting; emit each model's last, shorter window."""
         self.join.give_up()
         windows = [self._cut(model, state) for model, state in self.join.models.items()

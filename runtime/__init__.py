@@ -54,7 +54,7 @@ from runtime._expressions import (
     query_frame,
 )
 from runtime._graph import Plan, resolve_node, types_compatible
-from runtime._messages import Batch, Envelope, ErrorRecord
+from runtime._messages import Batch, Envelope, ErrorRecord, MadeFrom
 from runtime._model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
 from runtime._params import URL_SCHEME, input_path, output_path, special_file_kind
 from runtime._plugins_dir import flow_trusted, workspace_registry
@@ -124,6 +124,7 @@ __all__ = [
     "FlowResult",
     "FlowServer",
     "LiveStats",
+    "MadeFrom",
     "Node",
     "NodeResult",
     "NoParams",

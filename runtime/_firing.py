@@ -48,7 +48,7 @@ from typing import Any
 
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
-from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents
+from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, MadeFrom, Parents
 from runtime._registry import ERROR_PORT, Emission, Instance
 from runtime._spec import UNPAIRED_TAG
 
@@ -100,7 +100,12 @@ class Collector:
         self.parents: dict[str, list[Parents]] = {}
 
     def add(self, port: str, value: Any, parents: Parents) -> None:
-        """Keep one emission of ``port`` and the parents of the call that made it."""
+        """Keep one emission of ``port`` and the parents of the call that made it.
+
+        A ``MadeFrom`` value brings its own parents: the messages it was made from.
+        """
+        if type(value) is MadeFrom:
+            value, parents = value.value, tuple(sorted(set(value.messages))) or parents
         if port not in self.values:
             self.values[port] = []
             self.parents[port] = []

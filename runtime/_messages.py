@@ -147,6 +147,22 @@ class ErrorRecord:
         return f"node '{self.node}' ({self.component}): {self.error}: {self.message}"
 
 
+@dataclass(frozen=True)
+class MadeFrom:
+    """A value a component emits together with the messages it was made from.
+
+    An output's parents are, by default, the inputs of the call that made it. A
+    component that gathers over many calls (a window of graded rows, say) returns
+    ``MadeFrom(value, ids)`` instead, with the ids of every message the value came from
+    (``runtime.call_context()`` gives each call's ids, so such a component carries the
+    ``call-context`` tag), so that ``trace`` walks back to all of them and not only to
+    the message that completed the window.
+    """
+
+    value: Any
+    messages: tuple[int, ...]
+
+
 class _End:
     """Marks the end of the stream on one edge."""
 

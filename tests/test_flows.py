@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import runtime
-from components._model_label import registry_tag
+from components._model_label import model_label
 
 FLOWS = Path(__file__).resolve().parents[1] / "flows"
 FLOW_FILES = sorted(FLOWS.glob("*.json"))
@@ -309,8 +309,8 @@ def check_supervised_scoring(out: Outcome) -> None:
     fitted = {name: LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"),
                                                           frame["target"])
               for name, frame in (("champion", early), ("challenger", late))}
-    old = "%s:%d" % registry_tag(_only(out.edges, "champion.model->serve.champion"))
-    new = "%s:%d" % registry_tag(_only(out.edges, "challenger.model->serve.challenger"))
+    old = model_label(_only(out.edges, "champion.model->serve.champion"), None)
+    new = model_label(_only(out.edges, "challenger.model->serve.challenger"), None)
     estimator = {old: fitted["champion"], new: fitted["challenger"]}
 
     # every row served once, in order: by the champion, then, from the promotion on, by

@@ -196,7 +196,10 @@ def _cells(result: EdgeDiff, fa: Any, fb: Any) -> None:
         return
     for column in [c for c in fa.columns if c in fb.columns]:
         left, right = fa[column], fb[column]
-        differ = int((~((left == right) | (left.isna() & right.isna()))).sum())
+        try:
+            differ = int((~((left == right) | (left.isna() & right.isna()))).sum())
+        except (TypeError, ValueError):  # cells holding lists or arrays: compare their text
+            differ = sum(repr(a) != repr(b) for a, b in zip(left, right, strict=True))
         if differ:
             result.reasons.append(f"'{column}' differs on {differ} of {len(fa)} rows")
 

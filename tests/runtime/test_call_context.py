@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import runtime
-from runtime import CONTEXT_TAG, Batch, call_context, component, latest, record_run
+from runtime import CONTEXT_TAG, Batch, MadeFrom, call_context, component, latest, record_run
 from runtime.testing import memory_source
 from tests.flowkit import make_run, run_guarded
 
@@ -75,3 +75,34 @@ def test_a_kept_run_gives_its_id_and_untagged_components_get_nothing(tmp_path: P
         {"data": i} for i in ids["rows.data"]]
     assert {c.run_id for c in tagged_seen if c} == {recorder.run_id}
     assert plain_seen == [None, None, None]
+
+
+@component("cc.window", inputs={"data": "Any"}, outputs={"data": "Any"}, tags=[CONTEXT_TAG])
+class Window:
+    """Sum every two messages; the sum is made from both."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[int, Any]] = []
+
+    def __call__(self, data: Any) -> Any:
+        where = call_context()
+        assert where is not None
+        self.held.append((where.inputs["data"], data))
+        if len(self.held) < 2:
+            return None
+        (first, a), (second, b) = self.held
+        self.held = []
+        return MadeFrom(a + b, (first, second))
+
+
+def test_a_value_made_from_several_messages_has_them_all_as_parents() -> None:
+    run = make_run({"rows": "cc.rows", "w": "cc.window"}, ["rows.data->w.data"],
+                   [*SPECS, Window])
+    made: list[tuple[Any, Any]] = []
+    run.hooks.add("produced", lambda origin, batch: made.extend(
+        (batch.values[i], batch.parents[i]) for i in range(len(batch)))
+        if origin == "w.data" else None)
+    ids = emitted_ids(run)
+    assert run_guarded(run).status == "ok"
+    first, second, _third = ids["rows.data"]
+    assert made == [(30, (first, second))]  # the value itself, unwrapped, and both parents
