@@ -68,6 +68,8 @@ EXPECTED = {
         *(rf"^{mode} +{NUMBER} +{NUMBER} +{NUMBER}$" for mode in ("champion", "shadow", "canary")),
         *(rf"^{mode} +{NUMBER}x +{NUMBER}x +{SPREAD}$" for mode in ("shadow", "canary")),
         rf"^shadow within 2\.1x of champion mode, median +{NUMBER}x +{VERDICT}$",
+        r"^decided after +500 / 500 / 500$",
+        r"^old champion after +[\d,]+ / [\d,]+ / [\d,]+$",
     ],
 }
 
