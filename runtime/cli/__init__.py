@@ -1,7 +1,8 @@
 """The ``edgewise`` command line: ``main`` parses the arguments and runs one command.
 
-Each command lives in its own module (``run``, ``flows``, ``runs_list``, ``inspect_edge``,
-``lineage``, ``replay``, ``diff``, ``trust``); ``parser`` wires them to argparse, and
+Each command lives in its own module (``run``, ``serve``, ``flows``, ``runs_list``,
+``inspect_edge``, ``lineage``, ``replay``, ``diff``, ``decisions``, ``models``, ``trust``);
+``parser`` wires them to argparse, and
 ``exits`` holds the one set of exit codes. A mistake in what the user asked raises an
 ``EdgewiseError`` and is shown as one message with exit code 2; anything else is a bug, shown
 with its traceback and exit code 3.
