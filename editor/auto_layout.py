@@ -29,8 +29,37 @@ def node_height(inputs: int, outputs: int, face: bool = False) -> int:
     return HEAD_H + (FACE_H if face else 0) + max(inputs, outputs, 1) * ROW_H + 8 + STATUS_H
 
 
+def back_edges(graph: nx.DiGraph) -> set[tuple[str, str]]:
+    """The edges that close a loop, found by a depth-first walk from the sources.
+
+    The walk starts at the nodes nothing feeds, in file order, so in a flow whose loop
+    passes through a feedback edge (a new champion sent back to its scorer) that edge is
+    the one found: the rest of the loop is laid out left to right, and it points back.
+    """
+    order = [n for n in graph.nodes if graph.in_degree(n) == 0] + list(graph.nodes)
+    state: dict[str, int] = {}  # 1: on the walk's path, 2: done
+    found: set[tuple[str, str]] = set()
+    for root in order:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(list(graph.successors(root))))]
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                found.add((node, child))
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(list(graph.successors(child)))))
+    return found
+
+
 def _columns(graph: nx.DiGraph) -> list[list[str]]:
-    """Nodes in columns; a cycle (which validation reports) shares one column."""
+    """Nodes in columns; a loop (which validation reports) shares one column."""
     condensed = nx.condensation(graph)
     members = condensed.graph["mapping"]
     column_of = {}
@@ -77,11 +106,13 @@ def layered_positions(heights: Mapping[str, float],
 
     Returns:
         The top-left corner of each node. Every edge's target is in a column right of its
-        source's (unless they share a cycle); a node sits near the middle of its neighbours.
+        source's, but for an edge that closes a loop (see ``back_edges``); a node sits near
+        the middle of its neighbours.
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(heights)
     graph.add_edges_from((s, t) for s, t in edges if s in heights and t in heights and s != t)
+    graph.remove_edges_from(back_edges(graph))  # a feedback edge points back, to the left
     columns = _columns(graph)
     column_of = {n: i for i, col in enumerate(columns) for n in col}
     routed = nx.DiGraph()

@@ -84,9 +84,8 @@ class ResultCards:
 
     def __init__(self) -> None:
         self.strip = ui.row().classes("w-full gap-2 ew-results").props(
-            'data-testid="results" data-shown="0"')
+            'data-testid="results"')
         self.strip.set_visibility(False)
-        self.shown = 0  # how many runs' results were shown: a new number marks new cards
 
     def show(self, records: Records, previous: Records | None, titles: dict[str, str]) -> None:
         """Draw one card per metric of each record.
@@ -97,8 +96,6 @@ class ResultCards:
             titles: what to call each node (its label, or id).
         """
         self.strip.clear()
-        self.shown += 1
-        self.strip.props(f'data-shown="{self.shown}"')
         self.strip.set_visibility(bool(records))
         with self.strip:
             if records:

@@ -112,6 +112,7 @@ class RunController:
         self.pending_states: dict[str, dict[str, Any]] = {}
         self.shown_states: dict[str, dict[str, Any]] = {}
         self.stopping = False
+        self.ended = 0  # runs ended on this page: a new number marks this run's results
         self.listeners: list[Callable[[Message], None]] = []  # also told every message
         bar.run_button.on_click(self.start_run)
         bar.stop_button.on_click(self.stop_run)
@@ -249,6 +250,8 @@ class RunController:
 
     def _run_finished(self) -> None:
         self.bar.running(False)
+        self.ended += 1
+        self.bar.run_button.props(f'data-ended="{self.ended}"')
         self._phase("ended")
         self.pending_states.update(self.results.facts.take_states(
             settled({**self.shown_states, **self.pending_states})))
