@@ -1,6 +1,8 @@
-"""A supervisor's decisions in a kept run, and the path its evidence travelled (helper process).
+"""A supervisor's decisions in a kept run and its evidence path; a scorer's last rows.
 
-The editor's timeline asks for these through ``editor.kept_values``, whose helper process
+Both are read in the helper process (the kept-values reader).
+
+The editor's timeline asks for the decisions through ``editor.kept_values``, whose helper process
 reads the run's values, so the editor server never loads one. The decisions are those of
 ``edgewise decisions`` (``runtime.runs.run_decisions``); each evidence message is traced back
 to its sources as ``edgewise trace`` does, and the edges it took into the supervisor are
@@ -66,4 +68,33 @@ def node_decisions(folder: str, node: str, trace_items: TraceItems) -> list[dict
         if decision["node"] == node:
             found.append({**decision, "items": evidence_items(store, lineage, decision,
                                                                    trace_items)})
+    return found
+
+
+def scorer_previews(folder: str, nodes: list[str]) -> dict[str, dict[str, Any]]:
+    """Full previews of the last messages scorer nodes sent on ``data`` and ``shadow``.
+
+    A kept run's index keeps only the shape of a table; the rows (and their ``model``
+    column, which names the model that answered) need the value.
+
+    Args:
+        folder: the kept run's folder.
+        nodes: the ids of its ``ml.serve`` nodes.
+
+    Returns:
+        ``{node: {port: preview}}``, for the ports that sent something whose value was kept.
+    """
+    store = runtime.runs.RunStore(Path(folder))
+    summary = store.port_summary()
+    found: dict[str, dict[str, Any]] = {}
+    for node in nodes:
+        for port in ("data", "shadow"):
+            info = summary.get(f"{node}.{port}")
+            if not info or info.get("last") is None:
+                continue
+            try:
+                value = store.value(int(info["last"]))
+            except (KeyError, LookupError):  # not kept, or refused: nothing to show
+                continue
+            found.setdefault(node, {})[port] = runtime.preview(value)
     return found

@@ -247,9 +247,9 @@ class EditorPage:
         self.seen_debug = latest
 
     def _show_past(self, store: Any) -> None:
-        """Show a kept run (None: live again); a selected supervisor shows its decisions."""
+        """Show a kept run (None: live again), with its scorers' models and its decisions."""
         self.kept.show_past(store)
-        self.supervision.refresh()
+        self.supervision.show_kept()
 
     def _show_problems(self) -> None:
         self.layout.open_footer()

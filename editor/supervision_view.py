@@ -23,6 +23,7 @@ from editor.kept_runs import KeptRuns
 from editor.kept_values import reader
 from editor.panels import Inspector
 from editor.runs_panel import RunsPanel
+from editor.scorer_models import SERVE
 from editor.selection import Selection
 from editor.worker import Message
 
@@ -113,6 +114,30 @@ class SupervisionView:
         if self.live_run is None:
             return None
         return next((s for s in self.runs.runs() if s.id == self.live_run), None)
+
+    def show_kept(self) -> None:
+        """A kept run is shown (or live again): its scorers' models, a supervisor's decisions."""
+        store = self.kept.past
+        scorers = [str(n.get("id")) for n in self.doc.nodes if n.get("component") == SERVE]
+        if store is not None and scorers:
+            asyncio.ensure_future(self.show_scorers(store, scorers))
+        self.refresh()
+
+    async def show_scorers(self, store: runtime.runs.RunStore, scorers: list[str]) -> None:
+        """Show which models a kept run's scorers answered with (read from their last rows)."""
+        try:
+            found = await reader().ask("scorer_previews", str(store.folder), scorers)
+        except LookupError:
+            return  # the run's counts are shown; its rows cannot be read
+        if self.kept.past is not store:
+            return
+        facts = self.kept.results.facts
+        for node, previews in found.items():
+            for port, preview in previews.items():
+                info = facts.outgoing.get(node, {}).get(port)
+                if info is not None:
+                    info["preview"] = preview
+        self.canvas.set_states({node: facts.state(node) for node in found})
 
     def refresh(self) -> None:
         """Show the selected supervisor's decisions (nothing happens for another node)."""
