@@ -99,6 +99,9 @@ class SupervisionView:
         """A run of this page started or ended: the timeline follows it (once it is kept)."""
         if message[0] in ("started", "ended"):  # a new run has no decisions until it ends
             self.live_run = message[1].get("run") if message[0] == "ended" else None
+            if message[0] == "started" and self.entries:  # the last run's evidence is gone
+                self.entries = []
+                self.canvas.highlight([])
             ui.timer(0.05, self.refresh, once=True)  # after the Runs panel knows it
 
     def supervisor(self, node: str) -> bool:
