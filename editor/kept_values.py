@@ -19,6 +19,7 @@ from typing import Any
 
 import runtime
 import runtime.runs
+from editor.decision_values import node_decisions, scorer_previews
 
 ANSWER_TIMEOUT = 120.0
 TRAINING_ROWS_SHOWN = 20
@@ -132,6 +133,10 @@ def _answer(request: dict[str, Any]) -> Any:
         return _trace(args[0], int(args[1]), args[2])
     if op == "trained_on":
         return _trained_on(args[0], int(args[1]), bool(args[2]))
+    if op == "decisions":
+        return node_decisions(args[0], str(args[1]), trace_items)
+    if op == "scorer_previews":
+        return scorer_previews(args[0], [str(n) for n in args[1]])
     msg = f"unknown request '{op}'"
     raise ValueError(msg)
 

@@ -89,6 +89,14 @@ def _plot(params: dict[str, Any]) -> str:
     return f"{kind}: {y}" if y else kind
 
 
+def _serve(params: dict[str, Any]) -> str:
+    """How a scorer shares the rows: ``mode: canary 10%``."""
+    mode = _text(params.get("mode") or "champion")
+    percent = params.get("canary_percent", 10)
+    share = f" {percent:g}%" if mode == "canary" and isinstance(percent, int | float) else ""
+    return f"mode: {mode}{share}"
+
+
 FACES: dict[str, Rule] = {
     "dataset.load": _param("name"),
     "ml.fit": estimator,
@@ -96,6 +104,7 @@ FACES: dict[str, Rule] = {
     "ml.search": estimator,
     "ml.evaluate": _evaluate,
     "ml.split": _split,
+    "ml.serve": _serve,
     "csv.read": _path(),
     "csv.write": _path(),
     "parquet.read": _path(),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from editor.scorer_models import serve_models
+
 MAX_METRICS = 2  # metrics worded in a status
 # a metric's short name: whole names first, then parts of names
 SHORT_NAMES = {"accuracy": "acc", "balanced_accuracy": "bal acc", "roc_auc": "auc",
@@ -131,16 +133,20 @@ class RunFacts:
     """What one run said so far about its nodes and edges; words each node's status."""
 
     def __init__(self, components: dict[str, str],
-                 outputs: dict[str, list[str]] | None = None) -> None:
+                 outputs: dict[str, list[str]] | None = None,
+                 params: dict[str, Any] | None = None) -> None:
         """Start with nothing known.
 
         Args:
             components: the component id of every node, by node id.
             outputs: the output ports of nodes, in the order the status names them (the
                 component's order); others follow in the order they were seen.
+            params: the params of nodes, by node id (a scorer's mode).
         """
         self.components = components
         self.order = outputs or {}
+        self.params = params or {}
+        self.models: dict[str, dict[str, str]] = {}  # a scorer's models, by node
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: dict[str, dict[str, Any]] = {}
         self.incoming: dict[str, dict[str, dict[str, Any]]] = {}  # node -> edge -> info
@@ -168,14 +174,19 @@ class RunFacts:
         return self.take({"nodes": states})
 
     def state(self, node: str) -> dict[str, Any]:
-        """A node's state, errors and status text, as the canvas shows them."""
+        """A node's state, errors and status text (and a scorer's models), as shown."""
         info = self.nodes.get(node, {"state": "idle", "errors": 0})
         inputs = list(self.incoming.get(node, {}).values())
         seen = self.outgoing.get(node, {})
         order = [p for p in self.order.get(node, []) if p in seen]
         outputs = {p: seen[p] for p in [*order, *(p for p in seen if p not in order)]}
-        return {"state": info.get("state", "idle"), "errors": int(info.get("errors") or 0),
-                "text": status_text(self.components.get(node, ""), info, inputs, outputs)}
+        shown = {"state": info.get("state", "idle"), "errors": int(info.get("errors") or 0),
+                 "text": status_text(self.components.get(node, ""), info, inputs, outputs)}
+        models = serve_models(self.components.get(node, ""), self.params.get(node), seen,
+                              self.models.get(node))
+        if models:
+            self.models[node] = shown["models"] = models
+        return shown
 
     def records(self, ports: set[str]) -> dict[str, dict[str, float]]:
         """The last metrics sent on the given output ports (``node.port``), by port."""

@@ -29,6 +29,7 @@ from editor.run_actions import RunBar, RunController, run_blocker
 from editor.run_workers import Workers
 from editor.runs_panel import RunsPanel
 from editor.selection import Selection
+from editor.supervision_view import SupervisionView
 from editor.trust_actions import Trust
 from editor.workspace import Workspace
 
@@ -156,7 +157,7 @@ class EditorPage:
                 with ui.tab_panel(runs_tab):
                     self.runs = RunsPanel(
                         self.flow.workspace.root, self.flow.name,
-                        lambda store: self.kept.show_past(store), self.selection.single,
+                        self._show_past, self.selection.single,
                         self.flow.data, lambda report: self.kept.show_changes(report),
                         lambda *done: self.kept.replayed(*done), self.trust.confirm_code,
                         replay_worker=self.workers.replay_worker,
@@ -190,6 +191,10 @@ class EditorPage:
             e.args.get("nodes", []), e.args.get("edges", [])))
         self.edit.connect()
         self.kept.connect()
+        self.supervision = SupervisionView(self.doc, self.canvas, inspector=inspector,
+                                           selection=self.selection, kept=self.kept,
+                                           runs=self.runs)
+        self.supervision.connect(self.run.listeners)
 
     def _start(self) -> None:
         """What happens once the page is built, and when its tab goes away."""
@@ -240,6 +245,11 @@ class EditorPage:
         if latest is not None and latest is not self.seen_debug:
             self.layout.open_footer()
         self.seen_debug = latest
+
+    def _show_past(self, store: Any) -> None:
+        """Show a kept run (None: live again), with its scorers' models and its decisions."""
+        self.kept.show_past(store)
+        self.supervision.show_kept()
 
     def _show_problems(self) -> None:
         self.layout.open_footer()

@@ -54,7 +54,8 @@ class Results:
             if spec is not None:
                 order[str(node.get("id"))] = list(spec.outputs)
         self.facts = RunFacts({str(n.get("id")): str(n.get("component"))
-                               for n in self.doc.nodes}, order)
+                               for n in self.doc.nodes}, order,
+                              {str(n.get("id")): n.get("params") for n in self.doc.nodes})
         return self.facts
 
     def show_results(self, run_id: str | None, reveal: bool = True) -> None:

@@ -6,6 +6,7 @@ each edge, answer the audit questions (which model scored this record, which rec
 trained this model, why did the output change) and replay part of a run is here.
 """
 
+from runtime._decisions import run_decisions
 from runtime._record import (
     PSI_BINS,
     DamagedRunError,
@@ -54,6 +55,7 @@ __all__ = [
     "psi",
     "render_trace",
     "replay",
+    "run_decisions",
     "run_edges",
     "run_replay",
     "runs_root",

@@ -72,7 +72,9 @@ export const EwNode = {
       <title>{{ tooltip }}</title>
       <rect class="ew-body" :width="W" :height="height" rx="6"></rect>
       <text class="ew-title" x="10" y="19">{{ caption }}</text>
-      <text v-if="node.face" data-testid="node-face" :data-full="node.face" class="ew-face" x="10" y="34">{{ faceCaption }}</text>
+      <text v-if="node.face && !status.models" data-testid="node-face" :data-full="node.face" class="ew-face" x="10" y="34">{{ faceCaption }}</text>
+      <text v-if="node.face && status.models" data-testid="node-models" :data-champion="status.models.champion"
+            :data-challenger="status.models.challenger || null" :data-full="modelsText" class="ew-face" x="10" y="34"><tspan class="ew-champion">★ {{ clip(status.models.champion, 13) }}</tspan><tspan v-if="status.models.challenger" class="ew-challenger"> · {{ status.models.mode }} {{ clip(status.models.challenger, 11) }}</tspan></text>
       <text v-if="status.text" data-testid="node-status-text" :data-full="status.text"
             :class="['ew-status-text', 'ew-status-' + status.state]" x="10" :y="height - 6">{{ statusCaption }}</text>
       <g data-testid="node-status" :data-state="status.state" :transform="'translate(' + (W - 16) + ',15)'">
@@ -82,6 +84,7 @@ export const EwNode = {
       <g class="ew-ports" v-html="portsHtml"></g>
     </g>`,
   methods: {
+    clip,
     // One listener per node: a press on a port starts a wire, anywhere else a drag.
     down(ev) {
       const port = ev.target.dataset && ev.target.dataset.port;
@@ -105,7 +108,7 @@ export const EwNode = {
     tooltip() {
       // One tooltip per node, naming its state and its ports' types, instead of one per port.
       const ports = (list, arrow) => list.map((p) => `${arrow} ${p.name}: ${p.type}${p.mode === "latest" ? " (latest)" : ""}`);
-      const lines = [this.node.title, ...(this.node.face ? [this.node.face] : []),
+      const lines = [this.node.title, ...(this.node.face ? [this.node.face] : []), ...(this.status.models ? [this.modelsText] : []),
         `state: ${this.status.state}${this.status.text ? ` (${this.status.text})` : this.status.errors ? ` (${this.status.errors} errors)` : ""}`,
         ...ports(this.node.inputs, "in "), ...ports(this.node.outputs, "out")];
       if (this.node.doc) lines.push("", this.node.doc);
@@ -114,6 +117,11 @@ export const EwNode = {
     caption() {
       const text = this.node.label || this.node.id;
       return text.length > 20 ? text.slice(0, 19) + "…" : text;
+    },
+    // a scorer's models (ml.serve): which is champion and, beside it, which is challenger
+    modelsText() {
+      const m = this.status.models;
+      return `champion: ${m.champion}` + (m.challenger ? `; challenger (${m.mode}): ${m.challenger}` : "");
     },
     faceCaption() {
       return clip(this.node.face, FACE_CHARS);
@@ -130,7 +138,7 @@ export const EwEdge = {
   props: ["edge", "src", "dst", "selected", "problem", "highlight", "change"],
   emits: ["edge-down"],
   template: `
-    <g data-testid="edge" :data-edge="edge.id" :data-change="change || null"
+    <g data-testid="edge" :data-edge="edge.id" :data-change="change || null" :data-lit="highlight ? 'true' : null"
        :class="['ew-edge', change ? 'change-' + change : '', {selected, problem, highlight, error: edge.source.endsWith('.error')}]">
       <path class="ew-edge-hit" :d="d" @pointerdown.stop="$emit('edge-down', $event)"></path>
       <path class="ew-edge-line" :d="d"></path>

@@ -106,18 +106,10 @@ def _sklearn_types() -> set[str]:
     return {_name(t) for t in classes if t.__module__.startswith("sklearn.")}
 
 
-_LISTING = threading.Lock()
-
-
-def trusted_types() -> frozenset[str]:
-    """Every type name a kept model may hold (see the module docstring for the rule).
-
-    Worked out once, under a lock: scikit-learn lists its estimators by importing every
-    one of its modules, which two threads doing at once can break (two nodes registering
-    or saving models at the same time).
-    """
-    with _LISTING:
-        return _trusted_types()
+# sklearn's all_estimators imports every sklearn module, and skops runs it when its
+# _trusted_types module is imported: two threads at it at once (two model.register nodes)
+# race on a module whose import fails (array_api_compat.torch) and one gets a KeyError.
+_WALKING = threading.Lock()
 
 
 @functools.cache
@@ -125,6 +117,14 @@ def _trusted_types() -> frozenset[str]:
     names = {f"builtins.{t}" for t in PYTHON_DATA_TYPES}
     names |= _numpy_types() | _scipy_types() | _sklearn_types()
     return frozenset(names - set(PYTHON_CODE_RUNNERS))
+
+
+def trusted_types() -> frozenset[str]:
+    """Every type name a kept model may hold (see the module docstring for the rule)."""
+    with _WALKING:
+        import skops.io._trusted_types  # noqa: F401 - its own walk first, never beside ours
+
+        return _trusted_types()
 
 
 def refused_types(names: list[str]) -> list[str]:
