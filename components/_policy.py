@@ -41,6 +41,7 @@ class Rules:
     floor: float | None
     drift_windows: int
     cooldown_windows: int
+    fallback: str = "previous"  # or "input": the model on the supervisor's fallback input
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Policy:
         self.champion: str | None = None
         self.challenger: str | None = None
         self.fallbacks: list[str] = []
+        self.named: str | None = None  # the model on the fallback input, if any
         self.retired: set[str] = set()
         self.quarantined = False
         self._inputs: dict[str, str | None] = {}
@@ -139,6 +141,16 @@ class Policy:
             self.challenger = challenger
             self._evidence.challenger.clear()
             self._evidence.wins.clear()
+
+    def see_fallback(self, fallback: str | None) -> None:
+        """Take note of the label on the fallback input (a named alias, via model.get)."""
+        self.named = fallback
+
+    def _fallback(self, bad: str) -> str | None:
+        """Who takes over from ``bad``: the fallback input's model, or the previous one."""
+        if self.rules.fallback == "input":
+            return self.named if self.named is not None and self.named != bad else None
+        return self.fallbacks.pop() if self.fallbacks else None
 
     def on_metrics(self, seen: MetricsWindow) -> Decision | None:
         """One window of one model's metrics; a decision, or None."""
@@ -245,14 +257,19 @@ class Policy:
         bad = self.champion
         assert bad is not None  # noqa: S101 - only a champion is rolled back
         self.retired.add(bad)
-        if self.fallbacks:
-            self.champion = self.fallbacks.pop()
-            reason += f"; it is no longer served, and {self.champion} takes over"
+        takes_over = self._fallback(bad)
+        if takes_over is not None:
+            self.champion = takes_over
+            self.retired.discard(takes_over)
+            named = " (the fallback input's model)" if self.rules.fallback == "input" else ""
+            reason += f"; it is no longer served, and {self.champion}{named} takes over"
             decision = Decision(window, "rollback", bad, self.champion, self.rules.metric,
                                 value, None, rows, reason, evidence)
         else:
             self.quarantined = True
-            reason += ("; there is no earlier champion to fall back to, so it is "
+            none = ("no model on the fallback input" if self.rules.fallback == "input"
+                    else "no earlier champion")
+            reason += (f"; there is {none} to fall back to, so it is "
                        "quarantined and still served: send a sound model to the "
                        "supervisor's champion input (with a registry, point the champion "
                        "alias at a sound version: edgewise models alias NAME champion "

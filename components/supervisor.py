@@ -72,10 +72,12 @@ class SupervisorParams(Params):
         default=3, ge=0,
         description="After a decision, how many windows of the champion's metrics (and of "
                     "the drift reports) are not counted, before the next decision.")
-    fallback: Literal["previous"] = Field(
+    fallback: Literal["previous", "input"] = Field(
         default="previous",
         description="Who takes over from a rolled-back champion: 'previous', the champion "
-                    "it replaced. With none, the champion is quarantined.")
+                    "it replaced; 'input', the model on the 'fallback' input (model.get of "
+                    "a named alias such as 'stable'). With none, the champion is "
+                    "quarantined.")
     registry_name: str | None = Field(
         default=None,
         description="The registered model whose alias to move on each promotion and "
@@ -125,7 +127,7 @@ class SupervisorParams(Params):
         return Rules(metric=self.metric, higher_is_better=bool(self.higher_is_better),
                      min_gain=self.min_gain, min_rows=self.min_rows, windows=self.windows,
                      floor=self.floor, drift_windows=self.drift_windows or self.windows,
-                     cooldown_windows=self.cooldown_windows)
+                     cooldown_windows=self.cooldown_windows, fallback=self.fallback)
 
 
 def _columns(frame: Any, needed: list[str], port: str, source: str) -> None:
@@ -211,6 +213,8 @@ def move_alias(root: Path, name: str, alias: str, label: str, *, by: str, why: s
                       doc="ml.drift's report on the champion's input: one row per window."),
         "champion": latest("Model", "The champion as served now (e.g. from model.get)."),
         "challenger": latest("Model", "The model that may take over.", required=False),
+        "fallback": latest("Model", "The model to roll back to, with fallback 'input' (e.g. "
+                           "model.get of a named alias).", required=False),
     },
     outputs={"champion": "Model", "decisions": "DataFrame"},
     params=SupervisorParams,
@@ -223,9 +227,10 @@ class Supervisor:
     The challenger is promoted when it beats the champion by ``min_gain`` on ``metric``,
     with ``min_rows`` labelled rows or more, in ``windows`` consecutive windows. The
     champion is rolled back to the one it replaced when its metric breaches ``floor``, or
-    its input drifted in ``drift_windows`` consecutive windows; with no earlier champion it
-    is quarantined (it stays served, and the decision says what to do). After a decision,
-    ``cooldown_windows`` windows are not counted. ``champion`` emits the model to serve,
+    its input drifted in ``drift_windows`` consecutive windows (or, with ``fallback:
+    input``, to the model on the ``fallback`` input); with none it is quarantined (it stays
+    served, and the decision says what to do). After a decision, ``cooldown_windows``
+    windows are not counted. ``champion`` emits the model to serve,
     only when it changes (wire it back to ml.serve's champion); ``decisions`` emits one row
     per decision with the ids of the metrics and drift messages that made it. Decisions
     depend only on the inputs and their order, so a replay reproduces them.
@@ -238,7 +243,8 @@ class Supervisor:
         self.decided = 0
 
     def __call__(self, metrics: pd.DataFrame | None, drift: pd.DataFrame | None,
-                 champion: Any, challenger: Any) -> Iterator[dict[str, Any]]:
+                 champion: Any, challenger: Any,
+                 fallback: Any = None) -> Iterator[dict[str, Any]]:
         """Take one metrics window or drift report; emit the decisions it leads to."""
         context = call_context()
         ids = context.inputs if context is not None else {}
@@ -248,7 +254,12 @@ class Supervisor:
         if chal is not None:
             self.models[chal] = challenger
         self.policy.see_models(champ, chal)
-        keep = {self.policy.champion, self.policy.challenger, *self.policy.fallbacks}
+        if fallback is not None:
+            named = model_label(fallback, ids.get("fallback"))
+            self.models[named] = fallback
+            self.policy.see_fallback(named)
+        keep = {self.policy.champion, self.policy.challenger, self.policy.named,
+                *self.policy.fallbacks}
         self.models = {k: v for k, v in self.models.items() if k in keep}
         decisions: list[Decision] = []
         if metrics is not None:

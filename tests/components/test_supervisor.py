@@ -31,7 +31,8 @@ FAMILY_MODULE = "components.supervisor"
 CONTRACT: dict[str, dict[str, Any]] = {
     "model.supervisor": {
         "inputs": {"metrics": ("DataFrame", "stream"), "drift": ("DataFrame", "stream"),
-                   "champion": ("Model", "latest"), "challenger": ("Model", "latest")},
+                   "champion": ("Model", "latest"), "challenger": ("Model", "latest"),
+                   "fallback": ("Model", "latest")},
         "outputs": {"champion": "Model", "decisions": "DataFrame"},
         "required": set(),
         "defaults": {"metric": "accuracy", "higher_is_better": None, "min_gain": 0.01,
@@ -157,6 +158,26 @@ def test_a_champion_below_the_floor_is_rolled_back_to_the_one_it_replaced() -> N
     # the rolled-back model is never promoted again
     assert feed.pair(3, 0.7, 0.99) == []
     assert feed.policy.champion == "m:1"
+
+
+def test_with_fallback_input_the_named_model_takes_over_not_the_previous_one() -> None:
+    feed = policy(windows=1, floor=0.6, fallback="input")
+    feed.policy.see_fallback("m:7")  # model.get of the 'stable' alias
+    assert [d.action for d in feed.pair(0, 0.7, 0.9)] == ["promote"]
+    decision = feed.metrics(1, "m:2", 0.5)
+    assert decision is not None
+    assert (decision.action, decision.from_label, decision.to_label) == ("rollback", "m:2",
+                                                                           "m:7")
+    assert "m:7 (the fallback input's model) takes over" in decision.reason
+    assert feed.policy.champion == "m:7"
+
+
+def test_with_fallback_input_and_nothing_on_it_the_champion_is_quarantined() -> None:
+    feed = policy(windows=1, floor=0.6, fallback="input")
+    feed.pair(0, 0.7, 0.9)  # m:1 was champion before, but 'previous' is not the rule
+    decision = feed.metrics(1, "m:2", 0.5)
+    assert decision is not None and decision.action == "quarantine"
+    assert "no model on the fallback input" in decision.reason
 
 
 def test_the_floor_needs_min_rows_in_the_window() -> None:
@@ -311,7 +332,8 @@ class Supervised:
     """A flow: memory sources into a supervisor, sinks on its outputs, ids noted."""
 
     def __init__(self, metrics: list[pd.DataFrame], params: dict[str, Any],
-                 drift: list[pd.DataFrame] | None = None, challenger: bool = True) -> None:
+                 drift: list[pd.DataFrame] | None = None, challenger: bool = True,
+                 fallback: bool = False) -> None:
         sources = [memory_source("sv.metrics", metrics), memory_source("sv.champion",
                                                                         [model(1)])]
         nodes: dict[str, Any] = {"metrics": "sv.metrics", "champion": "sv.champion",
@@ -321,6 +343,10 @@ class Supervised:
             sources.append(memory_source("sv.challenger", [model(2)]))
             nodes["challenger"] = "sv.challenger"
             edges.append("challenger.data->sup.challenger")
+        if fallback:  # as model.get of a named alias ('stable') would send it
+            sources.append(memory_source("sv.fallback", [model(7)]))
+            nodes["fallback"] = "sv.fallback"
+            edges.append("fallback.data->sup.fallback")
         if drift is not None:
             sources.append(memory_source("sv.drift", drift))
             nodes["drift"] = "sv.drift"
@@ -396,6 +422,16 @@ def test_a_floor_breach_after_a_promotion_sends_the_old_champion_back() -> None:
     assert flow.values("decisions")[1].iloc[0]["evidence"] == [flow.ids["metrics.data"][4]]
 
 
+def test_a_floor_breach_with_a_fallback_input_serves_that_model() -> None:
+    metrics = [*WINNING[:4], metrics_frame(2, "m:2", 0.3)]
+    flow = Supervised(metrics, {"windows": 2, "cooldown_windows": 0, "floor": 0.5,
+                                "fallback": "input"}, fallback=True)
+    assert flow.go().status == "ok"
+    assert [int(m.constant) for m in flow.values("champion")] == [2, 7]
+    rollback = flow.values("decisions")[1].iloc[0]
+    assert (rollback["action"], rollback["from"], rollback["to"]) == ("rollback", "m:2", "m:7")
+
+
 def test_metrics_without_the_metric_column_give_an_error_record() -> None:
     flow = Supervised([metrics_frame(0, "m:1", 0.8, metric="r2")], {"metric": "accuracy"})
     assert flow.go().status != "ok"
@@ -464,6 +500,7 @@ def test_bad_settings_are_reported_by_validate() -> None:
     assert any("unknown metric 'acuracy'" in m for m in problems({"metric": "acuracy"}))
     assert problems({"windows": 0})
     assert problems({"fallback": "m:1"})
+    assert problems({"fallback": "input"}) == []
     assert problems({"alias": " "})
     assert problems({"metric": "mae"}) == []
 
@@ -497,7 +534,8 @@ def test_ports_and_params_match_the_contract() -> None:
     assert {p["name"]: p["type"] for p in info["outputs"]} == {**want["outputs"],
                                                                 "error": "ErrorRecord"}
     assert {p["name"]: p["required"] for p in info["inputs"]} == {
-        "metrics": True, "drift": False, "champion": True, "challenger": False}
+        "metrics": True, "drift": False, "champion": True, "challenger": False,
+        "fallback": False}
     assert set(info["params_schema"].get("required", [])) == want["required"]
     fields = Supervisor.params_model.model_fields
     for name, default in want["defaults"].items():
