@@ -113,9 +113,10 @@ class Serve:
     plus ``model`` (the registry name and version, or ``#<message id>`` of an unregistered
     model) and ``model_message`` (the id of the model's message), in the input's row order
     and with its row ids. In shadow mode ``shadow`` gets the challenger's predictions of the
-    same rows, in the same form. A model that raises on a batch is contained: the other
-    model answers its rows (their ``model`` says so), and the failure goes out on ``error``
-    naming the model; when both fail, the batch gives one error record and no rows.
+    same rows, in the same form (nothing once the challenger is the champion). A model
+    that raises on a batch is contained: the other model answers its rows (their ``model``
+    says so), and the failure goes out on ``error`` naming the model; when both fail, the
+    batch gives one error record and no rows.
     """
 
     def __init__(self, params: ServeParams) -> None:
@@ -138,7 +139,10 @@ class Serve:
         else:
             served, answered = self._answered(data, first, second, notes)
             shadow = None
-            if self.params.mode == "shadow" and second is not None and answered is first:
+            # once the challenger is promoted it is the champion too: its predictions
+            # are those on 'data', and sent twice a monitor would grade them twice
+            if (self.params.mode == "shadow" and second is not None and answered is first
+                    and second.label != first.label):
                 try:
                     shadow = self._scored(data, second)
                 except Exception as exc:  # noqa: BLE001 - a model's failure is contained

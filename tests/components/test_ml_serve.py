@@ -330,3 +330,13 @@ def test_bad_settings_are_reported_by_validation() -> None:
     assert problems("canary", challenger=True) == []
     assert problems("shadow", challenger=False) == []
     assert problems("champion", challenger=False) == []
+
+
+def test_shadow_sends_nothing_once_the_challenger_is_the_champion(iris: Any) -> None:
+    # After a promotion the same model is on both inputs: its predictions are those on
+    # 'data', and sent on 'shadow' too a monitor would grade every row twice.
+    frame, _features, _champion, challenger = iris
+    out = serve(in_batches(frame, 50), challenger, challenger, mode="shadow")
+    assert out.result.status == "ok" and out.errors == []
+    assert len(out["data"]) == 3 and set(pd.concat(out["data"])["model"]) == {"iris:2"}
+    assert out["shadow"] == []
