@@ -137,6 +137,8 @@ def test_the_cards_show_the_change_since_the_previous_run_coloured(
     field.fill("sklearn.dummy.DummyClassifier")
     field.press("Tab")  # leaving the picker's field takes the name typed into it
     expect(face(page, "fit")).to_have_text("DummyClassifier")  # the face follows the param
+    # the options are drawn again for the new estimator: edit the new field, not the old
+    expect(page.locator('[data-option="strategy"]').first).to_be_attached()
     page.locator('[data-param="options"] textarea, textarea[data-param="options"]').first.fill(
         "{}")
     run_to_the_end(page, ["fit", "score", "metrics"])
