@@ -88,7 +88,10 @@ def test_an_unwired_failure_shows_in_the_toast_the_debug_panel_and_the_node(
     expect(message).not_to_have_text(re.compile(r"^(ValueError|Value error)"))
     expect(page.get_by_test_id("node-error-inputs")).to_contain_text("#")
 
-    page.get_by_test_id("run").click()  # a new run starts with no old errors shown
+    run = page.get_by_test_id("run")
+    ended = run.get_attribute("data-ended") or "0"  # runs ended on this page so far
+    run.click()  # a new run starts with no old errors shown
+    expect(run).not_to_have_attribute("data-ended", ended, timeout=60_000)  # it ended too
     expect(page.locator(NODE.format("q") + " [data-testid=node-status]")).to_have_attribute(
         "data-state", "failed", timeout=60_000)
     expect(page.get_by_test_id("node-error")).to_have_count(1)
