@@ -152,8 +152,7 @@ class DeployController:
         worker = self.run.workers.worker
         if self.state != "serving" or worker is None or not worker.serving:
             return
-        await self.problems.revalidate()
-        found = [p.message for p in self.problems.problems]
+        found = [p.message for p in await self.problems.revalidate()]
         problem = self._served_problem()
         if found or problem:
             listed = "; ".join(found) if found else problem

@@ -35,15 +35,21 @@ class ProblemsPanel:
         self.problems: list[runtime.Problem] = []
         self.asked = 0  # validations asked for; only the last one's answer is shown
 
-    async def revalidate(self) -> None:
-        """Validate the document and mark every problem on the canvas and in the list."""
+    async def revalidate(self) -> list[runtime.Problem]:
+        """Validate the document and mark every problem on the canvas and in the list.
+
+        Returns:
+            The problems of the document as it was when called. A caller that acts on
+            them (Run, Deploy) uses these: ``self.problems`` may still be the last shown,
+            when a later edit's validation overtook this one.
+        """
         data = self.flow.data()
         self.asked = asked = self.asked + 1
         problems = await run.io_bound(runtime.validate, data,
                                       base_dir=self.flow.workspace.root,
                                       registry=self.flow.registry)
         if asked != self.asked:
-            return  # a later edit's validation is under way: its problems are the ones to show
+            return problems or []  # a later edit's validation shows its own problems
         seen = {str(p) for p in self.problems}
         self.problems = problems or []
         if any(str(p) not in seen for p in self.problems):  # new problems: show them
@@ -62,6 +68,7 @@ class ProblemsPanel:
                           f'data-edge="{problem.edge or ""}"')
                 row.on("click", lambda _e, p=problem: self.select_problem(p))
         self.shown()
+        return self.problems
 
     def select_problem(self, problem: runtime.Problem) -> None:
         """Select the node or edge a problem is about."""

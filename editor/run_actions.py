@@ -127,10 +127,9 @@ class RunController:
         """Start the flow as it is now in a worker (``start`` tells it how); False if not."""
         if self.workers.running:
             return False
-        await self.problems.revalidate()
-        if self.problems.problems:
-            ui.notify(f"the flow has {len(self.problems.problems)} problem(s); see Problems",
-                      type="warning")
+        problems = await self.problems.revalidate()  # of the flow as it is now
+        if problems:
+            ui.notify(f"the flow has {len(problems)} problem(s); see Problems", type="warning")
             return False
         if not await self.confirm_code():
             return False

@@ -91,7 +91,10 @@ def test_runs_table_and_a_comparison_with_legend_and_both_runs_values(
     wide = dialog.get_by_test_id("compare-side")
     expect(wide).to_have_count(2)
     expect(dialog.get_by_test_id("compare-details")).to_contain_text("38 → 38")
-    # both boxes in one go: the dialog may still be sliding in
+    # the dialog slides in: wait until it has its full width, then both boxes in one go
+    page.wait_for_function("""() => [...document.querySelectorAll(
+        '[data-testid=compare-dialog] [data-testid=compare-side]')].every(
+          (el) => el.getBoundingClientRect().width > 400)""")
     box_a, box_b = page.evaluate("""() => [...document.querySelectorAll(
         '[data-testid=compare-dialog] [data-testid=compare-side]')].map((el) => {
           const r = el.getBoundingClientRect();
