@@ -2,330 +2,31 @@
 
 The firing rule itself (joins, fast path, end, containment, lineage) lives in
 ``runtime._firing``; source pumping in ``runtime._sources``; which nodes run together in
-``runtime._fusion``. This module owns the queues, tasks and lifecycle. Each chain's head
-owns an inbox queue. Every edge into it puts ``(port, Batch)`` items (or ``(port, END)``)
-on it, so fan-in merges in arrival order. A queue holds a few batches, which gives back
-pressure: a fast source waits for a slow consumer instead of filling memory. Inside a
-chain, batches are handed on directly. Heavy chains (``threaded=True``) run their batches
-in worker threads so that the event loop, and every hook on it, stays live; hooks are
-always called on the event loop thread, once per batch and edge.
+``runtime._fusion``; the task that runs one chain in ``runtime._chain``. This module wires
+the tasks of a plan together and runs them to their end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
+from runtime._chain import ChainTask, Shared, Stage
 from runtime._delivery import FeedbackEdge, until_done
 from runtime._engine import Engine, NodeResult, RunOptions, RunResult, RunStatus
-from runtime._firing import FailFast, FiringRule, Outputs, RunContext
+from runtime._firing import FailFast, FiringRule
 from runtime._fusion import chains
 from runtime._graph import Plan
 from runtime._hooks import Hooks
-from runtime._messages import END, Batch
-from runtime._sources import first_call, pull, start_failed
-
-InboxItem = tuple[str, Any]
-FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
-# (stage index, its outputs, whether they came from processing inputs)
-Step = tuple[int, Outputs, bool]
 
 
-class _Shared:
-    """What every task of one run shares: the run context, hooks, options and edge counts."""
-
-    def __init__(self, hooks: Hooks, options: RunOptions,
-                 drain: asyncio.Event | None = None) -> None:
-        self.context = RunContext(fail_fast=options.fail_fast, run_id=options.run_id)
-        self.hooks = hooks
-        self.options = options
-        self.edge_counts: dict[str, int] = {}
-        self.feedback: dict[str, FeedbackEdge] = {}  # edge id -> its sender (loops only)
-        self.drain = drain  # set: sources end at their next slice, the rest flows on
-
-
-class _Stage:
-    """One node of a chain: its firing rule, where its outputs go, and what hooks saw."""
-
-    __slots__ = ("rule", "targets", "link", "started", "reported")
-
-    def __init__(self, rule: FiringRule) -> None:
-        self.rule = rule
-        # output port -> (edge id, task of the target, or None for the next stage, port)
-        self.targets: dict[str, list[tuple[str, _ChainTask | None, str]]] = {}
-        self.link: tuple[str, str] | None = None  # (my port, next stage's port)
-        self.started = False
-        self.reported = 0
-
-    @property
-    def state(self) -> str:
-        """idle, running, failed or done, as the editor shows it."""
-        if self.rule.errors:
-            return "failed"
-        if self.rule.finished:
-            return "done"
-        return "running" if self.started else "idle"
-
-
-class _ChainTask:
-    """Runs one chain of nodes: pulls batches from the head's inbox, fires, delivers."""
-
-    def __init__(self, stages: list[_Stage], shared: _Shared) -> None:
-        self.stages = stages
-        self.head = stages[0].rule
-        self.shared = shared
-        pn = self.head.pn
-        fan_in = sum(len(edges) for edges in pn.incoming.values())
-        self.inbox: asyncio.Queue[InboxItem] = asyncio.Queue(
-            maxsize=max(1, shared.options.queue_batches * max(1, fan_in)))
-        self.open_edges = {p: len(edges) for p, edges in pn.incoming.items()}
-        self.threaded = pn.spec.threaded
-        self._inflight: asyncio.Future[Any] | None = None
-        # the event loop, when this chain's work runs in worker threads
-        self._loop = asyncio.get_running_loop() if self.threaded else None
-
-    # -- synchronous work, inline or in a worker thread ----------------------------------
-
-    def _cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool) -> None:
-        """Record stage ``index``'s outputs, and hand them on down the chain.
-
-        In a worker thread, what the chain did so far is reported on the event loop before
-        the next stage starts its (possibly long) work, so the edge into that stage counts
-        its batch and the stage shows as running while it works, as an unfused node would.
-        """
-        stages = self.stages
-        while True:
-            steps.append((index, out, processed))
-            link = stages[index].link
-            if link is None:
-                return
-            batch = out.get(link[0])
-            if batch is None or not batch.values:
-                return
-            index += 1
-            # in a worker thread; steps that deliver to other chains wait for the loop's puts
-            if self._loop is not None and all(stages[i].link is not None for i, _o, _p in steps):
-                early = steps[:]
-                steps.clear()
-                self._loop.call_soon_threadsafe(self._report, early, index)
-            out = stages[index].rule.process([(link[1], batch)])
-            processed = True
-
-    def _process(self, items: list[tuple[str, Batch]]) -> list[Step]:
-        steps: list[Step] = []
-        self._cascade(0, self.head.process(items), steps, True)
-        return steps
-
-    def _pull(self, stream: Iterator[Any], limit: int, seconds: float) -> tuple[list[Step],
-                                                                               bool]:
-        out, done = pull(self.head, stream, limit, seconds)
-        steps: list[Step] = []
-        self._cascade(0, out, steps, False)
-        return steps, done
-
-    def _start_failed(self, exc: Exception) -> list[Step]:
-        steps: list[Step] = []
-        self._cascade(0, start_failed(self.head, exc), steps, False)
-        return steps
-
-    def _finish(self) -> list[Step]:
-        steps: list[Step] = []
-        for index, stage in enumerate(self.stages):
-            self._cascade(index, stage.rule.finish(), steps, False)
-        return steps
-
-    def _start(self) -> None:
-        for stage in self.stages:
-            stage.rule.start()
-
-    def _close(self) -> None:
-        for stage in self.stages:
-            stage.rule.close()
-
-    # -- the asyncio side ----------------------------------------------------------------
-
-    def _flush_failures(self, stage: _Stage) -> None:
-        failures = stage.rule.failures
-        while failures:
-            self.shared.hooks.call("failed", stage.rule.id, failures.pop(0))
-
-    async def _work(self, func: Callable[..., Any], *args: Any) -> Any:
-        try:
-            if self.threaded:
-                self._inflight = asyncio.ensure_future(asyncio.to_thread(func, *args))
-                return await asyncio.shield(self._inflight)
-            return func(*args)
-        except BaseException:
-            for stage in self.stages:
-                self._flush_failures(stage)
-            raise
-
-    async def _settle(self) -> None:
-        """Wait for work still running in a thread, so that close() comes after it."""
-        inflight = self._inflight
-        if inflight is not None and not inflight.done():
-            await asyncio.wait([inflight])
-        if inflight is not None and inflight.done() and not inflight.cancelled():
-            inflight.exception()  # retrieved: it was reported through the node already
-
-    def _mark_started(self, stage: _Stage) -> None:
-        if not stage.started:
-            stage.started = True
-            self.shared.hooks.call("node_started", stage.rule.id)
-
-    def _report(self, steps: list[Step], next_stage: int | None = None) -> list[
-            tuple[_ChainTask, str, Batch, str]]:
-        """Call the hooks for ``steps``, in order; return what goes to other chains' inboxes.
-
-        With ``next_stage``, that stage has just been handed a batch and shows as started.
-        """
-        hooks = self.shared.hooks
-        counts = self.shared.edge_counts
-        deliveries: list[tuple[_ChainTask, str, Batch, str]] = []
-        for index, out, processed in steps:
-            stage = self.stages[index]
-            if processed:
-                self._mark_started(stage)
-            self._flush_failures(stage)
-            for port, batch in out.items():
-                if not batch.values:
-                    continue
-                if hooks.produced:
-                    hooks.call("produced", batch.origin, batch)
-                for edge_id, target, target_port in stage.targets.get(port, ()):
-                    counts[edge_id] += len(batch.values)
-                    if hooks.emitted:
-                        hooks.call("emitted", edge_id, batch)
-                    if target is not None:
-                        deliveries.append((target, target_port, batch, edge_id))
-            if processed:
-                fired = stage.rule.fired
-                if hooks.fired:
-                    hooks.call("fired", stage.rule.id, fired - stage.reported)
-                stage.reported = fired
-        if next_stage is not None:
-            self._mark_started(self.stages[next_stage])
-        return deliveries
-
-    async def _publish(self, steps: list[Step]) -> None:
-        """Report each step through the hooks and put outputs on the edges leaving the chain."""
-        feedback = self.shared.feedback
-        for target, port, batch, edge_id in self._report(steps):
-            if edge_id in feedback:
-                feedback[edge_id].send((port, batch))
-            else:
-                await target.inbox.put((port, batch))
-
-    async def run(self) -> None:
-        """Run the chain from start to end, then tell every downstream task it ended."""
-        try:
-            await self._work(self._start)
-            if self.head.pn.incoming:
-                await self._consume()
-            else:
-                await self._produce()
-        finally:
-            await self._settle()
-            await self._work(self._close)
-        for stage in self.stages:
-            self.shared.hooks.call("node_ended", stage.rule.id, stage.state)
-
-    async def _end_outputs(self) -> None:
-        await self._publish(await self._work(self._finish))
-        for stage in self.stages:
-            for targets in stage.targets.values():
-                for edge_id, target, target_port in targets:
-                    if edge_id in self.shared.feedback:
-                        self.shared.feedback[edge_id].send((target_port, FEEDBACK_END))
-                    elif target is not None:
-                        await target.inbox.put((target_port, END))
-
-    async def _produce(self) -> None:
-        head = self.stages[0]
-        self._mark_started(head)
-        options = self.shared.options
-        stream: Iterator[Any] | None = None
-        try:
-            stream = await self._work(first_call, self.head)
-        except FailFast:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a source's failure is contained
-            await self._publish(self._start_failed(exc))
-        hooks = self.shared.hooks
-        if stream is not None:
-            if hooks.fired:
-                hooks.call("fired", self.head.id, 1)
-            head.reported = self.head.fired
-        done = stream is None
-        while not done:
-            if (self.shared.drain is not None and self.shared.drain.is_set()
-                    or self._consumers_ended()):
-                # Closing the iterator lets the source release what it holds (a file, a queue).
-                await self._work(getattr(stream, "close", lambda: None))
-                break
-            steps, done = await self._work(self._pull, stream, options.batch_size,
-                                           options.source_slice_seconds)
-            await self._publish(steps)
-            await asyncio.sleep(0)
-        await self._end_outputs()
-
-    def _consumers_ended(self) -> bool:
-        """Whether every node this source feeds has ended (a timer, say, feeding a latest input)."""
-        heads = [t for s in self.stages for ts in s.targets.values() for _e, t, _p in ts
-                 if t is not None]
-        return bool(heads) and all(t.head.finished for t in heads)
-
-    def undone(self) -> int:
-        """Messages this chain received but had not handled: in its inbox or waiting to fire."""
-        return (sum(len(b.values) for _p, b in getattr(self.inbox, "_queue", ()) if b is not END)
-                + sum(len(q) for s in self.stages for q in s.rule.pending.values()))
-
-    async def _consume(self) -> None:
-        inbox = self.inbox
-        head = self.head
-        stream_edges = sum(self.open_edges[p] for p in head.stream_ports)
-        edges_open = sum(self.open_edges.values())
-        # latest inputs that may still bring a value stream messages wait for (not loops)
-        holding = edges_open - stream_edges - len(
-            [e for p in head.latest_ports for e in head.pn.incoming[p]
-             if e in self.shared.feedback])
-        while edges_open:
-            items = [await inbox.get()]
-            while not inbox.empty() and len(items) < 64:
-                items.append(inbox.get_nowait())
-            work: list[tuple[str, Batch]] = []
-            for port, payload in items:
-                if payload is END or payload is FEEDBACK_END:
-                    edges_open -= 1
-                    if port in head.pending:
-                        stream_edges -= 1
-                    elif payload is END:
-                        holding -= 1
-                elif not head.finished:
-                    work.append((port, payload))
-            if work:
-                self._mark_started(self.stages[0])
-                await self._publish(await self._work(self._process, work))
-            streams_done = stream_edges == 0 if head.stream_ports else edges_open == 0
-            # Inputs still waiting for a latest value hold the node open until it arrives
-            # or every edge into a latest port has ended; a feedback edge holds nothing
-            # open, since it can only bring a value once this node has ended.
-            waiting = head.has_pending and holding > 0
-            if streams_done and not waiting and not head.finished:
-                await self._end_outputs()
-        if not head.finished:
-            await self._end_outputs()
-
-
-def _build(plan: Plan, shared: _Shared) -> tuple[list[_ChainTask], dict[str, _Stage]]:
+def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
     """One task per chain, with every stage's targets wired."""
-    stages = {nid: _Stage(FiringRule(plan.nodes[nid], shared.context)) for nid in plan.order}
-    tasks: list[_ChainTask] = []
-    task_of: dict[str, _ChainTask] = {}
+    stages = {nid: Stage(FiringRule(plan.nodes[nid], shared.context)) for nid in plan.order}
+    tasks: list[ChainTask] = []
+    task_of: dict[str, ChainTask] = {}
     for group in chains(plan, fuse=shared.options.fuse):
-        task = _ChainTask([stages[nid] for nid in group], shared)
+        task = ChainTask([stages[nid] for nid in group], shared)
         tasks.append(task)
         task_of[group[0]] = task
         for upstream in group[:-1]:  # its one edge goes to the next node of the chain
@@ -357,7 +58,7 @@ class LocalEngine(Engine):
         When ``drain`` is set, sources end at their next slice and what is in flight flows
         on; a stop cuts that short, and ``undone`` counts what each node had not handled.
         """
-        shared = _Shared(hooks, options, drain)
+        shared = Shared(hooks, options, drain)
         tasks, stages = _build(plan, shared)
         started = time.perf_counter()
         status: RunStatus = "ok"
