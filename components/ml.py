@@ -105,11 +105,14 @@ def _model_inputs(data: pd.DataFrame, model: Any) -> pd.DataFrame:
     features = getattr(model, "feature_names_in_", None)
     if features is None:
         return data
-    missing = [f for f in features if f not in data.columns]
-    if missing:
+    try:  # the check costs as much as the lookup: look the columns up, and explain a miss
+        return data[list(features)]
+    except KeyError:
+        missing = [f for f in features if f not in data.columns]
+        if not missing:
+            raise
         msg = f"the model needs feature column(s) {missing}, which the data lacks"
-        raise KeyError(msg)
-    return data[list(features)]
+        raise KeyError(msg) from None
 
 
 def _is_pipeline(model: Any) -> bool:

@@ -11,11 +11,13 @@ live; hooks are always called on the event loop thread, once per batch and edge.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime._delivery import FeedbackEdge
 from runtime._engine import RunOptions
+from runtime._feeding import FEED, Entry, Feed, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._hooks import Hooks
 from runtime._messages import END, Batch
@@ -25,6 +27,7 @@ InboxItem = tuple[str, Any]
 FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
 # (stage index, its outputs, whether they came from processing inputs)
 Step = tuple[int, Outputs, bool]
+EARLY_REPORT_SECONDS = 0.1  # a chain in a worker reports what it did at least this often
 
 
 class Shared:
@@ -79,15 +82,23 @@ class ChainTask:
         self._inflight: asyncio.Future[Any] | None = None
         # the event loop, when this chain's work runs in worker threads
         self._loop = asyncio.get_running_loop() if self.threaded else None
+        self._reported_at = 0.0  # when this chain last reported from its worker thread
+        self.feeds: Feed | None = None  # a threaded source's stream, read by this task
+        self.fed_by: ChainTask | None = None  # the task this source's stream is lent to
+        self.fed_ports = ("", "")  # (the consumer's input port, this source's output port)
+        self.in_flight = 0  # messages in the work under way (undone, if the run stops)
 
     # -- synchronous work, inline or in a worker thread ----------------------------------
 
-    def _cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool) -> None:
+    def cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool,
+                log: list[Entry] | None = None) -> None:
         """Record stage ``index``'s outputs, and hand them on down the chain.
 
-        In a worker thread, what the chain did so far is reported on the event loop before
-        the next stage starts its (possibly long) work, so the edge into that stage counts
-        its batch and the stage shows as running while it works, as an unfused node would.
+        In a worker thread, what the chain did so far (after ``log``, what came before it)
+        is reported on the event loop before the next stage starts its (possibly long)
+        work, the first time that stage works and then at most every
+        ``EARLY_REPORT_SECONDS``: the edge into the stage counts its batch and the stage
+        shows as running while it works, as an unfused node would.
         """
         stages = self.stages
         while True:
@@ -100,34 +111,45 @@ class ChainTask:
                 return
             index += 1
             # in a worker thread; steps that deliver to other chains wait for the loop's puts
-            if self._loop is not None and all(stages[i].link is not None for i, _o, _p in steps):
-                early = steps[:]
+            if (self._loop is not None and self._early_due(index)
+                    and all(stages[i].link is not None for i, _o, _p in steps)):
+                entries: list[Entry] = [*(log or ()), (self, steps[:])]
                 steps.clear()
-                self._loop.call_soon_threadsafe(self._report, early, index)
+                if log:
+                    log.clear()
+                self._loop.call_soon_threadsafe(self._report_entries, entries, index)
             out = stages[index].rule.process([(link[1], batch)])
             processed = True
 
+    def _early_due(self, index: int) -> bool:
+        # Read from the worker thread: at worst one report more or later than due.
+        now = time.perf_counter()
+        if self.stages[index].started and now - self._reported_at < EARLY_REPORT_SECONDS:
+            return False
+        self._reported_at = now
+        return True
+
     def _process(self, items: list[tuple[str, Batch]]) -> list[Step]:
         steps: list[Step] = []
-        self._cascade(0, self.head.process(items), steps, True)
+        self.cascade(0, self.head.process(items), steps, True)
         return steps
 
     def _pull(self, stream: Iterator[Any], limit: int, seconds: float) -> tuple[list[Step],
                                                                                bool]:
         out, done = pull(self.head, stream, limit, seconds)
         steps: list[Step] = []
-        self._cascade(0, out, steps, False)
+        self.cascade(0, out, steps, False)
         return steps, done
 
     def _start_failed(self, exc: Exception) -> list[Step]:
         steps: list[Step] = []
-        self._cascade(0, start_failed(self.head, exc), steps, False)
+        self.cascade(0, start_failed(self.head, exc), steps, False)
         return steps
 
     def _finish(self) -> list[Step]:
         steps: list[Step] = []
         for index, stage in enumerate(self.stages):
-            self._cascade(index, stage.rule.finish(), steps, False)
+            self.cascade(index, stage.rule.finish(), steps, False)
         return steps
 
     def _start(self) -> None:
@@ -145,7 +167,7 @@ class ChainTask:
         while failures:
             self.shared.hooks.call("failed", stage.rule.id, failures.pop(0))
 
-    async def _work(self, func: Callable[..., Any], *args: Any) -> Any:
+    async def work(self, func: Callable[..., Any], *args: Any) -> Any:
         try:
             if self.threaded:
                 self._inflight = asyncio.ensure_future(asyncio.to_thread(func, *args))
@@ -164,7 +186,7 @@ class ChainTask:
         if inflight is not None and inflight.done() and not inflight.cancelled():
             inflight.exception()  # retrieved: it was reported through the node already
 
-    def _mark_started(self, stage: Stage) -> None:
+    def mark_started(self, stage: Stage) -> None:
         if not stage.started:
             stage.started = True
             self.shared.hooks.call("node_started", stage.rule.id)
@@ -181,7 +203,7 @@ class ChainTask:
         for index, out, processed in steps:
             stage = self.stages[index]
             if processed:
-                self._mark_started(stage)
+                self.mark_started(stage)
             self._flush_failures(stage)
             for port, batch in out.items():
                 if not batch.values:
@@ -200,8 +222,21 @@ class ChainTask:
                     hooks.call("fired", stage.rule.id, fired - stage.reported)
                 stage.reported = fired
         if next_stage is not None:
-            self._mark_started(self.stages[next_stage])
+            self.mark_started(self.stages[next_stage])
         return deliveries
+
+    def _report_entries(self, entries: list[Entry], next_stage: int | None = None) -> None:
+        """Report what a worker call did for this task and the source it reads."""
+        for task, steps in entries:  # deliveries: none leave the chain, or come here
+            task._report(steps, next_stage if task is self else None)
+
+    async def publish_entries(self, entries: list[Entry]) -> None:
+        """Report a worker call's entries; what this chain made goes on to other chains."""
+        for task, steps in entries:
+            if task is self:
+                await self._publish(steps)
+            else:  # the source read here: its one edge comes to this task, already processed
+                task._report(steps)
 
     async def _publish(self, steps: list[Step]) -> None:
         """Report each step through the hooks and put outputs on the edges leaving the chain."""
@@ -215,19 +250,21 @@ class ChainTask:
     async def run(self) -> None:
         """Run the chain from start to end, then tell every downstream task it ended."""
         try:
-            await self._work(self._start)
+            await self.work(self._start)
             if self.head.pn.incoming:
                 await self._consume()
             else:
                 await self._produce()
         finally:
             await self._settle()
-            await self._work(self._close)
+            if self.fed_by is not None:  # the consumer may be reading this source's stream
+                await self.fed_by._settle()
+            await self.work(self._close)
         for stage in self.stages:
             self.shared.hooks.call("node_ended", stage.rule.id, stage.state)
 
     async def _end_outputs(self) -> None:
-        await self._publish(await self._work(self._finish))
+        await self._publish(await self.work(self._finish))
         for stage in self.stages:
             for targets in stage.targets.values():
                 for edge_id, target, target_port in targets:
@@ -238,11 +275,11 @@ class ChainTask:
 
     async def _produce(self) -> None:
         head = self.stages[0]
-        self._mark_started(head)
+        self.mark_started(head)
         options = self.shared.options
         stream: Iterator[Any] | None = None
         try:
-            stream = await self._work(first_call, self.head)
+            stream = await self.work(first_call, self.head)
         except FailFast:
             raise
         except Exception as exc:  # noqa: BLE001 - a source's failure is contained
@@ -253,13 +290,15 @@ class ChainTask:
                 hooks.call("fired", self.head.id, 1)
             head.reported = self.head.fired
         done = stream is None
+        if stream is not None and self.fed_by is not None:
+            done = await lend(self, Feed(self, stream, *self.fed_ports)) != "waits"
         while not done:
             if (self.shared.drain is not None and self.shared.drain.is_set()
                     or self._consumers_ended()):
                 # Closing the iterator lets the source release what it holds (a file, a queue).
-                await self._work(getattr(stream, "close", lambda: None))
+                await self.work(getattr(stream, "close", lambda: None))
                 break
-            steps, done = await self._work(self._pull, stream, options.batch_size,
+            steps, done = await self.work(self._pull, stream, options.batch_size,
                                            options.source_slice_seconds)
             await self._publish(steps)
             await asyncio.sleep(0)
@@ -273,7 +312,8 @@ class ChainTask:
 
     def undone(self) -> int:
         """Messages this chain received but had not handled: in its inbox or waiting to fire."""
-        return (sum(len(b.values) for _p, b in getattr(self.inbox, "_queue", ()) if b is not END)
+        return (self.in_flight + sum(len(b.values) for _p, b in getattr(self.inbox, "_queue", ())
+                                     if isinstance(b, Batch))
                 + sum(len(q) for s in self.stages for q in s.rule.pending.values()))
 
     async def _consume(self) -> None:
@@ -286,11 +326,15 @@ class ChainTask:
             [e for p in head.latest_ports for e in head.pn.incoming[p]
              if e in self.shared.feedback])
         while edges_open:
+            if await read_lent(self, edges_open > 1) and inbox.empty():
+                continue
             items = [await inbox.get()]
             while not inbox.empty() and len(items) < 64:
                 items.append(inbox.get_nowait())
             work: list[tuple[str, Batch]] = []
             for port, payload in items:
+                if payload is FEED:
+                    continue
                 if payload is END or payload is FEEDBACK_END:
                     edges_open -= 1
                     if port in head.pending:
@@ -300,8 +344,10 @@ class ChainTask:
                 elif not head.finished:
                     work.append((port, payload))
             if work:
-                self._mark_started(self.stages[0])
-                await self._publish(await self._work(self._process, work))
+                self.mark_started(self.stages[0])
+                self.in_flight = sum(len(b.values) for _p, b in work)
+                await self._publish(await self.work(self._process, work))
+                self.in_flight = 0
             streams_done = stream_edges == 0 if head.stream_ports else edges_open == 0
             # Inputs still waiting for a latest value hold the node open until it arrives
             # or every edge into a latest port has ended; a feedback edge holds nothing

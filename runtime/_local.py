@@ -43,7 +43,30 @@ def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage
                 shared.edge_counts[eid] = 0
                 if eid in plan.feedback:
                     shared.feedback[eid] = FeedbackEdge(task_of[dst].inbox)
+    lent: set[ChainTask] = set()  # consumers reading a source already (one each)
+    for task in tasks if shared.options.fuse else ():
+        _lend(plan, task, lent)
     return tasks, stages
+
+
+def _lend(plan: Plan, task: ChainTask, lent: set[ChainTask]) -> None:
+    """Have a threaded source read by the node it feeds (see ``runtime._feeding``).
+
+    It is when the source's one edge goes to a stream input of a threaded chain's head.
+    """
+    pn = task.head.pn
+    if pn.incoming or not pn.spec.threaded or len(task.stages) != 1:
+        return
+    targets = [t for ts in task.stages[0].targets.values() for t in ts]
+    if len(targets) != 1 or targets[0][0] in plan.feedback:
+        return
+    _edge, consumer, port = targets[0]
+    if (consumer is None or not consumer.threaded or consumer in lent
+            or port not in consumer.head.pending):
+        return
+    lent.add(consumer)
+    task.fed_by = consumer
+    task.fed_ports = (port, next(p for p, ts in task.stages[0].targets.items() if ts))
 
 
 class LocalEngine(Engine):

@@ -262,8 +262,11 @@ def test_write_leaves_no_partial_file_when_aborted_during_its_first_chunk(
 
     @runtime.component("testing.abort_while_writing", outputs={"data": "DataFrame"},
                        threaded=True)
-    def abort_while_writing() -> Iterator[pd.DataFrame]:
+    def abort_while_writing() -> Iterator[pd.DataFrame | None]:
         """Emit a chunk, then fail once the writer is busy with it."""
+        # A source that waits (yields None) runs in its own thread: one that never waits
+        # would be read by the writer's thread, in turn with the writing, never beside it.
+        yield None
         yield pd.DataFrame({SlowLabel(): [1, 2]})
         busy.wait(5)
         msg = "source broke"

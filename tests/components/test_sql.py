@@ -287,8 +287,11 @@ def test_a_run_cut_short_after_a_chunk_was_written_commits_nothing(database: Pat
     holder: list[runtime.Run] = []
 
     @runtime.component("testing.cut_short", outputs={"data": "DataFrame"}, threaded=True)
-    def cut_short() -> Iterator[pd.DataFrame]:
+    def cut_short() -> Iterator[pd.DataFrame | None]:
         """Emit a chunk, wait until the writer has written it, then fail or stop."""
+        # A source that waits (yields None) runs in its own thread: one that never waits
+        # would be read by the writer's thread, and could not wait for the writer there.
+        yield None
         yield people(3, 200)
         assert wrote.wait(10)
         if how == "fail":

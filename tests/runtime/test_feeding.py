@@ -1,0 +1,156 @@
+"""A threaded source read by the threaded node it feeds, in that node's thread (_feeding)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runtime import RunOptions, component, latest
+from tests.flowkit import make_run, run_guarded
+from tests.runtime.test_fusion import canonical, observe
+
+THREADS: dict[str, list[int]] = {"source": [], "consumer": []}  # per message, in order
+READ_AHEAD: list[int] = []  # messages yielded but not yet processed, seen at each yield
+STATE = {"yielded": 0, "processed": 0}
+
+
+def reset() -> None:
+    for seen in THREADS.values():
+        seen.clear()
+    READ_AHEAD.clear()
+    STATE.update(yielded=0, processed=0)
+
+
+@component("f.numbers", outputs={"data": "Any"}, threaded=True)
+def numbers() -> Iterator[int]:
+    """Twenty numbers, noting the thread and how far ahead of the consumer it reads."""
+    for i in range(20):
+        THREADS["source"].append(threading.get_ident())
+        READ_AHEAD.append(STATE["yielded"] - STATE["processed"])
+        STATE["yielded"] += 1
+        yield i
+
+
+@component("f.broken", outputs={"data": "Any"}, threaded=True)
+def broken() -> Iterator[int]:
+    """Five numbers, then a failure."""
+    yield from range(5)
+    msg = "the file is cut short"
+    raise OSError(msg)
+
+
+@component("f.waits", outputs={"data": "Any"}, threaded=True)
+def waits() -> Iterator[int | None]:
+    """Two numbers, a wait (None), then three more."""
+    for i in range(5):
+        THREADS["source"].append(threading.get_ident())
+        if i == 2:
+            yield None
+        yield i
+
+
+@component("f.scale", inputs={"data": "Any", "factor": latest("Any", "The factor.")},
+           outputs={"data": "Any"}, threaded=True)
+def scale(data: int, factor: int) -> int:
+    """``data`` times the latest ``factor``; odd numbers fail."""
+    THREADS["consumer"].append(threading.get_ident())
+    STATE["processed"] += 1
+    if data % 7 == 3:
+        msg = f"{data} is unlucky"
+        raise ValueError(msg)
+    return data * factor
+
+
+@component("f.heavy", inputs={"data": "Any"}, outputs={"data": "Any"}, threaded=True)
+def heavy(data: Any) -> Any:
+    """A threaded step."""
+    THREADS["consumer"].append(threading.get_ident())
+    STATE["processed"] += 1
+    return data
+
+
+FACTOR_GATE = threading.Event()
+
+
+@component("f.factor", outputs={"data": "Any"}, threaded=True)
+def factor() -> Iterator[int | None]:
+    """The factor 3, once the test lets it come (None while it waits)."""
+    while not FACTOR_GATE.wait(0.01):
+        yield None
+    yield 3
+
+
+SPECS = [numbers, broken, waits, scale, heavy, factor]
+
+
+@pytest.mark.parametrize("source", ["f.numbers", "f.broken"])
+def test_a_source_read_by_its_consumer_is_observed_exactly_as_in_its_own_thread(
+        source: str) -> None:
+    FACTOR_GATE.set()
+    nodes: dict[str, Any] = {"s": source, "k": ("stream.range", {"count": 1}),
+                             "x": "f.scale", "n": "stream.count", "e": "stream.count"}
+    edges = ["s.data->x.data", "k.data->x.factor", "x.data->n.data", "x.error->e.data"]
+    found = []
+    for fuse in (True, False):  # fusion off: every node in its own task, no source lent
+        reset()
+        run = make_run(nodes, edges, SPECS, RunOptions(fuse=fuse))
+        seen = observe(run)
+        found.append((run_guarded(run), seen))
+    (lent, seen_lent), (plain, seen_plain) = found
+    assert lent.status == plain.status == "errors"
+    assert lent.nodes == plain.nodes
+    assert lent.edges == plain.edges
+    assert canonical(seen_lent) == canonical(seen_plain)
+    if source == "f.broken":
+        assert lent.nodes["s"].errors == 1
+        assert lent.nodes["x"].fired == 5
+
+
+def test_a_lent_source_is_read_in_its_consumers_thread_one_message_ahead_at_most() -> None:
+    reset()
+    result = run_guarded(make_run({"s": "f.numbers", "h": "f.heavy", "n": "stream.count"},
+                                  ["s.data->h.data", "h.data->n.data"], SPECS))
+    assert result.status == "ok"
+    assert result.edges["h.data->n.data"] == 20
+    # each message read in the very thread (and worker call) that processes it
+    assert THREADS["source"] == THREADS["consumer"]
+    assert max(READ_AHEAD) == 0  # read, processed, read: as a hand-written loop does
+
+
+def test_a_source_that_waits_is_handed_back_and_goes_on_in_order() -> None:
+    reset()
+    seen: list[Any] = []
+    run = make_run({"s": "f.waits", "h": "f.heavy", "n": "stream.count"},
+                   ["s.data->h.data", "h.data->n.data"], SPECS)
+    run.hooks.add("emitted", lambda edge, batch: edge == "h.data->n.data" and seen.extend(
+        batch.values))
+    result = run_guarded(run)
+    assert result.status == "ok"
+    assert seen == [0, 1, 2, 3, 4]  # nothing lost or reordered where the reader changed
+
+
+def test_nothing_more_is_read_while_a_message_waits_for_a_latest_value() -> None:
+    reset()
+    FACTOR_GATE.clear()
+    run = make_run({"s": "f.numbers", "k": "f.factor", "x": "f.scale", "n": "stream.count"},
+                   ["s.data->x.data", "k.data->x.factor", "x.data->n.data"], SPECS)
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.update(result=run_guarded(run)),
+                              daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while STATE["yielded"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # room for reads that should not happen
+        assert STATE["yielded"] == 1  # the first message waits for its factor; no more read
+    finally:
+        FACTOR_GATE.set()
+        thread.join(30)
+    result = box["result"]
+    assert result.status == "errors"  # 3, 10 and 17 are unlucky
+    assert result.edges["x.data->n.data"] == 17
