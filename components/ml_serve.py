@@ -43,6 +43,12 @@ class ServeParams(PredictParams):
         description="In canary mode, the share of rows (0 to 100) that the challenger "
                     "answers. A row goes to the challenger when the blake2b hash of its row "
                     "id falls in that share, so the same row id always goes the same way.")
+    wait_for_challenger: bool = Field(
+        default=True,
+        description="Rows wait for the challenger's first model once it is connected, so "
+                    "it scores every row from the first (a run replays the same). False: "
+                    "the champion answers alone until a challenger comes, so a deployed "
+                    "flow whose challenger alias is not set yet keeps answering.")
 
 
 def serve_inputs(params: ServeParams) -> dict[str, PortDecl]:
@@ -53,7 +59,7 @@ def serve_inputs(params: ServeParams) -> dict[str, PortDecl]:
         CHALLENGER: latest(
             "Model", "The latest challenger model: scored beside the champion in shadow "
                      "mode, answers a share of the rows in canary mode (required there).",
-            required=params.mode == "canary"),
+            required=params.mode == "canary", waits=params.wait_for_challenger),
     }
 
 
@@ -152,10 +158,11 @@ class Serve:
             elif self.params.mode == "shadow" and second is None and \
                     not self._said_no_challenger:
                 self._said_no_challenger = True
-                notes.append((NO_CHALLENGER, "mode 'shadow' but input 'challenger' is not "
-                              "connected: only the champion scores and nothing goes out on "
-                              "'shadow'; connect a challenger model, or set mode: champion "
-                              "(said once per run)"))
+                notes.append((NO_CHALLENGER, "mode 'shadow' but no challenger model (input "
+                              "'challenger' is not connected, or has had no model yet): "
+                              "only the champion scores and nothing goes out on 'shadow' "
+                              "until one comes; connect a challenger model, or set mode: "
+                              "champion (said once per run)"))
         error = None
         if notes:
             kinds = {kind for kind, _text in notes}

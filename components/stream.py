@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from runtime import Params, component, same_columns
+from runtime import Params, component, latest, same_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,15 +46,22 @@ class ThrottleParams(Params):
                     "arrive some time after the rows they grade.")
 
 
-@component("stream.throttle", inputs={"data": "Any"}, outputs={"data": "Any"},
-           params=ThrottleParams, threaded=True, columns=same_columns())
+@component("stream.throttle",
+           inputs={"data": "Any",
+                   "start": latest("Any", "When connected, nothing goes on, and the clock "
+                                          "does not start, before it has a value: wire the "
+                                          "model that scores the stream to it, so the play "
+                                          "starts once the model is ready.", required=False)},
+           outputs={"data": "Any"}, params=ThrottleParams, threaded=True,
+           columns=same_columns())
 class Throttle:
     """Pass every message on unchanged, no faster than ``rows_per_second``.
 
     Plays a file at the pace of a live stream: a message whose first row is row ``n`` of
     the stream goes on ``delay_seconds + n / rows_per_second`` seconds after the first
-    message arrived, or as soon as it arrives when it is late. Time spent downstream
-    does not add up: the pace is kept against the clock, not per message.
+    message arrived (after ``start`` got its value, when it is connected), or as soon as
+    it arrives when it is late. Time spent downstream does not add up: the pace is kept
+    against the clock, not per message.
     """
 
     def __init__(self, params: ThrottleParams) -> None:
@@ -62,7 +69,7 @@ class Throttle:
         self.start: float | None = None
         self.rows = 0
 
-    def __call__(self, data: Any) -> Any:
+    def __call__(self, data: Any, start: Any = None) -> Any:
         """Wait until the message is due, then pass it on."""
         now = time.monotonic()
         if self.start is None:

@@ -321,10 +321,9 @@ class ChainTask:
         head = self.head
         stream_edges = sum(self.open_edges[p] for p in head.stream_ports)
         edges_open = sum(self.open_edges.values())
-        # latest inputs that may still bring a value stream messages wait for (not loops)
-        holding = edges_open - stream_edges - len(
-            [e for p in head.latest_ports for e in head.pn.incoming[p]
-             if e in self.shared.feedback])
+        # edges that may still bring a latest value stream messages wait for (not loops)
+        holding = len([e for p in head.awaited for e in head.pn.incoming[p]
+                       if e not in self.shared.feedback])
         while edges_open:
             if await read_lent(self, edges_open > 1) and inbox.empty():
                 continue
@@ -339,7 +338,7 @@ class ChainTask:
                     edges_open -= 1
                     if port in head.pending:
                         stream_edges -= 1
-                    elif payload is END:
+                    elif payload is END and port in head.awaited:
                         holding -= 1
                 elif not head.finished:
                     work.append((port, payload))

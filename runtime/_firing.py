@@ -17,6 +17,8 @@ How a node's inputs are joined, for component authors:
 - **Only ``latest`` inputs:** the node fires on every update of any of them, once all of
   them have a value.
 - **An unconnected optional input** gets ``None``.
+- **A latest input declared ``latest(..., waits=False)``** holds nothing back: stream
+  messages go on without its first value, and the component gets ``None`` until then.
 - **Streams that end unevenly** (messages left on one stream input with no partner on
   another) produce one error record listing the unpaired messages; so do stream messages
   still waiting for a latest input that never got a value.
@@ -144,6 +146,8 @@ class FiringRule:
         inputs = pn.spec.inputs
         self.stream_ports = [p for p in pn.incoming if inputs[p].mode == "stream"]
         self.latest_ports = [p for p in pn.incoming if inputs[p].mode == "latest"]
+        # the latest inputs that must have a value before the node fires
+        self.awaited = [p for p in self.latest_ports if inputs[p].waits]
         self.unconnected = [p for p in inputs if p not in pn.incoming]
         self.pending: dict[str, deque[Envelope]] = {p: deque() for p in self.stream_ports}
         self.latest: dict[str, Envelope] = {}
@@ -260,7 +264,7 @@ class FiringRule:
 
     def _fire_ready(self, out: Collector) -> None:
         pending, latest = self.pending, self.latest
-        if len(latest) < len(self.latest_ports) or not self.stream_ports:
+        if not self.stream_ports or any(p not in latest for p in self.awaited):
             return
         if self.unpaired:
             self._fire_each(out)
@@ -271,6 +275,8 @@ class FiringRule:
             kwargs = {p: e.value for p, e in envs.items()}
             for p in self.unconnected:
                 kwargs[p] = None
+            for p in self.latest_ports:
+                kwargs.setdefault(p, None)  # one that does not wait, and has no value yet
             self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
     def _fire_each(self, out: Collector) -> None:
@@ -280,6 +286,7 @@ class FiringRule:
                 envs = {port: self.pending[port].popleft(), **self.latest}
                 kwargs: dict[str, Any] = dict.fromkeys(self.stream_ports)
                 kwargs.update(dict.fromkeys(self.unconnected))
+                kwargs.update(dict.fromkeys(self.latest_ports))
                 kwargs.update({p: e.value for p, e in envs.items()})
                 self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
@@ -316,9 +323,10 @@ class FiringRule:
             self.latest[port] = batch.envelope(len(batch) - 1)
             if self.stream_ports:
                 self._fire_ready(collector)
-            elif len(self.latest) == len(self.latest_ports):
+            elif all(p in self.latest for p in self.awaited):
                 envs = list(self.latest.values())
-                kwargs = {p: e.value for p, e in self.latest.items()}
+                kwargs = dict.fromkeys(self.latest_ports)
+                kwargs.update({p: e.value for p, e in self.latest.items()})
                 kwargs.update(dict.fromkeys(self.unconnected))
                 self._call(kwargs, _parents_key(envs), collector, self.latest)
         return self.batches(collector)
@@ -343,7 +351,7 @@ class FiringRule:
             except Exception as exc:  # noqa: BLE001 - a component's failure is contained
                 self.fail(exc, parents, out)
         waiting = sum(len(q) for q in self.pending.values())
-        missing = [p for p in self.latest_ports if p not in self.latest]
+        missing = [p for p in self.awaited if p not in self.latest]
         if waiting and missing:
             parents = tuple(e.id for q in self.pending.values() for e in q)
             ports = ", ".join(f"'{p}'" for p in missing)

@@ -35,16 +35,32 @@ class Port:
     required: bool = True
     doc: str = ""
     name: str = ""
+    # A latest input stream messages wait for, once connected, until it has a value; one
+    # that does not hold them back is None in the calls made before its first value.
+    waits: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """Describe the port for the editor and ``edgewise components --json``."""
-        return {"name": self.name, "type": self.type, "mode": self.mode,
-                "required": self.required, "doc": self.doc}
+        described = {"name": self.name, "type": self.type, "mode": self.mode,
+                     "required": self.required, "doc": self.doc}
+        if not self.waits:
+            described["waits"] = False
+        return described
 
 
-def latest(type_: str = ANY, doc: str = "", *, required: bool = True) -> Port:
-    """Declare a ``latest`` input: it keeps its most recent value and does not consume it."""
-    return Port(type=type_, mode="latest", required=required, doc=doc)
+def latest(type_: str = ANY, doc: str = "", *, required: bool = True,
+           waits: bool = True) -> Port:
+    """Declare a ``latest`` input: it keeps its most recent value and does not consume it.
+
+    Args:
+        type_: The type name of its values.
+        doc: What the input is for.
+        required: Whether it must be connected.
+        waits: Whether stream messages wait for its first value once it is connected (a
+            test set to score on). False: they go on without it, and the component gets
+            None until the first value comes (a challenger model not registered yet).
+    """
+    return Port(type=type_, mode="latest", required=required, doc=doc, waits=waits)
 
 
 PortDecl = str | Port
@@ -70,7 +86,7 @@ def declared_ports(decl: Mapping[str, PortDecl] | None, *, output: bool) -> dict
             msg = f"output port '{name}' cannot have mode '{port.mode}'"
             raise ComponentDefinitionError(msg)
         ports[name] = Port(type=port.type, mode=port.mode, required=port.required,
-                           doc=port.doc, name=name)
+                           doc=port.doc, name=name, waits=port.waits)
     return ports
 
 

@@ -19,7 +19,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 import components.ml_serve as ml_serve
 import runtime
 from components._model_label import tag_model
-from runtime.testing import ComponentRun, run_component
+from runtime.testing import ComponentRun, memory_source, run_component
 from tests.flowkit import make_flow
 
 FAMILY_MODULE = "components.ml_serve"
@@ -293,7 +293,31 @@ def test_shadow_without_a_challenger_says_so_once(iris: Any) -> None:
         frame, features, champion, "iris:1", ids["iris:1"]))
     assert out["shadow"] == []
     [record] = out.errors
-    assert "'challenger' is not connected" in record.message
+    assert "no challenger model (input 'challenger' is not connected" in record.message
+
+
+def test_rows_need_not_wait_for_a_challenger_that_has_no_model_yet(iris: Any) -> None:
+    # Connected, but its source never emits: the champion answers every row meanwhile
+    # (by default the rows would wait, and end as an error record at the end).
+    frame, features, champion, _challenger = iris
+    registry = runtime.default_registry().with_components(
+        memory_source("t.rows", in_batches(frame, 50), "DataFrame"),
+        memory_source("t.champion", [champion], "Model"),
+        memory_source("t.none", [], "Model"))
+    flow = make_flow({"rows": "t.rows", "champ": "t.champion", "none": "t.none",
+                      "serve": ("ml.serve", {"mode": "shadow", "wait_for_challenger": False}),
+                      "n": "stream.count"},
+                     ["rows.data->serve.data", "champ.data->serve.champion",
+                      "none.data->serve.challenger", "serve.data->n.data"])
+    run = runtime.Run(runtime.plan(flow, registry=registry))
+    served: list[pd.DataFrame] = []
+    run.hooks.add("emitted", lambda edge, batch: edge == "serve.data->n.data" and served.extend(
+        batch.values))
+    result = run.run()
+    assert result.status == "errors"  # only the note that there is no challenger yet
+    assert result.nodes["serve"].errors == 1
+    pd.testing.assert_frame_equal(pd.concat(served).drop(columns=["model", "model_message"]),
+                                  frame.assign(prediction=champion.predict(frame[features])))
 
 
 def test_an_empty_batch_gives_an_empty_answer(iris: Any) -> None:

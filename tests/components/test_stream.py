@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -11,6 +13,7 @@ from contract import contract_tests, param_problems
 
 import runtime
 from runtime.testing import MemorySink, memory_source, run_component
+from tests.flowkit import make_flow
 
 FAMILY_MODULE = "components.stream"
 CONTRACT: dict[str, dict[str, Any]] = {
@@ -39,7 +42,7 @@ CONTRACT: dict[str, dict[str, Any]] = {
         "defaults": {},
     },
     "stream.throttle": {
-        "inputs": {"data": ("Any", "stream")},
+        "inputs": {"data": ("Any", "stream"), "start": ("Any", "latest")},
         "outputs": {"data": "Any"},
         "required": {"rows_per_second"},
         "defaults": {"delay_seconds": 0.0},
@@ -295,6 +298,40 @@ def test_throttle_counts_a_message_that_is_not_a_frame_as_one_row() -> None:
     result, out = run_chain(list(range(5)), [("t", "stream.throttle", {"rows_per_second": 20})])
     assert result.status == "ok" and out == list(range(5))
     assert time.monotonic() - started >= 4 / 20
+
+
+def test_throttle_with_a_start_input_plays_from_its_value_on() -> None:
+    # The pace is kept from the moment start has a value, not from the first message.
+    gate = threading.Event()
+    released: list[float] = []
+
+    @runtime.component("t.later_model", outputs={"data": "Any"}, threaded=True)
+    def later_model() -> Iterator[Any]:
+        """A model that is ready only once the test says so (None while it waits)."""
+        while not gate.wait(0.01):
+            yield None
+        released.append(time.monotonic())
+        yield "model"
+
+    registry = runtime.default_registry().with_components(
+        memory_source("t.rows", list(range(4)), "Any"), later_model)
+    flow = make_flow({"rows": "t.rows", "model": "t.later_model",
+                      "t": ("stream.throttle", {"rows_per_second": 10}),
+                      "n": "stream.count"},
+                     ["rows.data->t.data", "model.data->t.start", "t.data->n.data"])
+    run = runtime.Run(runtime.plan(flow, registry=registry))
+    passed: list[float] = []
+    run.hooks.add("emitted", lambda edge, batch: edge == "t.data->n.data" and passed.extend(
+        [time.monotonic()] * len(batch.values)))
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.update(result=run.run()), daemon=True)
+    thread.start()
+    time.sleep(0.3)  # longer than the whole play would take from the first message
+    assert passed == []
+    gate.set()
+    thread.join(30)
+    assert box["result"].status == "ok" and len(passed) == 4
+    assert passed[-1] - released[0] >= 3 / 10  # the last message is row 3: 0.3 s in
 
 
 @pytest.mark.parametrize("params", [{"rows_per_second": 0}, {"rows_per_second": 5,
