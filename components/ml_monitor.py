@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from components._drift_stats import compared_columns, drift_row, plain_value
+from components._frame_helpers import input_frame
 from components._label_join import LabelJoin, ModelState, Prediction
 from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
 from components._monitor_params import DriftParams, MonitorParams
@@ -29,17 +30,6 @@ Window = tuple[str, int, list[Prediction], int, str | None]
 """A model's window to score: model, window number, rows, unlabelled so far, recorded task."""
 CLASSIFIER_METRICS = ["accuracy", "f1_macro"]
 REGRESSOR_METRICS = ["r2", "mae"]
-
-
-def _frame(value: Any, component_id: str, port: str, what: str) -> pd.DataFrame:
-    """``value`` if it is a DataFrame; else a TypeError saying what the port needs."""
-    import pandas as pd
-
-    if not isinstance(value, pd.DataFrame):
-        msg = (f"{component_id}'s '{port}' input needs a DataFrame ({what}), not "
-               f"{type(value).__name__}")
-        raise TypeError(msg)
-    return value
 
 
 def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
@@ -79,8 +69,9 @@ class Drift:
         """Add one frame of rows; report every window it completes."""
         import pandas as pd
 
-        data = _frame(data, "ml.drift", "data", "the rows to check")
-        self.reference = _frame(reference, "ml.drift", "reference", "the training rows")
+        data = input_frame(data, "ml.drift", "data", what="the rows to check")
+        self.reference = input_frame(reference, "ml.drift", "reference",
+                                     what="the training rows")
         self.parts.append(data)
         self.buffered += len(data)
         size = self.params.window_rows
@@ -164,21 +155,19 @@ class Monitor:
         key = self.params.key
         if key is None:
             return list(frame.index)
-        if key not in frame.columns:
-            msg = (f"key column '{key}' is not in the '{port}' input; its columns are "
-                   f"{', '.join(map(str, frame.columns))}")
-            raise KeyError(msg)
+        input_frame(frame, "ml.monitor", port, [key],
+                    fix="set 'key' to a column both inputs have, or leave it empty to join "
+                        "on the row ids")
         return list(frame[key])
 
     def _predicted(self, frame: Any, source: int) -> list[Prediction]:
-        frame = _frame(frame, "ml.monitor", "predictions", "a scorer's output rows")
-        needed = [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            msg = (f"the predictions lack column(s) {missing}; ml.monitor needs the "
-                   f"prediction column '{self.params.prediction}' (set 'prediction') and "
-                   "the 'model' and 'model_message' columns that ml.serve writes")
-            raise KeyError(msg)
+        frame = input_frame(
+            frame, "ml.monitor", "predictions",
+            [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN],
+            what="a scorer's output rows",
+            fix=f"ml.monitor needs the prediction column '{self.params.prediction}' (set "
+                "'prediction') and the 'model' and 'model_message' columns that ml.serve "
+                "writes")
         task = frame.attrs.get(TASK_ATTR)
         columns = (self.params.prediction, *[c for c in frame.columns
                                              if isinstance(c, str) and c.startswith(PROBA_PREFIX)])
@@ -197,11 +186,9 @@ class Monitor:
         return joined
 
     def _labelled(self, frame: Any, source: int) -> list[Prediction]:
-        frame = _frame(frame, "ml.monitor", "labels", "rows with the true labels")
-        if self.params.target not in frame.columns:
-            msg = (f"target column '{self.params.target}' is not in the labels; their "
-                   f"columns are {', '.join(map(str, frame.columns))}")
-            raise KeyError(msg)
+        frame = input_frame(frame, "ml.monitor", "labels", [self.params.target],
+                            what="rows with the true labels",
+                            fix="set 'target' to the labels' column")
         labels = frame[self.params.target]
         joined: list[Prediction] = []
         for key, label, missing in zip(self._keys(frame, "labels"), labels, labels.isna(),

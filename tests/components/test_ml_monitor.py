@@ -221,7 +221,8 @@ def test_a_missing_column_is_an_error_record_and_the_node_goes_on(
     node.feed("data", reference.iloc[:10].assign(z=1.0))
     [error] = node.errors
     assert error.error == "KeyError"
-    assert "column(s) ['z'], which the 'reference' input lacks" in error.message
+    assert "ml.drift's 'reference' input lacks column(s) ['z']" in error.message
+    assert "fix 'columns'" in error.message
     node.feed("reference", reference.assign(z=1.0))
     node.feed("data", reference.iloc[:10].assign(z=1.0))
     assert len(node.out) == 1 and node.out[0]["window"].item() == 1
@@ -375,6 +376,27 @@ def test_a_key_column_joins_rows_whose_ids_differ() -> None:
     assert report["accuracy"].item() == accuracy_score(truth, frame["prediction"])
 
 
+def test_a_key_column_missing_from_an_input_is_an_error_record_naming_it() -> None:
+    frame, labels = predictions(100, "m:1", 3, seed=7)
+    node = Node("ml.monitor", {"target": "label", "key": "order", "window_rows": 50},
+                ["predictions", "labels"])
+    node.feed("predictions", frame)
+    [error] = node.errors
+    assert error.error == "KeyError" and node.out == []
+    assert "ml.monitor's 'predictions' input lacks column(s) ['order']" in error.message
+    assert "set 'key'" in error.message
+
+
+def test_a_value_that_is_no_dataframe_is_an_error_record_naming_the_input() -> None:
+    node = Node("ml.drift", {"window_rows": 10}, ["data", "reference"])
+    node.feed("reference", {"x": [1.0, 2.0]})
+    node.feed("data", pd.DataFrame({"x": [1.0]}))
+    [error] = node.errors
+    assert error.error == "TypeError"
+    assert "ml.drift's 'reference' input needs a DataFrame (the training rows), not dict" \
+        in error.message
+
+
 def test_a_regression_is_scored_with_r2_and_mae() -> None:
     rng = np.random.default_rng(9)
     truth = rng.normal(size=400)
@@ -395,7 +417,7 @@ def test_predictions_without_a_model_column_are_an_error_record_and_the_node_goe
     node.feed("labels", labels.drop(columns="label"))
     assert [e.error for e in node.errors] == ["KeyError", "KeyError"]
     assert "'model' and 'model_message' columns" in node.errors[0].message
-    assert "target column 'label' is not in the labels" in node.errors[1].message
+    assert "'labels' input lacks column(s) ['label']" in node.errors[1].message
     node.feed("predictions", frame)
     node.feed("labels", labels)
     assert [r["rows"].item() for r in node.out] == [50, 50]
