@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from components._drift_stats import compared_columns, drift_row, plain_value
@@ -42,7 +43,8 @@ def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
            inputs={"data": "DataFrame",
                    "reference": latest("DataFrame", "The reference rows: the training "
                                        "data, or a window of it.")},
-           outputs={"report": "DataFrame"}, params=DriftParams, tags=[NEW_ROWS_TAG],
+           outputs={"report": "DataFrame"}, params=DriftParams,
+           tags=[NEW_ROWS_TAG, CONTEXT_TAG],
            column_params={"data": ["columns"], "reference": ["columns"]})
 class Drift:
     """Compare each window of incoming rows with the reference; emit one report per window.
@@ -55,7 +57,8 @@ class Drift:
     and ``last_row`` (row ids), ``psi:<column>``, ``ks:<column>`` (numeric columns),
     ``drifted`` (the drifted columns, comma-separated), ``drift`` and ``warned`` (columns
     past ``psi_warn`` but not drifted). The rows left at the end make a last, shorter
-    window (see its ``rows``).
+    window (see its ``rows``). A report is made from every data message with rows in its
+    window, and from the reference message: ``trace`` walks back to all of them.
     """
 
     def __init__(self, params: DriftParams) -> None:
@@ -64,31 +67,52 @@ class Drift:
         self.buffered = 0
         self.window = 0
         self.reference: pd.DataFrame | None = None
+        self.reference_message = 0
+        # [message id, rows of it still buffered] of each data message in parts, oldest first
+        self.held: deque[list[int]] = deque()
 
-    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[MadeFrom]:
         """Add one frame of rows; report every window it completes."""
         import pandas as pd
 
         data = input_frame(data, "ml.drift", "data", what="the rows to check")
         self.reference = input_frame(reference, "ml.drift", "reference",
                                      what="the training rows")
+        where = call_context()
+        ids = where.inputs if where is not None else {}
+        self.reference_message = ids.get("reference", 0)
         self.parts.append(data)
         self.buffered += len(data)
+        if len(data):
+            self.held.append([ids.get("data", 0), len(data)])
         size = self.params.window_rows
-        windows: list[tuple[int, pd.DataFrame]] = []
+        windows: list[tuple[int, pd.DataFrame, list[int]]] = []
         if self.buffered >= size:
             rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
             cut = 0
             while len(rows) - cut >= size:
-                windows.append((self.window, rows.iloc[cut:cut + size]))
+                windows.append((self.window, rows.iloc[cut:cut + size], self._taken(size)))
                 self.window += 1
                 cut += size
             self.parts = [rows.iloc[cut:]] if cut < len(rows) else []
             self.buffered = len(rows) - cut
         # reported lazily: a window that fails is an error record, those before it are out
-        return (self._report(number, rows) for number, rows in windows)
+        return (self._report(*window) for window in windows)
 
-    def _report(self, window: int, rows: pd.DataFrame) -> pd.DataFrame:
+    def _taken(self, count: int) -> list[int]:
+        """The messages of the next ``count`` buffered rows, and the reference's message."""
+        made_from = [self.reference_message]
+        while count > 0 and self.held:
+            held = self.held[0]
+            made_from.append(held[0])
+            used = min(count, held[1])
+            held[1] -= used
+            count -= used
+            if held[1] == 0:
+                self.held.popleft()
+        return made_from
+
+    def _report(self, window: int, rows: pd.DataFrame, made_from: list[int]) -> MadeFrom:
         assert self.reference is not None  # noqa: S101 - set by every call
         p = self.params
         columns = compared_columns(rows, self.reference, p.columns, p.exclude)
@@ -97,18 +121,19 @@ class Drift:
                           ks_threshold=p.ks_threshold)
         row = {"window": window, "rows": len(rows), "first_row": plain_value(rows.index[0]),
                "last_row": plain_value(rows.index[-1]), **stats}
-        return _one_row(row, window)
+        return MadeFrom(_one_row(row, window), tuple(sorted(set(made_from) - {0})))
 
-    def end(self) -> pd.DataFrame | None:
+    def end(self) -> MadeFrom | None:
         """Report the last, shorter window, if rows are left."""
         if not self.buffered or self.reference is None:
             return None
         import pandas as pd
 
         rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+        made_from = self._taken(self.buffered)
         self.parts, self.buffered = [], 0
         self.window += 1
-        return self._report(self.window - 1, rows)
+        return self._report(self.window - 1, rows, made_from)
 
 
 @component("ml.monitor",
