@@ -14,16 +14,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-NODE = '[data-testid=node][data-node-id="{}"]'
-LOGISTIC = "sklearn.linear_model.LogisticRegression"
+from tests.editor.pagekit import select_node
+from tests.editor.test_params_know_data import LOGISTIC, WIDE, saved_params
+
 FOREST = "sklearn.ensemble.RandomForestClassifier"
 TREE = "sklearn.tree.DecisionTreeClassifier"
-FLOW = {"edgewise": 1, "name": "typing", "nodes": [
-    {"id": "load", "component": "dataset.load", "params": {"name": "iris"},
-     "position": {"x": 40, "y": 60}},
-    {"id": "fit", "component": "ml.fit", "position": {"x": 320, "y": 60},
-     "params": {"estimator": LOGISTIC, "options": {"max_iter": 500}, "target": "target"}}],
-    "edges": [{"source": "load.data", "target": "fit.data"}]}
 # each round: what is typed into the picker, the estimator it picks, the options typed next
 ROUNDS = [
     (FOREST, FOREST, '{"n_estimators": 12, "max_depth": 4, "criterion": "entropy"}'),
@@ -33,24 +28,15 @@ ROUNDS = [
 ]
 
 
-def saved_params(page: Any, path: Path, node: str) -> dict[str, Any]:
-    """Save with the button and read the node's params back from the file."""
-    page.get_by_test_id("save").click()
-    expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
-    data = json.loads(path.read_text())
-    params: dict[str, Any] = next(n for n in data["nodes"] if n["id"] == node)["params"]
-    return params
-
-
 @pytest.mark.parametrize("rounds", [ROUNDS[:2], ROUNDS[2:]], ids=["named", "resolved"])
 def test_options_typed_right_after_picking_an_estimator_keep_every_character(
         server_factory: Any, workspace: Path, page: Any,
         rounds: list[tuple[str, str, str]]) -> None:
-    path = workspace / "typing.json"
-    path.write_text(json.dumps(FLOW))
+    path = workspace / "wide.json"
+    path.write_text(json.dumps(WIDE))  # fit: a LogisticRegression with max_iter 500
     server = server_factory(workspace)
-    page.goto(server.url + "/flow/typing.json")
-    page.locator(NODE.format("fit") + " .ew-title").click()
+    page.goto(server.url + "/flow/wide.json")
+    select_node(page, "fit")
     expect(page.locator('[data-option="max_iter"]')).to_be_attached()  # the options drawn
     picker = page.get_by_test_id("estimator-picker")
     raw = page.locator('textarea[data-param="options"]')
