@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from components._frame_helpers import input_frame
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -46,12 +48,8 @@ def compared_columns(window: pd.DataFrame, reference: pd.DataFrame,
     if columns is None:
         return [c for c in window.columns if c in reference.columns and c not in exclude]
     for side, frame in (("data", window), ("reference", reference)):
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            msg = (f"ml.drift compares column(s) {missing}, which the '{side}' input lacks; "
-                   f"its columns are {', '.join(map(str, frame.columns))}: fix 'columns', "
-                   "or leave it empty to compare every shared column")
-            raise KeyError(msg)
+        input_frame(frame, "ml.drift", side, columns, what=f"the {side} rows",
+                    fix="fix 'columns', or leave it empty to compare every shared column")
     return list(columns)
 
 

@@ -1,4 +1,4 @@
-"""Shared checks and the join of ``components.frame_ops``: column look-ups and row ids of joins."""
+"""Shared frame checks (column look-ups, a node's input frames) and the join of ``frame_ops``."""
 
 from __future__ import annotations
 
@@ -53,6 +53,37 @@ def require(data: pd.DataFrame, names: Iterable[Hashable], what: str, *,
         msg = (f"{what}: no column {listed} in {frame} "
                f"({shown(data, levels=levels)})")
         raise MissingColumnError(plain(msg))
+
+
+def input_frame(value: Any, component: str, port: str, needed: Iterable[Hashable] = (), *,
+                what: str = "", fix: str = "") -> pd.DataFrame:
+    """``value``, checked to be a DataFrame holding every ``needed`` column.
+
+    Args:
+        value: What arrived on the input.
+        component: The component's id, to name the input (``ml.drift``).
+        port: The input's name.
+        needed: The columns the component reads from it.
+        what: What the input carries, said when it is no DataFrame ("the training rows").
+        fix: What to do when columns are missing ("connect ml.drift's report").
+
+    Raises:
+        TypeError: ``value`` is not a DataFrame.
+        KeyError: columns are missing; the message names the input, the missing columns,
+            the columns there are, and ``fix``.
+    """
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        carries = f" ({what})" if what else ""
+        msg = (f"{component}'s '{port}' input needs a DataFrame{carries}, not "
+               f"{type(value).__name__}")
+        raise TypeError(msg)
+    missing = [c for c in needed if c not in value.columns]
+    if missing:
+        msg = f"{component}'s '{port}' input lacks column(s) {missing} ({shown(value)})"
+        raise KeyError(plain(f"{msg}; {fix}" if fix else msg))
+    return value
 
 
 def as_list(value: str | Sequence[str] | None) -> list[str]:

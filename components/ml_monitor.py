@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from components._drift_stats import compared_columns, drift_row, plain_value
+from components._frame_helpers import input_frame
 from components._label_join import LabelJoin, ModelState, Prediction
 from components._model_label import MODEL_COLUMN, MODEL_MESSAGE_COLUMN
 from components._monitor_params import DriftParams, MonitorParams
@@ -31,17 +33,6 @@ CLASSIFIER_METRICS = ["accuracy", "f1_macro"]
 REGRESSOR_METRICS = ["r2", "mae"]
 
 
-def _frame(value: Any, component_id: str, port: str, what: str) -> pd.DataFrame:
-    """``value`` if it is a DataFrame; else a TypeError saying what the port needs."""
-    import pandas as pd
-
-    if not isinstance(value, pd.DataFrame):
-        msg = (f"{component_id}'s '{port}' input needs a DataFrame ({what}), not "
-               f"{type(value).__name__}")
-        raise TypeError(msg)
-    return value
-
-
 def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
     import pandas as pd
 
@@ -52,7 +43,8 @@ def _one_row(row: dict[str, Any], window: int) -> pd.DataFrame:
            inputs={"data": "DataFrame",
                    "reference": latest("DataFrame", "The reference rows: the training "
                                        "data, or a window of it.")},
-           outputs={"report": "DataFrame"}, params=DriftParams, tags=[NEW_ROWS_TAG],
+           outputs={"report": "DataFrame"}, params=DriftParams,
+           tags=[NEW_ROWS_TAG, CONTEXT_TAG],
            column_params={"data": ["columns"], "reference": ["columns"]})
 class Drift:
     """Compare each window of incoming rows with the reference; emit one report per window.
@@ -65,7 +57,8 @@ class Drift:
     and ``last_row`` (row ids), ``psi:<column>``, ``ks:<column>`` (numeric columns),
     ``drifted`` (the drifted columns, comma-separated), ``drift`` and ``warned`` (columns
     past ``psi_warn`` but not drifted). The rows left at the end make a last, shorter
-    window (see its ``rows``).
+    window (see its ``rows``). A report is made from every data message with rows in its
+    window, and from the reference message: ``trace`` walks back to all of them.
     """
 
     def __init__(self, params: DriftParams) -> None:
@@ -74,30 +67,52 @@ class Drift:
         self.buffered = 0
         self.window = 0
         self.reference: pd.DataFrame | None = None
+        self.reference_message = 0
+        # [message id, rows of it still buffered] of each data message in parts, oldest first
+        self.held: deque[list[int]] = deque()
 
-    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    def __call__(self, data: pd.DataFrame, reference: pd.DataFrame) -> Iterator[MadeFrom]:
         """Add one frame of rows; report every window it completes."""
         import pandas as pd
 
-        data = _frame(data, "ml.drift", "data", "the rows to check")
-        self.reference = _frame(reference, "ml.drift", "reference", "the training rows")
+        data = input_frame(data, "ml.drift", "data", what="the rows to check")
+        self.reference = input_frame(reference, "ml.drift", "reference",
+                                     what="the training rows")
+        where = call_context()
+        ids = where.inputs if where is not None else {}
+        self.reference_message = ids.get("reference", 0)
         self.parts.append(data)
         self.buffered += len(data)
+        if len(data):
+            self.held.append([ids.get("data", 0), len(data)])
         size = self.params.window_rows
-        windows: list[tuple[int, pd.DataFrame]] = []
+        windows: list[tuple[int, pd.DataFrame, list[int]]] = []
         if self.buffered >= size:
             rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
             cut = 0
             while len(rows) - cut >= size:
-                windows.append((self.window, rows.iloc[cut:cut + size]))
+                windows.append((self.window, rows.iloc[cut:cut + size], self._taken(size)))
                 self.window += 1
                 cut += size
             self.parts = [rows.iloc[cut:]] if cut < len(rows) else []
             self.buffered = len(rows) - cut
         # reported lazily: a window that fails is an error record, those before it are out
-        return (self._report(number, rows) for number, rows in windows)
+        return (self._report(*window) for window in windows)
 
-    def _report(self, window: int, rows: pd.DataFrame) -> pd.DataFrame:
+    def _taken(self, count: int) -> list[int]:
+        """The messages of the next ``count`` buffered rows, and the reference's message."""
+        made_from = [self.reference_message]
+        while count > 0 and self.held:
+            held = self.held[0]
+            made_from.append(held[0])
+            used = min(count, held[1])
+            held[1] -= used
+            count -= used
+            if held[1] == 0:
+                self.held.popleft()
+        return made_from
+
+    def _report(self, window: int, rows: pd.DataFrame, made_from: list[int]) -> MadeFrom:
         assert self.reference is not None  # noqa: S101 - set by every call
         p = self.params
         columns = compared_columns(rows, self.reference, p.columns, p.exclude)
@@ -106,18 +121,19 @@ class Drift:
                           ks_threshold=p.ks_threshold)
         row = {"window": window, "rows": len(rows), "first_row": plain_value(rows.index[0]),
                "last_row": plain_value(rows.index[-1]), **stats}
-        return _one_row(row, window)
+        return MadeFrom(_one_row(row, window), tuple(sorted(set(made_from) - {0})))
 
-    def end(self) -> pd.DataFrame | None:
+    def end(self) -> MadeFrom | None:
         """Report the last, shorter window, if rows are left."""
         if not self.buffered or self.reference is None:
             return None
         import pandas as pd
 
         rows = pd.concat(self.parts) if len(self.parts) > 1 else self.parts[0]
+        made_from = self._taken(self.buffered)
         self.parts, self.buffered = [], 0
         self.window += 1
-        return self._report(self.window - 1, rows)
+        return self._report(self.window - 1, rows, made_from)
 
 
 @component("ml.monitor",
@@ -164,21 +180,19 @@ class Monitor:
         key = self.params.key
         if key is None:
             return list(frame.index)
-        if key not in frame.columns:
-            msg = (f"key column '{key}' is not in the '{port}' input; its columns are "
-                   f"{', '.join(map(str, frame.columns))}")
-            raise KeyError(msg)
+        input_frame(frame, "ml.monitor", port, [key],
+                    fix="set 'key' to a column both inputs have, or leave it empty to join "
+                        "on the row ids")
         return list(frame[key])
 
     def _predicted(self, frame: Any, source: int) -> list[Prediction]:
-        frame = _frame(frame, "ml.monitor", "predictions", "a scorer's output rows")
-        needed = [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN]
-        missing = [c for c in needed if c not in frame.columns]
-        if missing:
-            msg = (f"the predictions lack column(s) {missing}; ml.monitor needs the "
-                   f"prediction column '{self.params.prediction}' (set 'prediction') and "
-                   "the 'model' and 'model_message' columns that ml.serve writes")
-            raise KeyError(msg)
+        frame = input_frame(
+            frame, "ml.monitor", "predictions",
+            [self.params.prediction, MODEL_COLUMN, MODEL_MESSAGE_COLUMN],
+            what="a scorer's output rows",
+            fix=f"ml.monitor needs the prediction column '{self.params.prediction}' (set "
+                "'prediction') and the 'model' and 'model_message' columns that ml.serve "
+                "writes")
         task = frame.attrs.get(TASK_ATTR)
         columns = (self.params.prediction, *[c for c in frame.columns
                                              if isinstance(c, str) and c.startswith(PROBA_PREFIX)])
@@ -197,11 +211,9 @@ class Monitor:
         return joined
 
     def _labelled(self, frame: Any, source: int) -> list[Prediction]:
-        frame = _frame(frame, "ml.monitor", "labels", "rows with the true labels")
-        if self.params.target not in frame.columns:
-            msg = (f"target column '{self.params.target}' is not in the labels; their "
-                   f"columns are {', '.join(map(str, frame.columns))}")
-            raise KeyError(msg)
+        frame = input_frame(frame, "ml.monitor", "labels", [self.params.target],
+                            what="rows with the true labels",
+                            fix="set 'target' to the labels' column")
         labels = frame[self.params.target]
         joined: list[Prediction] = []
         for key, label, missing in zip(self._keys(frame, "labels"), labels, labels.isna(),

@@ -43,13 +43,10 @@ class Save:
 
     def __call__(self, model: Any) -> None:
         """Serialise one model and make it the file's content."""
-        import skops.io
-
-        from runtime import refused_types
+        from runtime import dump_model
 
         with self.out.firing():
-            data = skops.io.dumps(model)
-            refused = refused_types(skops.io.get_untrusted_types(data=data))
+            data, refused = dump_model(model)
             if refused:
                 msg = (f"the {type(model).__name__} received holds {_names(refused)}, which "
                        "model.load refuses (only data types of Python, numpy, scipy and "

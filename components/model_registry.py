@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from components._model_label import REGISTRY_ATTR, tag_model
 from runtime import (
@@ -59,42 +59,38 @@ def _registry_folder(value: str, info: ValidationInfo) -> str:
     return str(folder)
 
 
-def _checked(check: Any, value: str) -> str:
-    try:
-        return str(check(value))
-    except ModelRegistryError as exc:
-        raise ValueError(str(exc)) from None
+def _registry_rule(check: Callable[[object], str]) -> AfterValidator:
+    """A validator applying one of the registry's naming rules, its refusal a ValueError."""
+    def valid(value: str) -> str:
+        try:
+            return check(value)
+        except ModelRegistryError as exc:
+            raise ValueError(str(exc)) from None
+
+    return AfterValidator(valid)
 
 
+ModelName = Annotated[str, _registry_rule(ModelRegistry.check_name)]
+"""A model name param, checked by the registry's rule for names."""
+AliasName = Annotated[str, _registry_rule(ModelRegistry.check_alias)]
+"""An alias param, checked by the registry's rule for aliases."""
+RegistryFolder = Annotated[str, AfterValidator(_registry_folder)]
+"""A registry folder param, made absolute against the flow file's folder."""
 
 
 class RegisterParams(Params):
     """Settings of ``model.register``."""
 
-    name: str = Field(description="The model's name in the registry, e.g. 'churn'.")
-    alias: str | None = Field(
+    name: ModelName = Field(description="The model's name in the registry, e.g. 'churn'.")
+    alias: AliasName | None = Field(
         default=None,
         description="Point this alias (e.g. 'champion' or 'challenger') at each new "
                     "version; leave empty to set none.")
     # marked as an output path, so that a replay registers inside the new run's folder
-    registry: str = Field(default=DEFAULT_REGISTRY, validate_default=True,
-                          description=REGISTRY_HELP, json_schema_extra={PATH_KEY: "output"})
+    registry: RegistryFolder = Field(default=DEFAULT_REGISTRY, validate_default=True,
+                                     description=REGISTRY_HELP,
+                                     json_schema_extra={PATH_KEY: "output"})
     why: str = Field(default="", description="Why the alias is moved, kept in its log.")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _checked(ModelRegistry.check_name, value)
-
-    @field_validator("alias")
-    @classmethod
-    def _alias(cls, value: str | None) -> str | None:
-        return None if value is None else _checked(ModelRegistry.check_alias, value)
-
-    @field_validator("registry")
-    @classmethod
-    def _registry(cls, value: str, info: ValidationInfo) -> str:
-        return _registry_folder(value, info)
 
 
 def _metric_values(metrics: Any) -> dict[str, Any]:
@@ -189,32 +185,17 @@ def register(model: Any, metrics: Any = None, *, params: RegisterParams) -> dict
 class GetParams(Params):
     """Settings of ``model.get``."""
 
-    name: str = Field(description="The model's name in the registry, e.g. 'churn'.")
-    alias: str = Field(default="champion",
-                       description="The alias whose version to emit, e.g. 'champion'.")
-    registry: str = Field(default=DEFAULT_REGISTRY, validate_default=True,
-                          description=REGISTRY_HELP)
+    name: ModelName = Field(description="The model's name in the registry, e.g. 'churn'.")
+    alias: AliasName = Field(default="champion",
+                             description="The alias whose version to emit, e.g. 'champion'.")
+    registry: RegistryFolder = Field(default=DEFAULT_REGISTRY, validate_default=True,
+                                     description=REGISTRY_HELP)
     follow: bool = Field(
         default=True,
         description="Keep watching the alias and emit the new version each time it moves, "
                     "until the run stops; otherwise emit once and end.")
     poll_seconds: float = Field(default=0.5, gt=0, le=3600,
                                 description="Seconds between two looks at the alias log.")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _checked(ModelRegistry.check_name, value)
-
-    @field_validator("alias")
-    @classmethod
-    def _alias(cls, value: str) -> str:
-        return _checked(ModelRegistry.check_alias, value)
-
-    @field_validator("registry")
-    @classmethod
-    def _registry(cls, value: str, info: ValidationInfo) -> str:
-        return _registry_folder(value, info)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

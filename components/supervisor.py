@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from components._estimators import problem
+from components._frame_helpers import input_frame
 from components._model_label import model_label
 from components._policy import Decision, DriftWindow, MetricsWindow, Policy, Rules
 from components._policy import higher_is_better as derived_direction
@@ -130,34 +131,20 @@ class SupervisorParams(Params):
                      cooldown_windows=self.cooldown_windows, fallback=self.fallback)
 
 
-def _columns(frame: Any, needed: list[str], port: str, source: str) -> None:
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        msg = (f"input '{port}' expects a DataFrame from {source}, but got "
-               f"{type(frame).__name__}")
-        raise TypeError(msg)
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        msg = (f"the message on '{port}' lacks column(s) {missing} (it has "
-               f"{list(frame.columns)}); connect {source}")
-        raise KeyError(msg)
-
-
 def metrics_windows(frame: pd.DataFrame, metric: str, message: int) -> list[MetricsWindow]:
     """The windows of one ``ml.monitor`` metrics message."""
-    _columns(frame, ["window", "model", "rows"], "metrics", "ml.monitor's metrics")
-    if metric not in frame.columns:
-        msg = (f"the metrics have no '{metric}' column (they have {list(frame.columns)}); "
-               "set the supervisor's metric to one that ml.monitor computes")
-        raise KeyError(msg)
+    input_frame(frame, "model.supervisor", "metrics", ["window", "model", "rows"],
+                what="ml.monitor's metrics", fix="connect ml.monitor's metrics")
+    input_frame(frame, "model.supervisor", "metrics", [metric], what="ml.monitor's metrics",
+                fix="set the supervisor's metric to one that ml.monitor computes")
     return [MetricsWindow(int(w), str(m), int(r), float(v), message) for w, m, r, v in zip(
         frame["window"], frame["model"], frame["rows"], frame[metric], strict=True)]
 
 
 def drift_windows(frame: pd.DataFrame, message: int) -> list[DriftWindow]:
     """The windows of one ``ml.drift`` report."""
-    _columns(frame, ["window", "rows", "drift", "drifted"], "drift", "ml.drift's report")
+    input_frame(frame, "model.supervisor", "drift", ["window", "rows", "drift", "drifted"],
+                what="ml.drift's report", fix="connect ml.drift's report")
     return [DriftWindow(int(w), int(r), bool(d), str(c), message) for w, r, d, c in zip(
         frame["window"], frame["rows"], frame["drift"], frame["drifted"], strict=True)]
 

@@ -205,6 +205,12 @@ class EstimatorPicker:
         self.typed: str | None = None  # text typed since the last choice, not yet chosen
         self.select.on("input-value", self._typed)
         self.select.on("blur", self._blurred, [])
+        # Quasar puts off a focus asked for while the menu is still sliding in, and gives it
+        # when the slide ends, taking the focus back from a field clicked meanwhile (with
+        # what is typed there). Leaving the picker for another field drops that focus.
+        self.select.on("focusout", js_handler=(
+            "(e) => { if (e.relatedTarget !== null && !e.currentTarget.contains("
+            f"e.relatedTarget)) getElement({self.select.id}).$refs.qRef?.blur(); }}"))
         self.element: ui.element = self.select
 
     def _focused(self) -> None:

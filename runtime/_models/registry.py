@@ -116,13 +116,10 @@ class ModelRegistry:
             ModelRegistryError: the model holds types that could not be loaded back safely.
             OSError: the registry folder cannot be written.
         """
-        import skops.io
-
-        from runtime._record import refused_types
+        from runtime._record import dump_model
 
         folder = self._folder(name)
-        data = skops.io.dumps(model)
-        refused = refused_types(skops.io.get_untrusted_types(data=data))
+        data, refused = dump_model(model)
         if refused:
             msg = (f"the {type(model).__name__} given holds {', '.join(refused[:5])}, which "
                    "the registry would refuse to load (only data types of Python, numpy, "

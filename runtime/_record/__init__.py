@@ -27,12 +27,12 @@ from runtime._record.replay import (
     run_replay,
     stored_flow_problem,
 )
-from runtime._record.safeload import UnsafeModelError, load_model, refused_types
+from runtime._record.safeload import UnsafeModelError, dump_model, load_model, refused_types
 from runtime._record.store import MessageInfo, RunStore, list_runs, runs_root
 
 __all__ = ["PSI_BINS", "DamagedRunError", "Lineage", "MessageInfo", "Recorder", "ReplayPlan",
            "ReplayRefusedError", "RunStore", "Step", "StoragePolicy", "UnsafeModelError",
-           "compare_replay", "diff_runs", "flow_hash", "ks_test", "list_runs", "load_model",
-           "new_run_id", "numeric_values", "plan_replay", "psi", "record_run",
+           "compare_replay", "diff_runs", "dump_model", "flow_hash", "ks_test", "list_runs",
+           "load_model", "new_run_id", "numeric_values", "plan_replay", "psi", "record_run",
            "refused_types", "replay", "run_edges", "run_replay", "runs_root", "scorer",
            "stored_flow_problem"]

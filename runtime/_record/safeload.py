@@ -133,6 +133,22 @@ def refused_types(names: list[str]) -> list[str]:
     return [n for n in names if n not in allowed]
 
 
+def dump_model(model: Any) -> tuple[bytes, list[str]]:
+    """Serialize ``model`` as skops bytes, and name what the safe-load rule would refuse.
+
+    Writers call this before keeping a model, so that no file is written that
+    :func:`load_model` would then refuse; each caller words its own refusal.
+
+    Returns:
+        The skops bytes, and the type names they hold that are not on the allow-list
+        (empty when the model can be loaded back).
+    """
+    import skops.io
+
+    data: bytes = skops.io.dumps(model)
+    return data, refused_types(skops.io.get_untrusted_types(data=data))
+
+
 def check_model(path: Path, what: str) -> list[str]:
     """Check a kept skops model against the allow-list without loading it.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import runtime
 from runtime._firing import FiringRule, RunContext
 from runtime._messages import Batch
 from runtime._record.diff import EdgeDiff, _compare_frames
+from runtime.runs import Lineage, list_runs
 from runtime.testing import MemorySink, memory_source
 from tests.flowkit import make_flow, make_run, run_guarded
 
@@ -221,7 +223,8 @@ def test_a_missing_column_is_an_error_record_and_the_node_goes_on(
     node.feed("data", reference.iloc[:10].assign(z=1.0))
     [error] = node.errors
     assert error.error == "KeyError"
-    assert "column(s) ['z'], which the 'reference' input lacks" in error.message
+    assert "ml.drift's 'reference' input lacks column(s) ['z']" in error.message
+    assert "fix 'columns'" in error.message
     node.feed("reference", reference.assign(z=1.0))
     node.feed("data", reference.iloc[:10].assign(z=1.0))
     assert len(node.out) == 1 and node.out[0]["window"].item() == 1
@@ -375,6 +378,27 @@ def test_a_key_column_joins_rows_whose_ids_differ() -> None:
     assert report["accuracy"].item() == accuracy_score(truth, frame["prediction"])
 
 
+def test_a_key_column_missing_from_an_input_is_an_error_record_naming_it() -> None:
+    frame, labels = predictions(100, "m:1", 3, seed=7)
+    node = Node("ml.monitor", {"target": "label", "key": "order", "window_rows": 50},
+                ["predictions", "labels"])
+    node.feed("predictions", frame)
+    [error] = node.errors
+    assert error.error == "KeyError" and node.out == []
+    assert "ml.monitor's 'predictions' input lacks column(s) ['order']" in error.message
+    assert "set 'key'" in error.message
+
+
+def test_a_value_that_is_no_dataframe_is_an_error_record_naming_the_input() -> None:
+    node = Node("ml.drift", {"window_rows": 10}, ["data", "reference"])
+    node.feed("reference", {"x": [1.0, 2.0]})
+    node.feed("data", pd.DataFrame({"x": [1.0]}))
+    [error] = node.errors
+    assert error.error == "TypeError"
+    assert "ml.drift's 'reference' input needs a DataFrame (the training rows), not dict" \
+        in error.message
+
+
 def test_a_regression_is_scored_with_r2_and_mae() -> None:
     rng = np.random.default_rng(9)
     truth = rng.normal(size=400)
@@ -395,7 +419,7 @@ def test_predictions_without_a_model_column_are_an_error_record_and_the_node_goe
     node.feed("labels", labels.drop(columns="label"))
     assert [e.error for e in node.errors] == ["KeyError", "KeyError"]
     assert "'model' and 'model_message' columns" in node.errors[0].message
-    assert "target column 'label' is not in the labels" in node.errors[1].message
+    assert "'labels' input lacks column(s) ['label']" in node.errors[1].message
     node.feed("predictions", frame)
     node.feed("labels", labels)
     assert [r["rows"].item() for r in node.out] == [50, 50]
@@ -449,6 +473,34 @@ def test_a_flow_run_joins_a_shadow_pair_and_late_labels_end_to_end() -> None:
         assert got[model]["rows"].item() == 400 and got[model]["unlabelled"].item() == 0
         assert got[model]["accuracy"].item() == accuracy_score(labels["label"],
                                                                frame["prediction"])
+
+
+def test_a_kept_drift_report_traces_back_to_every_data_message_of_its_window(
+        tmp_path: Path, reference: pd.DataFrame) -> None:
+    sizes = [30, 30, 0, 30, 30, 30, 30, 30]  # windows of 100: rows 0-99, 100-199, 200-209
+    data = reference[["x", "c"]].iloc[:sum(sizes)].assign(x=lambda f: f["x"] + 0.5)
+    starts = np.cumsum([0, *sizes])
+    specs = [memory_source("lin.data", [data.iloc[a:a + n] for a, n in zip(
+                 starts, sizes, strict=False)]),
+             memory_source("lin.reference", [reference[["x", "c"]]])]
+    run = make_run({"r": "lin.reference", "s": "lin.data",
+                    "d": ("ml.drift", {"window_rows": 100})},
+                   ["r.data->d.reference", "s.data->d.data"], specs)
+    recorder = runtime.record_run(run, tmp_path)
+    assert run_guarded(run).status == "ok"
+
+    [store] = [r for r in list_runs(tmp_path) if r.id == recorder.run_id]
+    sent = [m.id for m in store.messages("s.data")]
+    [kept_reference] = [m.id for m in store.messages("r.data")]
+    # the empty message (sent[2]) has no rows in any window; sent[4] and sent[7] are split
+    holding = [[sent[0], sent[1], sent[3], sent[4]], [sent[4], sent[5], sent[6], sent[7]],
+               [sent[7]]]
+    lineage = Lineage(store)
+    reports = list(store.messages("d.report"))
+    assert [lineage.value(m.id)["rows"].item() for m in reports] == [100, 100, 10]
+    for report, window in zip(reports, holding, strict=True):
+        traced = {step.message.id for step in lineage.trace(report.id)}
+        assert traced == {report.id, kept_reference, *window}
 
 
 # -- settings ------------------------------------------------------------------------------

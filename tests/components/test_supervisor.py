@@ -436,7 +436,7 @@ def test_metrics_without_the_metric_column_give_an_error_record() -> None:
     flow = Supervised([metrics_frame(0, "m:1", 0.8, metric="r2")], {"metric": "accuracy"})
     assert flow.go().status != "ok"
     [record] = flow.values("error")
-    assert "no 'accuracy' column" in record.message
+    assert "'metrics' input lacks column(s) ['accuracy']" in record.message
     assert "set the supervisor's metric" in record.message
 
 

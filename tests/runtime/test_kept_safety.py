@@ -21,7 +21,7 @@ from tampering import tamper
 
 from runtime import Run, plan
 from runtime._record import RunStore, record_run
-from runtime._record.safeload import UnsafeModelError, refused_types
+from runtime._record.safeload import UnsafeModelError, dump_model, load_model, refused_types
 from runtime._registry import component, default_registry
 
 ESTIMATORS = ["sklearn.linear_model.LogisticRegression", "sklearn.linear_model.Ridge",
@@ -110,6 +110,28 @@ def test_a_pipeline_with_a_scaler_loads_back_from_a_kept_run(kept: RunStore) -> 
 @pytest.mark.parametrize("name", CODE_RUNNERS)
 def test_no_code_running_callable_is_trusted(name: str) -> None:
     assert refused_types([name, "builtins.dict", "sklearn.tree._tree.Tree"]) == [name]
+
+
+def test_dump_model_gives_loadable_bytes_and_nothing_refused(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    data, refused = dump_model(fitted)
+    path = tmp_path / "model.skops"
+    path.write_bytes(data)
+
+    assert refused == []
+    np.testing.assert_array_equal(load_model(path, "the model").predict([[0.5], [2.5]]),
+                                  fitted.predict([[0.5], [2.5]]))
+
+
+def test_dump_model_names_the_types_load_model_would_refuse() -> None:
+    import functools
+
+    data, refused = dump_model({"f": functools.partial(int, "7")})
+
+    assert isinstance(data, bytes) and data
+    assert refused == ["functools.partial"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,60 @@
+"""The options JSON of an estimator, typed into right after picking an estimator, in Chromium.
+
+Picking an estimator by typing its name opens the picker's menu; leaving the picker
+while the menu still slides in used to give the focus back to the picker when the slide
+ended, so that the rest of what was typed into the next field went to the picker.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.editor.pagekit import select_node
+from tests.editor.test_params_know_data import LOGISTIC, WIDE, saved_params
+
+FOREST = "sklearn.ensemble.RandomForestClassifier"
+TREE = "sklearn.tree.DecisionTreeClassifier"
+# each round: what is typed into the picker, the estimator it picks, the options typed next
+ROUNDS = [
+    (FOREST, FOREST, '{"n_estimators": 12, "max_depth": 4, "criterion": "entropy"}'),
+    ("DecisionTreeClassifier", TREE, '{"max_depth": 3, "min_samples_leaf": 2}'),
+    (LOGISTIC, LOGISTIC, '{"C": 0.25, "max_iter": 250, "fit_intercept": false}'),
+    ("RandomForestClassifier", FOREST, '{"n_estimators": 7, "random_state": 11}'),
+]
+
+
+@pytest.mark.parametrize("rounds", [ROUNDS[:2], ROUNDS[2:]], ids=["named", "resolved"])
+def test_options_typed_right_after_picking_an_estimator_keep_every_character(
+        server_factory: Any, workspace: Path, page: Any,
+        rounds: list[tuple[str, str, str]]) -> None:
+    path = workspace / "wide.json"
+    path.write_text(json.dumps(WIDE))  # fit: a LogisticRegression with max_iter 500
+    server = server_factory(workspace)
+    page.goto(server.url + "/flow/wide.json")
+    select_node(page, "fit")
+    expect(page.locator('[data-option="max_iter"]')).to_be_attached()  # the options drawn
+    picker = page.get_by_test_id("estimator-picker")
+    raw = page.locator('textarea[data-param="options"]')
+    field = raw.get_attribute("id")  # the options of a new estimator are drawn anew, not this
+
+    for typed_name, estimator, typed in [*rounds, *rounds]:  # twice: more chances to lose
+        picker.click()
+        picker.fill(typed_name)
+        picker.press("Tab")  # leaving the picker's field takes the name typed into it
+        raw.click()  # at once: the picker's menu may still be sliding in
+        raw.press("ControlOrMeta+a")
+        raw.press_sequentially(typed)
+
+        expect(raw).to_have_value(typed)
+        first, value = next(iter(json.loads(typed).items()))
+        expect(page.locator(f'[data-option="{first}"]')).to_have_value(str(value))
+        params = saved_params(page, path, "fit")
+        assert (params["estimator"], params["options"]) == (estimator, json.loads(typed))
+        expect(raw).to_have_value(typed)
+    expect(raw).to_have_attribute("id", field or "")
+    assert page.js_errors == []
