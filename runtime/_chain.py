@@ -17,7 +17,7 @@ from typing import Any
 
 from runtime._delivery import FeedbackEdge
 from runtime._engine import RunOptions
-from runtime._feeding import FEED, Entry, Feed, lend, read_lent
+from runtime._feeding import FEED, Entry, Feed, Step, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._hooks import Hooks
 from runtime._messages import END, Batch
@@ -25,8 +25,6 @@ from runtime._sources import first_call, pull, start_failed
 
 InboxItem = tuple[str, Any]
 FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
-# (stage index, its outputs, whether they came from processing inputs)
-Step = tuple[int, Outputs, bool]
 EARLY_REPORT_SECONDS = 0.1  # a chain in a worker reports what it did at least this often
 
 
@@ -191,7 +189,7 @@ class ChainTask:
             stage.started = True
             self.shared.hooks.call("node_started", stage.rule.id)
 
-    def _report(self, steps: list[Step], next_stage: int | None = None) -> list[
+    def report(self, steps: list[Step], next_stage: int | None = None) -> list[
             tuple[ChainTask, str, Batch, str]]:
         """Call the hooks for ``steps``, in order; return what goes to other chains' inboxes.
 
@@ -228,7 +226,7 @@ class ChainTask:
     def _report_entries(self, entries: list[Entry], next_stage: int | None = None) -> None:
         """Report what a worker call did for this task and the source it reads."""
         for task, steps in entries:  # deliveries: none leave the chain, or come here
-            task._report(steps, next_stage if task is self else None)
+            task.report(steps, next_stage if task is self else None)
 
     async def publish_entries(self, entries: list[Entry]) -> None:
         """Report a worker call's entries; what this chain made goes on to other chains."""
@@ -236,12 +234,12 @@ class ChainTask:
             if task is self:
                 await self._publish(steps)
             else:  # the source read here: its one edge comes to this task, already processed
-                task._report(steps)
+                task.report(steps)
 
     async def _publish(self, steps: list[Step]) -> None:
         """Report each step through the hooks and put outputs on the edges leaving the chain."""
         feedback = self.shared.feedback
-        for target, port, batch, edge_id in self._report(steps):
+        for target, port, batch, edge_id in self.report(steps):
             if edge_id in feedback:
                 feedback[edge_id].send((port, batch))
             else:

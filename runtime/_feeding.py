@@ -23,18 +23,62 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
+from runtime._engine import RunOptions
+from runtime._firing import FiringRule, Outputs
 from runtime._sources import pull
-
-if TYPE_CHECKING:
-    from runtime._chain import ChainTask, Step
 
 FEED = object()  # put on the consumer's inbox when a feed is attached: look at it
 SLICE_SECONDS = 0.05  # the most reading and processing done in one worker call
+# (stage index, its outputs, whether they came from processing inputs)
+Step = tuple[int, Outputs, bool]
+
+
+class _Shared(Protocol):
+    @property
+    def options(self) -> RunOptions: ...
+
+    @property
+    def drain(self) -> asyncio.Event | None: ...
+
+
+class ChainTask(Protocol):
+    """What lending needs of the local engine's chain task (``runtime._chain``)."""
+
+    feeds: Feed | None
+    in_flight: int
+
+    @property
+    def head(self) -> FiringRule: ...
+
+    @property
+    def stages(self) -> list[Any]: ...
+
+    @property
+    def shared(self) -> _Shared: ...
+
+    @property
+    def inbox(self) -> asyncio.Queue[Any]: ...
+
+    @property
+    def fed_by(self) -> ChainTask | None: ...
+
+    def cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool,
+                log: list[Entry] | None = None) -> None: ...
+
+    async def work(self, func: Callable[..., Any], *args: Any) -> Any: ...
+
+    def report(self, steps: list[Step], next_stage: int | None = None) -> Any: ...
+
+    def mark_started(self, stage: Any) -> None: ...
+
+    async def publish_entries(self, entries: list[Entry]) -> None: ...
+
+
 # (task, its steps): what one worker call did, in order, for the hooks
-Entry = tuple["ChainTask", "list[Step]"]
+Entry = tuple[ChainTask, list[Step]]
 
 
 class Feed:
