@@ -1,0 +1,108 @@
+"""What each replayed call's ``latest`` inputs held in the record, as a schedule for the engine.
+
+Which model answered which rows depends on when the model reached the scorer; the record
+keeps it, because every message keeps its parents: the inputs of the call that made it. A
+call of a node with stream and latest inputs has one parent per input, so its outputs'
+parents say which latest message each stream message was fired with. This module reads
+that into a :class:`~runtime._schedule.LatestSchedule`, naming every message by its port
+and position (ids differ from run to run), and the port by what feeds it in the replay: a
+stand-in source for a recorded input, the live node itself inside the replayed part. A
+value that comes round a loop is then the live loop's, and the scorer waits for it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+
+from runtime._graph import Plan
+from runtime._model import Flow
+from runtime._record.store import RunStore
+from runtime._schedule import LatestSchedule, Name, NodeSchedule
+from runtime._spec import UNPAIRED_TAG
+
+# A call has one parent per input; more means a value made from many (``MadeFrom``).
+MAX_CALL_PARENTS = 64
+
+
+def same_part(recorded: Flow, replayed: Flow, part: set[str]) -> bool:
+    """Whether the replayed part, and every edge into it, is as recorded (no edit to it)."""
+    def shape(flow: Flow) -> tuple[object, ...]:
+        nodes = sorted((n.id, n.component, json.dumps(n.params, sort_keys=True, default=str))
+                       for n in flow.nodes if n.id in part)
+        return tuple(nodes), tuple(sorted(e.id for e in flow.edges if e.target_node in part))
+
+    return shape(recorded) == shape(replayed)
+
+
+def recorded_schedule(store: RunStore, plan: Plan,
+                      stand_ins: dict[str, str]) -> LatestSchedule | None:
+    """The schedule of every replayed node with stream and latest inputs, read from ``store``.
+
+    Args:
+        store: The recorded run.
+        plan: The replay's checked plan.
+        stand_ins: A recorded port (``node.port``) -> the port of the replay that emits its
+            recorded values.
+
+    Returns:
+        The schedule, or None when no call needs one.
+    """
+    shown = {here: recorded for recorded, here in stand_ins.items()}
+    sources = {e.id: e.source for e in plan.flow.edges}
+    nodes: dict[str, NodeSchedule] = {}
+    for nid, pn in plan.nodes.items():
+        modes = {p: pn.spec.inputs[p].mode for p in pn.incoming}
+        if (UNPAIRED_TAG in pn.spec.tags or "latest" not in modes.values()
+                or "stream" not in modes.values()):
+            continue
+        feeds: dict[str, tuple[str, str]] = {}  # recorded port -> (input port, replay port)
+        for port, edge_ids in pn.incoming.items():
+            for edge_id in edge_ids:
+                here = sources[edge_id]
+                feeds.setdefault(shown.get(here, here), (port, here))
+        calls = _calls(store, nid, feeds, {p for p, m in modes.items() if m == "stream"})
+        if calls:
+            nodes[nid] = NodeSchedule(calls=calls, shown=shown)
+    return LatestSchedule(nodes) if nodes else None
+
+
+def _calls(store: RunStore, nid: str, feeds: dict[str, tuple[str, str]],
+           stream_ports: set[str]) -> dict[Name, dict[str, Name]]:
+    """Stream message -> the latest messages its recorded call used, from its outputs."""
+    spans = sorted((first, count, origin, position)
+                   for origin in feeds for first, count, position in _positions(store, origin))
+    starts = [span[0] for span in spans]
+    calls: dict[Name, dict[str, Name]] = {}
+    for origin in store.origins():
+        if origin.split(".", 1)[0] != nid:
+            continue
+        for _message, ranges in store.parents_of_port(origin):
+            if sum(b - a for a, b in ranges) > MAX_CALL_PARENTS:
+                continue
+            streams: list[Name] = []
+            latest: dict[str, Name] = {}
+            for parent in (i for a, b in ranges for i in range(a, b)):
+                at = bisect.bisect_right(starts, parent) - 1
+                if at < 0 or parent >= spans[at][0] + spans[at][1]:
+                    break  # not an input of this node: a value made from others
+                first, _count, recorded, position = spans[at]
+                port, here = feeds[recorded]
+                if port in stream_ports:
+                    streams.append((here, position + parent - first))
+                else:
+                    latest[port] = (here, position + parent - first)
+            else:
+                if latest and len(streams) == len(stream_ports):
+                    for name in streams:
+                        calls.setdefault(name, latest)
+    return calls
+
+
+def _positions(store: RunStore, origin: str) -> list[tuple[int, int, int]]:
+    """``(first id, count, position of the first)`` for each recorded batch of a port."""
+    out, position = [], 0
+    for first, count in store.spans(origin):
+        out.append((first, count, position))
+        position += count
+    return out

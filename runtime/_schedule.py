@@ -1,0 +1,184 @@
+"""A firing rule that gives each stream message the ``latest`` values a schedule names for it.
+
+An ordinary run fires a stream message with whatever its ``latest`` inputs hold when it
+arrives, so which rows a new model answers depends on timing. A replay knows, from the
+record, which latest message each recorded call used, and hands that to the engine as a
+:class:`LatestSchedule`: "stream message k of ``pace.data`` fires with the first message of
+``supervisor.champion``". Messages are named by their output port and position there
+(:data:`Name`), since a replay's message ids differ from the record's.
+
+A scheduled node holds a stream message back until the named value has arrived, even when
+it comes on a feedback edge from a live loop; the node stays open meanwhile. If the run goes
+quiet first (``runtime._quiet``), the engine puts :data:`GIVE_UP` in the node's inbox, and the
+messages waiting on a value that never came end as one error record each, naming it.
+Nodes without a schedule use the plain :class:`~runtime._firing.FiringRule`, at no cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from runtime._firing import Collector, FiringRule, Outputs, RunContext
+from runtime._graph import PlanNode
+from runtime._messages import Batch, Envelope
+from runtime._spec import UNPAIRED_TAG
+
+Name = tuple[str, int]  # a message: the output port that made it, and its position there
+GIVE_UP_PORT = "\0give up"  # not a port name a component can have
+GIVE_UP = Batch(GIVE_UP_PORT, (), (), [])  # the run went quiet: stop waiting
+
+
+class ReplayDivergedError(RuntimeError):
+    """A replayed node waited for a message the record names, which the run never made."""
+
+
+@dataclass
+class NodeSchedule:
+    """Which latest message each stream message of one node fires with."""
+
+    # stream message -> {latest input port: the message it fires with}
+    calls: dict[Name, dict[str, Name]]
+    # an origin of this run -> the origin of the recorded run it stands for (for messages)
+    shown: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LatestSchedule:
+    """The schedules of a run's nodes, by node id (from ``runtime._record.schedule``)."""
+
+    nodes: dict[str, NodeSchedule]
+
+
+def rule_for(pn: PlanNode, context: RunContext,
+             schedule: LatestSchedule | None) -> FiringRule:
+    """The firing rule of one node: a scheduled one if ``schedule`` has calls for it."""
+    node = schedule.nodes.get(pn.id) if schedule is not None else None
+    if node is None or not node.calls or UNPAIRED_TAG in pn.spec.tags:
+        return FiringRule(pn, context)
+    rule = ScheduledRule(pn, context, node)
+    return rule if rule.stream_ports and rule.latest_ports else FiringRule(pn, context)
+
+
+class ScheduledRule(FiringRule):
+    """Fires each stream message with the latest values its schedule names, in order."""
+
+    def __init__(self, pn: PlanNode, context: RunContext, schedule: NodeSchedule) -> None:
+        super().__init__(pn, context)
+        self.fast = False
+        self.calls = schedule.calls
+        self.shown = schedule.shown
+        self.needed: dict[str, set[Name]] = {p: set() for p in self.latest_ports}
+        for need in self.calls.values():
+            for port, name in need.items():
+                self.needed.setdefault(port, set()).add(name)
+        self.held: dict[str, dict[Name, Envelope]] = {p: {} for p in self.latest_ports}
+        self.seen: dict[str, int] = {}  # origin -> messages received from it
+        self.names: dict[int, Name] = {}  # id of a waiting stream message -> its name
+        self.abandoned: set[Name] = set()
+
+    def process(self, items: Sequence[tuple[str, Batch]]) -> Outputs:
+        """Handle a run of ``(input port, Batch)`` items, firing what its schedule allows."""
+        out = Collector()
+        for port, batch in items:
+            if port == GIVE_UP_PORT:
+                self.abandoned |= self._missing(everyone=True)
+                continue
+            if self.track:
+                self._consume_ids(batch.ids)
+            first = self.seen.get(batch.origin, 0)
+            self.seen[batch.origin] = first + len(batch)
+            if port in self.pending:
+                for index, message_id in enumerate(batch.ids):
+                    if (batch.origin, first + index) in self.calls:
+                        self.names[message_id] = (batch.origin, first + index)
+                self.pending[port].extend(batch)
+            elif len(batch):
+                needed, held = self.needed.get(port, set()), self.held.setdefault(port, {})
+                for index in range(len(batch)):
+                    if (batch.origin, first + index) in needed:
+                        held[(batch.origin, first + index)] = batch.envelope(index)
+                self.latest[port] = batch.envelope(len(batch) - 1)
+        self._fire_ready(out)
+        return self.batches(out)
+
+    def _need(self, heads: list[Envelope]) -> dict[str, Name]:
+        """The latest messages the schedule names for the next call, if it names any."""
+        for env in heads:
+            name = self.names.get(env.id)
+            if name is not None:
+                return self.calls[name]
+        return {}
+
+    def _missing(self, *, everyone: bool = False) -> set[Name]:
+        """Named values not here yet that the next waiting message (or any) fires with."""
+        queues = [q for q in self.pending.values() if q]
+        if len(queues) < len(self.stream_ports) and not everyone:
+            return set()
+        rows = zip(*queues, strict=False) if everyone else [tuple(q[0] for q in queues)]
+        return {name for heads in rows for port, name in self._need(list(heads)).items()
+                if name not in self.held.get(port, {}) and name not in self.abandoned}
+
+    @property
+    def held_open(self) -> bool:
+        """Whether the next stream message waits for a value its schedule names."""
+        return bool(self._missing())
+
+    def _fire_ready(self, out: Collector) -> None:
+        pending = self.pending
+        never: dict[tuple[str, Name], list[int]] = {}
+        while all(pending[p] for p in self.stream_ports):
+            heads = [pending[p][0] for p in self.stream_ports]
+            need = self._need(heads)
+            chosen: dict[str, Envelope] = {}
+            lost: tuple[str, Name] | None = None
+            for port in self.latest_ports:
+                name = need.get(port)
+                env = self.held[port].get(name) if name else self.latest.get(port)
+                if env is None and name in self.abandoned:
+                    lost = (port, name)
+                elif env is None:
+                    break  # wait for it
+                else:
+                    chosen[port] = env
+            else:
+                envs = {p: pending[p].popleft() for p in self.stream_ports}
+                for env in envs.values():
+                    self.names.pop(env.id, None)
+                if lost is not None:
+                    never.setdefault(lost, []).extend(e.id for e in envs.values())
+                    continue
+                kwargs = {p: e.value for p, e in {**envs, **chosen}.items()}
+                kwargs.update(dict.fromkeys(self.unconnected))
+                envs.update(chosen)
+                parents = next(iter(envs.values())).id if len(envs) == 1 else tuple(
+                    e.id for e in envs.values())
+                self._call(kwargs, parents, out, envs)
+                continue
+            break
+        for (port, (origin, position)), ids in never.items():
+            shown = self.shown.get(origin, origin)
+            error = ReplayDivergedError(
+                f"the replay expected message {position + 1} of {shown} on input '{port}', "
+                f"which the live loop never produced, so {len(ids)} message(s) that the "
+                "recorded run answered with it were not processed; the replay went "
+                "otherwise than the record from there (compare the two runs with "
+                "`edgewise diff`)")
+            self.fail(error, tuple(ids), out)
+
+    def finish(self) -> Outputs:
+        """End: messages still waiting for a named value give error records, then as usual."""
+        out = Collector()
+        self.abandoned |= self._missing(everyone=True)
+        self._fire_ready(out)
+        return _joined(self.batches(out), super().finish())
+
+
+def _joined(first: Outputs, then: Outputs) -> Outputs:
+    """Two nodes' worth of output batches as one, ``first``'s messages before ``then``'s."""
+    for port, batch in then.items():
+        before = first.get(port)
+        first[port] = batch if before is None else Batch(
+            batch.origin, [*before.ids, *batch.ids], [*before.parents, *batch.parents],
+            before.values + batch.values)
+    return first
