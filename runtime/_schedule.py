@@ -38,9 +38,11 @@ class NodeSchedule:
     """Which latest message each stream message of one node fires with."""
 
     # stream message -> {latest input port: the message it fires with}
-    calls: dict[Name, dict[str, Name]]
+    calls: dict[Name, dict[str, Name]] = field(default_factory=dict)
     # an origin of this run -> the origin of the recorded run it stands for (for messages)
     shown: dict[str, str] = field(default_factory=dict)
+    # the order in which the node took its stream messages, when several edges bring them
+    order: list[Name] = field(default_factory=list)
 
 
 @dataclass
@@ -54,10 +56,15 @@ def rule_for(pn: PlanNode, context: RunContext,
              schedule: LatestSchedule | None) -> FiringRule:
     """The firing rule of one node: a scheduled one if ``schedule`` has calls for it."""
     node = schedule.nodes.get(pn.id) if schedule is not None else None
-    if node is None or not node.calls or UNPAIRED_TAG in pn.spec.tags:
+    if node is None:
         return FiringRule(pn, context)
-    rule = ScheduledRule(pn, context, node)
-    return rule if rule.stream_ports and rule.latest_ports else FiringRule(pn, context)
+    if node.calls and UNPAIRED_TAG not in pn.spec.tags:
+        rule = ScheduledRule(pn, context, node)
+        if rule.stream_ports and rule.latest_ports:
+            return rule
+    if node.order:
+        return OrderedRule(pn, context, node.order)
+    return FiringRule(pn, context)
 
 
 class ScheduledRule(FiringRule):
@@ -182,3 +189,67 @@ def _joined(first: Outputs, then: Outputs) -> Outputs:
             batch.origin, [*before.ids, *batch.ids], [*before.parents, *batch.parents],
             before.values + batch.values)
     return first
+
+
+class OrderedRule(FiringRule):
+    """Takes its stream messages in the order the record names, whatever order they come in.
+
+    A node fed by several stream edges (a join of predictions and later labels) takes their
+    messages as they arrive, so what it emits, and when, depends on timing. A replay
+    names the recorded order (ids are handed out as messages are made, so id order is the
+    order they were made in); a message that comes early waits for those before it. When
+    the streams end, or the run goes quiet first, what waits is taken in that order.
+    """
+
+    def __init__(self, pn: PlanNode, context: RunContext, order: list[Name]) -> None:
+        super().__init__(pn, context)
+        self.rank = {name: index for index, name in enumerate(order)}
+        self.due = 0
+        self.early: dict[int, tuple[str, Batch]] = {}  # rank -> (port, one message)
+        self.seen: dict[str, int] = {}
+        self.released = False
+
+    def process(self, items: Sequence[tuple[str, Batch]]) -> Outputs:
+        """Handle a run of ``(input port, Batch)`` items, each message in its recorded turn."""
+        ready: list[tuple[str, Batch]] = []
+        for port, batch in items:
+            if port == GIVE_UP_PORT:
+                self.released = True
+            elif port not in self.pending:
+                ready.append((port, batch))
+            else:
+                first = self.seen.get(batch.origin, 0)
+                self.seen[batch.origin] = first + len(batch)
+                for index in range(len(batch)):
+                    one = Batch(batch.origin, [batch.ids[index]], [batch.parents[index]],
+                                [batch.values[index]])
+                    rank = self.rank.get((batch.origin, first + index))
+                    if rank is None or rank < self.due:
+                        ready.append((port, one))
+                    else:
+                        self.early[rank] = (port, one)
+            ready.extend(self._due())
+        return super().process(ready) if ready else {}
+
+    def _due(self) -> list[tuple[str, Batch]]:
+        """The waiting messages whose turn has come (all of them once released)."""
+        if self.released:
+            taken = [self.early[rank] for rank in sorted(self.early)]
+            self.early.clear()
+            return taken
+        taken = []
+        while self.due in self.early:
+            taken.append(self.early.pop(self.due))
+            self.due += 1
+        return taken
+
+    @property
+    def held_open(self) -> bool:
+        """Whether messages wait for one that comes before them in the record."""
+        return bool(self.early) and not self.released
+
+    def finish(self) -> Outputs:
+        """The streams ended: take what still waits, in order, then end as usual."""
+        self.released = True
+        waiting = self._due()
+        return _joined(super().process(waiting) if waiting else {}, super().finish())

@@ -53,18 +53,32 @@ def recorded_schedule(store: RunStore, plan: Plan,
     nodes: dict[str, NodeSchedule] = {}
     for nid, pn in plan.nodes.items():
         modes = {p: pn.spec.inputs[p].mode for p in pn.incoming}
-        if (UNPAIRED_TAG in pn.spec.tags or "latest" not in modes.values()
-                or "stream" not in modes.values()):
-            continue
+        streams = {p for p, m in modes.items() if m == "stream"}
         feeds: dict[str, tuple[str, str]] = {}  # recorded port -> (input port, replay port)
         for port, edge_ids in pn.incoming.items():
             for edge_id in edge_ids:
                 here = sources[edge_id]
                 feeds.setdefault(shown.get(here, here), (port, here))
-        calls = _calls(store, nid, feeds, {p for p, m in modes.items() if m == "stream"})
-        if calls:
-            nodes[nid] = NodeSchedule(calls=calls, shown=shown)
+        unpaired = UNPAIRED_TAG in pn.spec.tags
+        calls = _calls(store, nid, feeds, streams) if (
+            streams and len(streams) < len(modes) and not unpaired) else {}
+        # arrival order matters where several edges bring stream messages to be taken one
+        # by one: a join of its own (unpaired), or edges merged into one port
+        edges_in = [len(pn.incoming[p]) for p in streams]
+        merged = (unpaired and sum(edges_in) > 1) or any(n > 1 for n in edges_in)
+        order = _order(store, {o: f for o, f in feeds.items() if f[0] in streams}) if (
+            merged and not calls) else []
+        if calls or order:
+            nodes[nid] = NodeSchedule(calls=calls, shown=shown, order=order)
     return LatestSchedule(nodes) if nodes else None
+
+
+def _order(store: RunStore, feeds: dict[str, tuple[str, str]]) -> list[Name]:
+    """Every recorded stream message into a node, in the order they were made (id order)."""
+    spans = sorted((first, count, feeds[origin][1], position)
+                   for origin in feeds for first, count, position in _positions(store, origin))
+    return [(here, position + i) for _first, count, here, position in spans
+            for i in range(count)]
 
 
 def _calls(store: RunStore, nid: str, feeds: dict[str, tuple[str, str]],

@@ -1,7 +1,8 @@
 """Replaying a loop exactly: each stream message fires with the latest value its record names.
 
 The value may come round a live feedback edge; the scorer waits for it. A value that never
-comes ends the wait with an error record once the run has gone quiet, not with a hang.
+comes ends the wait with an error record once the run has gone quiet, not with a hang. A node
+fed by several stream edges takes their messages in the recorded order.
 """
 
 from __future__ import annotations
@@ -179,3 +180,42 @@ def test_a_replay_of_an_edited_loop_is_a_what_if_and_waits_for_nothing(tmp_path:
     result, again = replayed(store, tmp_path, flow=edited, trust=True)
     assert result.status == "ok"
     assert scored(again) == [[k, 0] for k in range(80)]
+
+
+@component("rl.letters", outputs={"data": "Any"}, threaded=True)
+def letters() -> Iterator[str]:
+    """a to j, slowly: left alone, the digits would all come first."""
+    for letter in "abcdefghij":
+        time.sleep(0.01)
+        yield letter
+
+
+@component("rl.digits", outputs={"data": "Any"})
+def digits() -> Iterator[int]:
+    """0 to 9, at once."""
+    yield from range(10)
+
+
+def merged_run(order: list[tuple[str, int]]) -> list[Any]:
+    schedule = LatestSchedule({"m": NodeSchedule(order=order)})
+    run = make_run({"a": "rl.letters", "b": "rl.digits", "m": "stream.identity"},
+                   ["a.data->m.data", "b.data->m.data"], [letters, digits],
+                   RunOptions(batch_size=1, schedule=schedule))
+    taken: list[Any] = []
+    run.hooks.add("produced", lambda origin, batch: taken.extend(
+        batch.values) if origin == "m.data" else None)
+    assert run_guarded(run, timeout=DEADLINE).status == "ok"
+    return taken
+
+
+def test_merged_edges_are_taken_in_the_recorded_order_whatever_order_they_come_in() -> None:
+    order = [(origin, k) for k in range(10) for origin in ("a.data", "b.data")]
+    assert merged_run(order) == [x for pair in zip("abcdefghij", range(10), strict=True)
+                                 for x in pair]
+
+
+def test_a_recorded_message_that_never_comes_holds_the_others_only_until_the_end() -> None:
+    order = [("b.data", 0), ("x.data", 0), *((o, k) for o in ("a.data", "b.data")
+                                              for k in range(10) if (o, k) != ("b.data", 0))]
+    taken = merged_run(order)
+    assert taken == [0, *"abcdefghij", *range(1, 10)]
