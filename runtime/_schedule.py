@@ -7,6 +7,10 @@ record, which latest message each recorded call used, and hands that to the engi
 ``supervisor.champion``". Messages are named by their output port and position there
 (:data:`Name`), since a replay's message ids differ from the record's.
 
+Both are kept in runs, not per message: a latest value changes seldom, so ``calls`` holds,
+per stream port, the positions from which each value is used; ``order`` holds runs of
+consecutive messages from one port.
+
 A scheduled node holds a stream message back until the named value has arrived, even when
 it comes on a feedback edge from a live loop; the node stays open meanwhile. If the run goes
 quiet first (``runtime._quiet``), the engine puts :data:`GIVE_UP` in the node's inbox, and the
@@ -16,6 +20,7 @@ Nodes without a schedule use the plain :class:`~runtime._firing.FiringRule`, at 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,12 +42,14 @@ class ReplayDivergedError(RuntimeError):
 class NodeSchedule:
     """Which latest message each stream message of one node fires with."""
 
-    # stream message -> {latest input port: the message it fires with}
-    calls: dict[Name, dict[str, Name]] = field(default_factory=dict)
+    # stream origin -> [(first position, {latest input port: the message it fires with})],
+    # by position: each applies up to the next ({} for "whatever the input holds")
+    calls: dict[str, list[tuple[int, dict[str, Name]]]] = field(default_factory=dict)
     # an origin of this run -> the origin of the recorded run it stands for (for messages)
     shown: dict[str, str] = field(default_factory=dict)
-    # the order in which the node took its stream messages, when several edges bring them
-    order: list[Name] = field(default_factory=list)
+    # the order in which the node took its stream messages, when several edges bring them:
+    # runs of (origin, first position, count)
+    order: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -73,15 +80,17 @@ class ScheduledRule(FiringRule):
     def __init__(self, pn: PlanNode, context: RunContext, schedule: NodeSchedule) -> None:
         super().__init__(pn, context)
         self.fast = False
-        self.calls = schedule.calls
+        self.calls = {origin: ([start for start, _need in runs], [need for _s, need in runs])
+                      for origin, runs in schedule.calls.items()}
         self.shown = schedule.shown
         self.needed: dict[str, set[Name]] = {p: set() for p in self.latest_ports}
-        for need in self.calls.values():
-            for port, name in need.items():
-                self.needed.setdefault(port, set()).add(name)
+        for runs in schedule.calls.values():
+            for _start, need in runs:
+                for port, name in need.items():
+                    self.needed.setdefault(port, set()).add(name)
         self.held: dict[str, dict[Name, Envelope]] = {p: {} for p in self.latest_ports}
         self.seen: dict[str, int] = {}  # origin -> messages received from it
-        self.names: dict[int, Name] = {}  # id of a waiting stream message -> its name
+        self.needs: dict[int, dict[str, Name]] = {}  # id of a waiting message -> its values
         self.abandoned: set[Name] = set()
 
     def process(self, items: Sequence[tuple[str, Batch]]) -> Outputs:
@@ -96,9 +105,7 @@ class ScheduledRule(FiringRule):
             first = self.seen.get(batch.origin, 0)
             self.seen[batch.origin] = first + len(batch)
             if port in self.pending:
-                for index, message_id in enumerate(batch.ids):
-                    if (batch.origin, first + index) in self.calls:
-                        self.names[message_id] = (batch.origin, first + index)
+                self._schedule(batch, first)
                 self.pending[port].extend(batch)
             elif len(batch):
                 needed, held = self.needed.get(port, set()), self.held.setdefault(port, {})
@@ -109,12 +116,23 @@ class ScheduledRule(FiringRule):
         self._fire_ready(out)
         return self.batches(out)
 
+    def _schedule(self, batch: Batch, first: int) -> None:
+        """Note the values the schedule names for each stream message of ``batch``."""
+        runs = self.calls.get(batch.origin)
+        if runs is None:
+            return
+        starts, needs = runs
+        for index, message_id in enumerate(batch.ids):
+            at = bisect_right(starts, first + index) - 1
+            if at >= 0 and needs[at]:
+                self.needs[message_id] = needs[at]
+
     def _need(self, heads: list[Envelope]) -> dict[str, Name]:
         """The latest messages the schedule names for the next call, if it names any."""
         for env in heads:
-            name = self.names.get(env.id)
-            if name is not None:
-                return self.calls[name]
+            need = self.needs.get(env.id)
+            if need is not None:
+                return need
         return {}
 
     def _missing(self, *, everyone: bool = False) -> set[Name]:
@@ -151,7 +169,7 @@ class ScheduledRule(FiringRule):
             else:
                 envs = {p: pending[p].popleft() for p in self.stream_ports}
                 for env in envs.values():
-                    self.names.pop(env.id, None)
+                    self.needs.pop(env.id, None)
                 if lost is not None:
                     never.setdefault(lost, []).extend(e.id for e in envs.values())
                     continue
@@ -201,9 +219,23 @@ class OrderedRule(FiringRule):
     the streams end, or the run goes quiet first, what waits is taken in that order.
     """
 
-    def __init__(self, pn: PlanNode, context: RunContext, order: list[Name]) -> None:
+    def __init__(self, pn: PlanNode, context: RunContext,
+                 order: list[tuple[str, int, int]]) -> None:
         super().__init__(pn, context)
-        self.rank = {name: index for index, name in enumerate(order)}
+        # origin -> (first positions, their ranks, counts) of its runs, by position
+        self.runs: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        rank = 0
+        for origin, start, count in order:
+            starts, ranks, counts = self.runs.setdefault(origin, ([], [], []))
+            starts.append(start)
+            ranks.append(rank)
+            counts.append(count)
+            rank += count
+        for starts, ranks, counts in self.runs.values():  # by position, as bisect needs
+            ordered = sorted(zip(starts, ranks, counts, strict=True))
+            starts[:] = [s for s, _r, _c in ordered]
+            ranks[:] = [r for _s, r, _c in ordered]
+            counts[:] = [c for _s, _r, c in ordered]
         self.due = 0
         self.early: dict[int, tuple[str, Batch]] = {}  # rank -> (port, one message)
         self.seen: dict[str, int] = {}
@@ -223,13 +255,24 @@ class OrderedRule(FiringRule):
                 for index in range(len(batch)):
                     one = Batch(batch.origin, [batch.ids[index]], [batch.parents[index]],
                                 [batch.values[index]])
-                    rank = self.rank.get((batch.origin, first + index))
+                    rank = self._rank(batch.origin, first + index)
                     if rank is None or rank < self.due:
                         ready.append((port, one))
                     else:
                         self.early[rank] = (port, one)
             ready.extend(self._due())
         return super().process(ready) if ready else {}
+
+    def _rank(self, origin: str, position: int) -> int | None:
+        """Where a message comes in the recorded order, or None if the record had none."""
+        runs = self.runs.get(origin)
+        if runs is None:
+            return None
+        starts, ranks, counts = runs
+        at = bisect_right(starts, position) - 1
+        if at < 0 or position >= starts[at] + counts[at]:
+            return None
+        return ranks[at] + position - starts[at]
 
     def _due(self) -> list[tuple[str, Batch]]:
         """The waiting messages whose turn has come (all of them once released)."""

@@ -73,21 +73,18 @@ def recorded_schedule(store: RunStore, plan: Plan,
     return LatestSchedule(nodes) if nodes else None
 
 
-def _order(store: RunStore, feeds: dict[str, tuple[str, str]]) -> list[Name]:
-    """Every recorded stream message into a node, in the order they were made (id order)."""
-    spans = sorted((first, count, feeds[origin][1], position)
-                   for origin in feeds for first, count, position in _positions(store, origin))
-    return [(here, position + i) for _first, count, here, position in spans
-            for i in range(count)]
-
-
 def _calls(store: RunStore, nid: str, feeds: dict[str, tuple[str, str]],
-           stream_ports: set[str]) -> dict[Name, dict[str, Name]]:
-    """Stream message -> the latest messages its recorded call used, from its outputs."""
+           stream_ports: set[str]) -> dict[str, list[tuple[int, dict[str, Name]]]]:
+    """Per stream port, the latest messages each recorded call used, from its outputs' parents.
+
+    Kept in runs: from a position on, every message fires with the same values. A node
+    whose calls all used the only message of each latest input needs no schedule (empty).
+    """
     spans = sorted((first, count, origin, position)
                    for origin in feeds for first, count, position in _positions(store, origin))
     starts = [span[0] for span in spans]
-    calls: dict[Name, dict[str, Name]] = {}
+    used: dict[str, dict[int, dict[str, Name]]] = {}
+    shared: dict[tuple[tuple[str, Name], ...], dict[str, Name]] = {}  # one dict per need
     for origin in store.origins():
         if origin.split(".", 1)[0] != nid:
             continue
@@ -108,9 +105,41 @@ def _calls(store: RunStore, nid: str, feeds: dict[str, tuple[str, str]],
                     latest[port] = (here, position + parent - first)
             else:
                 if latest and len(streams) == len(stream_ports):
-                    for name in streams:
-                        calls.setdefault(name, latest)
+                    need = shared.setdefault(tuple(sorted(latest.items())), latest)
+                    for here, position in streams:
+                        used.setdefault(here, {}).setdefault(position, need)
+    if len(shared) <= 1 and all(_only_one(store, feeds, port) for need in shared.values()
+                                for port in need):
+        return {}
+    calls: dict[str, list[tuple[int, dict[str, Name]]]] = {}
+    for here, by_position in used.items():
+        runs = calls.setdefault(here, [])
+        for position in sorted(by_position):
+            if not runs or runs[-1][1] is not by_position[position]:
+                runs.append((position, by_position[position]))
     return calls
+
+
+def _only_one(store: RunStore, feeds: dict[str, tuple[str, str]], port: str) -> bool:
+    """Whether what feeds ``port`` recorded one message in all (a model fed once)."""
+    return sum(store.count(origin) for origin, (into, _here) in feeds.items()
+               if into == port) == 1
+
+
+def _order(store: RunStore, feeds: dict[str, tuple[str, str]]) -> list[tuple[str, int, int]]:
+    """Every recorded stream message into a node, in the order they were made (id order).
+
+    As runs of ``(port, first position, count)``: consecutive messages of one port.
+    """
+    spans = sorted((first, count, feeds[origin][1], position)
+                   for origin in feeds for first, count, position in _positions(store, origin))
+    runs: list[tuple[str, int, int]] = []
+    for _first, count, here, position in spans:
+        if runs and runs[-1][0] == here and runs[-1][1] + runs[-1][2] == position:
+            runs[-1] = (here, runs[-1][1], runs[-1][2] + count)
+        else:
+            runs.append((here, position, count))
+    return runs
 
 
 def _positions(store: RunStore, origin: str) -> list[tuple[int, int, int]]:

@@ -19,8 +19,9 @@ from pydantic import Field
 
 import runtime
 from runtime import Params, RunOptions, RunResult, component, latest, record_run
+from runtime._record.schedule import recorded_schedule
 from runtime._schedule import LatestSchedule, NodeSchedule
-from runtime.runs import RunStore, list_runs, replay
+from runtime.runs import RunStore, list_runs, plan_replay, replay
 from runtime.testing import memory_source
 from tests.flowkit import flow_doc, make_run, run_guarded
 
@@ -83,8 +84,10 @@ LOOP_EDGES = ["count.data->s.data", "zero.data->s.factor", "s.data->e.data",
               "e.factor->s.factor"]
 
 
-def scheduled_run(calls: dict[tuple[str, int], dict[str, tuple[str, int]]],
+def scheduled_run(runs: list[tuple[int, dict[str, tuple[str, int]]]],
                   ) -> tuple[RunResult, list[Any]]:
+    """The loop, with the scorer's messages from ``count`` fired as ``runs`` say."""
+    calls = {"count.data": runs}
     schedule = LatestSchedule({"s": NodeSchedule(calls=calls)})
     run = make_run(LOOP, LOOP_EDGES, SPECS, RunOptions(batch_size=1, schedule=schedule))
     scored: list[Any] = []
@@ -96,9 +99,8 @@ def scheduled_run(calls: dict[tuple[str, int], dict[str, tuple[str, int]]],
 def test_a_scheduled_message_fires_with_the_named_value_whenever_it_arrives() -> None:
     # Messages 0 to 49 fire with the first factor even when the loop's came before them;
     # message 50 waits for the loop's eleventh factor (made from message 10).
-    calls = {("count.data", k): {"factor": ("zero.data", 0)} for k in range(50)}
-    calls[("count.data", 50)] = {"factor": ("e.factor", 10)}
-    result, scored = scheduled_run(calls)
+    result, scored = scheduled_run([(0, {"factor": ("zero.data", 0)}),
+                                    (50, {"factor": ("e.factor", 10)}), (51, {})])
     assert result.status == "ok"
     assert scored[:50] == [(k, 0) for k in range(50)]
     assert scored[50] == (50, 1010)
@@ -106,7 +108,7 @@ def test_a_scheduled_message_fires_with_the_named_value_whenever_it_arrives() ->
 
 
 def test_a_scheduled_value_that_never_comes_ends_as_an_error_record_not_a_hang() -> None:
-    result, scored = scheduled_run({("count.data", 60): {"factor": ("e.factor", 500)}})
+    result, scored = scheduled_run([(60, {"factor": ("e.factor", 500)}), (61, {})])
     assert result.status == "errors"
     assert result.nodes["s"].errors == 1 and result.nodes["s"].fired == 99
     assert result.first_error is not None
@@ -154,6 +156,32 @@ def replayed(store: RunStore, workspace: Path, **options: Any) -> tuple[RunResul
     return result, recorder.store
 
 
+def test_the_schedule_read_from_the_record_is_a_run_per_value_used(tmp_path: Path) -> None:
+    store, switch = recorded_gate(tmp_path)
+    plan = plan_replay(store, "s", tmp_path, registry=REGISTRY)
+    assert plan.exact and plan.sub_flow is not None
+    stand_ins = {o: f"replay_{o.replace('.', '_')}.data" for o in plan.inputs}
+    checked = runtime.plan(plan.sub_flow, registry=plan.registry)
+    schedule = recorded_schedule(store, checked, stand_ins)
+    assert schedule is not None
+    assert schedule.nodes["s"].calls == {"replay_halves_data.data": [
+        (0, {"factor": ("replay_zero_data.data", 0)}), (switch, {"factor": ("e.factor", 0)})]}
+    assert schedule.nodes["s"].shown["replay_zero_data.data"] == "zero.data"
+
+
+def test_a_replay_whose_scorer_had_one_value_throughout_needs_no_schedule(
+        tmp_path: Path) -> None:
+    run = make_run(LOOP, LOOP_EDGES[:-1], SPECS)  # no loop: the factor is the first one
+    recorder = record_run(run, tmp_path)
+    assert run_guarded(run).status == "ok"
+    [store] = list_runs(tmp_path)
+    plan = plan_replay(store, "s", tmp_path, registry=REGISTRY)
+    stand_ins = {o: f"replay_{o.replace('.', '_')}.data" for o in plan.inputs}
+    assert plan.sub_flow is not None and recorder.run_id == store.id
+    checked = runtime.plan(plan.sub_flow, registry=plan.registry)
+    assert recorded_schedule(store, checked, stand_ins) is None
+
+
 def test_a_replay_of_a_loop_gives_each_message_the_recorded_loop_value(tmp_path: Path) -> None:
     store, _switch = recorded_gate(tmp_path)
     result, again = replayed(store, tmp_path)
@@ -196,7 +224,7 @@ def digits() -> Iterator[int]:
     yield from range(10)
 
 
-def merged_run(order: list[tuple[str, int]]) -> list[Any]:
+def merged_run(order: list[tuple[str, int, int]]) -> list[Any]:
     schedule = LatestSchedule({"m": NodeSchedule(order=order)})
     run = make_run({"a": "rl.letters", "b": "rl.digits", "m": "stream.identity"},
                    ["a.data->m.data", "b.data->m.data"], [letters, digits],
@@ -209,13 +237,12 @@ def merged_run(order: list[tuple[str, int]]) -> list[Any]:
 
 
 def test_merged_edges_are_taken_in_the_recorded_order_whatever_order_they_come_in() -> None:
-    order = [(origin, k) for k in range(10) for origin in ("a.data", "b.data")]
+    order = [(origin, k, 1) for k in range(10) for origin in ("a.data", "b.data")]
     assert merged_run(order) == [x for pair in zip("abcdefghij", range(10), strict=True)
                                  for x in pair]
 
 
 def test_a_recorded_message_that_never_comes_holds_the_others_only_until_the_end() -> None:
-    order = [("b.data", 0), ("x.data", 0), *((o, k) for o in ("a.data", "b.data")
-                                              for k in range(10) if (o, k) != ("b.data", 0))]
+    order = [("b.data", 0, 1), ("x.data", 0, 1), ("a.data", 0, 10), ("b.data", 1, 9)]
     taken = merged_run(order)
     assert taken == [0, *"abcdefghij", *range(1, 10)]
