@@ -1,20 +1,19 @@
-"""A firing rule that gives each stream message the ``latest`` values a schedule names for it.
+"""Firing rules that follow a replay's schedule: the record's latest values, the record's order.
 
 An ordinary run fires a stream message with whatever its ``latest`` inputs hold when it
 arrives, so which rows a new model answers depends on timing. A replay knows, from the
 record, which latest message each recorded call used, and hands that to the engine as a
-:class:`LatestSchedule`: "stream message k of ``pace.data`` fires with the first message of
-``supervisor.champion``". Messages are named by their output port and position there
-(:data:`Name`), since a replay's message ids differ from the record's.
-
-Both are kept in runs, not per message: a latest value changes seldom, so ``calls`` holds,
-per stream port, the positions from which each value is used; ``order`` holds runs of
-consecutive messages from one port.
+:class:`LatestSchedule`: "from message 19 of ``pace.data`` on, fire with message 1 of
+``supervisor.champion``" (:class:`ScheduledRule`). Likewise a node that takes messages one
+by one from several stream edges takes them in the recorded order (:class:`OrderedRule`).
+Messages are named by their output port and position there (:data:`Name`), since a
+replay's message ids differ from the record's. Both are kept in runs, not per message: a
+latest value changes seldom, and consecutive messages often come from one port.
 
 A scheduled node holds a stream message back until the named value has arrived, even when
 it comes on a feedback edge from a live loop; the node stays open meanwhile. If the run goes
 quiet first (``runtime._quiet``), the engine puts :data:`GIVE_UP` in the node's inbox, and the
-messages waiting on a value that never came end as one error record each, naming it.
+messages waiting on a value that never came end as one error record per value, naming it.
 Nodes without a schedule use the plain :class:`~runtime._firing.FiringRule`, at no cost.
 """
 
@@ -23,6 +22,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from runtime._firing import Collector, FiringRule, Outputs, RunContext
 from runtime._graph import PlanNode
@@ -200,7 +200,7 @@ class ScheduledRule(FiringRule):
 
 
 def _joined(first: Outputs, then: Outputs) -> Outputs:
-    """Two nodes' worth of output batches as one, ``first``'s messages before ``then``'s."""
+    """One node's outputs of two steps as one, ``first``'s messages before ``then``'s."""
     for port, batch in then.items():
         before = first.get(port)
         first[port] = batch if before is None else Batch(
@@ -261,7 +261,7 @@ class OrderedRule(FiringRule):
                     else:
                         self.early[rank] = (port, one)
             ready.extend(self._due())
-        return super().process(ready) if ready else {}
+        return super().process(_coalesced(ready)) if ready else {}
 
     def _rank(self, origin: str, position: int) -> int | None:
         """Where a message comes in the recorded order, or None if the record had none."""
@@ -295,4 +295,18 @@ class OrderedRule(FiringRule):
         """The streams ended: take what still waits, in order, then end as usual."""
         self.released = True
         waiting = self._due()
-        return _joined(super().process(waiting) if waiting else {}, super().finish())
+        return _joined(super().process(_coalesced(waiting)) if waiting else {},
+                       super().finish())
+
+
+def _coalesced(items: list[tuple[str, Batch]]) -> list[tuple[str, Batch]]:
+    """Neighbouring items of one port and origin as one batch (fewer, larger firings)."""
+    runs: list[tuple[str, str, list[int], list[Any], list[Any]]] = []
+    for port, batch in items:
+        if not runs or runs[-1][0] != port or runs[-1][1] != batch.origin:
+            runs.append((port, batch.origin, [], [], []))
+        runs[-1][2].extend(batch.ids)
+        runs[-1][3].extend(batch.parents)
+        runs[-1][4].extend(batch.values)
+    return [(port, Batch(origin, ids, parents, values))
+            for port, origin, ids, parents, values in runs]
