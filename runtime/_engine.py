@@ -69,7 +69,8 @@ class RunOptions:
     fuse: bool = True
     # The kept run's id, set by the recorder; components see it in ``call_context()``.
     run_id: str | None = None
-    # A replay's: which latest message each recorded stream message fires with.
+    # A replay's: which latest message each stream message fires with, and in which order
+    # a node takes messages from several stream edges (runtime._schedule).
     schedule: LatestSchedule | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

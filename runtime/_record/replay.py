@@ -2,8 +2,12 @@
 
 Every edge that enters the replayed part from outside is fed by a source that emits the
 values recorded on it, in their recorded order. Run unchanged, a replay reproduces the
-recorded outputs; run with an edited flow (other params, another estimator), it shows what
-would have happened. The result is kept as a new run that names the run it replays.
+recorded outputs: what depended on timing (which latest value each call used, a model sent
+back round a loop included, and in which order a node took messages from several stream
+edges) is read from the record and given to the engine as a schedule
+(``runtime._record.schedule``). Run with an edited flow (other params, another estimator),
+it shows what would have happened, with no schedule. The result is kept as a new run that
+names the run it replays.
 
 A kept run may come from someone else, so a replay says what it will run before it runs
 it (:class:`ReplayPlan`), refuses a stored flow that was changed after recording, refuses
