@@ -11,6 +11,7 @@ live; hooks are always called on the event loop thread, once per batch and edge.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from runtime._feeding import FEED, Entry, Feed, Step, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._hooks import Hooks
 from runtime._messages import END, Batch
+from runtime._quiet import Quiet
 from runtime._sources import first_call, pull, start_failed
 
 InboxItem = tuple[str, Any]
@@ -39,6 +41,7 @@ class Shared:
         self.edge_counts: dict[str, int] = {}
         self.feedback: dict[str, FeedbackEdge] = {}  # edge id -> its sender (loops only)
         self.drain = drain  # set: sources end at their next slice, the rest flows on
+        self.quiet: Quiet | None = None  # a replay's schedule: notices when all is still
 
 
 class Stage:
@@ -322,10 +325,12 @@ class ChainTask:
         # edges that may still bring a latest value stream messages wait for (not loops)
         holding = len([e for p in head.awaited for e in head.pn.incoming[p]
                        if e not in self.shared.feedback])
+        quiet = self.shared.quiet
+        get = inbox.get if quiet is None else functools.partial(quiet.get, inbox)
         while edges_open:
             if await read_lent(self, edges_open > 1) and inbox.empty():
                 continue
-            items = [await inbox.get()]
+            items = [await get()]
             while not inbox.empty() and len(items) < 64:
                 items.append(inbox.get_nowait())
             work: list[tuple[str, Batch]] = []
@@ -348,8 +353,9 @@ class ChainTask:
             streams_done = stream_edges == 0 if head.stream_ports else edges_open == 0
             # Inputs still waiting for a latest value hold the node open until it arrives
             # or every edge into a latest port has ended; a feedback edge holds nothing
-            # open, since it can only bring a value once this node has ended.
-            waiting = head.has_pending and holding > 0
+            # open, since it can only bring a value once this node has ended (unless a
+            # replay's schedule names that value: runtime._schedule).
+            waiting = head.has_pending and (holding > 0 or head.held_open)
             if streams_done and not waiting and not head.finished:
                 await self._end_outputs()
         if not head.finished:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import abc
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runtime._graph import Plan
 from runtime._hooks import Hooks
 from runtime._messages import ErrorRecord
+
+if TYPE_CHECKING:
+    from runtime._schedule import LatestSchedule
 
 RunStatus = Literal["ok", "errors", "aborted", "stopped"]
 
@@ -66,6 +69,9 @@ class RunOptions:
     fuse: bool = True
     # The kept run's id, set by the recorder; components see it in ``call_context()``.
     run_id: str | None = None
+    # A replay's: which latest message each stream message fires with, and in which order
+    # a node takes messages from several stream edges (runtime._schedule).
+    schedule: LatestSchedule | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

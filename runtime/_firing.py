@@ -375,3 +375,12 @@ class FiringRule:
     def has_pending(self) -> bool:
         """Whether stream messages wait for a partner or for a latest value."""
         return any(self.pending.values())
+
+    @property
+    def held_open(self) -> bool:
+        """Whether a stream message waits for a value a replay's schedule names.
+
+        Never for this rule; see ``runtime._schedule``. Such a node stays open until the
+        value comes or the run goes quiet (``runtime._quiet``).
+        """
+        return False

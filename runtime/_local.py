@@ -14,15 +14,19 @@ import time
 from runtime._chain import ChainTask, Shared, Stage
 from runtime._delivery import FeedbackEdge, until_done
 from runtime._engine import Engine, NodeResult, RunOptions, RunResult, RunStatus
-from runtime._firing import FailFast, FiringRule
+from runtime._firing import FailFast
 from runtime._fusion import chains
 from runtime._graph import Plan
 from runtime._hooks import Hooks
+from runtime._quiet import Quiet
+from runtime._schedule import rule_for
 
 
 def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
     """One task per chain, with every stage's targets wired."""
-    stages = {nid: Stage(FiringRule(plan.nodes[nid], shared.context)) for nid in plan.order}
+    schedule = shared.options.schedule
+    stages = {nid: Stage(rule_for(plan.nodes[nid], shared.context, schedule))
+              for nid in plan.order}
     tasks: list[ChainTask] = []
     task_of: dict[str, ChainTask] = {}
     for group in chains(plan, fuse=shared.options.fuse):
@@ -43,8 +47,10 @@ def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage
                 shared.edge_counts[eid] = 0
                 if eid in plan.feedback:
                     shared.feedback[eid] = FeedbackEdge(task_of[dst].inbox)
+    # A replay's schedule may hold a consumer back until the run goes quiet, which a source
+    # lent to it would never let happen: a replay keeps each source in a thread of its own.
     lent: set[ChainTask] = set()  # consumers reading a source already (one each)
-    for task in tasks if shared.options.fuse else ():
+    for task in tasks if shared.options.fuse and schedule is None else ():
         _lend(plan, task, lent)
     return tasks, stages
 
@@ -85,7 +91,12 @@ class LocalEngine(Engine):
         tasks, stages = _build(plan, shared)
         started = time.perf_counter()
         status: RunStatus = "ok"
+        if options.schedule is not None:
+            shared.quiet = Quiet(tasks, shared.feedback)
         running = [asyncio.create_task(t.run(), name=f"node:{t.head.id}") for t in tasks]
+        if shared.quiet is not None:
+            for task in running:
+                task.add_done_callback(shared.quiet.ended)
         stopper = asyncio.create_task(stop.wait(), name="stop")
         finished = asyncio.ensure_future(until_done(running))
         try:

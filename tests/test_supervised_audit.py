@@ -96,3 +96,32 @@ def test_a_replay_of_the_supervisor_makes_the_same_decision(
                       key=lambda v: (v["window"], v["model"]))
 
     assert graded(again) == graded(original)  # the same windows, whatever order they came in
+
+
+SERVED = ("serve.data->scored.data", "serve.data->monitor.predictions",
+          "serve.shadow->monitor.predictions", "monitor.metrics->supervisor.metrics")
+
+
+@pytest.mark.parametrize("start", ["supervisor", "serve"])
+def test_a_replay_answers_every_row_with_the_model_the_record_names(
+        kept: Path, run_id: str, capsys: pytest.CaptureFixture[str], start: str) -> None:
+    # The new champion comes round the live loop in the replay too; each row waits for the
+    # model its recorded call used, so the switch lands on the record's row. The monitor
+    # takes predictions and labels in the recorded order, so its windows come as recorded.
+    replayed = edgewise(capsys, "replay", run_id, "--from", start, "-w", str(kept))
+    diff = edgewise(capsys, "diff", run_id, replayed["run"], "-w", str(kept))
+    edges = {e["edge"]: e for e in diff["edges"]}
+    for edge in SERVED:
+        assert edges[edge]["values"] == "identical", (edge, edges[edge]["reasons"])
+        assert not edges[edge]["changed"], (edge, edges[edge]["reasons"])
+    recorded = pd.read_csv(kept / "out" / "scored.csv")
+    again = pd.read_csv(replayed["plan"]["outputs"]["scored.path"]["written"])
+    ids = "model_message"  # message ids differ from run to run; the diff names them
+    pd.testing.assert_frame_equal(again.drop(columns=ids), recorded.drop(columns=ids))
+    assert again.groupby(ids)["model"].nunique().max() == 1  # one model per model message
+    decided = edges["supervisor.decisions->decisions.data"]  # the same evidence, named
+    assert decided["reasons"] == ["'time' differs on 1 of 1 rows"]  # the wall clock's
+    [original] = edgewise(capsys, "decisions", run_id, "-w", str(kept))["decisions"]
+    [decision] = edgewise(capsys, "decisions", replayed["run"], "-w", str(kept))["decisions"]
+    keys = ("action", "from", "to", "window", "metric", "champion_value", "challenger_value")
+    assert {k: decision[k] for k in keys} == {k: original[k] for k in keys}

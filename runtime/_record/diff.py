@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 
 from runtime._previews import is_model
+from runtime._record.naming import named_message_ids
 from runtime._record.store import RunStore
 
 MAX_ROWS = 200_000
@@ -141,6 +142,7 @@ def compare_edge(edge: str, a: RunStore, b: RunStore, origin_a: str | None,
         result.values = "not kept"
         result.changed = bool(result.reasons)
         return result
+    va, vb = named_message_ids(a, va), named_message_ids(b, vb)  # ids differ between runs
     same = _same(va, vb)
     result.values = "identical" if same else "different"
     fa, fb = _frame(va), _frame(vb)

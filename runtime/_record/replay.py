@@ -2,8 +2,12 @@
 
 Every edge that enters the replayed part from outside is fed by a source that emits the
 values recorded on it, in their recorded order. Run unchanged, a replay reproduces the
-recorded outputs; run with an edited flow (other params, another estimator), it shows what
-would have happened. The result is kept as a new run that names the run it replays.
+recorded outputs: what depended on timing (which latest value each call used, a model sent
+back round a loop included, and in which order a node took messages from several stream
+edges) is read from the record and given to the engine as a schedule
+(``runtime._record.schedule``). Run with an edited flow (other params, another estimator),
+it shows what would have happened, with no schedule. The result is kept as a new run that
+names the run it replays.
 
 A kept run may come from someone else, so a replay says what it will run before it runs
 it (:class:`ReplayPlan`), refuses a stored flow that was changed after recording, refuses
@@ -32,6 +36,7 @@ from runtime._model import Flow, parse_flow
 from runtime._record.identity import flow_hash, new_run_id
 from runtime._record.keeping import StoragePolicy
 from runtime._record.recorder import Recorder
+from runtime._record.schedule import recorded_schedule, same_part
 from runtime._record.store import RunStore, runs_root
 from runtime._registry import ComponentSpec, Registry, component, default_registry
 from runtime._terminal import plain
@@ -60,6 +65,8 @@ class ReplayPlan:
     sub_flow: Flow | None = None
     registry: Registry | None = None
     base_dir: Path = Path(".")
+    # The replayed part is as recorded: its calls get the latest values the record's did.
+    exact: bool = False
 
     @property
     def part(self) -> set[str]:
@@ -136,7 +143,8 @@ def plan_replay(store: RunStore, from_node: str, workspace: Path, *,
     run_id = new_run_id(after=newest)
     plan = ReplayPlan(store=store, from_node=from_node, flow=doc, run_id=run_id,
                       folder=root / run_id, registry=registry,
-                      base_dir=Path(manifest.get("base_dir", ".")))
+                      base_dir=Path(manifest.get("base_dir", ".")),
+                      exact=flow is None or _unedited(store, model, part))
     nodes = [n.model_dump(mode="json", exclude_none=True) for n in model.nodes if n.id in part]
     for node in nodes:
         spec = registry.get(node["component"])
@@ -191,7 +199,7 @@ def _feed(plan: ReplayPlan, model: Flow, part: set[str], registry: Registry,
         origin = edge.source
         if origin not in feeds:
             _check_covered(store, edge, model, components, sources, ports, edge_counts)
-            node_id = REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", origin)
+            node_id = _stand_in(origin)
             spec_of_source = registry.get(str(components[edge.source_node]))
             type_ = "Any"
             if spec_of_source and edge.source_port in spec_of_source.outputs:
@@ -265,14 +273,29 @@ def run_replay(plan: ReplayPlan, workspace: Path, *, policy: StoragePolicy | Non
     recorder = Recorder(checked, workspace, policy=policy, run_id=plan.run_id, links={
         "flow_file": manifest.get("flow_file"), "replay_of": plan.store.id,
         "replay_from": plan.from_node, "replay_flow": plan.flow,
-        "replay_inputs": {o: REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", o)
-                          for o in plan.inputs},
+        "replay_inputs": {o: _stand_in(o) for o in plan.inputs},
         "replay_outputs": plan.outputs})
-    hooks = Hooks()
-    return _execute(checked, hooks, recorder, engine or LocalEngine()), recorder
+    schedule = recorded_schedule(plan.store, checked, {
+        o: f"{_stand_in(o)}.data" for o in plan.inputs}) if plan.exact else None
+    options = RunOptions(run_id=recorder.run_id, schedule=schedule)
+    return _execute(checked, Hooks(), recorder, engine or LocalEngine(), options), recorder
 
 
-def _execute(checked: Plan, hooks: Hooks, recorder: Recorder, engine: Engine) -> RunResult:
+def _stand_in(origin: str) -> str:
+    """The id of the node that emits the values recorded on ``origin`` in a replay."""
+    return REPLAY_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", origin)
+
+
+def _unedited(store: RunStore, model: Flow, part: set[str]) -> bool:
+    """Whether an edited flow leaves the replayed part as recorded."""
+    try:
+        return same_part(parse_flow(store.flow()), model, part)
+    except (FlowInvalidError, ValueError):
+        return False
+
+
+def _execute(checked: Plan, hooks: Hooks, recorder: Recorder, engine: Engine,
+             options: RunOptions) -> RunResult:
     """Run a plan to its end on an event loop of its own, kept by ``recorder``.
 
     Inside a running event loop (a notebook, say), the run gets a thread of its own.
@@ -288,7 +311,7 @@ def _execute(checked: Plan, hooks: Hooks, recorder: Recorder, engine: Engine) ->
                 pass
 
         recorder.attach(hooks, stop=stop_soon)
-        return await engine.execute(checked, hooks, RunOptions(run_id=recorder.run_id), stop)
+        return await engine.execute(checked, hooks, options, stop)
 
     try:
         asyncio.get_running_loop()

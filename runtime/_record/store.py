@@ -267,6 +267,31 @@ class RunStore:
             done += row[3]
         return None
 
+    def spans(self, origin: str) -> list[tuple[int, int]]:
+        """Where a port's messages are in id order: ``(first id, count)`` per batch."""
+        return [(int(first), int(count)) for first, count in self._query(
+            "SELECT first_id, count FROM batches WHERE origin = ? ORDER BY first_id", (origin,))]
+
+    def parents_of_port(self, origin: str) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+        """Every message of a port, in order, with the id ranges of its parents."""
+        rows = self._query(f"SELECT {BATCH_COLUMNS} FROM batches WHERE origin = ? "  # noqa: S608
+                           "ORDER BY first_id", (origin,))
+        for _seq, _origin, first, count, kind, pfirst, pblob, _t, _rows in rows:
+            try:
+                if kind == "json":
+                    each = [[(int(a), int(b)) for a, b in entry] for entry in json.loads(pblob)]
+                elif kind == "list":
+                    each = [[(p, p + 1)] for p in unpack_ints(pblob)]
+                elif kind == "range":
+                    each = [[(pfirst + i, pfirst + i + 1)] for i in range(count)]
+                else:
+                    each = [[] for _ in range(count)]
+            except (ValueError, TypeError, IndexError, KeyError) as exc:
+                msg = (f"holds a garbled entry for message {first} (the parents of its batch "
+                       f"on {origin}: {type(exc).__name__}: {exc})")
+                raise DamagedRunError(self.folder / "index.sqlite", msg) from exc
+            yield from zip(range(first, first + count), each, strict=False)
+
     def port_summary(self) -> dict[str, dict[str, Any]]:
         """Per output port: message count, total rows (for DataFrames) and the last message."""
         summary: dict[str, dict[str, Any]] = {}
