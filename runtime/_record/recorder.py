@@ -171,9 +171,9 @@ class Recorder:
                 self._inbox.append((batch.origin, batch, now))
                 self._queued += 1
         if inline:
-            if (self._index.pending >= HELD_BATCHES or self._keeper.pending_bytes >= HELD_BYTES
-                    ) and not self._wake.is_set():
-                self._wake.set()
+            if self._index.pending >= HELD_BATCHES or self._keeper.pending_bytes >= HELD_BYTES:
+                if not self._wake.is_set():
+                    self._wake.set()
                 if self._behind():
                     self._wait_for_room()
             return
