@@ -132,13 +132,16 @@ def parent_ranges(kind: str, first: int | None, blob: Any, index: int) -> list[t
 def new_index(path: Path) -> sqlite3.Connection:
     """Make the index whole under a temporary name, then open it in WAL mode.
 
-    A run killed at any point has either no index or one with every table.
+    A run killed at any point has either no index or one with every table. Like every
+    write of the index, making it waits for no disk sync (a sync took about 50 ms a run):
+    the files are whole for any reader once written, and a killed process does not lose
+    what it wrote.
     """
     part = path.with_name(path.name + ".part")
     part.unlink(missing_ok=True)
     made = sqlite3.connect(part)
     try:
-        made.executescript(SCHEMA)
+        made.executescript(f"PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; {SCHEMA}")
         made.commit()
     finally:
         made.close()

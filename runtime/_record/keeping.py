@@ -23,6 +23,7 @@ from runtime._record.values import (
     encode_partial,
     encode_scalars,
     json_value,
+    value_types,
     write_array,
     write_model,
 )
@@ -131,7 +132,7 @@ class ValueKeeper:
         if parents is not None:
             where = self._recent.passed_on(parents, values, addresses)
         if where is None:
-            types = set(map(type, values))
+            types = value_types(values)
             if not types <= SCALARS or (numbers_only and types not in NUMBERS):
                 return None
             # The common case of a fast stream: plain values, all kept, one array.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 from array import array
 from pathlib import Path
@@ -58,6 +59,16 @@ def json_value(value: Any, depth: int = 0) -> Any:
     if callable(item) and getattr(value, "shape", None) == ():
         return json_value(item(), depth + 1)
     return UNSTORABLE
+
+
+def value_types(values: list[Any]) -> set[type]:
+    """The types of a batch's values; quicker when they all have the first one's type."""
+    if not values:
+        return set()
+    first = type(values[0])
+    if operator.countOf(map(type, values), first) == len(values):
+        return {first}
+    return set(map(type, values))
 
 
 def encode_scalars(values: list[Any], types: set[type]) -> tuple[str, bytes]:
