@@ -139,7 +139,7 @@ class PortFiles:
             return
         if self.values_file is None:
             self.values_file = open(self.folder / self.values_name, "ab")  # noqa: SIM115
-        self.values_file.write(b"".join(payloads))
+        self.values_file.writelines(payloads)  # large ones go to the OS without a copy
         self.values_file.flush()
 
     def append_frame(self, frame: Any) -> Stored | str:
