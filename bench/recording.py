@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import resource
 import shutil
 import statistics
 import tempfile
@@ -43,10 +45,21 @@ def streaming_workspace(folder: Path, rows: int) -> Path:
 
 def measure(plan: runtime.Plan, workspace: Path | None) -> tuple[Timing, Any]:
     """Run a plan once, kept under ``workspace`` when one is given."""
+    timing, recorder, _ = measure_switches(plan, workspace)
+    return timing, recorder
+
+
+def measure_switches(plan: runtime.Plan, workspace: Path | None) -> tuple[Timing, Any, int]:
+    """Run a plan once as :func:`measure` does; also count the process's voluntary switches.
+
+    A thread that blocks, on a lock, an event or the GIL held by another thread, switches
+    out voluntarily: the count shows how often the recorder's thread and the run take turns.
+    """
     run = runtime.Run(plan)
     recorder = record_run(run, workspace) if workspace is not None else None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
     timing, _ = timed(run.run)
-    return timing, recorder
+    return timing, recorder, resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - before
 
 
 def compare(name: str, plan: runtime.Plan, workspace: Path, repeat: int, target: float,
@@ -54,47 +67,65 @@ def compare(name: str, plan: runtime.Plan, workspace: Path, repeat: int, target:
     """Times without and with recording, in back-to-back pairs; the slowdown's spread."""
     plain: list[Timing] = []
     kept: list[Timing] = []
+    switches: list[int] = []
     recorder: Any = None
     for _ in range(repeat):
         plain.append(measure(plan, None)[0])
-        timing, recorder = measure(plan, workspace)
+        timing, recorder, switched = measure_switches(plan, workspace)
         kept.append(timing)
+        switches.append(switched)
     a, b = best(plain), best(kept)
     ratios = [k.wall / p.wall for p, k in zip(plain, kept, strict=True)]
+    cpu = [k.cpu / p.cpu for p, k in zip(plain, kept, strict=True)]
     ratio = statistics.median(ratios)
     size = recorder.store.manifest()["recording"]["bytes"]
-    return [name, f"{a.wall:.3f}", f"{b.wall:.3f}", spread(ratios), f"{size / 1e6:.1f} MB",
+    return [name, f"{a.wall:.3f}", f"{b.wall:.3f}", spread(ratios), spread(cpu),
+            str(int(statistics.median(switches))), f"{size / 1e6:.1f} MB",
             f"<= {target}x: {verdict(ratio <= target)}"], recorder
+
+
+HEADERS = ["flow", "plain s", "recorded s", "slowdown, min / median / max",
+           "CPU time, min / median / max", "switches", "kept run", "target"]
+
+
+def _flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chain-only", action="store_true",
+                        help="measure only the chain's slowdown (quicker, for many pairs)")
+    parser.add_argument("--count", type=int, default=None,
+                        help="messages the chain's source emits (default 200,000)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure recording's slowdown, its disk use, and tracing on a large run."""
-    args = parse_args(__doc__ or "", argv)
+    args = parse_args(__doc__ or "", argv, _flags)
     quick = args.quick
     repeat = args.repeat or (1 if quick else 5)
     heading("Recording (edgewise run --record)", [
         "Wall seconds of the same flow without and with recording (best of "
-        f"{repeat}), the slowdown of each back-to-back pair as min / median / max, and "
-        "the size of the kept run.",
+        f"{repeat}), the slowdown of each back-to-back pair as min / median / max (in wall "
+        "time, then in the process's CPU time, which other load on the machine sways "
+        "less), the voluntary context switches of a recorded run (median), and the size of "
+        "the kept run.",
         f"Targets (on the median): the chain at most {CHAIN_TARGET}x, streaming scoring at "
         f"most {STREAMING_TARGET}x; a trace under 1 s on a run of 1M messages."])
     work = Path(tempfile.mkdtemp(prefix="ew-bench-rec-"))
     try:
         rows = []
-        count = 20_000 if quick else 200_000
+        count = args.count or (20_000 if quick else 200_000)
         chain = runtime.plan(chain_flow(count))
         row, _ = compare(f"chain of {count:,} messages x 11 ports", chain, work / "chain",
                          repeat, CHAIN_TARGET)
         rows.append(row)
+        if args.chain_only:
+            print(table(HEADERS, rows))
+            return 0
         score_rows = 20_000 if quick else 200_000
         flow_path = streaming_workspace(work / "streaming", score_rows)
         streaming = runtime.plan(flow_path)
         row, recorder = compare(f"streaming scoring, {score_rows:,} rows", streaming,
                                 work / "streaming", repeat, STREAMING_TARGET)
         rows.append(row)
-        print(table(["flow", "plain s", "recorded s", "slowdown, min / median / max",
-                     "kept run", "target"],
-                    rows))
+        print(table(HEADERS, rows))
         print()
         big = 9_091 if quick else 90_910  # x 11 ports = about 100k / 1M messages
         _, big_recorder = measure(runtime.plan(chain_flow(big)), work / "big")

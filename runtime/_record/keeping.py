@@ -23,9 +23,13 @@ from runtime._record.values import (
     encode_partial,
     encode_scalars,
     json_value,
+    value_types,
     write_array,
     write_model,
 )
+
+NUMBERS = ({int}, {float})
+"""The types of a batch that encodes as one int64 or float64 array."""
 
 
 @dataclass
@@ -70,12 +74,21 @@ class ValueKeeper:
         self.index = index
         self.policy = policy
         self.ports: dict[str, PortState] = {}
+        self.pending_bytes = 0
+        """Bytes of small values appended and not yet taken (see :meth:`take`)."""
         self._recent = RecentBatches()
 
-    def flush(self) -> None:
-        """Hand every value written so far to the OS."""
-        for state in self.ports.values():
-            state.files.flush()
+    def take(self) -> list[tuple[PortFiles, list[bytes]]]:
+        """The small values appended since the last take, per port, to :meth:`write` later."""
+        self.pending_bytes = 0
+        return [(state.files, state.files.take()) for state in self.ports.values()
+                if state.files.pending]
+
+    @staticmethod
+    def write(taken: list[tuple[PortFiles, list[bytes]]]) -> None:
+        """Write what :meth:`take` took and hand it to the OS."""
+        for files, payloads in taken:
+            files.write(payloads)
 
     def close(self) -> None:
         """Close every port's files."""
@@ -92,6 +105,45 @@ class ValueKeeper:
                           "why_not_kept": s.reasons} for o, s in ports.items()},
         }
 
+    def port(self, origin: str) -> PortState:
+        """The state of one output port, made on its first batch."""
+        state = self.ports.get(origin)
+        if state is None:
+            state = self.ports[origin] = PortState(PortFiles(self.folder, origin))
+        return state
+
+    def keep_plain(self, origin: str, ids: range, values: list[Any], parents: range | None,
+                   *, numbers_only: bool = False) -> tuple[str, str, int, int] | None:
+        """Keep a batch whole if that is cheap: where its values went, or None.
+
+        Cheap is a batch passed on unchanged from a batch kept so (it points at its parent's
+        bytes) or a batch of plain values (encoded as one payload), all kept by the policy;
+        with ``numbers_only``, only values that are all ints or all floats are encoded, as
+        one array, at a fixed cost per value (text could be long). Any other batch is left
+        untouched, for :meth:`keep`. The caller indexes the batch and says where its values
+        are (``IndexWriter.add_inline``).
+        """
+        state = self.port(origin)
+        count = len(values)
+        if self.policy.max_values is not None and state.seen + count > self.policy.max_values:
+            return None
+        addresses = item_addresses(values)
+        where: tuple[str, str, int, int] | None = None
+        if parents is not None:
+            where = self._recent.passed_on(parents, values, addresses)
+        if where is None:
+            types = value_types(values)
+            if not types <= SCALARS or (numbers_only and types not in NUMBERS):
+                return None
+            # The common case of a fast stream: plain values, all kept, one array.
+            kind, payload = encode_scalars(values, types)
+            where = state.files.append(kind, payload)
+            self.pending_bytes += len(payload)
+        state.seen += count
+        state.kept += count
+        self._recent.remember(ids, values, where, addresses)
+        return where
+
     def keep(self, seq: int, origin: str, ids: range, values: list[Any],
              frame_type: Any, parents: range | None) -> None:
         """Keep the values of batch ``seq`` (ids ``ids``) from ``origin``, as the policy says.
@@ -99,30 +151,11 @@ class ValueKeeper:
         ``frame_type`` is pandas' DataFrame if pandas is loaded; ``parents`` the batch's
         parents if they are one range (a batch that may pass its parent's values on).
         """
-        state = self.ports.get(origin)
-        if state is None:
-            state = self.ports[origin] = PortState(PortFiles(self.folder, origin))
-        count = len(values)
-        whole = self.policy.max_values is None or state.seen + count <= self.policy.max_values
-        addresses = item_addresses(values) if whole else None
-        if whole and parents is not None:
-            where = self._recent.passed_on(parents, values, addresses)
-            if where is not None:
-                # Passed on unchanged: point at the bytes already written for the parent.
-                state.seen += count
-                state.kept += count
-                self.index.add_inline(seq, where)
-                self._recent.remember(ids, values, where, addresses)
-                return
-        types = set(map(type, values)) if whole else None
-        if types is not None and types <= SCALARS:
-            # The common case of a fast stream: plain values, all kept, one array.
-            state.seen += count
-            state.kept += count
-            where = state.files.append(*encode_scalars(values, types))
+        where = self.keep_plain(origin, ids, values, parents)
+        if where is not None:
             self.index.add_inline(seq, where)
-            self._recent.remember(ids, values, where, addresses)
             return
+        state = self.port(origin)
         inline: list[Any] = []
         for message_id, value in zip(ids, values, strict=True):
             keep = self.policy.keeps(state.seen)
@@ -139,8 +172,9 @@ class ValueKeeper:
             else:
                 state.kept += 1
         if any(v is not None for v in inline):
-            self.index.add_inline(seq, state.files.append("json-partial",
-                                                           encode_partial(inline)))
+            payload = encode_partial(inline)
+            self.index.add_inline(seq, state.files.append("json-partial", payload))
+            self.pending_bytes += len(payload)
 
     def _keep_one(self, state: PortState, origin: str, message_id: int, value: Any,
                   frame_type: Any, inline: list[Any]) -> str | None:

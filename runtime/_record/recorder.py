@@ -1,8 +1,12 @@
 """The recorder: keeps a run on disk as it happens, through the run's hooks.
 
-The event loop only hands each batch to an inbox; a writer thread indexes it in SQLite and
-stores the values, so the run itself slows down little. What the storage policy does not
-keep is counted per output port and reported in the manifest, never silently dropped.
+A cheap batch (plain numbers, or values passed on unchanged) is indexed and encoded on the
+run's thread as it is produced, and held; a writer thread writes what is held every
+``COMMIT_SECONDS``, or sooner once much is held, so it rarely takes the GIL from the run.
+A batch that costs more to keep (DataFrames, models, JSON) is handed to the writer's inbox
+instead, and so is every batch after it until the writer has caught up, so that batches
+are indexed in the order they were produced. What the storage policy does not keep is
+counted per output port and reported in the manifest, never silently dropped.
 
 A killed run stays readable: DataFrames go to Arrow IPC streams (no footer needed), model
 and array files are written under a temporary name and renamed, and the index is committed
@@ -31,7 +35,7 @@ from runtime._hooks import Hooks
 from runtime._messages import Batch
 from runtime._previews import loaded_type
 from runtime._record.identity import new_run_id
-from runtime._record.index import IndexWriter, pack_ints
+from runtime._record.index import IndexWriter, cheap_parents, pack_ints
 from runtime._record.keeping import StoragePolicy, ValueKeeper
 from runtime._record.manifest import ended_fields, folder_bytes, started_fields, write_manifest
 from runtime._record.store import RunStore, runs_root
@@ -43,6 +47,9 @@ GROUP_SECONDS = 0.5
 MAX_WAITING = QUEUE_GROUPS * GROUP_BATCHES
 COMMIT_SECONDS = 0.5
 COMMIT_BATCHES = 256
+HELD_BATCHES = 4096
+HELD_BYTES = 1 << 22
+MAX_HELD = 4
 
 
 class _Run(Protocol):
@@ -98,18 +105,22 @@ class Recorder:
         self.on_failure: Callable[[], None] | None = None
         self.started = time.time()
         self._clock0 = time.perf_counter()
-        # The loop appends batches to the inbox and wakes the writer once per group of
+        # A costly batch goes to the inbox, and the loop wakes the writer once per group of
         # GROUP_BATCHES batches or GROUP_VALUES values: not on every batch, so the two
-        # threads do not trade the GIL each time, yet, for large batches of plain values,
-        # soon enough that the writer reads them still in the cache and few are held alive
-        # (recording the chain took 1.29x instead of 1.44x; a group of 4 batches for every
-        # stream made flows of small batches slower to record). The writer also looks every
-        # COMMIT_SECONDS, so a batch never waits long for the index even in a lull.
+        # threads do not trade the GIL each time, yet soon enough that few are held alive.
+        # Cheap batches are kept at once (_keep_inline) while the inbox is empty: a
+        # second thread contending for the GIL costs the run more than the work it does,
+        # so the writer is only woken for them every HELD_BATCHES batches or HELD_BYTES
+        # bytes held, and looks every COMMIT_SECONDS, so the index never lags long.
+        # _lock guards what both threads touch: the held rows and values, and _queued,
+        # the batches handed to the writer and not yet written.
         self._inbox: collections.deque[tuple[str, Batch, float]] = collections.deque()
         self._wake = threading.Event()
         self._room = threading.Event()
         self._closing = False
         self._finished = False
+        self._lock = threading.Lock()
+        self._queued = 0
         self._unsignalled = 0
         self._unsignalled_values = 0
         self._handed = 0.0
@@ -152,7 +163,20 @@ class Recorder:
         if self.failure is not None:
             return
         now = time.perf_counter() - self._clock0
-        self._inbox.append((batch.origin, batch, now))
+        with self._lock:
+            # Nothing waiting for the writer: a cheap batch is indexed and encoded here at
+            # once, in order, and only its I/O is left to the writer.
+            inline = not self._queued and self._keep_inline(batch, now)
+            if not inline:
+                self._inbox.append((batch.origin, batch, now))
+                self._queued += 1
+        if inline:
+            if self._index.pending >= HELD_BATCHES or self._keeper.pending_bytes >= HELD_BYTES:
+                if not self._wake.is_set():
+                    self._wake.set()
+                if self._behind():
+                    self._wait_for_room()
+            return
         self._unsignalled += 1
         self._unsignalled_values += len(batch.values)
         if (self._unsignalled >= GROUP_BATCHES or self._unsignalled_values >= GROUP_VALUES
@@ -160,12 +184,36 @@ class Recorder:
             self._unsignalled = self._unsignalled_values = 0
             self._handed = now
             self._wake.set()
-            if len(self._inbox) > MAX_WAITING:
+            if self._behind():
                 self._wait_for_room()
+
+    def _keep_inline(self, batch: Batch, t: float) -> bool:
+        """Index and keep a batch on the run's thread if that is cheap; whether it was."""
+        ids, parents = batch.ids, batch.parents
+        if not isinstance(ids, range) or not cheap_parents(parents):
+            return False
+        try:
+            where = self._keeper.keep_plain(batch.origin, ids, batch.values,
+                                            parents if isinstance(parents, range) else None,
+                                            numbers_only=True)
+            if where is None:
+                return False
+            seq = self._index.add_batch(batch.origin, ids, parents, t, None)
+        except Exception as exc:  # noqa: BLE001 - recording must not stop the run
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            return True
+        self._index.add_inline(seq, where)
+        self.indexed += len(ids)
+        return True
+
+    def _behind(self) -> bool:
+        """Whether the writer is so far behind that the run must wait for it."""
+        return (len(self._inbox) > MAX_WAITING or self._index.pending > MAX_HELD * HELD_BATCHES
+                or self._keeper.pending_bytes > MAX_HELD * HELD_BYTES)
 
     def _wait_for_room(self) -> None:
         """Hold the loop while the writer is far behind, so memory stays bounded."""
-        while len(self._inbox) > MAX_WAITING and self._thread.is_alive():
+        while self._behind() and self._thread.is_alive():
             self._room.clear()
             self._wake.set()
             self._room.wait(0.05)
@@ -202,6 +250,8 @@ class Recorder:
                     raise
                 except Exception as exc:  # noqa: BLE001 - recording must not stop the run
                     self.errors.append(f"{type(exc).__name__}: {exc}")
+                with self._lock:
+                    self._queued -= 1
                 pending += 1
                 if pending % GROUP_BATCHES == 0:
                     self._room.set()
@@ -210,11 +260,9 @@ class Recorder:
                     self._flush()
                     pending = 0
                     committed = time.monotonic()
-            self._room.set()
-            if pending:
-                self._flush()
-                pending = 0
-                committed = time.monotonic()
+            self._flush()
+            pending = 0
+            committed = time.monotonic()
 
     def _fail(self, exc: BaseException) -> None:
         """Note why recording failed and ask for the run to stop."""
@@ -243,9 +291,14 @@ class Recorder:
                           batch.parents if isinstance(batch.parents, range) else None)
 
     def _flush(self) -> None:
-        """Hand the values to the OS, then write the index rows that point at them."""
-        self._keeper.flush()
-        self._index.flush()
+        """Write the values held so far, then the index rows that point at them; commit."""
+        with self._lock:
+            values = self._keeper.take()
+            rows = self._index.take()
+        self._room.set()
+        self._keeper.write(values)
+        if rows.batches or rows.inline or rows.kept:
+            self._index.write(rows)
 
     # -- the manifest --------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 from array import array
 from pathlib import Path
@@ -60,6 +61,16 @@ def json_value(value: Any, depth: int = 0) -> Any:
     return UNSTORABLE
 
 
+def value_types(values: list[Any]) -> set[type]:
+    """The types of a batch's values; quicker when they all have the first one's type."""
+    if not values:
+        return set()
+    first = type(values[0])
+    if operator.countOf(map(type, values), first) == len(values):
+        return {first}
+    return set(map(type, values))
+
+
 def encode_scalars(values: list[Any], types: set[type]) -> tuple[str, bytes]:
     """A batch of plain values as one payload: ``int64``, ``float64`` or ``json``."""
     if types == {int}:
@@ -83,9 +94,6 @@ def _decode(value: Any) -> Any:
     return value
 
 
-VALUES_BUFFER = 1 << 20
-
-
 class PortFiles:
     """The files one output port writes its values to: its values file and Arrow stream."""
 
@@ -95,6 +103,7 @@ class PortFiles:
         self.values_file: IO[bytes] | None = None
         self.values_name = f"{origin}.values"
         self.values_offset = 0
+        self.pending: list[bytes] = []
         self.writer: Any = None
         self.sink: Any = None
         self.schema: Any = None
@@ -106,16 +115,32 @@ class PortFiles:
         self.attrs: dict[Any, Any] = {}
 
     def append(self, kind: str, payload: bytes) -> tuple[str, str, int, int]:
-        """Append a batch's small values; return kind, file, offset and length."""
-        if self.values_file is None:
-            # a large buffer: the file is written at each commit, not once per batch, so
-            # the recorder's thread rarely gives up the GIL and waits to get it back
-            self.values_file = open(self.folder / self.values_name, "ab",  # noqa: SIM115
-                                    buffering=VALUES_BUFFER)
+        """Append a batch's small values; return kind, file, offset and length.
+
+        The payload is only held here: :meth:`write` puts it in the file, so whichever
+        thread encodes a batch, only the recorder's thread does the I/O.
+        """
         offset = self.values_offset
-        self.values_file.write(payload)
+        self.pending.append(payload)
         self.values_offset += len(payload)
         return kind, self.values_name, offset, len(payload)
+
+    def take(self) -> list[bytes]:
+        """The payloads appended since the last take, in order, to :meth:`write` later."""
+        taken, self.pending = self.pending, []
+        return taken
+
+    def write(self, payloads: list[bytes]) -> None:
+        """Write taken payloads to the values file and hand them to the OS.
+
+        The index may point at them once this returns.
+        """
+        if not payloads:
+            return
+        if self.values_file is None:
+            self.values_file = open(self.folder / self.values_name, "ab")  # noqa: SIM115
+        self.values_file.writelines(payloads)  # large ones go to the OS without a copy
+        self.values_file.flush()
 
     def append_frame(self, frame: Any) -> Stored | str:
         """Append a DataFrame to the port's Arrow stream.
@@ -173,11 +198,6 @@ class PortFiles:
         self.writer = pa.ipc.new_stream(self.sink, batch.schema,
                                         options=pa.ipc.IpcWriteOptions(compression=codec))
         self.part = 0
-
-    def flush(self) -> None:
-        """Hand the values written so far to the OS, before the index points at them."""
-        if self.values_file is not None:
-            self.values_file.flush()
 
     def close(self) -> None:
         """Close every file; best effort, as after a failure."""
