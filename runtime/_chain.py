@@ -88,6 +88,8 @@ class ChainTask:
         self.fed_by: ChainTask | None = None  # the task this source's stream is lent to
         self.fed_ports = ("", "")  # (the consumer's input port, this source's output port)
         self.in_flight = 0  # messages in the work under way (undone, if the run stops)
+        self.lent: Feed | None = None  # this source's stream, as lent to fed_by
+        self._delivering: asyncio.Future[None] | None = None  # early deliveries under way
 
     # -- synchronous work, inline or in a worker thread ----------------------------------
 
@@ -121,6 +123,20 @@ class ChainTask:
                 self._loop.call_soon_threadsafe(self._report_entries, entries, index)
             out = stages[index].rule.process([(link[1], batch)])
             processed = True
+
+    def report_early(self, log: list[Entry], index: int,
+                     then: Callable[[], None] | None = None) -> None:
+        """From the worker: report ``log`` on the event loop now, if due (see cascade).
+
+        ``then`` runs on the loop after the report, and forces it.
+        """
+        if self._loop is None or not (then is not None or self._early_due(index)):
+            return
+        entries = log[:]
+        log.clear()
+        self._loop.call_soon_threadsafe(self._report_entries, entries, index)
+        if then is not None:
+            self._loop.call_soon_threadsafe(then)
 
     def _early_due(self, index: int) -> bool:
         # Read from the worker thread: at worst one report more or later than due.
@@ -227,9 +243,20 @@ class ChainTask:
         return deliveries
 
     def _report_entries(self, entries: list[Entry], next_stage: int | None = None) -> None:
-        """Report what a worker call did for this task and the source it reads."""
-        for task, steps in entries:  # deliveries: none leave the chain, or come here
-            task.report(steps, next_stage if task is self else None)
+        """Report, from the loop, what a worker call did so far, here and in a source it reads.
+
+        What this chain made for other chains goes on after what went before it, in order.
+        """
+        deliveries = []
+        for task, steps in entries:  # a source's deliveries come here: already processed
+            found = task.report(steps)
+            if task is self:
+                deliveries += found
+        if next_stage is not None:
+            self.mark_started(self.stages[next_stage])
+        if deliveries:
+            self._delivering = asyncio.ensure_future(self._deliver(deliveries,
+                                                                   self._delivering))
 
     async def publish_entries(self, entries: list[Entry]) -> None:
         """Report a worker call's entries; what this chain made goes on to other chains."""
@@ -241,8 +268,16 @@ class ChainTask:
 
     async def _publish(self, steps: list[Step]) -> None:
         """Report each step through the hooks and put outputs on the edges leaving the chain."""
+        deliveries = self.report(steps)
+        early, self._delivering = self._delivering, None
+        await self._deliver(deliveries, early)
+
+    async def _deliver(self, deliveries: list[tuple[ChainTask, str, Batch, str]],
+                       after: asyncio.Future[None] | None = None) -> None:
+        if after is not None:
+            await after
         feedback = self.shared.feedback
-        for target, port, batch, edge_id in self.report(steps):
+        for target, port, batch, edge_id in deliveries:
             if edge_id in feedback:
                 feedback[edge_id].send((port, batch))
             else:
@@ -257,8 +292,12 @@ class ChainTask:
             else:
                 await self._produce()
         finally:
+            if self._delivering is not None:
+                self._delivering.cancel()
             await self._settle()
-            if self.fed_by is not None:  # the consumer may be reading this source's stream
+            lent = self.lent
+            if lent is not None and not lent.outcome.done():  # its reader may be at it
+                assert self.fed_by is not None  # noqa: S101 - lent to it
                 await self.fed_by._settle()
             await self.work(self._close)
         for stage in self.stages:
@@ -292,7 +331,8 @@ class ChainTask:
             head.reported = self.head.fired
         done = stream is None
         if stream is not None and self.fed_by is not None:
-            done = await lend(self, Feed(self, stream, *self.fed_ports)) != "waits"
+            self.lent = Feed(self, stream, *self.fed_ports)
+            done = await lend(self, self.lent) != "waits"
         while not done:
             if (self.shared.drain is not None and self.shared.drain.is_set()
                     or self._consumers_ended()):

@@ -6,8 +6,11 @@ work, so overlapping them costs more than it gains: the two threads hand the GIL
 forth many times per chunk (measured: 60 context switches a chunk, and the flow 1.3x slower
 than a loop doing the same work). So when a threaded source's one edge goes to a stream
 input of a threaded node, that node's task reads the source itself, in its own worker
-thread, one message at a time, right before processing it: read, process, read, as a
-hand-written loop does. It reads only when it has room: nothing of its own waits on the
+thread, right before processing each message: read, process, read, as a hand-written loop
+does. It reads one message ahead, so that the source's end shows while its last message is
+worked on (a dataset's one frame, under a long fit), and reports messages on its edge
+before the work on them starts (the first, then at least every tenth of a second). It reads
+only when it has room: nothing of its own waits on the
 fed input (a message waiting for a latest value or a partner stops the reading until it has
 fired), and its inbox is served between reads, so a new model on a latest input is used
 from the next message on.
@@ -76,6 +79,9 @@ class ChainTask(Protocol):
 
     async def publish_entries(self, entries: list[Entry]) -> None: ...
 
+    def report_early(self, log: list[Entry], index: int, then: Callable[[], None] | None
+                     ) -> None: ...
+
 
 # (task, its steps): what one worker call did, in order, for the hooks
 Entry = tuple[ChainTask, list[Step]]
@@ -84,7 +90,7 @@ Entry = tuple[ChainTask, list[Step]]
 class Feed:
     """A source's stream, lent to the task of the node it feeds until it ends or waits."""
 
-    __slots__ = ("source", "stream", "port", "out_port", "outcome", "lock", "closed")
+    __slots__ = ("source", "stream", "port", "out_port", "outcome", "lock", "closed", "ahead")
 
     def __init__(self, source: ChainTask, stream: Iterator[Any], port: str,
                  out_port: str) -> None:
@@ -95,6 +101,24 @@ class Feed:
         self.outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.lock = threading.Lock()  # held while the stream is read, or closed
         self.closed = False
+        # the slice read one ahead, so that a source's end shows before the work on its
+        # last message (a long fit on the one frame a dataset gives)
+        self.ahead: tuple[Outputs, bool] | None = None
+
+    def _next(self, limit: int) -> tuple[Outputs, bool] | None:
+        """The slice read ahead, else a new one; None once the stream is closed."""
+        got, self.ahead = self.ahead, None
+        if got is not None:
+            return got
+        with self.lock:
+            if self.closed:
+                return None
+            return pull(self.source.head, self.stream, limit, 0.0)
+
+    @property
+    def holds(self) -> bool:
+        """Whether a slice read ahead still waits to be handed on."""
+        return self.ahead is not None and bool(self.ahead[0])
 
     def read(self, consumer: ChainTask) -> tuple[list[Entry], str]:
         """In the consumer's worker: read and process messages for up to one slice.
@@ -108,22 +132,36 @@ class Feed:
         head = consumer.head
         options = consumer.shared.options
         while True:
-            with self.lock:
-                if self.closed:
-                    return log, "closed"
-                out, done = pull(self.source.head, self.stream, options.batch_size, 0.0)
+            got = self._next(options.batch_size)
+            if got is None:
+                return log, "closed"
+            out, done = got
             log.append((self.source, [(0, out, False)]))
             batch = out.get(self.out_port)
-            if batch is not None and batch.values:
-                steps: list[Step] = []
-                consumer.in_flight = len(batch.values)
-                consumer.cascade(0, head.process([(self.port, batch)]), steps, True, log)
-                consumer.in_flight = 0
-                log.append((consumer, steps))
-            elif not done and not out:
-                return log, "waits"
-            if done:
+            if batch is None or not batch.values:
+                if done:
+                    return log, "ended"
+                if not out:
+                    return log, "waits"
+                continue  # an error record the source yielded, and it goes on
+            if not done:
+                self.ahead = self._next(options.batch_size)
+            ended = done or self.ahead == ({}, True)
+            # the edge counts the message before the work on it starts, and the source's
+            # end shows while its last message is still being worked on
+            consumer.report_early(log, 0, (lambda: _detach(consumer, self, "ended"))
+                                  if ended else None)
+            steps: list[Step] = []
+            consumer.in_flight = len(batch.values)
+            consumer.cascade(0, head.process([(self.port, batch)]), steps, True, log)
+            consumer.in_flight = 0
+            log.append((consumer, steps))
+            if ended:
+                self.ahead = None
                 return log, "ended"
+            if self.ahead == ({}, False):  # the source has nothing yet: give it back
+                self.ahead = None
+                return log, "waits"
             if (time.perf_counter() > deadline or head.pending[self.port]
                     or not consumer.inbox.empty()):
                 return log, "more"
@@ -182,6 +220,9 @@ async def read_lent(consumer: ChainTask, others_open: bool) -> bool:
     drain = consumer.shared.drain
     if feed.closed or drain is not None and drain.is_set() or consumer.head.finished:
         await consumer.work(feed.close)
+        if feed.holds and not consumer.head.finished:  # read before the close: hand it on
+            entries, _outcome = await consumer.work(feed.read, consumer)
+            await consumer.publish_entries(entries)
         _detach(consumer, feed, "closed")
         return True
     if consumer.head.pending[feed.port] and others_open:
