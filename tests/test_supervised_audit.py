@@ -121,6 +121,9 @@ def test_a_replay_answers_every_row_with_the_model_the_record_names(
     assert again.groupby(ids)["model"].nunique().max() == 1  # one model per model message
     decided = edges["supervisor.decisions->decisions.data"]  # the same evidence, named
     assert decided["reasons"] == ["'time' differs on 1 of 1 rows"]  # the wall clock's
+    # ... which the replay's verdict knows: every edge it ran is reproduced
+    assert replayed["reproduced"], {k: replayed[k] for k in ("changed", "failed", "status")}
+    assert replayed["clock_only"] == ["supervisor.decisions->decisions.data"]
     [original] = edgewise(capsys, "decisions", run_id, "-w", str(kept))["decisions"]
     [decision] = edgewise(capsys, "decisions", replayed["run"], "-w", str(kept))["decisions"]
     keys = ("action", "from", "to", "window", "metric", "champion_value", "challenger_value")

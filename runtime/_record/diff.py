@@ -7,6 +7,8 @@ with it. The edges that changed while nothing upstream of them did point at the 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,17 +288,28 @@ def diff_runs(a: RunStore, b: RunStore) -> dict[str, Any]:
             "edges": [diffs[e].to_json() for e in edges]}
 
 
-def compare_replay(original: RunStore, again: RunStore, part: set[str]) -> dict[str, Any]:
+def compare_replay(original: RunStore, again: RunStore, part: set[str],
+                   clocks: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Whether a replay reproduced the run it replays, edge by edge downstream of its start.
 
     Every edge into a replayed node, and every unconnected port of one, must be in both runs
     and carry the same values, and no replayed node may have failed; only then is the run
     reproduced exactly.
+
+    Args:
+        original: The recorded run.
+        again: Its replay.
+        part: The replayed nodes.
+        clocks: Node to the column its outputs stamp with the wall clock when they are made
+            (a supervisor's decision ``time``): an edge from such a node whose only
+            difference is that column is reproduced, and listed under ``clock_only``.
     """
     report = diff_runs(original, again)
     downstream = [e for e in report["edges"] if _target_node(e["edge"]) in part]
+    clock_only = [e["edge"] for e in downstream if _only_clock(e, clocks or {})]
     identical = [e["edge"] for e in downstream
-                 if e["in_a"] and e["in_b"] and e["values"] == "identical" and not e["changed"]]
+                 if e["in_a"] and e["in_b"] and (e["values"] == "identical" and not e["changed"]
+                                                 or e["edge"] in clock_only)]
     nodes = again.manifest().get("nodes") or {}
     failed = {n: info.get("errors", 0) for n, info in nodes.items()
               if n in part and (info.get("errors") or info.get("state") == "failed")}
@@ -310,10 +323,21 @@ def compare_replay(original: RunStore, again: RunStore, part: set[str]) -> dict[
         "only_in_replay": [e["edge"] for e in downstream if not e["in_a"]],
         "only_in_recorded": [e["edge"] for e in downstream if not e["in_b"]],
         "not_kept": [e["edge"] for e in downstream if e["values"] == "not kept"],
-        "changed": [e for e in report["changed"] if _target_node(e) in part],
+        "clock_only": clock_only,
+        "changed": [e for e in report["changed"] if _target_node(e) in part
+                    and e not in clock_only],
         "first_changed": report["first_changed"],
         "failed": failed,
     }
+
+
+def _only_clock(edge: dict[str, Any], clocks: Mapping[str, str]) -> bool:
+    """Whether an edge differs only in the wall-clock column of the node that made it."""
+    column = clocks.get(edge["edge"].split("->")[0].split(".", 1)[0])
+    if column is None or not (edge["in_a"] and edge["in_b"]) or not edge["reasons"]:
+        return False
+    stamp = re.compile(rf"'{re.escape(column)}' differs on \d+ of \d+ rows")
+    return all(stamp.fullmatch(reason) for reason in edge["reasons"])
 
 
 def _target_node(edge: str) -> str:

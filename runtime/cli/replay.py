@@ -17,6 +17,7 @@ from runtime.cli.finding import open_run
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Re-run a node and everything downstream on a run's recorded inputs; compare."""
+    from runtime._decisions import decision_nodes
     from runtime._record.diff import compare_replay
     from runtime._record.replay import plan_replay, run_replay
 
@@ -41,7 +42,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         result, recorder = run_replay(plan, workspace)
     except FlowInvalidError as exc:
         raise UsageError("; ".join(p.message for p in exc.problems)) from exc
-    verdict = compare_replay(store, recorder.store, plan.part)
+    # a decision's time is when this run made it: the one thing a replay cannot repeat
+    verdict = compare_replay(store, recorder.store, plan.part,
+                             dict.fromkeys(decision_nodes(store), "time"))
     code = EXIT_OK if result.status == "ok" and not verdict["failed"] else EXIT_ERRORS
     if args.json:
         print(json.dumps({"run": recorder.run_id, "replay_of": store.id, "status": result.status,
@@ -53,6 +56,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if verdict["reproduced"]:
         console.print(f"reproduced exactly: all {len(downstream)} edges downstream carry the "
                       "same values as the recorded run")
+        if verdict["clock_only"]:
+            console.print(safe("  but for the time each decision was made, on "
+                               f"{', '.join(verdict['clock_only'])}: the replay's own clock"))
         return code
     console.print(f"[yellow]not reproduced[/]: {len(same)} of {len(downstream)} edges "
                   "downstream carry the same values as the recorded run")
