@@ -351,12 +351,6 @@ class ChainTask:
                  if t is not None]
         return bool(heads) and all(t.head.finished for t in heads)
 
-    def undone(self) -> int:
-        """Messages this chain received but had not handled: in its inbox or waiting to fire."""
-        return (self.in_flight + sum(len(b.values) for _p, b in getattr(self.inbox, "_queue", ())
-                                     if isinstance(b, Batch))
-                + sum(len(q) for s in self.stages for q in s.rule.pending.values()))
-
     async def _consume(self) -> None:
         inbox = self.inbox
         head = self.head

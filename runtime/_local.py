@@ -18,6 +18,7 @@ from runtime._firing import FailFast
 from runtime._fusion import chains
 from runtime._graph import Plan
 from runtime._hooks import Hooks
+from runtime._messages import Batch
 from runtime._quiet import Quiet
 from runtime._schedule import rule_for
 
@@ -53,6 +54,13 @@ def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage
     for task in tasks if shared.options.fuse and schedule is None else ():
         _lend(plan, task, lent)
     return tasks, stages
+
+
+def _undone(task: ChainTask) -> int:
+    """Messages a chain received but had not handled: at work, in its inbox, or waiting."""
+    queued = getattr(task.inbox, "_queue", ())
+    return (task.in_flight + sum(len(b.values) for _p, b in queued if isinstance(b, Batch))
+            + sum(len(q) for s in task.stages for q in s.rule.pending.values()))
 
 
 def _lend(plan: Plan, task: ChainTask, lent: set[ChainTask]) -> None:
@@ -110,7 +118,7 @@ class LocalEngine(Engine):
                 if not isinstance(exc, FailFast):
                     raise exc  # type: ignore[misc]  # a bug in the engine: let it show
                 status = "aborted"
-            undone = {t.head.id: n for t in tasks if (n := t.undone())} if stopper in done else {}
+            undone = {t.head.id: n for t in tasks if (n := _undone(t))} if stopper in done else {}
         finally:
             stopper.cancel()
             finished.cancel()
