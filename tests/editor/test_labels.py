@@ -36,6 +36,22 @@ BOXES_JS = """() => {
 
 FRAMES_JS = ("() => new Promise((done) => requestAnimationFrame(() => "
              "requestAnimationFrame(() => done(true))))")
+# Resolves once the canvas and the parts floating over it have kept their places for ten
+# frames in a row (a panel that slides in or a viewport change moves them): a fit made
+# before then fits the view as it was.
+STILL_JS = """() => new Promise((done) => {
+  const places = () => JSON.stringify([...document.querySelectorAll(
+    '[data-testid=canvas], [data-fit-avoid]')].map((el) => {
+      const r = el.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }));
+  let last = places(), still = 0, frames = 0;
+  const step = () => {
+    const now = places();
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= 10 || ++frames > 300) { done(still >= 10); } else { requestAnimationFrame(step); }
+  };
+  requestAnimationFrame(step);
+})"""
 
 
 def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
@@ -73,8 +89,10 @@ def run_flow(page: Any, server: Any, name: str, edges: list[str]) -> None:
 
 
 def check_layout(page: Any, edges: list[str], where: str) -> None:
+    assert page.evaluate(STILL_JS), f"{where}: the canvas kept moving"
     page.get_by_test_id("fit").click()
     page.evaluate(FRAMES_JS)
+    assert page.evaluate(STILL_JS), f"{where}: the canvas kept moving after the fit"
     found = page.evaluate(BOXES_JS)
     labels, nodes = found["labels"], found["nodes"]
     assert sorted(lab["id"] for lab in labels) == sorted(edges), where
