@@ -149,6 +149,10 @@ class FiringRule:
         # the latest inputs that must have a value before the node fires
         self.awaited = [p for p in self.latest_ports if inputs[p].waits]
         self.unconnected = [p for p in inputs if p not in pn.incoming]
+        # the inputs a call gets None on unless they have a value: the unconnected ones,
+        # and latest inputs that do not wait for their first value
+        self.defaults = self.unconnected + [p for p in self.latest_ports
+                                            if p not in self.awaited]
         self.pending: dict[str, deque[Envelope]] = {p: deque() for p in self.stream_ports}
         self.latest: dict[str, Envelope] = {}
         self.origins = {p: f"{pn.id}.{p}" for p in pn.spec.outputs}
@@ -272,11 +276,8 @@ class FiringRule:
         while all(pending[p] for p in self.stream_ports):
             envs = {p: pending[p].popleft() for p in self.stream_ports}
             envs.update(latest)
-            kwargs = {p: e.value for p, e in envs.items()}
-            for p in self.unconnected:
-                kwargs[p] = None
-            for p in self.latest_ports:
-                kwargs.setdefault(p, None)  # one that does not wait, and has no value yet
+            kwargs = dict.fromkeys(self.defaults)
+            kwargs.update({p: e.value for p, e in envs.items()})
             self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
     def _fire_each(self, out: Collector) -> None:
@@ -285,8 +286,7 @@ class FiringRule:
             while self.pending[port]:
                 envs = {port: self.pending[port].popleft(), **self.latest}
                 kwargs: dict[str, Any] = dict.fromkeys(self.stream_ports)
-                kwargs.update(dict.fromkeys(self.unconnected))
-                kwargs.update(dict.fromkeys(self.latest_ports))
+                kwargs.update(dict.fromkeys(self.defaults))
                 kwargs.update({p: e.value for p, e in envs.items()})
                 self._call(kwargs, _parents_key(list(envs.values())), out, envs)
 
@@ -325,9 +325,8 @@ class FiringRule:
                 self._fire_ready(collector)
             elif all(p in self.latest for p in self.awaited):
                 envs = list(self.latest.values())
-                kwargs = dict.fromkeys(self.latest_ports)
+                kwargs = dict.fromkeys(self.defaults)
                 kwargs.update({p: e.value for p, e in self.latest.items()})
-                kwargs.update(dict.fromkeys(self.unconnected))
                 self._call(kwargs, _parents_key(envs), collector, self.latest)
         return self.batches(collector)
 

@@ -162,10 +162,10 @@ class ScheduledRule(FiringRule):
                 env = self.held[port].get(name) if name else self.latest.get(port)
                 if env is None and name in self.abandoned:
                     lost = (port, name)
-                elif env is None:
-                    break  # wait for it
-                else:
+                elif env is not None:
                     chosen[port] = env
+                elif name is not None or port in self.awaited:
+                    break  # wait for it (a latest input that does not wait gets None)
             else:
                 envs = {p: pending[p].popleft() for p in self.stream_ports}
                 for env in envs.values():
@@ -173,8 +173,8 @@ class ScheduledRule(FiringRule):
                 if lost is not None:
                     never.setdefault(lost, []).extend(e.id for e in envs.values())
                     continue
-                kwargs = {p: e.value for p, e in {**envs, **chosen}.items()}
-                kwargs.update(dict.fromkeys(self.unconnected))
+                kwargs = dict.fromkeys(self.defaults)
+                kwargs.update({p: e.value for p, e in {**envs, **chosen}.items()})
                 envs.update(chosen)
                 parents = next(iter(envs.values())).id if len(envs) == 1 else tuple(
                     e.id for e in envs.values())

@@ -7,6 +7,7 @@ from typing import Any
 import runtime
 from runtime import component, default_registry, latest
 from runtime._firing import FiringRule, RunContext
+from runtime._schedule import LatestSchedule, NodeSchedule, ScheduledRule, rule_for
 from runtime.testing import memory_source
 from tests.flowkit import make_flow, make_run, run_guarded
 from tests.runtime.test_firing import batch, values
@@ -78,3 +79,16 @@ def test_the_port_says_it_does_not_wait() -> None:
     described = {p["name"]: p for p in apply.to_json()["inputs"]}
     assert described["extra"]["waits"] is False
     assert "waits" not in described["model"]
+
+
+def test_a_replays_schedule_does_not_make_a_latest_input_that_does_not_wait_wait() -> None:
+    # The recorded call named only the model ({} would be "whatever the input holds"): in a
+    # replay the message fires at once, the extra None, as it did when recorded.
+    plan = runtime.plan(make_flow(NODES, EDGES),
+                        registry=default_registry().with_components(*SPECS))
+    schedule = LatestSchedule({"a": NodeSchedule(calls={"d.data": [(0, {})]})})
+    a = rule_for(plan.nodes["a"], RunContext(), schedule)
+    assert isinstance(a, ScheduledRule)
+    a.start()
+    a.process([("model", batch("m.data", [2], ["m"]))])
+    assert values(a.process([("data", batch("d.data", [1], ["r1"]))])) == [("r1", "m", None)]
