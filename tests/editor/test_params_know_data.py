@@ -25,8 +25,15 @@ WIDE = {"edgewise": 1, "name": "wide", "nodes": [
               {"source": "wide.data", "target": "fit.data"}]}
 
 
-def saved_params(page: Any, path: Path, node: str) -> dict[str, Any]:
-    """Save with the button and read the node's params back from the file."""
+def saved_params(page: Any, path: Path, node: str, edited: bool = True) -> dict[str, Any]:
+    """Save with the button and read the node's params back from the file.
+
+    The edit must have reached the flow first (the unsaved marker): a save clicked before
+    the server had the edit finds the marker already clear and the file unchanged.
+    ``edited=False``: the edits since the last save undid each other.
+    """
+    expect(page.get_by_test_id("flow-title")).to_have_attribute(
+        "data-dirty", "true" if edited else "false")
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
     data = json.loads(path.read_text())
@@ -164,7 +171,7 @@ def test_group_columns_from_the_probe_and_aggregation_rows(
     by.locator("xpath=ancestor::label").locator(".q-chip", has_text="lenght").locator(
         ".q-chip__icon--remove").click()
     expect(page.locator('[data-param-error="by"]')).to_have_text("")
-    assert saved_params(page, path, "g")["by"] == ["target", "sepal width (cm)"]
+    assert saved_params(page, path, "g", edited=False)["by"] == ["target", "sepal width (cm)"]
 
     rows = page.get_by_test_id("mapping-row")
     expect(rows).to_have_count(1)
