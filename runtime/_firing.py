@@ -77,8 +77,9 @@ class RunContext:
     Ids are handed out under a lock, so rules may fire in several threads at once.
     """
 
-    def __init__(self, *, fail_fast: bool = False, run_id: str | None = None) -> None:
-        self._next_id = 1
+    def __init__(self, *, fail_fast: bool = False, run_id: str | None = None,
+                 first_id: int = 1) -> None:
+        self.next_id = first_id  # another engine's process hands out its own range
         self._lock = threading.Lock()
         self.fail_fast = fail_fast
         self.run_id = run_id
@@ -87,8 +88,8 @@ class RunContext:
     def alloc(self, count: int) -> range:
         """Reserve ``count`` consecutive message ids."""
         with self._lock:
-            first = self._next_id
-            self._next_id += count
+            first = self.next_id
+            self.next_id += count
         return range(first, first + count)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from runtime._chain import ChainTask, Shared, Stage
 from runtime._delivery import FeedbackEdge, until_done
@@ -22,16 +23,19 @@ from runtime._messages import Batch
 from runtime._quiet import Quiet
 from runtime._schedule import rule_for
 
+MakeTask = Callable[[list[Stage], Shared], ChainTask]
 
-def _build(plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
-    """One task per chain, with every stage's targets wired."""
+
+def _build(plan: Plan, shared: Shared, groups: list[list[str]],
+           make: MakeTask = ChainTask) -> tuple[list[ChainTask], dict[str, Stage]]:
+    """One task per chain (made by ``make``), with every stage's targets wired."""
     schedule = shared.options.schedule
     stages = {nid: Stage(rule_for(plan.nodes[nid], shared.context, schedule))
               for nid in plan.order}
     tasks: list[ChainTask] = []
     task_of: dict[str, ChainTask] = {}
-    for group in chains(plan, fuse=shared.options.fuse):
-        task = ChainTask([stages[nid] for nid in group], shared)
+    for group in groups:
+        task = make([stages[nid] for nid in group], shared)
         tasks.append(task)
         task_of[group[0]] = task
         for upstream in group[:-1]:  # its one edge goes to the next node of the chain
@@ -88,6 +92,10 @@ class LocalEngine(Engine):
 
     name = "local"
 
+    def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
+        """The plan's tasks, one per chain, wired; another engine makes tasks of its own."""
+        return _build(plan, shared, chains(plan, fuse=shared.options.fuse))
+
     async def execute(self, plan: Plan, hooks: Hooks, options: RunOptions,
                       stop: asyncio.Event, drain: asyncio.Event | None = None) -> RunResult:
         """Run every node to its end, or until ``stop`` is set or --fail-fast trips.
@@ -96,7 +104,7 @@ class LocalEngine(Engine):
         on; a stop cuts that short, and ``undone`` counts what each node had not handled.
         """
         shared = Shared(hooks, options, drain)
-        tasks, stages = _build(plan, shared)
+        tasks, stages = self.build(plan, shared)
         started = time.perf_counter()
         status: RunStatus = "ok"
         if options.schedule is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from runtime._engine import Engine
 from runtime._errors import Problem
 from runtime._record import runs_root
 from runtime._terminal import plain
@@ -42,3 +43,22 @@ def problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
     named = (f"{flow}:", f"{Path(flow)}:")
     return [plain(p.message if p.message.startswith(named) else f"{flow}: {p}")
             for p in problems]
+
+
+def engine_from(args: argparse.Namespace) -> tuple[Engine | None, str | None]:
+    """The engine ``--engine``/``--address`` ask for, connected; or what is wrong.
+
+    The local engine is None (the default of ``Run``); Ray is imported only when asked for.
+    """
+    if getattr(args, "engine", "local") != "ray":
+        if getattr(args, "address", None):
+            return None, "--address names a Ray cluster: add --engine ray"
+        return None, None
+    from runtime._ray_engine import EngineUnavailable, RayEngine  # noqa: PLC0415
+
+    engine = RayEngine(args.address)
+    try:
+        engine.connect()
+    except EngineUnavailable as exc:
+        return None, str(exc)
+    return engine, None

@@ -66,6 +66,7 @@ def _flow_commands(sub: Any) -> None:
                    help="run it this once even if it holds code and is not trusted "
                         "(see `edgewise trust`)")
     _record_options(p)
+    _engine_options(p)
     p.set_defaults(func=_command("run", "cmd_run"))
     _serve_command(sub)
     p = sub.add_parser("validate", help="list every problem of a flow")
@@ -77,6 +78,16 @@ def _flow_commands(sub: Any) -> None:
     p.set_defaults(func=_command("flows", "cmd_components"))
     p = sub.add_parser("schema", help="print the JSON Schema of flow files")
     p.set_defaults(func=_command("flows", "cmd_schema"))
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    """--engine and --address: where the flow's nodes run."""
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (the default); ray: Ray actors, on a Ray started "
+                        "here or on the cluster of --address (pip install 'edgewise[ray]')")
+    p.add_argument("--address", metavar="ADDR", default=None,
+                   help="with --engine ray: the Ray cluster to run on (host:6379, or "
+                        "ray://host:10001); default: start Ray here")
 
 
 def _record_options(p: argparse.ArgumentParser) -> None:

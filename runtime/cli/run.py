@@ -21,7 +21,7 @@ from runtime._previews import preview
 from runtime._record import Recorder, StoragePolicy, record_run, runs_root
 from runtime._taps import Snapshot
 from runtime._terminal import plain
-from runtime.cli.common import problem_lines
+from runtime.cli.common import engine_from, problem_lines
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID
 from runtime.cli.summary import print_summary, progress_table
 
@@ -94,7 +94,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"status": "invalid", "nodes": {}, "edges": {}}))
         return EXIT_INVALID
-    run = Run(checked, options=RunOptions(fail_fast=args.fail_fast))
+    engine, problem = engine_from(args)
+    if problem:
+        err.print(plain(f"edgewise run: {problem}"), markup=False)
+        if args.json:
+            print(json.dumps({"status": "not-run", "nodes": {}, "edges": {}}))
+        return EXIT_INVALID
+    run = Run(checked, engine=engine, options=RunOptions(fail_fast=args.fail_fast))
     recorder: Recorder | None = None
     if args.record:
         policy = StoragePolicy(max_values=args.keep_values, sample_every=args.sample)
