@@ -27,20 +27,20 @@ def is_stateful(spec: ComponentSpec) -> bool:
                                                                             None)))
 
 
-def _refusal(spec: ComponentSpec, connected: list[str]) -> str | None:
-    """Why a node of this component with these inputs connected cannot have replicas."""
-    if not connected:
+def _refusal(spec: ComponentSpec, connected: list[str] | None) -> str | None:
+    """Why a node with these inputs connected (None: unknown) cannot have replicas, if so."""
+    if connected is not None and not connected:
         return ("a source cannot be replicated; it is called once and its messages come in "
                 "one order (give replicas to the nodes it feeds instead)")
     if is_stateful(spec):
         why = ("keeps state from one call to the next" if STATEFUL_TAG in spec.tags
-               else "emits what it gathered when its inputs end")
+               else "has an end() that emits what it kept from every call")
         return (f"a stateful component cannot be replicated; {spec.id} {why}, and each copy "
                 "would hold only part of it")
     if UNPAIRED_TAG in spec.tags:
         return (f"{spec.id} cannot be replicated; it joins its streams itself, across calls, "
                 "and each copy would see only part of them")
-    streams = [p for p in connected if spec.inputs[p].mode != "latest"]
+    streams = [p for p in connected or [] if spec.inputs[p].mode != "latest"]
     if len(streams) > 1:
         return (f"a node with more than one stream input connected cannot be replicated; its "
                 f"inputs {', '.join(repr(p) for p in streams)} are paired message by message, "
@@ -58,7 +58,8 @@ def check_replicas(flow: Flow, specs: Mapping[str, ComponentSpec | None],
         flow: The flow checked.
         specs: Each node's component with its ports (None: unknown, reported elsewhere).
         connected: The (node, input port) pairs that an edge goes into.
-        skip: Nodes whose ports are unknown (their params are invalid, reported elsewhere).
+        skip: Nodes whose ports are unknown (their params are invalid, reported elsewhere):
+            only what their component is, not their wiring, is checked.
     """
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -67,10 +68,11 @@ def check_replicas(flow: Flow, specs: Mapping[str, ComponentSpec | None],
             continue  # a duplicate id, reported elsewhere
         seen.add(node.id)
         spec = specs.get(node.id)
-        if node.replicas == 1 or spec is None or node.id in skip:
+        if node.replicas == 1 or spec is None:
             continue
-        ports = [p for p in spec.inputs if (node.id, p) in connected]
-        why = _refusal(spec, ports)
+        known = node.id not in skip or "inputs" not in spec.dynamic_sides
+        why = _refusal(spec, [p for p in spec.inputs if (node.id, p) in connected]
+                       if known else None)
         if why is not None:
             problems.append(Problem(
                 message=f"node '{node.id}', replicas {node.replicas}: {why}; set replicas "

@@ -192,8 +192,8 @@ REFUSED = [
      "a source cannot be replicated"),
     ("class-with-end", [node("l", "dataset.load", name="iris"),
                         scaled(node("c", "stream.collect"))], ["l.data->c.data"], "c",
-     "a stateful component cannot be replicated; stream.collect emits what it gathered when "
-     "its inputs end"),
+     "a stateful component cannot be replicated; stream.collect has an end() that emits what "
+     "it kept from every call"),
     ("tagged-stateful", [node("r", "stream.range", count=3), scaled(node("w", "scale.window"))],
      ["r.data->w.data"], "w", "a stateful component cannot be replicated; scale.window keeps "
                               "state from one call to the next"),
@@ -221,6 +221,17 @@ def test_replicas_are_refused_with_the_reason(nodes: list[dict[str, Any]], edges
     assert problem.message.endswith("; set replicas to 1")
     with pytest.raises(FlowInvalidError):
         runtime.plan(flow_doc(nodes, edges), registry=registry())
+
+
+def test_a_stateful_node_is_refused_even_while_its_ports_are_unknown() -> None:
+    nodes = [node("r", "stream.range", count=3),
+             scaled(node("f", "python.function", code="def process(data):\n    return data",
+                         inputs=[1]))]
+
+    problems = problems_of(nodes, ["r.data->f.data"])
+
+    assert [(p.code, p.node) for p in problems] == [("param", "f"), ("replicas", "f")]
+    assert "a stateful component cannot be replicated; python.function" in problems[1].message
 
 
 @pytest.mark.parametrize("component_id", ["frame.sample", "stream.throttle", "model.register",
@@ -308,8 +319,8 @@ def test_validate_on_the_command_line_names_the_refused_node(tmp_path: Path) -> 
     assert result.code == 2, result.output
     assert result.stdout.strip() == (
         f"{flow}: node 'c', replicas 4: a stateful component cannot be replicated; "
-        "stream.collect emits what it gathered when its inputs end, and each copy would hold "
-        "only part of it; set replicas to 1")
+        "stream.collect has an end() that emits what it kept from every call, and each copy "
+        "would hold only part of it; set replicas to 1")
     no_traceback(result)
 
 
