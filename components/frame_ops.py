@@ -30,6 +30,7 @@ from components._frame_params import (
 )
 from runtime import (
     NEW_ROWS_TAG,
+    STATEFUL_TAG,
     ExpressionError,
     component,
     evaluate_frame,
@@ -201,7 +202,7 @@ def rename(data: pd.DataFrame, *, params: RenameParams) -> pd.DataFrame:
 
 
 @component("frame.sample", inputs={"data": "DataFrame"}, outputs={"data": "DataFrame"},
-           params=SampleParams, columns=same_columns())
+           params=SampleParams, columns=same_columns(), tags=[STATEFUL_TAG])
 class Sample:
     """Draw a random sample of rows; the drawn rows keep their ids.
 

@@ -21,6 +21,7 @@ from components._model_label import REGISTRY_ATTR, tag_model
 from runtime import (
     CONTEXT_TAG,
     NEW_ROWS_TAG,
+    STATEFUL_TAG,
     CallContext,
     Params,
     call_context,
@@ -150,7 +151,7 @@ def _training_source(registry: ModelRegistry, context: CallContext | None) -> di
     "metrics": latest("Any", "Training metrics: what ml.score emits, or a one-row DataFrame.",
                       required=False)},
     outputs={"event": "DataFrame", "model": "Model"}, params=RegisterParams, threaded=True,
-    tags=[CONTEXT_TAG, NEW_ROWS_TAG])
+    tags=[CONTEXT_TAG, NEW_ROWS_TAG, STATEFUL_TAG])
 def register(model: Any, metrics: Any = None, *, params: RegisterParams) -> dict[str, Any]:
     """Write each model as a new version of ``name`` in the model registry.
 

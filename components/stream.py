@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from runtime import Params, component, latest, same_columns
+from runtime import STATEFUL_TAG, Params, component, latest, same_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +53,7 @@ class ThrottleParams(Params):
                                           "model that scores the stream to it, so the play "
                                           "starts once the model is ready.", required=False)},
            outputs={"data": "Any"}, params=ThrottleParams, threaded=True,
-           columns=same_columns())
+           columns=same_columns(), tags=[STATEFUL_TAG])
 class Throttle:
     """Pass every message on unchanged, no faster than ``rows_per_second``.
 

@@ -20,6 +20,7 @@ from runtime import (
     CONTEXT_TAG,
     DECISIONS_TAG,
     NEW_ROWS_TAG,
+    STATEFUL_TAG,
     UNPAIRED_TAG,
     Params,
     Port,
@@ -205,7 +206,7 @@ def move_alias(root: Path, name: str, alias: str, label: str, *, by: str, why: s
     },
     outputs={"champion": "Model", "decisions": "DataFrame"},
     params=SupervisorParams,
-    tags=[CONTEXT_TAG, UNPAIRED_TAG, DECISIONS_TAG, NEW_ROWS_TAG],
+    tags=[CONTEXT_TAG, UNPAIRED_TAG, DECISIONS_TAG, NEW_ROWS_TAG, STATEFUL_TAG],
     column_params={"metrics": ["metric"]},
 )
 class Supervisor:

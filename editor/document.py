@@ -234,6 +234,17 @@ class FlowDocument(History):
             before = json.loads(self._undo[-1]).get("edges", [])
             self._keep_edges_of(node_id, before if isinstance(before, list) else [])
 
+    def set_node_key(self, node_id: str, key: str, value: Any) -> None:
+        """Set a key of the node beside its params (``replicas``...); None leaves it out."""
+        node = self.node(node_id)
+        if node is None or node.get(key) == value and (key in node) == (value is not None):
+            return
+        self._checkpoint(f"{key}:{node_id}")
+        if value is None:
+            node.pop(key, None)
+        else:
+            node[key] = value
+
     def set_label(self, node_id: str, label: str) -> None:
         """Set or clear a node's display name."""
         node = self.node(node_id)

@@ -16,6 +16,7 @@ from editor.node_errors import NodeErrors
 from editor.node_face import face_text
 from editor.params_form import ParamsForm, RawParamsForm
 from editor.runs_panel import RunsPanel
+from editor.scale_section import ScaleSection
 from editor.selection import Selection
 
 FIELD_PROBLEMS = ("param", "missing-file", "unknown-column")
@@ -72,12 +73,14 @@ class ParamsPanel:
         self.changed = changed
         self.save = save
         self.form: ParamsForm | RawParamsForm | None = None
+        self.scale: ScaleSection | None = None
         self.error_box: ui.column | None = None
 
     def render(self) -> None:
         """Show the form of the selected node."""
         self.box.clear()
         self.form = None
+        self.scale = None
         self.error_box = None
         nodes = self.selection.nodes
         with self.box:
@@ -109,6 +112,7 @@ class ParamsPanel:
                                        lambda p: self.set_params(node_id, p),
                                        on_save=self.save,
                                        columns=columns_for(self.columns, node_id, spec))
+            self.scale = ScaleSection(self.doc, node_id, self.changed)
         self.render_errors()
 
     def render_errors(self) -> None:
@@ -121,6 +125,8 @@ class ParamsPanel:
             if problem.node == node and problem.code in FIELD_PROBLEMS:
                 errors[problem.param or "*"] = problem.message
         self.form.show_errors(errors)
+        if self.scale is not None:
+            self.scale.show_errors(self.problems())
 
     def show_node_error(self) -> None:
         """Show the last error of the selected node above its params, if it failed."""

@@ -92,7 +92,7 @@ from runtime._serve import (
     ServingHub,
     serving_hub,
 )
-from runtime._spec import UNPAIRED_TAG
+from runtime._spec import STATEFUL_TAG, UNPAIRED_TAG
 from runtime._taps import LiveStats, Snapshot
 from runtime._terminal import plain
 
@@ -105,6 +105,7 @@ __all__ = [
     "DISPLAY_TAG",
     "ENDPOINT_TAG",
     "NEW_ROWS_TAG",
+    "STATEFUL_TAG",
     "UNPAIRED_TAG",
     "URL_SCHEME",
     "Batch",

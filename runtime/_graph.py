@@ -14,11 +14,12 @@ import networkx as nx
 import pydantic
 
 from runtime._errors import ComponentDefinitionError, FlowInvalidError, Problem
-from runtime._model import Edge, Flow, error_text
+from runtime._model import SCALE_KEYS, Edge, Flow, error_text
 from runtime._params import PATH_KEY as PATH_KEY
 from runtime._params import URL_KEY as URL_KEY
 from runtime._params import URL_SCHEME as URL_SCHEME
 from runtime._registry import ANY, ERROR_PORT, ComponentSpec, Params, Port, Registry
+from runtime._scale import check_replicas
 from runtime._schema import check_columns
 
 
@@ -60,6 +61,11 @@ class PlanNode:
     incoming: dict[str, list[str]] = field(default_factory=dict)
     # output port -> (edge id, target node, target port) for each edge out of it
     outgoing: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # how an engine that scales out runs it (see runtime._scale): copies, whether their
+    # outputs keep the input order, and what each copy reserves (only the keys set)
+    replicas: int = 1
+    ordered: bool = True
+    resources: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,6 +138,8 @@ def _check_params(node_id: str, index: int, spec: ComponentSpec, raw: dict[str, 
                 known = list(spec.params_model.model_fields)
                 text = (f"unknown param '{name}' for {spec.id}{_suggest(name, known)}"
                         f" (known: {', '.join(known) or 'none'})")
+                if name in SCALE_KEYS:
+                    text += f"; '{name}' goes on the node itself, beside 'params'"
             elif err["type"] == "missing":
                 text = f"required param '{name}' is missing"
             else:
@@ -295,6 +303,7 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
                 problems.append(Problem(
                     message=f"node '{node_id}': required input '{port.name}' ({port.type}) "
                             "is not connected", code="unconnected-input", node=node_id))
+    problems.extend(check_replicas(flow, specs, wired, frozenset(unresolved)))
 
     if problems:
         return None, problems
@@ -302,8 +311,11 @@ def check_flow(flow: Flow, registry: Registry, base_dir: Path) -> tuple[Plan | N
     for node in flow.nodes:
         spec, node_params = specs[node.id], params[node.id]
         assert spec is not None and node_params is not None  # noqa: S101 - no problems above
-        nodes[node.id] = PlanNode(id=node.id, spec=spec, params=node_params,
-                                  incoming={p: list(e) for p, e in incoming[node.id].items()})
+        nodes[node.id] = PlanNode(
+            id=node.id, spec=spec, params=node_params,
+            incoming={p: list(e) for p, e in incoming[node.id].items()},
+            replicas=node.replicas, ordered=node.ordered,
+            resources=node.resources.reserved() if node.resources is not None else {})
     for edge in good_edges:
         nodes[edge.source_node].outgoing.setdefault(edge.source_port, []).append(
             (edge.id, edge.target_node, edge.target_port))

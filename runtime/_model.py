@@ -31,6 +31,35 @@ class Position(BaseModel):
     y: float = Field(description="Vertical position on the canvas.")
 
 
+MAX_REPLICAS = 64
+SCALE_KEYS = ("replicas", "ordered", "resources")
+"""The node keys that say how an engine that scales out runs the node (beside ``params``)."""
+
+
+def _unset(value: Any) -> bool:
+    return value is None
+
+
+class Resources(BaseModel):
+    """What one copy of a node needs on an engine that places work (Ray): only keys set count."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_cpus: float | None = Field(
+        default=None, ge=0, strict=True, allow_inf_nan=False, exclude_if=_unset,
+        description="CPU cores reserved for each copy of the node (fractions allowed).")
+    num_gpus: float | None = Field(
+        default=None, ge=0, strict=True, allow_inf_nan=False, exclude_if=_unset,
+        description="GPUs reserved for each copy of the node (fractions allowed).")
+    memory: int | None = Field(
+        default=None, ge=0, strict=True, exclude_if=_unset,
+        description="Memory reserved for each copy of the node, in bytes.")
+
+    def reserved(self) -> dict[str, float]:
+        """The keys that are set, with their values (``memory`` stays a whole number)."""
+        return {k: v for k, v in self.model_dump(exclude_none=True).items()}
+
+
 class Node(BaseModel):
     """One instance of a component in a flow."""
 
@@ -43,6 +72,19 @@ class Node(BaseModel):
     )
     label: str | None = Field(default=None, description="Optional display name.")
     position: Position | None = Field(default=None, description="Optional canvas position.")
+    # How an engine that scales out (Ray) runs the node; left out of the file at their defaults.
+    replicas: int = Field(
+        default=1, ge=1, le=MAX_REPLICAS, strict=True, exclude_if=lambda v: v == 1,
+        description="Copies of the node run in parallel on the Ray engine (the local engine "
+                    "runs one); only for a stateless node with one stream input.")
+    ordered: bool = Field(
+        default=True, strict=True, exclude_if=lambda v: v is True,
+        description="With replicas, outputs keep the order of the inputs; false lets them "
+                    "go in the order the copies finish.")
+    resources: Resources | None = Field(
+        default=None, exclude_if=_unset,
+        description="What each copy of the node needs on the Ray engine: num_cpus, "
+                    "num_gpus, memory (bytes).")
 
 
 class Edge(BaseModel):

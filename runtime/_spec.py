@@ -23,6 +23,9 @@ their row ids name groups or folds, not input rows, so row lineage stops there."
 UNPAIRED_TAG = "unpaired"
 """Tag of components called once per message of any stream input, the other stream inputs
 being None: they join their streams themselves (a monitor joining labels that arrive later)."""
+STATEFUL_TAG = "stateful"
+"""Tag of components that keep state from one call to the next without an ``end()`` (a
+window, a running model): such a node runs as one copy, never as replicas."""
 COLUMN_SELECTORS = ("", "keys", "values", "expressions", "assignments")
 """How a ``column_params`` entry ``param.kind`` reads the param (see ``runtime._schema``)."""
 ColumnsFunction = Callable[[Any, dict[str, list[str] | None]], Mapping[str, list[str] | None]]

@@ -237,7 +237,8 @@ def test_json_schema_describes_format_version_1() -> None:
                                          "meta"}
     assert sorted(defs["Node"]["required"]) == ["component", "id"]
     assert set(defs["Node"]["properties"]) == {"id", "component", "params", "label",
-                                               "position"}
+                                               "position", "replicas", "ordered", "resources"}
+    assert set(defs["Resources"]["properties"]) == {"num_cpus", "num_gpus", "memory"}
     assert defs["Node"]["properties"]["id"]["pattern"] == r"^[A-Za-z][A-Za-z0-9_-]*$"
     assert sorted(defs["Edge"]["required"]) == ["source", "target"]
 
