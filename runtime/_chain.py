@@ -80,6 +80,7 @@ class ChainTask:
             maxsize=max(1, shared.options.queue_batches * max(1, fan_in)))
         self.open_edges = {p: len(edges) for p, edges in pn.incoming.items()}
         self.threaded = pn.spec.threaded
+        self.gather = 64  # inbox items taken into one piece of work, at most
         self._inflight: asyncio.Future[Any] | None = None
         # the event loop, when this chain's work runs in worker threads
         self._loop = asyncio.get_running_loop() if self.threaded else None
@@ -365,7 +366,7 @@ class ChainTask:
             if await read_lent(self, edges_open > 1) and inbox.empty():
                 continue
             items = [await get()]
-            while not inbox.empty() and len(items) < 64:
+            while not inbox.empty() and len(items) < self.gather:
                 items.append(inbox.get_nowait())
             work: list[tuple[str, Batch]] = []
             for port, payload in items:

@@ -19,25 +19,24 @@ So results, counts and lineage are the local engine's; only the place of the wor
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from runtime._chain import ChainTask, Shared, Stage
+from runtime._chain import FEEDBACK_END, ChainTask, InboxItem, Shared, Stage
 from runtime._engine import RunOptions, RunResult
-from runtime._firing import FailFast, FiringRule, RunContext
+from runtime._firing import FailFast
 from runtime._fusion import chains
 from runtime._graph import Plan, PlanNode
 from runtime._hooks import Hooks
 from runtime._local import LocalEngine, _build
-from runtime._messages import Batch
-from runtime._ray_stage import UNPICKLABLE, Host, Reply, ids_base
+from runtime._messages import END, Batch
+from runtime._ray_slot import Place, RuleView, Slot
+from runtime._ray_stage import Host, Reply, Step, ids_base
 
 RAY_MISSING = "the Ray engine needs Ray, which is not installed: pip install 'edgewise[ray]'"
-RECOVERY_SECONDS = 120.0  # how long a crashed actor may take to come back
 
 
 class EngineUnavailable(RuntimeError):
@@ -53,138 +52,185 @@ def import_ray() -> ModuleType:
     return ray
 
 
-@dataclass
-class Place:
-    """Where a chain runs: its host actor, its key there, and what builds it again."""
+class GatedInbox(asyncio.Queue[InboxItem]):
+    """An inbox that lets no stream batch in before its node has its first latest values.
 
-    ray: ModuleType
-    host: Any
-    key: str
-    chain: tuple[Any, ...]  # Host.add's arguments after the key
-    stopping: asyncio.Event
+    The local engine reads a heavy source from its consumer's thread, one message ahead;
+    here the source is pumped in the driver, and messages waiting in the host for a value
+    (a model, a start signal) would pile up there, then go all at once. So until the values
+    came, its producers wait on this inbox; latest values and ends still come in.
+    """
 
+    def __init__(self, maxsize: int, streams: set[str]) -> None:
+        super().__init__(maxsize)
+        self.streams = streams
+        self.open = asyncio.Event()
+        self.open.set()
 
-class RuleView(FiringRule):
-    """The driver's picture of a rule that fires in an actor: its counters and waiting."""
-
-    def __init__(self, pn: PlanNode, context: RunContext) -> None:
-        super().__init__(pn, context)
-        self.waiting = 0
-
-    @property
-    def has_pending(self) -> bool:
-        """Whether stream messages wait in the actor for a partner or a latest value."""
-        return self.waiting > 0
+    async def put(self, item: InboxItem) -> None:
+        """Put an item, a stream batch only while the node is not waiting for a value."""
+        if item[0] in self.streams and isinstance(item[1], Batch):
+            await self.open.wait()
+        await super().put(item)
 
 
 class RemoteChain(ChainTask):
     """A chain whose work runs in a Ray host; its inbox, hooks and wiring stay here."""
 
-    def __init__(self, stages: list[Stage], shared: Shared, place: Place) -> None:
+    def __init__(self, stages: list[Stage], shared: Shared, slot: Slot,
+                 gated: bool = False) -> None:
         super().__init__(stages, shared)
+        self.valued: set[str] = set()  # the latest inputs that have had a value
+        if gated:  # closed until every latest input it waits for has had a value
+            self.inbox = GatedInbox(self.inbox.maxsize, set(self.head.stream_ports))
+            self.inbox.open.clear()
         self.threaded = False  # the host is the other thread: this side only waits
         self._loop = None
-        self.place = place
-        self.log: list[list[tuple[str, Batch]]] = []  # inputs since the last checkpoint
-        self.checkpoint: bytes | None = None
-        self.restarts = 0
-        self.busy = False  # a call is in the host
+        # a heavy node gets a batch a call, as the local engine's lent source gives it one
+        # at a time: a paced stream must not hold eight chunks back to send them at once
+        self.gather = 1 if self.head.spec.threaded else 64
+        self.slots = [slot]
 
     async def work(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run the chain's start, process, finish or close in its host."""
         method = func.__name__.lstrip("_")
         if method not in ("start", "process", "finish", "close"):
             return await super().work(func, *args)
-        if method == "close" and self.place.stopping.is_set():
-            return []  # the host was killed: a close would wait for its work to end
-        if method == "start":
-            await self._add()
-        reply = await self._call(method, args)
+        replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
+        steps = self.take(replies)
         if method == "process":
-            if reply.checkpoint is None or reply.checkpoint == UNPICKLABLE:
-                self.log.append(args[0])
-            else:
-                self.checkpoint = reply.checkpoint
-                self.log.clear()
-        self._mirror(reply)
-        if reply.fail_fast is not None:
-            raise FailFast(reply.fail_fast)
-        return reply.steps
+            self.valued.update(port for port, _batch in args[0])
+        if isinstance(self.inbox, GatedInbox) and all(p in self.valued
+                                                      for p in self.head.awaited):
+            self.inbox.open.set()
+        return steps
 
-    def _mirror(self, reply: Reply) -> None:
-        """Show the host's rules here: counts, errors, end, and what waits."""
+    def take(self, replies: Sequence[Reply | None]) -> list[Step]:
+        """Show the hosts' rules here (counts summed over copies); the steps, in order."""
         context = self.shared.context
-        for stage, state in zip(self.stages, reply.rules, strict=True):
+        steps: list[Step] = []
+        for reply in replies:
+            if reply is None:
+                continue
+            steps += reply.steps
+            for stage, state in zip(self.stages, reply.rules, strict=True):
+                stage.rule.failures.extend(state.failures)
+                if state.failures and context.first_error is None:
+                    context.first_error = state.failures[0]
+        for index, stage in enumerate(self.stages):
             rule = stage.rule
-            rule.fired, rule.errors, rule.finished = state.fired, state.errors, state.finished
+            states = [slot.rules[index] for slot in self.slots if slot.rules]
+            rule.fired = sum(s.fired for s in states)
+            rule.errors = sum(s.errors for s in states)
+            rule.finished = bool(states) and all(s.finished for s in states)
             if isinstance(rule, RuleView):
-                rule.waiting = state.waiting
-            rule.failures.extend(state.failures)
-            if state.failures and context.first_error is None:
-                context.first_error = state.failures[0]
+                rule.waiting = sum(s.waiting for s in states)
+        for reply in replies:
+            if reply is not None and reply.fail_fast is not None:
+                raise FailFast(reply.fail_fast)
+        return steps
 
-    async def _add(self) -> None:
-        place = self.place
-        await place.host.add.remote(place.key, *place.chain)
 
-    async def _call(self, method: str, args: tuple[Any, ...]) -> Reply:
-        """Call the host; if its process died, bring the chain back and call again."""
-        place = self.place
-        died = place.ray.exceptions.RayActorError
-        while True:
-            self.busy = True
-            try:
-                reply: Reply | None = await place.host.call.remote(place.key, method, *args)
-            except died:
-                if place.stopping.is_set():
-                    raise
-                reply = None
-            finally:
-                self.busy = False
-            if reply is None:  # the host died, now or before: it came back without us
-                await self._recover()
-                continue
-            return reply
+class ReplicatedChain(RemoteChain):
+    """A stateless node run as several copies: each stream batch goes to a free copy.
 
-    async def _recover(self) -> None:
-        """Restore the chain in its restarted host and replay its inputs since.
+    Latest values go to every copy, ahead of its next stream batch, so each call sees
+    the values it would have seen on one copy. Outputs are published in input order, or
+    as they come (``ordered: false``).
+    """
 
-        What the replay makes again was delivered already: it is dropped, so every
-        message reaches the next stage once.
+    def __init__(self, stages: list[Stage], shared: Shared, slots: list[Slot],
+                 ordered: bool) -> None:
+        super().__init__(stages, shared, slots[0])
+        self.slots = slots
+        self.ordered = ordered
+        self.unsent: list[list[tuple[str, Batch]]] = [[] for _ in slots]
+
+    def take(self, replies: Sequence[Reply | None]) -> list[Step]:
+        """The copies' steps, their messages numbered here, in the order they are published.
+
+        Each copy numbers its messages from a range of its own; numbered again as they
+        go out, a port's messages are in id order as on one copy (kept runs list them so).
         """
-        place = self.place
-        died = place.ray.exceptions.RayActorError
-        deadline = time.monotonic() + RECOVERY_SECONDS
-        self.restarts += 1
-        while True:
-            try:
-                await self._add()
-                await place.host.call.remote(place.key, "restore", self.checkpoint)
-                for items in self.log:
-                    await place.host.call.remote(place.key, "process", items)
-            except died as exc:
-                if place.stopping.is_set():
-                    raise
-                if time.monotonic() > deadline:
-                    msg = (f"node '{self.head.id}': its Ray worker did not come back within "
-                           f"{RECOVERY_SECONDS:.0f} s after its process died")
-                    raise RuntimeError(msg) from exc
-                await asyncio.sleep(0.05)
-                continue
-            return
+        steps = super().take(replies)
+        context = self.shared.context
+        return [(index, {port: Batch(b.origin, context.alloc(len(b.values)), b.parents,
+                                     b.values) for port, b in out.items()}, processed)
+                for index, out, processed in steps]
+
+    async def _consume(self) -> None:
+        head = self.head
+        edges_open = sum(self.open_edges.values())
+        free = collections.deque(range(len(self.slots)))
+        running: collections.deque[tuple[int, asyncio.Future[Reply | None]]] = (
+            collections.deque())
+        while edges_open:
+            items = [await self.inbox.get()]
+            while not self.inbox.empty() and len(items) < 64:
+                items.append(self.inbox.get_nowait())
+            for port, payload in items:
+                if payload is END or payload is FEEDBACK_END:
+                    edges_open -= 1
+                elif port not in head.pending:  # a latest value: for every copy
+                    for unsent in self.unsent:
+                        unsent.append((port, payload))
+                else:
+                    while not free:
+                        await self._settle_calls(running, free)
+                    self.mark_started(self.stages[0])
+                    index = free.popleft()
+                    work, self.unsent[index] = [*self.unsent[index], (port, payload)], []
+                    running.append((index, asyncio.ensure_future(
+                        self.slots[index].call("process", (work,)))))
+        while running:
+            await self._settle_calls(running, free)
+        for index, unsent in enumerate(self.unsent):  # values no stream batch took along
+            if unsent:
+                await self._publish(self.take([await self.slots[index].call(
+                    "process", (unsent,))]))
+        if not head.finished:
+            await self._end_outputs()
+
+    async def _settle_calls(self, running: collections.deque[tuple[
+            int, asyncio.Future[Reply | None]]], free: collections.deque[int]) -> None:
+        """Wait for a call to end; publish what is done, in input order if ordered."""
+        await asyncio.wait([f for _i, f in running], return_when=asyncio.FIRST_COMPLETED)
+        done = [(i, f) for i, f in running if f.done()]
+        if self.ordered:
+            done = []
+            while running and running[0][1].done():
+                done.append(running.popleft())
+        else:
+            for entry in done:
+                running.remove(entry)
+        for index, future in done:
+            free.append(index)
+            await self._publish(self.take([future.result()]))
 
 
 def ray_groups(plan: Plan, fuse: bool) -> list[list[str]]:
-    """The local engine's chains, with each source on its own: sources run in the driver."""
+    """The local engine's chains, with sources and replicated nodes each on their own.
+
+    Sources run in the driver; a node with replicas runs as copies of its own.
+    """
     groups: list[list[str]] = []
     for group in chains(plan, fuse=fuse):
-        if not plan.nodes[group[0]].incoming and len(group) > 1:
-            groups += [group[:1], group[1:]]
-        else:
-            groups.append(group)
+        part: list[str] = []
+        for nid in group:
+            pn = plan.nodes[nid]
+            alone = not pn.incoming or pn.replicas > 1
+            if part and (alone or plan.nodes[part[-1]].replicas > 1
+                         or not plan.nodes[part[-1]].incoming):
+                groups.append(part)
+                part = []
+            part.append(nid)
+        groups.append(part)
     return groups
 
 
+# Calls a host runs at once, each chain having one at a time: a node that waits (a paced
+# stream sleeps between rows) must not hold up the chains that share its host.
+HOST_THREADS = 64
 _POOL: dict[str, list[Any]] = {}  # the Ray job's id -> its hosts, kept between runs
 _RUNS = itertools.count()
 
@@ -196,7 +242,7 @@ def pool(ray: ModuleType, size: int | None = None) -> list[Any]:
     if hosts is None:
         count = size or max(1, int(ray.cluster_resources().get("CPU", 1)))
         remote = ray.remote(Host).options(max_restarts=-1, max_task_retries=0, num_cpus=0,
-                                          max_concurrency=4)
+                                          max_concurrency=HOST_THREADS)
         hosts = _POOL[job] = [remote.remote() for _ in range(count)]
     return hosts
 
@@ -236,30 +282,39 @@ class RayEngine(LocalEngine):
         run = next(_RUNS)
         turn = itertools.count()
 
-        def make(stages: list[Stage], shared: Shared) -> ChainTask:
-            head = stages[0].rule.pn
-            if not head.incoming:
-                return ChainTask(stages, shared)
+        def slot(nodes: list[PlanNode], copy: int) -> Slot:
             index = next(turn)
-            nodes = [s.rule.pn for s in stages]
+            head = nodes[0]
             links = [_link(plan, n.id) for n in nodes[:-1]] + [None]
-            resources: dict[str, Any] = dict(getattr(head, "resources", None) or {})
-            if resources:  # placed by Ray where the resources are: a host of its own
+            if head.resources:  # placed by Ray where the resources are: a host of its own
                 host = ray.remote(Host).options(max_restarts=-1, max_task_retries=0,
-                                                **resources).remote()
+                                                **head.resources).remote()
                 self._own.append(host)
             else:
                 host = hosts[index % len(hosts)]
             chain = (nodes, links, ids_base(index), shared.options.fail_fast,
                      shared.options.run_id)
-            place = Place(ray, host, f"{run}:{head.id}", chain, self._stopping)
+            return Slot(Place(ray, host, f"{run}:{head.id}:{copy}", chain, self._stopping))
+
+        def make(stages: list[Stage], shared: Shared) -> ChainTask:
+            head = stages[0].rule.pn
+            if not head.incoming:
+                return ChainTask(stages, shared)
+            nodes = [s.rule.pn for s in stages]
             for stage in stages:  # the driver's view of each rule: counters only
                 stage.rule = RuleView(stage.rule.pn, shared.context)
-            task = RemoteChain(stages, shared, place)
+            copies = head.replicas if stages[0].rule.stream_ports else 1
+            task: RemoteChain
+            if copies > 1:
+                task = ReplicatedChain(stages, shared, [slot(nodes, c) for c in range(copies)],
+                                       head.ordered)
+            else:
+                task = RemoteChain(stages, shared, slot(nodes, 0), _gated(plan, groups, head))
             self.chains[head.id] = task
             return task
 
-        return _build(plan, shared, ray_groups(plan, shared.options.fuse), make)
+        groups = ray_groups(plan, shared.options.fuse)
+        return _build(plan, shared, groups, make)
 
     async def execute(self, plan: Plan, hooks: Hooks, options: RunOptions,
                       stop: asyncio.Event, drain: asyncio.Event | None = None) -> RunResult:
@@ -275,8 +330,8 @@ class RayEngine(LocalEngine):
             watcher.cancel()
             ray = import_ray()
             for task in self.chains.values():
-                if not task.busy:  # a killed host comes back empty
-                    task.place.host.drop.remote(task.place.key)
+                for each in task.slots:
+                    each.drop()
             for host in self._own:
                 ray.kill(host, no_restart=True)
             self._own.clear()
@@ -288,8 +343,29 @@ class RayEngine(LocalEngine):
         self._stopping.set()
         ray = import_ray()
         for task in self.chains.values():
-            if task.busy:  # it comes back empty (Ray restarts it), for the next run
-                ray.kill(task.place.host, no_restart=False)
+            for each in task.slots:
+                if each.busy:  # it comes back empty (Ray restarts it), for the next run
+                    ray.kill(each.place.host, no_restart=False)
+
+
+def _gated(plan: Plan, groups: list[list[str]], head: PlanNode) -> bool:
+    """Whether a chain's stream inputs may wait for its first latest values (GatedInbox).
+
+    Only when no chain feeds both: one that did would wait on its stream batch, and never
+    bring the value.
+    """
+    if not head.spec.threaded or not any(head.spec.inputs[p].waits for p in head.incoming
+                                         if head.spec.inputs[p].mode == "latest"):
+        return False
+    group_of = {nid: i for i, group in enumerate(groups) for nid in group}
+    source = {eid: eid.split("->")[0].split(".")[0] for eids in head.incoming.values()
+              for eid in eids}
+
+    def feeding(latest: bool) -> set[int]:
+        return {group_of[source[eid]] for port, eids in head.incoming.items()
+                if (head.spec.inputs[port].mode == "latest") == latest for eid in eids}
+
+    return not feeding(True) & feeding(False)
 
 
 def _link(plan: Plan, node: str) -> tuple[str, str]:

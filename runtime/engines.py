@@ -3,8 +3,9 @@
 An engine turns a validated ``Plan`` into a ``RunResult``. The local engine
 (``LocalEngine``) is the reference: a thin asyncio driver over ``FiringRule``, the
 engine-neutral firing rule (the input join, the fast path, end of stream, containment,
-lineage). Another engine (Ray) gives the same results by driving the same rule, pumping
-sources with the same functions and firing the same hooks. Flow hosts do not need this
+lineage). ``RayEngine`` gives the same results by driving the same rule in Ray actors, pumping
+sources with the same functions and firing the same hooks (Ray is imported only when
+a run asks for it: ``pip install 'edgewise[ray]'``). Flow hosts do not need this
 module: ``runtime.run_flow`` and ``runtime.Run`` pick the engine.
 """
 
@@ -16,6 +17,7 @@ from runtime._hooks import HOOK_NAMES, Hooks
 from runtime._local import LocalEngine
 from runtime._messages import END, Batch, Envelope, ErrorRecord
 from runtime._previews import is_model
+from runtime._ray_engine import EngineUnavailable, RayEngine
 from runtime._sources import MAX_BATCH_ROWS, first_call, pull, start_failed
 from runtime._taps import LiveStats, Snapshot
 
@@ -27,6 +29,7 @@ __all__ = [
     "Batch",
     "Collector",
     "Engine",
+    "EngineUnavailable",
     "Envelope",
     "ErrorRecord",
     "FailFast",
@@ -39,6 +42,7 @@ __all__ = [
     "Plan",
     "RunContext",
     "RunOptions",
+    "RayEngine",
     "RunResult",
     "Snapshot",
     "chains",

@@ -1,5 +1,7 @@
 """Message ids held in values, named by port and position so that two runs can be compared.
 
+The ids an error record lists as its inputs are named the same way.
+
 Ids are handed out as a run goes, so the same message has another id in another run (in a
 replay, say). A scorer writes the id of the model that answered each row into its
 ``model_message`` column, and a supervisor the ids of a decision's evidence messages into
@@ -10,8 +12,10 @@ stand-in source takes the place of, for a recorded input), they compare as they 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from runtime._messages import ErrorRecord
 from runtime._record.lineage import MODEL_MESSAGE_COLUMN
 from runtime._record.store import RunStore
 
@@ -24,7 +28,8 @@ def named_message_ids(store: RunStore, values: list[Any]) -> list[Any]:
 
     Values without such a column are returned as they are (the same list when none has one).
     """
-    if not any(c in getattr(v, "columns", ()) for v in values for c in COLUMNS):
+    if not any(isinstance(v, ErrorRecord) or c in getattr(v, "columns", ())
+               for v in values for c in COLUMNS):
         return values
     inputs: dict[str, str] = store.manifest().get("replay_inputs") or {}
     stand_in = {f"{node}.data": origin for origin, node in inputs.items()}
@@ -39,6 +44,10 @@ def named_message_ids(store: RunStore, values: list[Any]) -> list[Any]:
 
     out = []
     for value in values:
+        if isinstance(value, ErrorRecord):  # the inputs of the call that failed
+            named: list[Any] = [name(i) for i in value.inputs]
+            out.append(dataclasses.replace(value, inputs=named))
+            continue
         columns = [c for c in COLUMNS if c in getattr(value, "columns", ())]
         if columns:
             value = value.copy()
