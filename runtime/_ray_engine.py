@@ -135,13 +135,14 @@ class ReplicatedChain(RemoteChain):
     """A stateless node run as several copies: each stream batch goes to a free copy.
 
     Latest values go to every copy, ahead of its next stream batch, so each call sees
-    the values it would have seen on one copy. Outputs are published in input order, or
+    the values it would have seen on one copy; no stream batch goes out before the first
+    values of the latest inputs it waits for. Outputs are published in input order, or
     as they come (``ordered: false``).
     """
 
     def __init__(self, stages: list[Stage], shared: Shared, slots: list[Slot],
-                 ordered: bool) -> None:
-        super().__init__(stages, shared, slots[0])
+                 ordered: bool, gated: bool) -> None:
+        super().__init__(stages, shared, slots[0], gated)
         self.slots = slots
         self.ordered = ordered
         self.unsent: list[list[tuple[str, Batch]]] = [[] for _ in slots]
@@ -164,6 +165,7 @@ class ReplicatedChain(RemoteChain):
         free = collections.deque(range(len(self.slots)))
         running: collections.deque[tuple[int, asyncio.Future[Reply | None]]] = (
             collections.deque())
+        held: list[tuple[str, Batch]] = []  # stream batches before the first latest values
         while edges_open:
             items = [await self.inbox.get()]
             while not self.inbox.empty() and len(items) < 64:
@@ -172,16 +174,24 @@ class ReplicatedChain(RemoteChain):
                 if payload is END or payload is FEEDBACK_END:
                     edges_open -= 1
                 elif port not in head.pending:  # a latest value: for every copy
+                    self.valued.add(port)
                     for unsent in self.unsent:
                         unsent.append((port, payload))
                 else:
-                    while not free:
-                        await self._settle_calls(running, free)
-                    self.mark_started(self.stages[0])
-                    index = free.popleft()
-                    work, self.unsent[index] = [*self.unsent[index], (port, payload)], []
-                    running.append((index, asyncio.ensure_future(
-                        self.slots[index].call("process", (work,)))))
+                    held.append((port, payload))
+            if not all(p in self.valued for p in head.awaited) and edges_open:
+                continue  # each message must fire with the values it would on one copy
+            if isinstance(self.inbox, GatedInbox):
+                self.inbox.open.set()
+            for item in held:
+                while not free:
+                    await self._settle_calls(running, free)
+                self.mark_started(self.stages[0])
+                index = free.popleft()
+                work, self.unsent[index] = [*self.unsent[index], item], []
+                running.append((index, asyncio.ensure_future(
+                    self.slots[index].call("process", (work,)))))
+            held.clear()
         while running:
             await self._settle_calls(running, free)
         for index, unsent in enumerate(self.unsent):  # values no stream batch took along
@@ -307,7 +317,7 @@ class RayEngine(LocalEngine):
             task: RemoteChain
             if copies > 1:
                 task = ReplicatedChain(stages, shared, [slot(nodes, c) for c in range(copies)],
-                                       head.ordered)
+                                       head.ordered, _gated(plan, groups, head, replicated=True))
             else:
                 task = RemoteChain(stages, shared, slot(nodes, 0), _gated(plan, groups, head))
             self.chains[head.id] = task
@@ -348,14 +358,16 @@ class RayEngine(LocalEngine):
                     ray.kill(each.place.host, no_restart=False)
 
 
-def _gated(plan: Plan, groups: list[list[str]], head: PlanNode) -> bool:
+def _gated(plan: Plan, groups: list[list[str]], head: PlanNode,
+           replicated: bool = False) -> bool:
     """Whether a chain's stream inputs may wait for its first latest values (GatedInbox).
 
     Only when no chain feeds both: one that did would wait on its stream batch, and never
     bring the value.
     """
-    if not head.spec.threaded or not any(head.spec.inputs[p].waits for p in head.incoming
-                                         if head.spec.inputs[p].mode == "latest"):
+    inputs = head.spec.inputs
+    awaits = any(inputs[p].waits for p in head.incoming if inputs[p].mode == "latest")
+    if not (head.spec.threaded or replicated) or not awaits:
         return False
     group_of = {nid: i for i, group in enumerate(groups) for nid in group}
     source = {eid: eid.split("->")[0].split(".")[0] for eids in head.incoming.values()

@@ -6,16 +6,20 @@ Every Ray test lives in this module, so that one pytest worker starts Ray, once.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import runtime
-from runtime.engines import RayEngine
+from runtime.engines import RayEngine, RunOptions
 from runtime.runs import RunStore, diff_runs
+from tests.flowkit import node, run_guarded, write_flow
 from tests.test_flows import CHECKS, FLOW_FILES, FLOWS, Outcome
 
 ray = pytest.importorskip("ray")
@@ -112,3 +116,99 @@ def test_same_counts_sink_outputs_and_recorded_lineage_on_both_engines(
     # what `edgewise diff` says of the two kept runs: the same values on every edge
     diff = diff_runs(local_store, ray_store)
     assert (diff["changed"], diff["only_in_a"], diff["only_in_b"]) == ([], [], [])
+
+
+CRASH_COUNT = 60_000
+
+
+def crash_flow(folder: Path) -> Path:
+    """range -> identity -> (count -> jsonl, jsonl): a stateless stage, a stateful one, sinks."""
+    return write_flow(folder, [
+        node("r", "stream.range", count=CRASH_COUNT),
+        node("i", "stream.identity"),
+        node("c", "stream.count"),
+        node("counted", "jsonl.write", path="out/count.jsonl"),
+        node("w", "jsonl.write", path="out/values.jsonl")],
+        ["r.data->i.data", "i.data->c.data", "c.count->counted.data", "i.data->w.data"])
+
+
+def host_pid(engine: RayEngine, node_id: str) -> tuple[Any, int]:
+    host = engine.chains[node_id].slots[0].place.host
+    return host, ray.get(host.pid.remote())
+
+
+@pytest.mark.parametrize("target", ["i", "c", "w"], ids=["stateless", "stateful", "sink"])
+def test_a_stage_whose_process_is_killed_mid_run_loses_and_repeats_nothing(
+        target: str, tmp_path: Path, engine: RayEngine) -> None:
+    local = crash_flow(tmp_path / "local")
+    expected = runtime.Run(runtime.plan(local)).run()
+    assert expected.status == "ok"
+
+    path = crash_flow(tmp_path / "ray")
+    # each node a stage of its own, in batches of 500: 120 calls each, killed at the 20th
+    run = runtime.Run(runtime.plan(path), engine=engine,
+                      options=RunOptions(fuse=False, batch_size=500))
+    killed: list[tuple[Any, int]] = []
+    fired = {"n": 0}
+
+    def kill(node_id: str, count: int) -> None:
+        if node_id != target or killed:
+            return
+        fired["n"] += count
+        if fired["n"] >= 20 * 500:
+            host, pid = host_pid(engine, target)
+            os.kill(pid, signal.SIGKILL)  # its process, as `kill -9` would
+            killed.append((host, pid))
+
+    run.hooks.add("fired", kill)
+    result = run_guarded(run)
+    assert killed, "the stage was never killed"
+    host, pid = killed[0]
+    assert ray.get(host.pid.remote()) != pid  # a new process took the stage over
+    assert result.status == "ok", result.first_error
+    assert result.to_json()["edges"] == expected.to_json()["edges"]
+    assert {n: r.fired for n, r in result.nodes.items()} == {
+        n: r.fired for n, r in expected.nodes.items()}
+    for name in ("values.jsonl", "count.jsonl"):  # every message once, in order
+        assert (path.parent / "out" / name).read_bytes() == (
+            local.parent / "out" / name).read_bytes()
+    assert (path.parent / "out" / "count.jsonl").read_text() == f'{{"value": {CRASH_COUNT}}}\n'
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_replicas_share_a_nodes_messages_and_give_its_outputs(
+        ordered: bool, tmp_path: Path, engine: RayEngine) -> None:
+    # streaming-scoring with two copies of its scorer: each chunk is scored by one of them,
+    # with the model that reached both (a latest input goes to every copy)
+    local_folder, ray_folder = copy_flows(tmp_path / "local"), copy_flows(tmp_path / "ray")
+    doc = json.loads((ray_folder / "streaming-scoring.json").read_text())
+    predict = next(n for n in doc["nodes"] if n["id"] == "predict")
+    predict.update({"replicas": 2, "ordered": ordered})
+    (ray_folder / "streaming-scoring.json").write_text(json.dumps(doc))
+    local, _ = run_example(local_folder / "streaming-scoring.json", None)
+    copies: list[int] = []
+    run = runtime.Run(runtime.plan(ray_folder / "streaming-scoring.json"), engine=engine,
+                      options=RunOptions(batch_size=1))  # a chunk a batch: both copies work
+    run.hooks.add("run_ended", lambda _result: copies.extend(
+        s.rules[0].fired for s in engine.chains["predict"].slots))
+    result = run.run()
+    assert len(copies) == 2 and all(copies), copies  # both copies scored chunks
+    assert sum(copies) == 10
+    assert result.to_json()["edges"] == local.result.to_json()["edges"]
+    scored = pd.read_csv(ray_folder / "out" / "predictions.csv")
+    expected = pd.read_csv(local_folder / "out" / "predictions.csv")
+    if ordered:
+        assert (ray_folder / "out" / "predictions.csv").read_bytes() == (
+            local_folder / "out" / "predictions.csv").read_bytes()
+    else:  # the same rows, chunk by chunk in the order the copies finished
+        pd.testing.assert_frame_equal(scored.sort_values(list(scored.columns)).reset_index(
+            drop=True), expected.sort_values(list(expected.columns)).reset_index(drop=True))
+
+
+def test_replicas_are_one_copy_on_the_local_engine(tmp_path: Path) -> None:
+    folder = copy_flows(tmp_path)
+    doc = json.loads((folder / "streaming-scoring.json").read_text())
+    next(n for n in doc["nodes"] if n["id"] == "predict")["replicas"] = 2
+    (folder / "streaming-scoring.json").write_text(json.dumps(doc))
+    outcome, _ = run_example(folder / "streaming-scoring.json", None)
+    CHECKS["streaming-scoring.json"](outcome)
