@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -277,12 +279,17 @@ class RayEngine(LocalEngine):
         """Ray, started or reached."""
         ray = import_ray()
         if not ray.is_initialized():
+            interrupt = signal.getsignal(signal.SIGINT)
             try:
                 ray.init(address=self.address, include_dashboard=False,
                          log_to_driver=False, logging_level="ERROR")
             except ConnectionError as exc:
                 msg = f"cannot reach the Ray cluster at {self.address}: {exc}"
                 raise EngineUnavailable(msg) from exc
+            if threading.current_thread() is threading.main_thread():
+                # Ray's core takes SIGINT over in the process that starts it: give Ctrl-C
+                # back to Python, so that it stops the run as on the local engine
+                signal.signal(signal.SIGINT, interrupt)
         return ray
 
     def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:

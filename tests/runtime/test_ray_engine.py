@@ -9,6 +9,10 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -212,3 +216,78 @@ def test_replicas_are_one_copy_on_the_local_engine(tmp_path: Path) -> None:
     (folder / "streaming-scoring.json").write_text(json.dumps(doc))
     outcome, _ = run_example(folder / "streaming-scoring.json", None)
     CHECKS["streaming-scoring.json"](outcome)
+
+
+def ray_processes(marker: str) -> list[str]:
+    """The command lines of running processes that name ``marker`` (a Ray temp folder)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in line:
+            found.append(line)
+    return found
+
+
+def test_ctrl_c_stops_a_ray_run_and_leaves_no_ray_process_behind(tmp_path: Path) -> None:
+    path = write_flow(tmp_path, [node("r", "stream.range", count=10**9),
+                                 node("i", "stream.identity"),
+                                 node("w", "jsonl.write", path="out/values.jsonl")],
+                      ["r.data->i.data", "i.data->w.data"])
+    # a Ray of its own, in a short folder (Ray's socket paths have a length limit)
+    temp = Path(tempfile.mkdtemp(prefix="ewray", dir="/tmp"))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "run", str(path), "--engine", "ray"],
+            env={**os.environ, "RAY_TMPDIR": str(temp)}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 180
+            while not any(p.name.endswith(".partial") for p in (tmp_path / "out").glob(".*")):
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, "the run never started writing"
+                time.sleep(0.2)
+            assert ray_processes(str(temp))  # Ray runs, started by this run
+            proc.send_signal(signal.SIGINT)
+            output, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 1, output
+        assert "interrupted" in output
+        assert "Traceback" not in output
+        assert not (tmp_path / "out" / "values.jsonl").exists()  # a stopped run keeps nothing
+        deadline = time.monotonic() + 60
+        while ray_processes(str(temp)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ray_processes(str(temp)) == []
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_without_ray_the_ray_engine_is_refused_in_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "ray.py").write_text("raise ImportError('No module named ray')\n")
+    flow = FLOWS / "iris.json"
+    paths = os.pathsep.join([str(blocker), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "runtime.cli", "run", str(flow), "--engine", "ray"],
+        env={**os.environ, "PYTHONPATH": paths},
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "edgewise run: the Ray engine needs Ray, which is not installed: "
+        "pip install 'edgewise[ray]'"]
+
+
+def test_the_local_engine_never_imports_ray() -> None:
+    code = ("import sys, runtime, runtime.engines, runtime.cli\n"
+            f"result = runtime.run_flow({str(FLOWS / 'iris.json')!r})\n"
+            "assert result.status == 'ok'\n"
+            "print('ray' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.strip() == "False"
