@@ -292,6 +292,10 @@ class RayEngine(LocalEngine):
                 signal.signal(signal.SIGINT, interrupt)
         return ray
 
+    def hosts(self) -> list[Any]:
+        """The actors of this driver's pool (``host.pid.remote()`` tells each one's process)."""
+        return pool(self.connect())
+
     def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
         """Sources as local tasks; every other chain in a host of the pool, in turn."""
         ray = self.connect()

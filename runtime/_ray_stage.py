@@ -90,8 +90,12 @@ class ChainActor:
         state = [({name: getattr(rule, name) for name in _RULE_STATE},
                   rule.instance if is_class else None)
                  for rule, is_class in zip(self.rules, self.classes, strict=True)]
+        from ray import cloudpickle  # noqa: PLC0415 - in a Ray worker; a component's class
+        #   is not reachable by its name (the decorator), so it is pickled by value
         try:
-            return pickle.dumps((state, self.context.next_id), protocol=pickle.HIGHEST_PROTOCOL)
+            data: bytes = cloudpickle.dumps(  # type: ignore[no-untyped-call]
+                (state, self.context.next_id), protocol=pickle.HIGHEST_PROTOCOL)
+            return data
         except Exception:  # noqa: BLE001 - an open file, a lock: replayed from inputs instead
             return UNPICKLABLE
 
