@@ -1,42 +1,44 @@
 """The Ray engine: the same flow, its chains run in Ray actors, driven from this process.
 
 The driver (this process) runs the local engine's asyncio tasks, with one change: a
-chain's work runs in a Ray actor (``runtime._ray_stage.ChainActor``) instead of in this
-process. Sources are pumped here, so files and requests are read where the flow was
-started. Every batch comes back through the driver, which calls the hooks (live labels,
-the recorder, taps) exactly as the local engine does, then hands it to the next actor.
-So results, counts and lineage are the local engine's; only the place of the work moves.
+chain's work (``start``, ``process``, ``finish``, ``close``) runs in a Ray actor instead
+of in this process (``runtime._ray_chain``). The actors are a pool of hosts
+(``runtime._ray_stage.Host``), one per CPU of the cluster, made once per driver and
+shared by its runs: starting a worker process and importing the components costs seconds.
+A node with ``resources`` gets a host of its own, placed by Ray where they are.
+Sources are pumped here, so files and requests are read where the flow was started.
+Every batch comes back through the driver, which calls the hooks (live labels, the
+recorder, taps) exactly as the local engine does, then hands it to the next host. So
+results, counts and lineage are the local engine's; only the place of the work moves.
 
 - **Bounded memory:** each chain's inbox holds a few batches, and a chain has one call in
   flight, so a slow stage slows its producers back to the source.
-- **Crashes survived:** an actor is restarted by Ray (``max_restarts``); the driver keeps
-  each chain's inputs since its last checkpoint, restores the checkpoint in the new
-  process and replays those inputs, dropping what they make again, then resends the call
-  that failed. Sinks get every message exactly once.
+- **Crashes survived:** Ray restarts a host whose process died (``max_restarts``); the
+  driver keeps each chain's inputs since its last checkpoint, restores the checkpoint in
+  the new process and replays those inputs, dropping what they make again, then resends
+  the call that failed (``runtime._ray_slot``). Sinks get every message exactly once.
+- **Stop:** the hosts at work for the run are killed (and come back empty for the next).
 - Ray is imported only here, and only when a run asks for this engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import signal
 import threading
-from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from runtime._chain import FEEDBACK_END, ChainTask, InboxItem, Shared, Stage
+from runtime._chain import ChainTask, Shared, Stage
 from runtime._engine import RunOptions, RunResult
-from runtime._firing import FailFast
 from runtime._fusion import chains
 from runtime._graph import Plan, PlanNode
 from runtime._hooks import Hooks
 from runtime._local import LocalEngine, _build
-from runtime._messages import END, Batch
+from runtime._ray_chain import RemoteChain, ReplicatedChain
 from runtime._ray_slot import Place, RuleView, Slot
-from runtime._ray_stage import Host, Reply, Step, ids_base
+from runtime._ray_stage import Host, ids_base
 
 RAY_MISSING = "the Ray engine needs Ray, which is not installed: pip install 'edgewise[ray]'"
 
@@ -52,172 +54,6 @@ def import_ray() -> ModuleType:
     except ImportError as exc:
         raise EngineUnavailable(RAY_MISSING) from exc
     return ray
-
-
-class GatedInbox(asyncio.Queue[InboxItem]):
-    """An inbox that lets no stream batch in before its node has its first latest values.
-
-    The local engine reads a heavy source from its consumer's thread, one message ahead;
-    here the source is pumped in the driver, and messages waiting in the host for a value
-    (a model, a start signal) would pile up there, then go all at once. So until the values
-    came, its producers wait on this inbox; latest values and ends still come in.
-    """
-
-    def __init__(self, maxsize: int, streams: set[str]) -> None:
-        super().__init__(maxsize)
-        self.streams = streams
-        self.open = asyncio.Event()
-        self.open.set()
-
-    async def put(self, item: InboxItem) -> None:
-        """Put an item, a stream batch only while the node is not waiting for a value."""
-        if item[0] in self.streams and isinstance(item[1], Batch):
-            await self.open.wait()
-        await super().put(item)
-
-
-class RemoteChain(ChainTask):
-    """A chain whose work runs in a Ray host; its inbox, hooks and wiring stay here."""
-
-    def __init__(self, stages: list[Stage], shared: Shared, slot: Slot,
-                 gated: bool = False) -> None:
-        super().__init__(stages, shared)
-        self.valued: set[str] = set()  # the latest inputs that have had a value
-        if gated:  # closed until every latest input it waits for has had a value
-            self.inbox = GatedInbox(self.inbox.maxsize, set(self.head.stream_ports))
-            self.inbox.open.clear()
-        self.threaded = False  # the host is the other thread: this side only waits
-        self._loop = None
-        # a heavy node gets a batch a call, as the local engine's lent source gives it one
-        # at a time: a paced stream must not hold eight chunks back to send them at once
-        self.gather = 1 if self.head.spec.threaded else 64
-        self.slots = [slot]
-
-    async def work(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run the chain's start, process, finish or close in its host."""
-        method = func.__name__.lstrip("_")
-        if method not in ("start", "process", "finish", "close"):
-            return await super().work(func, *args)
-        replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
-        steps = self.take(replies)
-        if method == "process":
-            self.valued.update(port for port, _batch in args[0])
-        if isinstance(self.inbox, GatedInbox) and all(p in self.valued
-                                                      for p in self.head.awaited):
-            self.inbox.open.set()
-        return steps
-
-    def take(self, replies: Sequence[Reply | None]) -> list[Step]:
-        """Show the hosts' rules here (counts summed over copies); the steps, in order."""
-        context = self.shared.context
-        steps: list[Step] = []
-        for reply in replies:
-            if reply is None:
-                continue
-            steps += reply.steps
-            for stage, state in zip(self.stages, reply.rules, strict=True):
-                stage.rule.failures.extend(state.failures)
-                if state.failures and context.first_error is None:
-                    context.first_error = state.failures[0]
-        for index, stage in enumerate(self.stages):
-            rule = stage.rule
-            states = [slot.rules[index] for slot in self.slots if slot.rules]
-            rule.fired = sum(s.fired for s in states)
-            rule.errors = sum(s.errors for s in states)
-            rule.finished = bool(states) and all(s.finished for s in states)
-            if isinstance(rule, RuleView):
-                rule.waiting = sum(s.waiting for s in states)
-        for reply in replies:
-            if reply is not None and reply.fail_fast is not None:
-                raise FailFast(reply.fail_fast)
-        return steps
-
-
-class ReplicatedChain(RemoteChain):
-    """A stateless node run as several copies: each stream batch goes to a free copy.
-
-    Latest values go to every copy, ahead of its next stream batch, so each call sees
-    the values it would have seen on one copy; no stream batch goes out before the first
-    values of the latest inputs it waits for. Outputs are published in input order, or
-    as they come (``ordered: false``).
-    """
-
-    def __init__(self, stages: list[Stage], shared: Shared, slots: list[Slot],
-                 ordered: bool, gated: bool) -> None:
-        super().__init__(stages, shared, slots[0], gated)
-        self.slots = slots
-        self.ordered = ordered
-        self.unsent: list[list[tuple[str, Batch]]] = [[] for _ in slots]
-
-    def take(self, replies: Sequence[Reply | None]) -> list[Step]:
-        """The copies' steps, their messages numbered here, in the order they are published.
-
-        Each copy numbers its messages from a range of its own; numbered again as they
-        go out, a port's messages are in id order as on one copy (kept runs list them so).
-        """
-        steps = super().take(replies)
-        context = self.shared.context
-        return [(index, {port: Batch(b.origin, context.alloc(len(b.values)), b.parents,
-                                     b.values) for port, b in out.items()}, processed)
-                for index, out, processed in steps]
-
-    async def _consume(self) -> None:
-        head = self.head
-        edges_open = sum(self.open_edges.values())
-        free = collections.deque(range(len(self.slots)))
-        running: collections.deque[tuple[int, asyncio.Future[Reply | None]]] = (
-            collections.deque())
-        held: list[tuple[str, Batch]] = []  # stream batches before the first latest values
-        while edges_open:
-            items = [await self.inbox.get()]
-            while not self.inbox.empty() and len(items) < 64:
-                items.append(self.inbox.get_nowait())
-            for port, payload in items:
-                if payload is END or payload is FEEDBACK_END:
-                    edges_open -= 1
-                elif port not in head.pending:  # a latest value: for every copy
-                    self.valued.add(port)
-                    for unsent in self.unsent:
-                        unsent.append((port, payload))
-                else:
-                    held.append((port, payload))
-            if not all(p in self.valued for p in head.awaited) and edges_open:
-                continue  # each message must fire with the values it would on one copy
-            if isinstance(self.inbox, GatedInbox):
-                self.inbox.open.set()
-            for item in held:
-                while not free:
-                    await self._settle_calls(running, free)
-                self.mark_started(self.stages[0])
-                index = free.popleft()
-                work, self.unsent[index] = [*self.unsent[index], item], []
-                running.append((index, asyncio.ensure_future(
-                    self.slots[index].call("process", (work,)))))
-            held.clear()
-        while running:
-            await self._settle_calls(running, free)
-        for index, unsent in enumerate(self.unsent):  # values no stream batch took along
-            if unsent:
-                await self._publish(self.take([await self.slots[index].call(
-                    "process", (unsent,))]))
-        if not head.finished:
-            await self._end_outputs()
-
-    async def _settle_calls(self, running: collections.deque[tuple[
-            int, asyncio.Future[Reply | None]]], free: collections.deque[int]) -> None:
-        """Wait for a call to end; publish what is done, in input order if ordered."""
-        await asyncio.wait([f for _i, f in running], return_when=asyncio.FIRST_COMPLETED)
-        done = [(i, f) for i, f in running if f.done()]
-        if self.ordered:
-            done = []
-            while running and running[0][1].done():
-                done.append(running.popleft())
-        else:
-            for entry in done:
-                running.remove(entry)
-        for index, future in done:
-            free.append(index)
-            await self._publish(self.take([future.result()]))
 
 
 def ray_groups(plan: Plan, fuse: bool) -> list[list[str]]:
