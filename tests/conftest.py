@@ -20,7 +20,8 @@ def _own_config_dir(tmp_path_factory: pytest.TempPathFactory,
 
 
 # Modules whose tests are slow but need no browser: they start first too (see below).
-SLOW_FIRST = ("tests/test_bench_editor.py", "tests/test_bench.py", "tests/test_flows.py",
+SLOW_FIRST = ("tests/runtime/test_ray_engine.py", "tests/test_bench_editor.py",
+              "tests/test_bench.py", "tests/test_flows.py",
               "tests/runtime/test_replay_honest.py", "tests/runtime/test_schema.py")
 BROWSER_FIXTURES = {"page", "server_factory", "examples_server"}
 
