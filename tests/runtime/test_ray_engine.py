@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 import runtime
+from runtime.cli import main as cli_main
 from runtime.engines import RayEngine, RunOptions
 from runtime.runs import RunStore, diff_runs
 from tests.flowkit import node, run_guarded, write_flow
@@ -329,3 +330,41 @@ def test_a_slow_sink_slows_its_producers_and_memory_stays_flat(
     peak = max(used for n, used in samples if n >= count // 5)
     # the last 1,600,000 messages add no more than a few batches' worth of memory
     assert peak - after_a_fifth < 40 * 2**20, (after_a_fifth, peak)
+
+
+RUN_LOCAL = {"message", "id", "parents", "parent_ranges", "t", "run_started",
+             "seconds_into_run", "_message", "run", "folder"}
+
+
+def same_answer(value: Any) -> Any:
+    """An audit answer without what is a run's own: ids, times, run names."""
+    if isinstance(value, dict) and "_message" in value.get("columns", ()):  # a sample table
+        keep = [i for i, c in enumerate(value["columns"]) if c != "_message"]
+        value = {**value, "columns": [value["columns"][i] for i in keep],
+                 "data": [[row[i] for i in keep] for row in value["data"]]}
+    if isinstance(value, dict):
+        return {k: same_answer(v) for k, v in value.items() if k not in RUN_LOCAL}
+    if isinstance(value, list):
+        return [same_answer(v) for v in value]
+    return value
+
+
+def audit(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    capsys.readouterr()
+    assert cli_main([*args, "--json"]) == 0
+    return same_answer(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+
+
+def test_the_audit_questions_get_the_same_answers_on_both_engines(
+        tmp_path: Path, engine: RayEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = []
+    for name, chosen in (("local", None), ("ray", engine)):
+        folder = copy_flows(tmp_path / name)
+        _outcome, store = run_example(folder / "iris.json", chosen, record=True)
+        assert store is not None
+        answers.append([
+            audit(capsys, "trained-on", store.id, "fit.model", "-w", str(folder)),
+            audit(capsys, "scored-by", store.id, "predict.data", "--row", "3", "-w",
+                  str(folder)),
+            audit(capsys, "trace", store.id, "score.metrics", "-w", str(folder))])
+    assert answers[0] == answers[1]
