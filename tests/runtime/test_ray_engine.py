@@ -112,3 +112,17 @@ def test_same_counts_sink_outputs_and_recorded_lineage_on_both_engines(
     # what `edgewise diff` says of the two kept runs: the same values on every edge
     diff = diff_runs(local_store, ray_store)
     assert (diff["changed"], diff["only_in_a"], diff["only_in_b"]) == ([], [], [])
+
+
+def test_ray_benchmark_prints_its_figures(engine: RayEngine,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """bench.ray --quick, on this module's Ray (a second Ray start would cost seconds)."""
+    import re
+
+    from bench.ray import main
+    from tests.test_bench import RAY_EXPECTED
+
+    assert main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for pattern in RAY_EXPECTED:
+        assert re.search(pattern, out, re.MULTILINE), (pattern, out)
