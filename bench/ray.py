@@ -41,12 +41,12 @@ seconds = "{:.2f}".format
 
 def print_start(found: StartTimes) -> None:
     """The start-up table: ray.init, the first run (the pool's hosts start), later runs."""
-    first = "-" if found.init is None else seconds(found.init)
-    print(table(["start-up", "seconds"], [
-        ("ray.init (engine.connect)" + ("" if found.init is not None else
-                                        ", Ray already up in this process"), first),
-        (f"first run: the pool of {found.hosts} host(s) starts", seconds(found.first)),
-        ("a run after, min / median / max", spread(found.warm, "{:.3f}".format)),
+    inits = (spread(found.inits, seconds) if found.inits else "-")
+    print(table(["start-up (one start a process)", "seconds min / median / max"], [
+        (f"ray.init (engine.connect), {len(found.inits)} start(s)"
+         + ("" if found.inits else ": Ray already up in this process"), inits),
+        (f"first run: the pool of {found.hosts} host(s) starts", spread(found.firsts, seconds)),
+        ("a run after", spread(found.warm, "{:.3f}".format)),
     ]))
 
 
