@@ -10,12 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.chain import chain_plan
-from runtime import (
-    Plan,
-    Run,
-    RunOptions,
-    Snapshot,
-)
+from runtime import Plan, Run, RunOptions, Snapshot
 from runtime.engines import Engine, RayEngine
 
 WARM_RUNS = 3
@@ -132,10 +127,11 @@ def run_killed(engine: RayEngine, ray: Any, checked: Plan, count: int
             marks["next"] = time.perf_counter()
 
     def kill() -> None:
-        if not due.wait(timeout=300):
+        due.wait(timeout=300)
+        chain = engine.chains.get("step1")
+        if chain is None or "ended" in marks:  # the run ended first: nothing to kill
             return
-        host = engine.chains["step1"].slots[0].place.host
-        pid = ray.get(host.pid.remote())
+        pid = ray.get(chain.slots[0].place.host.pid.remote())
         marks["killed"] = time.perf_counter()
         os.kill(pid, signal.SIGKILL)
 
@@ -145,6 +141,7 @@ def run_killed(engine: RayEngine, ray: Any, checked: Plan, count: int
     began = time.perf_counter()
     result = run.run()
     wall = time.perf_counter() - began
+    marks["ended"] = wall
     due.set()
     killer.join()
     if result.status != "ok" or "next" not in marks:
