@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 
 BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "serve", "supervision",
-              "editor")
+              "editor", "ray")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,6 +73,29 @@ EXPECTED = {
     ],
 }
 
+# bench.ray's lines; its quick run is tests/runtime/test_ray_engine.py's, on the Ray already up
+RAY_EXPECTED = [
+    rf"^ray\.init \(engine\.connect\), \d+ start\(s\)[^\n]* +(?:{SPREAD}|-)$",
+    rf"^first run: the pool of \d+ host\(s\) starts +{SPREAD}$",
+    rf"^a run after +{SPREAD}$",
+    *(rf"^{case} +{SPREAD} +{NUMBER}x$"
+      for case in (r"local engine \(fused\)", "Ray, fused", "Ray, unfused")),
+    *(rf"^{case} +{SPREAD} +{NUMBER} +{NUMBER} \+ {NUMBER} +{NUMBER}$"
+      for case in ("local engine", "Ray, replicas 1", "Ray, replicas 2",
+                   "Ray, replicas 2, ordered false")),
+    rf"^speed-up of 2 replicas over 1, pairs run back to back: ordered {SPREAD}, "
+    rf"ordered false {SPREAD}$",
+    r"^predictions identical in all \d+ runs to the forest's own predict, row ids kept: yes$",
+    rf"^kill -> the chain's next delivered batch +{SPREAD}$",
+    rf"^messages counted in each of \d+ killed runs of {NUMBER}: [\d, ]+ "
+    r"\(lost or doubled: none\)$",
+    rf"^chain on Ray > 100,000 msg/s after start-up \(median, fused\) +{NUMBER} msg/s +"
+    rf"{VERDICT}$",
+    rf"^2 replicas >= 1\.6x faster than 1 \(median pair\) +{NUMBER}x +{VERDICT}$",
+    rf"^the same, ordered false +{NUMBER}x +{VERDICT}$",
+    rf"^recovery within 5 s \(worst run\) +{NUMBER} s +{VERDICT}$",
+]
+
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_benchmark_prints_its_figures(name: str) -> None:
@@ -89,5 +112,5 @@ def test_unknown_benchmark_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, recording, scale, "
-            "serve, supervision, editor"
+            "serve, supervision, editor, ray"
             in done.stderr)

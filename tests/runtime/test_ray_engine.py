@@ -368,3 +368,17 @@ def test_the_audit_questions_get_the_same_answers_on_both_engines(
                   str(folder)),
             audit(capsys, "trace", store.id, "score.metrics", "-w", str(folder))])
     assert answers[0] == answers[1]
+
+
+def test_ray_benchmark_prints_its_figures(engine: RayEngine,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """bench.ray --quick, on this module's Ray (a second Ray start would cost seconds)."""
+    import re
+
+    from bench.ray import main
+    from tests.test_bench import RAY_EXPECTED
+
+    assert main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for pattern in RAY_EXPECTED:
+        assert re.search(pattern, out, re.MULTILINE), (pattern, out)
