@@ -19,6 +19,8 @@ from runtime._messages import END, Batch
 from runtime._ray_slot import RuleView, Slot
 from runtime._ray_stage import Reply, Step
 
+HELD_PER_COPY = 4  # answers a replicated node keeps for publishing in order, per copy
+
 
 class GatedInbox(asyncio.Queue[InboxItem]):
     """An inbox that lets no stream batch in before its node has its first latest values.
@@ -131,8 +133,7 @@ class ReplicatedChain(RemoteChain):
         head = self.head
         edges_open = sum(self.open_edges.values())
         free = collections.deque(range(len(self.slots)))
-        running: collections.deque[tuple[int, asyncio.Future[Reply | None]]] = (
-            collections.deque())
+        running: collections.deque[asyncio.Task[Reply | None]] = collections.deque()
         held: list[tuple[str, Batch]] = []  # stream batches before the first latest values
         while edges_open:
             items = [await self.inbox.get()]
@@ -151,17 +152,12 @@ class ReplicatedChain(RemoteChain):
                 continue  # each message must fire with the values it would on one copy
             if isinstance(self.inbox, GatedInbox):
                 self.inbox.open.set()
-            for item in held:
-                while not free:
-                    await self._settle_calls(running, free)
-                self.mark_started(self.stages[0])
-                index = free.popleft()
-                work, self.unsent[index] = [*self.unsent[index], item], []
-                running.append((index, asyncio.ensure_future(
-                    self.slots[index].call("process", (work,)))))
+            for port, batch in held:
+                for part in _parts(batch, max(1, len(free))):
+                    await self._dispatch(port, part, free, running)
             held.clear()
         while running:
-            await self._settle_calls(running, free)
+            await self._settle_copies(running)
         for index, unsent in enumerate(self.unsent):  # values no stream batch took along
             if unsent:
                 await self._publish(self.take([await self.slots[index].call(
@@ -169,18 +165,45 @@ class ReplicatedChain(RemoteChain):
         if not head.finished:
             await self._end_outputs()
 
-    async def _settle_calls(self, running: collections.deque[tuple[
-            int, asyncio.Future[Reply | None]]], free: collections.deque[int]) -> None:
+    async def _dispatch(self, port: str, batch: Batch, free: collections.deque[int],
+                        running: collections.deque[asyncio.Task[Reply | None]]) -> None:
+        """Send a stream batch to a free copy, with the latest values it has not had."""
+        while not free or len(running) >= HELD_PER_COPY * len(self.slots):
+            await self._settle_copies(running)
+        self.mark_started(self.stages[0])
+        index = free.popleft()
+        work, self.unsent[index] = [*self.unsent[index], (port, batch)], []
+
+        async def call() -> Reply | None:
+            try:
+                return await self.slots[index].call("process", (work,))
+            finally:
+                free.append(index)  # free as soon as it answered, published or not
+
+        running.append(asyncio.ensure_future(call()))
+
+    async def _settle_copies(self,
+                             running: collections.deque[asyncio.Task[Reply | None]]) -> None:
         """Wait for a call to end; publish what is done, in input order if ordered."""
-        await asyncio.wait([f for _i, f in running], return_when=asyncio.FIRST_COMPLETED)
-        done = [(i, f) for i, f in running if f.done()]
+        pending = [task for task in running if not task.done()]
+        if pending:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        done: list[asyncio.Task[Reply | None]] = []
         if self.ordered:
-            done = []
-            while running and running[0][1].done():
+            while running and running[0].done():
                 done.append(running.popleft())
         else:
-            for entry in done:
-                running.remove(entry)
-        for index, future in done:
-            free.append(index)
-            await self._publish(self.take([future.result()]))
+            done = [task for task in running if task.done()]
+            for task in done:
+                running.remove(task)
+        for task in done:
+            await self._publish(self.take([task.result()]))
+
+
+def _parts(batch: Batch, count: int) -> list[Batch]:
+    """A batch cut into up to ``count`` consecutive parts, one for each free copy."""
+    size = -(-len(batch.values) // count)
+    if count <= 1 or len(batch.values) <= 1:
+        return [batch]
+    return [Batch(batch.origin, batch.ids[i:i + size], batch.parents[i:i + size],
+                  batch.values[i:i + size]) for i in range(0, len(batch.values), size)]

@@ -85,7 +85,8 @@ _RUNS = itertools.count()
 
 def pool(ray: ModuleType, size: int | None = None) -> list[Any]:
     """The hosts of this driver: one per CPU of the cluster, made once, reused by each run."""
-    job = ray.get_runtime_context().get_job_id()
+    context = ray.get_runtime_context()  # a Ray started again in this process is another
+    job = f"{context.get_node_id()}:{context.get_job_id()}"  # cluster, with the same job id
     hosts = _POOL.get(job)
     if hosts is None:
         count = size or max(1, int(ray.cluster_resources().get("CPU", 1)))

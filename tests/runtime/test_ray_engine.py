@@ -382,3 +382,21 @@ def test_ray_benchmark_prints_its_figures(engine: RayEngine,
     out = capsys.readouterr().out
     for pattern in RAY_EXPECTED:
         assert re.search(pattern, out, re.MULTILINE), (pattern, out)
+
+
+def test_a_big_batch_is_shared_between_the_copies(tmp_path: Path, engine: RayEngine) -> None:
+    nodes = [node("r", "stream.range", count=10_000), node("i", "stream.identity"),
+             node("w", "jsonl.write", path="out/values.jsonl")]
+    edges = ["r.data->i.data", "i.data->w.data"]
+    local = write_flow(tmp_path / "local", nodes, edges)
+    nodes[1]["replicas"] = 2
+    path = write_flow(tmp_path / "ray", nodes, edges)
+    assert runtime.Run(runtime.plan(local)).run().status == "ok"
+    copies: list[int] = []
+    run = runtime.Run(runtime.plan(path), engine=engine)
+    run.hooks.add("run_ended", lambda _result: copies.extend(
+        s.rules[0].fired for s in engine.chains["i"].slots))
+    assert run.run().status == "ok"
+    assert all(copies) and sum(copies) == 10_000, copies  # the source's batches were cut
+    assert (path.parent / "out" / "values.jsonl").read_bytes() == (
+        local.parent / "out" / "values.jsonl").read_bytes()
