@@ -148,11 +148,14 @@ class RayEngine(LocalEngine):
                 host = ray.remote(Host).options(max_restarts=-1, max_task_retries=0,
                                                 **head.resources).remote()
                 self._own.append(host)
+                others = [host]
             else:
                 host = hosts[index % len(hosts)]
+                others = hosts
             chain = (nodes, links, ids_base(index), shared.options.fail_fast,
                      shared.options.run_id)
-            return Slot(Place(ray, host, f"{run}:{head.id}:{copy}", chain, self._stopping))
+            return Slot(Place(ray, host, f"{run}:{head.id}:{copy}", chain, self._stopping,
+                              others))
 
         def make(stages: list[Stage], shared: Shared) -> ChainTask:
             head = stages[0].rule.pn

@@ -11,6 +11,7 @@ the next stage exactly once, and a stateful node gets its state back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from types import ModuleType
@@ -33,6 +34,10 @@ class Place:
     key: str
     chain: tuple[Any, ...]  # Host.add's arguments after the key
     stopping: asyncio.Event
+    # where the chain may move when its host died: the pool's hosts (its own host only,
+    # for a node with resources); a live one takes it at once, without waiting for Ray to
+    # start the dead one again
+    hosts: list[Any] = dataclasses.field(default_factory=list)
 
 
 class RuleView(FiringRule):
@@ -99,12 +104,18 @@ class Slot:
             return reply
 
     async def _recover(self) -> None:
-        """Restore the chain in its restarted host and replay its inputs since."""
+        """Restore the chain in another host (or its restarted one) and replay its inputs."""
         place = self.place
         died = place.ray.exceptions.RayActorError
         deadline = time.monotonic() + RECOVERY_SECONDS
         self.restarts += 1
+        others = [h for h in place.hosts if h is not place.host]
+        turn = 0
         while True:
+            if others:  # the next host, the dead one last: Ray may have it back by then
+                candidates = [*others, place.host]
+                place.host = candidates[turn % len(candidates)]
+                turn += 1
             try:
                 await self._add()
                 await place.host.call.remote(place.key, "restore", self.checkpoint)
