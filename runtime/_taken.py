@@ -14,6 +14,7 @@ puts it in the node's result (``NodeResult.taken``), the recorder in the manifes
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Container, Sequence
 
 from runtime._firing import FiringRule, Outputs, RunContext
@@ -36,31 +37,50 @@ def merges_streams(pn: PlanNode) -> bool:
 
 
 class TakenLog:
-    """The stream messages a node took, in the order it took them, as runs per origin."""
+    """The stream messages a node took, in the order it took them, as runs per origin.
 
-    __slots__ = ("runs", "seen")
+    Each run starts where the last run of its origin ended, so only the origin (by index)
+    and the count are kept: two integers a run, in an array, however long the run goes.
+    """
+
+    __slots__ = ("origins", "index", "flat")
 
     def __init__(self) -> None:
-        self.runs: Taken = []
-        self.seen: dict[str, int] = {}  # origin -> messages taken from it
+        self.origins: list[str] = []
+        self.index: dict[str, int] = {}
+        self.flat = array("q")  # origin index, count, origin index, count, ...
 
     def note(self, origin: str, count: int) -> None:
         """The node took the next ``count`` messages of ``origin``."""
         if count <= 0:
             return
-        first = self.seen.get(origin, 0)
-        self.seen[origin] = first + count
-        runs = self.runs
-        if runs and runs[-1][0] == origin and runs[-1][1] + runs[-1][2] == first:
-            runs[-1] = (origin, runs[-1][1], runs[-1][2] + count)
+        at = self.index.get(origin)
+        if at is None:
+            at = self.index[origin] = len(self.origins)
+            self.origins.append(origin)
+        flat = self.flat
+        if flat and flat[-2] == at:
+            flat[-1] += count
         else:
-            runs.append((origin, first, count))
+            flat.extend((at, count))
 
     def note_items(self, items: Sequence[tuple[str, Batch]], streams: Container[str]) -> None:
         """Note the messages of ``items`` that came on a stream input (in ``streams``)."""
         for port, batch in items:
             if port in streams:
                 self.note(batch.origin, len(batch))
+
+    @property
+    def runs(self) -> Taken:
+        """The runs, as ``(origin, first position, count)``."""
+        seen = [0] * len(self.origins)
+        runs: Taken = []
+        flat = self.flat
+        for k in range(0, len(flat), 2):
+            at, count = flat[k], flat[k + 1]
+            runs.append((self.origins[at], seen[at], count))
+            seen[at] += count
+        return runs
 
 
 class NotingRule(FiringRule):
@@ -79,4 +99,4 @@ class NotingRule(FiringRule):
 def taken_order(rule: FiringRule) -> Taken | None:
     """The order a rule took its stream messages in, if it noted it and took any."""
     log = getattr(rule, "taken", None)
-    return list(log.runs) if isinstance(log, TakenLog) and log.runs else None
+    return log.runs if isinstance(log, TakenLog) and log.flat else None
