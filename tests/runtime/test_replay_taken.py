@@ -28,6 +28,14 @@ MADE = threading.Event()  # hold made its first message
 ARRIVED = threading.Event()  # late's message was handed to m
 
 
+@pytest.fixture(autouse=True)
+def _released() -> Iterator[None]:
+    """Never leave a component of this module waiting for the next test."""
+    yield
+    MADE.set()
+    ARRIVED.set()
+
+
 @component("rt.three", outputs={"data": "Any"}, threaded=True)
 def three() -> Iterator[str]:
     """s1, s2, s3 (threaded: read by ``hold`` in its own worker)."""
@@ -123,11 +131,3 @@ def test_a_run_that_is_not_kept_notes_no_order() -> None:
     ARRIVED.clear()
     result = run_guarded(make_run(NODES, EDGES, SPECS), timeout=DEADLINE)
     assert result.status == "ok" and result.nodes["m"].taken is None
-
-
-@pytest.fixture(autouse=True)
-def _released() -> Iterator[None]:
-    """Never leave a component of this module waiting for the next test."""
-    yield
-    MADE.set()
-    ARRIVED.set()
