@@ -24,6 +24,9 @@ class NodeResult:
     fired: int = 0
     errors: int = 0
     state: str = "idle"
+    # a recorded node fed by several stream edges: the order it took their messages in, as
+    # runs of (origin, first position, count) (``runtime._taken``); a replay follows it
+    taken: list[tuple[str, int, int]] | None = None
 
 
 @dataclass

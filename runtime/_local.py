@@ -22,6 +22,7 @@ from runtime._hooks import Hooks
 from runtime._messages import Batch
 from runtime._quiet import Quiet
 from runtime._schedule import rule_for
+from runtime._taken import taken_order
 
 MakeTask = Callable[[list[Stage], Shared], ChainTask]
 
@@ -140,7 +141,7 @@ class LocalEngine(Engine):
         cut_short = status in ("stopped", "aborted")
         nodes = {nid: NodeResult(fired=s.rule.fired, errors=s.rule.errors,
                                  state="stopped" if cut_short and s.state in ("idle", "running")
-                                 else s.state)
+                                 else s.state, taken=taken_order(s.rule))
                  for nid, s in stages.items()}
         result = RunResult(status=status, nodes=nodes, edges=dict(shared.edge_counts),
                            seconds=time.perf_counter() - started,

@@ -28,6 +28,7 @@ from runtime._firing import Collector, FiringRule, Outputs, RunContext
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope
 from runtime._spec import UNPAIRED_TAG
+from runtime._taken import NotingRule, TakenLog, merges_streams
 
 Name = tuple[str, int]  # a message: the output port that made it, and its position there
 GIVE_UP_PORT = "\0give up"  # not a port name a component can have
@@ -61,16 +62,20 @@ class LatestSchedule:
 
 def rule_for(pn: PlanNode, context: RunContext,
              schedule: LatestSchedule | None) -> FiringRule:
-    """The firing rule of one node: a scheduled one if ``schedule`` has calls for it."""
+    """The firing rule of one node: a scheduled one if ``schedule`` has calls for it.
+
+    In a recorded run, a node fed by several stream edges notes the order it took their
+    messages in (``runtime._taken``), which its replay follows.
+    """
     node = schedule.nodes.get(pn.id) if schedule is not None else None
-    if node is None:
-        return FiringRule(pn, context)
-    if node.calls and UNPAIRED_TAG not in pn.spec.tags:
+    if node is not None and node.calls and UNPAIRED_TAG not in pn.spec.tags:
         rule = ScheduledRule(pn, context, node)
         if rule.stream_ports and rule.latest_ports:
             return rule
-    if node.order:
+    if node is not None and node.order:
         return OrderedRule(pn, context, node.order)
+    if context.run_id is not None and merges_streams(pn):
+        return NotingRule(pn, context)
     return FiringRule(pn, context)
 
 
@@ -214,9 +219,10 @@ class OrderedRule(FiringRule):
 
     A node fed by several stream edges (a join of predictions and later labels) takes their
     messages as they arrive, so what it emits, and when, depends on timing. A replay
-    names the recorded order (ids are handed out as messages are made, so id order is the
-    order they were made in); a message that comes early waits for those before it. When
-    the streams end, or the run goes quiet first, what waits is taken in that order.
+    names the order the recorded node took them in (``runtime._taken``); a message that
+    comes early waits for those before it. When the streams end, or the run goes quiet
+    first, what waits is taken in that order. The order this rule takes them in is noted
+    in turn, so that a replay of the replay follows it too.
     """
 
     def __init__(self, pn: PlanNode, context: RunContext,
@@ -240,6 +246,13 @@ class OrderedRule(FiringRule):
         self.early: dict[int, tuple[str, Batch]] = {}  # rank -> (port, one message)
         self.seen: dict[str, int] = {}
         self.released = False
+        self.taken = TakenLog()
+
+    def _take(self, items: list[tuple[str, Batch]]) -> Outputs:
+        """Handle ``items`` in their turn as the plain rule does, noting their order."""
+        items = _coalesced(items)
+        self.taken.note_items(items, self.pending)
+        return super().process(items)
 
     def process(self, items: Sequence[tuple[str, Batch]]) -> Outputs:
         """Handle a run of ``(input port, Batch)`` items, each message in its recorded turn."""
@@ -261,7 +274,7 @@ class OrderedRule(FiringRule):
                     else:
                         self.early[rank] = (port, one)
             ready.extend(self._due())
-        return super().process(_coalesced(ready)) if ready else {}
+        return self._take(ready) if ready else {}
 
     def _rank(self, origin: str, position: int) -> int | None:
         """Where a message comes in the recorded order, or None if the record had none."""
@@ -295,8 +308,7 @@ class OrderedRule(FiringRule):
         """The streams ended: take what still waits, in order, then end as usual."""
         self.released = True
         waiting = self._due()
-        return _joined(super().process(_coalesced(waiting)) if waiting else {},
-                       super().finish())
+        return _joined(self._take(waiting) if waiting else {}, super().finish())
 
 
 def _coalesced(items: list[tuple[str, Batch]]) -> list[tuple[str, Batch]]:

@@ -39,7 +39,8 @@ def ended_fields(result: RunResult) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "ended": datetime.datetime.now(datetime.UTC).isoformat(),
         "seconds": round(result.seconds, 6),
-        "nodes": {n: {"fired": r.fired, "errors": r.errors, "state": r.state}
+        "nodes": {n: {"fired": r.fired, "errors": r.errors, "state": r.state,
+                      **({"taken": [list(run) for run in r.taken]} if r.taken else {})}
                   for n, r in result.nodes.items()},
         "edges": {e: {"count": c} for e, c in result.edges.items()},
     }

@@ -7,7 +7,9 @@ parents say which latest message each stream message was fired with. This module
 that into a :class:`~runtime._schedule.LatestSchedule`, naming every message by its port
 and position (ids differ from run to run), and the port by what feeds it in the replay: a
 stand-in source for a recorded input, the live node itself inside the replayed part. A
-value that comes round a loop is then the live loop's, and the scorer waits for it.
+value that comes round a loop is then the live loop's, and the scorer waits for it. A node
+fed by several stream edges gets the order the recorded node took their messages in, which
+the manifest keeps (``runtime._taken``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from runtime._model import Flow
 from runtime._record.store import RunStore
 from runtime._schedule import LatestSchedule, Name, NodeSchedule
 from runtime._spec import UNPAIRED_TAG
+from runtime._taken import merges_streams
 
 # A call has one parent per input; more means a value made from many (``MadeFrom``).
 MAX_CALL_PARENTS = 64
@@ -49,6 +52,8 @@ def recorded_schedule(store: RunStore, plan: Plan,
         The schedule, or None when no call needs one.
     """
     shown = {here: recorded for recorded, here in stand_ins.items()}
+    taken = {nid: node.get("taken") for nid, node in
+             (store.manifest().get("nodes") or {}).items() if isinstance(node, dict)}
     sources = {e.id: e.source for e in plan.flow.edges}
     nodes: dict[str, NodeSchedule] = {}
     for nid, pn in plan.nodes.items():
@@ -64,10 +69,9 @@ def recorded_schedule(store: RunStore, plan: Plan,
             streams and len(streams) < len(modes) and not unpaired) else {}
         # arrival order matters where several edges bring stream messages to be taken one
         # by one: a join of its own (unpaired), or edges merged into one port
-        edges_in = [len(pn.incoming[p]) for p in streams]
-        merged = (unpaired and sum(edges_in) > 1) or any(n > 1 for n in edges_in)
-        order = _order(store, {o: f for o, f in feeds.items() if f[0] in streams}) if (
-            merged and not calls) else []
+        stream_feeds = {o: f for o, f in feeds.items() if f[0] in streams}
+        order = (_taken(taken.get(nid), stream_feeds) or _order(store, stream_feeds)) if (
+            merges_streams(pn) and not calls) else []
         if calls or order:
             nodes[nid] = NodeSchedule(calls=calls, shown=shown, order=order)
     return LatestSchedule(nodes) if nodes else None
@@ -126,10 +130,35 @@ def _only_one(store: RunStore, feeds: dict[str, tuple[str, str]], port: str) -> 
                if into == port) == 1
 
 
+def _taken(runs: object, feeds: dict[str, tuple[str, str]]) -> list[tuple[str, int, int]]:
+    """The order the recorded node took its stream messages in, as the replay names them.
+
+    ``runs`` is what the manifest keeps (``runtime._taken``): runs of ``(origin, first
+    position, count)``. Empty when the record has none (a run kept before it was noted, or
+    one that was killed), or when it names a port that does not feed the node now.
+    """
+    if not isinstance(runs, list):
+        return []
+    order: list[tuple[str, int, int]] = []
+    for run in runs:
+        if not (isinstance(run, list) and len(run) == 3 and run[0] in feeds
+                and all(isinstance(n, int) for n in run[1:])):
+            return []
+        here, first, count = feeds[run[0]][1], run[1], run[2]
+        if order and order[-1][0] == here and order[-1][1] + order[-1][2] == first:
+            order[-1] = (here, order[-1][1], order[-1][2] + count)
+        else:
+            order.append((here, first, count))
+    return order
+
+
 def _order(store: RunStore, feeds: dict[str, tuple[str, str]]) -> list[tuple[str, int, int]]:
     """Every recorded stream message into a node, in the order they were made (id order).
 
-    As runs of ``(port, first position, count)``: consecutive messages of one port.
+    The order of a run kept without the order its nodes took their messages in: as close
+    as the record comes, but a message made in a worker thread may have been delivered
+    after others made later. As runs of ``(port, first position, count)``: consecutive
+    messages of one port.
     """
     spans = sorted((first, count, feeds[origin][1], position)
                    for origin in feeds for first, count, position in _positions(store, origin))
