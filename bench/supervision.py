@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     runs = 1 if args.quick else DELAY_RUNS
     heading("Decision delay: flows/supervised-scoring.json, concept change at row 3,000", [
-        f"{runs} run(s) of the example from a clean copy (stream at 2,000 rows/s, labels "
+        f"{runs} run(s) of the example from a clean copy (stream at 1,000 rows/s, labels "
         "0.25 s behind, windows of 250 labelled rows, promotion after 2 winning windows).",
         "decided after: labelled rows past the drift when the supervisor promoted (set by "
         "the windows, the same every run). old champion after: rows the old champion still "
