@@ -9,6 +9,9 @@ With ``--watch``, each saved version of the flow file that validates is deployed
 restart (``runtime._serve.watch``); a version that does not is refused and logged, and the
 one serving goes on. ``--trust`` covers only the version served at start: a later version
 that holds code must be trusted (``edgewise trust FLOW``) to be deployed.
+
+With ``--engine ray [--address ADDR]``, the flow's nodes run in Ray actors as with
+``edgewise run``; the HTTP server, and the nodes that take and answer requests, stay here.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ import sys
 from pathlib import Path
 
 from runtime._api import plan
-from runtime._engine import RunOptions
+from runtime._engine import Engine, RunOptions
 from runtime._errors import FlowFileError, FlowInvalidError, Problem, UntrustedFlowError
 from runtime._plugins_dir import registry_for_flow
 from runtime._record import Recorder, StoragePolicy, record_run, runs_root
 from runtime._serve import Deployment, FlowServer, ServeOutcome, endpoint_configs
 from runtime._serve.watch import Checked, FlowWatcher
 from runtime._terminal import plain
-from runtime.cli.common import problem_lines
+from runtime.cli.common import engine_from, problem_lines
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID, EXIT_OK
 from runtime.cli.hosting import host_problem, read_token
 
@@ -86,8 +89,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _say(line, err=True)
     if checked.plan is None:
         return EXIT_INVALID
+    engine, problem = engine_from(args)
+    if problem:
+        return _fail(problem)
     server = FlowServer(checked.plan, host=args.host, port=args.port, token=token,
-                        options=RunOptions(), name=flow.stem)
+                        options=RunOptions(), name=flow.stem, engine=engine)
     recorders: list[tuple[int, Recorder]] = []
     workspace = flow.resolve().parent
 
@@ -110,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server, flow,
             lambda path: check_version(path, trust=False, name=args.flow, redeploy=True),
             say=_say, drain_timeout=args.drain_timeout, options=RunOptions(),
-            prepare=record if args.record else None)
+            prepare=record if args.record else None, engine=lambda: _engine(args))
     try:
         outcome = asyncio.run(_serve(server, args.drain_timeout, watcher))
     except OSError as exc:
@@ -122,6 +128,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if watcher is not None and watcher.left_undone:
         code = EXIT_ERRORS
     return code
+
+
+def _engine(args: argparse.Namespace) -> Engine | None:
+    """A new version's engine: its own, since the old version drains beside it."""
+    engine, problem = engine_from(args)
+    if problem:
+        from runtime._ray_engine import EngineUnavailable  # noqa: PLC0415
+
+        raise EngineUnavailable(problem)
+    return engine
 
 
 async def _serve(server: FlowServer, drain_timeout: float,
