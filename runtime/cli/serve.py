@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from runtime._api import plan
-from runtime._engine import Engine, RunOptions
+from runtime._engine import RunOptions
 from runtime._errors import FlowFileError, FlowInvalidError, Problem, UntrustedFlowError
 from runtime._plugins_dir import registry_for_flow
 from runtime._record import Recorder, StoragePolicy, record_run, runs_root
@@ -116,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server, flow,
             lambda path: check_version(path, trust=False, name=args.flow, redeploy=True),
             say=_say, drain_timeout=args.drain_timeout, options=RunOptions(),
-            prepare=record if args.record else None, engine=lambda: _engine(args))
+            prepare=record if args.record else None, engine=lambda: engine_from(args))
     try:
         outcome = asyncio.run(_serve(server, args.drain_timeout, watcher))
     except OSError as exc:
@@ -128,16 +128,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if watcher is not None and watcher.left_undone:
         code = EXIT_ERRORS
     return code
-
-
-def _engine(args: argparse.Namespace) -> Engine | None:
-    """A new version's engine: its own, since the old version drains beside it."""
-    engine, problem = engine_from(args)
-    if problem:
-        from runtime._ray_engine import EngineUnavailable  # noqa: PLC0415
-
-        raise EngineUnavailable(problem)
-    return engine
 
 
 async def _serve(server: FlowServer, drain_timeout: float,

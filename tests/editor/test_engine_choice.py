@@ -104,8 +104,8 @@ def test_choosing_ray_without_ray_says_how_to_install_it(
     expect(button).to_have_attribute("data-ended", "1")
     expect(button).to_be_enabled()
     for node in NODES:  # nothing ran: no node is left waiting
-        expect(page.locator(NODE.format(node) + " [data-testid=node-status]")).not_to_have_attribute(
-            "data-state", re.compile("starting|running"))
+        status = page.locator(NODE.format(node) + " [data-testid=node-status]")
+        expect(status).not_to_have_attribute("data-state", re.compile("starting|running"))
 
     choose(page, "local")  # and Local still runs it
     button.click()
