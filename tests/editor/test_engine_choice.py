@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.editor.conftest import REPO
+from tests.editor.test_deploy import field
 
 NODE = '[data-testid=node][data-node-id="{}"]'
+IRIS_ROW = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4,
+            "petal width (cm)": 0.2}
 NODES = ["load", "split", "fit", "predict", "score", "metrics"]
 RAY_WAIT_MS = 240_000  # Ray starts in the run's worker: 5-30 s here, more when the machine is busy
 
@@ -78,8 +84,36 @@ def test_the_iris_example_runs_on_ray_from_the_run_menu_as_on_local(
     page.reload()  # the choice is remembered for this flow, in this browser
     expect(page.get_by_test_id("node")).to_have_count(6)
     expect(page.get_by_test_id("engine-menu")).to_have_attribute("data-engine", "ray")
-    page.goto(server.url + "/flow/scaled-pipeline.json")  # another flow: its own choice
+    page.goto(server.url + "/flow/serve-model.json")  # another flow: its own choice
+    expect(page.get_by_test_id("node")).to_have_count(5)
     expect(page.get_by_test_id("engine-menu")).to_have_attribute("data-engine", "local")
+
+    choose(page, "ray")  # Deploy serves it on the engine chosen too
+    page.get_by_test_id("deploy").click()
+    page.get_by_test_id("deploy-start").click()
+    expect(page.get_by_test_id("deploy-endpoints")).to_be_visible(timeout=RAY_WAIT_MS)
+    expect(page.get_by_test_id("engine-menu")).to_be_disabled()  # it serves on Ray
+    expect(page.locator(NODE.format("fit") + " [data-testid=node-status]")).to_have_attribute(
+        "data-state", "done", timeout=RAY_WAIT_MS)
+    page.get_by_test_id("deploy-endpoints").click()
+    field(page, "deploy-body").fill(json.dumps(IRIS_ROW))
+    status = page.get_by_test_id("deploy-status")
+    requests = page.locator('[data-testid=edge][data-edge="requests.data->predict.data"] '
+                            '[data-testid=edge-label]')
+    deadline = time.monotonic() + RAY_WAIT_MS / 1000
+    for sent in itertools.count(1):  # the first answers may outlast the endpoint's 5 s
+        page.get_by_test_id("deploy-send").click()  # while Ray's hosts warm up: send again
+        expect(requests).to_have_attribute("data-count", str(sent), timeout=30_000)
+        expect(status).to_have_text(re.compile(r"^\d{3}$"), timeout=30_000)  # this answer
+        if status.text_content() != "504":
+            break
+        assert time.monotonic() < deadline, "no answer in time on Ray"
+    expect(status).to_have_text("200")
+    expect(page.get_by_test_id("deploy-answer")).to_contain_text('"prediction": 0')
+    page.keyboard.press("Escape")
+    page.get_by_test_id("stop").click()
+    expect(page.get_by_test_id("deploy")).to_be_visible(timeout=RAY_WAIT_MS)
+    expect(page.get_by_test_id("engine-menu")).to_be_enabled()
     assert page.js_errors == []
 
 
@@ -111,4 +145,15 @@ def test_choosing_ray_without_ray_says_how_to_install_it(
     button.click()
     expect(button).to_have_attribute("data-ended", "2", timeout=90_000)
     expect(page.get_by_test_id("metric-card")).to_have_count(2)
+
+    page.goto(server.url + "/flow/serve-model.json")  # nor is a flow deployed on it
+    expect(page.get_by_test_id("node")).to_have_count(5)
+    choose(page, "ray")
+    page.get_by_test_id("deploy").click()
+    page.get_by_test_id("deploy-start").click()
+    toast = page.locator(".q-notification", has_text="cannot deploy")
+    expect(toast).to_contain_text("cannot deploy: cannot run on Ray: the Ray engine needs Ray, "
+                                  "which is not installed: pip install 'edgewise[ray]'",
+                                  timeout=60_000)
+    expect(page.get_by_test_id("deploy")).to_have_attribute("data-state", "idle")
     assert page.js_errors == []

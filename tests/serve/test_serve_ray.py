@@ -47,6 +47,7 @@ def rows() -> list[dict[str, float]]:
 
 
 def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Path) -> None:
+    """And with --watch, a saved version is deployed on Ray too, beside the one serving."""
     pytest.importorskip("ray")
     sent = rows()
     with serving(NODES, EDGES) as local:  # a request waits for the model to be fitted
@@ -57,7 +58,7 @@ def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Pa
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "serve", str(flow), "--engine", "ray",
-         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--watch", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         url = f"http://127.0.0.1:{port}"
@@ -75,6 +76,16 @@ def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Pa
         answer = httpx.post(f"{url}/predict", json=sent, timeout=RAY_WAIT)
         assert answer.status_code == 200, answer.text
         assert answer.json() == expected.json()
+
+        write_flow(tmp_path, [*NODES[:-1], node("answer", "http.out", columns=["prediction"])],
+                   EDGES)
+        while httpx.get(f"{url}/health", timeout=5).json()["version"] != 2:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the new version was not deployed"
+            time.sleep(0.1)
+        answer = httpx.post(f"{url}/predict", json=sent, timeout=RAY_WAIT)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == [{"prediction": a["prediction"]} for a in expected.json()]
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=RAY_WAIT)
     finally:
@@ -82,6 +93,7 @@ def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Pa
             process.kill()
             process.communicate()
     assert process.returncode == 0, err
+    assert "redeployed" in out and "version 1 drained and stopped: ok" in out
     assert "stopped: ok" in out
     assert "Traceback" not in err
 
