@@ -1,9 +1,9 @@
 """The run menu's engine choice: Local (the default) or Ray, remembered per flow in the browser.
 
-Run sends the choice to the run's worker process as data (``"local"`` or ``"ray"``); the
-worker makes the engine there (``editor.worker_engine``), so Ray is imported and started in
-that process only, never in the editor's. The button next to Run shows the engine Run uses
-(``data-engine``) and opens the menu; the choice is kept in the browser's localStorage,
+Run and Deploy send the choice to the worker process as data (``"local"`` or ``"ray"``);
+the worker makes the engine there (``editor.worker_engine``), so Ray is imported and started
+in that process only, never in the editor's. The button next to Run shows the engine they
+use (``data-engine``) and opens the menu; the choice is kept in the browser's localStorage,
 per flow file, so a reload or another visit of the same flow runs where it ran last.
 """
 
@@ -24,7 +24,7 @@ HELP = {"local": "in the run's worker process, on this machine",
 
 
 class EngineChoice:
-    """The button that shows and chooses the engine Run uses, with its menu.
+    """The button that shows and chooses the engine Run and Deploy use, with its menu.
 
     ``engine`` is the chosen engine's name (``local`` or ``ray``).
     """
@@ -49,7 +49,8 @@ class EngineChoice:
         self._show()
 
     def _tip(self) -> str:
-        return f"Run uses the {ENGINES[self.engine]} engine: {HELP[self.engine]}. Click to change."
+        return (f"Run and Deploy use the {ENGINES[self.engine]} engine: {HELP[self.engine]}. "
+                "Click to change.")
 
     def _show(self) -> None:
         self.button.set_text(ENGINES[self.engine])
@@ -59,7 +60,7 @@ class EngineChoice:
             item.props(f'data-chosen="{str(name == self.engine).lower()}"')
 
     def choose(self, engine: str) -> None:
-        """Run uses ``engine`` from now on, for this flow, in this browser."""
+        """Run and Deploy use ``engine`` from now on, for this flow, in this browser."""
         if engine not in ENGINES:
             return
         self.engine = engine
