@@ -89,6 +89,7 @@ class DeployController:
         self.redeploy_button.set_visibility(serving)
         self.redeploy_button.set_enabled(state == "serving")
         self.bar.run_button.set_visibility(not serving)
+        self.bar.engine.button.set_enabled(not serving)  # the served flow keeps its engine
 
     def _served_problem(self) -> str | None:
         """Why the flow as it is now cannot be served (beyond validation), or None."""
@@ -141,7 +142,8 @@ class DeployController:
         self._set_state("deploying")
         started = await self.run.launch(lambda worker: worker.deploy(
             self.flow.data(), self.flow.workspace.root, self.flow.name,
-            plugins=self.flow.plugins, port=port, token=self.token))
+            plugins=self.flow.plugins, port=port, token=self.token,
+            engine=self.bar.engine.engine))
         if not started:
             self._set_state("idle")
 

@@ -131,7 +131,7 @@ class EditorPage:
             self.layout.toggle_buttons()
             self.trust.badge()
             self.deploy_slot = ui.row().classes("items-center no-wrap gap-1")  # DeployController
-            self.bar = RunBar()
+            self.bar = RunBar(self.flow.name)
         self.workers = Workers(self.doc, self.bar.worker_state)
 
     def _build_footer(self) -> None:
@@ -206,6 +206,7 @@ class EditorPage:
                       multi_line=True, timeout=0, close_button=True)
         ui.timer(0.05, self.problems.revalidate, once=True)
         ui.timer(0.05, lambda: self.layout.restore(self.canvas.fit), once=True)
+        ui.timer(0.05, self.bar.engine.restore, once=True)
         ui.timer(PUSH_INTERVAL * 3, self.watch_debug)
         # The standby worker imports pandas and scikit-learn: start it once the page has
         # painted, so that its imports do not compete with the first paint.

@@ -9,6 +9,7 @@ from typing import Any
 from nicegui import ui
 
 from editor.canvas import FlowCanvas, edge_label
+from editor.engine_choice import EngineChoice
 from editor.flow_file import OpenFlow
 from editor.kept_runs import UNENDED, KeptRuns, stopped
 from editor.node_errors import NodeErrors
@@ -44,10 +45,14 @@ def run_blocker(workers: Workers, problems: ProblemsPanel) -> str | None:
 
 
 class RunBar:
-    """The header's run controls: the "starting" indicator, Run and Stop."""
+    """The header's run controls: the "starting" indicator, Run, its engine, and Stop."""
 
-    def __init__(self) -> None:
-        """Build the controls where the header wants them (their actions come later)."""
+    def __init__(self, flow_name: str = "") -> None:
+        """Build the controls where the header wants them (their actions come later).
+
+        Args:
+            flow_name: the flow file's name (the engine chosen is remembered for it).
+        """
         with ui.row().classes("items-center gap-1 no-wrap q-mr-sm").props(
                 'data-testid="run-starting"') as self.starting_badge:
             ui.spinner(size="20px", color="white", thickness=3)
@@ -57,6 +62,7 @@ class RunBar:
         self.starting_badge.set_visibility(False)
         self.run_button = ui.button("Run", icon="play_arrow").props(
             'color=positive data-testid="run"')
+        self.engine = EngineChoice(flow_name)
         self.stop_button = ui.button("Stop", icon="stop").props(
             'color=negative data-testid="stop"')
         self.stop_button.disable()
@@ -121,7 +127,7 @@ class RunController:
         """Run the flow as it is now, in a worker process."""
         await self.launch(lambda worker: worker.run(
             self.flow.data(), self.flow.workspace.root, self.flow.name,
-            plugins=self.flow.plugins))
+            plugins=self.flow.plugins, engine=self.bar.engine.engine))
 
     async def launch(self, start: Callable[[RunWorker], None]) -> bool:
         """Start the flow as it is now in a worker (``start`` tells it how); False if not."""
@@ -219,7 +225,7 @@ class RunController:
                 ui.notify("the flow is invalid: " + "; ".join(p["message"] for p in message[1]),
                           type="negative", multi_line=True)
                 self._run_finished()
-            elif kind == "refused":  # a deployed flow could not start serving
+            elif kind == "refused":  # a deployed flow could not serve, or no engine to run on
                 ui.notify(message[1], type="negative", multi_line=True)
                 self._run_finished()
             elif kind == "crashed" and self.stopping:  # it did not stop in time: ended

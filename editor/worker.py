@@ -65,29 +65,32 @@ class RunWorker:
         threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
 
     def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
-            plugins: bool = False) -> None:
+            plugins: bool = False, engine: str = "local") -> None:
         """Run a flow (a decoded flow document) in the worker, relative to ``base_dir``.
 
         The run is kept under ``base_dir/.edgewise/runs/``. With ``plugins``, the worker
         imports ``base_dir/plugins/*.py`` afresh first (only for a page the user trusts).
+        ``engine`` names the engine the worker runs it on (``local`` or ``ray``).
         """
         if self._process is None:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
-        self._send("run", flow, str(base_dir), flow_file, plugins)
+        self._send("run", flow, str(base_dir), flow_file, plugins, engine)
 
     def deploy(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
-               plugins: bool = False, port: int = 0, token: str | None = None) -> None:
+               plugins: bool = False, port: int = 0, token: str | None = None,
+               engine: str = "local") -> None:
         """Serve a flow from the worker on 127.0.0.1:``port`` (0: any free port) until stopped.
 
         See ``editor.worker_serve``; ``stop()`` drains it, ``redeploy()`` replaces it.
+        ``engine`` names the engine it runs on (``local`` or ``ray``).
         """
         if self._process is None:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = self.serving = True
-        self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token)
+        self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token, engine)
 
     def redeploy(self, flow: dict[str, Any], *, plugins: bool = False) -> bool:
         """Serve a new version of the deployed flow; False when the worker is gone."""

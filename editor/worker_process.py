@@ -18,6 +18,7 @@ from typing import Any
 
 from editor.warm_up import warm_up
 from editor.worker_answers import answer
+from editor.worker_engine import make_engine
 from editor.worker_replay import replay
 
 KEEP_PER_EDGE = 20
@@ -91,6 +92,7 @@ def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
         return
     flow, base_dir, flow_file = command[1], command[2], command[3]
     plugins = len(command) > 4 and command[4] is True
+    engine_name = command[5] if len(command) > 5 else "local"
 
     registry = runtime.default_registry()
     if plugins:  # imported afresh for every run, so an edited plugin takes effect now
@@ -102,7 +104,11 @@ def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
                   for text in registry.load_errors]
         send("invalid", [p.to_json() for p in [*exc.problems, *broken]])
         return
-    run = runtime.Run(checked)
+    engine, problem = make_engine(engine_name)
+    if problem:
+        send("refused", problem)
+        return
+    run = runtime.Run(checked, engine=engine)
     recorder = record_run(run, Path(base_dir), policy=runtime.StoragePolicy(**EDITOR_POLICY),
                           links={"flow_file": flow_file, "started_by": "editor"})
     kept: dict[str, deque[tuple[int, Any]]] = {e: deque(maxlen=KEEP_PER_EDGE)

@@ -22,6 +22,7 @@ from typing import Any
 
 import runtime
 from editor.worker_answers import answer
+from editor.worker_engine import make_engine
 
 HOST = "127.0.0.1"
 DRAIN_TIMEOUT = 10.0  # seconds the flow has to answer what it admitted, on stop or redeploy
@@ -73,10 +74,12 @@ def port_taken(port: int) -> str | None:
 class Served:
     """One deployed flow in the worker: its server, the versions' runs, and what they send."""
 
-    def __init__(self, send: Send, base_dir: Path, flow_file: str) -> None:
+    def __init__(self, send: Send, base_dir: Path, flow_file: str,
+                 engine: str = "local") -> None:
         self.send = send
         self.base_dir = base_dir
         self.flow_file = flow_file
+        self.engine = engine  # the engine's name: each version gets an engine of its own
         self.server: runtime.FlowServer | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stop_asked = threading.Event()  # set from the command thread, even before serving
@@ -106,8 +109,11 @@ class Served:
 
     def deployment(self, checked: runtime.Plan) -> runtime.Deployment | str:
         """A new version of the flow, observed and kept; or why it cannot be served."""
+        engine, problem = make_engine(self.engine)
+        if problem:
+            return problem
         try:
-            made = runtime.Deployment(checked, runtime.RunOptions())
+            made = runtime.Deployment(checked, runtime.RunOptions(), engine)
         except runtime.FlowInvalidError as exc:
             return "; ".join(p.message for p in exc.problems)
         if not made.configs:
@@ -183,9 +189,14 @@ class Served:
             self.send("invalid", self.problems)
             return
         name = Path(self.flow_file or "flow").stem
+        engine, problem = make_engine(self.engine)
+        if problem:
+            self.send("refused", f"cannot deploy: {problem}")
+            return
         try:
             server = runtime.FlowServer(checked, host=HOST, port=port, token=token,
-                                        options=runtime.RunOptions(), name=name)
+                                        options=runtime.RunOptions(), name=name,
+                                        engine=engine)
         except runtime.FlowInvalidError as exc:
             self.send("refused", "cannot deploy: " + "; ".join(p.message for p in exc.problems))
             return
@@ -251,13 +262,16 @@ class Served:
 
 
 def serve_flow(conn: Connection, send: Send, flow: dict[str, Any], base_dir: str,
-               flow_file: str, plugins: bool, port: int, token: str | None) -> None:
+               flow_file: str, plugins: bool, port: int, token: str | None,
+               engine: str = "local") -> None:
     """Deploy ``flow`` on 127.0.0.1:``port`` (0: any free port) and obey the page's commands.
+
+    ``engine`` names the engine that runs it (``local`` or ``ray``).
 
     Commands: ``stop`` (drain), ``redeploy`` (a new version of the flow), ``inspect``, ``ask``
     and ``quit``. After the end the worker keeps answering inspections, as after a run.
     """
-    served = Served(send, Path(base_dir), flow_file)
+    served = Served(send, Path(base_dir), flow_file, engine)
 
     def commands() -> None:
         while True:

@@ -39,6 +39,7 @@ from runtime._local import LocalEngine, _build
 from runtime._ray_chain import RemoteChain, ReplicatedChain
 from runtime._ray_slot import Place, RuleView, Slot
 from runtime._ray_stage import Host, ids_base
+from runtime._serve.lineage import ANSWER_TAG
 
 RAY_MISSING = "the Ray engine needs Ray, which is not installed: pip install 'edgewise[ray]'"
 
@@ -56,19 +57,28 @@ def import_ray() -> ModuleType:
     return ray
 
 
+def in_driver(pn: PlanNode) -> bool:
+    """Whether a node runs in the driver: a source, or a node that answers HTTP requests.
+
+    ``http.out`` answers the requests that the served flow's HTTP server holds, here.
+    """
+    return not pn.incoming or ANSWER_TAG in pn.spec.tags
+
+
 def ray_groups(plan: Plan, fuse: bool) -> list[list[str]]:
     """The local engine's chains, with sources and replicated nodes each on their own.
 
-    Sources run in the driver; a node with replicas runs as copies of its own.
+    Sources and nodes that answer HTTP requests run in the driver (see ``in_driver``); a
+    node with replicas runs as copies of its own.
     """
     groups: list[list[str]] = []
     for group in chains(plan, fuse=fuse):
         part: list[str] = []
         for nid in group:
             pn = plan.nodes[nid]
-            alone = not pn.incoming or pn.replicas > 1
+            alone = in_driver(pn) or pn.replicas > 1
             if part and (alone or plan.nodes[part[-1]].replicas > 1
-                         or not plan.nodes[part[-1]].incoming):
+                         or in_driver(plan.nodes[part[-1]])):
                 groups.append(part)
                 part = []
             part.append(nid)
@@ -159,7 +169,7 @@ class RayEngine(LocalEngine):
 
         def make(stages: list[Stage], shared: Shared) -> ChainTask:
             head = stages[0].rule.pn
-            if not head.incoming:
+            if in_driver(head):
                 return ChainTask(stages, shared)
             nodes = [s.rule.pn for s in stages]
             for stage in stages:  # the driver's view of each rule: counters only

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime._api import Run
-from runtime._engine import RunOptions, RunResult
+from runtime._engine import Engine, RunOptions, RunResult
 from runtime._errors import FlowInvalidError, Problem
 from runtime._graph import Plan
 from runtime._serve.app import Front, add_routes, build_app
@@ -105,11 +105,12 @@ class Deployment:
     new requests to it (:meth:`FlowServer.switch`) and drains the old one.
     """
 
-    def __init__(self, plan: Plan, options: RunOptions | None = None) -> None:
+    def __init__(self, plan: Plan, options: RunOptions | None = None,
+                 engine: Engine | None = None) -> None:
         self.plan = plan
         self.configs = endpoint_configs(plan)
         self.hub = ServingHub(self.configs)
-        self.run = Run(plan, options=options)
+        self.run = Run(plan, engine=engine, options=options)  # None: the local engine
         _ = self.run.stats
         self.lineage = RequestLineage(plan, self.hub)
         self.lineage.attach(self.run.hooks)
@@ -156,14 +157,14 @@ class FlowServer(Front):
 
     def __init__(self, plan: Plan, *, host: str = "127.0.0.1", port: int = 8090,
                  token: str | None = None, options: RunOptions | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, engine: Engine | None = None) -> None:
         self.host = host
         self.port = port
         self.token = token
         self.name = name or "flow"
         self.options = options
         self.metrics = RequestMetrics()
-        self.deployment = Deployment(plan, options)
+        self.deployment = Deployment(plan, options, engine)
         self.deploys = Deployments()
         self.started = time.monotonic()
         self.state = "starting"

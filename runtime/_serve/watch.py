@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime._engine import RunOptions
+from runtime._engine import Engine, RunOptions
 from runtime._errors import FlowInvalidError
 from runtime._graph import Plan
 from runtime._serve.server import Deployment, FlowServer, ServeOutcome
@@ -110,7 +110,9 @@ class FlowWatcher:
     def __init__(self, server: FlowServer, path: Path, check: Callable[[Path], Checked], *,
                  say: Say, drain_timeout: float = 10.0, options: RunOptions | None = None,
                  prepare: Callable[[Deployment, int], None] | None = None,
-                 interval: float = 0.5, settle: float = 2.0) -> None:
+                 interval: float = 0.5, settle: float = 2.0,
+                 engine: Callable[[], tuple[Engine | None, str | None]] | None = None,
+                 ) -> None:
         """Watch ``path``, whose version at this moment is the one ``server`` serves.
 
         Args:
@@ -124,6 +126,9 @@ class FlowWatcher:
                 starts (to record it); an ``OSError`` refuses the version.
             interval: Seconds between polls.
             settle: Extra seconds a file that cannot be read as a flow is given.
+            engine: Makes the engine of each new version, or says why it cannot (which
+                refuses the version); None: the local engine. An engine runs one run at a
+                time, and the old version drains beside the new one, so each gets its own.
         """
         self.server = server
         self.path = path
@@ -134,6 +139,7 @@ class FlowWatcher:
         self.prepare = prepare
         self.interval = interval
         self.settle = settle
+        self.engine = engine or (lambda: (None, None))
         self.outcomes: list[tuple[int, ServeOutcome]] = []
         """How each replaced version ended: (its version number, its outcome)."""
         self._last = stamp(path)
@@ -215,8 +221,12 @@ class FlowWatcher:
         if checked.plan is None or checked.problems:
             self._refuse(checked.problems or ["the flow could not be checked"])
             return None
+        engine, problem = self.engine()
+        if problem:
+            self._refuse([problem])
+            return None
         try:
-            deployment = Deployment(checked.plan, self.options)
+            deployment = Deployment(checked.plan, self.options, engine)
         except FlowInvalidError as exc:
             self._refuse([f"{self.path}: {p}" for p in exc.problems])
             return None

@@ -120,6 +120,7 @@ def _serve_command(sub: Any) -> None:
                    help="redeploy without a restart each time the flow file is saved and "
                         "validates (a version that does not is refused, and logged)")
     _record_options(p)
+    _engine_options(p)
     p.set_defaults(func=_command("serve", "cmd_serve"))
 
 

@@ -9,6 +9,9 @@ With ``--watch``, each saved version of the flow file that validates is deployed
 restart (``runtime._serve.watch``); a version that does not is refused and logged, and the
 one serving goes on. ``--trust`` covers only the version served at start: a later version
 that holds code must be trusted (``edgewise trust FLOW``) to be deployed.
+
+With ``--engine ray [--address ADDR]``, the flow's nodes run in Ray actors as with
+``edgewise run``; the HTTP server, and the nodes that take and answer requests, stay here.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from runtime._record import Recorder, StoragePolicy, record_run, runs_root
 from runtime._serve import Deployment, FlowServer, ServeOutcome, endpoint_configs
 from runtime._serve.watch import Checked, FlowWatcher
 from runtime._terminal import plain
-from runtime.cli.common import problem_lines
+from runtime.cli.common import engine_from, problem_lines
 from runtime.cli.exits import EXIT_ERRORS, EXIT_INVALID, EXIT_OK
 from runtime.cli.hosting import host_problem, read_token
 
@@ -86,8 +89,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _say(line, err=True)
     if checked.plan is None:
         return EXIT_INVALID
+    engine, problem = engine_from(args)
+    if problem:
+        return _fail(problem)
     server = FlowServer(checked.plan, host=args.host, port=args.port, token=token,
-                        options=RunOptions(), name=flow.stem)
+                        options=RunOptions(), name=flow.stem, engine=engine)
     recorders: list[tuple[int, Recorder]] = []
     workspace = flow.resolve().parent
 
@@ -110,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             server, flow,
             lambda path: check_version(path, trust=False, name=args.flow, redeploy=True),
             say=_say, drain_timeout=args.drain_timeout, options=RunOptions(),
-            prepare=record if args.record else None)
+            prepare=record if args.record else None, engine=lambda: engine_from(args))
     try:
         outcome = asyncio.run(_serve(server, args.drain_timeout, watcher))
     except OSError as exc:
