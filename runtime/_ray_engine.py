@@ -143,9 +143,29 @@ class RayEngine(LocalEngine):
         """The actors of this driver's pool (``host.pid.remote()`` tells each one's process)."""
         return pool(self.connect())
 
+    def refusal(self, plan: Plan) -> str | None:
+        """Why the cluster cannot run this plan, if it cannot.
+
+        A node asking for more ``resources`` than the whole cluster has would wait for
+        them for ever.
+        """
+        ray = self.connect()
+        total = ray.cluster_resources()
+        names = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+        for nid in plan.order:
+            for key, amount in plan.nodes[nid].resources.items():
+                have = float(total.get(names.get(key, key), 0))
+                if amount > have:
+                    return (f"node '{nid}' asks for {key} {amount:g}, and the Ray cluster has "
+                            f"{have:g} in all; lower it, or run on a cluster that has it")
+        return None
+
     def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
         """Sources as local tasks; every other chain in a host of the pool, in turn."""
         ray = self.connect()
+        refused = self.refusal(plan)
+        if refused:
+            raise EngineUnavailable(refused)
         hosts = pool(ray)
         run = next(_RUNS)
         turn = itertools.count()

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from runtime._engine import Engine
 from runtime._errors import Problem
+from runtime._graph import Plan
 from runtime._record import runs_root
 from runtime._terminal import plain
 
@@ -45,8 +46,11 @@ def problem_lines(flow: str, problems: Sequence[Problem]) -> list[str]:
             for p in problems]
 
 
-def engine_from(args: argparse.Namespace) -> tuple[Engine | None, str | None]:
+def engine_from(args: argparse.Namespace, plan: Plan | None = None
+                ) -> tuple[Engine | None, str | None]:
     """The engine ``--engine``/``--address`` ask for, connected; or what is wrong.
+
+    With ``plan``, also whether that engine can run it (Ray: the resources its nodes ask for).
 
     The local engine is None (the default of ``Run``); Ray is imported only when asked for.
     """
@@ -61,4 +65,5 @@ def engine_from(args: argparse.Namespace) -> tuple[Engine | None, str | None]:
         engine.connect()
     except EngineUnavailable as exc:
         return None, str(exc)
-    return engine, None
+    refused = engine.refusal(plan) if plan is not None else None
+    return (None, refused) if refused else (engine, None)

@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"status": "invalid", "nodes": {}, "edges": {}}))
         return EXIT_INVALID
-    engine, problem = engine_from(args)
+    engine, problem = engine_from(args, checked)
     if problem:
         err.print(plain(f"edgewise run: {problem}"), markup=False)
         if args.json:

@@ -89,7 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _say(line, err=True)
     if checked.plan is None:
         return EXIT_INVALID
-    engine, problem = engine_from(args)
+    engine, problem = engine_from(args, checked.plan)
     if problem:
         return _fail(problem)
     server = FlowServer(checked.plan, host=args.host, port=args.port, token=token,

@@ -400,3 +400,25 @@ def test_a_big_batch_is_shared_between_the_copies(tmp_path: Path, engine: RayEng
     assert all(copies) and sum(copies) == 10_000, copies  # the source's batches were cut
     assert (path.parent / "out" / "values.jsonl").read_bytes() == (
         local.parent / "out" / "values.jsonl").read_bytes()
+
+
+def test_resources_give_a_node_a_host_of_its_own_and_too_many_are_refused(
+        tmp_path: Path, engine: RayEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    nodes = [node("r", "stream.range", count=100), node("i", "stream.identity"),
+             node("n", "stream.count")]
+    nodes[1]["resources"] = {"num_cpus": 0.5}
+    path = write_flow(tmp_path, nodes, ["r.data->i.data", "i.data->n.data"])
+    own: list[bool] = []
+    run = runtime.Run(runtime.plan(path), engine=engine)
+    run.hooks.add("node_started", lambda nid: own.append(
+        engine.chains["i"].slots[0].place.host not in engine.hosts()) if nid == "i" else None)
+    assert run.run().status == "ok"
+    assert own == [True]  # placed by Ray, apart from the pool
+    nodes[1]["resources"] = {"num_gpus": 4}
+    path = write_flow(tmp_path, nodes, ["r.data->i.data", "i.data->n.data"])
+    refused = engine.refusal(runtime.plan(path))
+    assert refused == ("node 'i' asks for num_gpus 4, and the Ray cluster has 0 in all; "
+                       "lower it, or run on a cluster that has it")
+    capsys.readouterr()
+    assert cli_main(["run", str(path), "--engine", "ray"]) == 2  # told, not left waiting
+    assert capsys.readouterr().err.strip() == f"edgewise run: {refused}"
