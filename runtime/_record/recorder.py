@@ -127,6 +127,7 @@ class Recorder:
         self.errors: list[str] = []
         self.indexed = 0
         self._flow = plan.flow.model_dump(mode="json", exclude_unset=True)
+        self._started_fields: dict[str, Any] | None = None
         self.folder.mkdir(parents=True, exist_ok=False)
         try:
             self.values_dir.mkdir()
@@ -303,8 +304,10 @@ class Recorder:
     # -- the manifest --------------------------------------------------------------------
 
     def _write_manifest(self, status: str, result: RunResult | None = None) -> None:
-        manifest = {**started_fields(self.run_id, self.plan, self._flow, self.started,
-                                     self.policy.to_json()), "status": status, **self.links}
+        if self._started_fields is None:  # the same at the end: made once, at the start
+            self._started_fields = started_fields(self.run_id, self.plan, self._flow,
+                                                  self.started, self.policy.to_json())
+        manifest = {**self._started_fields, "status": status, **self.links}
         if result is not None:
             manifest.update(ended_fields(result))
             manifest["recording"] = {
