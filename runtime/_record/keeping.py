@@ -124,7 +124,7 @@ class ValueKeeper:
         untouched, for :meth:`keep`. The caller indexes the batch and says where its values
         are (``IndexWriter.add_inline``).
         """
-        state = self.port(origin)
+        state = self.ports.get(origin) or self.port(origin)
         count = len(values)
         if self.policy.max_values is not None and state.seen + count > self.policy.max_values:
             return None

@@ -194,19 +194,19 @@ class Recorder:
     def _keep_inline(self, batch: Batch, t: float) -> bool:
         """Index and keep a batch on the run's thread if that is cheap; whether it was."""
         ids, parents = batch.ids, batch.parents
-        if not isinstance(ids, range) or not cheap_parents(parents):
+        # a 1:1 stage's batch, which may pass its parent batch's values on
+        chained = parents if type(parents) is range else None
+        if type(ids) is not range or not (chained or cheap_parents(parents)):
             return False
         try:
-            where = self._keeper.keep_plain(batch.origin, ids, batch.values,
-                                            parents if isinstance(parents, range) else None,
+            where = self._keeper.keep_plain(batch.origin, ids, batch.values, chained,
                                             numbers_only=True)
             if where is None:
                 return False
-            seq = self._index.add_batch(batch.origin, ids, parents, t, None)
+            self._index.add_batch(batch.origin, ids, parents, t, None, where)
         except Exception as exc:  # noqa: BLE001 - recording must not stop the run
             self.errors.append(f"{type(exc).__name__}: {exc}")
             return True
-        self._index.add_inline(seq, where)
         self.indexed += len(ids)
         return True
 

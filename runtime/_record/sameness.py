@@ -50,18 +50,31 @@ def item_addresses(values: list[Any]) -> bytes | None:
     return _read_addresses(values) if _LAYOUT_KNOWN else None
 
 
+_read_pointer = ctypes.c_void_p.from_address
+_VIEWS: dict[int, Any] = {}
+"""Byte array types of ctypes by size, to view an item array in place (batches mostly have
+one of a few sizes)."""
+MAX_VIEWS = 64
+
+
 def _holds(values: list[Any], addresses: bytes) -> bool:
     """Whether ``values`` holds exactly the objects at ``addresses``, compared in place.
 
     The list's item array is compared with ``addresses`` as it lies in memory (``startswith``
     takes any buffer and compares with ``memcmp``), without copying it first.
     """
-    if len(values) * _POINTER != len(addresses):
+    size = len(addresses)
+    if len(values) * _POINTER != size:
         return False
-    if not addresses:
+    if not size:
         return True
-    items = ctypes.c_void_p.from_address(id(values) + _ITEMS_AT).value or 0
-    return addresses.startswith((ctypes.c_char * len(addresses)).from_address(items))
+    view = _VIEWS.get(size)
+    if view is None:
+        view = ctypes.c_char * size
+        if len(_VIEWS) < MAX_VIEWS:
+            _VIEWS[size] = view
+    items = _read_pointer(id(values) + _ITEMS_AT).value or 0
+    return addresses.startswith(view.from_address(items))
 
 
 class _Shared:
@@ -128,14 +141,16 @@ class RecentBatches:
         is compared in place with its parent's addresses, which it then shares (give them
         to :meth:`remember`, with the place returned).
         """
-        shared = self._parent(parents, len(values))
-        if shared is None:
+        entry = self._batches.get(parents.start)
+        if entry is None or entry[0] != parents or entry[2] != len(values):
             return None
-        if shared.addresses is None:
+        shared = entry[1]
+        addresses = shared.addresses
+        if addresses is None:
             same = all(map(operator.is_, shared.values, values))
         else:
-            same = _holds(values, shared.addresses)
-        return (shared.where, shared.addresses) if same else None
+            same = _holds(values, addresses)
+        return (shared.where, addresses) if same else None
 
     def remember(self, ids: range, values: list[Any], where: tuple[Any, ...],
                  addresses: bytes | None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import gc
 import random
-import threading
 import time
 import weakref
 from array import array
@@ -156,4 +155,3 @@ def test_the_writer_thread_ends_with_the_run(tmp_path: Path) -> None:
     while recorder._thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not recorder._thread.is_alive()
-    assert "edgewise-recorder" not in {t.name for t in threading.enumerate()}
