@@ -5,7 +5,9 @@ makes a batch whose values are the very objects of its parent batch. The recorde
 a batch at the bytes already written for the parent instead of writing them again. Equality is
 not enough for that, since ``1.0 == 1`` and ``True == 1``; identity is, and on CPython it is
 checked by comparing the two lists' item addresses as bytes, in one go instead of a loop over
-the values, which would cost more than all the rest of recording a batch.
+the values, which would cost more than all the rest of recording a batch. The child's item
+array is compared where it lies, without a copy, and a batch passed on shares its parent's
+copy of the addresses.
 """
 
 from __future__ import annotations
