@@ -186,13 +186,21 @@ class IndexWriter:
         self._kept: list[tuple[Any, ...]] = []
 
     def add_batch(self, origin: str, ids: range, parents: Any, t: float,
-                  rows: bytes | None) -> int:
-        """Index a batch of messages; return its sequence number."""
-        kind, first, packed = parents_encoding(parents)
-        self.seq += 1
-        self._batches.append((self.seq, origin, ids.start, len(ids), kind, first, packed, t,
-                              rows))
-        return self.seq
+                  rows: bytes | None, inline: tuple[str, str, int, int] | None = None) -> int:
+        """Index a batch of messages; return its sequence number.
+
+        ``inline`` says where its small values lie, as :meth:`add_inline` would.
+        """
+        seq = self.seq = self.seq + 1
+        if type(parents) is range:
+            self._batches.append((seq, origin, ids.start, len(ids), "range", parents.start,
+                                  None, t, rows))
+        else:
+            self._batches.append((seq, origin, ids.start, len(ids),
+                                  *parents_encoding(parents), t, rows))
+        if inline is not None:
+            self._inline.append((seq, *inline))
+        return seq
 
     def add_inline(self, seq: int, where: tuple[str, str, int, int]) -> None:
         """Say where batch ``seq``'s small values lie: kind, file, offset, length."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from runtime._previews import is_model
 from runtime._record.index import IndexWriter
+from runtime._record.packing import pack_small_ints
 from runtime._record.sameness import RecentBatches, item_addresses
 from runtime._record.values import (
     SCALARS,
@@ -123,22 +124,26 @@ class ValueKeeper:
         untouched, for :meth:`keep`. The caller indexes the batch and says where its values
         are (``IndexWriter.add_inline``).
         """
-        state = self.port(origin)
+        state = self.ports.get(origin) or self.port(origin)
         count = len(values)
         if self.policy.max_values is not None and state.seen + count > self.policy.max_values:
             return None
-        addresses = item_addresses(values)
-        where: tuple[str, str, int, int] | None = None
-        if parents is not None:
-            where = self._recent.passed_on(parents, values, addresses)
-        if where is None:
-            types = value_types(values)
-            if not types <= SCALARS or (numbers_only and types not in NUMBERS):
-                return None
+        found = None if parents is None else self._recent.passed_on_from(parents, values)
+        if found is not None:
+            where, addresses = found  # its parent's bytes, and its parent's addresses
+        else:
             # The common case of a fast stream: plain values, all kept, one array.
-            kind, payload = encode_scalars(values, types)
+            payload = pack_small_ints(values)
+            if payload is not None:
+                kind = "int64"
+            else:
+                types = value_types(values)
+                if not types <= SCALARS or (numbers_only and types not in NUMBERS):
+                    return None
+                kind, payload = encode_scalars(values, types)
             where = state.files.append(kind, payload)
             self.pending_bytes += len(payload)
+            addresses = item_addresses(values)
         state.seen += count
         state.kept += count
         self._recent.remember(ids, values, where, addresses)

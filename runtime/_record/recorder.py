@@ -15,7 +15,8 @@ fills or the folder cannot be written, the recorder stops the run (``on_failure`
 the record ``incomplete``. The index is written through ``runtime._record.index``, the values
 through ``runtime._record.values``, and the manifest through ``runtime._record.manifest``.
 
-A host keeps a run with :func:`record_run`; the engine's ``run_ended`` hook finishes it.
+A host keeps a run with :func:`record_run`; the engine's ``run_ended`` hook finishes it,
+writing what is left on the run's own thread if the writer is idle then.
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ class Recorder:
         self._room = threading.Event()
         self._closing = False
         self._finished = False
+        self._done = False
         self._lock = threading.Lock()
+        self._working = threading.Lock()  # held by whoever writes: the writer, or finish
         self._queued = 0
         self._unsignalled = 0
         self._unsignalled_values = 0
@@ -127,6 +130,7 @@ class Recorder:
         self.errors: list[str] = []
         self.indexed = 0
         self._flow = plan.flow.model_dump(mode="json", exclude_unset=True)
+        self._started_fields: dict[str, Any] | None = None
         self.folder.mkdir(parents=True, exist_ok=False)
         try:
             self.values_dir.mkdir()
@@ -190,19 +194,19 @@ class Recorder:
     def _keep_inline(self, batch: Batch, t: float) -> bool:
         """Index and keep a batch on the run's thread if that is cheap; whether it was."""
         ids, parents = batch.ids, batch.parents
-        if not isinstance(ids, range) or not cheap_parents(parents):
+        # a 1:1 stage's batch, which may pass its parent batch's values on
+        chained = parents if type(parents) is range else None
+        if type(ids) is not range or not (chained or cheap_parents(parents)):
             return False
         try:
-            where = self._keeper.keep_plain(batch.origin, ids, batch.values,
-                                            parents if isinstance(parents, range) else None,
+            where = self._keeper.keep_plain(batch.origin, ids, batch.values, chained,
                                             numbers_only=True)
             if where is None:
                 return False
-            seq = self._index.add_batch(batch.origin, ids, parents, t, None)
+            self._index.add_batch(batch.origin, ids, parents, t, None, where)
         except Exception as exc:  # noqa: BLE001 - recording must not stop the run
             self.errors.append(f"{type(exc).__name__}: {exc}")
             return True
-        self._index.add_inline(seq, where)
         self.indexed += len(ids)
         return True
 
@@ -221,48 +225,62 @@ class Recorder:
     # -- the writer thread ---------------------------------------------------------------
 
     def _write_loop(self) -> None:
+        """Write what is handed over and held, at least every COMMIT_SECONDS, until done."""
+        while True:
+            self._wake.wait(COMMIT_SECONDS)
+            with self._working:
+                if self._done:  # finish wrote the rest itself
+                    return
+                self._wake.clear()
+                # what was handed over before closing is written too
+                self._write_pending(final=self._closing)
+                if self._done:
+                    return
+
+    def _write_pending(self, *, final: bool) -> None:
+        """Write every batch handed over, then what is held; commit. Hold ``_working``.
+
+        With ``final``, or if writing fails (the run is then stopped), the files are
+        closed and nothing more is written.
+        """
+        if self._done:
+            return
         try:
-            self._record()
+            self._drain()
+            self._flush()
         except Exception as exc:  # noqa: BLE001 - a recording that cannot write stops the run
             self._fail(exc)
             self._inbox.clear()
-        finally:
+            final = True
+        if final:
+            self._done = True
             self._keeper.close()
             self._index.close()
 
-    def _record(self) -> None:
-        """Index and store each batch handed over; commit at least every COMMIT_SECONDS."""
+    def _drain(self) -> None:
+        """Index and store each batch handed over, committing every COMMIT_BATCHES."""
         pending = 0
         committed = time.monotonic()
-        closing = False
-        while not closing:
-            self._wake.wait(COMMIT_SECONDS)
-            self._wake.clear()
-            closing = self._closing  # what was handed over before closing is drained below
-            while True:
-                try:
-                    item = self._inbox.popleft()
-                except IndexError:
-                    break
-                try:
-                    self._write(*item)
-                except (OSError, sqlite3.Error):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - recording must not stop the run
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
-                with self._lock:
-                    self._queued -= 1
-                pending += 1
-                if pending % GROUP_BATCHES == 0:
-                    self._room.set()
-                if pending >= COMMIT_BATCHES or (
-                        time.monotonic() - committed >= COMMIT_SECONDS):
-                    self._flush()
-                    pending = 0
-                    committed = time.monotonic()
-            self._flush()
-            pending = 0
-            committed = time.monotonic()
+        while True:
+            try:
+                item = self._inbox.popleft()
+            except IndexError:
+                break
+            try:
+                self._write(*item)
+            except (OSError, sqlite3.Error):
+                raise
+            except Exception as exc:  # noqa: BLE001 - recording must not stop the run
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            with self._lock:
+                self._queued -= 1
+            pending += 1
+            if pending % GROUP_BATCHES == 0:
+                self._room.set()
+            if pending >= COMMIT_BATCHES or time.monotonic() - committed >= COMMIT_SECONDS:
+                self._flush()
+                pending = 0
+                committed = time.monotonic()
 
     def _fail(self, exc: BaseException) -> None:
         """Note why recording failed and ask for the run to stop."""
@@ -303,8 +321,10 @@ class Recorder:
     # -- the manifest --------------------------------------------------------------------
 
     def _write_manifest(self, status: str, result: RunResult | None = None) -> None:
-        manifest = {**started_fields(self.run_id, self.plan, self._flow, self.started,
-                                     self.policy.to_json()), "status": status, **self.links}
+        if self._started_fields is None:  # the same at the end: made once, at the start
+            self._started_fields = started_fields(self.run_id, self.plan, self._flow,
+                                                  self.started, self.policy.to_json())
+        manifest = {**self._started_fields, "status": status, **self.links}
         if result is not None:
             manifest.update(ended_fields(result))
             manifest["recording"] = {
@@ -327,8 +347,17 @@ class Recorder:
             return
         self._finished = True
         self._closing = True
-        self._wake.set()
-        self._thread.join()
+        if self._working.acquire(blocking=False):
+            # The writer is waiting: write the rest here rather than wake it and wait for
+            # it to be given a processor, which on a busy machine can take milliseconds.
+            try:
+                self._write_pending(final=True)
+            finally:
+                self._working.release()
+            self._wake.set()  # it finds the work done and ends
+        else:
+            self._wake.set()
+            self._thread.join()
         try:
             self._write_manifest(status="incomplete" if self.failure else result.status,
                                  result=result)
