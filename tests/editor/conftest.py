@@ -126,6 +126,24 @@ def examples_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor
 
 
 @pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditorServer]:
+    """One editor on an empty workspace, shared by a module's tests.
+
+    Each test writes the flow files it opens under names of its own (a flow file is read
+    when its page opens), so no test sees another's edits or kept runs (the runs panel lists
+    a flow's own runs). For tests that need no option of the editor and do not end it: each
+    fresh editor costs seconds (its start, and its first import of scikit-learn).
+    """
+    root = tmp_path_factory.mktemp("shared")
+    folder, config = root / "ws", root / "config"  # its own trust store
+    folder.mkdir()
+    config.mkdir()
+    server = EditorServer(folder, env={"EDGEWISE_CONFIG_DIR": str(config)})
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def browser_context_factory() -> Iterator[Any]:
     """Fresh browser contexts (nothing shared: no cookies, storage or cache between them).
 

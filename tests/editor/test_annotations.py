@@ -99,10 +99,11 @@ def _near(a: float, b: float, within: float) -> None:
     assert abs(a - b) < within, (a, b)
 
 
-def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "iris.json").write_text((FLOWS / "iris.json").read_text())
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/iris.json")
+def test_comments_in_the_browser(shared_server: Any, page: Any) -> None:
+    workspace = shared_server.workspace  # iris, under a name of this test's own
+    (workspace / "comments.json").write_text((FLOWS / "iris.json").read_text())
+    server = shared_server
+    page.goto(server.url + "/flow/comments.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     page.get_by_test_id("add-comment").click()
     dialog_text(page, "check the split\nstratified")
@@ -126,7 +127,7 @@ def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any
     expect(comment.get_by_test_id("comment-text")).to_have_text("use 25% for test")
     page.get_by_test_id("save").click()
     expect(page.get_by_test_id("flow-title")).to_have_attribute("data-dirty", "false")
-    saved = json.loads((workspace / "iris.json").read_text())["meta"]["comments"]
+    saved = json.loads((workspace / "comments.json").read_text())["meta"]["comments"]
     assert [c["text"] for c in saved] == ["use 25% for test"]
     # deleted, undone, and reloaded from the file
     comment.dblclick()
@@ -139,10 +140,11 @@ def test_comments_in_the_browser(server_factory: Any, workspace: Path, page: Any
     assert page.js_errors == []
 
 
-def test_groups_in_the_browser(server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "iris.json").write_text((FLOWS / "iris.json").read_text())
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/iris.json")
+def test_groups_in_the_browser(shared_server: Any, page: Any) -> None:
+    workspace = shared_server.workspace  # iris, under a name of this test's own
+    (workspace / "groups.json").write_text((FLOWS / "iris.json").read_text())
+    server = shared_server
+    page.goto(server.url + "/flow/groups.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     page.get_by_test_id("group-selection").click()  # nothing selected: it says what to do
     expect(page.get_by_text("Select the nodes to group first")).to_be_visible()

@@ -10,12 +10,15 @@ import re
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
+from tests.editor.conftest import EditorServer
 from tests.editor.pagekit import param_input, select_node
 from tests.editor.waiting import eventually
 
@@ -76,16 +79,52 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def open_double(server_factory: Any, workspace: Path, page: Any) -> None:
-    """Open the doubling flow in a fresh editor on ``workspace``."""
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    page.goto(server_factory(workspace).url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+def debug_flow() -> dict[str, Any]:
+    """The doubling flow with a debug node on what it computes."""
+    flow = double_flow()
+    flow["nodes"].append({"id": "show", "component": "debug", "position": {"x": 560, "y": 200}})
+    flow["edges"].append({"source": "calc.data", "target": "show.data"})
+    return flow
+
+
+def plain_flow() -> dict[str, Any]:
+    """A flow with no http.in node."""
+    return {"edgewise": 1, "name": "plain", "edges": [], "nodes": [
+        {"id": "load", "component": "dataset.load", "params": {"name": "iris"}}]}
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EditorServer]:
+    """One editor for the tests that neither change a file nor end the editor or its options.
+
+    Each test opens its own page, so its own worker serves; the flow files differ by name.
+    An editor costs seconds to start, so they share it.
+    """
+    root = tmp_path_factory.mktemp("deploy")
+    workspace, config = root / "ws", root / "config"  # its own trust store
+    workspace.mkdir()
+    config.mkdir()
+    flows = {"double.json": double_flow(), "plain.json": plain_flow(),
+             "debug.json": debug_flow(),
+             # a request waits in a long micro-batch window until the drain
+             "drain.json": double_flow(batch_window_ms=10_000, timeout_ms=30_000)}
+    for name, flow in flows.items():
+        (workspace / name).write_text(json.dumps(flow))
+    server = EditorServer(workspace, env={"EDGEWISE_CONFIG_DIR": str(config)})
+    yield server
+    server.stop()
+
+
+def open_flow(server: EditorServer, page: Any, name: str = "double.json",
+              nodes: int = 3) -> None:
+    """Open one of the shared editor's flows and wait until its nodes are drawn."""
+    page.goto(f"{server.url}/flow/{name}")
+    expect(page.get_by_test_id("node")).to_have_count(nodes)
 
 
 def test_deploy_shows_the_url_answers_the_form_and_counts_requests(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    open_double(server_factory, workspace, page)
+        shared_server: EditorServer, page: Any) -> None:
+    open_flow(shared_server, page)
     url = deploy(page)
     endpoints = page.get_by_test_id("deploy-endpoints")
     expect(endpoints).to_contain_text(f"POST :{url.rsplit(':', 1)[1]}/double")
@@ -140,8 +179,8 @@ def _refused(url: str) -> bool:
 
 
 def test_redeploy_under_load_answers_every_request_once(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    open_double(server_factory, workspace, page)
+        shared_server: EditorServer, page: Any) -> None:
+    open_flow(shared_server, page)
     url = deploy(page)
 
     answers: list[tuple[int, float, Any]] = []
@@ -187,8 +226,8 @@ def test_redeploy_under_load_answers_every_request_once(
 
 
 def test_an_invalid_new_version_is_refused_and_the_old_one_keeps_serving(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    open_double(server_factory, workspace, page)
+        shared_server: EditorServer, page: Any) -> None:
+    open_flow(shared_server, page)
     url = deploy(page)
     set_status(page, "9999")
     expect(page.get_by_test_id("problems")).to_contain_text("status")
@@ -201,16 +240,8 @@ def test_an_invalid_new_version_is_refused_and_the_old_one_keeps_serving(
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
 
 
-def test_mistakes_are_told_in_the_page(server_factory: Any, workspace: Path,
-                                       page: Any) -> None:
-    plain = double_flow()
-    plain["nodes"] = [{"id": "load", "component": "dataset.load", "params": {"name": "iris"}}]
-    plain["edges"] = []
-    (workspace / "plain.json").write_text(json.dumps(plain))
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/plain.json")
-    expect(page.get_by_test_id("node")).to_have_count(1)
+def test_mistakes_are_told_in_the_page(shared_server: EditorServer, page: Any) -> None:
+    open_flow(shared_server, page, "plain.json", nodes=1)
     page.get_by_test_id("deploy").click()
     expect(page.locator(".q-notification", has_text="no http.in node")).to_be_visible()
     expect(page.get_by_test_id("deploy-dialog")).to_have_count(0)
@@ -219,8 +250,7 @@ def test_mistakes_are_told_in_the_page(server_factory: Any, workspace: Path,
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = str(taken.getsockname()[1])
-        page.goto(server.url + "/flow/double.json")
-        expect(page.get_by_test_id("node")).to_have_count(3)
+        open_flow(shared_server, page)
         page.get_by_test_id("deploy").click()
         field(page, "deploy-port").fill(port)
         page.get_by_test_id("deploy-start").click()
@@ -253,14 +283,9 @@ def test_the_endpoints_need_the_editors_token(server_factory: Any, workspace: Pa
     expect(page.get_by_test_id("deploy")).to_be_visible(timeout=SERVE_TIMEOUT)
 
 
-def test_stop_drains_a_request_in_flight(server_factory: Any, workspace: Path,
-                                         page: Any) -> None:
+def test_stop_drains_a_request_in_flight(shared_server: EditorServer, page: Any) -> None:
     """A request waiting in a long micro-batch window when Stop is pressed is still answered."""
-    flow = double_flow(batch_window_ms=10_000, timeout_ms=30_000)  # held until the drain
-    (workspace / "double.json").write_text(json.dumps(flow))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+    open_flow(shared_server, page, "drain.json")  # held in its window until the drain
     url = deploy(page)
     answers: list[httpx.Response] = []
     sender = threading.Thread(target=lambda: answers.append(
@@ -297,11 +322,9 @@ def test_no_served_port_outlives_its_tab_or_its_editor(server_factory: Any, work
 
 
 def test_a_serving_worker_that_dies_is_told_and_frees_its_port(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    (workspace / "double.json").write_text(json.dumps(double_flow()))
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(3)
+        shared_server: EditorServer, page: Any) -> None:
+    server = shared_server
+    open_flow(server, page)
     url = deploy(page)
     pid = listener_pid(int(url.rsplit(":", 1)[1]))
     assert pid is not None
@@ -372,15 +395,9 @@ def test_the_example_serve_model_flow_answers_the_form(server_factory: Any,
 
 
 def test_a_served_flows_debug_node_and_inspector_show_what_requests_bring(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    flow = double_flow()
-    flow["nodes"].append({"id": "show", "component": "debug", "position": {"x": 560, "y": 200}})
-    flow["edges"].append({"source": "calc.data", "target": "show.data"})
-    (workspace / "double.json").write_text(json.dumps(flow))
-    server = server_factory(workspace)
+        shared_server: EditorServer, page: Any) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.goto(server.url + "/flow/double.json")
-    expect(page.get_by_test_id("node")).to_have_count(4)
+    open_flow(shared_server, page, "debug.json", nodes=4)
     url = deploy(page)
     assert httpx.post(f"{url}/double", json=[{"x": 1}, {"x": 2}], timeout=20).status_code == 200
     page.get_by_test_id("tab-debug").click()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
@@ -52,10 +51,10 @@ def routes_field(page: Any) -> Any:
 
 
 def test_editing_routes_redraws_ports_drops_edges_and_undo_restores_both(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "routed.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "routed.json"
     path.write_text(json.dumps(FLOW))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(f"{server.url}/flow/routed.json")
     expect(page.get_by_test_id("node")).to_have_count(5)
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
@@ -102,11 +101,11 @@ def test_editing_routes_redraws_ports_drops_edges_and_undo_restores_both(
 
 
 def test_invalid_routes_keep_the_ports_and_edges_until_fixed(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "routed.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "routed-invalid.json"
     path.write_text(json.dumps(FLOW))
-    server = server_factory(workspace)
-    page.goto(f"{server.url}/flow/routed.json")
+    server = shared_server
+    page.goto(f"{server.url}/flow/routed-invalid.json")
     expect(page.get_by_test_id("node")).to_have_count(5)
     page.locator(NODE.format("r") + " .ew-title").click()
     expect(page.get_by_test_id("params-node")).to_have_text("r")

@@ -101,15 +101,15 @@ def test_edit_help_explains_the_token_and_host_options() -> None:
 
 
 def test_a_param_of_the_wrong_type_is_shown_raw_with_its_error(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
     flow = {"edgewise": 1, "name": "typo", "nodes": [
         {"id": "src", "component": "stream.range", "params": {"count": "abc", "start": 2},
          "position": {"x": 40, "y": 60}},
         {"id": "show", "component": "debug", "position": {"x": 320, "y": 60}}],
         "edges": [{"source": "src.data", "target": "show.data"}]}
-    path = workspace / "typo.json"
+    path = shared_server.workspace / "typo.json"
     path.write_text(json.dumps(flow))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/typo.json")
     expect(page.get_by_test_id("problems")).to_contain_text("param 'count'")
 
@@ -136,7 +136,7 @@ def test_a_param_of_the_wrong_type_is_shown_raw_with_its_error(
 
 
 def test_a_choice_or_list_param_of_the_wrong_shape_is_shown_as_written(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
     params = {"load": {"name": "irs"}, "pick": {"columns": "sepal length (cm)"},
               "split": {"target": "target", "stratify": "maybe"}}
     flow = {"edgewise": 1, "name": "shapes", "nodes": [
@@ -148,9 +148,9 @@ def test_a_choice_or_list_param_of_the_wrong_shape_is_shown_as_written(
          "position": {"x": 300, "y": 260}}],
         "edges": [{"source": "load.data", "target": "pick.data"},
                   {"source": "load.data", "target": "split.data"}]}
-    path = workspace / "shapes.json"
+    path = shared_server.workspace / "shapes.json"
     path.write_text(json.dumps(flow))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/shapes.json")
     expect(page.get_by_test_id("problems")).to_contain_text("param 'name'")
 
@@ -216,7 +216,7 @@ def test_the_new_and_save_as_dialogs_say_a_name_is_too_long(
 
 
 def test_after_stop_the_nodes_that_were_running_show_stopped(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
     flow = {"edgewise": 1, "name": "endless", "nodes": [
         {"id": "src", "component": "stream.range", "params": {"count": 10**12},
          "position": {"x": 40, "y": 60}},
@@ -228,8 +228,8 @@ def test_after_stop_the_nodes_that_were_running_show_stopped(
         "edges": [{"source": "src.data", "target": "pass.data"},
                   {"source": "pass.data", "target": "tally.data"},
                   {"source": "idle.data", "target": "late.data"}]}
-    (workspace / "endless.json").write_text(json.dumps(flow))
-    server = server_factory(workspace)
+    (shared_server.workspace / "endless.json").write_text(json.dumps(flow))
+    server = shared_server
     page.goto(server.url + "/flow/endless.json")
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
     state = '[data-testid=node][data-node-id="{}"] [data-testid=node-status]'
@@ -261,7 +261,7 @@ def test_after_stop_the_nodes_that_were_running_show_stopped(
 
 
 def test_a_node_that_ignores_stop_shows_stopped_once_its_worker_is_ended(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
     """A long fit runs on in its thread after Stop, so the editor ends the worker process."""
     flow = {"edgewise": 1, "name": "slow-fit", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "digits"},
@@ -270,8 +270,8 @@ def test_a_node_that_ignores_stop_shows_stopped_once_its_worker_is_ended(
             "estimator": "sklearn.ensemble.RandomForestClassifier", "target": "target",
             "options": {"n_estimators": 100_000}}}],
         "edges": [{"source": "load.data", "target": "fit.data"}]}
-    (workspace / "slow-fit.json").write_text(json.dumps(flow))
-    server = server_factory(workspace)
+    (shared_server.workspace / "slow-fit.json").write_text(json.dumps(flow))
+    server = shared_server
     page.goto(server.url + "/flow/slow-fit.json")
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
     state = '[data-testid=node][data-node-id="{}"] [data-testid=node-status]'
@@ -291,7 +291,7 @@ def test_a_node_that_ignores_stop_shows_stopped_once_its_worker_is_ended(
 
 
 def test_pipeline_steps_are_edited_as_json_and_saved_as_a_list_of_objects(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
     flow = {"edgewise": 1, "name": "pipe", "nodes": [
         {"id": "load", "component": "dataset.load", "params": {"name": "wine"},
          "position": {"x": 40, "y": 60}},
@@ -299,9 +299,9 @@ def test_pipeline_steps_are_edited_as_json_and_saved_as_a_list_of_objects(
          "params": {"estimator": "sklearn.linear_model.LogisticRegression",
                     "target": "target"}, "position": {"x": 320, "y": 60}}],
         "edges": [{"source": "load.data", "target": "fit.data"}]}
-    path = workspace / "pipe.json"
+    path = shared_server.workspace / "pipe.json"
     path.write_text(json.dumps(flow))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/pipe.json")
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
 

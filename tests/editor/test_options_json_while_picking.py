@@ -8,7 +8,6 @@ ended, so that the rest of what was typed into the next field went to the picker
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,12 +29,11 @@ ROUNDS = [
 
 @pytest.mark.parametrize("rounds", [ROUNDS[:2], ROUNDS[2:]], ids=["named", "resolved"])
 def test_options_typed_right_after_picking_an_estimator_keep_every_character(
-        server_factory: Any, workspace: Path, page: Any,
-        rounds: list[tuple[str, str, str]]) -> None:
-    path = workspace / "wide.json"
+        shared_server: Any, page: Any, rounds: list[tuple[str, str, str]]) -> None:
+    name = f"wide-{len(rounds)}-{rounds[0][0].rsplit('.', 1)[-1]}.json"  # one per case
+    path = shared_server.workspace / name
     path.write_text(json.dumps(WIDE))  # fit: a LogisticRegression with max_iter 500
-    server = server_factory(workspace)
-    page.goto(server.url + "/flow/wide.json")
+    page.goto(f"{shared_server.url}/flow/{name}")
     select_node(page, "fit")
     expect(page.locator('[data-option="max_iter"]')).to_be_attached()  # the options drawn
     picker = page.get_by_test_id("estimator-picker")

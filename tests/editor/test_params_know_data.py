@@ -54,10 +54,10 @@ def pick(page: Any, field: Any, text: str, option: str | None = None) -> None:
 
 
 def test_estimator_options_and_a_column_known_from_the_run(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "wide.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "wide.json"
     path.write_text(json.dumps(WIDE))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/wide.json")
     page.locator(NODE.format("fit") + " .ew-title").click()
     target = page.locator('[data-column-param="target"]')
@@ -109,11 +109,11 @@ STEPS = {"edgewise": 1, "name": "steps", "nodes": [
     "edges": [{"source": "load.data", "target": "fit.data"}]}
 
 
-def test_pipeline_steps_are_reordered_and_added(server_factory: Any, workspace: Path,
+def test_pipeline_steps_are_reordered_and_added(shared_server: Any,
                                                  page: Any) -> None:
-    path = workspace / "steps.json"
+    path = shared_server.workspace / "steps.json"
     path.write_text(json.dumps(STEPS))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/steps.json")
     page.locator(NODE.format("fit") + " .ew-title").click()
     rows = page.get_by_test_id("step-row")
@@ -155,10 +155,10 @@ GROUPS = {"edgewise": 1, "name": "groups", "nodes": [
 
 
 def test_group_columns_from_the_probe_and_aggregation_rows(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "groups.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "groups.json"
     path.write_text(json.dumps(GROUPS))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/groups.json")
     page.locator(NODE.format("g") + " .ew-title").click()
     by = page.locator('[data-column-param="by"]')
@@ -207,10 +207,10 @@ PORTS = NODE + " [data-testid=port][data-direction=out]"
 
 
 def test_routes_are_rows_and_their_order_is_the_ports_order(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "routed.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "routed.json"
     path.write_text(json.dumps(ROUTED))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/routed.json")
     page.locator(NODE.format("r") + " .ew-title").click()
     rows = page.get_by_test_id("mapping-row")
@@ -242,10 +242,10 @@ SEARCH = {"edgewise": 1, "name": "search", "nodes": [
 
 
 def test_a_grid_is_rows_of_values_or_a_list_of_grids_in_json(
-        server_factory: Any, workspace: Path, page: Any) -> None:
-    path = workspace / "search.json"
+        shared_server: Any, page: Any) -> None:
+    path = shared_server.workspace / "search.json"
     path.write_text(json.dumps(SEARCH))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/search.json")
     page.locator(NODE.format("s") + " .ew-title").click()
     rows = page.get_by_test_id("mapping-row")
@@ -277,11 +277,11 @@ CONTEST = {"edgewise": 1, "name": "contest", "nodes": [
     "edges": [{"source": "load.data", "target": "e.data"}]}
 
 
-def test_named_estimators_are_rows_with_names(server_factory: Any, workspace: Path,
+def test_named_estimators_are_rows_with_names(shared_server: Any,
                                               page: Any) -> None:
-    path = workspace / "contest.json"
+    path = shared_server.workspace / "contest.json"
     path.write_text(json.dumps(CONTEST))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/contest.json")
     page.locator(NODE.format("e") + " .ew-title").click()
     rows = page.get_by_test_id("step-row")

@@ -110,7 +110,8 @@ def test_a_run_shows_debug_with_metric_cards_and_node_statuses(
 
 
 def test_the_cards_show_the_change_since_the_previous_run_coloured(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
+    workspace = shared_server.workspace  # each test's flow file has a name of its own
     better = json.loads((Path(__file__).parents[2] / "flows" / "iris.json").read_text())
     worse = json.loads(json.dumps(better))
     fit = next(n for n in worse["nodes"] if n["id"] == "fit")
@@ -118,7 +119,7 @@ def test_the_cards_show_the_change_since_the_previous_run_coloured(
     keep_a_run(workspace, better, "iris.json")  # an older run, not the one compared with
     keep_a_run(workspace, worse, "iris.json")
     (workspace / "iris.json").write_text(json.dumps(better))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/iris.json")
     expect(page.get_by_test_id("node")).to_have_count(6)
     run_to_the_end(page, ["fit", "score", "metrics"])
@@ -186,9 +187,10 @@ FAILING = {"edgewise": 1, "name": "faces", "nodes": [
 
 
 def test_faces_are_shortened_and_failures_counted(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
+    workspace = shared_server.workspace  # each test's flow file has a name of its own
     (workspace / "faces.json").write_text(json.dumps(FAILING))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/faces.json")
     expect(page.get_by_test_id("node")).to_have_count(5)
     long = face(page, "long")
@@ -220,9 +222,10 @@ ENDLESS = {"edgewise": 1, "name": "endless", "nodes": [
 
 
 def test_statuses_count_while_running_and_say_stopped_after_stop(
-        server_factory: Any, workspace: Path, page: Any) -> None:
+        shared_server: Any, page: Any) -> None:
+    workspace = shared_server.workspace  # each test's flow file has a name of its own
     (workspace / "endless.json").write_text(json.dumps(ENDLESS))
-    server = server_factory(workspace)
+    server = shared_server
     page.goto(server.url + "/flow/endless.json")
     expect(page.get_by_test_id("problems")).to_contain_text("No problems.")
     expect(face(page, "src")).to_have_text(str(10**12))
