@@ -9,8 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import chain
 from bench.chain import chain_plan
-from runtime import Plan, Run, RunOptions, Snapshot
+from runtime import Plan, Run
 from runtime.engines import Engine, RayEngine
 
 WARM_RUNS = 3
@@ -33,28 +34,9 @@ def run_chain(checked: Plan, count: int, engine: Engine | None, fuse: bool = Tru
     Raises:
         RuntimeError: The run failed or lost messages.
     """
-    run = Run(checked, engine=engine, options=RunOptions(fuse=fuse))
-    snapshots: list[int] = []
-
-    def trivial(snapshot: Snapshot) -> None:
-        snapshots.append(len(snapshot["edges"]))
-
-    run.subscribe(trivial)
-    marks: dict[str, float] = {}
-
-    def first_batch(edge: str, batch: Any) -> None:
-        if "start" not in marks and edge.startswith("source."):
-            marks["start"], marks["first"] = time.perf_counter(), len(batch)
-
-    run.hooks.add("emitted", first_batch)
-    run.hooks.add("run_ended", lambda _result: marks.setdefault("end", time.perf_counter()))
-    result = run.run()
-    counted = result.nodes["count"].fired
-    if result.status != "ok" or counted != count:
-        msg = (f"chain run on {engine.name if engine else 'local'} ended {result.status} "
-               f"with {counted} of {count} messages counted: {result.first_error}")
-        raise RuntimeError(msg)
-    return (count - marks["first"]) / (marks["end"] - marks["start"])
+    steady: list[float] = []
+    chain.run_chain(checked, count, taps=True, fuse=fuse, steady=steady, engine=engine)
+    return steady[0]
 
 
 def measure_start(engine: RayEngine, ray: Any) -> StartTimes:

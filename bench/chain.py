@@ -33,6 +33,7 @@ from runtime import (
     default_registry,
     plan,
 )
+from runtime.engines import Engine
 
 STAGES = 10
 COUNT = 200_000
@@ -77,7 +78,7 @@ def chain_plan(count: int) -> Plan:
 
 
 def run_chain(checked: Plan, count: int, *, taps: bool, fuse: bool = True,
-              steady: list[float] | None = None) -> int:
+              steady: list[float] | None = None, engine: Engine | None = None) -> int:
     """Run the chain once and check that every message reached the counter.
 
     Args:
@@ -87,6 +88,7 @@ def run_chain(checked: Plan, count: int, *, taps: bool, fuse: bool = True,
         fuse: Run chains of nodes as one task (False: one task and queue per node).
         steady: When given, the rate after start-up (messages per second from the first
             batch leaving the source to the end of the run) is appended to it.
+        engine: The engine to run on (default: the local engine).
 
     Returns:
         How many snapshots the subscriber received (0 with taps off).
@@ -94,7 +96,7 @@ def run_chain(checked: Plan, count: int, *, taps: bool, fuse: bool = True,
     Raises:
         RuntimeError: The run failed or lost messages.
     """
-    run = Run(checked, options=RunOptions(fuse=fuse))
+    run = Run(checked, engine=engine, options=RunOptions(fuse=fuse))
     snapshots: list[int] = []
     if taps:
         def trivial(snapshot: Snapshot) -> None:
@@ -113,7 +115,8 @@ def run_chain(checked: Plan, count: int, *, taps: bool, fuse: bool = True,
     result: RunResult = run.run()
     counted = result.nodes["count"].fired
     if result.status != "ok" or counted != count:
-        msg = f"chain run ended {result.status} with {counted} of {count} messages counted"
+        msg = (f"chain run on {engine.name if engine else 'local'} ended {result.status} "
+               f"with {counted} of {count} messages counted: {result.first_error}")
         raise RuntimeError(msg)
     if steady is not None:
         steady.append((count - marks["first"]) / (marks["end"] - marks["start"]))
