@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import raycluster
+
 
 @pytest.fixture(autouse=True)
 def _own_config_dir(tmp_path_factory: pytest.TempPathFactory,
@@ -17,6 +19,28 @@ def _own_config_dir(tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("EDGEWISE_CONFIG_DIR", str(folder))
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the controller: prepare the session's Ray cluster (see ``ray_address``)."""
+    if not hasattr(config, "workerinput"):
+        raycluster.prepare()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """In the controller: stop the session's Ray cluster, if a test started it."""
+    if not hasattr(config, "workerinput"):
+        raycluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> str:
+    """The address of the Ray cluster that every test on Ray joins; started once a session.
+
+    Tests reach it with ``--address`` or ``RAY_ADDRESS`` (see ``tests/raycluster.py``).
+    """
+    pytest.importorskip("ray")
+    return raycluster.join()
 
 
 # Modules whose tests are slow but need no browser: they start first too (see below).

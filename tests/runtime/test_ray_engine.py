@@ -1,6 +1,7 @@
 """The Ray engine gives the local engine's results: every example flow, replicas, crashes.
 
-Every Ray test lives in this module, so that one pytest worker starts Ray, once.
+The tests join the test session's Ray cluster (``ray_address``); only the test of Ctrl-C
+starts a Ray of its own.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[RayEngine]:
-    """One embedded Ray for the module, with the engine's pool of hosts started."""
-    made = RayEngine()
+def engine(ray_address: str) -> Iterator[RayEngine]:
+    """The session's Ray cluster, joined once for the module, with the engine's pool of hosts."""
+    made = RayEngine(ray_address)
     made.connect()
     yield made
     ray.shutdown()
@@ -245,7 +246,8 @@ def test_ctrl_c_stops_a_ray_run_and_leaves_no_ray_process_behind(tmp_path: Path)
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "run", str(path), "--engine", "ray"],
-            env={**os.environ, "RAY_TMPDIR": str(temp)}, stdout=subprocess.PIPE,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("RAY_")},
+                 "RAY_TMPDIR": str(temp)}, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + 180

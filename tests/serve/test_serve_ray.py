@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.flowkit import node, write_flow
 from tests.serve.servekit import serving
@@ -46,9 +45,12 @@ def rows() -> list[dict[str, float]]:
     return records
 
 
-def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Path) -> None:
-    """And with --watch, a saved version is deployed on Ray too, beside the one serving."""
-    pytest.importorskip("ray")
+def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Path,
+                                                                    ray_address: str) -> None:
+    """And with --watch, a saved version is deployed on Ray too, beside the one serving.
+
+    On the test session's Ray cluster, named with ``--address``.
+    """
     sent = rows()
     with serving(NODES, EDGES) as local:  # a request waits for the model to be fitted
         expected = httpx.post(f"{local.url}/predict", json=sent, timeout=RAY_WAIT)
@@ -58,7 +60,8 @@ def test_a_flow_served_on_ray_answers_what_the_local_engine_answers(tmp_path: Pa
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "serve", str(flow), "--engine", "ray",
-         "--watch", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--address", ray_address, "--watch", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         url = f"http://127.0.0.1:{port}"
