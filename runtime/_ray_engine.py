@@ -153,14 +153,17 @@ class RayEngine(LocalEngine):
         """The actors of this driver's pool (``host.pid.remote()`` tells each one's process)."""
         return pool(self.connect())
 
-    def refusal(self, plan: Plan) -> str | None:
+    def refusal(self, plan: Plan, ray: ModuleType | None = None) -> str | None:
         """Why the cluster cannot run this plan, if it cannot.
 
         A node asking for more ``resources`` than the whole cluster has would wait for
         them for ever.
+
+        Args:
+            plan: The plan to run.
+            ray: Ray, already reached (``connect``); None reaches it here.
         """
-        ray = self.connect()
-        total = ray.cluster_resources()
+        total = (ray or self.connect()).cluster_resources()
         names = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
         for nid in plan.order:
             for key, amount in plan.nodes[nid].resources.items():
@@ -173,7 +176,7 @@ class RayEngine(LocalEngine):
     def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
         """Sources as local tasks; every other chain in a host of the pool, in turn."""
         ray = self.connect()
-        refused = self.refusal(plan)
+        refused = self.refusal(plan, ray)
         if refused:
             raise EngineUnavailable(refused)
         hosts = pool(ray)

@@ -6,13 +6,16 @@ import os
 import socket
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import runtime
 from runtime._ray_address import unreachable
-from tests.flowkit import write_flow
+from runtime.engines import RayEngine
+from tests.flowkit import node, write_flow
 
 REPO = Path(__file__).resolve().parents[2]
 TO_DO = "start the cluster with `ray start --head`, or check the address"
@@ -139,3 +142,16 @@ def test_run_names_ray_address_when_it_came_from_there(tmp_path: Path,
                     {"RAY_ADDRESS": address})
     line = one_line(done)
     assert line.startswith(f"edgewise run: RAY_ADDRESS: cannot reach the Ray cluster at {address}")
+
+
+def test_refusal_asks_the_ray_it_is_given_and_reaches_for_no_other(tmp_path: Path) -> None:
+    """``build`` hands ``refusal`` the Ray it reached; the address here would be refused."""
+    nodes = [node("r", "stream.range", count=3), node("c", "stream.count")]
+    nodes[1]["resources"] = {"num_gpus": 4}
+    plan = runtime.plan(write_flow(tmp_path, nodes, ["r.data->c.data"]))
+    cluster = types.ModuleType("ray")
+    cluster.cluster_resources = lambda: {"CPU": 2.0, "GPU": 1.0}  # type: ignore[attr-defined]
+    engine = RayEngine(f"127.0.0.1:{free_port()}")
+    assert engine.refusal(plan, cluster) == (
+        "node 'c' asks for num_gpus 4, and the Ray cluster has 1 in all; lower it, or run on "
+        "a cluster that has it")
