@@ -155,3 +155,30 @@ def test_refusal_asks_the_ray_it_is_given_and_reaches_for_no_other(tmp_path: Pat
     assert engine.refusal(plan, cluster) == (
         "node 'c' asks for num_gpus 4, and the Ray cluster has 1 in all; lower it, or run on "
         "a cluster that has it")
+
+
+def test_serve_on_an_address_nobody_listens_on_stops_at_once(tmp_path: Path) -> None:
+    served = write_flow(tmp_path, [node("requests", "http.in", path="/echo",
+                                        schema={"x": "float"}),
+                                   node("answer", "http.out")],
+                        ["requests.data->answer.data"], name="served.flow.json")
+    address = f"127.0.0.1:{free_port()}"
+    done = edgewise(["serve", str(served), "--engine", "ray", "--address", address,
+                     "--port", str(free_port())], tmp_path)
+    line = one_line(done)
+    assert line.startswith(f"edgewise serve: cannot reach the Ray cluster at {address}: ")
+    assert line.endswith(TO_DO)
+
+
+def test_the_editors_worker_says_why_it_cannot_run_on_ray(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    code = "from editor.worker_engine import make_engine; print(make_engine('ray')[1])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "RAY_ADDRESS": address,
+                               "RAY_TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (f"cannot run on Ray: RAY_ADDRESS: cannot reach the Ray "
+                                   f"cluster at {address}: the connection to port "
+                                   f"{address.rsplit(':', 1)[1]} was refused (nothing listens "
+                                   f"there); {TO_DO}")
