@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from runtime._cascade import hand_down
 from runtime._delivery import FeedbackEdge
 from runtime._engine import RunOptions
 from runtime._feeding import FEED, Entry, Feed, Step, lend, read_lent
@@ -96,7 +97,7 @@ class ChainTask:
 
     def cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool,
                 log: list[Entry] | None = None) -> None:
-        """Record stage ``index``'s outputs, and hand them on down the chain.
+        """Record stage ``index``'s outputs, and hand them on down the chain (``hand_down``).
 
         In a worker thread, what the chain did so far (after ``log``, what came before it)
         is reported on the event loop before the next stage starts its (possibly long)
@@ -104,26 +105,19 @@ class ChainTask:
         ``EARLY_REPORT_SECONDS``: the edge into the stage counts its batch and the stage
         shows as running while it works, as an unfused node would.
         """
-        stages = self.stages
-        while True:
-            steps.append((index, out, processed))
-            link = stages[index].link
-            if link is None:
-                return
-            batch = out.get(link[0])
-            if batch is None or not batch.values:
-                return
-            index += 1
-            # in a worker thread; steps that deliver to other chains wait for the loop's puts
-            if (self._loop is not None and self._early_due(index)
-                    and all(stages[i].link is not None for i, _o, _p in steps)):
-                entries: list[Entry] = [*(log or ()), (self, steps[:])]
-                steps.clear()
-                if log:
-                    log.clear()
-                self._loop.call_soon_threadsafe(self._report_entries, entries, index)
-            out = stages[index].rule.process([(link[1], batch)])
-            processed = True
+        early = None if self._loop is None else functools.partial(self._hand_on, steps, log)
+        hand_down(self.stages, index, out, steps, processed, early)
+
+    def _hand_on(self, steps: list[Step], log: list[Entry] | None, index: int) -> None:
+        """From the worker, before stage ``index`` fires: report the steps so far, if due."""
+        # steps that deliver to other chains wait for the loop's puts
+        if (self._loop is not None and self._early_due(index)
+                and all(self.stages[i].link is not None for i, _o, _p in steps)):
+            entries: list[Entry] = [*(log or ()), (self, steps[:])]
+            steps.clear()
+            if log:
+                log.clear()
+            self._loop.call_soon_threadsafe(self._report_entries, entries, index)
 
     def report_early(self, log: list[Entry], index: int,
                      then: Callable[[], None] | None = None) -> None:

@@ -13,11 +13,12 @@ import collections
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from runtime._cascade import Step
 from runtime._chain import FEEDBACK_END, ChainTask, InboxItem, Shared, Stage
 from runtime._firing import FailFast
 from runtime._messages import END, Batch
 from runtime._ray_slot import RuleView, Slot
-from runtime._ray_stage import Reply, Step
+from runtime._ray_stage import Reply
 
 HELD_PER_COPY = 4  # answers a replicated node keeps for publishing in order, per copy
 
@@ -60,11 +61,16 @@ class RemoteChain(ChainTask):
         # at a time: a paced stream must not hold eight chunks back to send them at once
         self.gather = 1 if self.head.spec.threaded else 64
         self.slots = [slot]
+        # the chain's work that ChainTask hands to work(), by its bound method: what runs
+        # in the host instead (a ChainActor method of that name)
+        self.remote: dict[Callable[..., Any], str] = {
+            self._start: "start", self._process: "process", self._finish: "finish",
+            self._close: "close"}
 
     async def work(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run the chain's start, process, finish or close in its host."""
-        method = func.__name__.lstrip("_")
-        if method not in ("start", "process", "finish", "close"):
+        """Run the chain's start, process, finish or close in its host; anything else here."""
+        method = self.remote.get(func)
+        if method is None:
             return await super().work(func, *args)
         replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
         steps = self.take(replies)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 import threading
 from types import ModuleType
@@ -36,6 +37,7 @@ from runtime._fusion import chains
 from runtime._graph import Plan, PlanNode
 from runtime._hooks import Hooks
 from runtime._local import LocalEngine, _build
+from runtime._ray_address import unreachable
 from runtime._ray_chain import RemoteChain, ReplicatedChain
 from runtime._ray_slot import Place, RuleView, Slot
 from runtime._ray_stage import Host, ids_base
@@ -123,9 +125,17 @@ class RayEngine(LocalEngine):
         self._stopping = asyncio.Event()  # the run stops: hosts at work are killed
 
     def connect(self) -> ModuleType:
-        """Ray, started or reached."""
+        """Ray, started or reached.
+
+        An address (``--address``, or ``RAY_ADDRESS`` when none is given) where nothing
+        answers is refused at once: Ray itself would wait on it for minutes.
+        """
         ray = import_ray()
         if not ray.is_initialized():
+            address = self.address or os.environ.get("RAY_ADDRESS") or None
+            refused = unreachable(address) if address is not None else None
+            if refused is not None:
+                raise EngineUnavailable(refused if self.address else f"RAY_ADDRESS: {refused}")
             interrupt = signal.getsignal(signal.SIGINT)
             try:
                 ray.init(address=self.address, include_dashboard=False,
@@ -143,14 +153,17 @@ class RayEngine(LocalEngine):
         """The actors of this driver's pool (``host.pid.remote()`` tells each one's process)."""
         return pool(self.connect())
 
-    def refusal(self, plan: Plan) -> str | None:
+    def refusal(self, plan: Plan, ray: ModuleType | None = None) -> str | None:
         """Why the cluster cannot run this plan, if it cannot.
 
         A node asking for more ``resources`` than the whole cluster has would wait for
         them for ever.
+
+        Args:
+            plan: The plan to run.
+            ray: Ray, already reached (``connect``); None reaches it here.
         """
-        ray = self.connect()
-        total = ray.cluster_resources()
+        total = (ray or self.connect()).cluster_resources()
         names = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
         for nid in plan.order:
             for key, amount in plan.nodes[nid].resources.items():
@@ -163,7 +176,7 @@ class RayEngine(LocalEngine):
     def build(self, plan: Plan, shared: Shared) -> tuple[list[ChainTask], dict[str, Stage]]:
         """Sources as local tasks; every other chain in a host of the pool, in turn."""
         ray = self.connect()
-        refused = self.refusal(plan)
+        refused = self.refusal(plan, ray)
         if refused:
             raise EngineUnavailable(refused)
         hosts = pool(ray)

@@ -2,7 +2,7 @@
 
 The actor is a plain class here (``runtime._ray_engine`` makes it remote), so this module
 never imports Ray. It holds the same ``FiringRule`` objects the local engine drives, fires
-a chain exactly as ``runtime._chain`` does (each stage's output handed to the next), and
+a chain through the same rule as ``runtime._chain`` (``runtime._cascade.hand_down``), and
 answers each call with a ``Reply``: the steps made, and what the driver shows of each rule.
 
 Message ids come from a range of the actor's own (``id_base``), so actors never ask each
@@ -17,11 +17,11 @@ import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime._firing import FailFast, FiringRule, Outputs, RunContext
+from runtime._cascade import Step, hand_down
+from runtime._chain import Stage
+from runtime._firing import FailFast, FiringRule, RunContext
 from runtime._graph import PlanNode
 from runtime._messages import Batch, ErrorRecord
-
-Step = tuple[int, Outputs, bool]  # (stage index, its outputs, whether it fired on input)
 
 
 @dataclass
@@ -61,8 +61,10 @@ class ChainActor:
     def __init__(self, nodes: list[PlanNode], links: list[tuple[str, str] | None],
                  id_base: int, fail_fast: bool, run_id: str | None) -> None:
         self.context = RunContext(fail_fast=fail_fast, run_id=run_id, first_id=id_base)
-        self.rules = [FiringRule(pn, self.context) for pn in nodes]
-        self.links = links  # per stage: (its port, the next stage's port), or None
+        self.stages = [Stage(FiringRule(pn, self.context)) for pn in nodes]
+        for stage, link in zip(self.stages, links, strict=True):
+            stage.link = link  # (its port, the next stage's port), or None
+        self.rules = [stage.rule for stage in self.stages]
         self.classes = [pn.spec.is_class for pn in nodes]
         self.calls = 0
 
@@ -99,20 +101,6 @@ class ChainActor:
         except Exception:  # noqa: BLE001 - an open file, a lock: replayed from inputs instead
             return UNPICKLABLE
 
-    def _cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool) -> None:
-        """Keep stage ``index``'s outputs, and hand its batch on down the chain."""
-        while True:
-            steps.append((index, out, processed))
-            link = self.links[index]
-            if link is None:
-                return
-            batch = out.get(link[0])
-            if batch is None or not batch.values:
-                return
-            index += 1
-            out = self.rules[index].process([(link[1], batch)])
-            processed = True
-
     def start(self) -> Reply:
         """Build every node's component (a failure is kept, and reported on each firing)."""
         for rule in self.rules:
@@ -123,7 +111,7 @@ class ChainActor:
         """Fire the chain's head on a run of input batches, and the rest of the chain after."""
         steps: list[Step] = []
         try:
-            self._cascade(0, self.rules[0].process(items), steps, True)
+            hand_down(self.stages, 0, self.rules[0].process(items), steps, True)
         except FailFast as stop:
             return self._reply(steps, stop.record)
         return self._reply(steps, checkpoint=True)
@@ -133,7 +121,7 @@ class ChainActor:
         steps: list[Step] = []
         try:
             for index, rule in enumerate(self.rules):
-                self._cascade(index, rule.finish(), steps, False)
+                hand_down(self.stages, index, rule.finish(), steps, False)
         except FailFast as stop:
             return self._reply(steps, stop.record)
         return self._reply(steps)

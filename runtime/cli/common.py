@@ -62,8 +62,8 @@ def engine_from(args: argparse.Namespace, plan: Plan | None = None
 
     engine = RayEngine(args.address)
     try:
-        engine.connect()
+        ray = engine.connect()
     except EngineUnavailable as exc:
         return None, str(exc)
-    refused = engine.refusal(plan) if plan is not None else None
+    refused = engine.refusal(plan, ray) if plan is not None else None
     return (None, refused) if refused else (engine, None)
