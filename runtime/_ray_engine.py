@@ -46,6 +46,10 @@ from runtime._serve.lineage import ANSWER_TAG
 RAY_MISSING = "the Ray engine needs Ray, which is not installed: pip install 'edgewise[ray]'"
 
 
+TOKEN_HINT = ("a cluster started with `ray start` asks for its token: set RAY_AUTH_MODE=token, "
+              "and RAY_AUTH_TOKEN (or the file ~/.ray/auth_token) as on the cluster")
+
+
 class EngineUnavailable(RuntimeError):
     """The engine asked for cannot run here (Ray is not installed, or not reachable)."""
 
@@ -141,7 +145,13 @@ class RayEngine(LocalEngine):
                 ray.init(address=self.address, include_dashboard=False,
                          log_to_driver=False, logging_level="ERROR")
             except ConnectionError as exc:
-                msg = f"cannot reach the Ray cluster at {self.address}: {exc}"
+                msg = f"cannot reach the Ray cluster at {address}: {exc}; {TOKEN_HINT}"
+                raise EngineUnavailable(msg) from exc
+            except RuntimeError as exc:  # Ray wraps a refused token in a RuntimeError
+                if "AuthenticationError" not in str(exc):
+                    raise
+                msg = (f"the Ray cluster at {address} asks for a token, and none was "
+                       f"given: {TOKEN_HINT}")
                 raise EngineUnavailable(msg) from exc
             if threading.current_thread() is threading.main_thread():
                 # Ray's core takes SIGINT over in the process that starts it: give Ctrl-C

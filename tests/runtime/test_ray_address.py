@@ -182,3 +182,26 @@ def test_the_editors_worker_says_why_it_cannot_run_on_ray(tmp_path: Path) -> Non
                                    f"cluster at {address}: the connection to port "
                                    f"{address.rsplit(':', 1)[1]} was refused (nothing listens "
                                    f"there); {TO_DO}")
+
+
+@pytest.mark.parametrize("token", [None, "0" * 64], ids=["no token", "a wrong token"])
+def test_a_cluster_that_asks_for_a_token_says_how_to_give_it(
+        token: str | None, tmp_path: Path, flow_file: Path, ray_address: str) -> None:
+    """The test session's cluster asks for its token, as ``ray start`` does by default.
+
+    Ray's core logs each try on stderr before it gives up; the last line says what to do.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env |= {"PYTHONPATH": str(REPO), "RAY_TMPDIR": str(tmp_path)}
+    if token is not None:
+        env |= {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    done = subprocess.run([sys.executable, "-m", "runtime.cli", "run", str(flow_file),
+                           "--engine", "ray", "--address", ray_address], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("edgewise run: ")
+    assert ray_address in line
+    assert line.endswith("set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN (or the file "
+                         "~/.ray/auth_token) as on the cluster")
