@@ -222,9 +222,24 @@ class EstimatorPicker:
         value = self.select.value
         return (value, self._options(value).get(value)) if value else ("",)
 
+    def _path_of(self, text: str) -> str | None:
+        """The estimator an option's label (or path) names, among the options the field has.
+
+        The field shows a choice by its label; on a busy machine it may show the label
+        again (the list arriving, a blur) after what was typed, and that label is a choice,
+        not a new name.
+        """
+        options = self.select.options
+        if isinstance(options, dict):
+            for path, label in options.items():
+                if text in (path, label):
+                    return str(path)
+        return None
+
     def _typed(self, e: Any) -> None:
-        # the field showing its choice again (on focus, after a blur) is not typing
-        if self.focused and isinstance(e.args, str) and e.args not in self._shown():
+        # the field showing a choice again (on focus, after a blur) is not typing
+        if (self.focused and isinstance(e.args, str) and e.args not in self._shown()
+                and self._path_of(e.args) is None):
             self.typed = e.args
 
     def _blurred(self) -> None:
@@ -236,6 +251,9 @@ class EstimatorPicker:
         value = self.select.value
         if not text:
             self.select.set_value(None)
+        elif (path := self._path_of(text)) is not None:
+            if path != value:
+                self.select.set_value(path)
         elif text not in self._shown():
             options = self._options(value)
             options.setdefault(text, text)
@@ -260,6 +278,12 @@ class EstimatorPicker:
         # handlers run in order only while synchronous: a choice must end the typing at once
         self.typed = None
         value = e.value
+        path = self._path_of(value) if isinstance(value, str) else None
+        if path is not None and path != value:  # a label added as a new value: its path
+            options = dict(self.select.options)
+            options.pop(value, None)
+            self.select.set_options(options, value=path)  # its change picks the path
+            return
         if isinstance(value, str) and "." not in value.strip() and value.strip():
             background_tasks.create(self._resolve(value), name="resolve estimator name")
             return
