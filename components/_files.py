@@ -10,6 +10,8 @@ The rules every file-writing component follows (``csv.write``, ``jsonl.write``,
   left exactly as it was, and what was written so far is kept as ``<name>.partial`` next to
   it (or removed when it is empty). The error records and the end-of-stream error say so.
 - A run that is stopped or aborted removes its hidden file and leaves the target untouched.
+- While the hidden file grows, it is synced to disk in the background (``Writeback``), so
+  the fsync before the rename has only the last few megabytes left to write.
 - Hidden files left by a killed run are removed by the next write to the same target, and a
   write that succeeds removes a ``<name>.partial`` left by an earlier failed one.
 - Only regular files are ever replaced: a device (``/dev/null``), a folder or a pipe at the
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from components._writeback import Writeback
 from runtime import special_file_kind
 
 try:
@@ -108,6 +111,8 @@ class _Firing:
                  tb: TracebackType | None) -> None:
         if exc is not None:
             self.out._failed_firing(exc)  # noqa: SLF001 - the two work as one
+        elif self.out.writeback is not None:
+            self.out.writeback.wrote()
 
 
 class AtomicOutput:
@@ -130,6 +135,7 @@ class AtomicOutput:
         self._first_failure: str | None = None
         self._outcome = ""
         self._guard = _Firing(self)
+        self.writeback: Writeback | None = None
 
     def _refuse_special(self) -> None:
         kind = special_file_kind(self.path)
@@ -166,6 +172,7 @@ class AtomicOutput:
                 _lock(fd, wait=True)
                 self._handle = (os.fdopen(fd, "wb") if self.binary else
                                 os.fdopen(fd, "w", encoding="utf-8", newline=""))
+                self.writeback = Writeback(fd)
             return self._handle
 
     @property
@@ -226,6 +233,8 @@ class AtomicOutput:
                 last()
             handle = self._open()
             handle.flush()
+            if self.writeback is not None:
+                self.writeback.finish()
             os.fsync(handle.fileno())
             self._refuse_special()
             assert self._tmp is not None  # noqa: S101 - set by handle()

@@ -1,0 +1,87 @@
+"""Output files are synced to disk while they grow, and no error of that early sync is lost."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import components._writeback as writeback
+from components._files import AtomicOutput, WriteError
+from runtime.testing import run_component
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Sizes of the files the background syncs flushed (the real fdatasync still runs)."""
+    seen: list[int] = []
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        seen.append(os.fstat(fd).st_size)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", spy)
+    monkeypatch.setattr(writeback, "STEP_BYTES", 20_000)
+    return seen
+
+
+def frames(count: int, rows: int) -> list[pd.DataFrame]:
+    return [pd.DataFrame({"n": range(i * rows, (i + 1) * rows), "x": 0.5},
+                         index=range(i * rows, (i + 1) * rows)) for i in range(count)]
+
+
+def test_a_growing_csv_is_synced_on_the_way_and_written_exactly(
+        tmp_path: Path, synced: list[int]) -> None:
+    chunks = frames(30, 1_000)
+    path = tmp_path / "out.csv"
+    before = open_fds()
+    out = run_component("csv.write", {"data": chunks}, {"path": str(path)})
+    assert out.result.status == "ok"
+    expected = pd.concat(chunks).to_csv(index=False)
+    assert path.read_text(encoding="utf-8") == expected
+    # a sync every 20 KB or so, on the way, each of a bigger file than the one before
+    assert len(synced) >= 5
+    assert synced == sorted(synced)
+    assert synced[-1] < len(expected)
+    for thread in threading.enumerate():
+        if thread.name == "edgewise-writeback":
+            thread.join(timeout=10)
+    assert open_fds() <= before  # every duplicated descriptor was closed
+
+
+def test_a_failed_background_sync_fails_the_file_and_keeps_the_old_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("old,rows\n1,2\n", encoding="utf-8")
+
+    def failing(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    monkeypatch.setattr(writeback, "STEP_BYTES", 1_000)
+    out = AtomicOutput(path)
+    for chunk in frames(5, 500):
+        with out.firing():
+            chunk.to_csv(out.handle(), header=False, index=False)
+            out.handle().flush()
+    with pytest.raises(WriteError, match=rf"finishing {path} failed .*Input/output error"):
+        out.finish()
+    assert path.read_text(encoding="utf-8") == "old,rows\n1,2\n"
+    assert (tmp_path / "out.csv.partial").stat().st_size > 0
+
+
+def test_nothing_is_synced_before_a_step_has_been_written(tmp_path: Path,
+                                                          synced: list[int]) -> None:
+    out = run_component("csv.write", {"data": frames(2, 10)},
+                        {"path": str(tmp_path / "small.csv")})
+    assert out.result.status == "ok"
+    assert synced == []
