@@ -42,8 +42,8 @@ EXPECTED = {
         rf"^scoring +{NUMBER}x +{NUMBER}x +{SPREAD} +yes$",
         rf"^with training +{NUMBER}x +{NUMBER}x +{SPREAD} +yes$",
         rf"^noise: hand loop / hand loop +{NUMBER}x +{NUMBER}x +{SPREAD} +yes$",
-        rf"^scoring flow within 1\.05x of the hand loop, worst pair +{NUMBER}x +{VERDICT}$",
-        rf"^noise: the hand loop against itself, worst pair +{NUMBER}x +-$",
+        rf"^scoring flow within 1\.05x of the hand loop, worst run +{NUMBER}x +{VERDICT}$",
+        rf"^noise: the hand loop against itself, worst run +{NUMBER}x +-$",
     ],
     "recording": [
         rf"^chain of {NUMBER} messages x 11 ports +{NUMBER} +{NUMBER} +{SPREAD} +{SPREAD}"
