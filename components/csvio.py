@@ -65,6 +65,7 @@ class Write:
         self.params = params
         self.out = AtomicOutput(params.path)
         self.columns: list[str] | None = None
+        self._header: pd.Index | None = None  # the columns of a chunk that matched them
 
     def __call__(self, data: pd.DataFrame) -> None:
         """Append one DataFrame to the file (the first one also writes the header)."""
@@ -74,15 +75,26 @@ class Write:
             if not isinstance(data, pd.DataFrame):
                 msg = f"csv.write needs a DataFrame, got {type(data).__name__}"
                 raise TypeError(msg)
-            columns = [str(c) for c in data.columns]
-            if self.columns is None:
-                self.columns = columns
-            elif columns != self.columns:
-                msg = (f"columns {columns} differ from the header already written "
-                       f"{self.columns}; every chunk must have the same columns")
-                raise ValueError(msg)
+            self._check_columns(data.columns)
             first = not self.out.started
             data.to_csv(self.out.handle(), header=first, index=self.params.index)
+
+    def _check_columns(self, index: pd.Index) -> None:
+        """Refuse a chunk whose column names differ from the header's.
+
+        Raises:
+            ValueError: The names differ.
+        """
+        if self._header is not None and index.identical(self._header):
+            return  # same names of the same type: cheaper than naming them one by one
+        columns = [str(c) for c in index]
+        if self.columns is None:
+            self.columns = columns
+        elif columns != self.columns:
+            msg = (f"columns {columns} differ from the header already written "
+                   f"{self.columns}; every chunk must have the same columns")
+            raise ValueError(msg)
+        self._header = index
 
     def end(self) -> None:
         """Move the finished file into place; with no data at all, the file is emptied.

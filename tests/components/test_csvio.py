@@ -171,6 +171,17 @@ def test_write_refuses_a_chunk_with_other_columns_and_leaves_the_file_alone(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.csv.partial"]
 
 
+def test_write_tells_column_names_apart_by_how_they_are_written(tmp_path: Path) -> None:
+    # 1 == 1.0, but the header says "1" and the chunk's names would be written "1.0"
+    ints = pd.DataFrame([[1, 2]], columns=[1, 2])
+    floats = pd.DataFrame([[3, 4]], columns=[1.0, 2.0])
+    out = run_component("csv.write", {"data": [ints, ints, floats]},
+                        {"path": str(tmp_path / "out.csv")})
+    assert [e.message for e in out.errors][:1] == [
+        "columns ['1.0', '2.0'] differ from the header already written ['1', '2']; every "
+        "chunk must have the same columns"]
+
+
 def test_write_replaces_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     path.write_text("old,content\n1,2\n3,4\n")
