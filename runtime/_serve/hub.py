@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+CLOSED_CHECK = 0.05  # seconds between checks, in a batch window, that a drain has begun
 ENDPOINT_TAG = "http.endpoint"
 """Tag of a component whose nodes are HTTP endpoints; its params have ``endpoint()``."""
 
@@ -99,7 +100,8 @@ class Endpoint:
 
         With a batch window, requests that arrive within it after the first one join it,
         up to ``max_batch_rows`` rows in all (the first request always goes, whatever its
-        size).
+        size). Once a drain has begun (``closed``), the batch goes at once: waiting out the
+        window could outlast the drain's deadline and stop the run with it unanswered.
         """
         self.ready.set()
         first = self.take(wait)
@@ -111,17 +113,17 @@ class Endpoint:
         if window <= 0:
             return batch
         deadline = time.perf_counter() + window
-        while rows < self.config.max_batch_rows:
-            left = deadline - time.perf_counter()
+        while rows < self.config.max_batch_rows and not self.closed.is_set():
+            left = deadline - time.perf_counter()  # a drain (closed) sends the batch at once
             if left <= 0:
                 break
             with self.queue.mutex:  # a request that would pass the limit waits for the next
                 nxt = self.queue.queue[0] if self.queue.queue else None
             if nxt is not None and rows + len(nxt.rows) > self.config.max_batch_rows:
                 break
-            more = self.take(left)
+            more = self.take(min(left, CLOSED_CHECK))
             if more is None:
-                break
+                continue
             batch.append(more)
             rows += len(more.rows)
         return batch

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +32,29 @@ def test_an_object_or_a_list_of_objects_comes_back_as_rows() -> None:
     assert one.headers["X-Request-Id"]
     assert many.json() == [{"x": 2, "y": None}, {"x": 3, "y": 0.5}]
     assert many.headers["X-Request-Id"] != one.headers["X-Request-Id"]
+
+
+def test_a_request_held_in_a_batch_window_is_answered_by_a_drain() -> None:
+    # The window would hold the request for 10 s, longer than the 2 s drain: a drain sends
+    # the batch at once instead of waiting the window out and stopping unanswered.
+    nodes = [node("in", "http.in", path="/d", schema={"x": "float"}, batch_window_ms=10_000,
+                  timeout_ms=60_000),
+             node("calc", "frame.assign", columns={"y": "x * 2"}),
+             node("out", "http.out", columns=["y"])]
+    with serving(nodes, ["in.data->calc.data", "calc.data->out.data"]) as served:
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.append(
+            httpx.post(f"{served.url}/d", json={"x": 21}, timeout=60)))
+        sender.start()
+        endpoint = served.server.hub.endpoints["POST /d"]
+        deadline = time.monotonic() + 20
+        while endpoint.taken < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert endpoint.taken == 1
+        outcome = served.stop(2.0)
+        sender.join(30)
+    assert outcome.unanswered == 0
+    assert [(a.status_code, a.json()) for a in answers] == [(200, [{"y": 42.0}])]
 
 
 def test_concurrent_requests_through_a_route_each_get_their_own_rows() -> None:
