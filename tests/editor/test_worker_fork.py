@@ -6,6 +6,7 @@ processes it leaves: who their parent is, what they have loaded, which files the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -215,3 +216,74 @@ def test_a_killed_template_is_replaced_and_its_workers_can_still_be_ended(
         assert gone_soon(worker), "the worker of a killed template could not be ended"
     finally:
         editor.kill(worker, template)
+
+
+PROBE = '''"""A workspace plugin that says what the worker's environment holds."""
+import os
+
+from runtime import component
+
+
+@component("demo.probe", inputs={"data": "Any"}, outputs={"data": "Any"})
+def probe(data):
+    """The value of EDGEWISE_FORK_PROBE in the process that runs the node."""
+    return os.environ.get("EDGEWISE_FORK_PROBE", "unset")
+'''
+
+# Runs the probe flow twice with plugins; the editor changes its environment in between.
+ENV_EDITOR = """
+import asyncio, json, os, sys
+from pathlib import Path
+from editor.worker import RunWorker
+
+async def run_once(folder):
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    shown = []
+    def take(message):
+        if message[0] == "debug":
+            shown.extend(entry["text"] for entry in message[1])
+        if message[0] in ("ended", "invalid", "crashed") and not done.done():
+            loop.call_soon_threadsafe(done.set_result, message[0])
+    worker = RunWorker(take)
+    flow = json.loads((folder / "probe.json").read_text())
+    worker.run(flow, folder, "probe.json", plugins=True)
+    outcome = await asyncio.wait_for(done, 120)
+    stat = Path(f"/proc/{worker.pid()}/stat").read_text()
+    parent = stat.split(")")[-1].split()[1]
+    print(outcome, parent == str(os.getpid()), parent, *shown, flush=True)
+    worker.close()
+
+async def main():
+    folder = Path(sys.argv[1])
+    await run_once(folder)
+    os.environ["EDGEWISE_FORK_PROBE"] = "changed"
+    await run_once(folder)
+
+asyncio.run(main())
+"""
+
+
+def test_a_forked_worker_sees_the_editors_environment_of_now(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "probe.py").write_text(PROBE)
+    (tmp_path / "probe.json").write_text(json.dumps({
+        "edgewise": 1, "name": "probe",
+        "nodes": [{"id": "numbers", "component": "stream.range", "params": {"count": 1}},
+                  {"id": "probe", "component": "demo.probe"},
+                  {"id": "show", "component": "debug"}],
+        "edges": [{"source": "numbers.data", "target": "probe.data"},
+                  {"source": "probe.data", "target": "show.data"}]}))
+    env = {k: v for k, v in os.environ.items() if k != "EDGEWISE_FORK_PROBE"}
+    done = subprocess.run([sys.executable, "-c", ENV_EDITOR, str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env={**env, "PYTHONPATH": str(REPO)}, check=False)
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert len(lines) == 2, done.stdout + done.stderr
+    (first, first_spawned, first_parent, first_seen), (second, _, second_parent,
+                                                       second_seen) = lines
+    assert first == second == "ended"
+    # both forked from the one template, which started with the editor's first environment
+    assert first_spawned == "False" and first_parent == second_parent
+    assert first_seen == "'unset'" and second_seen == "'changed'"
