@@ -248,11 +248,10 @@ class RunWorker:
             process = self._process
             if process is None:
                 return
-            self._ended.wait(grace)
-            if self.running:
+            if not self._ended.wait(grace) and self.running:  # its pipe is open: it runs on
                 send_signal(process, self._ended, signal.SIGTERM)
-                self._ended.wait(1.0)
-                send_signal(process, self._ended, signal.SIGKILL)
+                if not self._ended.wait(1.0):
+                    send_signal(process, self._ended, signal.SIGKILL)
 
         threading.Thread(target=reap, daemon=True).start()
 
@@ -265,8 +264,7 @@ class RunWorker:
         def reap() -> None:  # off the event loop: joining can take a second
             self._started.wait(START_WAIT)
             process = self._process
-            if process is not None:
-                self._ended.wait(1.0)
+            if process is not None and not self._ended.wait(1.0):
                 send_signal(process, self._ended, signal.SIGTERM)
             if conn is not None:
                 conn.close()

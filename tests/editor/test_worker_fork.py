@@ -209,7 +209,7 @@ def test_a_killed_template_is_replaced_and_its_workers_can_still_be_ended(
         assert editor.read_until("alive") == ["alive", "True"]
         editor.tell("again")  # a new template is started for the next run
         second, _, _ = editor.run_pids()
-        assert parent_of(second) not in (template, editor_pid)
+        assert parent_of(second) not in (template, editor_pid), editor.errors()
         assert parent_of(parent_of(second)) == editor_pid
         editor.tell("close")  # ending the orphaned worker still works
         editor.read_until("closed")
