@@ -36,7 +36,9 @@ def start_process(target: Callable[..., None], args: tuple[Any, ...], name: str)
         OSError: not even a spawned process could start (the system is out of processes).
     """
     with _lock:
-        if _template["usable"]:
+        for attempt in (1, 2):  # a template that just died: forget it, and start another
+            if not _template["usable"]:
+                break
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([TEMPLATE])
             process: BaseProcess = context.Process(target=target, args=args, name=name,
@@ -44,6 +46,9 @@ def start_process(target: Callable[..., None], args: tuple[Any, ...], name: str)
             try:
                 process.start()
             except (OSError, EOFError, ValueError, RuntimeError) as exc:
+                _forget_template()
+                if attempt == 1:
+                    continue
                 _template["usable"] = False
                 print(f"edgewise: run workers cannot be forked from a template process "
                       f"({type(exc).__name__}: {exc}); each is started afresh from now on "
@@ -54,6 +59,33 @@ def start_process(target: Callable[..., None], args: tuple[Any, ...], name: str)
         target=target, args=args, name=name, daemon=True)
     process.start()
     return process
+
+
+def _forget_template() -> None:
+    """Drop multiprocessing's handle on a template that failed a start, so the next starts anew.
+
+    A template killed a moment ago can still look alive to multiprocessing (it asks with
+    ``waitpid``), which then talks to a dead socket.
+    """
+    from multiprocessing import forkserver  # noqa: PLC0415 - only where forkserver exists
+
+    server: Any = getattr(forkserver, "_forkserver", None)
+    if server is None:
+        return
+    with server._lock:  # noqa: SLF001 - the stdlib has no public way to restart it
+        alive, pid = server._forkserver_alive_fd, server._forkserver_pid  # noqa: SLF001
+        server._forkserver_alive_fd = server._forkserver_pid = None  # noqa: SLF001
+        server._forkserver_address = None  # noqa: SLF001
+    if alive is not None:
+        try:
+            os.close(alive)  # a template still alive ends when this closes
+        except OSError:
+            pass
+    if pid is not None:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 def forked() -> bool:
