@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from runtime._cascade import hand_down
+from runtime._cascade import Step, hand_down
 from runtime._delivery import FeedbackEdge
 from runtime._engine import RunOptions
-from runtime._feeding import FEED, Entry, Feed, Step, lend, read_lent
+from runtime._feeding import FEED, Entry, Feed, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._hooks import Hooks
 from runtime._messages import END, Batch

@@ -29,14 +29,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from runtime._cascade import Step
 from runtime._engine import RunOptions
 from runtime._firing import FiringRule, Outputs
 from runtime._sources import pull
 
 FEED = object()  # put on the consumer's inbox when a feed is attached: look at it
 SLICE_SECONDS = 0.25  # the most reading and processing done in one worker call
-# (stage index, its outputs, whether they came from processing inputs)
-Step = tuple[int, Outputs, bool]
 
 
 class _Shared(Protocol):

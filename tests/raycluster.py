@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 FOLDER_ENV = "EDGEWISE_TEST_RAY_FOLDER"  # where the session's cluster keeps its lock and address
+OWNER_ENV = "EDGEWISE_TEST_RAY_OWNER"  # the pid of the pytest process that stops the cluster
 START_SECONDS = 180  # Ray starts in 5 to 30 s here, more when the machine is busy
 STOP_SECONDS = 30
 READY = "Ray runtime started"
@@ -40,6 +41,7 @@ def prepare() -> None:
     """
     if FOLDER_ENV not in os.environ:
         os.environ[FOLDER_ENV] = tempfile.mkdtemp(prefix="ewray-s", dir="/tmp")
+        os.environ[OWNER_ENV] = str(os.getpid())
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
 
 
@@ -87,6 +89,10 @@ def _start(folder: Path) -> str:
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)  # Ctrl-C on pytest reaches it through stop() only
     (folder / "pid").write_text(str(process.pid), encoding="utf-8")
+    # a session killed before its end (a timeout, kill -9) stops no cluster: a watcher does
+    subprocess.Popen([sys.executable, __file__, os.environ.get(OWNER_ENV, str(os.getppid())),
+                      str(process.pid), str(folder)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + START_SECONDS
     while READY not in log_path.read_text(encoding="utf-8", errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -106,6 +112,20 @@ def _alive(pid: int) -> bool:
     return state[0] != "Z"
 
 
+def _stop_cluster(pid: int) -> None:
+    """Stop ``ray start --block`` (it stops every process of its cluster on SIGTERM)."""
+    for sig, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, 5)):
+        if not _alive(pid):
+            return
+        if sig == signal.SIGTERM:
+            os.kill(pid, sig)
+        else:  # what is left of the session it was started in
+            os.killpg(pid, sig)
+        deadline = time.monotonic() + wait
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 def stop() -> None:
     """In the controller, at the end: stop the session's cluster, if a test started it."""
     folder_name = os.environ.get(FOLDER_ENV)
@@ -114,16 +134,19 @@ def stop() -> None:
     folder = Path(folder_name)
     pid_file = folder / "pid"
     if pid_file.exists():
-        pid = int(pid_file.read_text(encoding="utf-8"))
-        # ``ray start --block`` stops every process of its cluster on SIGTERM
-        for sig, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, 5)):
-            if not _alive(pid):
-                break
-            if sig == signal.SIGTERM:
-                os.kill(pid, sig)
-            else:  # what is left of the session it was started in
-                os.killpg(pid, sig)
-            deadline = time.monotonic() + wait
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
+        _stop_cluster(int(pid_file.read_text(encoding="utf-8")))
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _watch(owner: int, pid: int, folder: Path) -> None:
+    """Stop the cluster if the session that owns it ends without stopping it."""
+    while _alive(pid):
+        if not _alive(owner):
+            _stop_cluster(pid)
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    _watch(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))

@@ -16,17 +16,10 @@ import runtime
 from runtime._ray_address import unreachable
 from runtime.engines import RayEngine
 from tests.flowkit import node, write_flow
+from tests.serve.test_serve_command import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TO_DO = "start the cluster with `ray start --head`, or check the address"
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then let go)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
