@@ -159,6 +159,11 @@ def test_workers_are_forked_from_a_warm_template_that_ends_with_the_editor(
         assert "multiprocessing.forkserver" in command, command
         maps = Path(f"/proc/{template}/maps").read_text()
         assert "pandas/_libs" in maps and "sklearn" in maps and "pyarrow" in maps
+        # it forks with its main thread alone (no other thread can hold a lock at a fork):
+        # no allocator thread of pyarrow's jemalloc, no BLAS pool left running
+        threads = [Path(f"/proc/{template}/task/{t}/comm").read_text().strip()
+                   for t in os.listdir(f"/proc/{template}/task")]
+        assert len(threads) == 1, threads
         # neither holds the editor's server socket (nor any other socket of the editor)
         server = socket_of(editor_pid, fd)
         assert server.startswith("socket:")
