@@ -41,6 +41,8 @@ class RunWorker:
         self._spawned = False
         self._started = threading.Event()  # the start is over (or failed): see _process
         self._ended = threading.Event()  # the worker's pipe closed: it is gone
+        self._gone_lock = threading.Lock()
+        self._why = ""  # why the worker is gone, once it is
         self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
         self._replay: asyncio.Future[dict[str, Any]] | None = None
         self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -79,12 +81,16 @@ class RunWorker:
                          name="edgewise-run-reader").start()
 
     def _start_and_read(self, conn: Connection, args: tuple[Any, ...]) -> None:
-        try:  # a start that fails ends the pipe: _read reports the crash of the run
+        failed = ""
+        try:
             self._process = start_process(worker_main, args, "edgewise-run")
+        except OSError as exc:  # no process holds the child's end: _read reports the crash
+            failed = self._why = (f"the worker process could not start ({exc}); end other "
+                                  "programs or runs, then run again")
         finally:
             args[0].close()  # the child's end: the worker has its own copy now
             self._started.set()
-        self._read(conn)
+        self._read(conn, failed)
 
     def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
             plugins: bool = False, engine: str = "local") -> None:
@@ -98,7 +104,8 @@ class RunWorker:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
-        self._send("run", flow, str(base_dir), flow_file, plugins, engine)
+        if not self._send("run", flow, str(base_dir), flow_file, plugins, engine):
+            self._gone()
 
     def deploy(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
                plugins: bool = False, port: int = 0, token: str | None = None,
@@ -112,7 +119,9 @@ class RunWorker:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = self.serving = True
-        self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token, engine)
+        if not self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token,
+                          engine):
+            self._gone()
 
     def redeploy(self, flow: dict[str, Any], *, plugins: bool = False) -> bool:
         """Serve a new version of the deployed flow; False when the worker is gone."""
@@ -135,7 +144,7 @@ class RunWorker:
             return {"error": "the worker process is gone; try again"}
         return await future
 
-    def _read(self, conn: Connection) -> None:
+    def _read(self, conn: Connection, failed: str = "") -> None:
         while True:  # close() forgets the pipe; this thread reads until it ends
             try:
                 message = conn.recv()
@@ -159,14 +168,26 @@ class RunWorker:
         if process is not None:
             process.join(1.0)  # the pipe ends as the process does: its exit code follows
         code = process.exitcode if process is not None else None
+        ended = failed or f"the worker process ended unexpectedly (exit {code})"
+        self._why = ended
         for key in list(self._answers):
             self._settle(self._answers.pop(key, None), {"error": "the worker ended"})
-        self._settle_replay({"error": f"the worker process ended unexpectedly (exit {code})"})
-        if self.running:
-            self.running = False
-            self.on_message(("crashed", f"the worker process ended unexpectedly (exit {code})"))
+        self._settle_replay({"error": ended})
+        self._gone()
         for edge in list(self._waiting):
             self._resolve(edge, [])
+
+    def _gone(self) -> None:
+        """The worker is gone during a run: say so once, whichever thread finds out first.
+
+        A start that fails can end the pipe before ``run()`` marks the run as going on;
+        ``run()`` then finds it cannot send the flow.
+        """
+        with self._gone_lock:
+            if not self.running:
+                return
+            self.running = False
+        self.on_message(("crashed", self._why or "the worker process is gone; run again"))
 
     def _settle_replay(self, answer: dict[str, Any]) -> None:
         future, self._replay = self._replay, None

@@ -6,14 +6,21 @@ processes it leaves: who their parent is, what they have loaded, which files the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+import editor.worker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -292,3 +299,34 @@ def test_a_forked_worker_sees_the_editors_environment_of_now(tmp_path: Path) -> 
     # both forked from the one template, which started with the editor's first environment
     assert first_spawned == "False" and first_parent == second_parent
     assert first_seen == "'unset'" and second_seen == "'changed'"
+
+
+def _cannot_start(*_args: object) -> None:
+    msg = "[Errno 11] Resource temporarily unavailable"
+    raise OSError(msg)
+
+
+@pytest.mark.parametrize("spawned_first", [False, True])
+def test_a_worker_that_cannot_start_says_so_once(monkeypatch: pytest.MonkeyPatch,
+                                                 spawned_first: bool) -> None:
+    """No run waits for a worker that never started (its start runs off the event loop)."""
+    monkeypatch.setattr(editor.worker, "start_process", _cannot_start)
+    told: list[tuple[Any, ...]] = []
+    before = set(threading.enumerate())
+
+    async def main() -> None:
+        worker = editor.worker.RunWorker(told.append)
+        if spawned_first:  # the start has failed before Run is pressed
+            worker.spawn()
+            assert worker.pid() is None
+        worker.run({"edgewise": 1, "nodes": [], "edges": []}, Path.cwd())
+        for thread in set(threading.enumerate()) - before:  # its pipe's reader ends
+            if thread.name == "edgewise-run-reader":
+                await asyncio.to_thread(thread.join, 30)
+        assert not worker.running and not worker.alive
+
+    asyncio.run(main())
+    assert len(told) == 1, told
+    assert told[0][0] == "crashed"
+    assert "the worker process could not start" in told[0][1]
+    assert "Resource temporarily unavailable" in told[0][1]
