@@ -11,6 +11,7 @@ WARM_MODULES = ("pandas", "sklearn.base", "sklearn.linear_model", "sklearn.model
                 "sklearn.metrics", "sklearn.datasets", "pyarrow.parquet", "skops.io",
                 "scipy.stats")
 MAX_HINTS = 40
+WORKER_NICENESS = 5  # how much lower a worker's priority is than the editor's
 _DOTTED = re.compile(r"^(sklearn|pandas|numpy|scipy)(\.[A-Za-z_]\w*)+$")
 
 

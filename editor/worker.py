@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -15,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from editor.worker_process import worker_main
+from editor.worker_start import send_signal, start_process, still_there
 
 STOP_GRACE = 3.0
 SERVE_GRACE = 15.0  # a deployed flow drains for up to 10 s (editor.worker_serve) before it ends
+START_WAIT = 120.0  # at most this long for a start (the template's first one takes seconds)
 
 Message = tuple[Any, ...]
 
@@ -34,6 +38,11 @@ class RunWorker:
         self.on_message = on_message
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
+        self._spawned = False
+        self._started = threading.Event()  # the start is over (or failed): see _process
+        self._ended = threading.Event()  # the worker's pipe closed: it is gone
+        self._gone_lock = threading.Lock()
+        self._why = ""  # why the worker is gone, once it is
         self._waiting: dict[str, list[asyncio.Future[list[dict[str, Any]]]]] = {}
         self._replay: asyncio.Future[dict[str, Any]] | None = None
         self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -47,22 +56,41 @@ class RunWorker:
     def alive(self) -> bool:
         """Whether the worker process is there to take commands."""
         return (self._conn is not None and self._process is not None
-                and self._process.is_alive())
+                and still_there(self._process, self._ended))
+
+    def pid(self, timeout: float = START_WAIT) -> int | None:
+        """The worker process's id, once it has started (None if it could not)."""
+        self._started.wait(timeout)
+        return self._process.pid if self._process is not None else None
 
     def spawn(self, hints: tuple[str, ...] = ()) -> None:
-        """Start the worker process; it imports what runs need (and ``hints``), then waits."""
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._conn = parent
-        self._process = context.Process(target=worker_main, name="edgewise-run",
-                                        args=(child, tuple(hints)), daemon=True)
-        self._process.start()
-        child.close()
+        """Start the worker process; it imports what runs need (and ``hints``), then waits.
+
+        It is forked from the editor's template process (``editor.worker_start``), off the
+        event loop: the template's first start takes seconds. Commands sent meanwhile wait
+        in the pipe.
+        """
+        parent, child = multiprocessing.Pipe()
+        self._conn, self._spawned = parent, True
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
-        threading.Thread(target=self._read, daemon=True, name="edgewise-run-reader").start()
+        args = (child, tuple(hints), dict(os.environ), os.getpriority(os.PRIO_PROCESS, 0))
+        threading.Thread(target=self._start_and_read, args=(parent, args), daemon=True,
+                         name="edgewise-run-reader").start()
+
+    def _start_and_read(self, conn: Connection, args: tuple[Any, ...]) -> None:
+        failed = ""
+        try:
+            self._process = start_process(worker_main, args, "edgewise-run")
+        except OSError as exc:  # no process holds the child's end: _read reports the crash
+            failed = self._why = (f"the worker process could not start ({exc}); end other "
+                                  "programs or runs, then run again")
+        finally:
+            args[0].close()  # the child's end: the worker has its own copy now
+            self._started.set()
+        self._read(conn, failed)
 
     def run(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
             plugins: bool = False, engine: str = "local") -> None:
@@ -72,11 +100,12 @@ class RunWorker:
         imports ``base_dir/plugins/*.py`` afresh first (only for a page the user trusts).
         ``engine`` names the engine the worker runs it on (``local`` or ``ray``).
         """
-        if self._process is None:
+        if not self._spawned:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = True
-        self._send("run", flow, str(base_dir), flow_file, plugins, engine)
+        if not self._send("run", flow, str(base_dir), flow_file, plugins, engine):
+            self._gone()
 
     def deploy(self, flow: dict[str, Any], base_dir: Path, flow_file: str = "", *,
                plugins: bool = False, port: int = 0, token: str | None = None,
@@ -86,11 +115,13 @@ class RunWorker:
         See ``editor.worker_serve``; ``stop()`` drains it, ``redeploy()`` replaces it.
         ``engine`` names the engine it runs on (``local`` or ``ray``).
         """
-        if self._process is None:
+        if not self._spawned:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         self.running = self.serving = True
-        self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token, engine)
+        if not self._send("deploy", flow, str(base_dir), flow_file, plugins, port, token,
+                          engine):
+            self._gone()
 
     def redeploy(self, flow: dict[str, Any], *, plugins: bool = False) -> bool:
         """Serve a new version of the deployed flow; False when the worker is gone."""
@@ -104,7 +135,7 @@ class RunWorker:
         is kept under ``workspace``. The answer has ``run`` and the replay's verdict, or
         ``error`` saying why it could not run.
         """
-        if self._process is None:
+        if not self._spawned:
             self.spawn()
         self._loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
@@ -113,10 +144,8 @@ class RunWorker:
             return {"error": "the worker process is gone; try again"}
         return await future
 
-    def _read(self) -> None:
-        conn = self._conn  # close() forgets it; this thread reads until the pipe ends
-        assert conn is not None  # noqa: S101 - set by start()
-        while True:
+    def _read(self, conn: Connection, failed: str = "") -> None:
+        while True:  # close() forgets the pipe; this thread reads until it ends
             try:
                 message = conn.recv()
             except (EOFError, OSError):
@@ -134,15 +163,31 @@ class RunWorker:
                 self._settle(self._answers.pop(message[1], None), message[2])
                 continue
             self.on_message(message)
-        code = self._process.exitcode if self._process else None
+        self._ended.set()
+        process = self._process
+        if process is not None:
+            process.join(1.0)  # the pipe ends as the process does: its exit code follows
+        code = process.exitcode if process is not None else None
+        ended = failed or f"the worker process ended unexpectedly (exit {code})"
+        self._why = ended
         for key in list(self._answers):
             self._settle(self._answers.pop(key, None), {"error": "the worker ended"})
-        self._settle_replay({"error": f"the worker process ended unexpectedly (exit {code})"})
-        if self.running:
-            self.running = False
-            self.on_message(("crashed", f"the worker process ended unexpectedly (exit {code})"))
+        self._settle_replay({"error": ended})
+        self._gone()
         for edge in list(self._waiting):
             self._resolve(edge, [])
+
+    def _gone(self) -> None:
+        """The worker is gone during a run: say so once, whichever thread finds out first.
+
+        A start that fails can end the pipe before ``run()`` marks the run as going on;
+        ``run()`` then finds it cannot send the flow.
+        """
+        with self._gone_lock:
+            if not self.running:
+                return
+            self.running = False
+        self.on_message(("crashed", self._why or "the worker process is gone; run again"))
 
     def _settle_replay(self, answer: dict[str, Any]) -> None:
         future, self._replay = self._replay, None
@@ -217,33 +262,31 @@ class RunWorker:
     def stop(self) -> None:
         """Ask the run to stop; kill the worker if it does not within a few seconds."""
         self._send("stop")
-        process = self._process
-        if process is None:
-            return
-
         grace = SERVE_GRACE if self.serving else STOP_GRACE
 
         def reap() -> None:
-            process.join(grace)
-            if process.is_alive() and self.running:
-                process.terminate()
-                process.join(1.0)
-                if process.is_alive():
-                    process.kill()
+            self._started.wait(START_WAIT)
+            process = self._process
+            if process is None:
+                return
+            if not self._ended.wait(grace) and self.running:  # its pipe is open: it runs on
+                send_signal(process, self._ended, signal.SIGTERM)
+                if not self._ended.wait(1.0):
+                    send_signal(process, self._ended, signal.SIGKILL)
 
         threading.Thread(target=reap, daemon=True).start()
 
     def close(self) -> None:
         """End the worker process (after a run, it waits to answer inspections)."""
         self._send("quit")
-        process, conn = self._process, self._conn
+        conn = self._conn
         self._conn = None
 
         def reap() -> None:  # off the event loop: joining can take a second
-            if process is not None:
-                process.join(1.0)
-                if process.is_alive():
-                    process.terminate()
+            self._started.wait(START_WAIT)
+            process = self._process
+            if process is not None and not self._ended.wait(1.0):
+                send_signal(process, self._ended, signal.SIGTERM)
             if conn is not None:
                 conn.close()
 

@@ -8,6 +8,7 @@ last one always) and, on request, details of the last values seen on an edge.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import threading
 import time
@@ -16,44 +17,64 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from editor.warm_up import warm_up
+from editor.warm_up import WORKER_NICENESS, warm_up
 from editor.worker_answers import answer
 from editor.worker_engine import make_engine
 from editor.worker_replay import replay
 
 KEEP_PER_EDGE = 20
-WORKER_NICENESS = 5
 DEBUG_PER_WINDOW = 50
 DEBUG_WINDOW = 0.05
 DEBUG_TEXT = 1000
 FAILURE_EVERY = 0.5  # a node failing on every message reports its error this often
 FAILURE_TEXT = 2000
-ORPHAN_POLL = 0.5  # seconds between checks that the editor is still there
 EDITOR_POLICY = {"max_values": 1000, "sample_every": 100}  # endless streams stay bounded
 
 
-def _end_with_editor(editor: int) -> None:
+def _end_with_editor() -> None:
     """End this process once the editor that started it is gone.
 
     A run busy in a long fit never reads its pipe, so it would not notice the editor was
-    killed (or crashed) and would burn the machine on for nobody. Its parent changes then.
+    killed (or crashed) and would burn the machine on for nobody. The editor holds the
+    other end of multiprocessing's parent sentinel, whether it spawned this process or had
+    its template fork it (whose parent is then the template, not the editor): the sentinel
+    ends with the editor.
     """
-    while os.getppid() == editor:
-        time.sleep(ORPHAN_POLL)
+    editor = multiprocessing.parent_process()
+    if editor is None:
+        return
+    editor.join()
     os._exit(0)
 
 
-def worker_main(conn: Connection, hints: tuple[str, ...] = ()) -> None:
+def _as_editor_says(env: dict[str, str] | None, niceness: int | None) -> None:
+    """Take the editor's environment now, and a priority ``WORKER_NICENESS`` below its own.
+
+    A worker forked from the template would otherwise have the environment the template
+    started with, and the template's priority (already lowered: ``editor.worker_template``).
+    """
+    if env is not None and env != os.environ:
+        os.environ.clear()
+        os.environ.update(env)
+    try:  # the editor and the browser come first: a busy flow must not make them lag
+        now = os.getpriority(os.PRIO_PROCESS, 0)
+        wanted = (now if niceness is None else niceness) + WORKER_NICENESS
+        if wanted > now:
+            os.nice(wanted - now)
+    except OSError:
+        pass
+
+
+def worker_main(conn: Connection, hints: tuple[str, ...] = (),
+                env: dict[str, str] | None = None, niceness: int | None = None) -> None:
     """The worker process: wait for a flow; validate, run, report; then answer inspections.
 
     While it waits, it imports what runs need (``editor.warm_up``) and then says ``ready``.
     A ``replay`` command instead re-runs part of a kept run (``editor.worker_replay``).
+    ``env`` and ``niceness`` are the editor's environment and priority when it started this.
     """
-    try:  # the editor and the browser come first: a busy flow must not make them lag
-        os.nice(WORKER_NICENESS)
-    except OSError:
-        pass
-    threading.Thread(target=_end_with_editor, args=(os.getppid(),), daemon=True,
+    _as_editor_says(env, niceness)
+    threading.Thread(target=_end_with_editor, daemon=True,
                      name="edgewise-orphan-watch").start()
     import runtime
     from runtime import detail, preview, record_run

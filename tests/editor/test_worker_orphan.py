@@ -36,7 +36,7 @@ async def main():
             "options": {"n_estimators": 100000}}}],
         "edges": [{"source": "load.data", "target": "fit.data"}]}
     worker.run(flow, Path(sys.argv[1]))
-    print(worker._process.pid, flush=True)
+    print(worker.pid(), flush=True)
     deadline = time.monotonic() + 120
     while fitting or time.monotonic() < deadline:
         await asyncio.sleep(0.1)
