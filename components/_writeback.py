@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 
 STEP_BYTES = 8 * 1024 * 1024
+CHECK_SECONDS = 0.05  # the file's size is looked at no more often: a sink may fire per row
 
 
 def _sync(fd: int, done: Writeback) -> None:
@@ -40,14 +42,20 @@ class Writeback:
         self._step = STEP_BYTES if step is None else step
         self._synced = 0
         self._thread: threading.Thread | None = None
+        self._next_check = 0.0
         self.error: OSError | None = None
 
     def wrote(self) -> None:
         """After a write: start a background sync if a step more has reached the system.
 
-        What is still in the writer's own buffer is not counted, so this is cheap: one
-        ``fstat``, and a thread only once per step.
+        What is still in the writer's own buffer is not counted. This is on a sink's hot
+        path, so it costs a clock read; at most every ``CHECK_SECONDS`` an ``fstat`` too,
+        and a thread once per step.
         """
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHECK_SECONDS
         if self._thread is not None and self._thread.is_alive():
             return
         try:

@@ -31,6 +31,7 @@ def synced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(os, "fdatasync", spy)
     monkeypatch.setattr(writeback, "STEP_BYTES", 20_000)
+    monkeypatch.setattr(writeback, "CHECK_SECONDS", 0.0)  # look at the size on every write
     return seen
 
 
@@ -68,6 +69,7 @@ def test_a_failed_background_sync_fails_the_file_and_keeps_the_old_one(
 
     monkeypatch.setattr(os, "fdatasync", failing)
     monkeypatch.setattr(writeback, "STEP_BYTES", 1_000)
+    monkeypatch.setattr(writeback, "CHECK_SECONDS", 0.0)
     out = AtomicOutput(path)
     for chunk in frames(5, 500):
         with out.firing():
@@ -85,3 +87,13 @@ def test_nothing_is_synced_before_a_step_has_been_written(tmp_path: Path,
                         {"path": str(tmp_path / "small.csv")})
     assert out.result.status == "ok"
     assert synced == []
+
+
+def test_the_size_is_looked_at_no_more_often_than_check_seconds(
+        tmp_path: Path, synced: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a sink that fires per row must not pay a system call per row
+    monkeypatch.setattr(writeback, "CHECK_SECONDS", 3600.0)
+    out = run_component("csv.write", {"data": frames(30, 1_000)},
+                        {"path": str(tmp_path / "out.csv")})
+    assert out.result.status == "ok"
+    assert synced == []  # the first write was looked at, before a step had been written
