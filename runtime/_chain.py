@@ -103,7 +103,8 @@ class ChainTask:
         is reported on the event loop before the next stage starts its (possibly long)
         work, the first time that stage works and then at most every
         ``EARLY_REPORT_SECONDS``: the edge into the stage counts its batch and the stage
-        shows as running while it works, as an unfused node would.
+        shows as running while it works, as an unfused node would; if a hook listens or the
+        chain sends to other chains (else the worker call's end reports it all, as well).
         """
         early = None if self._loop is None else functools.partial(self._hand_on, steps, log)
         hand_down(self.stages, index, out, steps, processed, early)
@@ -133,8 +134,15 @@ class ChainTask:
         if then is not None:
             self._loop.call_soon_threadsafe(then)
 
+    @functools.cached_property
+    def _sends(self) -> bool:  # to other chains' inboxes (read once wired)
+        return any(t is not None for s in self.stages for ts in s.targets.values()
+                   for _e, t, _p in ts)
+
     def _early_due(self, index: int) -> bool:
         # Read from the worker thread: at worst one report more or later than due.
+        if not (self._sends or self.shared.hooks.watching):
+            return False  # a report would wake the loop for nothing anyone sees
         now = time.perf_counter()
         if self.stages[index].started and now - self._reported_at < EARLY_REPORT_SECONDS:
             return False

@@ -9,7 +9,9 @@ input of a threaded node, that node's task reads the source itself, in its own w
 thread, right before processing each message: read, process, read, as a hand-written loop
 does. It reads one message ahead, so that the source's end shows while its last message is
 worked on (a dataset's one frame, under a long fit), and reports messages on its edge
-before the work on them starts (the first, then at least every tenth of a second). It reads
+before the work on them starts (the first, then at least every tenth of a second), when a
+hook listens or the consumer's chain sends messages on to other chains. Until they are
+reported, it holds only what reporting reads of them (``ChainTask.kept``). It reads
 only when it has room: nothing of its own waits on the
 fed input (a message waiting for a latest value or a partner stops the reading until it has
 fired), and its inbox is served between reads, so a new model on a latest input is used
@@ -32,6 +34,8 @@ from typing import Any, Protocol
 from runtime._cascade import Step
 from runtime._engine import RunOptions
 from runtime._firing import FiringRule, Outputs
+from runtime._hooks import Hooks
+from runtime._messages import Batch
 from runtime._sources import pull
 
 FEED = object()  # put on the consumer's inbox when a feed is attached: look at it
@@ -44,6 +48,9 @@ class _Shared(Protocol):
 
     @property
     def drain(self) -> asyncio.Event | None: ...
+
+    @property
+    def hooks(self) -> Hooks: ...
 
 
 class ChainTask(Protocol):
@@ -135,7 +142,7 @@ class Feed:
             if got is None:
                 return log, "closed"
             out, done = got
-            log.append((self.source, [(0, out, False)]))
+            log.append((self.source, kept(self.source, [(0, out, False)], delivers=False)))
             batch = out.get(self.out_port)
             if batch is None or not batch.values:
                 if done:
@@ -154,7 +161,7 @@ class Feed:
             consumer.in_flight = len(batch.values)
             consumer.cascade(0, head.process([(self.port, batch)]), steps, True, log)
             consumer.in_flight = 0
-            log.append((consumer, steps))
+            log.append((consumer, kept(consumer, steps)))
             if ended:
                 self.ahead = None
                 return log, "ended"
@@ -196,6 +203,41 @@ async def lend(source: ChainTask, feed: Feed) -> str:
             await source.work(feed.close)
             await consumer.inbox.put((feed.port, FEED))
     return await feed.outcome
+
+
+def kept(task: ChainTask, steps: list[Step], delivers: bool = True) -> list[Step]:
+    """``steps`` as a worker keeps them until they are reported: values no one reads, dropped.
+
+    A slice holds what it did until it is reported (up to a tenth of a second of messages,
+    or all of the slice when no one watches). When no hook is handed batches and a batch
+    goes to no other chain, reporting reads only its length, so its values are let go at
+    once. Holding them (DataFrames, say) made each message's objects live through young
+    garbage collections, and the full collections that followed took 80 ms each, in one
+    run of five: on the streaming scoring bench, 35 young and 0.2 full collections a run,
+    against 1 and none this way.
+
+    Args:
+        task: The chain whose steps these are.
+        steps: What a worker call did in that chain.
+        delivers: Whether reporting hands these batches on to other chains (not for a lent
+            source's own steps: its consumer has them already).
+    """
+    if task.shared.hooks.reads_batches:
+        return steps
+    return [(index, _counted(task.stages[index].targets, out, delivers), processed)
+            for index, out, processed in steps]
+
+
+def _counted(targets: dict[str, list[tuple[str, Any, str]]], out: Outputs,
+             delivers: bool) -> Outputs:
+    counted: Outputs = {}
+    for port, batch in out.items():
+        if delivers and any(t is not None for _e, t, _p in targets.get(port, ())):
+            counted[port] = batch  # it goes on to another chain
+        else:
+            counted[port] = Batch(batch.origin, batch.ids, batch.parents,
+                                  [None] * len(batch.values))
+    return counted
 
 
 def _detach(consumer: ChainTask, feed: Feed, outcome: str) -> None:

@@ -38,6 +38,17 @@ class Hooks:
         self.node_ended: list[Callable[..., Any]] = []
         self.run_ended: list[Callable[..., Any]] = []
 
+    @property
+    def watching(self) -> bool:
+        """Whether a callback listens to what a run does while it runs (not only its end)."""
+        return bool(self.node_started or self.produced or self.emitted or self.fired
+                    or self.failed)
+
+    @property
+    def reads_batches(self) -> bool:
+        """Whether a callback is handed batches (``produced``, ``emitted``), values and all."""
+        return bool(self.produced or self.emitted)
+
     def add(self, name: str, callback: Callable[..., Any]) -> Callable[[], None]:
         """Attach a callback to a hook point; return a function that detaches it."""
         if name not in HOOK_NAMES:
