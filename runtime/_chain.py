@@ -22,7 +22,7 @@ from runtime._engine import RunOptions
 from runtime._feeding import FEED, Entry, Feed, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs, RunContext
 from runtime._hooks import Hooks
-from runtime._messages import END, Batch
+from runtime._messages import END, Batch, Counted
 from runtime._quiet import Quiet
 from runtime._sources import first_call, pull, start_failed
 
@@ -228,11 +228,12 @@ class ChainTask:
             for port, batch in out.items():
                 if not batch.values:
                     continue
-                if hooks.produced:
+                whole = not isinstance(batch, Counted)  # values let go: counted only
+                if hooks.produced and whole:
                     hooks.call("produced", batch.origin, batch)
                 for edge_id, target, target_port in stage.targets.get(port, ()):
                     counts[edge_id] += len(batch.values)
-                    if hooks.emitted:
+                    if hooks.emitted and whole:
                         hooks.call("emitted", edge_id, batch)
                     if target is not None:
                         deliveries.append((target, target_port, batch, edge_id))

@@ -35,7 +35,7 @@ from runtime._cascade import Step
 from runtime._engine import RunOptions
 from runtime._firing import FiringRule, Outputs
 from runtime._hooks import Hooks
-from runtime._messages import Batch
+from runtime._messages import Counted
 from runtime._sources import pull
 
 FEED = object()  # put on the consumer's inbox when a feed is attached: look at it
@@ -235,8 +235,8 @@ def _counted(targets: dict[str, list[tuple[str, Any, str]]], out: Outputs,
         if delivers and any(t is not None for _e, t, _p in targets.get(port, ())):
             counted[port] = batch  # it goes on to another chain
         else:
-            counted[port] = Batch(batch.origin, batch.ids, batch.parents,
-                                  [None] * len(batch.values))
+            counted[port] = Counted(batch.origin, batch.ids, batch.parents,
+                                    [None] * len(batch.values))
     return counted
 
 

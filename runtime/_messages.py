@@ -173,3 +173,13 @@ class _End:
 
 
 END = _End()
+
+
+class Counted(Batch):
+    """A batch whose values were let go once worked on (``None`` in their place).
+
+    A worker holds what it did until it reports it; when no hook is handed batches, it
+    keeps only this, which reporting counts but hands to no hook.
+    """
+
+    __slots__ = ()

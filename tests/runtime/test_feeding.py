@@ -230,3 +230,26 @@ def test_what_a_lent_chain_sends_to_other_chains_arrives_whole_when_no_one_watch
                                   BLOB_SPECS))
     assert result.status == "ok"
     assert GOT["a"] == GOT["b"] == list(range(60))
+
+
+LATE: dict[str, Any] = {}  # the run, and what a hook attached during it was handed
+
+
+@component("f.attach", inputs={"data": "Any"}, threaded=True)
+def attach(data: Blob) -> None:
+    """At the thirtieth blob, attach a hook that keeps the values it is handed."""
+    if data.n == 30:
+        LATE["run"].hooks.add("emitted", lambda _edge, batch: LATE["seen"].extend(
+            batch.values))
+
+
+def test_a_hook_attached_during_a_run_is_never_handed_values_already_let_go() -> None:
+    run = make_run({"s": "f.blobs", "h": "f.heavy", "k": "f.attach"},
+                   ["s.data->h.data", "h.data->k.data"], [*BLOB_SPECS, attach])
+    LATE.update(run=run, seen=[])
+    result = run_guarded(run)
+    assert result.status == "ok"
+    assert result.edges["h.data->k.data"] == 60
+    # what was worked on before the hook came is counted, but not handed to it as None
+    assert LATE["seen"]
+    assert all(isinstance(value, Blob) for value in LATE["seen"])
