@@ -17,32 +17,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime._cascade import Step, hand_down
-from runtime._delivery import FeedbackEdge
-from runtime._engine import RunOptions
 from runtime._feeding import FEED, Entry, Feed, lend, read_lent
-from runtime._firing import FailFast, FiringRule, Outputs, RunContext
-from runtime._hooks import Hooks
+from runtime._firing import FailFast, FiringRule, Outputs
 from runtime._messages import END, Batch, Counted
-from runtime._quiet import Quiet
+from runtime._shared import Shared
 from runtime._sources import first_call, pull, start_failed
 
 InboxItem = tuple[str, Any]
 FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
 EARLY_REPORT_SECONDS = 0.1  # a chain in a worker reports what it did at least this often
-
-
-class Shared:
-    """What every task of one run shares: the run context, hooks, options and edge counts."""
-
-    def __init__(self, hooks: Hooks, options: RunOptions,
-                 drain: asyncio.Event | None = None) -> None:
-        self.context = RunContext(fail_fast=options.fail_fast, run_id=options.run_id)
-        self.hooks = hooks
-        self.options = options
-        self.edge_counts: dict[str, int] = {}
-        self.feedback: dict[str, FeedbackEdge] = {}  # edge id -> its sender (loops only)
-        self.drain = drain  # set: sources end at their next slice, the rest flows on
-        self.quiet: Quiet | None = None  # a replay's schedule: notices when all is still
 
 
 class Stage:

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from runtime._chain import ChainTask, Shared, Stage
+from runtime._chain import ChainTask, Stage
 from runtime._delivery import FeedbackEdge, until_done
 from runtime._engine import Engine, NodeResult, RunOptions, RunResult, RunStatus
 from runtime._firing import FailFast
@@ -22,6 +22,7 @@ from runtime._hooks import Hooks
 from runtime._messages import Batch
 from runtime._quiet import Quiet
 from runtime._schedule import rule_for
+from runtime._shared import Shared
 from runtime._taken import taken_order
 
 MakeTask = Callable[[list[Stage], Shared], ChainTask]

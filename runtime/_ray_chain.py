@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runtime._cascade import Step
-from runtime._chain import FEEDBACK_END, ChainTask, InboxItem, Shared, Stage
+from runtime._chain import FEEDBACK_END, ChainTask, InboxItem, Stage
 from runtime._firing import FailFast
 from runtime._messages import END, Batch
 from runtime._ray_slot import RuleView, Slot
 from runtime._ray_stage import Reply
+from runtime._shared import Shared
 
 HELD_PER_COPY = 4  # answers a replicated node keeps for publishing in order, per copy
 

@@ -31,7 +31,7 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from runtime._chain import ChainTask, Shared, Stage
+from runtime._chain import ChainTask, Stage
 from runtime._engine import RunOptions, RunResult
 from runtime._fusion import chains
 from runtime._graph import Plan, PlanNode
@@ -42,6 +42,7 @@ from runtime._ray_chain import RemoteChain, ReplicatedChain
 from runtime._ray_slot import Place, RuleView, Slot
 from runtime._ray_stage import Host, ids_base
 from runtime._serve.lineage import ANSWER_TAG
+from runtime._shared import Shared
 
 RAY_MISSING = "the Ray engine needs Ray, which is not installed: pip install 'edgewise[ray]'"
 
