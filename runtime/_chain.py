@@ -118,13 +118,14 @@ class ChainTask:
             self._loop.call_soon_threadsafe(then)
 
     @functools.cached_property
-    def _sends(self) -> bool:  # to other chains' inboxes (read once wired)
-        return any(t is not None for s in self.stages for ts in s.targets.values()
-                   for _e, t, _p in ts)
+    def _downstream(self) -> list[ChainTask]:
+        """The chains whose inboxes this one's edges lead to (read once wired)."""
+        return [t for s in self.stages for ts in s.targets.values() for _e, t, _p in ts
+                if t is not None]
 
     def _early_due(self, index: int) -> bool:
         # Read from the worker thread: at worst one report more or later than due.
-        if not (self._sends or self.shared.hooks.watching):
+        if not (self._downstream or self.shared.hooks.watching):
             return False  # a report would wake the loop for nothing anyone sees
         now = time.perf_counter()
         if self.stages[index].started and now - self._reported_at < EARLY_REPORT_SECONDS:
@@ -334,8 +335,7 @@ class ChainTask:
 
     def _consumers_ended(self) -> bool:
         """Whether every node this source feeds has ended (a timer, say, feeding a latest input)."""
-        heads = [t for s in self.stages for ts in s.targets.values() for _e, t, _p in ts
-                 if t is not None]
+        heads = self._downstream
         return bool(heads) and all(t.head.finished for t in heads)
 
     async def _consume(self) -> None:

@@ -11,7 +11,7 @@ does. It reads one message ahead, so that the source's end shows while its last 
 worked on (a dataset's one frame, under a long fit), and reports messages on its edge
 before the work on them starts (the first, then at least every tenth of a second), when a
 hook listens or the consumer's chain sends messages on to other chains. Until they are
-reported, it holds only what reporting reads of them (``ChainTask.kept``). It reads
+reported, it holds only what reporting reads of them (``kept``). It reads
 only when it has room: nothing of its own waits on the
 fed input (a message waiting for a latest value or a partner stops the reading until it has
 fired), and its inbox is served between reads, so a new model on a latest input is used
@@ -214,7 +214,7 @@ def kept(task: ChainTask, steps: list[Step], delivers: bool = True) -> list[Step
     once. Holding them (DataFrames, say) made each message's objects live through young
     garbage collections, and the full collections that followed took 80 ms each, in one
     run of five: on the streaming scoring bench, 35 young and 0.2 full collections a run,
-    against 1 and none this way.
+    against under 5 and none in 10 runs this way.
 
     Args:
         task: The chain whose steps these are.
