@@ -62,6 +62,11 @@ class Instance:
             self.call = functools.partial(target, params=params) if spec.takes_params else target
             self._end = None
             self._close = None
+        self._outputs = spec.data_outputs
+        # the one port every value goes to, when the ports cannot change: looked up once here,
+        # not per emission (this is on the path of every message)
+        self._single = (self._outputs[0] if len(self._outputs) == 1
+                        and "outputs" not in spec.dynamic_sides else None)
 
     def emissions(self, result: Any) -> Iterator[Emission]:
         """Turn what the component returned into (port, value) pairs."""
@@ -75,11 +80,13 @@ class Instance:
             yield from self._split(result)
 
     def _split(self, value: Any) -> Iterator[Emission]:
-        outputs = self.spec.data_outputs
-        if value is None or not outputs:
+        if value is None:
             return
-        if len(outputs) == 1 and "outputs" not in self.spec.dynamic_sides:
-            yield outputs[0], value
+        if self._single is not None:
+            yield self._single, value
+            return
+        outputs = self._outputs
+        if not outputs:
             return
         if not isinstance(value, dict):
             msg = (f"component '{self.spec.id}' has outputs {outputs} and must return a dict "
