@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime._cascade import Step, hand_down
+from runtime._delivery import Delivery, deliver
 from runtime._feeding import FEED, Entry, Feed, lend, read_lent
 from runtime._firing import FailFast, FiringRule, Outputs
 from runtime._messages import END, Batch, Counted
@@ -66,6 +67,9 @@ class ChainTask:
         self.threaded = pn.spec.threaded
         self.gather = 64  # inbox items taken into one piece of work, at most
         self._inflight: asyncio.Future[Any] | None = None
+        # reports what the work under way did, if a stop cuts the wait for it short
+        self._late: Callable[[Any], None] | None = None
+        self.stranded = 0  # messages sent to this chain that a stop kept from its inbox
         # the event loop, when this chain's work runs in worker threads
         self._loop = asyncio.get_running_loop() if self.threaded else None
         self._reported_at = 0.0  # when this chain last reported from its worker thread
@@ -171,11 +175,20 @@ class ChainTask:
         while failures:
             self.shared.hooks.call("failed", stage.rule.id, failures.pop(0))
 
-    async def work(self, func: Callable[..., Any], *args: Any) -> Any:
+    async def work(self, func: Callable[..., Any], *args: Any,
+                   late: Callable[[Any], None] | None = None) -> Any:
+        """Run ``func(*args)`` inline, or in a worker thread for a threaded chain.
+
+        ``late`` reports what ``func`` returns should a stop cancel the wait for it: the
+        thread finishes all the same (``_settle`` waits), and the edges count its messages.
+        """
         try:
             if self.threaded:
                 self._inflight = asyncio.ensure_future(asyncio.to_thread(func, *args))
-                return await asyncio.shield(self._inflight)
+                self._late = late
+                result = await asyncio.shield(self._inflight)
+                self._late = None
+                return result
             return func(*args)
         except BaseException:
             for stage in self.stages:
@@ -187,23 +200,35 @@ class ChainTask:
         inflight = self._inflight
         if inflight is not None and not inflight.done():
             await asyncio.wait([inflight])
+        late, self._late = self._late, None
         if inflight is not None and inflight.done() and not inflight.cancelled():
-            inflight.exception()  # retrieved: it was reported through the node already
+            # an exception was reported through the node already; retrieving it is enough
+            if inflight.exception() is None and late is not None:
+                late(inflight.result())
+
+    def report_late(self, steps: list[Step]) -> None:
+        """Count what work cut short by a stop did; what it made for other chains is stranded.
+
+        Those chains are stopping too, so nothing is delivered: each counts what it was sent
+        as undone (``stranded``), as it counts what waits in its inbox.
+        """
+        for target, _port, batch, _edge in self.report(steps):
+            target.stranded += len(batch.values)
+        self.in_flight = 0
 
     def mark_started(self, stage: Stage) -> None:
         if not stage.started:
             stage.started = True
             self.shared.hooks.call("node_started", stage.rule.id)
 
-    def report(self, steps: list[Step], next_stage: int | None = None) -> list[
-            tuple[ChainTask, str, Batch, str]]:
+    def report(self, steps: list[Step], next_stage: int | None = None) -> list[Delivery]:
         """Call the hooks for ``steps``, in order; return what goes to other chains' inboxes.
 
         With ``next_stage``, that stage has just been handed a batch and shows as started.
         """
         hooks = self.shared.hooks
         counts = self.shared.edge_counts
-        deliveries: list[tuple[ChainTask, str, Batch, str]] = []
+        deliveries: list[Delivery] = []
         for index, out, processed in steps:
             stage = self.stages[index]
             if processed:
@@ -243,7 +268,7 @@ class ChainTask:
         if next_stage is not None:
             self.mark_started(self.stages[next_stage])
         if deliveries:
-            self._delivering = asyncio.ensure_future(self._deliver(deliveries,
+            self._delivering = asyncio.ensure_future(deliver(deliveries, self.shared.feedback,
                                                                    self._delivering))
 
     async def publish_entries(self, entries: list[Entry]) -> None:
@@ -258,18 +283,7 @@ class ChainTask:
         """Report each step through the hooks and put outputs on the edges leaving the chain."""
         deliveries = self.report(steps)
         early, self._delivering = self._delivering, None
-        await self._deliver(deliveries, early)
-
-    async def _deliver(self, deliveries: list[tuple[ChainTask, str, Batch, str]],
-                       after: asyncio.Future[None] | None = None) -> None:
-        if after is not None:
-            await after
-        feedback = self.shared.feedback
-        for target, port, batch, edge_id in deliveries:
-            if edge_id in feedback:
-                feedback[edge_id].send((port, batch))
-            else:
-                await target.inbox.put((port, batch))
+        await deliver(deliveries, self.shared.feedback, early)
 
     async def run(self) -> None:
         """Run the chain from start to end, then tell every downstream task it ended."""
@@ -292,7 +306,7 @@ class ChainTask:
             self.shared.hooks.call("node_ended", stage.rule.id, stage.state)
 
     async def _end_outputs(self) -> None:
-        await self._publish(await self.work(self._finish))
+        await self._publish(await self.work(self._finish, late=self.report_late))
         for stage in self.stages:
             for targets in stage.targets.values():
                 for edge_id, target, target_port in targets:
@@ -328,7 +342,8 @@ class ChainTask:
                 await self.work(getattr(stream, "close", lambda: None))
                 break
             steps, done = await self.work(self._pull, stream, options.batch_size,
-                                           options.source_slice_seconds)
+                                           options.source_slice_seconds,
+                                           late=lambda pulled: self.report_late(pulled[0]))
             await self._publish(steps)
             await asyncio.sleep(0)
         await self._end_outputs()
@@ -369,7 +384,8 @@ class ChainTask:
             if work:
                 self.mark_started(self.stages[0])
                 self.in_flight = sum(len(b.values) for _p, b in work)
-                await self._publish(await self.work(self._process, work))
+                await self._publish(await self.work(self._process, work,
+                                                    late=self.report_late))
                 self.in_flight = 0
             streams_done = stream_edges == 0 if head.stream_ports else edges_open == 0
             # Inputs still waiting for a latest value hold the node open until it arrives

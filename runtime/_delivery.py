@@ -1,4 +1,4 @@
-"""How the local engine waits on its tasks, and delivers on feedback edges without blocking.
+"""How the local engine delivers to its tasks' inboxes, and waits on the tasks.
 
 A feedback edge feeds a ``latest`` input and closes a loop (a supervisor sending the new
 champion back to its scorer). Every other edge gives back pressure: its producer waits
@@ -13,7 +13,44 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any
+from typing import Any, Protocol
+
+from runtime._messages import Batch
+
+
+class Target(Protocol):
+    """A task that messages are delivered to."""
+
+    inbox: asyncio.Queue[Any]
+    stranded: int  # messages sent to it that a stop kept from its inbox
+
+
+# (the target task, its input port, the batch, the edge id)
+Delivery = tuple[Target, str, Batch, str]
+
+
+async def deliver(deliveries: list[Delivery], feedback: dict[str, FeedbackEdge],
+                  after: asyncio.Future[None] | None = None) -> None:
+    """Put each batch on its target's inbox, in order, after the deliveries ``after``.
+
+    An edge that closes a loop (in ``feedback``) never makes this wait. If a stop cancels
+    the delivery, what was not put yet is counted as ``stranded`` at its target: it was
+    counted on its edge, and the target counts it as undone.
+    """
+    done = 0
+    try:
+        if after is not None:
+            await after
+        for target, port, batch, edge_id in deliveries:
+            if edge_id in feedback:
+                feedback[edge_id].send((port, batch))
+            else:
+                await target.inbox.put((port, batch))
+            done += 1
+    except asyncio.CancelledError:
+        for target, _port, batch, _edge in deliveries[done:]:
+            target.stranded += len(batch.values)
+        raise
 
 
 class FeedbackEdge:

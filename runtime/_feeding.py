@@ -26,6 +26,7 @@ task's hooks, on its edge, before what its consumer made of them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +53,9 @@ class _Shared(Protocol):
     @property
     def hooks(self) -> Hooks: ...
 
+    @property
+    def stopping(self) -> bool: ...
+
 
 class ChainTask(Protocol):
     """What lending needs of the local engine's chain task (``runtime._chain``)."""
@@ -77,7 +81,10 @@ class ChainTask(Protocol):
     def cascade(self, index: int, out: Outputs, steps: list[Step], processed: bool,
                 log: list[Entry] | None = None) -> None: ...
 
-    async def work(self, func: Callable[..., Any], *args: Any) -> Any: ...
+    async def work(self, func: Callable[..., Any], *args: Any,
+                   late: Callable[[Any], None] | None = None) -> Any: ...
+
+    def report_late(self, steps: list[Step]) -> None: ...
 
     def report(self, steps: list[Step], next_stage: int | None = None) -> Any: ...
 
@@ -169,7 +176,7 @@ class Feed:
                 self.ahead = None
                 return log, "waits"
             if (time.perf_counter() > deadline or head.pending[self.port]
-                    or not consumer.inbox.empty()):
+                    or not consumer.inbox.empty() or consumer.shared.stopping):
                 return log, "more"
 
     def close(self) -> None:
@@ -240,6 +247,15 @@ def _counted(targets: dict[str, list[tuple[str, Any, str]]], out: Outputs,
     return counted
 
 
+def _late(consumer: ChainTask, read: tuple[list[Entry], str]) -> None:
+    """Count a slice that a stop cut short (``ChainTask.report_late``), the source's steps too."""
+    for task, steps in read[0]:
+        if task is consumer:
+            consumer.report_late(steps)
+        else:  # the source's one edge comes here, and what came was worked on
+            task.report(steps)
+
+
 def _detach(consumer: ChainTask, feed: Feed, outcome: str) -> None:
     if consumer.feeds is feed:
         consumer.feeds = None
@@ -262,14 +278,16 @@ async def read_lent(consumer: ChainTask, others_open: bool) -> bool:
     if feed.closed or drain is not None and drain.is_set() or consumer.head.finished:
         await consumer.work(feed.close)
         if feed.holds and not consumer.head.finished:  # read before the close: hand it on
-            entries, _outcome = await consumer.work(feed.read, consumer)
+            entries, _outcome = await consumer.work(feed.read, consumer,
+                                                    late=functools.partial(_late, consumer))
             await consumer.publish_entries(entries)
         _detach(consumer, feed, "closed")
         return True
     if consumer.head.pending[feed.port] and others_open:
         return False  # what was read waits for a latest value or a partner
     consumer.mark_started(consumer.stages[0])
-    entries, outcome = await consumer.work(feed.read, consumer)
+    entries, outcome = await consumer.work(feed.read, consumer,
+                                           late=functools.partial(_late, consumer))
     await consumer.publish_entries(entries)
     if outcome != "more":
         _detach(consumer, feed, outcome)

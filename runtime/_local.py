@@ -65,7 +65,8 @@ def _build(plan: Plan, shared: Shared, groups: list[list[str]],
 def _undone(task: ChainTask) -> int:
     """Messages a chain received but had not handled: at work, in its inbox, or waiting."""
     queued = getattr(task.inbox, "_queue", ())
-    return (task.in_flight + sum(len(b.values) for _p, b in queued if isinstance(b, Batch))
+    return (task.in_flight + task.stranded
+            + sum(len(b.values) for _p, b in queued if isinstance(b, Batch))
             + sum(len(q) for s in task.stages for q in s.rule.pending.values()))
 
 
@@ -121,6 +122,7 @@ class LocalEngine(Engine):
             done, _ = await asyncio.wait({finished, stopper},
                                          return_when=asyncio.FIRST_COMPLETED)
             failed = finished.result() if finished in done else None
+            shared.stopping = stopper in done or failed is not None
             if stopper in done:
                 status = "stopped"
             elif failed is not None:
@@ -128,7 +130,6 @@ class LocalEngine(Engine):
                 if not isinstance(exc, FailFast):
                     raise exc  # type: ignore[misc]  # a bug in the engine: let it show
                 status = "aborted"
-            undone = {t.head.id: n for t in tasks if (n := _undone(t))} if stopper in done else {}
         finally:
             stopper.cancel()
             finished.cancel()
@@ -137,6 +138,9 @@ class LocalEngine(Engine):
             for edge in shared.feedback.values():
                 edge.cancel()
             await asyncio.gather(*running, stopper, finished, return_exceptions=True)
+        # counted once the work under way has finished and reported what it did
+        undone = ({t.head.id: n for t in tasks if (n := _undone(t))} if status == "stopped"
+                  else {})
         if status == "ok" and any(s.rule.errors for s in stages.values()):
             status = "errors"
         cut_short = status in ("stopped", "aborted")

@@ -68,11 +68,16 @@ class RemoteChain(ChainTask):
             self._start: "start", self._process: "process", self._finish: "finish",
             self._close: "close"}
 
-    async def work(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run the chain's start, process, finish or close in its host; anything else here."""
+    async def work(self, func: Callable[..., Any], *args: Any,
+                   late: Callable[[Any], None] | None = None) -> Any:
+        """Run the chain's start, process, finish or close in its host; anything else here.
+
+        A host's reply that a stop cut short is not waited for (``late`` is not called):
+        the host is killed with the run.
+        """
         method = self.remote.get(func)
         if method is None:
-            return await super().work(func, *args)
+            return await super().work(func, *args, late=late)
         replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
         steps = self.take(replies)
         if method == "process":

@@ -22,4 +22,7 @@ class Shared:
         self.edge_counts: dict[str, int] = {}
         self.feedback: dict[str, FeedbackEdge] = {}  # edge id -> its sender (loops only)
         self.drain = drain  # set: sources end at their next slice, the rest flows on
+        # set once the run is stopped or aborted: worker threads read it, and a slice of a
+        # lent source ends after the message in work (runtime._feeding)
+        self.stopping = False
         self.quiet: Quiet | None = None  # a replay's schedule: notices when all is still

@@ -253,3 +253,74 @@ def test_a_hook_attached_during_a_run_is_never_handed_values_already_let_go() ->
     # what was worked on before the hook came is counted, but not handed to it as None
     assert LATE["seen"]
     assert all(isinstance(value, Blob) for value in LATE["seen"])
+
+
+STOPPED: dict[str, Any] = {"run": None, "worked": [], "sunk": []}
+STOP_AT = 40
+
+
+@component("f.many", outputs={"data": "Any"}, threaded=True)
+def many() -> Iterator[int]:
+    """A long stream, to be stopped part way."""
+    yield from range(5_000)
+
+
+@component("f.stops", inputs={"data": "Any"}, outputs={"data": "Any"}, threaded=True)
+def stops(data: int) -> int:
+    """Work a little on each number; ask the run to stop at the ``STOP_AT``-th."""
+    STOPPED["worked"].append(data)
+    if data == STOP_AT:
+        STOPPED["run"].stop()
+    time.sleep(0.001)
+    return data
+
+
+@component("f.sunk", inputs={"data": "Any"}, threaded=True)
+def sunk(data: int) -> None:
+    """Keep what came."""
+    STOPPED["sunk"].append(data)
+
+
+@pytest.mark.parametrize("watched", [False, True])
+def test_a_stopped_lent_chain_ends_after_its_message_and_counts_all_it_handled(
+        watched: bool) -> None:
+    # A stop used to let the worker go on reading and working to the end of its slice (a
+    # quarter of a second), and none of that slice, when no one watched, reached the edge
+    # counts: 'h' fired more times than its input edge had messages.
+    STOPPED.update(worked=[], sunk=[])
+    run = make_run({"s": "f.many", "h": "f.stops", "k": "f.sunk"},
+                   ["s.data->h.data", "h.data->k.data"], [many, stops, sunk])
+    STOPPED["run"] = run
+    if watched:
+        run.hooks.add("emitted", lambda _edge, _batch: None)
+    result = run_guarded(run)
+    assert result.status == "stopped"
+    worked = len(STOPPED["worked"])
+    # the message at work when the stop came is finished; no other is started
+    assert STOP_AT + 1 <= worked <= STOP_AT + 2
+    assert len(STOPPED["sunk"]) == worked
+    assert result.nodes["h"].fired == result.nodes["k"].fired == worked
+    assert result.edges == {"s.data->h.data": worked, "h.data->k.data": worked}
+    assert result.undone == {}
+
+
+@component("f.fast", outputs={"data": "Any"})
+def fast() -> Iterator[int]:
+    """A source on the event loop, faster than its consumer: it waits on a full inbox."""
+    yield from range(5_000)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_every_message_sent_on_a_stopped_edge_was_handled_or_is_undone(fuse: bool) -> None:
+    # A stop used to drop, from the accounting, a batch counted on its edge while its
+    # sender waited to put it on a full inbox: neither handled nor undone anywhere.
+    STOPPED.update(worked=[], sunk=[])
+    run = make_run({"s": "f.fast", "h": "f.stops", "k": "f.sunk"},
+                   ["s.data->h.data", "h.data->k.data"], [fast, stops, sunk],
+                   RunOptions(batch_size=1, fuse=fuse))
+    STOPPED["run"] = run
+    result = run_guarded(run)
+    assert result.status == "stopped"
+    assert result.edges["s.data->h.data"] == result.nodes["h"].fired + result.undone.get("h", 0)
+    assert result.edges["h.data->k.data"] == result.nodes["k"].fired + result.undone.get("k", 0)
+    assert result.undone.get("h", 0) >= 1  # its inbox was full
