@@ -107,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "less), the voluntary context switches of a recorded run (median), and the size of "
         "the kept run.",
         f"Targets (on the median): the chain at most {CHAIN_TARGET}x, streaming scoring at "
-        f"most {STREAMING_TARGET}x; a trace under 1 s on a run of 1M messages."])
+        f"most {STREAMING_TARGET}x; a trace under 1 s on a run of 1M messages.",
+        "Reading a port of the 1M-message run whole (as diff, replay and row lookups do): "
+        "RunStore.values against value(id) for each message."])
     work = Path(tempfile.mkdtemp(prefix="ew-bench-rec-"))
     try:
         rows = []
@@ -148,6 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             ["one row back to its CSV line", f"{st.manifest()['recording']['messages_indexed']:,}",
              str(len(row_steps)), f"{row_time.wall:.3f}", verdict(row_time.wall < 1.0)],
         ]))
+        print()
+        port = f"step{STAGES}.data"
+        ids = [m.id for m in store.messages(port)]
+        one_by_one, singly = timed(lambda: [store.value(i) for i in ids])
+        at_once, together = timed(lambda: [value for _m, value in store.values(port)])
+        same = singly == together
+        print(table(["read every value of a port", "messages", "seconds", "vs value(id) each"],
+                    [["value(id) for each message (the baseline)", f"{len(ids):,}",
+                      f"{one_by_one.wall:.3f}", "1.00x"],
+                     ["values(port): each batch read once", f"{len(ids):,}",
+                      f"{at_once.wall:.3f}",
+                      f"{at_once.wall / one_by_one.wall:.2f}x"
+                      + ("" if same else " (DIFFERENT VALUES)")]]))
+        if not same:
+            return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

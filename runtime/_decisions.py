@@ -94,10 +94,8 @@ def run_decisions(store: RunStore, registry: Registry | None = None) -> list[dic
         raise RunLookupError(msg)
     listed: list[dict[str, Any]] = []
     for node in nodes:
-        for message in store.messages(f"{node}.{DECISIONS_PORT}"):
-            try:
-                frame = store.value(message.id)
-            except KeyError:
+        for message, frame in store.values(f"{node}.{DECISIONS_PORT}"):
+            if message.kept is None:
                 listed.append({"node": node, "message": message.id, "t": message.t,
                                "note": "its value was not kept (the run's storage policy)"})
                 continue

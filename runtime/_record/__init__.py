@@ -16,6 +16,7 @@ from runtime._record.diff import (
 )
 from runtime._record.health import DamagedRunError
 from runtime._record.identity import flow_hash, new_run_id
+from runtime._record.index import MessageInfo
 from runtime._record.keeping import StoragePolicy
 from runtime._record.lineage import Lineage, Step, scorer
 from runtime._record.recorder import Recorder, record_run
@@ -28,7 +29,7 @@ from runtime._record.replay import (
     stored_flow_problem,
 )
 from runtime._record.safeload import UnsafeModelError, dump_model, load_model, refused_types
-from runtime._record.store import MessageInfo, RunStore, list_runs, runs_root
+from runtime._record.store import RunStore, list_runs, runs_root
 
 __all__ = ["PSI_BINS", "DamagedRunError", "Lineage", "MessageInfo", "Recorder", "ReplayPlan",
            "ReplayRefusedError", "RunStore", "Step", "StoragePolicy", "UnsafeModelError",

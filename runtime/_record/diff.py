@@ -89,11 +89,10 @@ def ks_test(expected: Any, actual: Any) -> Any:
 
 def _values(store: RunStore, origin: str) -> list[Any] | None:
     out = []
-    for message in store.messages(origin):
-        try:
-            out.append(store.value(message.id))
-        except KeyError:
+    for message, value in store.values(origin):
+        if message.kept is None:
             return None
+        out.append(value)
     return out
 
 

@@ -11,14 +11,17 @@ reader (``RunStore``) checks the tables with :func:`check_index` and decodes row
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from runtime._messages import IdRanges
+from runtime._previews import preview as make_preview
 from runtime._record.health import DamagedRunError
 
 SCHEMA = """
@@ -61,6 +64,51 @@ INDEX_COLUMNS = {
 }
 BATCH_COLUMNS = ", ".join(INDEX_COLUMNS["batches"])
 """The columns of a ``batches`` row, in the order :meth:`RunStore` decodes them."""
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """What the index knows of one message."""
+
+    id: int
+    origin: str
+    parents: tuple[int, ...]
+    parent_ranges: tuple[tuple[int, int], ...]
+    t: float
+    rows: int | None
+    position: int
+    kept: str | None
+    # what its preview is made of, when asked for: the one kept with its value (JSON), else
+    # the value stored with its batch (a port of many messages is read without previews)
+    preview_json: str | None = field(default=None, repr=False, compare=False)
+    inline: Any = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def preview(self) -> dict[str, Any] | None:
+        """A short description of the value (``runtime.preview``); None if it was not kept."""
+        if self.preview_json:
+            loaded: dict[str, Any] = json.loads(self.preview_json)
+            return loaded
+        return make_preview(self.inline) if self.inline is not None else None
+
+    @property
+    def node(self) -> str:
+        """The node that made the message."""
+        return self.origin.split(".", 1)[0]
+
+    @property
+    def port(self) -> str:
+        """The output port that made the message."""
+        return self.origin.split(".", 1)[1]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able form, for ``--json`` output."""
+        return {"id": self.id, "node": self.node, "port": self.port,
+                "parents": list(self.parents) if len(self.parents) <= 1000 else None,
+                "parent_ranges": [list(r) for r in self.parent_ranges],
+                "t": self.t, "rows": self.rows, "position": self.position,
+                "kept": self.kept, "preview": self.preview}
+
 
 
 def _insert(table: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime._errors import RunLookupError, RunValueError
-from runtime._record.store import MessageInfo, RunStore
+from runtime._record.index import MessageInfo
+from runtime._record.store import RunStore
 
 if TYPE_CHECKING:
     from runtime._registry import ComponentSpec

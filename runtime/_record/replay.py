@@ -82,8 +82,9 @@ class ReplayPlan:
 def _recorded_source(component_id: str, store: RunStore, origin: str,
                      type_: str) -> ComponentSpec:
     def emit() -> Iterator[Any]:
-        for message in store.messages(origin):
-            yield store.value(message.id)
+        for message, value in store.values(origin):
+            # not kept: value() says so (a replay checks that before it starts)
+            yield value if message.kept is not None else store.value(message.id)
 
     emit.__doc__ = f"Emit the values recorded on {origin} in run {store.id}."
     return component(component_id, outputs={"data": type_}, category="replay",

@@ -26,50 +26,21 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from runtime._previews import preview as make_preview
 from runtime._record.health import DamagedRunError, check_manifest, process_status
-from runtime._record.index import BATCH_COLUMNS, check_index, parent_ranges, unpack_ints
+from runtime._record.index import (
+    BATCH_COLUMNS,
+    MessageInfo,
+    check_index,
+    parent_ranges,
+    unpack_ints,
+)
 from runtime._record.values import FrameReader, read_file, read_inline
 
 RUNS_DIR = Path(".edgewise") / "runs"
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class MessageInfo:
-    """What the index knows of one message."""
-
-    id: int
-    origin: str
-    parents: tuple[int, ...]
-    parent_ranges: tuple[tuple[int, int], ...]
-    t: float
-    rows: int | None
-    position: int
-    kept: str | None
-    preview: dict[str, Any] | None
-
-    @property
-    def node(self) -> str:
-        """The node that made the message."""
-        return self.origin.split(".", 1)[0]
-
-    @property
-    def port(self) -> str:
-        """The output port that made the message."""
-        return self.origin.split(".", 1)[1]
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able form, for ``--json`` output."""
-        return {"id": self.id, "node": self.node, "port": self.port,
-                "parents": list(self.parents) if len(self.parents) <= 1000 else None,
-                "parent_ranges": [list(r) for r in self.parent_ranges],
-                "t": self.t, "rows": self.rows, "position": self.position,
-                "kept": self.kept, "preview": self.preview}
 
 
 _Value = TypeVar("_Value", bound=Callable[..., Any])
@@ -197,41 +168,59 @@ class RunStore:
         return row
 
     def _info(self, row: tuple[Any, ...], index: int) -> MessageInfo:
-        seq, origin, first, _count, kind, pfirst, pblob, t, rows = row
-        message_id = first + index
-        try:
-            ranges = parent_ranges(kind, pfirst, pblob, index)
-            row_counts = unpack_ints(rows)
-            if row_counts:
-                row_counts[index]  # noqa: B018 - checks there is one per message
-        except (ValueError, TypeError, IndexError, KeyError) as exc:
-            msg = f"holds a garbled entry for message {message_id} ({type(exc).__name__}: {exc})"
-            raise DamagedRunError(self.folder / "index.sqlite", msg) from exc
-        parents = tuple(i for a, b in ranges for i in range(a, b)) if sum(
-            b - a for a, b in ranges) <= 100_000 else ()
+        seq, origin, first = row[:3]
         position = self._query(
             "SELECT COALESCE(SUM(count), 0) FROM batches WHERE origin = ? AND first_id < ?",
-            (origin, first))[0][0] + index
-        kept = self._one("SELECT kind, preview FROM kept WHERE id = ?", (message_id,))
-        inline = None
-        if kept is None:
-            inline = self._inline(seq, index)
-        preview = json.loads(kept[1]) if kept and kept[1] else (
-            make_preview(inline) if inline is not None else None)
-        return MessageInfo(id=message_id, origin=origin, parents=parents,
-                           parent_ranges=tuple(ranges), t=t,
-                           rows=row_counts[index] if row_counts else None, position=position,
-                           kept=kept[0] if kept else ("json" if inline is not None else None),
-                           preview=preview)
+            (origin, first))[0][0]
+        return self._infos(row, position, index, index + 1)[0][0]
 
-    def _inline(self, seq: int, index: int, missing: Any = None) -> Any:
-        """A small value stored with its batch, or ``missing``."""
+    def _infos(self, row: tuple[Any, ...], position: int, start: int = 0,
+               end: int | None = None) -> list[tuple[MessageInfo, Any]]:
+        """Messages ``start`` to ``end`` of a batch, whose first is at ``position`` on its port.
+
+        Each comes with its value if the value is stored with the batch (else None). The
+        batch's kept values and stored values are each looked up once for all of them.
+        """
+        seq, origin, first, count, kind, pfirst, pblob, t, rows = row
+        end = count if end is None else end
+        try:
+            ranges = [parent_ranges(kind, pfirst, pblob, i) for i in range(start, end)]
+            row_counts = unpack_ints(rows)
+            if row_counts:
+                row_counts[end - 1]  # noqa: B018 - checks there is one per message
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            msg = (f"holds a garbled entry for message {first + start} "
+                   f"({type(exc).__name__}: {exc})")
+            raise DamagedRunError(self.folder / "index.sqlite", msg) from exc
+        kept = {i: (k, p) for i, k, p in self._query(
+            "SELECT id, kind, preview FROM kept WHERE id >= ? AND id < ?",
+            (first + start, first + end))}
+        inline = self._inline(seq, start, end - start) if len(kept) < end - start else None
+        found = []
+        for index in range(start, end):
+            message_id = first + index
+            mine = ranges[index - start]
+            value = None if inline is None else inline[index - start]
+            kind_kept, preview = kept.get(message_id, (None, None))
+            found.append((MessageInfo(
+                id=message_id, origin=origin,
+                parents=tuple(i for a, b in mine for i in range(a, b)) if sum(
+                    b - a for a, b in mine) <= 100_000 else (),
+                parent_ranges=tuple(mine), t=t,
+                rows=row_counts[index] if row_counts else None, position=position + index,
+                kept=kind_kept or ("json" if value is not None else None),
+                preview_json=preview, inline=value), value))
+        return found
+
+    def _inline(self, seq: int, start: int, count: int, missing: Any = None) -> list[Any]:
+        """Small values stored with their batch (``count`` from ``start``), or ``missing``."""
         row = self._one("SELECT kind, file, offset, length FROM inline_values WHERE seq = ?",
                         (seq,))
         if row is None:
-            return missing
+            return [missing] * count
         kind, name, offset, length = row
-        return read_inline(self.values_dir / name, (seq, kind, offset, length), index, missing)
+        return read_inline(self.values_dir / name, (seq, kind, offset, length), start, count,
+                           missing)
 
     def message(self, message_id: int) -> MessageInfo | None:
         """What the index knows of a message, by id."""
@@ -240,11 +229,27 @@ class RunStore:
 
     def messages(self, origin: str) -> Iterator[MessageInfo]:
         """Every message of one output port (``node.port``), in order."""
-        rows = self._query(f"SELECT {BATCH_COLUMNS} FROM batches WHERE origin = ? "  # noqa: S608
-                           "ORDER BY first_id", (origin,))
-        for row in rows:
-            for index in range(row[3]):
-                yield self._info(row, index)
+        for info, _value in self._port(origin):
+            yield info
+
+    def values(self, origin: str) -> Iterator[tuple[MessageInfo, Any]]:
+        """Every message of one output port, in order, with its value (None if not kept).
+
+        Reads each batch once: a port of many messages reads in time linear in them, where
+        ``value(message.id)`` for each looks every one up on its own.
+
+        Raises:
+            UnsafeModelError, DamagedRunError: as ``value``.
+        """
+        for info, value in self._port(origin):
+            yield info, (self.value(info.id) if info.kept not in (None, "json") else value)
+
+    def _port(self, origin: str) -> Iterator[tuple[MessageInfo, Any]]:
+        position = 0
+        for row in self._query(f"SELECT {BATCH_COLUMNS} FROM batches "  # noqa: S608
+                               "WHERE origin = ? ORDER BY first_id", (origin,)):
+            yield from self._infos(row, position)
+            position += row[3]
 
     def count(self, origin: str) -> int:
         """How many messages an output port made."""
@@ -335,7 +340,7 @@ class RunStore:
         if kept is None:
             row = self._row(message_id)
             if row is not None:
-                found = self._inline(row[0], message_id - row[2], missing=_MISSING)
+                found = self._inline(row[0], message_id - row[2], 1, missing=_MISSING)[0]
                 if found is not _MISSING:
                     return found
             msg = f"the value of message {message_id} was not kept"

@@ -250,15 +250,18 @@ def write_array(folder: Path, message_id: int, data: Any) -> Stored:
 # -- reading -----------------------------------------------------------------------------
 
 
-def read_inline(path: Path, where: tuple[int, str, int, int], index: int,
-                missing: Any = None) -> Any:
-    """Value ``index`` of batch ``seq`` stored at ``offset`` in a values file, or ``missing``.
+def read_inline(path: Path, where: tuple[int, str, int, int], start: int, count: int,
+                missing: Any = None) -> list[Any]:
+    """Values ``start`` to ``start + count`` of batch ``seq`` stored at ``offset`` in a values file.
+
+    A port read message by message reads each batch once this way, not once per message.
 
     Args:
         path: The port's values file.
         where: The batch's sequence number, and the kind, offset and length of its values.
-        index: The message's place in its batch.
-        missing: What to return for a value kept elsewhere (or not at all).
+        start: The first message's place in its batch.
+        count: How many messages.
+        missing: What to give for a value kept elsewhere (or not at all).
 
     Raises:
         DamagedRunError: the file is missing, cut short or garbled.
@@ -266,20 +269,25 @@ def read_inline(path: Path, where: tuple[int, str, int, int], index: int,
     seq, kind, offset, length = where
     if not path.is_file():
         raise DamagedRunError(path, "is missing")
+    garbled = (f"is cut short or garbled: the values of batch {seq} at bytes {offset}.."
+               f"{offset + length} cannot be read")
+    values: list[Any] = []
     try:
         with open(path, "rb") as handle:
             if kind in ("int64", "float64"):
-                handle.seek(offset + 8 * index)
+                handle.seek(offset + 8 * start)
                 data = array("q" if kind == "int64" else "d")
-                data.frombytes(handle.read(8))
-                return data[0]
-            handle.seek(offset)
-            value = json.loads(handle.read(length))[index]
-    except (OSError, ValueError, IndexError) as exc:
-        msg = (f"is cut short or garbled: the values of batch {seq} at bytes {offset}.."
-               f"{offset + length} cannot be read ({type(exc).__name__})")
-        raise DamagedRunError(path, msg) from exc
-    return missing if value is None and kind == "json-partial" else _decode(value)
+                data.frombytes(handle.read(8 * count))
+                values = data.tolist()
+            else:
+                handle.seek(offset)
+                values = json.loads(handle.read(length))[start:start + count]
+    except (OSError, ValueError, TypeError) as exc:
+        raise DamagedRunError(path, f"{garbled} ({type(exc).__name__})") from exc
+    if len(values) < count:
+        raise DamagedRunError(path, f"{garbled} (IndexError)")
+    partial = kind == "json-partial"
+    return [missing if value is None and partial else _decode(value) for value in values]
 
 
 def read_stream(path: Path) -> list[Any]:

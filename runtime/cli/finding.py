@@ -81,12 +81,8 @@ def _message_with_row(store: RunStore, origin: str, row: str) -> MessageInfo:
 
     holders = []
     labels: list[Any] = []
-    for message in store.messages(origin):
-        try:
-            value = store.value(message.id)
-        except KeyError:  # not kept: it cannot be searched
-            continue
-        if not hasattr(value, "index"):
+    for message, value in store.values(origin):
+        if message.kept is None or not hasattr(value, "index"):  # not kept: not searched
             continue
         labels += [value.index.min(), value.index.max()] if len(value) else []
         if match_label(value.index, row) is not None:
