@@ -207,10 +207,12 @@ class EstimatorPicker:
         self.select.on("blur", self._blurred, [])
         # Quasar puts off a focus asked for while the menu is still sliding in, and gives it
         # when the slide ends, taking the focus back from a field clicked meanwhile (with
-        # what is typed there). Leaving the picker for another field drops that focus.
-        self.select.on("focusout", js_handler=(
+        # what is typed there). Leaving the picker for another field drops that focus, and
+        # says so at once: on a busy machine Quasar's own blur can come after the next
+        # field's edit, or not at all, and what was typed here (an emptied field) was lost.
+        self.select.on("focusout", self._blurred, js_handler=(
             "(e) => { if (e.relatedTarget !== null && !e.currentTarget.contains("
-            f"e.relatedTarget)) getElement({self.select.id}).$refs.qRef?.blur(); }}"))
+            f"e.relatedTarget)) {{ getElement({self.select.id}).$refs.qRef?.blur(); emit(); }} }}"))
         self.element: ui.element = self.select
 
     def _focused(self) -> None:
