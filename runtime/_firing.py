@@ -50,7 +50,15 @@ from typing import Any
 
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
 from runtime._graph import PlanNode
-from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, MadeFrom, Parents
+from runtime._messages import (
+    Batch,
+    Envelope,
+    ErrorRecord,
+    IdRanges,
+    MadeFrom,
+    Parents,
+    exception_text,
+)
 from runtime._registry import ERROR_PORT, Emission, Instance
 from runtime._spec import UNPAIRED_TAG
 
@@ -191,7 +199,7 @@ class FiringRule:
         assert cause is not None  # noqa: S101 - InitFailed only when init failed
         ids = [parents] if isinstance(parents, int) else list(itertools.islice(
             parents, MAX_ERROR_INPUTS))
-        message = str(cause)
+        message = exception_text(cause)
         if not isinstance(parents, int) and len(parents) > MAX_ERROR_INPUTS:
             message += f" (the first {MAX_ERROR_INPUTS} of {len(parents)} input ids are listed)"
         self.report(ErrorRecord(node=self.id, component=self.spec.id,

@@ -128,6 +128,19 @@ class Batch:
         return f"Batch({self.origin}, #{self.ids[0]}..#{self.ids[-1]}, {len(self)} messages)"
 
 
+def exception_text(exc: BaseException) -> str:
+    """What an exception says, for an error record.
+
+    ``str()`` of a KeyError is the repr of its argument, made for a missing key (``'x3'``);
+    a KeyError raised with a sentence (the model needs columns the data lacks) is given
+    as written, not in quotes.
+    """
+    if (isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str)
+            and " " in exc.args[0]):
+        return exc.args[0]
+    return str(exc)
+
+
 @dataclass
 class ErrorRecord:
     """What a node's ``error`` port emits when its component raised on a firing."""

@@ -240,6 +240,17 @@ def test_predict_adds_the_prediction_column_and_keeps_rows(
     assert list(scored["prediction"]) == list(expected)
 
 
+def test_predict_on_data_missing_a_feature_says_which_in_plain_words(
+        iris: pd.DataFrame, iris_model: LogisticRegression) -> None:
+    out = run_component("ml.predict", {"data": [iris.drop(columns="petal width (cm)")],
+                                       "model": [iris_model]})
+    [record] = out.errors
+    assert record.error == "KeyError"
+    # as written, not in the quotes str() of a KeyError puts around its argument
+    assert record.message == ("the model needs feature column(s) ['petal width (cm)'], "
+                              "which the data lacks")
+
+
 def test_predict_names_the_column_as_asked(iris: pd.DataFrame,
                                            iris_model: LogisticRegression) -> None:
     out = run_component("ml.predict", {"data": [iris.iloc[:3]], "model": [iris_model]},

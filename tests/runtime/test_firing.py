@@ -271,3 +271,18 @@ def test_a_threaded_source_hands_over_each_message_as_soon_as_it_exists() -> Non
     stream = first_call(src)
     out, done = pull(src, stream, 1024, 60.0)
     assert values(out) == [0] and made == [0] and not done  # nothing read ahead
+
+
+@component("t.lookup", inputs={"data": "str"}, outputs={"data": "str"})
+def lookup(data: str) -> str:
+    """Look the key up in an empty table."""
+    table: dict[str, str] = {}
+    if data == "sentence":
+        msg = "the table has no row for this key"
+        raise KeyError(msg)
+    return table[data]
+
+
+def test_an_error_record_gives_a_keyerrors_sentence_as_written_and_a_key_quoted() -> None:
+    out = runtime.testing.run_component(lookup, {"data": ["sentence", "x3"]})
+    assert [e.message for e in out.errors] == ["the table has no row for this key", "'x3'"]
