@@ -233,6 +233,11 @@ class ColumnPicker:
         self.select.on("focus", self._focused, [])
         self.select.on("input-value", self._typed)
         self.select.on("blur", self._blurred, [])
+        # Quasar's blur comes from a timer, and not if the list is still open by then: leaving
+        # for another field says so at once too, so what was typed is taken before its edit
+        self.select.on("focusout", self._blurred, js_handler=(
+            "(e) => { if (e.relatedTarget !== null && !e.currentTarget.contains("
+            "e.relatedTarget)) emit(); }"))
         self.element: ui.element = self.select
 
     def _focused(self) -> None:
