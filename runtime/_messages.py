@@ -52,7 +52,24 @@ class IdRanges:
 Parents = int | tuple[int, ...] | IdRanges
 
 
-class Envelope:
+class MadeOnPort:
+    """Something made on an output port, named ``node.port`` in ``origin``."""
+
+    __slots__ = ()
+    origin: str
+
+    @property
+    def node(self) -> str:
+        """The node that made this message."""
+        return self.origin.split(".", 1)[0]
+
+    @property
+    def port(self) -> str:
+        """The output port that made this message."""
+        return self.origin.split(".", 1)[1]
+
+
+class Envelope(MadeOnPort):
     """One message: its id, the ids it was computed from, where it was made, and its value.
 
     Lineage is always on and costs only ids: ``parents`` holds the ids of the input
@@ -67,16 +84,6 @@ class Envelope:
         self.parents = parents
         self.origin = origin
         self.value = value
-
-    @property
-    def node(self) -> str:
-        """The node that made this message."""
-        return self.origin.split(".", 1)[0]
-
-    @property
-    def port(self) -> str:
-        """The output port that made this message."""
-        return self.origin.split(".", 1)[1]
 
     def __repr__(self) -> str:
         """Show the id, origin and parents, and a short form of the value."""

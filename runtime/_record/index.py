@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from runtime._messages import IdRanges
+from runtime._messages import IdRanges, MadeOnPort
 from runtime._previews import preview as make_preview
 from runtime._record.health import DamagedRunError
 
@@ -67,7 +67,7 @@ BATCH_COLUMNS = ", ".join(INDEX_COLUMNS["batches"])
 
 
 @dataclass(frozen=True)
-class MessageInfo:
+class MessageInfo(MadeOnPort):
     """What the index knows of one message."""
 
     id: int
@@ -91,16 +91,6 @@ class MessageInfo:
             return loaded
         return make_preview(self.inline) if self.inline is not None else None
 
-    @property
-    def node(self) -> str:
-        """The node that made the message."""
-        return self.origin.split(".", 1)[0]
-
-    @property
-    def port(self) -> str:
-        """The output port that made the message."""
-        return self.origin.split(".", 1)[1]
-
     def to_json(self) -> dict[str, Any]:
         """A JSON-able form, for ``--json`` output."""
         return {"id": self.id, "node": self.node, "port": self.port,
@@ -108,7 +98,6 @@ class MessageInfo:
                 "parent_ranges": [list(r) for r in self.parent_ranges],
                 "t": self.t, "rows": self.rows, "position": self.position,
                 "kept": self.kept, "preview": self.preview}
-
 
 
 def _insert(table: str) -> str:

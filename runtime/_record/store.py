@@ -168,7 +168,7 @@ class RunStore:
         return row
 
     def _info(self, row: tuple[Any, ...], index: int) -> MessageInfo:
-        seq, origin, first = row[:3]
+        _seq, origin, first = row[:3]
         position = self._query(
             "SELECT COALESCE(SUM(count), 0) FROM batches WHERE origin = ? AND first_id < ?",
             (origin, first))[0][0]
