@@ -210,6 +210,25 @@ def columns_for(page: Any, node_id: str, spec: runtime.ComponentSpec) -> ColumnS
     return ColumnSource(spec, prepare)
 
 
+# What the user types, from the field's own input events. Quasar's input-value also comes
+# when the field shows its choice again (after a blur, on Tab with the list open, after a
+# pick), and that is not typing.
+TYPING = "(e) => { if (e.target.tagName === 'INPUT') emit(e.target.value); }"
+
+
+def focus_out(leaving: str = "") -> str:
+    """A select's focusout handler: emits 'left' for another field, 'list' for its own list.
+
+    Quasar's blur comes from a timer, and not if the list is still open by then: leaving
+    for another field says so at once, so what was typed is taken before that field's edit.
+    A click on one of the list's options moves the focus into the list: a choice, not a
+    leaving. ``leaving`` is script run before 'left' is emitted.
+    """
+    return ("(e) => { const to = e.relatedTarget; if (to === null || e.currentTarget.contains(to))"
+            " return; if (to.closest('.q-menu') !== null) { emit('list'); return; } "
+            f"{leaving} emit('left'); }}")
+
+
 class ColumnPicker:
     """A select of columns (one or several); a column it does not list can still be typed."""
 
@@ -231,13 +250,9 @@ class ColumnPicker:
         self.focused = False
         self.on_focus = on_focus
         self.select.on("focus", self._focused, [])
-        self.select.on("input-value", self._typed)
+        self.select.on("input", self._typed, js_handler=TYPING)
         self.select.on("blur", self._blurred, [])
-        # Quasar's blur comes from a timer, and not if the list is still open by then: leaving
-        # for another field says so at once too, so what was typed is taken before its edit
-        self.select.on("focusout", self._blurred, js_handler=(
-            "(e) => { if (e.relatedTarget !== null && !e.currentTarget.contains("
-            "e.relatedTarget)) emit(); }"))
+        self.select.on("focusout", self._focused_out, js_handler=focus_out())
         self.element: ui.element = self.select
 
     def _focused(self) -> None:
@@ -248,11 +263,19 @@ class ColumnPicker:
     def _typed(self, e: Any) -> None:
         """Typing in a single picker sets the column as typed, as a text field would."""
         text = e.args if isinstance(e.args, str) else None
-        if text is None or not self.focused or (not self.multiple and text == self.select.value):
-            return  # not typed: the field showing its choice again after a blur
+        if text is None or not self.focused:
+            return
         self.typed = text
         if not self.multiple:
             self.on_pick(text.strip() or None)
+
+    def _focused_out(self, e: Any) -> None:
+        if e.args != "list":
+            self._blurred()
+        elif self.typed is not None:  # an option clicked: the text typed to find it goes
+            self.typed = None
+            if not self.multiple:  # a change follows if the option is not the one chosen
+                self.on_pick(self.select.value)
 
     def _blurred(self) -> None:
         """Text typed and left without a choice is taken as a column (one more, if several)."""

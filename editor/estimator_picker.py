@@ -17,6 +17,8 @@ from typing import Any
 
 from nicegui import background_tasks, run, ui
 
+from editor.column_picker import TYPING, focus_out
+
 KINDS = ("classifier", "regressor", "transformer", "cluster")
 
 
@@ -203,16 +205,15 @@ class EstimatorPicker:
         self.select.on("focus", self._focused, [])
         self.focused = False
         self.typed: str | None = None  # text typed since the last choice, not yet chosen
-        self.select.on("input-value", self._typed)
+        self.select.on("input", self._typed, js_handler=TYPING)
         self.select.on("blur", self._blurred, [])
         # Quasar puts off a focus asked for while the menu is still sliding in, and gives it
         # when the slide ends, taking the focus back from a field clicked meanwhile (with
         # what is typed there). Leaving the picker for another field drops that focus, and
         # says so at once: on a busy machine Quasar's own blur can come after the next
         # field's edit, or not at all, and what was typed here (an emptied field) was lost.
-        self.select.on("focusout", self._blurred, js_handler=(
-            "(e) => { if (e.relatedTarget !== null && !e.currentTarget.contains("
-            f"e.relatedTarget)) {{ getElement({self.select.id}).$refs.qRef?.blur(); emit(); }} }}"))
+        self.select.on("focusout", self._focused_out, js_handler=focus_out(
+            f"getElement({self.select.id}).$refs.qRef?.blur();"))
         self.element: ui.element = self.select
 
     def _focused(self) -> None:
@@ -227,9 +228,8 @@ class EstimatorPicker:
     def _path_of(self, text: str) -> str | None:
         """The estimator an option's label (or path) names, among the options the field has.
 
-        The field shows a choice by its label; on a busy machine it may show the label
-        again (the list arriving, a blur) after what was typed, and that label is a choice,
-        not a new name.
+        The field shows a choice by its label: a label typed out, or added as a new value,
+        is that choice, not a new name.
         """
         options = self.select.options
         if isinstance(options, dict):
@@ -239,10 +239,14 @@ class EstimatorPicker:
         return None
 
     def _typed(self, e: Any) -> None:
-        # the field showing a choice again (on focus, after a blur) is not typing
-        if (self.focused and isinstance(e.args, str) and e.args not in self._shown()
-                and self._path_of(e.args) is None):
+        if self.focused and isinstance(e.args, str):
             self.typed = e.args
+
+    def _focused_out(self, e: Any) -> None:
+        if e.args == "list":  # an option clicked: the text typed to find it goes
+            self.typed = None
+        else:
+            self._blurred()
 
     def _blurred(self) -> None:
         """Text typed and left without a choice is taken as typed (a bare name is resolved)."""

@@ -8,6 +8,7 @@ ended, so that the rest of what was typed into the next field went to the picker
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -98,4 +99,44 @@ def test_an_estimator_emptied_and_left_with_its_list_open_is_cleared(
         picker.fill("LogisticRegression")
         picker.press("Enter")
         assert saved_params(page, path, "fit")["estimator"] == LOGISTIC
+    assert page.js_errors == []
+
+
+def test_the_chosen_option_clicked_after_typing_stays_chosen(
+        shared_server: Any, page: Any) -> None:
+    # Clicking an option moves the focus into the list, out of the field: that was taken as
+    # leaving, and the text typed to find the option could become the choice. Clicking the
+    # option already chosen sends no change at all, and the typed text was taken on leaving.
+    path = shared_server.workspace / "same.json"
+    path.write_text(json.dumps(WIDE))
+    page.goto(f"{shared_server.url}/flow/same.json")
+    select_node(page, "fit")
+    target = page.locator('[data-column-param="target"]')
+    picker = page.get_by_test_id("estimator-picker")
+    raw = page.locator('textarea[data-param="options"]')
+    for field, typed, option in [(target, "targ", "target_0"),
+                                 (picker, "Logis", "LogisticRegression")]:
+        field.click()
+        field.fill(typed)
+        page.locator(".q-menu .q-item", has_text=option).first.click()
+        page.keyboard.press("Escape")
+        page.get_by_test_id("params-node").click()  # out of the field
+    # and the choice typed out in full, key by key: its last key shows the choice, which
+    # was taken for the field showing it again, so the text before that key was kept
+    for field, typed in [(target, "target_0"), (picker, LOGISTIC)]:
+        field.click()
+        field.fill("")
+        field.press_sequentially(typed)
+        page.get_by_test_id("params-node").click()
+    # an edit made after leaving: the server has handled the leaving when it has this edit
+    raw.fill('{"max_iter": 600}')
+    raw.press("Tab")
+    params = saved_params(page, path, "fit")
+    assert (params["target"], params["estimator"], params["options"]) == (
+        "target_0", LOGISTIC, {"max_iter": 600})
+    expect(target).to_have_value("target_0")
+    expect(picker).to_have_value(re.compile("^LogisticRegression "))
+    target.click()
+    target.fill("")  # the typed text was not added to the columns offered
+    expect(page.locator(".q-menu .q-item")).to_have_text(["target_0"])
     assert page.js_errors == []
