@@ -56,8 +56,9 @@ async def deliver(deliveries: list[Delivery], feedback: dict[str, FeedbackEdge],
 class FeedbackEdge:
     """Puts items on one feedback edge, in order, without ever making the sender wait."""
 
-    def __init__(self, inbox: asyncio.Queue[Any]) -> None:
-        self.inbox = inbox
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.inbox = target.inbox
         self.waiting: collections.deque[Any] = collections.deque()
         self.task: asyncio.Task[None] | None = None
 
@@ -80,9 +81,15 @@ class FeedbackEdge:
             self.task = None
 
     def cancel(self) -> None:
-        """The run ended: drop what still waits."""
+        """The run ended: drop what still waits, counted as undone at the target (stranded).
+
+        Each batch was counted on the edge when it was sent; the target never had it.
+        """
         if self.task is not None:
             self.task.cancel()
+        self.target.stranded += sum(len(item[1].values) for item in self.waiting
+                                    if isinstance(item[1], Batch))
+        self.waiting.clear()
 
 
 async def until_done(running: list[asyncio.Task[None]]) -> asyncio.Task[None] | None:

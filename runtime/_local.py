@@ -53,7 +53,7 @@ def _build(plan: Plan, shared: Shared, groups: list[list[str]],
             for eid, dst, _dport in edges:
                 shared.edge_counts[eid] = 0
                 if eid in plan.feedback:
-                    shared.feedback[eid] = FeedbackEdge(task_of[dst].inbox)
+                    shared.feedback[eid] = FeedbackEdge(task_of[dst])
     # A replay's schedule may hold a consumer back until the run goes quiet, which a source
     # lent to it would never let happen: a replay keeps each source in a thread of its own.
     lent: set[ChainTask] = set()  # consumers reading a source already (one each)

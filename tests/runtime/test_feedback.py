@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -135,3 +136,30 @@ def test_a_source_that_runs_until_stopped_ends_with_the_nodes_it_feeds() -> None
     assert result.status == "ok"
     assert result.nodes["s"].fired == 300
     assert CLOSED.is_set()  # its generator was closed, so it released what it held
+
+
+def test_a_stop_counts_what_waits_on_a_feedback_edge_as_undone_at_its_target() -> None:
+    # A feedback edge never makes its sender wait: what finds the target's inbox full waits
+    # on the edge. Each batch was counted on the edge when sent, so a stop that drops them
+    # counts them as undone at the target, as it counts what waits in the inbox.
+    from runtime._chain import FEEDBACK_END
+    from runtime._delivery import FeedbackEdge
+    from runtime._messages import Batch
+
+    class Target:
+        def __init__(self) -> None:
+            self.inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+            self.stranded = 0
+
+    async def main() -> tuple[int, int, int]:
+        target = Target()
+        edge = FeedbackEdge(target)
+        for values in ([1], [2, 3], [4, 5, 6]):
+            edge.send(("factor", Batch("e.factor", list(values), [], values)))
+        edge.send(("factor", FEEDBACK_END))  # an edge's end is no message
+        await asyncio.sleep(0)
+        edge.cancel()
+        await asyncio.sleep(0)
+        return target.inbox.qsize(), target.stranded, len(edge.waiting)
+
+    assert asyncio.run(main()) == (1, 5, 0)  # one batch put; 2 + 3 messages dropped
