@@ -26,6 +26,19 @@ def select_node(page: Any, node_id: str) -> None:
     expect(page.get_by_test_id("params-node")).to_have_text(node_id)
 
 
+def open_node(page: Any, server: Any, name: str, flow: dict[str, Any], node_id: str) -> Path:
+    """Write ``flow`` into the server's workspace as ``name``, open it, and select a node.
+
+    Returns:
+        The flow file's path.
+    """
+    path: Path = server.workspace / name
+    path.write_text(json.dumps(flow))
+    page.goto(f"{server.url}/flow/{name}")
+    select_node(page, node_id)
+    return path
+
+
 def param_input(page: Any, param: str) -> Any:
     """The inspector's text input for one param."""
     return page.locator(f'input[data-param="{param}"], [data-param="{param}"] input').first

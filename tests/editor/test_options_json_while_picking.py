@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.editor.pagekit import select_node
+from tests.editor.pagekit import open_node, select_node
 from tests.editor.test_params_know_data import LOGISTIC, WIDE, saved_params
 
 FOREST = "sklearn.ensemble.RandomForestClassifier"
@@ -74,10 +74,7 @@ def test_an_estimator_emptied_and_left_with_its_list_open_is_cleared(
     # Quasar says a select lost the focus only if its list is closed by then; leaving it
     # for another field with the list open used to keep the estimator that was emptied,
     # and the steps typed next made the node ask for 'estimator or steps, not both'.
-    path = shared_server.workspace / "emptied.json"
-    path.write_text(json.dumps(PIPE))
-    page.goto(f"{shared_server.url}/flow/emptied.json")
-    select_node(page, "fit")
+    path = open_node(page, shared_server, "emptied.json", PIPE, "fit")
     picker = page.get_by_test_id("estimator-picker")
     steps = page.locator('textarea[data-param="steps"]')
     for _round in range(2):
@@ -107,10 +104,7 @@ def test_the_chosen_option_clicked_after_typing_stays_chosen(
     # Clicking an option moves the focus into the list, out of the field: that was taken as
     # leaving, and the text typed to find the option could become the choice. Clicking the
     # option already chosen sends no change at all, and the typed text was taken on leaving.
-    path = shared_server.workspace / "same.json"
-    path.write_text(json.dumps(WIDE))
-    page.goto(f"{shared_server.url}/flow/same.json")
-    select_node(page, "fit")
+    path = open_node(page, shared_server, "same.json", WIDE, "fit")
     target = page.locator('[data-column-param="target"]')
     picker = page.get_by_test_id("estimator-picker")
     raw = page.locator('textarea[data-param="options"]')
