@@ -163,6 +163,7 @@ class RunWorker:
                 self._settle(self._answers.pop(message[1], None), message[2])
                 continue
             self.on_message(message)
+        conn.close()  # this thread's to close: see close()
         self._ended.set()
         process = self._process
         if process is not None:
@@ -277,9 +278,13 @@ class RunWorker:
         threading.Thread(target=reap, daemon=True).start()
 
     def close(self) -> None:
-        """End the worker process (after a run, it waits to answer inspections)."""
+        """End the worker process (after a run, it waits to answer inspections).
+
+        The pipe is closed by the thread that reads it, once the process is gone: closed
+        here, a read under way there would go on with a descriptor number that another
+        file may have been given since.
+        """
         self._send("quit")
-        conn = self._conn
         self._conn = None
 
         def reap() -> None:  # off the event loop: joining can take a second
@@ -287,7 +292,7 @@ class RunWorker:
             process = self._process
             if process is not None and not self._ended.wait(1.0):
                 send_signal(process, self._ended, signal.SIGTERM)
-            if conn is not None:
-                conn.close()
+                if not self._ended.wait(1.0):
+                    send_signal(process, self._ended, signal.SIGKILL)
 
         threading.Thread(target=reap, daemon=True).start()

@@ -153,6 +153,10 @@ def open_files(pid: int) -> list[str]:
     return found
 
 
+def sockets(pid: int) -> set[str]:
+    return {f for f in open_files(pid) if f.startswith("socket:")}
+
+
 def test_workers_are_forked_from_a_warm_template_that_ends_with_the_editor(
         tmp_path: Path) -> None:
     editor = Editor(tmp_path)
@@ -179,6 +183,16 @@ def test_workers_are_forked_from_a_warm_template_that_ends_with_the_editor(
         editor.tell("again")  # the next worker comes from the same template
         second, _, _ = editor.run_pids()
         assert second != worker and parent_of(second) == template
+
+        # a worker closed is gone, and so is the editor's end of its pipe (no leak)
+        before = sockets(editor_pid)
+        editor.tell("close")
+        editor.read_until("closed")
+        assert gone_soon(worker)
+        deadline = time.monotonic() + 30
+        while len(before - sockets(editor_pid)) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(before - sockets(editor_pid)) == 1, (before, sockets(editor_pid))
 
         editor.process.send_signal(signal.SIGKILL)
         editor.process.wait(30)
