@@ -16,12 +16,13 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.netkit import free_port
 
 FOLDER_ENV = "EDGEWISE_TEST_RAY_FOLDER"  # where the session's cluster keeps its lock and address
 OWNER_ENV = "EDGEWISE_TEST_RAY_OWNER"  # the pid of the pytest process that stops the cluster
@@ -43,13 +44,6 @@ def prepare() -> None:
         os.environ[FOLDER_ENV] = tempfile.mkdtemp(prefix="ewray-s", dir="/tmp")
         os.environ[OWNER_ENV] = str(os.getpid())
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _ray_command() -> list[str]:
@@ -83,7 +77,7 @@ def _start(folder: Path) -> str:
     env = {**os.environ, "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}  # stop at once
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [*_ray_command(), "start", "--head", "--block", f"--port={_free_port()}",
+            [*_ray_command(), "start", "--head", "--block", f"--port={free_port()}",
              f"--num-cpus={os.cpu_count() or 2}", "--include-dashboard=false",
              "--disable-usage-stats", f"--temp-dir={temp}"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

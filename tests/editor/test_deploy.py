@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from tests.editor.conftest import EditorServer
 from tests.editor.pagekit import param_input, select_node
 from tests.editor.waiting import eventually
+from tests.netkit import free_port
 
 EDGE = '[data-testid=edge][data-edge="{}"] [data-testid=edge-label]'
 SERVE_TIMEOUT = 60_000  # ms: the worker imports pandas and scikit-learn before it serves
@@ -71,12 +72,6 @@ def set_status(page: Any, status: str) -> None:
 def edge_count(page: Any, edge: str) -> int:
     text = page.locator(EDGE.format(edge)).get_attribute("data-count") or "0"
     return int(re.sub(r"\D", "", text) or 0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def debug_flow() -> dict[str, Any]:

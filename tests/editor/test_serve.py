@@ -15,14 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from tests.netkit import free_port
+
 TOKEN = "s3cret"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def edgewise(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

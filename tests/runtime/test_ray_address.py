@@ -16,7 +16,7 @@ import runtime
 from runtime._ray_address import unreachable
 from runtime.engines import RayEngine
 from tests.flowkit import node, write_flow
-from tests.serve.test_serve_command import free_port
+from tests.netkit import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TO_DO = "start the cluster with `ray start --head`, or check the address"

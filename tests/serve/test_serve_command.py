@@ -17,18 +17,12 @@ import httpx
 import pytest
 
 from tests.flowkit import node, write_flow
+from tests.netkit import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FLOW = REPO / "flows" / "serve-model.json"
 WAIT = 60.0
 IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def edgewise(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from tests.flowkit import node, write_flow
+from tests.netkit import free_port
 from tests.serve.servekit import serving
-from tests.serve.test_serve_command import REPO, free_port
+from tests.serve.test_serve_command import REPO
 
 RAY_WAIT = 240.0  # Ray's start-up and the hosts' first imports take long on a loaded machine
 IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
