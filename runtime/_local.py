@@ -99,6 +99,13 @@ class LocalEngine(Engine):
         """The plan's tasks, one per chain, wired; another engine makes tasks of its own."""
         return _build(plan, shared, chains(plan, fuse=shared.options.fuse))
 
+    def cut_short(self) -> None:
+        """The run stops or aborts, and its tasks are about to be cancelled.
+
+        Nothing to do here: the tasks' work is in this process. An engine whose work runs
+        elsewhere ends it there (``RayEngine`` kills the hosts at work).
+        """
+
     async def execute(self, plan: Plan, hooks: Hooks, options: RunOptions,
                       stop: asyncio.Event, drain: asyncio.Event | None = None) -> RunResult:
         """Run every node to its end, or until ``stop`` is set or --fail-fast trips.
@@ -123,6 +130,8 @@ class LocalEngine(Engine):
                                          return_when=asyncio.FIRST_COMPLETED)
             failed = finished.result() if finished in done else None
             shared.stopping = stopper in done or failed is not None
+            if shared.stopping:
+                self.cut_short()
             if stopper in done:
                 status = "stopped"
             elif failed is not None:

@@ -17,7 +17,8 @@ results, counts and lineage are the local engine's; only the place of the work m
   driver keeps each chain's inputs since its last checkpoint, restores the checkpoint in
   the new process and replays those inputs, dropping what they make again, then resends
   the call that failed (``runtime._ray_slot``). Sinks get every message exactly once.
-- **Stop:** the hosts at work for the run are killed (and come back empty for the next).
+- **Stop:** the hosts at work for the run are killed (and come back empty for the next);
+  so are they when a run aborts (``--fail-fast``).
 - Ray is imported only here, and only when a run asks for this engine.
 """
 
@@ -238,11 +239,9 @@ class RayEngine(LocalEngine):
             msg = "a replay runs on the local engine: run it without --engine ray"
             raise EngineUnavailable(msg)
         self._stopping = asyncio.Event()
-        watcher = asyncio.ensure_future(self._watch(stop))
         try:
             return await super().execute(plan, hooks, options, stop, drain)
         finally:
-            watcher.cancel()
             ray = import_ray()
             for task in self.chains.values():
                 for each in task.slots:
@@ -252,9 +251,12 @@ class RayEngine(LocalEngine):
             self._own.clear()
             self.chains.clear()
 
-    async def _watch(self, stop: asyncio.Event) -> None:
-        """A stop kills the hosts at work for this run: their work in hand is dropped."""
-        await stop.wait()
+    def cut_short(self) -> None:
+        """A stop or an abort kills the hosts at work for this run.
+
+        Their work in hand is dropped, rather than going on for nothing and keeping the
+        next run waiting; each comes back empty.
+        """
         self._stopping.set()
         ray = import_ray()
         for task in self.chains.values():

@@ -427,3 +427,43 @@ def test_resources_give_a_node_a_host_of_its_own_and_too_many_are_refused(
     capsys.readouterr()
     assert cli_main(["run", str(path), "--engine", "ray"]) == 2  # told, not left waiting
     assert capsys.readouterr().err.strip() == f"edgewise run: {refused}"
+
+
+def test_an_aborted_run_kills_the_hosts_still_at_work(tmp_path: Path, engine: RayEngine) -> None:
+    # --fail-fast: 'bad' fails three seconds in, while 'fit' trains for a minute in its host.
+    # The run ends at once; its host must not train on for nothing, keeping the next run
+    # waiting behind it: it is killed and comes back empty, as a stop does.
+    long_fit = {"hidden_layer_sizes": [512, 512], "max_iter": 2000, "tol": 0,
+                "n_iter_no_change": 2000}
+    path = write_flow(tmp_path, [
+        node("digits", "dataset.load", name="digits"),
+        node("fit", "ml.fit", estimator="sklearn.neural_network.MLPClassifier",
+             options=long_fit, target="target"),
+        node("iris", "dataset.load", name="iris"),
+        node("later", "stream.throttle", rows_per_second=1000, delay_seconds=3),
+        node("bad", "frame.query", expr="target > 'no_such_text'")],
+        ["digits.data->fit.data", "iris.data->later.data", "later.data->bad.data"])
+    run = runtime.Run(runtime.plan(path), engine=engine, options=RunOptions(fail_fast=True))
+    at_work: list[tuple[Any, int]] = []
+    run.hooks.add("node_started", lambda node_id: at_work.append(host_pid(engine, "fit"))
+                  if node_id == "fit" and not at_work else None)
+    result = run_guarded(run)
+    assert result.status == "aborted", result.first_error
+    assert result.first_error is not None and result.first_error.node == "bad"
+    assert at_work, "the fit never started"
+    host, pid = at_work[0]
+    assert host_answer(host) != pid  # killed: a new process took over
+
+
+def host_answer(host: Any) -> int:
+    """A host's process id, once it answers (it may be restarting)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            answer: int = ray.get(host.pid.remote(), timeout=60)
+        except ray.exceptions.ActorUnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        return answer
