@@ -78,6 +78,9 @@ class RemoteChain(ChainTask):
         method = self.remote.get(func)
         if method is None:
             return await super().work(func, *args, late=late)
+        head = self.head
+        if method == "process" and isinstance(head, RuleView) and head.taken is not None:
+            head.taken.note_items(args[0], head.pending)  # one copy takes them in this order
         replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
         steps = self.take(replies)
         if method == "process":
@@ -183,6 +186,9 @@ class ReplicatedChain(RemoteChain):
         while not free or len(running) >= HELD_PER_COPY * len(self.slots):
             await self._settle_copies(running)
         self.mark_started(self.stages[0])
+        head = self.head
+        if isinstance(head, RuleView) and head.taken is not None:
+            head.taken.note(batch.origin, len(batch))  # the copies take them in this order
         index = free.popleft()
         work, self.unsent[index] = [*self.unsent[index], (port, batch)], []
 

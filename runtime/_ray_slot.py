@@ -21,6 +21,7 @@ from runtime._firing import FiringRule, RunContext
 from runtime._graph import PlanNode
 from runtime._messages import Batch
 from runtime._ray_stage import UNPICKLABLE, Reply, RuleState
+from runtime._taken import TakenLog, merges_streams
 
 RECOVERY_SECONDS = 120.0  # how long a crashed host may take to come back
 
@@ -46,6 +47,10 @@ class RuleView(FiringRule):
     def __init__(self, pn: PlanNode, context: RunContext) -> None:
         super().__init__(pn, context)
         self.waiting = 0
+        # the order the node takes its stream messages in, noted as the driver sends them,
+        # in a recorded run of a node fed by several stream edges (``runtime._taken``)
+        self.taken = (TakenLog() if context.run_id is not None and merges_streams(pn)
+                      else None)
 
     @property
     def has_pending(self) -> bool:

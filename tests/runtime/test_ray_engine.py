@@ -24,7 +24,7 @@ import pytest
 import runtime
 from runtime.cli import main as cli_main
 from runtime.engines import RayEngine, RunOptions
-from runtime.runs import RunStore, diff_runs
+from runtime.runs import RunStore, diff_runs, replay
 from tests.flowkit import node, run_guarded, write_flow
 from tests.test_flows import CHECKS, FLOW_FILES, FLOWS, Outcome
 
@@ -467,3 +467,28 @@ def host_answer(host: Any) -> int:
             time.sleep(0.2)
             continue
         return answer
+
+
+def test_a_merge_recorded_on_ray_is_replayed_in_the_order_it_took_its_messages(
+        tmp_path: Path, engine: RayEngine) -> None:
+    # Each host numbers its messages from a range of its own, so ids say nothing of the
+    # order in which 'm' took the two streams: the driver notes it as it sends them.
+    path = write_flow(tmp_path, [
+        node("low", "stream.range", count=3000),
+        node("high", "stream.range", count=3000, start=10_000),
+        node("a", "stream.identity"), node("b", "stream.identity"),
+        node("m", "stream.identity")],
+        ["low.data->a.data", "high.data->b.data", "a.data->m.data", "b.data->m.data"])
+    run = runtime.Run(runtime.plan(path), engine=engine, options=RunOptions(batch_size=100))
+    recorder = runtime.record_run(run, tmp_path)
+    assert run_guarded(run).status == "ok"
+    store = RunStore(recorder.folder)
+    took = [value for _info, value in store.values("m.data")]
+    assert sorted(took) == [*range(3000), *range(10_000, 13_000)]
+    runs = store.manifest()["nodes"]["m"]["taken"]
+    made = {"a.data": list(range(3000)), "b.data": list(range(10_000, 13_000))}
+    assert [v for origin, first, count in runs for v in made[origin][first:first + count]] == took
+    assert "taken" not in store.manifest()["nodes"]["a"]  # one edge: its order is given
+    result, replayed = replay(store, "m", tmp_path)  # on the local engine
+    assert result.status == "ok"
+    assert [value for _info, value in replayed.store.values("m.data")] == took
