@@ -216,6 +216,20 @@ def columns_for(page: Any, node_id: str, spec: runtime.ComponentSpec) -> ColumnS
 TYPING = "(e) => { if (e.target.tagName === 'INPUT') emit(e.target.value); }"
 
 
+def refilter(select: ui.select) -> None:
+    """Filter a select's list again by what is typed in it, once new options have come.
+
+    New options replace the filtered list with all of them (NiceGUI's select resets it),
+    while the field still shows the text typed: a list that arrived as the user typed
+    showed every option, and the arrow keys and Enter chose among them (ARDRegression
+    for 'Forest'). Run after Vue has applied the options (a timer after its microtasks).
+    """
+    select.client.run_javascript(
+        f"setTimeout(() => {{ const c = getElement({select.id}); const q = c?.$refs.qRef;"
+        " const typed = c?.$el.querySelector('input[type=search]')?.value;"
+        " if (q && typed) q.filter(typed); }, 0);")
+
+
 def focus_out(leaving: str = "") -> str:
     """A select's focusout handler: emits 'left' for another field, 'list' for its own list.
 
@@ -305,6 +319,8 @@ class ColumnPicker:
         self.select.set_options(list(dict.fromkeys([*columns, *chosen])),
                                 value=self.select.value)
         self.select.props(f'data-columns="{len(columns)}"')
+        if self.focused and self.typed is not None:  # the user is typing a filter
+            refilter(self.select)
 
     def _changed(self, e: Any) -> None:
         self.typed = None

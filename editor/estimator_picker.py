@@ -17,7 +17,7 @@ from typing import Any
 
 from nicegui import background_tasks, run, ui
 
-from editor.column_picker import TYPING, focus_out
+from editor.column_picker import TYPING, focus_out, refilter
 
 KINDS = ("classifier", "regressor", "transformer", "cluster")
 
@@ -271,6 +271,8 @@ class EstimatorPicker:
         self.estimators = await load_estimators()
         value = self.select.value
         self.select.set_options(self._options(value), value=value)
+        if self.focused and self.typed is not None:  # typed while the list was coming
+            refilter(self.select)
 
     def _options(self, value: str | None) -> dict[str, str]:
         """Dotted path to label of every listed estimator, and of the value (even unlisted)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,4 +134,26 @@ def test_the_chosen_option_clicked_after_typing_stays_chosen(
     target.click()
     target.fill("")  # the typed text was not added to the columns offered
     expect(page.locator(".q-menu .q-item")).to_have_text(["target_0"])
+    assert page.js_errors == []
+
+
+def test_a_list_that_comes_while_typing_is_filtered_by_what_was_typed(
+        server_factory: Any, workspace: Path, page: Any) -> None:
+    # The editor lists scikit-learn's estimators the first time a picker is used (it
+    # imports them all: seconds). Typed meanwhile, 'Forest' stayed in the field but the
+    # list came whole, and the arrow keys and Enter chose ARDRegression.
+    (workspace / "wide.json").write_text(json.dumps(WIDE))
+    server = server_factory(workspace)  # its own editor: nothing listed yet
+    page.goto(f"{server.url}/flow/wide.json")
+    select_node(page, "fit")
+    picker = page.get_by_test_id("estimator-picker")
+    picker.click()
+    picker.fill("Forest")  # at once, while the list is being made
+    options = page.locator(".q-menu .q-item")
+    expect(options.first).to_contain_text("Forest", timeout=60_000)  # listed, and filtered
+    assert all("forest" in text.lower() for text in options.all_inner_texts()), (
+        options.all_inner_texts())
+    picker.press("ArrowDown")
+    picker.press("Enter")
+    expect(picker).to_have_value(re.compile("Forest"))
     assert page.js_errors == []
