@@ -58,14 +58,14 @@ class FeedbackEdge:
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self.inbox = target.inbox
         self.waiting: collections.deque[Any] = collections.deque()
         self.task: asyncio.Task[None] | None = None
 
     def send(self, item: Any) -> None:
         """Deliver ``item`` after everything sent before it."""
-        if self.task is None and not self.inbox.full():
-            self.inbox.put_nowait(item)
+        inbox = self.target.inbox
+        if self.task is None and not inbox.full():
+            inbox.put_nowait(item)
             return
         self.waiting.append(item)
         if self.task is None:
@@ -75,7 +75,7 @@ class FeedbackEdge:
     async def _forward(self) -> None:
         try:
             while self.waiting:
-                await self.inbox.put(self.waiting[0])
+                await self.target.inbox.put(self.waiting[0])
                 self.waiting.popleft()
         finally:
             self.task = None

@@ -78,9 +78,8 @@ class RemoteChain(ChainTask):
         method = self.remote.get(func)
         if method is None:
             return await super().work(func, *args, late=late)
-        head = self.head
-        if method == "process" and isinstance(head, RuleView) and head.taken is not None:
-            head.taken.note_items(args[0], head.pending)  # one copy takes them in this order
+        if method == "process":
+            self._note_taken(args[0])  # one copy takes them in this order
         replies = await asyncio.gather(*(slot.call(method, args) for slot in self.slots))
         steps = self.take(replies)
         if method == "process":
@@ -89,6 +88,12 @@ class RemoteChain(ChainTask):
                                                       for p in self.head.awaited):
             self.inbox.open.set()
         return steps
+
+    def _note_taken(self, items: list[tuple[str, Batch]]) -> None:
+        """Note the stream messages sent to the host, for a node that notes its order."""
+        head = self.head
+        if isinstance(head, RuleView) and head.taken is not None:
+            head.taken.note_items(items, head.pending)
 
     def take(self, replies: Sequence[Reply | None]) -> list[Step]:
         """Show the hosts' rules here (counts summed over copies); the steps, in order."""
@@ -186,9 +191,7 @@ class ReplicatedChain(RemoteChain):
         while not free or len(running) >= HELD_PER_COPY * len(self.slots):
             await self._settle_copies(running)
         self.mark_started(self.stages[0])
-        head = self.head
-        if isinstance(head, RuleView) and head.taken is not None:
-            head.taken.note(batch.origin, len(batch))  # the copies take them in this order
+        self._note_taken([(port, batch)])  # the copies take them in this order
         index = free.popleft()
         work, self.unsent[index] = [*self.unsent[index], (port, batch)], []
 
