@@ -263,19 +263,7 @@ class RunWorker:
     def stop(self) -> None:
         """Ask the run to stop; kill the worker if it does not within a few seconds."""
         self._send("stop")
-        grace = SERVE_GRACE if self.serving else STOP_GRACE
-
-        def reap() -> None:
-            self._started.wait(START_WAIT)
-            process = self._process
-            if process is None:
-                return
-            if not self._ended.wait(grace) and self.running:  # its pipe is open: it runs on
-                send_signal(process, self._ended, signal.SIGTERM)
-                if not self._ended.wait(1.0):
-                    send_signal(process, self._ended, signal.SIGKILL)
-
-        threading.Thread(target=reap, daemon=True).start()
+        self._end_within(SERVE_GRACE if self.serving else STOP_GRACE, while_running=True)
 
     def close(self) -> None:
         """End the worker process (after a run, it waits to answer inspections).
@@ -286,13 +274,23 @@ class RunWorker:
         """
         self._send("quit")
         self._conn = None
+        self._end_within(1.0)
 
-        def reap() -> None:  # off the event loop: joining can take a second
+    def _end_within(self, grace: float, *, while_running: bool = False) -> None:
+        """SIGTERM the worker if it has not ended within ``grace`` s; SIGKILL it 1 s later.
+
+        Off the event loop: joining can take a second. ``while_running``: only if its run
+        still goes on (its pipe is open: it runs on).
+        """
+        def reap() -> None:
             self._started.wait(START_WAIT)
             process = self._process
-            if process is not None and not self._ended.wait(1.0):
-                send_signal(process, self._ended, signal.SIGTERM)
-                if not self._ended.wait(1.0):
-                    send_signal(process, self._ended, signal.SIGKILL)
+            if process is None or self._ended.wait(grace):
+                return
+            if while_running and not self.running:
+                return
+            send_signal(process, self._ended, signal.SIGTERM)
+            if not self._ended.wait(1.0):
+                send_signal(process, self._ended, signal.SIGKILL)
 
         threading.Thread(target=reap, daemon=True).start()
