@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from runtime._firing import FiringRule, Outputs
+from runtime._collector import Outputs
+from runtime._firing import FiringRule
 
 Step = tuple[int, Outputs, bool]  # (stage index, its outputs, whether it fired on input)
 

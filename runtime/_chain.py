@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime._cascade import Step, hand_down
+from runtime._collector import Outputs
 from runtime._delivery import Delivery, deliver
 from runtime._feeding import FEED, Entry, Feed, lend, read_lent
-from runtime._firing import FailFast, FiringRule, Outputs
+from runtime._firing import FailFast, FiringRule
 from runtime._messages import END, Batch, Counted
 from runtime._shared import Shared
 from runtime._sources import first_call, pull, start_failed

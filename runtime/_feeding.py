@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from runtime._cascade import Step
+from runtime._collector import Outputs
 from runtime._engine import RunOptions
-from runtime._firing import FiringRule, Outputs
+from runtime._firing import FiringRule
 from runtime._hooks import Hooks
 from runtime._messages import Counted
 from runtime._sources import pull

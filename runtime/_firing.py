@@ -43,26 +43,17 @@ from __future__ import annotations
 
 import itertools
 import operator
-import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
+from runtime._collector import Collector, Outputs, RunContext
 from runtime._graph import PlanNode
-from runtime._messages import (
-    Batch,
-    Envelope,
-    ErrorRecord,
-    IdRanges,
-    MadeFrom,
-    Parents,
-    exception_text,
-)
-from runtime._registry import ERROR_PORT, Emission, Instance
+from runtime._messages import Batch, Envelope, ErrorRecord, IdRanges, Parents, exception_text
+from runtime._registry import ERROR_PORT, Instance
 from runtime._spec import UNPAIRED_TAG
 
-Outputs = dict[str, Batch]
 NO_PARENTS: tuple[int, ...] = ()
 MAX_ERROR_INPUTS = 1000
 
@@ -77,62 +68,6 @@ class FailFast(Exception):  # noqa: N818 - a signal to the engine, not an error 
 
 class InitFailed(Exception):
     """The component could not be built for this node; the cause is chained."""
-
-
-class RunContext:
-    """What every node of one run shares: message ids, the fail-fast switch, the first error.
-
-    Ids are handed out under a lock, so rules may fire in several threads at once.
-    """
-
-    def __init__(self, *, fail_fast: bool = False, run_id: str | None = None,
-                 first_id: int = 1) -> None:
-        self.next_id = first_id  # another engine's process hands out its own range
-        self._lock = threading.Lock()
-        self.fail_fast = fail_fast
-        self.run_id = run_id
-        self.first_error: ErrorRecord | None = None
-
-    def alloc(self, count: int) -> range:
-        """Reserve ``count`` consecutive message ids."""
-        with self._lock:
-            first = self.next_id
-            self.next_id += count
-        return range(first, first + count)
-
-
-class Collector:
-    """Gathers one firing's emissions per output port, then turns them into batches."""
-
-    __slots__ = ("values", "parents")
-
-    def __init__(self) -> None:
-        self.values: dict[str, list[Any]] = {}
-        self.parents: dict[str, list[Parents]] = {}
-
-    def add(self, port: str, value: Any, parents: Parents) -> None:
-        """Keep one emission of ``port`` and the parents of the call that made it.
-
-        A ``MadeFrom`` value brings its own parents: the messages it was made from.
-        """
-        if type(value) is MadeFrom:
-            value, parents = value.value, tuple(sorted(set(value.messages))) or parents
-        if port not in self.values:
-            self.values[port] = []
-            self.parents[port] = []
-        self.values[port].append(value)
-        self.parents[port].append(parents)
-
-    def add_all(self, emissions: Iterator[Emission], parents: Parents) -> None:
-        """Keep every ``(port, value)`` emission, all with the same parents."""
-        for port, value in emissions:
-            self.add(port, value, parents)
-
-    def batches(self, origins: dict[str, str], context: RunContext) -> Outputs:
-        """One batch per port, with fresh message ids."""
-        return {port: Batch(origins[port], context.alloc(len(values)), self.parents[port],
-                            values)
-                for port, values in self.values.items()}
 
 
 def _parents_key(envs: Sequence[Envelope]) -> Parents:

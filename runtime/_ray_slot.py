@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from runtime._firing import FiringRule, RunContext
+from runtime._collector import RunContext
+from runtime._firing import FiringRule
 from runtime._graph import PlanNode
 from runtime._messages import Batch
 from runtime._ray_stage import UNPICKLABLE, Reply, RuleState

@@ -19,7 +19,8 @@ from typing import Any
 
 from runtime._cascade import Step, hand_down
 from runtime._chain import Stage
-from runtime._firing import FailFast, FiringRule, RunContext
+from runtime._collector import RunContext
+from runtime._firing import FailFast, FiringRule
 from runtime._graph import PlanNode
 from runtime._messages import Batch, ErrorRecord
 

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime._firing import Collector, FiringRule, Outputs, RunContext
+from runtime._collector import Collector, Outputs, RunContext
+from runtime._firing import FiringRule
 from runtime._graph import PlanNode
 from runtime._messages import Batch, Envelope
 from runtime._spec import UNPAIRED_TAG

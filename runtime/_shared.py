@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from runtime._collector import RunContext
 from runtime._delivery import FeedbackEdge
 from runtime._engine import RunOptions
-from runtime._firing import RunContext
 from runtime._hooks import Hooks
 from runtime._quiet import Quiet
 

@@ -22,7 +22,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from runtime._firing import NO_PARENTS, Collector, FailFast, FiringRule, InitFailed, Outputs
+from runtime._collector import Collector, Outputs
+from runtime._firing import NO_PARENTS, FailFast, FiringRule, InitFailed
 from runtime._messages import Batch
 
 MAX_BATCH_ROWS = 100_000

@@ -17,7 +17,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Container, Sequence
 
-from runtime._firing import FiringRule, Outputs, RunContext
+from runtime._collector import Outputs, RunContext
+from runtime._firing import FiringRule
 from runtime._graph import PlanNode
 from runtime._messages import Batch
 from runtime._spec import UNPAIRED_TAG

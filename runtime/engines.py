@@ -9,8 +9,9 @@ a run asks for it: ``pip install 'edgewise[ray]'``). Flow hosts do not need this
 module: ``runtime.run_flow`` and ``runtime.Run`` pick the engine.
 """
 
+from runtime._collector import Collector, Outputs, RunContext
 from runtime._engine import Engine, NodeResult, RunOptions, RunResult
-from runtime._firing import Collector, FailFast, FiringRule, Outputs, RunContext
+from runtime._firing import FailFast, FiringRule
 from runtime._fusion import chains
 from runtime._graph import PATH_KEY, Plan
 from runtime._hooks import HOOK_NAMES, Hooks

@@ -14,7 +14,8 @@ from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_sc
 
 import components.ml_monitor as family
 import runtime
-from runtime._firing import FiringRule, RunContext
+from runtime._collector import RunContext
+from runtime._firing import FiringRule
 from runtime._messages import Batch
 from runtime._record.diff import EdgeDiff, _compare_frames
 from runtime.runs import Lineage, list_runs

@@ -11,7 +11,8 @@ import pytest
 
 import runtime
 from runtime import ErrorRecord, Port, component, default_registry, latest
-from runtime._firing import FailFast, FiringRule, RunContext
+from runtime._collector import RunContext
+from runtime._firing import FailFast, FiringRule
 from runtime._messages import Batch, IdRanges
 from runtime._sources import MAX_BATCH_ROWS, first_call, pull
 from runtime.testing import memory_source

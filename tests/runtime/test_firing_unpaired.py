@@ -6,7 +6,8 @@ from typing import Any
 
 import runtime
 from runtime import UNPAIRED_TAG, component, default_registry, latest
-from runtime._firing import FiringRule, RunContext
+from runtime._collector import RunContext
+from runtime._firing import FiringRule
 from runtime._messages import Batch
 from runtime.testing import memory_source
 from tests.flowkit import make_flow
