@@ -41,10 +41,12 @@ costs only ids: each output's parents are the ids of the inputs of the call that
 
 from __future__ import annotations
 
+import collections
+import inspect
 import itertools
 import operator
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from runtime._call_context import CONTEXT_TAG, CallContext, set_call_context
@@ -118,11 +120,15 @@ class FiringRule:
         # A component whose outputs are set by params always returns a dict of them.
         self.single_output = (outputs[0] if len(outputs) == 1
                               and "outputs" not in pn.spec.dynamic_sides else None)
-        # The fast path passes the value by position; inputs set by params go by name.
-        self.fast = (len(self.stream_ports) == 1 and not self.latest_ports
-                     and not self.unconnected and not pn.spec.is_generator
-                     and self.single_output is not None
-                     and "inputs" not in pn.spec.dynamic_sides and not self.wants_context)
+        # The fast path: one stream input, one call per message with the latest values of
+        # the moment beside it, one output or none (a sink); inputs set by params never.
+        self.fast = (len(self.stream_ports) == 1 and not pn.spec.is_generator
+                     and (self.single_output is not None
+                          or not outputs and "outputs" not in pn.spec.dynamic_sides)
+                     and "inputs" not in pn.spec.dynamic_sides and not self.wants_context
+                     and not self.unpaired)
+        # the stream input is the only input: its value goes by position, with no join
+        self.alone = not self.latest_ports and not self.unconnected
 
     def batches(self, out: Collector) -> Outputs:
         """The collected emissions as output batches of this node."""
@@ -173,20 +179,50 @@ class FiringRule:
             if self.wants_context:
                 set_call_context(None)
 
+    def _fast_ready(self, items: Sequence[tuple[str, Batch]]) -> bool:
+        """Whether ``items`` need no join: stream messages only, none waiting, latest values in."""
+        if self.alone:
+            return True
+        port = self.stream_ports[0]
+        return (not self.pending[port] and all(p == port for p, _b in items)
+                and all(p in self.latest for p in self.awaited))
+
+    def _fast_call(self, instance: Instance) -> Callable[[Any], Any]:
+        """The component as a function of the stream value, the other inputs bound."""
+        call = instance.call
+        if not self.alone:
+            port, given = self.stream_ports[0], dict.fromkeys(self.defaults)
+            given.update({p: e.value for p, e in self.latest.items()})
+            made = call
+
+            def call(value: Any) -> Any:
+                return made(**{port: value}, **given)
+        if self.single_output is not None:
+            return call
+        whole = call
+
+        def sink(value: Any) -> None:  # what a sink returns goes nowhere, as in _call
+            result = whole(value)
+            if inspect.isgenerator(result):
+                collections.deque(result, 0)
+        return sink
+
     def _process_fast(self, batch: Batch, out: Outputs) -> None:
-        """One stream input, one output, one call per message: the common, hot case."""
+        """One stream input, one call per message: the common, hot case (see ``fast``)."""
         port = self.single_output
-        assert port is not None  # noqa: S101 - guaranteed by self.fast
         values, ids = batch.values, batch.ids
+        # each call's parents: its message, then the latest values it used (as in _call)
+        used = tuple(e.id for e in self.latest.values())
+        parents: Sequence[Parents] = [(i, *used) for i in ids] if used else ids
         errors = Collector()
         results: list[Any] = []
         try:
             if self.instance is None:
                 for i in range(len(values)):
                     results.append(None)
-                    self.fail(InitFailed(), ids[i], errors)
+                    self.fail(InitFailed(), parents[i], errors)
             else:
-                call = self.instance.call
+                call = self._fast_call(self.instance)
                 while len(results) < len(values):
                     try:  # extend keeps the results made before a call raises
                         results.extend(map(call, itertools.islice(values, len(results), None)))
@@ -196,16 +232,15 @@ class FiringRule:
                     except Exception as exc:  # noqa: BLE001 - a component's failure is contained
                         index = len(results)
                         results.append(None)
-                        self.fail(exc, ids[index], errors)
+                        self.fail(exc, parents[index], errors)
         finally:
             self.fired += len(results)
-        parents: Sequence[Parents] = ids
         # "is None", never "==": a DataFrame compared with None is not a truth value.
-        if any(map(operator.is_, results, itertools.repeat(None))):
+        if port is not None and any(map(operator.is_, results, itertools.repeat(None))):
             keep = [i for i, r in enumerate(results) if r is not None]
             results = [results[i] for i in keep]
-            parents = [ids[i] for i in keep]
-        if results:
+            parents = [parents[i] for i in keep]
+        if port is not None and results:
             out[port] = Batch(self.origins[port], self.context.alloc(len(results)), parents,
                               results)
         out.update(self.batches(errors))
@@ -249,7 +284,7 @@ class FiringRule:
         if self.track:
             for _port, batch in items:
                 self._consume_ids(batch.ids)
-        if self.fast:
+        if self.fast and self._fast_ready(items):
             out: Outputs = {}
             if len(items) == 1:
                 batch = items[0][1]
