@@ -206,7 +206,7 @@ class KeptRuns:
         try:
             answer = await reader().ask("trace", str(store.folder), message_id, row)
         except LookupError as exc:
-            self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
+            self.inspector.show_trace([runtime.exception_text(exc)])
             return
         if not answer["lines"]:
             return
@@ -218,7 +218,7 @@ class KeptRuns:
         try:
             answer = await reader().ask("trained_on", str(store.folder), model_id, False)
         except LookupError as exc:
-            self.inspector.show_trace([exc.args[0] if exc.args else str(exc)])
+            self.inspector.show_trace([runtime.exception_text(exc)])
             return
         import pandas as pd
 

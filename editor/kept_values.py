@@ -37,7 +37,7 @@ def run_samples(store: runtime.runs.RunStore, origin: str, keep: int = 20) -> li
             info = dict(message.preview or {"kind": "text", "summary": "(value not kept)",
                                             "value": "(value not kept)"})
         except LookupError as exc:  # refused, or missing: say so instead of failing
-            text = str(exc.args[0] if exc.args else exc)
+            text = runtime.exception_text(exc)
             info = {"kind": "text", "summary": "(not loaded)", "value": text}
         samples.append({"id": message.id, **info})
     return samples
@@ -151,7 +151,7 @@ def _reader_main(conn: Connection) -> None:
         try:
             answer = {"ok": _answer(request)}
         except (LookupError, ValueError, OSError) as exc:
-            answer = {"error": str(exc.args[0] if exc.args else exc)}
+            answer = {"error": runtime.exception_text(exc)}
         except Exception as exc:  # noqa: BLE001 - a bug is reported, not left to hang the editor
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         try:

@@ -164,7 +164,7 @@ class SupervisionView:
         try:
             found = await reader().ask("decisions", str(store.folder), node)
         except LookupError as exc:
-            found, problem = [], exc.args[0] if exc.args else str(exc)
+            found, problem = [], runtime.exception_text(exc)
         else:
             problem = ""
         if self.shown != (node, store.id):  # another node or run was chosen meanwhile

@@ -28,6 +28,6 @@ def answer(op: str, args: list[Any]) -> dict[str, Any]:
             return {"error": f"unknown question '{op}'"}
         return {"ok": json.loads(json.dumps(found, default=str))}  # as the reader sends it
     except (LookupError, ValueError, OSError) as exc:
-        return {"error": str(exc.args[0] if exc.args else exc)}
+        return {"error": runtime.exception_text(exc)}
     except Exception as exc:  # noqa: BLE001 - a bug is reported, not left to hang the editor
         return {"error": f"{type(exc).__name__}: {exc}"}

@@ -54,7 +54,7 @@ from runtime._expressions import (
     query_frame,
 )
 from runtime._graph import Plan, resolve_node, types_compatible
-from runtime._messages import Batch, Envelope, ErrorRecord, MadeFrom
+from runtime._messages import Batch, Envelope, ErrorRecord, MadeFrom, exception_text
 from runtime._model import Edge, Flow, Node, Position, flow_json_schema, parse_flow
 from runtime._params import URL_SCHEME, input_path, output_path, special_file_kind
 from runtime._plugins_dir import flow_trusted, workspace_registry
@@ -162,6 +162,7 @@ __all__ = [
     "detail",
     "dump_model",
     "evaluate_frame",
+    "exception_text",
     "expression_tree",
     "fitting_ports",
     "flow_json_schema",
