@@ -9,8 +9,8 @@ import sys
 import time
 from collections.abc import Sequence
 
-BENCHMARKS = ("chain", "memory", "streaming", "recording", "scale", "serve", "supervision",
-              "editor", "ray")
+BENCHMARKS = ("chain", "memory", "streaming", "threaded", "recording", "scale", "serve",
+              "supervision", "editor", "ray")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -236,13 +236,13 @@ class ChainTask:
                 self.mark_started(stage)
             self._flush_failures(stage)
             for port, batch in out.items():
-                if not batch.values:
+                if not len(batch):  # a Counted batch keeps no values, only its length
                     continue
                 whole = not isinstance(batch, Counted)  # values let go: counted only
                 if hooks.produced and whole:
                     hooks.call("produced", batch.origin, batch)
                 for edge_id, target, target_port in stage.targets.get(port, ()):
-                    counts[edge_id] += len(batch.values)
+                    counts[edge_id] += len(batch)
                     if hooks.emitted and whole:
                         hooks.call("emitted", edge_id, batch)
                     if target is not None:

@@ -150,7 +150,7 @@ class Feed:
             if got is None:
                 return log, "closed"
             out, done = got
-            log.append((self.source, kept(self.source, [(0, out, False)], delivers=False)))
+            keep(log, self.source, [(0, out, False)], delivers=False)
             batch = out.get(self.out_port)
             if batch is None or not batch.values:
                 if done:
@@ -169,7 +169,7 @@ class Feed:
             consumer.in_flight = len(batch.values)
             consumer.cascade(0, head.process([(self.port, batch)]), steps, True, log)
             consumer.in_flight = 0
-            log.append((consumer, kept(consumer, steps)))
+            keep(log, consumer, steps)
             if ended:
                 self.ahead = None
                 return log, "ended"
@@ -236,6 +236,41 @@ def kept(task: ChainTask, steps: list[Step], delivers: bool = True) -> list[Step
             for index, out, processed in steps]
 
 
+def keep(log: list[Entry], task: ChainTask, steps: list[Step], delivers: bool = True) -> None:
+    """Add what a worker did in ``task`` to ``log``, as it is kept until reported (``kept``).
+
+    When no hook listens at all, reporting steps whose batches were let go only adds up
+    their lengths, in any order. Such steps are then added into the same task's last entry
+    (one of the last two: a lent source's entries and its consumer's alternate) when they
+    are the same steps, so a slice of many small messages holds a few entries, not two
+    per message. What a slice holds lives through young collections into the oldest
+    generation, and enough of it there brings on full collections, which scan the whole
+    heap each time: 18 of them took 1.4 s of a 3.1 s run of 100,000 one-row messages.
+    """
+    steps = kept(task, steps, delivers)
+    if not task.shared.hooks.watching:
+        for entry in log[-1:-3:-1]:
+            if entry[0] is task and _fold(entry[1], steps):
+                return
+    log.append((task, steps))
+
+
+def _fold(into: list[Step], steps: list[Step]) -> bool:
+    """Add the lengths of ``steps`` into ``into``, if both are the same counted steps."""
+    if len(into) != len(steps):
+        return False
+    for (index, out, processed), (had_index, had, had_processed) in zip(steps, into,
+                                                                         strict=True):
+        if (index != had_index or processed != had_processed or out.keys() != had.keys()
+                or any(type(b) is not Counted for b in (*out.values(), *had.values()))):
+            return False
+    for (_index, out, _processed), (_had_index, had, _had_processed) in zip(steps, into,
+                                                                            strict=True):
+        for port, batch in out.items():
+            had[port] = Counted(batch.origin, len(batch) + len(had[port]))
+    return True
+
+
 def _counted(targets: dict[str, list[tuple[str, Any, str]]], out: Outputs,
              delivers: bool) -> Outputs:
     counted: Outputs = {}
@@ -243,8 +278,7 @@ def _counted(targets: dict[str, list[tuple[str, Any, str]]], out: Outputs,
         if delivers and any(t is not None for _e, t, _p in targets.get(port, ())):
             counted[port] = batch  # it goes on to another chain
         else:
-            counted[port] = Counted(batch.origin, batch.ids, batch.parents,
-                                    [None] * len(batch.values))
+            counted[port] = Counted(batch.origin, len(batch.values))
     return counted
 
 

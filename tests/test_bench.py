@@ -45,6 +45,11 @@ EXPECTED = {
         rf"^scoring flow within 1\.05x of the hand loop, worst run +{NUMBER}x +{VERDICT}$",
         rf"^noise: the hand loop against itself, worst run +{NUMBER}x +-$",
     ],
+    "threaded": [
+        rf"^flow +{SPREAD} +{NUMBER} +0 / 0 / 0$",
+        rf"^plain loop +{SPREAD} +{NUMBER} +-$",
+        rf"^flow / plain loop \(median of paired runs\): {NUMBER}x$",
+    ],
     "recording": [
         rf"^chain of {NUMBER} messages x 11 ports +{NUMBER} +{NUMBER} +{SPREAD} +{SPREAD}"
         rf" +\d+ +{NUMBER} MB +<= 1\.2x: {VERDICT}$",
@@ -113,6 +118,6 @@ def test_unknown_benchmark_is_refused() -> None:
     done = subprocess.run([sys.executable, "-m", "bench", "nope"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
-    assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, recording, scale, "
-            "serve, supervision, editor, ray"
+    assert ("unknown benchmark(s) nope; choose from chain, memory, streaming, threaded, "
+            "recording, scale, serve, supervision, editor, ray"
             in done.stderr)
