@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime._cascade import Step, hand_down
 from runtime._collector import Outputs
 from runtime._delivery import Delivery, deliver
+from runtime._early import EarlyReports
 from runtime._feeding import FEED, Entry, Feed, lend, read_lent
 from runtime._firing import FailFast, FiringRule
 from runtime._messages import END, Batch, Counted
@@ -27,7 +27,6 @@ from runtime._sources import first_call, pull, start_failed
 
 InboxItem = tuple[str, Any]
 FEEDBACK_END = object()  # the end of a feedback edge: it holds no stream message open
-EARLY_REPORT_SECONDS = 0.1  # a chain in a worker reports what it did at least this often
 
 
 class Stage:
@@ -71,9 +70,10 @@ class ChainTask:
         # reports what the work under way did, if a stop cuts the wait for it short
         self._late: Callable[[Any], None] | None = None
         self.stranded = 0  # messages sent to this chain that a stop kept from its inbox
-        # the event loop, when this chain's work runs in worker threads
-        self._loop = asyncio.get_running_loop() if self.threaded else None
-        self._reported_at = 0.0  # when this chain last reported from its worker thread
+        # what the chain did so far, told from its worker threads (a threaded chain's)
+        self.early = EarlyReports(asyncio.get_running_loop(), stages, shared.hooks,
+                                  lambda: bool(self._downstream), self._report_entries,
+                                  ) if self.threaded else None
         self.feeds: Feed | None = None  # a threaded source's stream, read by this task
         self.fed_by: ChainTask | None = None  # the task this source's stream is lent to
         self.fed_ports = ("", "")  # (the consumer's input port, this source's output port)
@@ -88,55 +88,26 @@ class ChainTask:
         """Record stage ``index``'s outputs, and hand them on down the chain (``hand_down``).
 
         In a worker thread, what the chain did so far (after ``log``, what came before it)
-        is reported on the event loop before the next stage starts its (possibly long)
-        work, the first time that stage works and then at most every
-        ``EARLY_REPORT_SECONDS``: the edge into the stage counts its batch and the stage
-        shows as running while it works, as an unfused node would; if a hook listens or the
-        chain sends to other chains (else the worker call's end reports it all, as well).
+        may be reported before the next stage starts its work (``runtime._early``).
         """
-        early = None if self._loop is None else functools.partial(self._hand_on, steps, log)
+        early = (None if self.early is None
+                 else functools.partial(self.early.hand_on, self, steps, log))
         hand_down(self.stages, index, out, steps, processed, early)
-
-    def _hand_on(self, steps: list[Step], log: list[Entry] | None, index: int) -> None:
-        """From the worker, before stage ``index`` fires: report the steps so far, if due."""
-        # steps that deliver to other chains wait for the loop's puts
-        if (self._loop is not None and self._early_due(index)
-                and all(self.stages[i].link is not None for i, _o, _p in steps)):
-            entries: list[Entry] = [*(log or ()), (self, steps[:])]
-            steps.clear()
-            if log:
-                log.clear()
-            self._loop.call_soon_threadsafe(self._report_entries, entries, index)
 
     def report_early(self, log: list[Entry], index: int,
                      then: Callable[[], None] | None = None) -> None:
-        """From the worker: report ``log`` on the event loop now, if due (see cascade).
+        """From the worker: report ``log`` on the event loop now, if due (``runtime._early``).
 
         ``then`` runs on the loop after the report, and forces it.
         """
-        if self._loop is None or not (then is not None or self._early_due(index)):
-            return
-        entries = log[:]
-        log.clear()
-        self._loop.call_soon_threadsafe(self._report_entries, entries, index)
-        if then is not None:
-            self._loop.call_soon_threadsafe(then)
+        if self.early is not None:
+            self.early.report(log, index, then)
 
     @functools.cached_property
     def _downstream(self) -> list[ChainTask]:
         """The chains whose inboxes this one's edges lead to (read once wired)."""
         return [t for s in self.stages for ts in s.targets.values() for _e, t, _p in ts
                 if t is not None]
-
-    def _early_due(self, index: int) -> bool:
-        # Read from the worker thread: at worst one report more or later than due.
-        if not (self._downstream or self.shared.hooks.watching):
-            return False  # a report would wake the loop for nothing anyone sees
-        now = time.perf_counter()
-        if self.stages[index].started and now - self._reported_at < EARLY_REPORT_SECONDS:
-            return False
-        self._reported_at = now
-        return True
 
     def _process(self, items: list[tuple[str, Batch]]) -> list[Step]:
         steps: list[Step] = []

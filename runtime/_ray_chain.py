@@ -57,7 +57,7 @@ class RemoteChain(ChainTask):
             self.inbox = GatedInbox(self.inbox.maxsize, set(self.head.stream_ports))
             self.inbox.open.clear()
         self.threaded = False  # the host is the other thread: this side only waits
-        self._loop = None
+        self.early = None
         # a heavy node gets a batch a call, as the local engine's lent source gives it one
         # at a time: a paced stream must not hold eight chunks back to send them at once
         self.gather = 1 if self.head.spec.threaded else 64
