@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,11 +34,74 @@ def listener() -> Iterator[socket.socket]:
         yield sock
 
 
+@contextlib.contextmanager
+def serve_once(answer: bytes | None) -> Iterator[int]:
+    """Listen on a free port; answer the first connection's first bytes with ``answer``.
+
+    With None, the connection is closed as soon as it is accepted.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+
+        def reply() -> None:
+            conn, _ = sock.accept()
+            with conn, contextlib.suppress(ConnectionResetError):
+                if answer is not None:
+                    conn.recv(64)
+                    conn.sendall(answer)
+                    conn.recv(64)  # until the caller closes (reset: it left bytes unread)
+
+        thread = threading.Thread(target=reply, daemon=True)
+        thread.start()
+        yield sock.getsockname()[1]
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def grpc_port() -> Iterator[int]:
+    """A server that answers HTTP/2's preface as a gRPC server (Ray's GCS) does."""
+    with serve_once(bytes([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 64, 0, 0])) as port:
+        yield port
+
+
+@pytest.fixture
+def web_port() -> Iterator[int]:
+    """A plain HTTP/1 web server: a mistyped port of a dashboard, say."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.mark.parametrize("form", ["{}", "ray://{}"])
-def test_an_address_where_something_listens_passes(form: str,
-                                                   listener: socket.socket) -> None:
-    port = listener.getsockname()[1]
-    assert unreachable(form.format(f"127.0.0.1:{port}")) is None
+def test_an_address_where_grpc_answers_passes(form: str, grpc_port: int) -> None:
+    assert unreachable(form.format(f"127.0.0.1:{grpc_port}")) is None
+
+
+@pytest.mark.parametrize("form", ["{}", "ray://{}"])
+def test_a_web_server_at_the_address_is_no_ray_cluster(form: str, web_port: int) -> None:
+    address = form.format(f"127.0.0.1:{web_port}")
+    assert unreachable(address) == (
+        f"there is no Ray cluster at {address}: something listens on port {web_port}, but it "
+        f"is a web server (it answered in HTTP/1, where Ray speaks gRPC); {TO_DO}")
+
+
+def test_a_listener_that_closes_at_once_is_no_ray_cluster() -> None:
+    with serve_once(None) as port:
+        reason = unreachable(f"127.0.0.1:{port}")
+    assert reason is not None
+    assert reason == (f"there is no Ray cluster at 127.0.0.1:{port}: something listens on "
+                      f"port {port}, but it closed the connection without a word (Ray speaks "
+                      f"gRPC); {TO_DO}")
+
+
+def test_a_cluster_that_speaks_tls_is_only_connected_to(
+        web_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_USE_TLS", "1")  # the plain preface is not a TLS server's language
+    assert unreachable(f"127.0.0.1:{web_port}") is None
 
 
 @pytest.mark.parametrize("form", ["{}", "ray://{}"])
@@ -57,12 +123,14 @@ def test_a_host_that_does_not_resolve_is_named() -> None:
 
 def test_a_connection_that_is_never_answered_times_out(listener: socket.socket) -> None:
     address = f"127.0.0.1:{listener.getsockname()[1]}"
-    # the listener never accepts: once its queue is full, a connection is not answered
+    # the listener never accepts: the first connection waits in its queue, unanswered;
+    # once the queue is full, a connection is not even made
     reasons = [unreachable(address, seconds=0.3) for _ in range(4)]
-    timed_out = [r for r in reasons if r is not None]
-    assert timed_out
-    assert timed_out[0] == (f"cannot reach the Ray cluster at {address}: the connection "
-                            f"timed out after 0.3 s; {TO_DO}")
+    assert reasons[0] == (f"there is no Ray cluster at {address}: something listens on port "
+                          f"{address.rsplit(':', 1)[1]}, but it did not answer as a Ray "
+                          f"cluster does within 0.3 s; {TO_DO}")
+    assert (f"cannot reach the Ray cluster at {address}: the connection timed out after "
+            f"0.3 s; {TO_DO}") in reasons[1:]
 
 
 @pytest.mark.parametrize(("address", "why"), [
@@ -121,6 +189,16 @@ def test_run_on_an_address_nobody_listens_on_stops_at_once(form: str, tmp_path: 
     assert line.startswith(f"edgewise run: cannot reach the Ray cluster at {address}: ")
     assert "was refused" in line
     assert line.endswith(TO_DO)
+
+
+def test_run_on_a_web_servers_address_stops_at_once(tmp_path: Path, flow_file: Path,
+                                                    web_port: int) -> None:
+    # Ray would wait for minutes there, logging its retries
+    address = f"127.0.0.1:{web_port}"
+    done = edgewise(["run", str(flow_file), "--engine", "ray", "--address", address], tmp_path)
+    assert one_line(done) == (f"edgewise run: there is no Ray cluster at {address}: something "
+                              f"listens on port {web_port}, but it is a web server (it answered "
+                              f"in HTTP/1, where Ray speaks gRPC); {TO_DO}")
 
 
 def test_run_on_a_malformed_address_says_so(tmp_path: Path, flow_file: Path) -> None:
