@@ -60,8 +60,8 @@ def threaded_plan() -> Plan:
     return plan(flow, registry=registry)
 
 
-def run_flow(checked: Plan, count: int) -> int:
-    """Run the flow; return the full garbage collections it brought on."""
+def run_flow(checked: Plan, count: int, *, stats: bool = False) -> int:
+    """Run the flow (with live statistics, as the CLI does); return its full collections."""
     full = [0]
 
     def note(phase: str, info: dict[str, Any]) -> None:
@@ -69,9 +69,12 @@ def run_flow(checked: Plan, count: int) -> int:
             full[0] += 1
 
     TOTAL[0] = 0
+    run = Run(checked)
+    if stats:
+        _ = run.stats  # hooks handed every batch, as the CLI and the editor run flows
     gc.callbacks.append(note)
     try:
-        result = Run(checked).run()
+        result = run.run()
     finally:
         gc.callbacks.remove(note)
     if result.status != "ok" or TOTAL[0] != 3 * count * (count - 1) // 2:
@@ -101,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     heading("Threaded: a threaded source of one-number messages -> threaded scale (latest "
             "factor) -> threaded sum", [
         f"{count:,} messages; {repeat} runs, each timing the flow (Run.run(), plan built "
-        "once) and then the same three components called in a plain loop.",
+        "once), the flow with live statistics on (hooks handed every batch, as the CLI and "
+        "the editor run it), and the same three components called in a plain loop.",
         "The source is read by the node it feeds, in its worker thread, a slice at a time; "
         "what a slice did is kept until it is reported.",
         "full GCs: full garbage collections during one flow run (each scans the whole heap; "
@@ -111,15 +115,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ])
     checked = threaded_plan()
     run_flow(checked, count)  # warm up: first calls, untimed
-    flows, loops, fulls = [], [], []
+    flows, watched, loops, fulls, watched_fulls = [], [], [], [], []
     for _ in range(repeat):
         timing, full = timed(lambda: run_flow(checked, count))
         flows.append(timing.wall)
         fulls.append(full)
+        timing, full = timed(lambda: run_flow(checked, count, stats=True))
+        watched.append(timing.wall)
+        watched_fulls.append(full)
         loops.append(timed(lambda: run_loop(count))[0].wall)
     print(table(["case", "s, min / median / max", "msg/s (median)", "full GCs a run"], [
         ("flow", spread(flows, "{:.3f}".format), rate(count, sorted(flows)[len(flows) // 2]),
          spread(fulls, "{:.0f}".format)),
+        ("flow, live statistics on", spread(watched, "{:.3f}".format),
+         rate(count, sorted(watched)[len(watched) // 2]), spread(watched_fulls, "{:.0f}".format)),
         ("plain loop", spread(loops, "{:.3f}".format),
          rate(count, sorted(loops)[len(loops) // 2]), "-"),
     ]))

@@ -47,6 +47,7 @@ EXPECTED = {
     ],
     "threaded": [
         rf"^flow +{SPREAD} +{NUMBER} +0 / 0 / 0$",
+        rf"^flow, live statistics on +{SPREAD} +{NUMBER} +0 / 0 / 0$",
         rf"^plain loop +{SPREAD} +{NUMBER} +-$",
         rf"^flow / plain loop \(median of paired runs\): {NUMBER}x$",
     ],

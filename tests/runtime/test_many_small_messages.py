@@ -13,6 +13,8 @@ import gc
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from runtime import component, latest
 from runtime.testing import memory_source
 from tests.flowkit import make_run, run_guarded
@@ -74,12 +76,15 @@ def full_collections_during(run: Any) -> tuple[Any, int]:
     return result, len(seen)
 
 
-def test_every_message_is_counted_and_no_full_collection_is_brought_on() -> None:
+@pytest.mark.parametrize("stats", [False, True], ids=["no hook", "live statistics"])
+def test_every_message_is_counted_and_no_full_collection_is_brought_on(stats: bool) -> None:
     TOTALS.clear()
     run = make_run({"rows": "ms.rows", "factor": "ms.factor", "scale": "ms.scale",
                     "total": "ms.total"},
                    ["rows.data->scale.data", "factor.data->scale.factor",
                     "scale.data->total.data"], SPECS)
+    if stats:  # as the CLI and the editor run flows: hooks handed every batch
+        live = run.stats
     result, full = full_collections_during(run)
     failed = COUNT // EVERY
     assert result.status == "errors"  # the failures were contained, one record each
@@ -91,3 +96,6 @@ def test_every_message_is_counted_and_no_full_collection_is_brought_on() -> None
     kept = [n for n in range(COUNT) if n % EVERY != EVERY - 1]
     assert TOTALS == [3 * sum(kept)]
     assert full == 0
+    if stats:
+        assert live.edges["rows.data->scale.data"].count == COUNT
+        assert live.nodes["scale"]["errors"] == failed
