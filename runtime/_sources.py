@@ -71,9 +71,11 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     Returns:
         The output batches of the slice, and whether the source ended.
     """
+    raw = rule.single_output is not None and rule.spec.is_generator
+    if raw and rule.spec.threaded:
+        return _one(rule, stream)
     clock = time.perf_counter
     deadline = clock() + seconds
-    raw = rule.single_output is not None and rule.spec.is_generator
     items: list[Any] = []
     exhausted = True
     rows = 0
@@ -130,3 +132,33 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
         batches[port] = Batch(rule.origins[port], rule.context.alloc(len(items)),
                               [NO_PARENTS] * len(items), items)
     return batches, exhausted
+
+
+_ENDED = object()
+
+
+def _one(rule: FiringRule, stream: Iterator[Any]) -> tuple[Outputs, bool]:
+    """``pull`` for a threaded generator with one output: its next message, as it exists.
+
+    The same as the general loop gives such a source (one message a slice: a value, an
+    exception yielded, or None for nothing yet), without its bookkeeping for slices.
+    """
+    try:
+        value = next(stream, _ENDED)
+    except FailFast:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a source's failure ends it, contained
+        failed = Collector()
+        rule.fail(exc, NO_PARENTS, failed)
+        return rule.batches(failed), True
+    if value is _ENDED:
+        return {}, True
+    if value is None:
+        return {}, False
+    if isinstance(value, Exception):  # yielded, not raised: the source goes on
+        failed = Collector()
+        rule.fail(value, NO_PARENTS, failed)
+        return rule.batches(failed), False
+    port = rule.single_output
+    assert port is not None  # noqa: S101 - checked by pull
+    return {port: Batch(rule.origins[port], rule.context.alloc(1), [NO_PARENTS], [value])}, False

@@ -274,6 +274,38 @@ def test_a_threaded_source_hands_over_each_message_as_soon_as_it_exists() -> Non
     assert values(out) == [0] and made == [0] and not done  # nothing read ahead
 
 
+def test_a_threaded_source_waits_goes_on_after_a_yielded_failure_and_ends_on_a_raised_one(
+        ) -> None:
+    @component("f.watch", outputs={"data": "Any"}, threaded=True)
+    def watch() -> Iterator[Any]:
+        yield "a"
+        yield None  # nothing yet: control goes back to the engine
+        yield ValueError("bad file")  # yielded: a record, and the source goes on
+        yield "b"
+        gone = "the folder went away"
+        raise OSError(gone)  # raised: a record, and the source ends
+
+    registry = default_registry().with_components(watch)
+    plan = runtime.plan(make_flow({"s": "f.watch"}, []), registry=registry)
+    src = FiringRule(plan.nodes["s"], RunContext())
+    src.start()
+    stream = first_call(src)
+    slices = []
+    done = False
+    while not done:
+        out, done = pull(src, stream, 1024, 60.0)
+        slices.append(({p: (list(b.ids), list(b.parents), [str(v) if p == "error" else v
+                                                          for v in b.values])
+                        for p, b in out.items()}, done))
+    assert [({p: got[2] for p, got in out.items()}, done) for out, done in slices] == [
+        ({"data": ["a"]}, False), ({}, False), ({"error": [str(src.failures[0])]}, False),
+        ({"data": ["b"]}, False), ({"error": [str(src.failures[1])]}, True)]
+    assert [f.message for f in src.failures] == ["bad file", "the folder went away"]
+    assert [out["data"][:2] for out, _done in slices if "data" in out] == [
+        ([1], [()]), ([3], [()])]  # ids in order (the first error record took 2), no parents
+    assert src.errors == 2
+
+
 @component("t.lookup", inputs={"data": "str"}, outputs={"data": "str"})
 def lookup(data: str) -> str:
     """Look the key up in an empty table."""
