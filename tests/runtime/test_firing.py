@@ -237,17 +237,21 @@ def test_the_firing_rule_needs_no_event_loop(module: str) -> None:
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
 
 
+def started_source(spec: Any) -> tuple[FiringRule, Iterator[Any]]:
+    """A one-node flow of the source ``spec``: its started rule, and what pull reads."""
+    registry = default_registry().with_components(spec)
+    plan = runtime.plan(make_flow({"s": spec.id}, []), registry=registry)
+    src = FiringRule(plan.nodes["s"], RunContext())
+    src.start()
+    return src, first_call(src)
+
+
 def test_a_slice_of_frames_is_cut_by_rows_not_only_by_messages() -> None:
     import pandas as pd
 
     rows = MAX_BATCH_ROWS // 2 + 1
     frames = [pd.DataFrame({"x": range(rows)}) for _ in range(5)]
-    registry = default_registry().with_components(memory_source("f.frames", frames,
-                                                                "DataFrame"))
-    plan = runtime.plan(make_flow({"s": "f.frames"}, []), registry=registry)
-    src = FiringRule(plan.nodes["s"], RunContext())
-    src.start()
-    stream = first_call(src)
+    src, stream = started_source(memory_source("f.frames", frames, "DataFrame"))
     sizes = []
     done = False
     while not done:
@@ -265,11 +269,7 @@ def test_a_threaded_source_hands_over_each_message_as_soon_as_it_exists() -> Non
             made.append(i)
             yield i
 
-    registry = default_registry().with_components(slow)
-    plan = runtime.plan(make_flow({"s": "f.slow"}, []), registry=registry)
-    src = FiringRule(plan.nodes["s"], RunContext())
-    src.start()
-    stream = first_call(src)
+    src, stream = started_source(slow)
     out, done = pull(src, stream, 1024, 60.0)
     assert values(out) == [0] and made == [0] and not done  # nothing read ahead
 
@@ -285,11 +285,7 @@ def test_a_threaded_source_waits_goes_on_after_a_yielded_failure_and_ends_on_a_r
         gone = "the folder went away"
         raise OSError(gone)  # raised: a record, and the source ends
 
-    registry = default_registry().with_components(watch)
-    plan = runtime.plan(make_flow({"s": "f.watch"}, []), registry=registry)
-    src = FiringRule(plan.nodes["s"], RunContext())
-    src.start()
-    stream = first_call(src)
+    src, stream = started_source(watch)
     slices = []
     done = False
     while not done:
