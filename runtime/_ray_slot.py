@@ -87,8 +87,22 @@ class Slot:
         return reply
 
     async def _add(self) -> None:
+        """Give the host this chain, waiting up to ``RECOVERY_SECONDS`` for one restarting.
+
+        A stop or an abort of the run before kills the hosts at work; Ray restarts them.
+        """
         place = self.place
-        await place.host.add.remote(place.key, *place.chain)
+        died = place.ray.exceptions.RayActorError
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while True:
+            try:
+                await place.host.add.remote(place.key, *place.chain)
+            except died:
+                if place.stopping.is_set() or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+            else:
+                return
 
     async def _call(self, method: str, args: tuple[Any, ...]) -> Reply:
         """Call the host; if its process died, bring the chain back and call again."""
