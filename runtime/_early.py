@@ -83,7 +83,7 @@ class EarlyReports:
             steps.clear()
             if log:
                 log.clear()
-            self._loop.call_soon_threadsafe(self._report, entries, index)
+            self._send(entries, index)
 
     def report(self, log: list[Entry], index: int, then: Callable[[], None] | None) -> None:
         """Report ``log`` now, if due; ``then`` runs on the loop after it, and forces it."""
@@ -91,13 +91,17 @@ class EarlyReports:
             return
         entries = log[:]
         log.clear()
+        self._send(entries, index)
+        if then is not None:
+            self._loop.call_soon_threadsafe(then)
+
+    def _send(self, entries: list[Entry], index: int) -> None:
+        """From the worker: have the loop report ``entries``, once it has room for them."""
         with self._sent:
             # the loop makes the reports as fast as they come, or the worker waits for it
             self._sent.wait_for(lambda: self._unread < UNREAD, timeout=WAIT_SECONDS)
             self._unread += 1
         self._loop.call_soon_threadsafe(self._made, entries, index)
-        if then is not None:
-            self._loop.call_soon_threadsafe(then)
 
     def _made(self, entries: list[Entry], index: int | None) -> None:
         """On the loop: make one report; a worker waiting for room goes on."""
