@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -87,22 +88,13 @@ class Slot:
         return reply
 
     async def _add(self) -> None:
-        """Give the host this chain, waiting up to ``RECOVERY_SECONDS`` for one restarting.
+        """Give the host this chain, waiting for a host Ray is restarting (``_retrying``).
 
         A stop or an abort of the run before kills the hosts at work; Ray restarts them.
         """
         place = self.place
-        died = place.ray.exceptions.RayActorError
-        deadline = time.monotonic() + RECOVERY_SECONDS
-        while True:
-            try:
-                await place.host.add.remote(place.key, *place.chain)
-            except died:
-                if place.stopping.is_set() or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-            else:
-                return
+        await self._retrying(lambda: place.host.add.remote(place.key, *place.chain), 0.2,
+                             "at the run's start")
 
     async def _call(self, method: str, args: tuple[Any, ...]) -> Reply:
         """Call the host; if its process died, bring the chain back and call again."""
@@ -126,31 +118,47 @@ class Slot:
     async def _recover(self) -> None:
         """Restore the chain in another host (or its restarted one) and replay its inputs."""
         place = self.place
-        died = place.ray.exceptions.RayActorError
-        deadline = time.monotonic() + RECOVERY_SECONDS
         self.restarts += 1
         others = [h for h in place.hosts if h is not place.host]
+        candidates = [*others, place.host]  # the dead one last: Ray may have it back by then
         turn = 0
-        while True:
-            if others:  # the next host, the dead one last: Ray may have it back by then
-                candidates = [*others, place.host]
+
+        async def restore() -> None:
+            nonlocal turn
+            if others:
                 place.host = candidates[turn % len(candidates)]
                 turn += 1
+            await place.host.add.remote(place.key, *place.chain)
+            await place.host.call.remote(place.key, "restore", self.checkpoint)
+            for items in self.log:
+                await place.host.call.remote(place.key, "process", items)
+
+        await self._retrying(restore, 0.05, "after its process died")
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[object]], pause: float,
+                        when: str) -> None:
+        """Make ``attempt`` until no host process dies under it, for ``RECOVERY_SECONDS``.
+
+        Raises:
+            RuntimeError: No host came back in time.
+            RayActorError: A host died while the run stops (the stop killed it).
+        """
+        place = self.place
+        died = place.ray.exceptions.RayActorError
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while True:
             try:
-                await self._add()
-                await place.host.call.remote(place.key, "restore", self.checkpoint)
-                for items in self.log:
-                    await place.host.call.remote(place.key, "process", items)
+                await attempt()
             except died as exc:
                 if place.stopping.is_set():
                     raise
                 if time.monotonic() > deadline:
                     msg = (f"{place.key}: its Ray worker did not come back within "
-                           f"{RECOVERY_SECONDS:.0f} s after its process died")
+                           f"{RECOVERY_SECONDS:.0f} s {when}")
                     raise RuntimeError(msg) from exc
-                await asyncio.sleep(0.05)
-                continue
-            return
+                await asyncio.sleep(pause)
+            else:
+                return
 
     def drop(self) -> None:
         """The run ended: the host forgets the chain (a killed host has already)."""
