@@ -4,7 +4,8 @@ A source (a node with no inputs) is called once; its result is an iterator that 
 pulls from in slices, each slice becoming one output batch. A plain source gives up to
 ``limit`` messages or what it made in ``seconds``. A threaded source (heavy messages: file
 chunks, frames) hands over each message as soon as it exists, and is only pulled when the
-engine has room downstream, so read-ahead is a few messages, never a growing buffer. A
+engine has room downstream, so read-ahead is a few messages, never a growing buffer (the
+node it feeds may take several at once when its work is quick: ``take``, ``_feeding``). A
 threaded source that waits for something (a request, a file, a tick) yields ``None`` while it
 waits, at least every tenth of a second; each ``None`` hands control back to the engine, so a
 stop is never held up by a source that has nothing to say. A threaded source that goes on
@@ -73,7 +74,7 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     """
     raw = rule.single_output is not None and rule.spec.is_generator
     if raw and rule.spec.threaded:
-        return _one(rule, stream)
+        return take(rule, stream)
     clock = time.perf_counter
     deadline = clock() + seconds
     items: list[Any] = []
@@ -137,28 +138,55 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
 _ENDED = object()
 
 
-def _one(rule: FiringRule, stream: Iterator[Any]) -> tuple[Outputs, bool]:
-    """``pull`` for a threaded generator with one output: its next message, as it exists.
+def take(rule: FiringRule, stream: Iterator[Any], most: int = 1, rows: int = MAX_BATCH_ROWS,
+         seconds: float = 0.0) -> tuple[Outputs, bool]:
+    """``pull`` for a threaded generator with one output: its next messages, as they exist.
 
-    The same as the general loop gives such a source (one message a slice: a value, an
-    exception yielded, or None for nothing yet), without its bookkeeping for slices.
+    Takes up to ``most`` messages, while they come within ``seconds`` and come to fewer than
+    ``rows`` rows, and stops at the source's end, at nothing yet (``None``) and at a failure
+    (an exception yielded, after which the source goes on, or raised, which ends it); what
+    was taken before a failure comes first. With ``most=1``, the same as the general loop
+    gives such a source (one message a slice), without its bookkeeping for slices.
+
+    Returns:
+        The output batches, and whether the source ended.
     """
-    try:
-        value = next(stream, _ENDED)
-    except FailFast:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a source's failure ends it, contained
+    values: list[Any] = []
+    failure: Exception | None = None
+    ended = False
+    clock = time.perf_counter
+    deadline = clock() + seconds
+    counted = 0
+    while True:
+        try:
+            value = next(stream, _ENDED)
+        except FailFast:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a source's failure ends it, contained
+            failure, ended = exc, True
+            break
+        if value is _ENDED:
+            ended = True
+            break
+        if value is None:
+            break
+        if isinstance(value, Exception):  # yielded, not raised: the source goes on
+            failure = value
+            break
+        values.append(value)
+        if len(values) >= most:
+            break
+        counted += _rows(value)
+        if counted >= rows or clock() >= deadline:
+            break
+    out: Outputs = {}
+    if values:
+        port = rule.single_output
+        assert port is not None  # noqa: S101 - checked by the caller
+        out[port] = Batch(rule.origins[port], rule.context.alloc(len(values)),
+                          [NO_PARENTS] * len(values), values)
+    if failure is not None:
         failed = Collector()
-        rule.fail(exc, NO_PARENTS, failed)
-        return rule.batches(failed), True
-    if value is _ENDED:
-        return {}, True
-    if value is None:
-        return {}, False
-    if isinstance(value, Exception):  # yielded, not raised: the source goes on
-        failed = Collector()
-        rule.fail(value, NO_PARENTS, failed)
-        return rule.batches(failed), False
-    port = rule.single_output
-    assert port is not None  # noqa: S101 - checked by pull
-    return {port: Batch(rule.origins[port], rule.context.alloc(1), [NO_PARENTS], [value])}, False
+        rule.fail(failure, NO_PARENTS, failed)
+        out.update(rule.batches(failed))
+    return out, ended

@@ -111,16 +111,71 @@ def test_a_source_read_by_its_consumer_is_observed_exactly_as_in_its_own_thread(
         assert lent.nodes["x"].fired == 5
 
 
-def test_a_lent_source_is_read_in_its_consumers_thread_one_message_ahead_at_most() -> None:
+@component("f.slow", inputs={"data": "Any"}, outputs={"data": "Any"}, threaded=True)
+def slow(data: Any) -> Any:
+    """A threaded step that takes longer than the run's slice (2 ms, against 1 ms)."""
+    THREADS["consumer"].append(threading.get_ident())
+    STATE["processed"] += 1
+    time.sleep(0.002)
+    return data
+
+
+def test_a_lent_source_is_read_in_its_consumers_thread_one_message_ahead_of_slow_work() -> None:
     reset()
-    result = run_guarded(make_run({"s": "f.numbers", "h": "f.heavy", "n": "stream.count"},
-                                  ["s.data->h.data", "h.data->n.data"], SPECS))
+    result = run_guarded(make_run({"s": "f.numbers", "h": "f.slow", "n": "stream.count"},
+                                  ["s.data->h.data", "h.data->n.data"], [*SPECS, slow],
+                                  RunOptions(source_slice_seconds=0.001)))
     assert result.status == "ok"
     assert result.edges["h.data->n.data"] == 20
-    # read by the consumer's worker threads, never more than one message ahead of its work
-    # (the one ahead tells the source's end while its last message is worked on)
+    # read by the consumer's worker threads; work that takes longer than a slice is never
+    # more than one message behind the reading (the one ahead tells the source's end while
+    # its last message is worked on)
     assert set(THREADS["source"]) <= set(THREADS["consumer"])
     assert max(READ_AHEAD) <= 1
+
+
+FRAME_ROWS = 5_000
+SIZES: list[int] = []  # the messages of each batch on the source's edge
+
+
+@component("f.frames", outputs={"data": "DataFrame"}, threaded=True)
+def frames() -> Iterator[Any]:
+    """Forty frames of ``FRAME_ROWS`` rows, their first row numbering them."""
+    import pandas as pd
+
+    for i in range(40):
+        yield pd.DataFrame({"n": [i] * FRAME_ROWS})
+
+
+@component("f.first", inputs={"data": "DataFrame"}, outputs={"data": "Any"}, threaded=True)
+def first(data: Any) -> int:
+    """The frame's number: quick work."""
+    return int(data["n"].iloc[0])
+
+
+def test_quick_work_reads_a_lent_source_several_messages_at_once_bounded_in_rows() -> None:
+    from runtime._feeding import LENT_ROWS
+
+    SIZES.clear()
+    seen: list[int] = []
+    run = make_run({"s": "f.frames", "h": "f.first", "n": "stream.count"},
+                   ["s.data->h.data", "h.data->n.data"], [frames, first])
+
+    def emitted(edge: str, batch: Any) -> None:
+        if edge == "s.data->h.data":
+            SIZES.append(len(batch))
+        else:
+            seen.extend(batch.values)
+
+    run.hooks.add("emitted", emitted)
+    result = run_guarded(run)
+    assert result.status == "ok"
+    assert seen == list(range(40))  # every frame, in order, whatever the batches
+    assert sum(SIZES) == 40
+    assert SIZES[0] == 1  # the first message goes alone, as soon as it exists
+    assert max(SIZES) > 1  # then several at once: their work is quick
+    # a batch stops at the first frame that reaches the bound in rows
+    assert max(SIZES) * FRAME_ROWS <= LENT_ROWS + FRAME_ROWS
 
 
 def test_a_source_that_waits_is_handed_back_and_goes_on_in_order() -> None:
@@ -211,14 +266,16 @@ BLOB_SPECS = [blobs, heavy, held, got_a, got_b]
 def test_a_streaming_chain_that_no_one_watches_holds_only_the_messages_it_works_on() -> None:
     # Before, a worker held every message of its slice (here: all sixty) until it reported
     # them, so that memory grew with the slice and every message lived through garbage
-    # collections. Now only the message being worked on, and the one read ahead, are alive.
+    # collections. Now only the messages being worked on, and those read ahead, are alive:
+    # two reads of at most batch_size messages.
     HELD.clear()
     result = run_guarded(make_run({"s": "f.blobs", "h": "f.heavy", "k": "f.held"},
-                                  ["s.data->h.data", "h.data->k.data"], BLOB_SPECS))
+                                  ["s.data->h.data", "h.data->k.data"], BLOB_SPECS,
+                                  RunOptions(batch_size=8)))
     assert result.status == "ok"
     assert result.edges == {"s.data->h.data": 60, "h.data->k.data": 60}
     assert len(HELD) == 60
-    assert max(HELD) <= 3
+    assert max(HELD) <= 2 * 8
 
 
 def test_what_a_lent_chain_sends_to_other_chains_arrives_whole_when_no_one_watches() -> None:
@@ -282,22 +339,25 @@ def sunk(data: int) -> None:
 
 
 @pytest.mark.parametrize("watched", [False, True])
-def test_a_stopped_lent_chain_ends_after_its_message_and_counts_all_it_handled(
+def test_a_stopped_lent_chain_ends_after_its_read_and_counts_all_it_handled(
         watched: bool) -> None:
     # A stop used to let the worker go on reading and working to the end of its slice (a
     # quarter of a second), and none of that slice, when no one watched, reached the edge
     # counts: 'h' fired more times than its input edge had messages.
     STOPPED.update(worked=[], sunk=[])
     run = make_run({"s": "f.many", "h": "f.stops", "k": "f.sunk"},
-                   ["s.data->h.data", "h.data->k.data"], [many, stops, sunk])
+                   ["s.data->h.data", "h.data->k.data"], [many, stops, sunk],
+                   RunOptions(source_slice_seconds=0.01))
     STOPPED["run"] = run
     if watched:
         run.hooks.add("emitted", lambda _edge, _batch: None)
     result = run_guarded(run)
     assert result.status == "stopped"
     worked = len(STOPPED["worked"])
-    # the message at work when the stop came is finished; no other is started
-    assert STOP_AT + 1 <= worked <= STOP_AT + 2
+    # the messages read together with the one at work when the stop came are finished, no
+    # other is started: reads grow while their work takes under half a slice (5 ms here),
+    # so at most 8 messages of 1 ms each
+    assert STOP_AT + 1 <= worked <= STOP_AT + 8
     assert len(STOPPED["sunk"]) == worked
     assert result.nodes["h"].fired == result.nodes["k"].fired == worked
     assert result.edges == {"s.data->h.data": worked, "h.data->k.data": worked}

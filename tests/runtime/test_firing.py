@@ -14,7 +14,7 @@ from runtime import ErrorRecord, Port, component, default_registry, latest
 from runtime._collector import RunContext
 from runtime._firing import FailFast, FiringRule
 from runtime._messages import Batch, IdRanges
-from runtime._sources import MAX_BATCH_ROWS, first_call, pull
+from runtime._sources import MAX_BATCH_ROWS, first_call, pull, take
 from runtime.testing import memory_source
 from tests.flowkit import make_flow
 
@@ -300,6 +300,41 @@ def test_a_threaded_source_waits_goes_on_after_a_yielded_failure_and_ends_on_a_r
     assert [out["data"][:2] for out, _done in slices if "data" in out] == [
         ([1], [()]), ([3], [()])]  # ids in order (the first error record took 2), no parents
     assert src.errors == 2
+
+
+def test_take_reads_several_messages_up_to_a_wait_a_failure_the_end_or_its_bounds() -> None:
+    import pandas as pd
+
+    @component("f.watch", outputs={"data": "Any"}, threaded=True)
+    def watch() -> Iterator[Any]:
+        yield from ("a", "b")
+        yield None  # nothing yet
+        yield "c"
+        yield ValueError("bad file")  # yielded: after what came before it, and it goes on
+        yield from ("d", "e", "f")
+        gone = "the folder went away"
+        raise OSError(gone)  # raised: after what came before it, and it ends
+
+    src, stream = started_source(watch)
+    reads = []
+    done = False
+    while not done:
+        out, done = take(src, stream, most=4, seconds=60.0)
+        reads.append(({p: [type(v).__name__ if p == "error" else v for v in b.values]
+                       for p, b in out.items()}, done))
+    assert reads == [({"data": ["a", "b"]}, False), ({"data": ["c"], "error": ["ErrorRecord"]},
+                                                     False),
+                     ({"data": ["d", "e", "f"], "error": ["ErrorRecord"]}, True)]
+    assert [f.message for f in src.failures] == ["bad file", "the folder went away"]
+
+    src, stream = started_source(memory_source("f.frames", [pd.DataFrame({"x": range(300)})
+                                                            for _ in range(5)], "DataFrame"))
+    sizes = [len(values(take(src, stream, most=4, rows=500, seconds=60.0)[0]))
+             for _ in range(3)]
+    assert sizes == [2, 2, 1]  # the second frame reaches 500 rows: the read stops there
+    src, stream = started_source(memory_source("f.numbers", list(range(10)), "Any"))
+    assert values(take(src, stream, most=4, seconds=60.0)[0]) == [0, 1, 2, 3]
+    assert values(take(src, stream, most=4, seconds=0.0)[0]) == [4]  # no time to read more
 
 
 @component("t.lookup", inputs={"data": "str"}, outputs={"data": "str"})
