@@ -26,7 +26,8 @@ then serves several messages, and each stage works through them in turn while it
 warm: the streaming scoring bench went from 1.03x the hand-written loop to 0.97x, and a
 chain of one-number messages from 12 to 1.8 µs a message. Slow work (longer than a slice a
 message) is read one message at a time, as before; a stop waits for the read at work, which
-takes about a slice at most.
+takes about a slice at most, and a message from a source that makes them slowly waits for
+the others of its read about a slice at most too.
 
 A source that has to wait (it yields ``None``: a request, a file, a tick not there yet) is
 handed back to its own task at the first wait, so waiting never holds up its consumer.
