@@ -50,7 +50,7 @@ from runtime._engine import RunOptions
 from runtime._firing import FiringRule
 from runtime._hooks import Hooks
 from runtime._messages import Counted
-from runtime._sources import pull, take
+from runtime._sources import pull, take, yields_values
 
 FEED = object()  # put on the consumer's inbox when a feed is attached: look at it
 SLICE_SECONDS = 0.25  # the most reading and processing done in one worker call
@@ -133,8 +133,7 @@ class Feed:
         # message (a long fit on the one frame a dataset gives)
         self.ahead: tuple[Outputs, bool] | None = None
         # a generator with one output is read several messages at a time (``_pace``)
-        head = source.head
-        self.several = head.single_output is not None and head.spec.is_generator
+        self.several = yields_values(source.head)
         self.most = 1  # messages read at once
 
     def _next(self, options: RunOptions) -> tuple[Outputs, bool] | None:

@@ -58,8 +58,9 @@ class RemoteChain(ChainTask):
             self.inbox.open.clear()
         self.threaded = False  # the host is the other thread: this side only waits
         self.early = None
-        # a heavy node gets a batch a call, as the local engine's lent source gives it one
-        # at a time: a paced stream must not hold eight chunks back to send them at once
+        # a heavy node gets a batch a call: a paced stream must not hold eight chunks back to
+        # send them at once (the local engine reads a lent source several messages at a time
+        # only while a read's work is quick: runtime._feeding)
         self.gather = 1 if self.head.spec.threaded else 64
         self.slots = [slot]
         # the chain's work that ChainTask hands to work(), by its bound method: what runs

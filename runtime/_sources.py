@@ -30,6 +30,14 @@ from runtime._messages import Batch
 MAX_BATCH_ROWS = 100_000
 
 
+def yields_values(rule: FiringRule) -> bool:
+    """Whether the source is a generator with one output: what it yields are its messages.
+
+    Any other source gives ``(port, value)`` emissions.
+    """
+    return rule.single_output is not None and rule.spec.is_generator
+
+
 def first_call(rule: FiringRule) -> Iterator[Any]:
     """Start a source: call it once, and return its values (or emissions) iterator.
 
@@ -40,7 +48,7 @@ def first_call(rule: FiringRule) -> Iterator[Any]:
     if rule.instance is None:
         raise InitFailed() from rule.init_error
     result = rule.instance.call(**dict.fromkeys(rule.unconnected))
-    if rule.single_output is not None and rule.spec.is_generator:
+    if yields_values(rule):
         return iter(result)
     return rule.instance.emissions(result)
 
@@ -72,7 +80,7 @@ def pull(rule: FiringRule, stream: Iterator[Any], limit: int,
     Returns:
         The output batches of the slice, and whether the source ended.
     """
-    raw = rule.single_output is not None and rule.spec.is_generator
+    raw = yields_values(rule)
     if raw and rule.spec.threaded:
         return take(rule, stream)
     clock = time.perf_counter
