@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{count:,} messages; {repeat} runs, each timing the flow (Run.run(), plan built "
         "once), the flow with live statistics on (hooks handed every batch, as the CLI and "
         "the editor run it), and the same three components called in a plain loop.",
-        "The source is read by the node it feeds, in its worker thread, a slice at a time; "
-        "what a slice did is kept until it is reported.",
+        "The source is read by the node it feeds, in its worker thread, several messages a "
+        "read while the work is quick; what a slice did is kept until it is reported.",
         "full GCs: full garbage collections during one flow run (each scans the whole heap; "
         "what a slice keeps must not grow with its messages, or they come).",
         "Threaded nodes are for heavy work (a DataFrame a message); with trivial work, as "
